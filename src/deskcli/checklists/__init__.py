@@ -1,0 +1,50 @@
+"""Checklists shipped with deskcli, and loading of the ones a team adds.
+
+The built-in Tier 1 checklist lives beside this file as ``tier1.toml``. Teams drop their
+own ``*.toml`` files into ``<config dir>/checklists/``; a team file with the same key
+as a built-in one replaces it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from deskcli.domain.checklist import Checklist, parse_checklist
+from deskcli.domain.errors import ChecklistFileError
+
+DEFAULT_KEY = "tier1"
+
+
+def parse_text(text: str, source: str) -> Checklist:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        # tomllib reports "... (at line N, column M)"; keep its words, lead with the file.
+        raise ChecklistFileError(f"{source}: not valid TOML: {error}") from None
+    return parse_checklist(document, source=source, text=text)
+
+
+def builtin() -> dict[str, Checklist]:
+    out = {}
+    for entry in resources.files(__package__).iterdir():
+        if entry.name.endswith(".toml"):
+            checklist = parse_text(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
+            out[checklist.key] = checklist
+    return out
+
+
+def load_all(config_dir: Path | None) -> dict[str, Checklist]:
+    """Built-in checklists, overlaid by the team's files in ``config_dir/checklists``."""
+    found = builtin()
+    folder = config_dir / "checklists" if config_dir else None
+    if folder and folder.is_dir():
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ChecklistFileError(f"{path}: cannot be read: {error}") from None
+            checklist = parse_text(text, str(path))
+            found[checklist.key] = checklist
+    return found

@@ -1,0 +1,69 @@
+"""The technician's settings file, ``config.toml`` in the config dir.
+
+Only non-secret settings live here. Tokens go to the OS keyring (or an environment variable
+for scripts), never into this file.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from deskcli.domain.errors import InvalidInput
+from deskcli.domain.sla import SlaPolicy
+from deskcli.domain.validation import parse_duration
+
+KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge"})
+
+
+@dataclass(frozen=True)
+class Config:
+    #: The technician's handle, recorded as the actor on every event.
+    tech: str
+    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    #: A ticket with no word to the caller for this long is flagged (communication checkpoint).
+    checkpoint: timedelta = timedelta(hours=4)
+    attachment_max_bytes: int = 10 * 1024 * 1024
+
+
+def default_tech(environ: Mapping[str, str]) -> str:
+    explicit = environ.get("DESKCLI_TECH")
+    if explicit:
+        return explicit.strip()
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): still need an actor
+        return "technician"
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            raise InvalidInput(f"{path}: not valid TOML: {error}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidInput(f"{path}: cannot be read: {error}") from None
+    unknown = sorted(set(data) - KNOWN_KEYS)
+    if unknown:
+        raise InvalidInput(f"{path}: unknown setting {unknown[0]!r}; known settings: "
+                           f"{', '.join(sorted(KNOWN_KEYS))}")
+    try:
+        sla = SlaPolicy.from_mapping(data.get("sla", {}))
+        checkpoint = parse_duration(str(data.get("checkpoint", "4h")))
+        max_mb = data.get("attachment_max_mb", 10)
+        if not isinstance(max_mb, int | float) or max_mb <= 0:
+            raise InvalidInput("attachment_max_mb must be a positive number")
+    except InvalidInput as error:
+        raise InvalidInput(f"{path}: {error.message}") from None
+    tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
+    return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
+                  attachment_max_bytes=int(max_mb * 1024 * 1024))

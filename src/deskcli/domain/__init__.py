@@ -1,0 +1,6 @@
+"""The rules of a service desk, as pure Python.
+
+Nothing in this package performs I/O, reads the wall clock or imports a framework:
+every function takes ``now`` (or the facts it needs) as an argument, so the rules
+can be tested exactly and reused by the CLI, the TUI and the team server alike.
+"""

@@ -1,0 +1,222 @@
+"""The checklist engine: where a ticket stands on its checklist, and what may be done next.
+
+``evaluate`` is a pure function of the checklist and the ticket's facts, so the sidebar in
+the TUI, ``deskcli show`` and the server all compute the same progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from deskcli.domain import validation
+from deskcli.domain.checklist import Checklist, Condition, FieldKind, FieldSpec, StepSpec
+from deskcli.domain.errors import InvalidInput, NotFound, Refused
+from deskcli.domain.facts import TicketFacts
+from deskcli.domain.gates import GATES
+
+
+class StepState(StrEnum):
+    DONE = "done"
+    CURRENT = "current"
+    TODO = "todo"
+    SKIPPED = "skipped"
+    BLOCKED = "blocked"
+
+    @property
+    def marker(self) -> str:
+        """A symbol that reads without colour."""
+        return {"done": "✓", "current": "▶", "todo": "·", "skipped": "–", "blocked": "✗"}[
+            self.value
+        ]
+
+
+@dataclass(frozen=True)
+class StepProgress:
+    step: StepSpec
+    state: StepState
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Progress:
+    checklist: Checklist
+    items: tuple[StepProgress, ...]
+
+    @property
+    def current(self) -> StepProgress | None:
+        return next((i for i in self.items if i.state is StepState.CURRENT), None)
+
+    def of(self, step_key: str) -> StepProgress:
+        for item in self.items:
+            if item.step.key == step_key:
+                return item
+        raise NotFound(f"no step {step_key!r} in checklist {self.checklist.key}")
+
+    @property
+    def done(self) -> int:
+        return sum(1 for i in self.items if i.state is StepState.DONE)
+
+    @property
+    def applicable(self) -> int:
+        return sum(1 for i in self.items if i.state is not StepState.SKIPPED)
+
+    @property
+    def complete(self) -> bool:
+        return all(
+            i.state in (StepState.DONE, StepState.SKIPPED) or not i.step.required
+            for i in self.items
+        )
+
+
+def _condition_state(step: StepSpec, facts: TicketFacts,
+                     checklist: Checklist) -> tuple[StepState | None, str]:
+    """SKIPPED when a condition is known to fail, BLOCKED while one is undecided."""
+
+    def undecided(cond: Condition) -> str:
+        ref = checklist.step(cond.step_key or "")
+        return f"waits on: {ref.title if ref else cond.attribute}"
+
+    for cond in step.when:
+        value = facts.attribute(cond.attribute)
+        if value is None:
+            return StepState.BLOCKED, undecided(cond)
+        if value not in cond.values:
+            return StepState.SKIPPED, step.skip_reason or f"not needed: {cond.attribute} is {value}"
+    for cond in step.unless:
+        value = facts.attribute(cond.attribute)
+        if value is None:
+            return StepState.BLOCKED, undecided(cond)
+        if value in cond.values:
+            return StepState.SKIPPED, step.skip_reason or f"not needed: {cond.attribute} is {value}"
+    return None, ""
+
+
+def _blocker(step: StepSpec, facts: TicketFacts, checklist: Checklist,
+             states: Mapping[str, StepState]) -> str:
+    for needed in step.requires:
+        if states.get(needed) not in (StepState.DONE, StepState.SKIPPED):
+            ref = checklist.step(needed)
+            return f"needs '{ref.title if ref else needed}' first"
+    for gate in step.gates:
+        reason = GATES[gate](facts)
+        if reason:
+            return reason
+    return ""
+
+
+def evaluate(checklist: Checklist, facts: TicketFacts) -> Progress:
+    states: dict[str, StepState] = {}
+    items: list[StepProgress] = []
+    current_taken = False
+    for step in checklist.steps:
+        if step.key in facts.steps:
+            state, reason = StepState.DONE, ""
+        else:
+            cond_state, reason = _condition_state(step, facts, checklist)
+            if cond_state is not None:
+                state = cond_state
+            elif reason := _blocker(step, facts, checklist, states):
+                state = StepState.BLOCKED
+            elif not current_taken:
+                state, current_taken = StepState.CURRENT, True
+            else:
+                state = StepState.TODO
+        states[step.key] = state
+        items.append(StepProgress(step, state, reason))
+    return Progress(checklist, tuple(items))
+
+
+def check_can_complete(checklist: Checklist, step_key: str, facts: TicketFacts) -> StepSpec:
+    """Refuse a completion the checklist does not allow yet, saying why."""
+    step = checklist.step(step_key)
+    if step is None:
+        keys = ", ".join(s.key for s in checklist.steps)
+        raise InvalidInput(f"unknown step {step_key!r} in checklist {checklist.key}; steps "
+                           f"are: {keys}", field="step")
+    item = evaluate(checklist, facts).of(step_key)
+    if item.state is StepState.SKIPPED:
+        raise Refused(f"step '{step.title}' does not apply to this ticket: {item.reason}",
+                      field="step")
+    if item.state is StepState.BLOCKED:
+        raise Refused(f"step '{step.title}' is blocked: {item.reason}", field="step")
+    return step
+
+
+def _field_value(spec: FieldSpec, raw: Any) -> Any:
+    """Normalise one field's raw input (CLI text, JSON value or form text)."""
+    name = spec.label
+    if spec.kind is FieldKind.LIST:
+        if raw is None:
+            items: list[str] = []
+        elif isinstance(raw, list | tuple):
+            items = [str(x).strip() for x in raw]
+        else:
+            items = [part.strip() for part in str(raw).replace("\n", ",").split(",")]
+        items = [x for x in items if x]
+        if spec.required and not items:
+            raise InvalidInput(f"{name} needs at least one entry", field=spec.key)
+        return items or None
+    if isinstance(raw, list | tuple | dict):
+        raise InvalidInput(f"{name} takes a single value", field=spec.key)
+    text = None if raw is None else str(raw)
+    if spec.kind is FieldKind.NUMBER:
+        number = validation.count(text, field=spec.key)
+        if number is None and spec.required:
+            raise InvalidInput(f"{name} is required: enter a whole number", field=spec.key)
+        return number
+    if spec.kind is FieldKind.EMAIL:
+        address = validation.email(text, field=spec.key)
+        if address is None and spec.required:
+            raise InvalidInput(f"{name} is required: enter an email address", field=spec.key)
+        return address
+    value = validation.clean_text(text, field=spec.key)
+    if value is None:
+        if spec.required:
+            raise InvalidInput(f"{name} is required and cannot be empty", field=spec.key)
+        return None
+    if spec.kind is FieldKind.CHOICE:
+        lowered = {c.lower(): c for c in spec.choices}
+        choice = lowered.get(value.lower())
+        if choice is None:
+            raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(spec.choices)}",
+                               field=spec.key)
+        if spec.passes and choice not in spec.passes:
+            raise Refused(f"{name} is {choice}: this step is done only when it is "
+                          f"{' or '.join(spec.passes)}; keep working and note what failed",
+                          field=spec.key)
+        return choice
+    if spec.kind is FieldKind.TEXT and "\n" in value:
+        raise InvalidInput(f"{name} must be a single line", field=spec.key)
+    if spec.rule == "specific_resolution":
+        validation.check_resolution(value, field=spec.key)
+    return value
+
+
+def validate_values(step: StepSpec, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Check and normalise what a step collects; unknown keys are refused, not ignored."""
+    unknown = sorted(set(raw) - {f.key for f in step.fields})
+    if unknown:
+        accepted = ", ".join(f.key for f in step.fields) or "nothing"
+        raise InvalidInput(f"step {step.key} does not collect {', '.join(unknown)}; it "
+                           f"collects: {accepted}", field=unknown[0])
+    values: dict[str, Any] = {}
+    for spec in step.fields:
+        given = raw.get(spec.key)
+        if given is None and spec.default is not None:
+            given = spec.default
+        value = _field_value(spec, given)
+        if value is not None:
+            values[spec.key] = value
+    return values
+
+
+def field_problem(spec: FieldSpec, raw: Any) -> str | None:
+    """The inline message a form shows under a field as the technician types."""
+    try:
+        _field_value(spec, raw)
+    except (InvalidInput, Refused) as error:
+        return error.message
+    return None

@@ -1,0 +1,50 @@
+"""Named preconditions a checklist step can demand before it may be completed.
+
+A gate returns why the step is blocked, or ``None``. The reasons are the exact words the
+CLI refuses with and the TUI shows beside the step, so both front ends agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from deskcli.domain.enums import Status
+from deskcli.domain.facts import TicketFacts
+
+IDENTITY_NOT_VERIFIED = (
+    "the caller's identity is not verified: no account or credential action until it is "
+    "(verify by callback to the number on file, a second channel, their manager, or in person)"
+)
+
+
+def identity_verified(facts: TicketFacts) -> str | None:
+    """Vishing callers pose as executives to get resets: verify before touching accounts.
+
+    Tickets raised by monitoring have no caller, so there is nobody to verify.
+    """
+    if facts.channel.value == "monitoring":
+        return None
+    if facts.verification is None or not facts.verification.verified:
+        return IDENTITY_NOT_VERIFIED
+    return None
+
+
+def time_logged(facts: TicketFacts) -> str | None:
+    if facts.minutes_logged <= 0:
+        return ("no time is logged on this ticket: log the time spent before closing, "
+                "billing and SLA reports depend on it")
+    return None
+
+
+def resolved(facts: TicketFacts) -> str | None:
+    if facts.status is not Status.RESOLVED:
+        return (f"the ticket is {facts.status.value}; it must be resolved (root cause and "
+                "resolution recorded) before it can be closed")
+    return None
+
+
+GATES: dict[str, Callable[[TicketFacts], str | None]] = {
+    "identity_verified": identity_verified,
+    "time_logged": time_logged,
+    "resolved": resolved,
+}

@@ -1,0 +1,21 @@
+"""Global ticket and record ids any machine can mint offline: UUIDv7.
+
+UUIDv7 puts a millisecond timestamp in the high bits, so ids created later sort later
+and B-tree inserts stay append-mostly. Time and randomness are arguments so that tests
+get exact, repeatable ids.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+def uuid7(unix_ms: int, random_bytes: bytes) -> str:
+    if len(random_bytes) < 10:
+        raise ValueError("uuid7 needs 10 random bytes")
+    value = (unix_ms & ((1 << 48) - 1)) << 80
+    rand = int.from_bytes(random_bytes[:10], "big")
+    rand_a = (rand >> 68) & 0xFFF
+    rand_b = rand & ((1 << 62) - 1)
+    value |= 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return str(uuid.UUID(int=value))

@@ -1,0 +1,261 @@
+"""SLA targets, due times and the state of a ticket's clocks.
+
+Two clocks run per ticket: first response and resolution. Their targets come from the
+policy for the ticket's priority, overridden per client contract tier. Due times are
+*computed* here from creation time, target and paused time; the store keeps the result
+only so the queue can sort and classify 100,000 rows without calling back into Python
+per ticket. Pausing the resolution clock while waiting on the caller is a policy option,
+because contracts differ on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from deskcli.domain.enums import Priority, Status
+from deskcli.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class SlaTarget:
+    response: timedelta
+    resolve: timedelta
+
+
+DEFAULT_TARGETS: dict[Priority, SlaTarget] = {
+    Priority.P1: SlaTarget(timedelta(minutes=15), timedelta(hours=4)),
+    Priority.P2: SlaTarget(timedelta(hours=1), timedelta(hours=8)),
+    Priority.P3: SlaTarget(timedelta(hours=4), timedelta(hours=24)),
+    Priority.P4: SlaTarget(timedelta(hours=8), timedelta(hours=72)),
+}
+
+# Contract tiers an MSP commonly sells. "standard" is the default targets above.
+DEFAULT_TIERS: dict[str, dict[Priority, SlaTarget]] = {
+    "premium": {
+        Priority.P1: SlaTarget(timedelta(minutes=10), timedelta(hours=2)),
+        Priority.P2: SlaTarget(timedelta(minutes=30), timedelta(hours=4)),
+        Priority.P3: SlaTarget(timedelta(hours=2), timedelta(hours=12)),
+        Priority.P4: SlaTarget(timedelta(hours=4), timedelta(hours=48)),
+    },
+    "standard": {},
+    "basic": {
+        Priority.P1: SlaTarget(timedelta(hours=1), timedelta(hours=8)),
+        Priority.P2: SlaTarget(timedelta(hours=4), timedelta(hours=24)),
+        Priority.P3: SlaTarget(timedelta(hours=8), timedelta(hours=72)),
+        Priority.P4: SlaTarget(timedelta(hours=24), timedelta(hours=120)),
+    },
+}
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    """Targets per priority, per-tier overrides, and the two policy switches."""
+
+    targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    tiers: Mapping[str, Mapping[Priority, SlaTarget]] = field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_TIERS.items()}
+    )
+    #: Stop the resolution clock while the ticket waits on the caller.
+    pause_on_pending_caller: bool = True
+    #: A clock is "at risk" once less than this share of its target is left.
+    at_risk_fraction: float = 0.25
+
+    def target(self, priority: Priority, tier: str | None = None) -> SlaTarget:
+        if tier:
+            override = self.tiers.get(tier)
+            if override is None:
+                known = ", ".join(sorted(self.tiers)) or "none configured"
+                raise InvalidInput(
+                    f"unknown contract tier {tier!r}: known tiers are {known}", field="tier"
+                )
+            if priority in override:
+                return override[priority]
+        return self.targets[priority]
+
+    def pauses(self, status: Status) -> bool:
+        return self.pause_on_pending_caller and status is Status.PENDING_CALLER
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> SlaPolicy:
+        """Build a policy from the ``[sla]`` table of the config file.
+
+        ``[sla.targets.P1] response = "15m"  resolve = "4h"`` and
+        ``[sla.tiers.premium.P1] ...`` override the built-in defaults piecemeal.
+        """
+        from deskcli.domain.validation import parse_duration
+
+        def read_targets(raw: Any, where: str) -> dict[Priority, SlaTarget]:
+            if not isinstance(raw, Mapping):
+                raise InvalidInput(f"{where} must be a table of P1..P4 entries")
+            out: dict[Priority, SlaTarget] = {}
+            for key, value in raw.items():
+                prio = Priority.parse(str(key))
+                if not isinstance(value, Mapping) or set(value) - {"response", "resolve"}:
+                    raise InvalidInput(f"{where}.{key} takes only response and resolve")
+                base = DEFAULT_TARGETS[prio]
+                out[prio] = SlaTarget(
+                    parse_duration(str(value["response"])) if "response" in value
+                    else base.response,
+                    parse_duration(str(value["resolve"])) if "resolve" in value
+                    else base.resolve,
+                )
+            return out
+
+        targets = dict(DEFAULT_TARGETS)
+        targets.update(read_targets(data.get("targets", {}), "sla.targets"))
+        tiers: dict[str, dict[Priority, SlaTarget]] = {k: dict(v) for k, v in DEFAULT_TIERS.items()}
+        raw_tiers = data.get("tiers", {})
+        if not isinstance(raw_tiers, Mapping):
+            raise InvalidInput("sla.tiers must be a table of tier names")
+        for name, raw in raw_tiers.items():
+            tiers[str(name)] = read_targets(raw, f"sla.tiers.{name}")
+        fraction = data.get("at_risk_fraction", 0.25)
+        if not isinstance(fraction, int | float) or not 0 < fraction < 1:
+            raise InvalidInput("sla.at_risk_fraction must be a number between 0 and 1")
+        pause = data.get("pause_on_pending_caller", True)
+        if not isinstance(pause, bool):
+            raise InvalidInput("sla.pause_on_pending_caller must be true or false")
+        return cls(targets, tiers, pause, float(fraction))
+
+
+@dataclass(frozen=True)
+class SlaClock:
+    """The due times implied by a policy; what the store keeps for sorting."""
+
+    response_due: datetime
+    response_risk_at: datetime
+    resolve_due: datetime
+    resolve_risk_at: datetime
+
+    @property
+    def urgency_due(self) -> datetime:
+        return min(self.response_due, self.resolve_due)
+
+
+def compute_clock(
+    created_at: datetime,
+    priority: Priority,
+    policy: SlaPolicy,
+    *,
+    tier: str | None = None,
+    paused: timedelta = timedelta(0),
+) -> SlaClock:
+    """Due times for a ticket; paused time pushes only the resolution clock out."""
+    target = policy.target(priority, tier)
+    keep = 1 - policy.at_risk_fraction
+    resolve_start = created_at + paused
+    return SlaClock(
+        response_due=created_at + target.response,
+        response_risk_at=created_at + target.response * keep,
+        resolve_due=resolve_start + target.resolve,
+        resolve_risk_at=resolve_start + target.resolve * keep,
+    )
+
+
+class SlaState(StrEnum):
+    """One word for the queue: how worried should the technician be?"""
+
+    BREACHED = "breached"
+    AT_RISK = "at-risk"
+    OK = "ok"
+    PAUSED = "paused"
+    MET = "met"
+    MISSED = "missed"
+
+    @property
+    def marker(self) -> str:
+        """A glyph that carries the state without colour (NO_COLOR, colour-blind users)."""
+        return {
+            "breached": "!!",
+            "at-risk": "! ",
+            "ok": "  ",
+            "paused": "||",
+            "met": "ok",
+            "missed": "x ",
+        }[self.value]
+
+
+class _Comparable(Protocol):
+    def __lt__(self, other: Any, /) -> bool: ...
+    def __le__(self, other: Any, /) -> bool: ...
+
+
+T = TypeVar("T", bound=_Comparable)
+
+
+def classify(
+    *,
+    now: T,
+    is_open: bool,
+    paused: bool,
+    response_due: T,
+    response_risk_at: T,
+    first_response_at: T | None,
+    resolve_due: T,
+    resolve_risk_at: T,
+    resolved_at: T | None,
+) -> SlaState:
+    """The worst of the response and resolution clocks.
+
+    Works on datetimes or on the store's fixed-format ISO strings (they order the same),
+    which lets the queue classify rows straight from SQLite.
+    """
+    if not is_open:
+        done = resolved_at if resolved_at is not None else now
+        responded = first_response_at if first_response_at is not None else done
+        missed = resolve_due < done or response_due < responded
+        return SlaState.MISSED if missed else SlaState.MET
+    worst = SlaState.OK
+    if first_response_at is None:
+        if response_due <= now:
+            return SlaState.BREACHED
+        if response_risk_at <= now:
+            worst = SlaState.AT_RISK
+    if paused:
+        return SlaState.PAUSED if worst is SlaState.OK else worst
+    if resolve_due <= now:
+        return SlaState.BREACHED
+    if resolve_risk_at <= now:
+        return SlaState.AT_RISK
+    return worst
+
+
+def pause_update(
+    policy: SlaPolicy,
+    old: Status,
+    new: Status,
+    now: datetime,
+    paused_since: datetime | None,
+    paused_total: timedelta,
+) -> tuple[datetime | None, timedelta]:
+    """Start or stop the resolution clock's pause as the status changes."""
+    was, will = policy.pauses(old), policy.pauses(new)
+    if will and not was:
+        return now, paused_total
+    if was and not will and paused_since is not None:
+        return None, paused_total + max(now - paused_since, timedelta(0))
+    return paused_since, paused_total
+
+
+def time_left(due: datetime, now: datetime) -> timedelta:
+    """Negative once breached, so callers can show "-1h20m" overdue."""
+    return due - now
+
+
+def format_span(span: timedelta) -> str:
+    """Compact ``2h05m`` / ``-15m`` / ``3d4h`` for tables that must stay narrow."""
+    seconds = int(span.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{sign}{days}d{hours}h"
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m"
+    return f"{sign}{minutes}m"

@@ -1,0 +1,1 @@
+"""The service layer: one API for every front end (no UI, no HTTP)."""

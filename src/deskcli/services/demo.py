@@ -1,0 +1,270 @@
+"""Sample data for trying deskcli and for the benchmarks.
+
+Tickets are generated with full timelines (creation, status changes, replies, internal
+notes, time entries, completed steps) and SLA clocks computed by the domain, then written
+with bulk inserts in one transaction so 100,000 tickets load in seconds. Sample data is
+never sent to a team server: it is written without sync ops, and a store that has joined
+a server refuses it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from deskcli.domain.enums import Channel, Priority, Status, TicketType
+from deskcli.domain.errors import Refused
+from deskcli.domain.numbering import Authority, next_local_block
+from deskcli.domain.sla import SlaPolicy, compute_clock
+from deskcli.domain.timefmt import to_iso
+from deskcli.storage.store import Store
+
+CLIENTS = [
+    ("Northwind Dental", "premium"), ("Harbor Logistics", "standard"),
+    ("Cedar & Pine Law", "premium"), ("Bluebird Bakery", "basic"),
+    ("Atlas Engineering", "standard"), ("Meridian Clinic", "premium"),
+    ("Foxglove Studio", "basic"), ("Granite Credit Union", "standard"),
+]
+FIRST = ["Ana", "Ben", "Chloe", "Dev", "Emeka", "Farah", "Gus", "Hana", "Ivan", "Jo",
+         "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara"]
+LAST = ["Alvarez", "Brooks", "Chen", "Diallo", "Evans", "Fischer", "Garcia", "Haddad",
+        "Ito", "Jensen", "Kowalski", "Lopez", "Murphy", "Nakamura", "Okafor", "Patel"]
+TECHS = ["dana", "eli", "sam", "rita", "kai"]
+
+# (summary, category, type, error text, caller's words, resolution, root cause)
+ISSUES: list[tuple[str, str, TicketType, str | None, str, str, str]] = [
+    ("Outlook keeps asking for a password", "email", TicketType.INCIDENT,
+     "Need password: Outlook is trying to connect to outlook.office365.com",
+     "Every time I open Outlook it wants my password again, I type it and it asks again.",
+     "Cleared cached credentials in Windows Credential Manager and rebuilt the Outlook "
+     "profile; KB 4567", "Stale token in Credential Manager after the password change"),
+    ("Cannot send mail, error 0x800CCC0E", "email", TicketType.INCIDENT,
+     "0x800CCC0E: Outlook cannot connect to the SMTP server",
+     "Emails sit in my outbox and I get a connection error.",
+     "Re-pointed SMTP to smtp.office365.com:587 with STARTTLS in the Outlook account "
+     "settings; KB 4412", "Outdated SMTP host left from the old mail provider"),
+    ("Locked out after password change", "accounts", TicketType.INCIDENT,
+     "Event ID 4740: a user account was locked out",
+     "I changed my password this morning and now I am locked out of everything.",
+     "Unlocked the account in Entra ID and removed the old password from the iPhone Mail "
+     "profile that kept retrying; KB 3301", "Phone mail app retrying the old password"),
+    ("VPN disconnects every few minutes", "network", TicketType.INCIDENT,
+     "GlobalProtect: gateway unreachable (error 1809)",
+     "The VPN keeps dropping and I lose my remote desktop session.",
+     "Escalated to networking; gateway MTU reduced to 1400 on the GlobalProtect portal",
+     "MTU mismatch on the VPN gateway after the ISP change"),
+    ("Printer on 3rd floor shows offline", "printing", TicketType.INCIDENT,
+     "The printer HP-3F-01 is offline",
+     "Nobody on our floor can print, it just says offline.",
+     "Restarted the Print Spooler service on PRN-SRV01 and cleared the stuck job; KB 2210",
+     "A corrupt job stuck in the spooler queue"),
+    ("New starter needs a laptop and accounts", "onboarding", TicketType.REQUEST, None,
+     "We have someone starting Monday and they need a laptop and email.",
+     "Provisioned the account in Entra ID, assigned an M365 E3 licence and enrolled "
+     "LAPTOP-0231 in Intune; KB 1002", "Standard onboarding request"),
+    ("Teams crashes when sharing the screen", "collaboration", TicketType.INCIDENT,
+     "Event ID 1000: Application Error, faulting module ms-teams.exe",
+     "Teams closes by itself every time I try to share my screen in a meeting.",
+     "Cleared the Teams cache folder %appdata%\\Microsoft\\Teams and updated the GPU "
+     "driver to 31.0.101; KB 5120", "GPU driver crash during screen capture"),
+    ("MFA prompts not arriving on phone", "accounts", TicketType.INCIDENT, None,
+     "I don't get the approval notification on my phone any more.",
+     "Re-registered Microsoft Authenticator for the user after callback verification; "
+     "KB 3390", "Authenticator registration lost after a phone replacement"),
+    ("Shared drive mapping missing", "storage", TicketType.INCIDENT,
+     "The network path \\\\fs01\\shared was not found",
+     "My S: drive has disappeared this morning.",
+     "Re-applied the drive-mapping GPO with gpupdate /force after fixing the security "
+     "filter on the GPO; KB 2045", "Security filter removed from the drive-mapping GPO"),
+    ("Install Adobe Acrobat Pro", "software", TicketType.REQUEST, None,
+     "Could you install Acrobat Pro for me, my manager approved it.",
+     "Deployed Adobe Acrobat Pro from the Intune company portal and assigned the licence; "
+     "KB 1150", "Software request"),
+    ("Slow laptop after Patch Tuesday", "hardware", TicketType.PROBLEM,
+     "Event ID 41: the system rebooted without cleanly shutting down",
+     "Since the updates on Tuesday my laptop takes ages to do anything.",
+     "Rolled back KB5034441 through the RMM patch policy for the pilot ring; KB 6001",
+     "Faulty cumulative update in the pilot patch ring"),
+    ("Firewall rule change for the new CRM", "network", TicketType.CHANGE, None,
+     "The vendor says we need port 8443 open to their service.",
+     "Added outbound rule for TCP 8443 to crm.vendor.example on FW-EDGE01 under change "
+     "CHG-1042; KB 7003", "Planned change"),
+]
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    tickets: int
+    first_number: int
+    last_number: int
+
+
+def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
+         new_id: Callable[[], str], rng_seed: int = 7,
+         open_share: float | None = None) -> DemoResult:
+    """Write ``count`` sample tickets with timelines; returns the numbers used.
+
+    By default most tickets are history and a few hundred are open, like a real desk;
+    ``open_share`` (0 to 1) makes a backlog for stress tests.
+    """
+    if count < 1:
+        raise Refused("give at least one ticket to create")
+    if any(lease.authority is Authority.SERVER for lease in store.leases()):
+        raise Refused("this store has joined a team server; sample data is only for a "
+                      "standalone store (use DESKCLI_HOME to try it in a scratch profile)")
+    rng = random.Random(rng_seed)
+    at_now = to_iso(now)
+    with store.transaction():
+        clients = []
+        for name, tier in CLIENTS:
+            existing = store.client_by_name(name)
+            if existing:
+                clients.append((existing["id"], existing["contract_tier"]))
+                continue
+            client_id = new_id()
+            store.bulk_insert("clients", [{"id": client_id, "name": name,
+                                           "contract_tier": tier, "created_at": at_now}])
+            clients.append((client_id, tier))
+        callers = []
+        caller_rows = []
+        for index in range(120):
+            first, last = FIRST[index % len(FIRST)], LAST[(index * 7) % len(LAST)]
+            client_id, tier = clients[index % len(clients)]
+            caller_id = new_id()
+            domain = CLIENTS[index % len(CLIENTS)][0].split()[0].lower()
+            caller_rows.append({
+                "id": caller_id, "name": f"{first} {last}",
+                "email": f"{first}.{last}{index}@{domain}.example".lower(),
+                "phone": f"+1 555 01{index:02d}"[:15], "client_id": client_id,
+                "vip": int(index % 17 == 0), "created_at": at_now})
+            callers.append((caller_id, client_id, tier))
+        store.bulk_insert("callers", caller_rows)
+
+        block = next_local_block(store.leases(), size=count)
+        store.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
+                         at_now)
+
+        tickets: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        notes: list[dict[str, Any]] = []
+        times: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        # Most tickets are history; the open queue is the recent tail, as in a real desk.
+        span = timedelta(days=365)
+        if open_share is None:
+            open_share = min(0.5, 400 / count) if count > 800 else 0.5
+        priorities = [Priority.P1, Priority.P2, Priority.P3, Priority.P4]
+        weights = [0.05, 0.25, 0.45, 0.25]
+        for i in range(count):
+            number = block.start + i
+            summary, category, ttype, error, verbatim, resolution, cause = rng.choice(ISSUES)
+            priority = rng.choices(priorities, weights)[0]
+            caller_id, client_id, tier = rng.choice(callers)
+            is_open = i >= count * (1 - open_share)
+            if is_open:
+                created = now - timedelta(minutes=rng.randint(5, 60 * 30))
+            else:
+                created = now - span + timedelta(seconds=int(span.total_seconds() * i / count))
+            created_iso = to_iso(created)
+            clock = compute_clock(created, priority, policy, tier=tier)
+            tech = rng.choice(TECHS)
+            ticket_id = new_id()
+            responded = created + timedelta(minutes=rng.randint(2, 90))
+            if is_open:
+                status = rng.choice([Status.NEW, Status.OPEN, Status.IN_PROGRESS,
+                                     Status.IN_PROGRESS, Status.PENDING_CALLER,
+                                     Status.PENDING_THIRD_PARTY, Status.ESCALATED])
+                if responded > now or status is Status.NEW:
+                    responded_iso = None
+                else:
+                    responded_iso = to_iso(responded)
+            else:
+                status = rng.choice([Status.CLOSED, Status.CLOSED, Status.RESOLVED])
+                responded_iso = to_iso(responded)
+            resolved_at = (created + timedelta(minutes=rng.randint(20, 60 * 48))
+                           if not is_open else None)
+            paused_since = (to_iso(now - timedelta(minutes=rng.randint(1, 120)))
+                            if status is Status.PENDING_CALLER and policy.pause_on_pending_caller
+                            else None)
+            if not status.is_open:
+                urgency = None
+            elif paused_since:
+                urgency = None if responded_iso else to_iso(clock.response_due)
+            elif responded_iso is None:
+                urgency = to_iso(clock.urgency_due)
+            else:
+                urgency = to_iso(clock.resolve_due)
+            tickets.append({
+                "id": ticket_id, "number": number, "provisional": None, "checklist": "tier1",
+                "type": ttype.value, "status": status.value, "priority": priority.value,
+                "impact": None, "urgency": None, "summary": summary, "caller_id": caller_id,
+                "verification": "callback", "verification_detail": "called back number on file",
+                "verified_at": created_iso, "verified_by": tech, "verbatim": verbatim,
+                "error_text": error, "event_ids": None, "doing": None,
+                "reproducible": rng.choice(["yes", "no", "unknown"]),
+                "users_affected": 5 if priority is Priority.P1 else 1,
+                "client_id": client_id, "asset": f"LAPTOP-{rng.randint(1, 999):04d}",
+                "category": category, "channel": rng.choice(list(Channel)).value,
+                "assignee": tech, "queue": "networking" if status is Status.ESCALATED else None,
+                "root_cause": cause if resolved_at else None,
+                "resolution": resolution if resolved_at else None,
+                "resolution_category": ttype.value if status is Status.CLOSED else None,
+                "created_at": created_iso, "created_by": tech,
+                "updated_at": to_iso(resolved_at) if resolved_at else created_iso,
+                "first_response_at": responded_iso, "last_contact_at": responded_iso,
+                "resolved_at": to_iso(resolved_at) if resolved_at else None,
+                "closed_at": to_iso(resolved_at) if status is Status.CLOSED and resolved_at
+                else None,
+                "response_due": to_iso(clock.response_due),
+                "response_risk_at": to_iso(clock.response_risk_at),
+                "resolve_due": to_iso(clock.resolve_due),
+                "resolve_risk_at": to_iso(clock.resolve_risk_at),
+                "sla_paused_since": paused_since, "sla_paused_seconds": 0,
+                "urgency_due": urgency,
+            })
+            events.append({"id": new_id(), "ticket_id": ticket_id, "at": created_iso,
+                           "actor": tech, "kind": "created",
+                           "summary": f"Ticket #{number} opened: {summary}",
+                           "detail": json.dumps({"priority": priority.value})})
+            steps.append({"id": new_id(), "ticket_id": ticket_id, "checklist": "tier1",
+                          "step": "verify_identity", "at": created_iso, "actor": tech,
+                          "data": json.dumps({"method": "callback"})})
+            if responded_iso:
+                note_id = new_id()
+                notes.append({"id": note_id, "ticket_id": ticket_id, "at": responded_iso,
+                              "author": tech, "internal": 0,
+                              "body": f"Your ticket #{number} is logged and {tech} owns it."})
+                events.append({"id": new_id(), "ticket_id": ticket_id, "at": responded_iso,
+                               "actor": tech, "kind": "public_reply",
+                               "summary": f"Reply to caller by {tech}",
+                               "detail": json.dumps({"note_id": note_id})})
+            if status is not Status.NEW:
+                events.append({"id": new_id(), "ticket_id": ticket_id,
+                               "at": responded_iso or created_iso, "actor": tech,
+                               "kind": "status_changed",
+                               "summary": f"Status: new → {status.value}",
+                               "detail": json.dumps({"from": "new", "to": status.value})})
+            if resolved_at:
+                minutes = rng.choice([10, 15, 20, 30, 45, 60, 90])
+                times.append({"id": new_id(), "ticket_id": ticket_id,
+                              "at": to_iso(resolved_at), "author": tech, "minutes": minutes,
+                              "note": None})
+                events.append({"id": new_id(), "ticket_id": ticket_id,
+                               "at": to_iso(resolved_at), "actor": tech, "kind": "resolved",
+                               "summary": f"Resolved: {resolution}",
+                               "detail": json.dumps({"root_cause": cause})})
+            if len(tickets) >= 5000:
+                _flush(store, tickets, events, notes, times, steps)
+        _flush(store, tickets, events, notes, times, steps)
+    return DemoResult(count, block.start, block.end - 1)
+
+
+def _flush(store: Store, *tables: list[dict[str, Any]]) -> None:
+    names = ("tickets", "events", "notes", "time_entries", "step_records")
+    for name, rows in zip(names, tables, strict=True):
+        store.bulk_insert(name, rows)
+        rows.clear()

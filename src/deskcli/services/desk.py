@@ -1,0 +1,56 @@
+"""Opening a desk: the store, configuration, checklists and services, wired together.
+
+Front ends call ``open_desk()`` and use what it returns; they never build a Store or read
+the config themselves, so the CLI and the TUI always see the same settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from deskcli import checklists as checklist_files
+from deskcli.clock import SystemClock, new_id, now_ms
+from deskcli.config import Config, load_config
+from deskcli.domain.checklist import Checklist
+from deskcli.domain.timefmt import to_iso
+from deskcli.paths import Paths, resolve_paths
+from deskcli.services.tickets import TicketService
+from deskcli.storage.store import Store
+
+
+@dataclass
+class Desk:
+    paths: Paths
+    config: Config
+    checklists: Mapping[str, Checklist]
+    store: Store
+    tickets: TicketService
+    now: Callable[[], datetime]
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Desk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None = None,
+              ids: Callable[[], str] = new_id, actor: str | None = None) -> Desk:
+    """Open the technician's store, creating and upgrading it as needed."""
+    paths = paths or resolve_paths()
+    config = load_config(paths.config_file)
+    checklists = checklist_files.load_all(paths.config_dir)
+    clock = now or SystemClock().now
+    store = Store.open(paths.database, ids=ids,
+                       now_ms=(lambda: int(clock().timestamp() * 1000)) if now else now_ms,
+                       now_iso=lambda: to_iso(clock()))
+    service = TicketService(store, checklists=checklists, policy=config.sla,
+                            actor=actor or config.tech, now=clock, new_id=ids,
+                            default_checklist=checklist_files.DEFAULT_KEY,
+                            attachment_max_bytes=config.attachment_max_bytes)
+    return Desk(paths, config, checklists, store, service, clock)

@@ -1,0 +1,627 @@
+"""Ticket work: the one API the CLI, the TUI and (later) the server call.
+
+Each public method gathers the facts, asks the domain whether the change is allowed,
+then writes the row change, a timeline event and the sync ops in one transaction. No
+rule is decided here that the domain could decide; this module only sequences them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from deskcli.domain import engine, validation
+from deskcli.domain.checklist import Checklist, FieldKind, StepSpec
+from deskcli.domain.enums import (
+    Channel,
+    Impact,
+    Priority,
+    ResolutionCategory,
+    Status,
+    TicketType,
+    Urgency,
+    Verification,
+)
+from deskcli.domain.errors import InvalidInput, NotFound, Refused
+from deskcli.domain.facts import TicketFacts
+from deskcli.domain.intake import NewTicket
+from deskcli.domain.numbering import (
+    Authority,
+    TicketRef,
+    display_ref,
+    next_local_block,
+    parse_ref,
+    provisional_label,
+    take_number,
+)
+from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
+from deskcli.domain.timefmt import from_iso, to_iso
+from deskcli.domain.transitions import check_transition, is_reopen
+from deskcli.storage.store import Row, Store
+
+#: Ticket columns a technician may change directly with ``update``.
+EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "channel",
+            "queue", "summary", "impact", "urgency", "client", "error_text")
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """A ticket with everything a screen or ``deskcli show`` displays about it."""
+
+    ticket: Row
+    progress: engine.Progress
+    timeline: list[Row]
+    time_entries: list[Row]
+    attachments: list[Row]
+
+    @property
+    def ref(self) -> str:
+        return display_ref(self.ticket["number"], self.ticket["provisional"])
+
+
+class TicketService:
+    def __init__(self, store: Store, *, checklists: Mapping[str, Checklist],
+                 policy: SlaPolicy, actor: str, now: Callable[[], datetime],
+                 new_id: Callable[[], str], default_checklist: str = "tier1",
+                 attachment_max_bytes: int = 10 * 1024 * 1024) -> None:
+        self.store = store
+        self.checklists = checklists
+        self.policy = policy
+        self.actor = actor
+        self._now = now
+        self._new_id = new_id
+        self.default_checklist = default_checklist
+        self.attachment_max_bytes = attachment_max_bytes
+
+    # --- lookups ------------------------------------------------------------------------
+
+    def find(self, ref: str | TicketRef) -> Row:
+        parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        row = None
+        if parsed.number is not None:
+            row = self.store.ticket_by_number(parsed.number)
+        elif parsed.provisional:
+            row = self.store.ticket_by_provisional(parsed.provisional)
+        elif parsed.ticket_id:
+            row = self.store.ticket_by_id(parsed.ticket_id)
+        if row is None:
+            raise NotFound(f"no ticket {parsed} in this store")
+        return row
+
+    def checklist_for(self, ticket: Row) -> Checklist:
+        checklist = self.checklists.get(ticket["checklist"])
+        if checklist is None:
+            raise NotFound(f"ticket uses checklist {ticket['checklist']!r}, which is not "
+                           "installed here; add its file to the checklists folder")
+        return checklist
+
+    def facts(self, ticket: Row) -> TicketFacts:
+        records: dict[str, Mapping[str, Any]] = {}
+        for record in self.store.step_records(ticket["id"]):
+            records[record["step"]] = json.loads(record["data"])
+        return TicketFacts(
+            priority=Priority(ticket["priority"]),
+            type=TicketType(ticket["type"]),
+            channel=Channel(ticket["channel"]),
+            status=Status(ticket["status"]),
+            verification=Verification(ticket["verification"]) if ticket["verification"]
+            else None,
+            steps=records,
+            minutes_logged=self.store.minutes_logged(ticket["id"]),
+        )
+
+    def progress(self, ticket: Row) -> engine.Progress:
+        return engine.evaluate(self.checklist_for(ticket), self.facts(ticket))
+
+    def detail(self, ref: str | TicketRef) -> TicketDetail:
+        ticket = self.find(ref)
+        return TicketDetail(
+            ticket=ticket,
+            progress=self.progress(ticket),
+            timeline=self.store.timeline(ticket["id"]),
+            time_entries=self.store.time_entries(ticket["id"]),
+            attachments=self.store.attachments(ticket["id"]),
+        )
+
+    # --- creation ---------------------------------------------------------------------------
+
+    def create(self, draft: NewTicket) -> Row:
+        """Open a new ticket; numbered from the lease, SLA clocks started."""
+        checklist_key = draft.checklist or self.default_checklist
+        if checklist_key not in self.checklists:
+            raise InvalidInput(f"unknown checklist {checklist_key!r}; installed: "
+                               f"{', '.join(sorted(self.checklists))}", field="checklist")
+        now = self._now()
+        at = to_iso(now)
+        with self.store.transaction():
+            client = self._client(draft.client, at) if draft.client else None
+            tier = client["contract_tier"] if client else None
+            priority = draft.priority or Priority.P3
+            clock_cols = self._clock_columns(now, priority, tier, timedelta(0), None, None)
+            caller_id = self._caller(draft, client["id"] if client else None, at)
+            number, provisional = self._allocate_number(at)
+            ticket_id = self._new_id()
+            row: dict[str, Any] = {
+                "id": ticket_id, "number": number, "provisional": provisional,
+                "checklist": checklist_key, "type": draft.type.value,
+                "status": Status.NEW.value, "priority": priority.value,
+                "summary": draft.summary, "caller_id": caller_id,
+                "verbatim": draft.verbatim, "error_text": draft.error,
+                "doing": draft.doing, "users_affected": draft.users_affected,
+                "client_id": client["id"] if client else None, "asset": draft.asset,
+                "category": draft.category, "channel": draft.channel.value,
+                "assignee": draft.assignee, "created_at": at, "created_by": self.actor,
+                "updated_at": at, **clock_cols,
+            }
+            self.store.insert("tickets", row)
+            self._event(ticket_id, at, "created",
+                        f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
+                        {"channel": draft.channel.value, "priority": priority.value})
+            if draft.verified is not None:
+                self._record_step_by_action(row, "verify_identity",
+                                            {"method": draft.verified.value}, at)
+                self._apply_verification(ticket_id, draft.verified, None, at)
+            if draft.priority is not None:
+                self._record_step_by_action(row, "set_priority",
+                                            {"priority": draft.priority.value}, at)
+        return self.find(TicketRef(ticket_id=ticket_id))
+
+    def _allocate_number(self, at: str) -> tuple[int | None, str | None]:
+        leases = self.store.leases()
+        taken = take_number(leases)
+        if taken is None and all(lease.authority is Authority.LOCAL for lease in leases):
+            # Standalone: this store is its own numbering authority.
+            block = next_local_block(leases)
+            self.store.save_lease(block, at)
+            taken = take_number([block])
+        if taken is None:
+            seq = self.store.next_provisional_seq()
+            return None, provisional_label(self.store.client_id[:4], seq)
+        number, lease = taken
+        self.store.save_lease(lease, at)
+        return number, None
+
+    def _client(self, name: str, at: str) -> Row:
+        existing = self.store.client_by_name(name)
+        if existing:
+            return existing
+        row = {"id": self._new_id(), "name": name, "contract_tier": "standard",
+               "created_at": at}
+        self.store.insert("clients", row)
+        return row
+
+    def set_client_tier(self, name: str, tier: str) -> Row:
+        self.policy.target(Priority.P1, tier)  # refuses an unknown tier, listing known ones
+        at = to_iso(self._now())
+        with self.store.transaction():
+            client = self._client(name, at)
+            self.store.update_row("clients", client["id"], {"contract_tier": tier}, at)
+        found = self.store.client_by_name(name)
+        assert found is not None
+        return found
+
+    def _caller(self, draft: NewTicket, client_id: str | None, at: str) -> str | None:
+        if not (draft.caller or draft.email):
+            return None
+        name = draft.caller or (draft.email or "").split("@")[0]
+        existing = self.store.find_caller(name, draft.email, client_id)
+        if existing:
+            updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
+                       if v and not existing[k]}
+            if updates:
+                self.store.update_row("callers", existing["id"], updates, at)
+            return str(existing["id"])
+        caller_id = self._new_id()
+        self.store.insert("callers", {
+            "id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
+            "client_id": client_id, "vip": 0, "created_at": at})
+        return caller_id
+
+    # --- SLA bookkeeping ---------------------------------------------------------------------
+
+    def _clock_columns(self, created: datetime, priority: Priority, tier: str | None,
+                       paused: timedelta, paused_since: str | None,
+                       first_response_at: str | None) -> dict[str, Any]:
+        clock = compute_clock(created, priority, self.policy, tier=tier, paused=paused)
+        if paused_since is not None:
+            urgency = to_iso(clock.response_due) if first_response_at is None else None
+        elif first_response_at is None:
+            urgency = to_iso(clock.urgency_due)
+        else:
+            urgency = to_iso(clock.resolve_due)
+        return {
+            "response_due": to_iso(clock.response_due),
+            "response_risk_at": to_iso(clock.response_risk_at),
+            "resolve_due": to_iso(clock.resolve_due),
+            "resolve_risk_at": to_iso(clock.resolve_risk_at),
+            "urgency_due": urgency,
+        }
+
+    def _recompute_clock(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        status = Status(ticket["status"])
+        cols = self._clock_columns(
+            from_iso(ticket["created_at"]), Priority(ticket["priority"]),
+            ticket.get("contract_tier"), timedelta(seconds=ticket["sla_paused_seconds"]),
+            ticket["sla_paused_since"], ticket["first_response_at"])
+        if not status.is_open:
+            cols["urgency_due"] = None
+        return cols
+
+    # --- the generic change path ---------------------------------------------------------------
+
+    def _event(self, ticket_id: str, at: str, kind: str, summary: str,
+               detail: Mapping[str, Any] | None = None) -> None:
+        self.store.insert("events", {
+            "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
+            "kind": kind, "summary": summary,
+            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+        })
+
+    def _write(self, ticket: Row, changes: Mapping[str, Any], at: str) -> Row:
+        """Apply column changes plus recomputed SLA columns; returns the merged row."""
+        merged = {**ticket, **changes}
+        derived = self._recompute_clock(merged)
+        all_changes = {k: v for k, v in {**changes, **derived}.items() if ticket.get(k) != v}
+        if all_changes:
+            all_changes["updated_at"] = at
+            self.store.update_ticket(ticket["id"], all_changes, at)
+        return {**merged, **derived}
+
+    def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None) -> Row:
+        """Change ticket fields directly (``deskcli set``, the TUI's edit actions)."""
+        unknown = sorted(set(changes) - set(EDITABLE))
+        if unknown:
+            raise InvalidInput(f"cannot set {unknown[0]!r}; settable fields: "
+                               f"{', '.join(EDITABLE)}", field=unknown[0])
+        if not changes:
+            raise InvalidInput("nothing to change: give at least one field to set")
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            ticket = self._apply_fields(ticket, changes, at, reason=reason)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _apply_fields(self, ticket: Row, changes: Mapping[str, Any], at: str, *,
+                      reason: str | None = None) -> Row:
+        """Validate and write field changes, one timeline event per field that changed."""
+        columns: dict[str, Any] = {}
+        labels: dict[str, tuple[Any, Any]] = {}
+        status_target: Status | None = None
+        for key, raw in changes.items():
+            if key == "status":
+                status_target = Status.parse(str(raw), what="status")
+                continue
+            if key == "client":
+                name = validation.clean_text(None if raw is None else str(raw), field="client",
+                                             max_len=200)
+                client = self._client(name, at) if name else None
+                columns["client_id"] = client["id"] if client else None
+                columns["contract_tier"] = client["contract_tier"] if client else None
+                labels["client"] = (ticket.get("client_name"), name)
+                continue
+            if key == "caller_email":
+                self._set_caller_email(ticket, raw, at)
+                continue
+            value = self._normalise(key, raw, ticket)
+            if value != ticket.get(key):
+                columns[key] = value
+                labels[key] = (ticket.get(key), value)
+        tier_override = columns.pop("contract_tier", ticket.get("contract_tier"))
+        if columns:
+            ticket = self._write({**ticket, "contract_tier": tier_override}, columns, at)
+            for key, (old, new) in labels.items():
+                self._event(ticket["id"], at, "field_changed",
+                            f"{key.replace('_', ' ')}: {old or '—'} → {new or '—'}",
+                            {"field": key, "old": old, "new": new})
+        if status_target is not None:
+            ticket = self._change_status(ticket, status_target, at, reason=reason)
+        return ticket
+
+    def _normalise(self, key: str, raw: Any, ticket: Row) -> Any:
+        text = None if raw is None else str(raw)
+        if key == "priority":
+            return Priority.parse(text or "").value
+        if key == "type":
+            return TicketType.parse(text or "", what="type").value
+        if key == "channel":
+            return Channel.parse(text or "", what="channel").value
+        if key == "impact":
+            return Impact.parse(text or "", what="impact").value if text else None
+        if key == "urgency":
+            return Urgency.parse(text or "", what="urgency").value if text else None
+        if key == "summary":
+            return validation.summary(text)
+        if key == "verbatim":
+            value = validation.clean_text(text, field="verbatim")
+            if ticket.get("verbatim") and value != ticket["verbatim"]:
+                raise Refused("the caller's own words are already recorded and are never "
+                              "overwritten; add a note with anything new they said",
+                              field="verbatim")
+            return value
+        if key == "users_affected":
+            return validation.count(raw, field="users_affected")
+        if key == "event_ids":
+            if isinstance(raw, list):
+                return ", ".join(str(x) for x in raw) or None
+            return validation.clean_text(text, field="event_ids")
+        if key in ("error_text", "doing", "reproducible"):
+            return validation.clean_text(text, field=key)
+        return validation.clean_text(text, field=key, max_len=200)
+
+    def _set_caller_email(self, ticket: Row, raw: Any, at: str) -> None:
+        address = validation.email(None if raw is None else str(raw), field="caller_email")
+        if not address:
+            return
+        if ticket["caller_id"]:
+            self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
+            return
+        caller_id = self._new_id()
+        self.store.insert("callers", {
+            "id": caller_id, "name": address.split("@")[0], "email": address, "phone": None,
+            "client_id": ticket["client_id"], "vip": 0, "created_at": at})
+        self._write(ticket, {"caller_id": caller_id}, at)
+
+    def _change_status(self, ticket: Row, target: Status, at: str, *,
+                       reason: str | None = None) -> Row:
+        current = Status(ticket["status"])
+        check_transition(current, target)
+        reopening = is_reopen(current, target)
+        if reopening and not (reason or "").strip():
+            raise InvalidInput("reopening needs a reason: say why the fix did not hold",
+                               field="reason")
+        now = from_iso(at)
+        since = from_iso(ticket["sla_paused_since"]) if ticket["sla_paused_since"] else None
+        new_since, paused = pause_update(self.policy, current, target, now, since,
+                                         timedelta(seconds=ticket["sla_paused_seconds"]))
+        changes: dict[str, Any] = {
+            "status": target.value,
+            "sla_paused_since": to_iso(new_since) if new_since else None,
+            "sla_paused_seconds": int(paused.total_seconds()),
+        }
+        if target is Status.RESOLVED:
+            changes["resolved_at"] = at
+        if target is Status.CLOSED:
+            changes["closed_at"] = at
+        if reopening:
+            changes.update(resolved_at=None, closed_at=None)
+        ticket = self._write(ticket, changes, at)
+        if reopening:
+            self._event(ticket["id"], at, "reopened", f"Reopened: {reason}",
+                        {"from": current.value, "reason": reason})
+        else:
+            detail: dict[str, Any] = {"from": current.value, "to": target.value}
+            if reason:
+                detail["reason"] = reason
+            self._event(ticket["id"], at, "status_changed",
+                        f"Status: {current.value} → {target.value}"
+                        + (f" ({reason})" if reason else ""), detail)
+        return ticket
+
+    def set_status(self, ref: str, status: str, *, reason: str | None = None) -> Row:
+        return self.update(ref, {"status": status}, reason=reason)
+
+    # --- notes, time, attachments ---------------------------------------------------------------
+
+    def add_note(self, ref: str, text: str, *, internal: bool) -> Row:
+        body = validation.clean_text(text, field="note", required=True)
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            note_id = self._new_id()
+            self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
+                                        "author": self.actor, "body": body,
+                                        "internal": int(internal)})
+            kind = "internal_note" if internal else "public_reply"
+            label = "Internal note" if internal else "Reply to caller"
+            self._event(ticket["id"], at, kind, f"{label} by {self.actor}", {"note_id": note_id})
+            if not internal:
+                contact = {"last_contact_at": at}
+                if ticket["first_response_at"] is None:
+                    contact["first_response_at"] = at
+                self._write(ticket, contact, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def log_time(self, ref: str, duration: str, *, note: str | None = None) -> int:
+        minutes = validation.time_entry(duration)
+        text = validation.clean_text(note, field="note", max_len=1000)
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self.store.insert("time_entries", {"id": self._new_id(), "ticket_id": ticket["id"],
+                                               "at": at, "author": self.actor,
+                                               "minutes": minutes, "note": text})
+            self._event(ticket["id"], at, "time_logged",
+                        f"{minutes} min logged" + (f": {text}" if text else ""),
+                        {"minutes": minutes})
+        return minutes
+
+    def _read_attachment(self, path_text: str) -> tuple[str, bytes]:
+        path = Path(path_text).expanduser()
+        if not path.is_file():
+            raise InvalidInput(f"no file at {path_text!r}: give the path of a file to attach",
+                               field="file")
+        size = path.stat().st_size
+        if size > self.attachment_max_bytes:
+            raise InvalidInput(
+                f"{path.name} is {size / 1048576:.1f} MiB; attachments are limited to "
+                f"{self.attachment_max_bytes / 1048576:.0f} MiB", field="file")
+        try:
+            return path.name, path.read_bytes()
+        except OSError as error:
+            raise InvalidInput(f"cannot read {path_text!r}: {error.strerror}",
+                               field="file") from None
+
+    def _store_attachment(self, ticket: Row, name: str, data: bytes, at: str) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        self.store.put_blob(digest, data)
+        attachment_id = self._new_id()
+        self.store.insert("attachments", {"id": attachment_id, "ticket_id": ticket["id"],
+                                          "at": at, "author": self.actor, "filename": name,
+                                          "sha256": digest, "size": len(data)})
+        self._event(ticket["id"], at, "attachment_added", f"Attached {name} ({len(data)} bytes)",
+                    {"attachment_id": attachment_id, "sha256": digest})
+        return attachment_id
+
+    def attach(self, ref: str, path: str) -> str:
+        name, data = self._read_attachment(path)
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            return self._store_attachment(ticket, name, data, at)
+
+    # --- checklist steps ---------------------------------------------------------------------------
+
+    def _record_step_by_action(self, ticket: Row, action: str, values: Mapping[str, Any],
+                               at: str) -> None:
+        """When a verb is used directly (CLI ``escalate``), tick the step that carries it."""
+        checklist = self.checklists[ticket["checklist"]]
+        step = checklist.step_with_action(action)
+        if step is not None:
+            self._record_step(ticket, checklist, step, values, at)
+
+    def _record_step(self, ticket: Row, checklist: Checklist, step: StepSpec,
+                     values: Mapping[str, Any], at: str) -> None:
+        self.store.insert("step_records", {
+            "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
+            "step": step.key, "at": at, "actor": self.actor,
+            "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
+        self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}",
+                    {"step": step.key})
+
+    def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:
+        """Complete a checklist step with what it collects, running its action if any."""
+        ticket = self.find(ref)
+        checklist = self.checklist_for(ticket)
+        step = engine.check_can_complete(checklist, step_key, self.facts(ticket))
+        values = engine.validate_values(step, raw)
+        files = {f.key: self._read_attachment(str(values[f.key]))
+                 for f in step.fields if f.kind is FieldKind.FILE and f.key in values}
+        at = to_iso(self._now())
+        with self.store.transaction():
+            for key, (name, data) in files.items():
+                values[key] = {"attachment_id": self._store_attachment(ticket, name, data, at),
+                               "filename": name}
+            mapped = {f.maps_to: values[f.key] for f in step.fields
+                      if f.maps_to and f.key in values}
+            action = step.action
+            if action == "escalate":
+                ticket = self._escalate(ticket, values, at)
+            elif action == "resolve":
+                ticket = self._resolve(ticket, values.get("root_cause"),
+                                       values.get("resolution"), None, at)
+            elif action == "close":
+                ticket = self._close(ticket, values.get("resolution_category"), at)
+            if mapped:
+                ticket = self._apply_fields(ticket, mapped, at)
+            if action == "verify_identity":
+                self._apply_verification(ticket["id"], Verification(values["method"]),
+                                         values.get("detail"), at)
+            elif action == "open" and Status(ticket["status"]) is Status.NEW:
+                ticket = self._change_status(ticket, Status.OPEN, at)
+            self._record_step(ticket, checklist, step, values, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
+                            at: str) -> None:
+        self.store.update_ticket(ticket_id, {
+            "verification": method.value, "verification_detail": detail,
+            "verified_at": at if method.verified else None,
+            "verified_by": self.actor if method.verified else None}, at)
+        summary = (f"Identity verified: {method.label.lower()}" if method.verified
+                   else "Identity could NOT be verified: credential actions stay blocked")
+        self._event(ticket_id, at, "identity_verified" if method.verified
+                    else "identity_unverified", summary, {"method": method.value})
+
+    # --- lifecycle verbs ----------------------------------------------------------------------------
+
+    def escalate(self, ref: str, *, queue: str | None, repro: str | None, tried: str | None,
+                 impact: str | None, error: str | None = None, asset: str | None = None) -> Row:
+        ticket = self.find(ref)
+        values = {"queue": queue, "repro": repro, "tried": tried, "impact": impact,
+                  "error": error, "asset": asset}
+        at = to_iso(self._now())
+        with self.store.transaction():
+            ticket = self._escalate(ticket, values, at)
+            self._record_step_by_action(ticket, "escalate",
+                                        {k: v for k, v in values.items() if v}, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _escalate(self, ticket: Row, values: Mapping[str, Any], at: str) -> Row:
+        notes = validation.EscalationNotes.build(
+            queue=values.get("queue"), repro=values.get("repro"), tried=values.get("tried"),
+            impact=values.get("impact"), error=values.get("error") or ticket["error_text"],
+            asset=values.get("asset") or ticket["asset"])
+        check_transition(Status(ticket["status"]), Status.ESCALATED)
+        note_id = self._new_id()
+        self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
+                                    "author": self.actor, "body": notes.as_note(),
+                                    "internal": 1})
+        ticket = self._write(ticket, {"queue": notes.queue}, at)
+        ticket = self._change_status(ticket, Status.ESCALATED, at)
+        self._event(ticket["id"], at, "escalated", f"Escalated to {notes.queue}",
+                    {"queue": notes.queue, "note_id": note_id})
+        return ticket
+
+    def resolve(self, ref: str, *, root_cause: str | None, resolution: str | None,
+                category: str | None = None) -> Row:
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            ticket = self._resolve(ticket, root_cause, resolution, category, at)
+            self._record_step_by_action(ticket, "resolve", {
+                "root_cause": ticket["root_cause"], "resolution": ticket["resolution"]}, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _resolve(self, ticket: Row, root_cause: str | None, resolution: str | None,
+                 category: str | None, at: str) -> Row:
+        cause = validation.clean_text(root_cause, field="root_cause", required=True)
+        note = validation.check_resolution(resolution)
+        cat = ResolutionCategory.parse(category, what="category").value if category else None
+        check_transition(Status(ticket["status"]), Status.RESOLVED)
+        changes: dict[str, Any] = {"root_cause": cause, "resolution": note}
+        if cat:
+            changes["resolution_category"] = cat
+        ticket = self._write(ticket, changes, at)
+        ticket = self._change_status(ticket, Status.RESOLVED, at)
+        self._event(ticket["id"], at, "resolved", f"Resolved: {note}",
+                    {"root_cause": cause})
+        return ticket
+
+    def close(self, ref: str, *, category: str | None = None) -> Row:
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            ticket = self._close(ticket, category, at)
+            self._record_step_by_action(
+                ticket, "close", {"resolution_category": ticket["resolution_category"]}, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _close(self, ticket: Row, category: str | None, at: str) -> Row:
+        from deskcli.domain.gates import resolved, time_logged
+
+        facts = self.facts(ticket)
+        for gate in (resolved, time_logged):
+            if reason := gate(facts):
+                raise Refused(f"cannot close {display_ref(ticket['number'], ticket['provisional'])}:"
+                              f" {reason}", field="status")
+        chosen = (ResolutionCategory.parse(category, what="category").value if category
+                  else ticket["resolution_category"] or ticket["type"])
+        ticket = self._write(ticket, {"resolution_category": chosen}, at)
+        ticket = self._change_status(ticket, Status.CLOSED, at)
+        self._event(ticket["id"], at, "closed",
+                    f"Closed as {chosen}; {facts.minutes_logged} min logged",
+                    {"resolution_category": chosen})
+        return ticket
+
+    def reopen(self, ref: str, *, reason: str | None) -> Row:
+        return self.update(ref, {"status": Status.OPEN.value}, reason=reason)
+
+    # --- the queue ----------------------------------------------------------------------------------
+
+    def queue(self, **filters: Any) -> Iterator[tuple[Any, ...]]:
+        return self.store.queue_rows(**filters)

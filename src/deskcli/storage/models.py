@@ -1,0 +1,167 @@
+"""The schema as SQLModel tables.
+
+The team server (which must also run on PostgreSQL) builds its database from these; the
+local store creates the same tables with the SQL migrations in ``migrations.py``, so CLI
+start-up never pays for importing SQLAlchemy. ``tests/test_schema_models.py`` compares
+the two, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class Meta(SQLModel, table=True):
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "clients"
+    id: str = Field(primary_key=True)
+    name: str = Field(unique=True)
+    contract_tier: str = "standard"
+    created_at: str
+
+
+class Caller(SQLModel, table=True):
+    __tablename__ = "callers"
+    id: str = Field(primary_key=True)
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    client_id: str | None = Field(default=None, foreign_key="clients.id")
+    vip: int = 0
+    created_at: str
+
+
+class NumberLease(SQLModel, table=True):
+    __tablename__ = "number_leases"
+    start: int = Field(primary_key=True)
+    end: int
+    next: int
+    authority: str
+    granted_at: str
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "tickets"
+    id: str = Field(primary_key=True)
+    number: int | None = Field(default=None, unique=True)
+    provisional: str | None = Field(default=None, unique=True)
+    checklist: str
+    type: str
+    status: str
+    priority: str
+    impact: str | None = None
+    urgency: str | None = None
+    summary: str
+    caller_id: str | None = Field(default=None, foreign_key="callers.id")
+    verification: str | None = None
+    verification_detail: str | None = None
+    verified_at: str | None = None
+    verified_by: str | None = None
+    verbatim: str | None = None
+    error_text: str | None = None
+    event_ids: str | None = None
+    doing: str | None = None
+    reproducible: str | None = None
+    users_affected: int | None = None
+    client_id: str | None = Field(default=None, foreign_key="clients.id")
+    asset: str | None = None
+    category: str | None = None
+    channel: str
+    assignee: str | None = None
+    queue: str | None = None
+    root_cause: str | None = None
+    resolution: str | None = None
+    resolution_category: str | None = None
+    created_at: str
+    created_by: str
+    updated_at: str
+    first_response_at: str | None = None
+    last_contact_at: str | None = None
+    resolved_at: str | None = None
+    closed_at: str | None = None
+    response_due: str
+    response_risk_at: str
+    resolve_due: str
+    resolve_risk_at: str
+    sla_paused_since: str | None = None
+    sla_paused_seconds: int = 0
+    urgency_due: str | None = None
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    actor: str
+    kind: str
+    summary: str
+    detail: str | None = None
+
+
+class Note(SQLModel, table=True):
+    __tablename__ = "notes"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    author: str
+    body: str
+    internal: int
+
+
+class TimeEntry(SQLModel, table=True):
+    __tablename__ = "time_entries"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    author: str
+    minutes: int
+    note: str | None = None
+
+
+class StepRecord(SQLModel, table=True):
+    __tablename__ = "step_records"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    checklist: str
+    step: str
+    at: str
+    actor: str
+    data: str
+
+
+class OutboxOp(SQLModel, table=True):
+    __tablename__ = "outbox"
+    seq: int | None = Field(default=None, primary_key=True)
+    op_id: str = Field(unique=True)
+    entity: str
+    entity_id: str
+    kind: str
+    field: str | None = None
+    value: str | None = None
+    hlc: str
+    base_seq: int | None = None
+    created_at: str
+
+
+class Blob(SQLModel, table=True):
+    __tablename__ = "blobs"
+    sha256: str = Field(primary_key=True)
+    size: int
+    data: bytes
+
+
+class Attachment(SQLModel, table=True):
+    __tablename__ = "attachments"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    author: str
+    filename: str
+    sha256: str = Field(foreign_key="blobs.sha256")
+    size: int

@@ -1,0 +1,423 @@
+"""The local SQLite store: every read and write of ticket data goes through here.
+
+Writes happen inside ``Store.transaction()``, a ``BEGIN IMMEDIATE`` transaction. Each write
+method records its sync op in the outbox in that same transaction, so a crash at any
+instant leaves the row and its op both written or both absent, and no front end can
+forget to record an op. The store applies no business rules: it is told what to write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from deskcli.domain import hlc as hlc_mod
+from deskcli.domain.numbering import Authority, Lease
+
+from .migrations import LATEST, MIGRATIONS
+
+Row = dict[str, Any]
+
+#: Ticket columns computed from others on every write; they never travel as sync ops,
+#: each replica recomputes them with the domain's SLA rules.
+DERIVED_TICKET_COLUMNS = frozenset({
+    "response_due", "response_risk_at", "resolve_due", "resolve_risk_at", "urgency_due",
+    "updated_at",
+})
+
+APPEND_ONLY = ("events", "notes", "time_entries", "step_records", "attachments")
+_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry",
+           "step_records": "step_record", "attachments": "attachment",
+           "clients": "client", "callers": "caller", "tickets": "ticket"}
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, not a deskcli file, disk trouble)."""
+
+
+class SchemaTooNew(StoreError):
+    pass
+
+
+def _dict_factory(cursor: sqlite3.Cursor, row: Sequence[Any]) -> Row:
+    return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
+
+
+class Store:
+    """One SQLite file. Open with ``Store.open(path)``; close when done."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path,
+                 ids: Callable[[], str], now_ms: Callable[[], int]) -> None:
+        self._db = connection
+        self.path = path
+        self._new_id = ids
+        self._now_ms = now_ms
+        self._in_tx = False
+        self.client_id = self.meta("client_id") or ""
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, *, ids: Callable[[], str], now_ms: Callable[[], int],
+             now_iso: Callable[[], str], migrate_to: int = LATEST) -> Store:
+        """Open (creating if needed) and upgrade the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = sqlite3.connect(path, isolation_level=None, timeout=10.0,
+                                         check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA busy_timeout=10000")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path} is not a deskcli database ({error})") from None
+        if version > LATEST:
+            connection.close()
+            raise SchemaTooNew(
+                f"{path} was written by a newer deskcli (schema {version}, this one knows "
+                f"up to {LATEST}); upgrade deskcli to open it"
+            )
+        for number, _description, script in MIGRATIONS:
+            if version < number <= migrate_to:
+                cls._apply_migration(connection, number, script)
+        connection.row_factory = _dict_factory
+        store = cls(connection, path, ids, now_ms)
+        if not store.client_id:
+            with store.transaction():
+                store._set_meta("client_id", ids().replace("-", "")[-12:])
+                store._set_meta("created_at", now_iso())
+            store.client_id = store.meta("client_id") or ""
+        return store
+
+    @staticmethod
+    def _apply_migration(connection: sqlite3.Connection, number: int, script: str) -> None:
+        # executescript would commit on its own; run statement by statement instead so
+        # the schema change and the version bump share one transaction.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in script.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()["user_version"])
+
+    # --- transactions -------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together, or not at all."""
+        if self._in_tx:
+            yield self
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._in_tx = True
+        try:
+            yield self
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        finally:
+            self._in_tx = False
+
+    def _require_tx(self) -> None:
+        if not self._in_tx:
+            raise RuntimeError("writes must happen inside Store.transaction()")
+
+    # --- meta and clocks --------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._require_tx()
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def _next_hlc(self) -> str:
+        previous = self.meta("hlc")
+        stamp = hlc_mod.tick(hlc_mod.Hlc.decode(previous) if previous else None,
+                             self._now_ms(), self.client_id)
+        encoded = stamp.encode()
+        self._set_meta("hlc", encoded)
+        return encoded
+
+    # --- the outbox -------------------------------------------------------------------
+
+    def _op(self, entity: str, entity_id: str, kind: str, field: str | None,
+            value: Any, created_at: str) -> None:
+        self._db.execute(
+            "INSERT INTO outbox(op_id, entity, entity_id, kind, field, value, hlc, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._new_id(), entity, entity_id, kind, field,
+             json.dumps(value, ensure_ascii=False, sort_keys=True), self._next_hlc(),
+             created_at),
+        )
+
+    def outbox(self) -> list[Row]:
+        return list(self._db.execute("SELECT * FROM outbox ORDER BY seq"))
+
+    def outbox_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"])
+
+    # --- number leases ------------------------------------------------------------------
+
+    def leases(self) -> list[Lease]:
+        return [Lease(r["start"], r["end"], r["next"], Authority(r["authority"]))
+                for r in self._db.execute("SELECT * FROM number_leases ORDER BY start")]
+
+    def save_lease(self, lease: Lease, granted_at: str) -> None:
+        self._require_tx()
+        self._db.execute(
+            'INSERT INTO number_leases(start, "end", next, authority, granted_at) '
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(start) DO UPDATE SET next = excluded.next",
+            (lease.start, lease.end, lease.next, lease.authority.value, granted_at))
+
+    def next_provisional_seq(self) -> int:
+        self._require_tx()
+        current = int(self.meta("provisional_seq") or 0) + 1
+        self._set_meta("provisional_seq", str(current))
+        return current
+
+    # --- generic row writes --------------------------------------------------------------
+
+    def insert(self, table: str, row: Mapping[str, Any], *, sync: bool = True) -> None:
+        """Insert one row and, for synced tables, its op ('create' or 'append')."""
+        self._require_tx()
+        columns = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        self._db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
+        if sync:
+            payload = {k: v for k, v in row.items() if k not in DERIVED_TICKET_COLUMNS}
+            kind = "append" if table in APPEND_ONLY else "create"
+            at = str(row.get("at") or row.get("created_at") or "")
+            self._op(_ENTITY[table], str(row["id"]), kind, None, payload, at)
+
+    def update_ticket(self, ticket_id: str, changes: Mapping[str, Any], at: str) -> None:
+        """Update ticket columns; one 'set' op per non-derived column changed."""
+        self._require_tx()
+        if not changes:
+            return
+        assignments = ", ".join(f'"{c}" = ?' for c in changes)
+        self._db.execute(f"UPDATE tickets SET {assignments} WHERE id = ?",
+                         (*changes.values(), ticket_id))
+        for column, value in changes.items():
+            if column not in DERIVED_TICKET_COLUMNS:
+                self._op("ticket", ticket_id, "set", column, value, at)
+
+    def update_row(self, table: str, row_id: str, changes: Mapping[str, Any], at: str) -> None:
+        """Update a client or caller record (both are last-writer-wins per field)."""
+        self._require_tx()
+        assignments = ", ".join(f'"{c}" = ?' for c in changes)
+        self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                         (*changes.values(), row_id))
+        for column, value in changes.items():
+            self._op(_ENTITY[table], row_id, "set", column, value, at)
+
+    def put_blob(self, sha256: str, data: bytes) -> None:
+        """Content-addressed: the same file attached twice is stored once."""
+        self._require_tx()
+        self._db.execute("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
+                         (sha256, len(data), data))
+
+    def blob(self, sha256: str) -> bytes | None:
+        row = self._db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
+        return None if row is None else bytes(row["data"])
+
+    # --- reads ------------------------------------------------------------------------------
+
+    _TICKET_SELECT = (
+        "SELECT t.*, c.name AS caller_name, c.email AS caller_email, c.phone AS caller_phone, "
+        "c.vip AS caller_vip, k.name AS client_name, k.contract_tier AS contract_tier "
+        "FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
+        "LEFT JOIN clients k ON k.id = t.client_id "
+    )
+
+    def ticket_by_number(self, number: int) -> Row | None:
+        row: Row | None = self._db.execute(self._TICKET_SELECT + "WHERE t.number = ?",
+                                           (number,)).fetchone()
+        return row
+
+    def ticket_by_id(self, ticket_id: str) -> Row | None:
+        row: Row | None = self._db.execute(self._TICKET_SELECT + "WHERE t.id = ?",
+                                           (ticket_id,)).fetchone()
+        return row
+
+    def ticket_by_provisional(self, label: str) -> Row | None:
+        row: Row | None = self._db.execute(self._TICKET_SELECT + "WHERE t.provisional = ?",
+                                           (label,)).fetchone()
+        return row
+
+    def client_by_name(self, name: str) -> Row | None:
+        row: Row | None = self._db.execute("SELECT * FROM clients WHERE name = ?",
+                                           (name,)).fetchone()
+        return row
+
+    def client_by_id(self, client_id: str) -> Row | None:
+        row: Row | None = self._db.execute("SELECT * FROM clients WHERE id = ?",
+                                           (client_id,)).fetchone()
+        return row
+
+    def clients(self) -> list[Row]:
+        return list(self._db.execute("SELECT * FROM clients ORDER BY name"))
+
+    def find_caller(self, name: str, email: str | None, client_id: str | None) -> Row | None:
+        """The same person calling again: matched by email if known, else by name + client."""
+        if email:
+            row: Row | None = self._db.execute(
+                "SELECT * FROM callers WHERE email = ? ORDER BY created_at LIMIT 1",
+                (email,)).fetchone()
+            if row:
+                return row
+        row = self._db.execute(
+            "SELECT * FROM callers WHERE name = ? COLLATE NOCASE AND client_id IS ? "
+            "ORDER BY created_at LIMIT 1", (name, client_id)).fetchone()
+        return row
+
+    def search_callers(self, text: str, limit: int = 20) -> list[Row]:
+        pattern = f"%{text}%"
+        return list(self._db.execute(
+            "SELECT c.*, k.name AS client_name FROM callers c "
+            "LEFT JOIN clients k ON k.id = c.client_id "
+            "WHERE c.name LIKE ? OR c.email LIKE ? OR c.phone LIKE ? "
+            "ORDER BY c.name LIMIT ?", (pattern, pattern, pattern, limit)))
+
+    def caller(self, caller_id: str) -> Row | None:
+        row: Row | None = self._db.execute("SELECT * FROM callers WHERE id = ?",
+                                           (caller_id,)).fetchone()
+        return row
+
+    def step_records(self, ticket_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM step_records WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
+
+    def minutes_logged(self, ticket_id: str) -> int:
+        row = self._db.execute(
+            "SELECT coalesce(sum(minutes), 0) AS m FROM time_entries WHERE ticket_id = ?",
+            (ticket_id,)).fetchone()
+        return int(row["m"])
+
+    def time_entries(self, ticket_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM time_entries WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
+
+    def timeline(self, ticket_id: str) -> list[Row]:
+        """Events oldest first, with the note body attached to note events."""
+        return list(self._db.execute(
+            "SELECT e.*, n.body AS note_body, n.internal AS note_internal FROM events e "
+            "LEFT JOIN notes n ON n.id = json_extract(e.detail, '$.note_id') "
+            "WHERE e.ticket_id = ? ORDER BY e.at, e.rowid", (ticket_id,)))
+
+    def attachments(self, ticket_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
+
+    def count_tickets(self) -> int:
+        return int(self._db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"])
+
+    # --- the queue ---------------------------------------------------------------------
+
+    QUEUE_COLUMNS = (
+        "t.id, t.number, t.provisional, t.status, t.priority, t.type, t.summary, "
+        "c.name AS caller, k.name AS client, t.assignee, t.category, t.channel, "
+        "t.created_at, t.updated_at, t.response_due, t.response_risk_at, t.resolve_due, "
+        "t.resolve_risk_at, t.first_response_at, t.resolved_at, t.sla_paused_since, "
+        "t.urgency_due, t.last_contact_at"
+    )
+
+    @staticmethod
+    def _queue_filter(*, statuses: Sequence[str] | None = None, open_only: bool = True,
+                      priorities: Sequence[str] = (), types: Sequence[str] = (),
+                      client: str | None = None, assignee: str | None = None,
+                      search: str | None = None, due_before: str | None = None,
+                      risk_before: str | None = None) -> tuple[str, list[Any]]:
+        """The FROM/WHERE part shared by the queue listing and its count."""
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses:
+            where.append(f"t.status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        elif open_only:
+            where.append("t.status NOT IN ('resolved', 'closed')")
+        if priorities:
+            where.append(f"t.priority IN ({', '.join('?' for _ in priorities)})")
+            params.extend(priorities)
+        if types:
+            where.append(f"t.type IN ({', '.join('?' for _ in types)})")
+            params.extend(types)
+        if client:
+            where.append("k.name = ? COLLATE NOCASE")
+            params.append(client)
+        if assignee:
+            where.append("t.assignee = ? COLLATE NOCASE")
+            params.append(assignee)
+        if search:
+            where.append("(t.summary LIKE ? OR c.name LIKE ? OR k.name LIKE ? "
+                         "OR CAST(t.number AS TEXT) LIKE ?)")
+            params.extend([f"%{search}%"] * 3 + [f"{search.lstrip('#')}%"])
+        if due_before:
+            where.append("t.urgency_due <= ?")
+            params.append(due_before)
+        if risk_before:
+            # At risk or worse: a risk threshold has passed on a clock that is running.
+            where.append("((t.first_response_at IS NULL AND t.response_risk_at <= ?) OR "
+                         "(t.sla_paused_since IS NULL AND t.resolve_risk_at <= ?))")
+            params.extend([risk_before, risk_before])
+        sql = ("FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
+               "LEFT JOIN clients k ON k.id = t.client_id")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return sql, params
+
+    def queue_rows(self, *, limit: int | None = None, offset: int = 0,
+                   **filters: Any) -> Iterator[tuple[Any, ...]]:
+        """Stream queue rows as tuples in ``QUEUE_COLUMNS`` order, most urgent first.
+
+        Tuples, not dicts or objects: the queue can be 100,000 rows and the listing must
+        stay within a small factor of a bare sqlite3 read. Filters: see ``_queue_filter``.
+        """
+        body, params = self._queue_filter(**filters)
+        sql = (f"SELECT {self.QUEUE_COLUMNS} {body} "
+               "ORDER BY t.urgency_due IS NULL, t.urgency_due, t.priority, t.number")
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([limit, offset])
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        cursor.arraysize = 1000
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany():
+            yield from batch
+
+    def queue_count(self, **filters: Any) -> int:
+        body, params = self._queue_filter(**filters)
+        return int(self._db.execute(f"SELECT count(*) AS n {body}", params).fetchone()["n"])
+
+    # --- bulk loading (sample data) --------------------------------------------------------
+
+    def bulk_insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert many rows *without* sync ops: for sample data that must never sync."""
+        self._require_tx()
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = (f"INSERT INTO {table} ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
+               f"VALUES ({', '.join('?' for _ in columns)})")
+        self._db.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
