@@ -29,6 +29,7 @@ from deskcli.domain.enums import (
 )
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.facts import TicketFacts
+from deskcli.domain.gates import resolved, time_logged
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import (
     Authority,
@@ -78,7 +79,7 @@ class TicketService:
         self.default_checklist = default_checklist
         self.attachment_max_bytes = attachment_max_bytes
 
-    # --- lookups ------------------------------------------------------------------------
+    # --- lookups ----------------------------------------------------------------------
 
     def find(self, ref: str | TicketRef) -> Row:
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
@@ -128,7 +129,7 @@ class TicketService:
             attachments=self.store.attachments(ticket["id"]),
         )
 
-    # --- creation ---------------------------------------------------------------------------
+    # --- creation ---------------------------------------------------------------------
 
     def create(self, draft: NewTicket) -> Row:
         """Open a new ticket; numbered from the lease, SLA clocks started."""
@@ -252,7 +253,7 @@ class TicketService:
             cols["urgency_due"] = None
         return cols
 
-    # --- the generic change path ---------------------------------------------------------------
+    # --- the generic change path ------------------------------------------------------
 
     def _event(self, ticket_id: str, at: str, kind: str, summary: str,
                detail: Mapping[str, Any] | None = None) -> None:
@@ -405,7 +406,7 @@ class TicketService:
     def set_status(self, ref: str, status: str, *, reason: str | None = None) -> Row:
         return self.update(ref, {"status": status}, reason=reason)
 
-    # --- notes, time, attachments ---------------------------------------------------------------
+    # --- notes, time, attachments -----------------------------------------------------
 
     def add_note(self, ref: str, text: str, *, internal: bool) -> Row:
         body = validation.clean_text(text, field="note", required=True)
@@ -474,7 +475,7 @@ class TicketService:
         with self.store.transaction():
             return self._store_attachment(ticket, name, data, at)
 
-    # --- checklist steps ---------------------------------------------------------------------------
+    # --- checklist steps --------------------------------------------------------------
 
     def _record_step_by_action(self, ticket: Row, action: str, values: Mapping[str, Any],
                                at: str) -> None:
@@ -537,7 +538,7 @@ class TicketService:
         self._event(ticket_id, at, "identity_verified" if method.verified
                     else "identity_unverified", summary, {"method": method.value})
 
-    # --- lifecycle verbs ----------------------------------------------------------------------------
+    # --- lifecycle verbs --------------------------------------------------------------
 
     def escalate(self, ref: str, *, queue: str | None, repro: str | None, tried: str | None,
                  impact: str | None, error: str | None = None, asset: str | None = None) -> Row:
@@ -602,13 +603,11 @@ class TicketService:
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def _close(self, ticket: Row, category: str | None, at: str) -> Row:
-        from deskcli.domain.gates import resolved, time_logged
-
         facts = self.facts(ticket)
         for gate in (resolved, time_logged):
             if reason := gate(facts):
-                raise Refused(f"cannot close {display_ref(ticket['number'], ticket['provisional'])}:"
-                              f" {reason}", field="status")
+                ref = display_ref(ticket["number"], ticket["provisional"])
+                raise Refused(f"cannot close {ref}: {reason}", field="status")
         chosen = (ResolutionCategory.parse(category, what="category").value if category
                   else ticket["resolution_category"] or ticket["type"])
         ticket = self._write(ticket, {"resolution_category": chosen}, at)
@@ -621,7 +620,7 @@ class TicketService:
     def reopen(self, ref: str, *, reason: str | None) -> Row:
         return self.update(ref, {"status": Status.OPEN.value}, reason=reason)
 
-    # --- the queue ----------------------------------------------------------------------------------
+    # --- the queue --------------------------------------------------------------------
 
     def queue(self, **filters: Any) -> Iterator[tuple[Any, ...]]:
         return self.store.queue_rows(**filters)
