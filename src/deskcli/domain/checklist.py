@@ -137,11 +137,11 @@ class _Locator:
         self.source = source
         self.lines = text.splitlines()
 
-    def line_of(self, pattern: str, occurrence: int = 0) -> int | None:
+    def line_of(self, pattern: str, occurrence: int = 0, after: int = 0) -> int | None:
         regex = re.compile(pattern)
         seen = 0
         for number, line in enumerate(self.lines, start=1):
-            if regex.search(line):
+            if number > after and regex.search(line):
                 if seen == occurrence:
                     return number
                 seen += 1
@@ -197,6 +197,7 @@ def _field(raw: Any, loc: _Locator, line: int | None, where: str) -> FieldSpec:
     if not isinstance(raw, Mapping):
         raise loc.fail(f"{where}: each field must be a table", line)
     key = _str(raw, "key", loc, line)
+    line = loc.line_of(rf"^\s*key\s*=\s*[\"']{re.escape(key)}[\"']", after=line or 0) or line
     if not _KEY.fullmatch(key):
         raise loc.fail(f"{where}: field key '{key}' must be lowercase letters, digits and _",
                        line)
@@ -269,7 +270,8 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
             if not isinstance(s_raw, Mapping):
                 raise loc.fail("each [[phase.step]] must be a table", s_line)
             s_key = _str(s_raw, "key", loc, s_line)
-            s_line = loc.line_of(rf"^\s*key\s*=\s*[\"']{re.escape(s_key)}[\"']") or s_line
+            s_line = loc.line_of(rf"^\s*key\s*=\s*[\"']{re.escape(s_key)}[\"']",
+                                 after=s_line or 0) or s_line
             where = f"step '{s_key}'"
             if not _KEY.fullmatch(s_key):
                 raise loc.fail(f"{where}: key must be lowercase letters, digits and _", s_line)

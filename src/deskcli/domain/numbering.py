@@ -48,9 +48,16 @@ def take_number(leases: list[Lease]) -> tuple[int, Lease] | None:
     return None
 
 
-def next_local_block(leases: list[Lease], size: int = LOCAL_BLOCK_SIZE) -> Lease:
-    """A standalone store's next self-granted block, after every number it ever used."""
+def next_local_block(leases: list[Lease], size: int = LOCAL_BLOCK_SIZE,
+                     highest_used: int | None = None) -> Lease:
+    """A standalone store's next self-granted block, after every number it ever used.
+
+    ``highest_used`` covers numbers that arrived without a lease (an imported database),
+    so a new block can never collide with them.
+    """
     start = max((lease.end for lease in leases), default=FIRST_NUMBER)
+    if highest_used is not None:
+        start = max(start, highest_used + 1)
     return Lease(start, start + size, start, Authority.LOCAL)
 
 

@@ -144,7 +144,8 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             callers.append((caller_id, client_id, tier))
         store.bulk_insert("callers", caller_rows)
 
-        block = next_local_block(store.leases(), size=count)
+        block = next_local_block(store.leases(), size=count,
+                                 highest_used=store.highest_number())
         store.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
                          at_now)
 

@@ -329,6 +329,10 @@ class Store:
         return list(self._db.execute(
             "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
 
+    def highest_number(self) -> int | None:
+        row = self._db.execute("SELECT max(number) AS n FROM tickets").fetchone()
+        return None if row["n"] is None else int(row["n"])
+
     def count_tickets(self) -> int:
         return int(self._db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"])
 

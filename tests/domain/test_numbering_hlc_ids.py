@@ -1,0 +1,109 @@
+"""Ticket numbers, references, hybrid logical clocks and UUIDv7 ids."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from deskcli.domain import hlc
+from deskcli.domain.errors import InvalidInput
+from deskcli.domain.ids import uuid7
+from deskcli.domain.numbering import (
+    FIRST_NUMBER,
+    Authority,
+    Lease,
+    next_local_block,
+    parse_ref,
+    take_number,
+)
+
+
+def test_standalone_blocks_start_at_1001_and_never_overlap() -> None:
+    first = next_local_block([])
+    assert first.start == FIRST_NUMBER
+    second = next_local_block([first])
+    assert second.start == first.end
+
+
+def test_local_block_skips_numbers_used_without_a_lease() -> None:
+    assert next_local_block([], 10, highest_used=4520).start == 4521
+    assert next_local_block([Lease(1001, 2001, 2001, Authority.LOCAL)], 10,
+                            highest_used=1500).start == 2001
+
+
+def test_take_number_uses_the_oldest_lease_first() -> None:
+    leases = [Lease(5000, 5002, 5001, Authority.SERVER), Lease(2000, 2010, 2009, Authority.SERVER)]
+    number, lease = take_number(leases)  # type: ignore[misc]
+    assert number == 2009 and lease.next == 2010
+
+
+def test_exhausted_leases_give_nothing() -> None:
+    assert take_number([Lease(10, 12, 12, Authority.SERVER)]) is None
+
+
+@given(st.lists(st.integers(1, 50), min_size=1, max_size=10))
+def test_numbers_from_leases_are_unique(sizes: list[int]) -> None:
+    leases: list[Lease] = []
+    for size in sizes:
+        leases.append(next_local_block(leases, size))
+    seen = set()
+    while (taken := take_number(leases)) is not None:
+        number, updated = taken
+        assert number not in seen
+        seen.add(number)
+        leases = [updated if lease.start == updated.start else lease for lease in leases]
+    assert len(seen) == sum(sizes)
+
+
+@pytest.mark.parametrize(("text", "number"), [("4521", 4521), ("#4521", 4521), (" #7 ", 7)])
+def test_refs_by_number(text: str, number: int) -> None:
+    assert parse_ref(text).number == number
+
+
+def test_refs_by_id_and_provisional_label() -> None:
+    ident = "0194f0b2-1c2d-7e3f-8a9b-0c1d2e3f4a5b"
+    assert parse_ref(ident.upper()).ticket_id == ident
+    assert parse_ref("l-3f9a-2").provisional == "L-3f9a-2"
+
+
+@pytest.mark.parametrize("text", ["", "abc", "#", "45 21", "#-3"])
+def test_bad_refs_explain_the_accepted_forms(text: str) -> None:
+    with pytest.raises(InvalidInput, match="such as 4521 or #4521"):
+        parse_ref(text)
+
+
+def test_hlc_never_goes_backwards_when_the_wall_clock_does() -> None:
+    a = hlc.tick(None, 1_000, "n1")
+    b = hlc.tick(a, 500, "n1")  # clock stepped back
+    c = hlc.tick(b, 500, "n1")
+    assert a < b < c
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 10_000), st.integers(0, 10_000)),
+                max_size=50))
+def test_hlc_is_monotonic_and_after_every_received_stamp(events: list[tuple[bool, int, int]]) -> None:
+    current: hlc.Hlc | None = None
+    for is_receive, now_ms, remote_ms in events:
+        if is_receive:
+            remote = hlc.Hlc(remote_ms, 3, "zz")
+            nxt = hlc.receive(current, remote, now_ms, "n1")
+            assert (nxt.wall_ms, nxt.counter) > (remote.wall_ms, remote.counter)
+        else:
+            nxt = hlc.tick(current, now_ms, "n1")
+        if current is not None:
+            assert (nxt.wall_ms, nxt.counter) > (current.wall_ms, current.counter)
+        assert hlc.Hlc.decode(nxt.encode()) == nxt
+        if current is not None:
+            assert nxt.encode() > current.encode()  # text order is stamp order
+        current = nxt
+
+
+def test_uuid7_is_a_valid_version_7_uuid_ordered_by_time() -> None:
+    a = uuid7(1_000, bytes(10))
+    b = uuid7(1_001, bytes(10))
+    assert uuid.UUID(a).version == 7
+    assert uuid.UUID(a).variant == uuid.RFC_4122
+    assert a < b

@@ -1,0 +1,107 @@
+"""Opening a desk from paths and config, and the sample-data generator."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from helpers import FakeClock, SeqIds, make_desk, paths_under
+
+from deskcli.config import load_config
+from deskcli.domain.enums import Priority, Status
+from deskcli.domain.errors import InvalidInput, Refused
+from deskcli.domain.numbering import Authority, Lease
+from deskcli.paths import resolve_paths
+from deskcli.services import demo
+from deskcli.services.desk import Desk
+
+
+def test_deskcli_home_moves_data_and_config(tmp_path: Path) -> None:
+    paths = resolve_paths({"DESKCLI_HOME": str(tmp_path)})
+    assert paths.database == tmp_path / "data" / "deskcli.db"
+    assert paths.config_file == tmp_path / "config" / "config.toml"
+
+
+def test_platform_dirs_honour_xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    paths = resolve_paths({})
+    assert paths.data_dir == tmp_path / "xdg-data" / "deskcli"
+    assert paths.config_dir == tmp_path / "xdg-config" / "deskcli"
+
+
+def test_config_file_sets_tech_and_sla(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('tech = "rita"\ncheckpoint = "2h"\n[sla.targets.P1]\nresponse = "5m"\n')
+    config = load_config(path, environ={})
+    assert config.tech == "rita"
+    assert config.checkpoint.total_seconds() == 7200
+    assert config.sla.target(Priority.P1).response.total_seconds() == 300
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("tech = \n", "not valid TOML"),
+    ('colour = "blue"\n', "unknown setting 'colour'"),
+    ('checkpoint = "later"\n', "not a duration"),
+    ("attachment_max_mb = -1\n", "positive number"),
+])
+def test_bad_config_names_the_file_and_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    with pytest.raises(InvalidInput, match=message) as caught:
+        load_config(path, environ={})
+    assert str(path) in caught.value.message
+
+
+def test_env_tech_wins_over_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('tech = "rita"\n')
+    assert load_config(path, environ={"DESKCLI_TECH": "kai"}).tech == "kai"
+
+
+def test_demo_data_covers_every_priority_status_and_type(desk: Desk) -> None:
+    result = demo.seed(desk.store, count=600, now=desk.now(), policy=desk.config.sla,
+                       new_id=SeqIds())
+    assert (result.first_number, result.last_number) == (1001, 1600)
+    db = desk.store._db
+    for column, values in [("priority", {p.value for p in Priority}),
+                           ("status", {s.value for s in Status}),
+                           ("type", {"incident", "request", "problem", "change"})]:
+        found = {r["v"] for r in db.execute(f"SELECT DISTINCT {column} AS v FROM tickets")}
+        assert found == values, column
+    for table in ("notes", "time_entries", "events", "callers", "clients"):
+        assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] > 0
+    assert desk.store.outbox_count() == 0, "sample data never syncs"
+    # Regular work continues after the sample block without a number clash.
+    from deskcli.domain.intake import NewTicket
+    assert desk.tickets.create(NewTicket(summary="Real ticket"))["number"] == 1601
+
+
+def test_demo_queue_is_ordered_by_urgency(desk: Desk) -> None:
+    demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
+    dues = [row[21] for row in desk.store.queue_rows()]
+    keyed = [d for d in dues if d is not None]
+    assert keyed == sorted(keyed) and dues[: len(keyed)] == keyed
+
+
+def test_demo_refuses_a_store_joined_to_a_server(desk: Desk) -> None:
+    with desk.store.transaction():
+        desk.store.save_lease(Lease(9000, 9100, 9000, Authority.SERVER), "2026-01-01T00:00:00Z")
+    with pytest.raises(Refused, match="joined a team server"):
+        demo.seed(desk.store, count=5, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
+
+
+def test_ten_thousand_demo_tickets_seed_quickly(tmp_path: Path) -> None:
+    """A smoke check on the bulk path (the 100,000-ticket figure lives in benchmarks/)."""
+    desk = make_desk(tmp_path / "big", FakeClock())
+    started = time.perf_counter()
+    demo.seed(desk.store, count=10_000, now=desk.now(), policy=desk.config.sla,
+              new_id=SeqIds())
+    assert time.perf_counter() - started < 30
+    assert desk.store.count_tickets() == 10_000
+    desk.close()
+
+
+def test_paths_under_helper_matches_home_layout(tmp_path: Path) -> None:
+    assert paths_under(tmp_path) == resolve_paths({"DESKCLI_HOME": str(tmp_path)})

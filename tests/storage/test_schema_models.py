@@ -1,0 +1,41 @@
+"""The SQL migrations and the SQLModel tables describe the same schema."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import create_engine
+
+from deskcli.storage import models
+from deskcli.storage.store import Store
+
+
+def _columns(db: Path) -> dict[str, dict[str, tuple[bool, bool]]]:
+    out: dict[str, dict[str, tuple[bool, bool]]] = {}
+    with sqlite3.connect(db) as raw:
+        tables = [r[0] for r in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        for table in tables:
+            out[table] = {
+                row[1]: (bool(row[3]) or bool(row[5]), bool(row[5]))  # (not null, pk)
+                for row in raw.execute(f'PRAGMA table_info("{table}")')
+            }
+    return out
+
+
+def test_migrations_and_models_agree(tmp_path: Path) -> None:
+    migrated = tmp_path / "migrated.db"
+    Store.open(migrated, ids=lambda: "0" * 32, now_ms=lambda: 0, now_iso=lambda: "x").close()
+    modelled = tmp_path / "modelled.db"
+    engine = create_engine(f"sqlite:///{modelled}")
+    models.SQLModel.metadata.create_all(engine)
+    engine.dispose()
+    expected, actual = _columns(migrated), _columns(modelled)
+    assert set(expected) == set(actual)
+    for table, columns in expected.items():
+        assert set(columns) == set(actual[table]), table
+        for name, (not_null, pk) in columns.items():
+            assert actual[table][name][1] == pk, f"{table}.{name} primary key differs"
+            if not pk:
+                assert actual[table][name][0] == not_null, f"{table}.{name} nullability differs"

@@ -1,0 +1,47 @@
+"""The core stays headless: importing it must not drag in the TUI or the server stack.
+
+Checked in a fresh interpreter, because this test process has long since imported
+everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CORE_MODULES = [
+    "deskcli.domain.engine", "deskcli.domain.sla", "deskcli.domain.intake",
+    "deskcli.storage.store", "deskcli.services.desk", "deskcli.services.tickets",
+    "deskcli.services.demo", "deskcli.checklists",
+]
+FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic"]
+DOMAIN_FORBIDDEN = FORBIDDEN + ["sqlite3", "deskcli.storage", "deskcli.services", "rich",
+                                "typer"]
+
+
+def _loaded(modules: list[str]) -> set[str]:
+    code = (f"import importlib, json, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    return set(json.loads(out))
+
+
+@pytest.mark.subprocess
+def test_domain_storage_and_services_import_without_tui_or_server() -> None:
+    loaded = _loaded(CORE_MODULES)
+    leaked = sorted(m for m in FORBIDDEN if m in loaded)
+    assert not leaked, f"core modules pulled in {leaked}"
+
+
+@pytest.mark.subprocess
+def test_domain_is_pure() -> None:
+    """No database driver, no front-end library: the domain is plain Python."""
+    domain = ["deskcli.domain." + m for m in ("engine", "sla", "intake", "numbering", "hlc",
+                                              "validation", "communication", "priority")]
+    loaded = _loaded(domain)
+    leaked = sorted(m for m in DOMAIN_FORBIDDEN if m in loaded)
+    assert not leaked, f"the domain imported {leaked}"
