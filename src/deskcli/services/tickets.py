@@ -177,7 +177,7 @@ class TicketService:
         taken = take_number(leases)
         if taken is None and all(lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
-            block = next_local_block(leases)
+            block = next_local_block(leases, highest_used=self.store.highest_number())
             self.store.save_lease(block, at)
             taken = take_number([block])
         if taken is None:
