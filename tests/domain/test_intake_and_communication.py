@@ -69,7 +69,7 @@ def test_next_update_is_never_after_the_response_due_time() -> None:
 
 
 def test_silence_is_measured_from_the_last_word_to_the_caller() -> None:
-    kwargs = dict(is_open=True, created_at=T0, checkpoint=timedelta(hours=4))
+    kwargs = {"is_open": True, "created_at": T0, "checkpoint": timedelta(hours=4)}
     assert not is_silent(last_contact_at=None, now=T0 + timedelta(hours=3), **kwargs)
     assert is_silent(last_contact_at=None, now=T0 + timedelta(hours=5), **kwargs)
     assert not is_silent(last_contact_at=T0 + timedelta(hours=2), now=T0 + timedelta(hours=5),

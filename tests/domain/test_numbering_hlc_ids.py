@@ -84,7 +84,9 @@ def test_hlc_never_goes_backwards_when_the_wall_clock_does() -> None:
 
 @given(st.lists(st.tuples(st.booleans(), st.integers(0, 10_000), st.integers(0, 10_000)),
                 max_size=50))
-def test_hlc_is_monotonic_and_after_every_received_stamp(events: list[tuple[bool, int, int]]) -> None:
+def test_hlc_is_monotonic_and_after_every_received_stamp(
+    events: list[tuple[bool, int, int]],
+) -> None:
     current: hlc.Hlc | None = None
     for is_receive, now_ms, remote_ms in events:
         if is_receive:

@@ -122,7 +122,7 @@ def test_classify_on_store_strings_matches_datetimes(created: datetime, now: dat
                                                      responded: datetime | None) -> None:
     """The queue classifies raw ISO strings; it must agree with the datetime rule."""
     c = compute_clock(created, priority, POLICY)
-    kwargs = dict(is_open=is_open, paused=paused)
+    kwargs = {"is_open": is_open, "paused": paused}
     as_dt = classify(now=now, response_due=c.response_due, response_risk_at=c.response_risk_at,
                      first_response_at=responded, resolve_due=c.resolve_due,
                      resolve_risk_at=c.resolve_risk_at, resolved_at=None, **kwargs)

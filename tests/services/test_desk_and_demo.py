@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, SeqIds, make_desk, paths_under
 
 from deskcli.config import load_config
 from deskcli.domain.enums import Priority, Status
@@ -15,6 +14,7 @@ from deskcli.domain.numbering import Authority, Lease
 from deskcli.paths import resolve_paths
 from deskcli.services import demo
 from deskcli.services.desk import Desk
+from helpers import FakeClock, SeqIds, make_desk, paths_under
 
 
 def test_deskcli_home_moves_data_and_config(tmp_path: Path) -> None:

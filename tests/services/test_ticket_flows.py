@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import FakeClock
 
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError, InvalidInput, NotFound, Refused
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import Authority, Lease
 from deskcli.services.desk import Desk
+from helpers import FakeClock
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 

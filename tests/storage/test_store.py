@@ -9,13 +9,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, SeqIds, make_desk, paths_under
 
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.timefmt import to_iso
 from deskcli.services.desk import Desk
 from deskcli.storage.migrations import LATEST
 from deskcli.storage.store import SchemaTooNew, Store, StoreError
+from helpers import FakeClock, SeqIds, make_desk, paths_under
 
 
 def _open(path: Path, **kwargs: int) -> Store:
