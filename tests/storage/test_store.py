@@ -40,16 +40,17 @@ def test_database_from_an_older_version_opens_and_upgrades(tmp_path: Path) -> No
     db = paths_under(home).database
     old = _open(db, migrate_to=1)
     assert old.schema_version == 1
-    with old.transaction():
-        old.insert("tickets", {
-            "id": "t-1", "number": 1001, "checklist": "tier1", "type": "incident",
-            "status": "open", "priority": "P2", "summary": "Old ticket", "channel": "phone",
-            "created_at": "2025-01-01T09:00:00Z", "created_by": "eli",
-            "updated_at": "2025-01-01T09:00:00Z", "response_due": "2025-01-01T10:00:00Z",
-            "response_risk_at": "2025-01-01T09:45:00Z", "resolve_due": "2025-01-01T17:00:00Z",
-            "resolve_risk_at": "2025-01-01T15:00:00Z", "urgency_due": "2025-01-01T10:00:00Z"})
     client_id = old.client_id
     old.close()
+    with sqlite3.connect(db) as raw:  # what deskcli 0.0 wrote: a ticket and its lease
+        raw.execute(
+            "INSERT INTO tickets (id, number, checklist, type, status, priority, summary,"
+            " channel, created_at, created_by, updated_at, response_due, response_risk_at,"
+            " resolve_due, resolve_risk_at, urgency_due) VALUES ('t-1', 1001, 'tier1',"
+            " 'incident', 'open', 'P2', 'Old ticket', 'phone', '2025-01-01T09:00:00Z', 'eli',"
+            " '2025-01-01T09:00:00Z', '2025-01-01T10:00:00Z', '2025-01-01T09:45:00Z',"
+            " '2025-01-01T17:00:00Z', '2025-01-01T15:00:00Z', '2025-01-01T10:00:00Z')")
+        raw.execute("INSERT INTO number_leases VALUES (1001, 2001, 1002, 'local', 'x')")
     with sqlite3.connect(db) as raw:
         tables = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "attachments" not in tables

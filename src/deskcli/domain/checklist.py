@@ -128,6 +128,7 @@ class Checklist:
 # --- parsing --------------------------------------------------------------------------
 
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
+_KEY_LINE = re.compile(r"\s*key\s*=\s*[\"']([^\"']*)[\"']")
 
 
 class _Locator:
@@ -136,6 +137,16 @@ class _Locator:
     def __init__(self, source: str, text: str) -> None:
         self.source = source
         self.lines = text.splitlines()
+        # Every ``key = "..."`` line, found once: looking keys up here instead of compiling
+        # a regex per key keeps loading a checklist cheap (it happens on every CLI start).
+        self._keys: list[tuple[int, str]] = [
+            (number, match.group(1)) for number, line in enumerate(self.lines, start=1)
+            if (match := _KEY_LINE.match(line))]
+
+    def line_of_key(self, key: str, after: int = 0) -> int | None:
+        """The first ``key = "<key>"`` line after line ``after``."""
+        return next((number for number, found in self._keys
+                     if number > after and found == key), None)
 
     def line_of(self, pattern: str, occurrence: int = 0, after: int = 0) -> int | None:
         regex = re.compile(pattern)
@@ -197,7 +208,7 @@ def _field(raw: Any, loc: _Locator, line: int | None, where: str) -> FieldSpec:
     if not isinstance(raw, Mapping):
         raise loc.fail(f"{where}: each field must be a table", line)
     key = _str(raw, "key", loc, line)
-    line = loc.line_of(rf"^\s*key\s*=\s*[\"']{re.escape(key)}[\"']", after=line or 0) or line
+    line = loc.line_of_key(key, after=line or 0) or line
     if not _KEY.fullmatch(key):
         raise loc.fail(f"{where}: field key '{key}' must be lowercase letters, digits and _",
                        line)
@@ -270,8 +281,7 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
             if not isinstance(s_raw, Mapping):
                 raise loc.fail("each [[phase.step]] must be a table", s_line)
             s_key = _str(s_raw, "key", loc, s_line)
-            s_line = loc.line_of(rf"^\s*key\s*=\s*[\"']{re.escape(s_key)}[\"']",
-                                 after=s_line or 0) or s_line
+            s_line = loc.line_of_key(s_key, after=s_line or 0) or s_line
             where = f"step '{s_key}'"
             if not _KEY.fullmatch(s_key):
                 raise loc.fail(f"{where}: key must be lowercase letters, digits and _", s_line)

@@ -33,5 +33,9 @@ class NotFound(DeskError):
     """A ticket, caller, client or step that does not exist."""
 
 
+class OperationFailed(DeskError):
+    """The request was fine but could not be carried out (a server out of reach)."""
+
+
 class ChecklistFileError(DeskError):
     """A checklist file that cannot be used; the message names file, line and problem."""

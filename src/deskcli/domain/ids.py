@@ -19,3 +19,15 @@ def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     rand_b = rand & ((1 << 62) - 1)
     value |= 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
     return str(uuid.UUID(int=value))
+
+
+_NAMESPACE = uuid.UUID("5b0e4d0a-8d1f-4c33-9a51-6f2f0c1e7d11")
+
+
+def stable_id(kind: str, key: str) -> str:
+    """The same id on every machine for the same natural key (a client's name).
+
+    Two technicians who add client "Acme" while offline must end up with one client, so
+    its id comes from the name, not from a random source.
+    """
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key.strip().casefold()}"))

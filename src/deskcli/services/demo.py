@@ -18,6 +18,7 @@ from typing import Any
 
 from deskcli.domain.enums import Channel, Priority, Status, TicketType
 from deskcli.domain.errors import Refused
+from deskcli.domain.ids import stable_id
 from deskcli.domain.numbering import Authority, next_local_block
 from deskcli.domain.sla import SlaPolicy, compute_clock
 from deskcli.domain.timefmt import to_iso
@@ -125,7 +126,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             if existing:
                 clients.append((existing["id"], existing["contract_tier"]))
                 continue
-            client_id = new_id()
+            client_id = stable_id("client", name)
             store.bulk_insert("clients", [{"id": client_id, "name": name,
                                            "contract_tier": tier, "created_at": at_now}])
             clients.append((client_id, tier))
@@ -261,6 +262,8 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             if len(tickets) >= 5000:
                 _flush(store, tickets, events, notes, times, steps)
         _flush(store, tickets, events, notes, times, steps)
+        # Remembered so the store can refuse to join a team server with sample data in it.
+        store.set_meta("demo_tickets", str(int(store.meta("demo_tickets") or 0) + count))
     return DemoResult(count, block.start, block.end - 1)
 
 

@@ -7,9 +7,10 @@ rule is decided here that the domain could decide; this module only sequences th
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from deskcli.domain.enums import (
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.facts import TicketFacts
 from deskcli.domain.gates import resolved, time_logged
+from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import (
     Authority,
@@ -133,49 +135,99 @@ class TicketService:
 
     def create(self, draft: NewTicket) -> Row:
         """Open a new ticket; numbered from the lease, SLA clocks started."""
+        self.check_draft(draft)
+        now = self._now()
+        with self.store.transaction():
+            row = self._insert_new(draft, now)
+        return self.find(TicketRef(ticket_id=row["id"]))
+
+    def check_draft(self, draft: NewTicket) -> None:
+        """What ``create`` refuses beyond the draft's own validation, checked without
+        writing, so a batch can be vetted in full before any of it is written."""
         checklist_key = draft.checklist or self.default_checklist
         if checklist_key not in self.checklists:
             raise InvalidInput(f"unknown checklist {checklist_key!r}; installed: "
                                f"{', '.join(sorted(self.checklists))}", field="checklist")
+
+    def create_many(self, drafts: Sequence[NewTicket]) -> list[tuple[str, str]]:
+        """Open many tickets in ONE transaction: all are written or none is.
+
+        One commit (one fsync) for the batch instead of one per ticket is what makes bulk
+        import fast. Returns ``(ticket id, display ref)`` pairs in input order.
+        """
+        for draft in drafts:
+            self.check_draft(draft)
         now = self._now()
-        at = to_iso(now)
+        created: list[tuple[str, str]] = []
         with self.store.transaction():
-            client = self._client(draft.client, at) if draft.client else None
-            tier = client["contract_tier"] if client else None
-            priority = draft.priority or Priority.P3
-            clock_cols = self._clock_columns(now, priority, tier, timedelta(0), None, None)
-            caller_id = self._caller(draft, client["id"] if client else None, at)
-            number, provisional = self._allocate_number(at)
-            ticket_id = self._new_id()
-            row: dict[str, Any] = {
-                "id": ticket_id, "number": number, "provisional": provisional,
-                "checklist": checklist_key, "type": draft.type.value,
-                "status": Status.NEW.value, "priority": priority.value,
-                "summary": draft.summary, "caller_id": caller_id,
-                "verbatim": draft.verbatim, "error_text": draft.error,
-                "doing": draft.doing, "users_affected": draft.users_affected,
-                "client_id": client["id"] if client else None, "asset": draft.asset,
-                "category": draft.category, "channel": draft.channel.value,
-                "assignee": draft.assignee, "created_at": at, "created_by": self.actor,
-                "updated_at": at, **clock_cols,
-            }
-            self.store.insert("tickets", row)
-            self._event(ticket_id, at, "created",
-                        f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
-                        {"channel": draft.channel.value, "priority": priority.value})
-            if draft.verified is not None:
-                self._record_step_by_action(row, "verify_identity",
-                                            {"method": draft.verified.value}, at)
-                self._apply_verification(ticket_id, draft.verified, None, at)
-            if draft.priority is not None:
-                self._record_step_by_action(row, "set_priority",
-                                            {"priority": draft.priority.value}, at)
-        return self.find(TicketRef(ticket_id=ticket_id))
+            for draft in drafts:
+                row = self._insert_new(draft, now)
+                created.append((row["id"], display_ref(row["number"], row["provisional"])))
+        return created
+
+    def intake(self, draft: NewTicket, steps: Mapping[str, Mapping[str, Any]]) -> Row:
+        """Open a ticket and complete its intake steps in ONE transaction (the TUI's guided
+        intake), so a step the rules refuse leaves no half-made ticket behind.
+
+        Each step is recorded once with everything it collected: ``draft.verified`` and
+        ``draft.priority`` set the ticket up but add no short step records of their own.
+        """
+        self.check_draft(draft)
+        now = self._now()
+        with self.store.transaction():
+            row = self._insert_new(draft, now, shortcut_steps=False)
+            ref = display_ref(row["number"], row["provisional"])
+            for step_key, values in steps.items():
+                self.complete_step(ref, step_key, values)
+        return self.find(TicketRef(ticket_id=row["id"]))
+
+    def _insert_new(self, draft: NewTicket, now: datetime, *,
+                    shortcut_steps: bool = True) -> Row:
+        """The writes of ``create``, inside the caller's transaction; returns the ticket
+        columns as inserted (without the joined caller and client fields)."""
+        checklist_key = draft.checklist or self.default_checklist
+        at = to_iso(now)
+        client = self._client(draft.client, at) if draft.client else None
+        tier = client["contract_tier"] if client else None
+        priority = draft.priority or Priority.P3
+        clock_cols = self._clock_columns(now, priority, tier, timedelta(0), None, None)
+        caller_id = self._caller(draft, client["id"] if client else None, at)
+        number, provisional = self._allocate_number(at)
+        ticket_id = self._new_id()
+        row: dict[str, Any] = {
+            "id": ticket_id, "number": number, "provisional": provisional,
+            "checklist": checklist_key, "type": draft.type.value,
+            "status": Status.NEW.value, "priority": priority.value,
+            "summary": draft.summary, "caller_id": caller_id,
+            "verbatim": draft.verbatim, "error_text": draft.error,
+            "doing": draft.doing, "users_affected": draft.users_affected,
+            "client_id": client["id"] if client else None, "asset": draft.asset,
+            "category": draft.category, "channel": draft.channel.value,
+            "assignee": draft.assignee, "created_at": at, "created_by": self.actor,
+            "updated_at": at, **clock_cols,
+        }
+        self.store.insert("tickets", row)
+        self._event(ticket_id, at, "created",
+                    f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
+                    {"channel": draft.channel.value, "priority": priority.value})
+        if draft.verified is not None and shortcut_steps:
+            self._record_step_by_action(row, "verify_identity",
+                                        {"method": draft.verified.value}, at)
+            self._apply_verification(ticket_id, draft.verified, None, at)
+        if draft.priority is not None and shortcut_steps:
+            self._record_step_by_action(row, "set_priority",
+                                        {"priority": draft.priority.value}, at)
+        return row
 
     def _allocate_number(self, at: str) -> tuple[int | None, str | None]:
         leases = self.store.leases()
+        joined = self.store.meta("server_url") is not None
+        if joined:
+            # Once in a team, only the server's blocks are safe from collisions.
+            leases = [lease for lease in leases if lease.authority is Authority.SERVER]
         taken = take_number(leases)
-        if taken is None and all(lease.authority is Authority.LOCAL for lease in leases):
+        if taken is None and not joined and all(
+                lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
             block = next_local_block(leases, highest_used=self.store.highest_number())
             self.store.save_lease(block, at)
@@ -191,7 +243,7 @@ class TicketService:
         existing = self.store.client_by_name(name)
         if existing:
             return existing
-        row = {"id": self._new_id(), "name": name, "contract_tier": "standard",
+        row = {"id": stable_id("client", name), "name": name, "contract_tier": "standard",
                "created_at": at}
         self.store.insert("clients", row)
         return row
@@ -217,7 +269,7 @@ class TicketService:
             if updates:
                 self.store.update_row("callers", existing["id"], updates, at)
             return str(existing["id"])
-        caller_id = self._new_id()
+        caller_id = stable_id("caller", draft.email) if draft.email else self._new_id()
         self.store.insert("callers", {
             "id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
             "client_id": client_id, "vip": 0, "created_at": at})
@@ -245,13 +297,30 @@ class TicketService:
 
     def _recompute_clock(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
         status = Status(ticket["status"])
+        tier = ticket.get("contract_tier")
+        if tier not in self.policy.tiers:
+            tier = None  # a tier this desk's policy does not know: use the default targets
         cols = self._clock_columns(
-            from_iso(ticket["created_at"]), Priority(ticket["priority"]),
-            ticket.get("contract_tier"), timedelta(seconds=ticket["sla_paused_seconds"]),
+            from_iso(ticket["created_at"]), Priority(ticket["priority"]), tier, timedelta(seconds=ticket["sla_paused_seconds"]),
             ticket["sla_paused_since"], ticket["first_response_at"])
         if not status.is_open:
             cols["urgency_due"] = None
         return cols
+
+    def refresh_derived(self, ticket_id: str) -> None:
+        """Recompute a ticket's SLA columns after sync changed it (no ops: derived data)."""
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is None:
+            return
+        derived = self._recompute_clock(ticket)
+        changes = {k: v for k, v in derived.items() if ticket.get(k) != v}
+        self.store.update_remote("tickets", ticket_id, changes)
+
+    def derived_for_new(self, row: Mapping[str, Any], tier: str | None) -> dict[str, Any]:
+        """SLA columns for a ticket row arriving from the server."""
+        merged = {"sla_paused_seconds": 0, "sla_paused_since": None, "first_response_at": None,
+                  **row, "contract_tier": tier}
+        return self._recompute_clock(merged)
 
     # --- the generic change path ------------------------------------------------------
 
@@ -361,10 +430,14 @@ class TicketService:
         if ticket["caller_id"]:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
             return
-        caller_id = self._new_id()
-        self.store.insert("callers", {
-            "id": caller_id, "name": address.split("@")[0], "email": address, "phone": None,
-            "client_id": ticket["client_id"], "vip": 0, "created_at": at})
+        existing = self.store.find_caller(address.split("@")[0], address, ticket["client_id"])
+        if existing:
+            caller_id = str(existing["id"])
+        else:
+            caller_id = stable_id("caller", address)
+            self.store.insert("callers", {
+                "id": caller_id, "name": address.split("@")[0], "email": address,
+                "phone": None, "client_id": ticket["client_id"], "vip": 0, "created_at": at})
         self._write(ticket, {"caller_id": caller_id}, at)
 
     def _change_status(self, ticket: Row, target: Status, at: str, *,
@@ -463,7 +536,8 @@ class TicketService:
         attachment_id = self._new_id()
         self.store.insert("attachments", {"id": attachment_id, "ticket_id": ticket["id"],
                                           "at": at, "author": self.actor, "filename": name,
-                                          "sha256": digest, "size": len(data)})
+                                          "sha256": digest, "size": len(data)},
+                          op_extra={"content_b64": base64.b64encode(data).decode()})
         self._event(ticket["id"], at, "attachment_added", f"Attached {name} ({len(data)} bytes)",
                     {"attachment_id": attachment_id, "sha256": digest})
         return attachment_id
@@ -618,6 +692,14 @@ class TicketService:
         return ticket
 
     def reopen(self, ref: str, *, reason: str | None) -> Row:
+        """Reopen a resolved or closed ticket; refused for one that is still open, where
+        "reopen" would quietly become an ordinary status change."""
+        ticket = self.find(ref)
+        current = Status(ticket["status"])
+        if not is_reopen(current, Status.OPEN):
+            raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
+                          f"{current.value}, not resolved or closed: only those can be "
+                          "reopened", field="status")
         return self.update(ref, {"status": Status.OPEN.value}, reason=reason)
 
     # --- the queue --------------------------------------------------------------------

@@ -157,10 +157,30 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_by_ticket ON attachments(ticket_id);
 """
 
+V3_SYNC = """
+ALTER TABLE tickets ADD COLUMN flagged TEXT;
+ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+ALTER TABLE outbox ADD COLUMN acked_seq INTEGER;
+CREATE INDEX outbox_by_state ON outbox(state, seq);
+CREATE TABLE field_versions (
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    field TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    PRIMARY KEY (entity, entity_id, field)
+);
+CREATE TABLE sync_rejections (
+    op_id TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    rejected_at TEXT NOT NULL
+);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
+    (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -91,6 +91,7 @@ class Ticket(SQLModel, table=True):
     sla_paused_since: str | None = None
     sla_paused_seconds: int = 0
     urgency_due: str | None = None
+    flagged: str | None = None
 
 
 class Event(SQLModel, table=True):
@@ -147,6 +148,25 @@ class OutboxOp(SQLModel, table=True):
     hlc: str
     base_seq: int | None = None
     created_at: str
+    state: str = "pending"
+    acked_seq: int | None = None
+
+
+class FieldVersion(SQLModel, table=True):
+    """The HLC stamp of the value each field holds; ``*`` covers a whole created row."""
+
+    __tablename__ = "field_versions"
+    entity: str = Field(primary_key=True)
+    entity_id: str = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    hlc: str
+
+
+class SyncRejection(SQLModel, table=True):
+    __tablename__ = "sync_rejections"
+    op_id: str = Field(primary_key=True)
+    reason: str
+    rejected_at: str
 
 
 class Blob(SQLModel, table=True):

@@ -163,19 +163,132 @@ class Store:
 
     def _op(self, entity: str, entity_id: str, kind: str, field: str | None,
             value: Any, created_at: str) -> None:
+        """Queue one sync op and stamp the field's version for last-writer-wins.
+
+        ``base_seq`` is the last server change this store had seen; the server uses it to
+        tell a concurrent edit from one made with the other's change in view.
+        """
+        stamp = self._next_hlc()
+        cursor = self.meta("sync_cursor")
         self._db.execute(
-            "INSERT INTO outbox(op_id, entity, entity_id, kind, field, value, hlc, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO outbox(op_id, entity, entity_id, kind, field, value, hlc, base_seq,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._new_id(), entity, entity_id, kind, field,
-             json.dumps(value, ensure_ascii=False, sort_keys=True), self._next_hlc(),
-             created_at),
+             json.dumps(value, ensure_ascii=False, sort_keys=True), stamp,
+             int(cursor) if cursor else None, created_at),
         )
+        if kind in ("set", "create"):
+            self.set_field_version(entity, entity_id, field or "*", stamp)
 
     def outbox(self) -> list[Row]:
         return list(self._db.execute("SELECT * FROM outbox ORDER BY seq"))
 
     def outbox_count(self) -> int:
-        return int(self._db.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"])
+        """Changes not yet accepted by a team server (what the status bar calls unsent)."""
+        return int(self._db.execute(
+            "SELECT count(*) AS n FROM outbox WHERE state = 'pending'").fetchone()["n"])
+
+    # --- sync bookkeeping ---------------------------------------------------------------
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self._require_tx()
+        if value is None:
+            self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            self._set_meta(key, value)
+
+    def pending_ops(self, limit: int) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,)))
+
+    def mark_acked(self, op_ids: Sequence[str], server_seq: int) -> None:
+        self._require_tx()
+        self._db.executemany(
+            "UPDATE outbox SET state = 'acked', acked_seq = ? WHERE op_id = ?",
+            [(server_seq, op_id) for op_id in op_ids])
+
+    def mark_rejected(self, op_id: str, reason: str, at: str) -> None:
+        self._require_tx()
+        self._db.execute("UPDATE outbox SET state = 'rejected' WHERE op_id = ?", (op_id,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO sync_rejections(op_id, reason, rejected_at) VALUES (?, ?, ?)",
+            (op_id, reason, at))
+
+    def rejections(self) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT r.*, o.entity, o.entity_id, o.kind, o.field, o.value FROM sync_rejections r "
+            "JOIN outbox o ON o.op_id = r.op_id ORDER BY r.rejected_at"))
+
+    def repend_acked(self) -> int:
+        """After the server lost history (restored backup): send everything again."""
+        self._require_tx()
+        return self._db.execute(
+            "UPDATE outbox SET state = 'pending', acked_seq = NULL WHERE state = 'acked'"
+        ).rowcount
+
+    def rewrite_pending_create(self, entity: str, entity_id: str,
+                               changes: Mapping[str, Any]) -> None:
+        """Amend a create op that was never sent (numbers handed over when joining a team)."""
+        self._require_tx()
+        for op in self._db.execute(
+                "SELECT op_id, value FROM outbox WHERE entity = ? AND entity_id = ? AND "
+                "kind = 'create' AND state = 'pending'", (entity, entity_id)).fetchall():
+            value = {**json.loads(op["value"]), **changes}
+            self._db.execute("UPDATE outbox SET value = ? WHERE op_id = ?",
+                             (json.dumps(value, ensure_ascii=False, sort_keys=True),
+                              op["op_id"]))
+
+    def numbered_tickets(self) -> list[Row]:
+        return list(self._db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))
+
+    def is_own_op(self, op_id: str) -> bool:
+        return self._db.execute("SELECT 1 FROM outbox WHERE op_id = ?",
+                                (op_id,)).fetchone() is not None
+
+    def field_version(self, entity: str, entity_id: str, field: str) -> str | None:
+        """The stamp of a field's value: its own, else the row's creation stamp."""
+        row = self._db.execute(
+            "SELECT hlc FROM field_versions WHERE entity = ? AND entity_id = ? AND field IN (?, '*')"
+            " ORDER BY field = '*' LIMIT 1", (entity, entity_id, field)).fetchone()
+        return None if row is None else str(row["hlc"])
+
+    def set_field_version(self, entity: str, entity_id: str, field: str, stamp: str) -> None:
+        self._db.execute(
+            "INSERT INTO field_versions(entity, entity_id, field, hlc) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc",
+            (entity, entity_id, field, stamp))
+
+    def observe_hlc(self, remote: str) -> None:
+        """Move this store's clock past a stamp seen from the server."""
+        previous = self.meta("hlc")
+        stamp = hlc_mod.receive(hlc_mod.Hlc.decode(previous) if previous else None,
+                                hlc_mod.Hlc.decode(remote), self._now_ms(), self.client_id)
+        self._set_meta("hlc", stamp.encode())
+
+    def row(self, table: str, row_id: str) -> Row | None:
+        found: Row | None = self._db.execute(f"SELECT * FROM {table} WHERE id = ?",
+                                             (row_id,)).fetchone()
+        return found
+
+    def columns(self, table: str) -> list[str]:
+        return [r["name"] for r in self._db.execute(f'PRAGMA table_info("{table}")')]
+
+    def insert_remote(self, table: str, row: Mapping[str, Any]) -> bool:
+        """Insert a row that came from the server (no op); False if it was already here."""
+        self._require_tx()
+        columns = ", ".join(f'"{c}"' for c in row)
+        marks = ", ".join("?" for _ in row)
+        cursor = self._db.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
+                                  tuple(row.values()))
+        return cursor.rowcount > 0
+
+    def update_remote(self, table: str, row_id: str, changes: Mapping[str, Any]) -> None:
+        """Update columns from the server's feed (no op: the change is not ours to send)."""
+        self._require_tx()
+        if changes:
+            assignments = ", ".join(f'"{c}" = ?' for c in changes)
+            self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
+                             (*changes.values(), row_id))
 
     # --- number leases ------------------------------------------------------------------
 
@@ -190,6 +303,10 @@ class Store:
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(start) DO UPDATE SET next = excluded.next",
             (lease.start, lease.end, lease.next, lease.authority.value, granted_at))
 
+    def drop_leases(self, authority: Authority) -> None:
+        self._require_tx()
+        self._db.execute("DELETE FROM number_leases WHERE authority = ?", (authority.value,))
+
     def next_provisional_seq(self) -> int:
         self._require_tx()
         current = int(self.meta("provisional_seq") or 0) + 1
@@ -198,14 +315,19 @@ class Store:
 
     # --- generic row writes --------------------------------------------------------------
 
-    def insert(self, table: str, row: Mapping[str, Any], *, sync: bool = True) -> None:
-        """Insert one row and, for synced tables, its op ('create' or 'append')."""
+    def insert(self, table: str, row: Mapping[str, Any], *, sync: bool = True,
+               op_extra: Mapping[str, Any] | None = None) -> None:
+        """Insert one row and, for synced tables, its op ('create' or 'append').
+
+        ``op_extra`` travels in the op but is not a column (an attachment's content).
+        """
         self._require_tx()
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         self._db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
         if sync:
             payload = {k: v for k, v in row.items() if k not in DERIVED_TICKET_COLUMNS}
+            payload.update(op_extra or {})
             kind = "append" if table in APPEND_ONLY else "create"
             at = str(row.get("at") or row.get("created_at") or "")
             self._op(_ENTITY[table], str(row["id"]), kind, None, payload, at)
@@ -329,6 +451,27 @@ class Store:
         return list(self._db.execute(
             "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
 
+    def search_resolved(self, text: str, limit: int = 20) -> list[Row]:
+        """Resolved and closed tickets matching every word: the knowledge base until one exists.
+
+        A word matches the summary, error text, root cause or resolution; newest first, so
+        the fix a colleague found last week comes before last year's.
+        """
+        words = text.split()
+        if not words:
+            return []
+        where, params = [], []
+        for word in words:
+            where.append("(t.summary LIKE ? OR t.error_text LIKE ? OR t.root_cause LIKE ? "
+                         "OR t.resolution LIKE ?)")
+            params.extend([f"%{word}%"] * 4)
+        return list(self._db.execute(
+            "SELECT t.number, t.provisional, t.summary, t.error_text, t.root_cause, "
+            "t.resolution, t.resolved_at, k.name AS client_name FROM tickets t "
+            "LEFT JOIN clients k ON k.id = t.client_id "
+            "WHERE t.status IN ('resolved', 'closed') AND " + " AND ".join(where)
+            + " ORDER BY t.resolved_at DESC, t.number DESC LIMIT ?", (*params, limit)))
+
     def highest_number(self) -> int | None:
         row = self._db.execute("SELECT max(number) AS n FROM tickets").fetchone()
         return None if row["n"] is None else int(row["n"])
@@ -351,6 +494,7 @@ class Store:
                       priorities: Sequence[str] = (), types: Sequence[str] = (),
                       client: str | None = None, assignee: str | None = None,
                       search: str | None = None, due_before: str | None = None,
+                      due_after: str | None = None,
                       risk_before: str | None = None) -> tuple[str, list[Any]]:
         """The FROM/WHERE part shared by the queue listing and its count."""
         where: list[str] = []
@@ -379,6 +523,10 @@ class Store:
         if due_before:
             where.append("t.urgency_due <= ?")
             params.append(due_before)
+        if due_after is not None:
+            # A running clock not yet due; tickets with no running clock never match.
+            where.append("t.urgency_due > ?")
+            params.append(due_after)
         if risk_before:
             # At risk or worse: a risk threshold has passed on a clock that is running.
             where.append("((t.first_response_at IS NULL AND t.response_risk_at <= ?) OR "

@@ -1,0 +1,272 @@
+"""Team server and sync commands: ``serve``, ``server …`` (admin), ``login``, ``logout``, ``sync``.
+
+FastAPI, uvicorn, SQLAlchemy and httpx are imported inside the commands, so the rest of
+the CLI never pays for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from deskcli.domain.errors import InvalidInput
+from deskcli.paths import resolve_paths
+
+from . import output
+from .exits import ExitCode, fail, say
+from .session import open_cli_desk
+
+server_app = typer.Typer(
+    name="server", no_args_is_help=True, rich_markup_mode=None,
+    help="Administer a team server's technicians (run on the server machine).")
+
+DatabaseUrl = Annotated[str | None, typer.Option(
+    "--database-url", envvar="DESKCLI_SERVER_DATABASE_URL",
+    help="sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: "
+         "server.db in the deskcli data folder.")]
+
+
+def _database_url(url: str | None) -> str:
+    if url:
+        if not url.startswith(("sqlite:///", "postgresql")):
+            fail(f"{url!r} is not a supported database URL: use sqlite:///PATH or "
+                 "postgresql+psycopg://USER:PASSWORD@HOST/DB")
+        return url
+    from deskcli.server.db import sqlite_url
+
+    return sqlite_url(resolve_paths().data_dir / "server.db")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8765,
+    database_url: DatabaseUrl = None,
+    workers: Annotated[int, typer.Option(min=1, max=64,
+                                         help="Worker processes (PostgreSQL only).")] = 1,
+) -> None:
+    """Run the team server that technicians' deskcli sync with.
+
+    Example:
+
+    \b
+      deskcli serve --host 0.0.0.0 --port 8765 \\
+        --database-url postgresql+psycopg://deskcli:secret@db/deskcli
+    """
+    import os
+
+    import uvicorn
+
+    url = _database_url(database_url)
+    if workers > 1 and url.startswith("sqlite"):
+        fail("several workers need PostgreSQL: SQLite allows one writer at a time")
+    from deskcli.server.app import create_app
+    from deskcli.server.db import ServerDatabaseError
+
+    try:
+        app = create_app(url)
+    except ServerDatabaseError as error:
+        fail(str(error))
+    except Exception as error:  # the database cannot be reached or opened
+        fail(f"cannot open the server database: {type(error).__name__}: {error}",
+             ExitCode.FAILED)
+    say(f"deskcli team server on http://{host}:{port} (database: {url.split('@')[-1]})")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    else:
+        os.environ["DESKCLI_SERVER_DATABASE_URL"] = url
+        uvicorn.run("deskcli.server.asgi:create", factory=True, host=host, port=port,
+                    workers=workers, log_level="info")
+
+
+def _server_session(database_url: str | None) -> Any:
+    from sqlmodel import Session
+
+    from deskcli.server.db import init_database, make_engine
+
+    engine = make_engine(_database_url(database_url))
+    init_database(engine)
+    return Session(engine)
+
+
+def add_tech(
+    handle: Annotated[str, typer.Argument(help="Short login name, e.g. dana.")],
+    name: Annotated[str | None, typer.Option(help="Full name.")] = None,
+    tier: Annotated[int, typer.Option(help="Support tier: 1, 2 or 3.")] = 1,
+    client: Annotated[list[str] | None, typer.Option(
+        "--client", help="A client (customer) the technician works for; repeat for more.")]
+    = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Sees every client.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add a technician and print their token, once.
+
+    The server keeps only the token's hash: hand the token to the technician for
+    'deskcli login' and do not store it anywhere else.
+
+    Example:
+
+    \b
+      deskcli server add-tech dana --name "Dana Reyes" --client "Northwind Dental"
+    """
+    from deskcli.clock import SystemClock
+    from deskcli.domain.timefmt import to_iso
+    from deskcli.server.auth import add_tech as create
+
+    with _server_session(database_url) as session:
+        issued = create(session, handle, name=name, tier=tier, clients=client or [],
+                        admin=admin, now_iso=to_iso(SystemClock().now()))
+        session.commit()
+    say(f"technician {issued.handle} added; the token below is shown only this once")
+    output.write_text(issued.token)
+
+
+def revoke(handle: Annotated[str, typer.Argument(help="The technician to lock out.")],
+           database_url: DatabaseUrl = None) -> None:
+    """Revoke a technician's token at once (rotate by revoking, then add-tech again).
+
+    Example:
+
+    \b
+      deskcli server revoke dana && deskcli server add-tech dana --client Acme
+    """
+    from deskcli.server.auth import revoke as do_revoke
+
+    with _server_session(database_url) as session:
+        do_revoke(session, handle)
+        session.commit()
+    say(f"technician {handle} can no longer sync")
+
+
+def techs(database_url: DatabaseUrl = None,
+          fmt: Annotated[output.Format | None, typer.Option(
+              "--format", help="table, tsv, csv, json or jsonl.")] = None) -> None:
+    """List the technicians and the clients each one works for.
+
+    Example:
+
+    \b
+      deskcli server techs --format json
+    """
+    from deskcli.server.auth import techs as listing
+
+    with _server_session(database_url) as session:
+        rows = [(t.handle, t.name, t.tier, "admin" if t.is_admin else ",".join(clients),
+                 "revoked" if t.revoked else "active")
+                for t, clients in listing(session)]
+    output.write_rows(rows, ["handle", "name", "tier", "clients", "status"],
+                      output.pick_format(fmt))
+
+
+def login(
+    server: Annotated[str, typer.Option("--server", help="The team server's URL.")],
+    tech: Annotated[str, typer.Option("--tech", help="Your technician handle.")],
+    token_stdin: Annotated[bool, typer.Option(
+        "--token-stdin", help="Read the token from standard input instead of a prompt.")]
+    = False,
+) -> None:
+    """Connect this store to a team server and keep your token in the OS keyring.
+
+    Tickets you numbered while working alone get provisional labels until the server
+    numbers them on the first sync, so no two technicians ever share a number.
+
+    Example:
+
+    \b
+      deskcli login --server https://desk.example.com --tech dana
+    """
+    from deskcli.sync.client import SyncClient, SyncReport
+    from deskcli.sync.credentials import Credentials, normalise_url, save_token
+
+    url = normalise_url(server)
+    if token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = typer.prompt("Token", hide_input=True).strip()
+    if not token:
+        raise InvalidInput("no token given: paste the token from 'deskcli server add-tech'")
+    with open_cli_desk() as desk:
+        client = SyncClient(desk, Credentials(url, token, "login"))
+        try:
+            info = client.whoami()
+            if info["handle"] != tech:
+                fail(f"that token belongs to {info['handle']!r}, not {tech!r}")
+            client.join(tech)
+            client.ensure_lease(SyncReport(server=url))  # numbers for offline work, now
+        finally:
+            client.close()
+        save_token(url, tech, token)
+    say(f"logged in to {url} as {tech}; run 'deskcli sync' to send and fetch changes")
+
+
+def logout() -> None:
+    """Forget the token for this store's team server (the store keeps its data).
+
+    Example:
+
+    \b
+      deskcli logout
+    """
+    from deskcli.sync.credentials import delete_token
+
+    with open_cli_desk() as desk:
+        server, handle = desk.store.meta("server_url"), desk.store.meta("server_tech")
+        if not (server and handle):
+            fail("this store is not logged in to a team server", ExitCode.FAILED)
+        delete_token(server, handle)
+    say(f"token for {handle} at {server} removed from the keyring")
+
+
+def sync(fmt: Annotated[output.Format | None, typer.Option(
+             "--format", help="json prints the full report on stdout.")] = None,
+         rejected: Annotated[bool, typer.Option(
+             "--rejected", help="List the changes the server refused, and why; no sync.")]
+         = False) -> None:
+    """Send this store's changes to the team server and fetch everyone else's.
+
+    Safe to interrupt and to run again: nothing is sent or applied twice. Uses the login
+    from 'deskcli login', or DESKCLI_SERVER and DESKCLI_TOKEN for scripts.
+
+    Example:
+
+    \b
+      deskcli sync --format json | python3 -m json.tool
+    """
+    from deskcli.sync import credentials
+    from deskcli.sync.client import SyncClient
+
+    if rejected:
+        with open_cli_desk() as desk:
+            rows = [(r["rejected_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
+                     r["reason"]) for r in desk.store.rejections()]
+        output.write_rows(rows, ["rejected_at", "entity", "entity_id", "change", "reason"],
+                          output.pick_format(fmt))
+        return
+    with open_cli_desk() as desk:
+        creds = credentials.load(desk.store.meta("server_url"), desk.store.meta("server_tech"))
+        if creds is None:
+            fail("not connected to a team server: run 'deskcli login --server URL --tech "
+                 "HANDLE', or set DESKCLI_SERVER and DESKCLI_TOKEN", ExitCode.FAILED)
+        client = SyncClient(desk, creds)
+        try:
+            report = client.sync()
+        finally:
+            client.close()
+    if fmt is output.Format.JSON or fmt is output.Format.JSONL:
+        output.write_text(output.dumps(report.as_dict()))
+    say(f"sent {report.pushed} change(s), received {report.pulled}; "
+        f"{report.unsent} unsent" + (f"; {report.conflicts} conflict(s) flagged"
+                                     if report.conflicts else "")
+        + (f"; {len(report.rejected)} change(s) refused by the server" if report.rejected
+           else ""))
+    for item in report.rejected:
+        say(f"  refused {item['op_id']}: {item['reason']}")
+    if report.rejected:
+        say("these changes stay on this machine only; 'deskcli sync --rejected' lists them")
+        raise typer.Exit(int(ExitCode.FAILED))
+
+
+server_app.command("add-tech")(add_tech)
+server_app.command("revoke")(revoke)
+server_app.command("techs")(techs)

@@ -1,0 +1,258 @@
+"""The team server's HTTP API (FastAPI). Stateless: the database is the only shared state,
+so several server processes can run side by side on one PostgreSQL database."""
+
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session, col, delete, select
+
+from deskcli import __version__
+from deskcli.clock import new_id
+from deskcli.domain.timefmt import to_iso
+from deskcli.server import feed
+from deskcli.server.auth import authenticate
+from deskcli.server.db import init_database, make_engine
+from deskcli.server.models import SrvPresence
+from deskcli.sync.protocol import (
+    DEFAULT_LEASE,
+    MAX_BODY_BYTES,
+    MAX_OPS_PER_PUSH,
+    PROTOCOL_VERSION,
+    PULL_PAGE,
+)
+
+PRESENCE_TTL = timedelta(seconds=90)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OpIn(_Strict):
+    op_id: str = Field(min_length=8, max_length=64)
+    entity: Literal["ticket", "client", "caller", "event", "note", "time_entry",
+                    "step_record", "attachment"]
+    entity_id: str = Field(min_length=1, max_length=64)
+    kind: Literal["create", "set", "append"]
+    field: str | None = Field(default=None, max_length=64)
+    value: Any = None
+    hlc: str = Field(pattern=r"^\d{15}-\d{6}-[\w.-]{1,64}$")
+    base_seq: int | None = Field(default=None, ge=0)
+
+
+class PushIn(_Strict):
+    protocol: int
+    client_id: str = Field(min_length=4, max_length=64)
+    ops: list[OpIn] = Field(max_length=MAX_OPS_PER_PUSH)
+
+
+class PushOut(BaseModel):
+    accepted: list[str]
+    duplicates: list[str]
+    server_seq: int
+    epoch: str
+
+
+class ChangeOut(BaseModel):
+    seq: int
+    op_id: str
+    origin: str
+    tech: str
+    entity: str
+    entity_id: str
+    kind: str
+    field: str | None
+    value: Any
+    hlc: str
+
+
+class ChangesOut(BaseModel):
+    changes: list[ChangeOut]
+    next: int
+    has_more: bool
+    epoch: str
+    server_seq: int
+
+
+class LeaseIn(_Strict):
+    client_id: str = Field(min_length=4, max_length=64)
+    size: int = Field(default=DEFAULT_LEASE, ge=1, le=1000)
+
+
+class LeaseOut(BaseModel):
+    start: int
+    end: int
+
+
+class WhoAmI(BaseModel):
+    handle: str
+    is_admin: bool
+    clients: list[str]
+    epoch: str
+    protocol: int
+
+
+class PresenceOut(BaseModel):
+    ticket_id: str
+    others: list[str]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def create_app(database_url: str) -> FastAPI:
+    engine = make_engine(database_url)
+    epoch = init_database(engine)
+    is_sqlite = database_url.startswith("sqlite")
+    # SQLite allows one writer; queue pushes in-process instead of failing on a busy lock.
+    write_lock = threading.Lock() if is_sqlite else None
+
+    app = FastAPI(
+        title="deskcli team server",
+        version=__version__,
+        description="Sync API for deskcli: push local changes, pull everyone else's.",
+    )
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return JSONResponse(status_code=413, content={
+                "detail": f"request body is {int(length)} bytes; the limit is {MAX_BODY_BYTES}"})
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = []
+        for item in error.errors()[:5]:
+            where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+            problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
+        return JSONResponse(status_code=422, content={
+            "detail": "invalid request: " + "; ".join(problems)})
+
+    @app.exception_handler(feed.OpProblem)
+    async def op_problem(_request: Request, error: feed.OpProblem) -> JSONResponse:
+        return JSONResponse(status_code=error.status,
+                            content={"detail": error.message, "op_ids": error.op_ids})
+
+    def session() -> Iterator[Session]:
+        with Session(engine) as s:
+            yield s
+
+    def tech(authorization: Annotated[str | None, Header()] = None) -> feed.Tech:
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        with Session(engine) as s:
+            found = authenticate(s, token)
+        if found is None:
+            raise HTTPException(status_code=401, detail="missing or invalid token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def protocol(x_deskcli_protocol: Annotated[int | None, Header()] = None) -> None:
+        if x_deskcli_protocol is not None and x_deskcli_protocol != PROTOCOL_VERSION:
+            raise HTTPException(status_code=409, detail=(
+                f"this client speaks sync protocol {x_deskcli_protocol} and the server "
+                f"speaks {PROTOCOL_VERSION}: upgrade the older of the two"))
+
+    TechDep = Annotated[feed.Tech, Depends(tech)]
+    SessionDep = Annotated[Session, Depends(session)]
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        """For load balancers and monitoring: no token needed."""
+        return {"status": "ok", "database": "sqlite" if is_sqlite else "postgresql",
+                "epoch": epoch, "protocol": PROTOCOL_VERSION, "version": __version__}
+
+    @app.get("/v1/whoami", dependencies=[Depends(protocol)])
+    def whoami(who: TechDep, s: SessionDep) -> WhoAmI:
+        from deskcli.server.models import SrvTechClient
+
+        names = s.exec(select(SrvTechClient.client_name).where(
+            SrvTechClient.handle == who.handle)).all()
+        return WhoAmI(handle=who.handle, is_admin=who.is_admin, clients=sorted(names),
+                      epoch=epoch, protocol=PROTOCOL_VERSION)
+
+    @app.post("/v1/push", dependencies=[Depends(protocol)])
+    def push(body: PushIn, who: TechDep) -> PushOut:
+        """Apply ops at most once each; safe to retry blindly."""
+        if body.protocol != PROTOCOL_VERSION:
+            raise HTTPException(status_code=409, detail=(
+                f"this client speaks sync protocol {body.protocol} and the server speaks "
+                f"{PROTOCOL_VERSION}: upgrade the older of the two"))
+        ops = [op.model_dump() for op in body.ops]
+        now = _now()
+        if write_lock is not None:
+            write_lock.acquire()
+        try:
+            with Session(engine) as s:
+                try:
+                    result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
+                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id)
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        finally:
+            if write_lock is not None:
+                write_lock.release()
+        return PushOut(accepted=result.accepted, duplicates=result.duplicates,
+                       server_seq=result.server_seq, epoch=epoch)
+
+    @app.get("/v1/changes", dependencies=[Depends(protocol)])
+    def changes(who: TechDep, s: SessionDep,
+                since: Annotated[int, Query(ge=0)] = 0,
+                limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> ChangesOut:
+        """Everything after ``since`` the technician may see, in sequence order."""
+        import json
+
+        rows, more = feed.pull(s, who, since, limit)
+        out = [ChangeOut(seq=r.seq, op_id=r.op_id, origin=r.origin, tech=r.tech,
+                         entity=r.entity, entity_id=r.entity_id, kind=r.kind, field=r.field,
+                         value=json.loads(r.value), hlc=r.hlc) for r in rows]
+        latest = feed.current_seq(s)
+        # The cursor is only ever the last row returned: jumping to the counter could skip
+        # a push that commits between the two reads, and the puller would never see it.
+        nxt = rows[-1].seq if rows else since
+        return ChangesOut(changes=out, next=nxt, has_more=more, epoch=epoch, server_seq=latest)
+
+    @app.post("/v1/leases", dependencies=[Depends(protocol)])
+    def lease(body: LeaseIn, who: TechDep) -> LeaseOut:
+        """A block of ticket numbers this client may use offline."""
+        with Session(engine) as s:
+            granted = feed.grant_lease(s, body.client_id, body.size, to_iso(_now()))
+            s.commit()
+            return LeaseOut(start=granted.start, end=granted.end)
+
+    @app.put("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
+    def presence(ticket_id: str, who: TechDep, s: SessionDep) -> PresenceOut:
+        """Say 'I have this ticket open' and hear who else has."""
+        now = _now()
+        s.merge(SrvPresence(ticket_id=ticket_id, tech=who.handle, seen_at=to_iso(now)))
+        s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
+            col(SrvPresence.seen_at) < to_iso(now - PRESENCE_TTL)))
+        s.commit()
+        others = s.exec(select(SrvPresence.tech).where(
+            SrvPresence.ticket_id == ticket_id, SrvPresence.tech != who.handle)).all()
+        return PresenceOut(ticket_id=ticket_id, others=sorted(others))
+
+    @app.delete("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
+    def leave(ticket_id: str, who: TechDep, s: SessionDep) -> dict[str, str]:
+        s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
+            SrvPresence.ticket_id == ticket_id, SrvPresence.tech == who.handle))
+        s.commit()
+        return {"status": "ok"}
+
+    app.state.engine = engine
+    app.state.epoch = epoch
+    return app

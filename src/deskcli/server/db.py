@@ -1,0 +1,66 @@
+"""Opening the server database: SQLite for a small team, PostgreSQL beyond one machine."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from deskcli.domain.numbering import FIRST_NUMBER
+from deskcli.server.models import SrvCounter, SrvMeta
+
+
+class ServerDatabaseError(Exception):
+    pass
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise ServerDatabaseError(
+        f"unsupported database URL {url!r}: use sqlite:///PATH or "
+        "postgresql+psycopg://USER:PASSWORD@HOST/DB")
+
+
+def sqlite_url(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def init_database(engine: Engine) -> str:
+    """Create tables and the epoch if missing; return the epoch.
+
+    The epoch names this database's history. A server restored from an older backup gets
+    a new epoch (``deskcli server new-epoch``), which tells every client to re-send what
+    it has and pull from scratch.
+    """
+    SQLModel.metadata.create_all(engine, tables=[
+        t for name, t in SQLModel.metadata.tables.items() if name.startswith("srv_")])
+    with Session(engine) as session:
+        epoch = session.get(SrvMeta, "epoch")
+        if epoch is None:
+            session.add(SrvMeta(key="epoch", value=secrets.token_hex(8)))
+            for name, start in (("seq", 0), ("number", FIRST_NUMBER)):
+                if session.get(SrvCounter, name) is None:
+                    session.add(SrvCounter(name=name, value=start))
+            try:
+                session.commit()
+            except Exception:  # another server process initialised it first
+                session.rollback()
+        row = session.exec(select(SrvMeta).where(SrvMeta.key == "epoch")).one()
+        return row.value

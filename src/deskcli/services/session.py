@@ -1,0 +1,182 @@
+"""One technician's interactive session over a desk: what the TUI asks of the store.
+
+The TUI reads and writes from worker threads so the screen never waits on SQLite. All of
+those calls go through ``DeskSession.run`` (or the helpers here, which use it), which holds
+a lock: the store is one connection, and two threads must never interleave transactions
+on it. Nothing here imports Textual, so it is tested like any other service.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+from deskcli.domain.communication import is_silent
+from deskcli.domain.enums import Status
+from deskcli.domain.timefmt import from_iso, to_iso
+from deskcli.services import demo
+from deskcli.services.desk import Desk
+from deskcli.services.drafts import DraftStore
+from deskcli.services.tickets import TicketDetail
+from deskcli.storage.store import Row, Store
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _column_names(columns: str) -> dict[str, int]:
+    names = [part.split(" AS ")[-1].split(".")[-1].strip() for part in columns.split(",")]
+    return {name: index for index, name in enumerate(names)}
+
+
+#: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
+Q = _column_names(Store.QUEUE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    """What the queue shows; empty means everything open."""
+
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    assignee: str | None = None
+    client: str | None = None
+    search: str = ""
+    mine: bool = False
+
+    def to_store(self, tech: str) -> dict[str, Any]:
+        return {
+            "statuses": list(self.statuses) or None,
+            "priorities": list(self.priorities),
+            "assignee": tech if self.mine else self.assignee,
+            "client": self.client,
+            "search": self.search.strip() or None,
+        }
+
+    def describe(self, tech: str) -> str:
+        """One line naming the active filters, for the queue's title."""
+        parts = []
+        if self.statuses:
+            parts.append("status " + ", ".join(self.statuses))
+        if self.priorities:
+            parts.append(", ".join(self.priorities))
+        if self.mine:
+            parts.append(f"mine ({tech})")
+        elif self.assignee:
+            parts.append(f"owner {self.assignee}")
+        if self.client:
+            parts.append(f"client {self.client}")
+        if self.search.strip():
+            parts.append(f"matching “{self.search.strip()}”")
+        return " · ".join(parts)
+
+    @property
+    def narrowed(self) -> bool:
+        return self != QueueFilters()
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """The status bar's counts: SLA clocks in trouble and changes not yet synced."""
+
+    breached: int
+    at_risk: int
+    unsent: int
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the ticket screen shows it: detail plus what was typed into each step."""
+
+    detail: TicketDetail
+    step_values: Mapping[str, Mapping[str, Any]]
+    silent: bool
+    minutes_logged: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def ticket(self) -> Row:
+        return self.detail.ticket
+
+
+class DeskSession:
+    def __init__(self, desk: Desk, *, new_id: Callable[[], str]) -> None:
+        self.desk = desk
+        self.new_id = new_id
+        self.drafts = DraftStore(desk.paths.data_dir / "drafts")
+        self._lock = threading.Lock()
+
+    @property
+    def tech(self) -> str:
+        return self.desk.tickets.actor
+
+    def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call into the desk with the store to ourselves (see the module docstring)."""
+        with self._lock:
+            return fn(*args, **kwargs)
+
+    # --- the queue ---------------------------------------------------------------------
+
+    def queue_count(self, filters: QueueFilters) -> int:
+        return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
+
+    def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
+        def read() -> list[tuple[Any, ...]]:
+            return list(self.desk.store.queue_rows(limit=limit, offset=offset,
+                                                   **filters.to_store(self.tech)))
+        return self.run(read)
+
+    def alerts(self) -> Alerts:
+        now = to_iso(self.desk.now())
+        store = self.desk.store
+
+        def read() -> Alerts:
+            breached = store.queue_count(due_before=now)
+            risky = store.queue_count(risk_before=now)
+            return Alerts(breached, max(risky - breached, 0), store.outbox_count())
+        return self.run(read)
+
+    def is_empty(self) -> bool:
+        return self.run(self.desk.store.count_tickets) == 0
+
+    def load_samples(self, count: int = 1000) -> demo.DemoResult:
+        return self.run(demo.seed, self.desk.store, count=count, now=self.desk.now(),
+                        policy=self.desk.config.sla, new_id=self.new_id)
+
+    # --- one ticket --------------------------------------------------------------------
+
+    def ticket_view(self, ref: str) -> TicketView:
+        tickets = self.desk.tickets
+
+        def read() -> TicketView:
+            detail = tickets.detail(ref)
+            facts = tickets.facts(detail.ticket)
+            ticket = detail.ticket
+            last = ticket["last_contact_at"]
+            silent = is_silent(
+                is_open=Status(ticket["status"]).is_open,
+                created_at=from_iso(ticket["created_at"]),
+                last_contact_at=from_iso(last) if last else None,
+                now=self.desk.now(), checkpoint=self.desk.config.checkpoint)
+            return TicketView(detail, facts.steps, silent, facts.minutes_logged)
+        return self.run(read)
+
+    # --- look-ups for forms ------------------------------------------------------------
+
+    def search_callers(self, text: str) -> list[Row]:
+        return self.run(self.desk.store.search_callers, text, 8)
+
+    def client_tier(self, name: str | None) -> str | None:
+        """The contract tier of a known client; ``None`` for a new or absent one."""
+        if not name:
+            return None
+        row = self.run(self.desk.store.client_by_name, name)
+        return str(row["contract_tier"]) if row else None
+
+    def client_names(self) -> list[str]:
+        return [str(row["name"]) for row in self.run(self.desk.store.clients)]
+
+    def search_kb(self, text: str) -> list[Row]:
+        return self.run(self.desk.store.search_resolved, text, 30)

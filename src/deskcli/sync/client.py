@@ -1,0 +1,228 @@
+"""One sync round: push the outbox, pull everyone else's changes.
+
+Order matters and each step is safe to interrupt:
+
+1. Push unsent ops in batches. The server applies each op at most once, so a batch whose
+   reply was lost is simply sent again. The reply's accepted and duplicate ids are marked
+   sent in one local transaction.
+2. Pull pages after the stored cursor. Each page and the new cursor are written in one
+   local transaction, so an interrupted pull neither skips nor repeats a change.
+
+If the server's epoch changed (it was restored from a backup, or reset), everything this
+store ever sent is queued again and the pull starts from the beginning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from deskcli.domain.errors import OperationFailed, Refused
+from deskcli.domain.numbering import Authority, Lease, provisional_label
+from deskcli.domain.timefmt import to_iso
+from deskcli.sync.apply import ChangeApplier
+from deskcli.sync.credentials import Credentials
+from deskcli.sync.protocol import (
+    DEFAULT_LEASE,
+    LEASE_LOW_WATER,
+    PROTOCOL_VERSION,
+    PULL_PAGE,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from deskcli.services.desk import Desk
+
+PUSH_BATCH = 500
+
+
+class SyncError(OperationFailed):
+    """The round could not finish; local changes are kept and go out next time."""
+
+
+@dataclass
+class SyncReport:
+    server: str
+    pushed: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    pulled: int = 0
+    applied: int = 0
+    conflicts: int = 0
+    unsent: int = 0
+    cursor: int = 0
+    rebootstrapped: bool = False
+    lease: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class SyncClient:
+    def __init__(self, desk: Desk, credentials: Credentials,
+                 http: httpx.Client | None = None, timeout: float = 30.0) -> None:
+        import httpx
+
+        self.desk = desk
+        self.store = desk.store
+        self.credentials = credentials
+        self.http = http or httpx.Client(
+            base_url=credentials.server, timeout=timeout,
+            headers={"Authorization": f"Bearer {credentials.token}",
+                     "X-Deskcli-Protocol": str(PROTOCOL_VERSION)})
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- HTTP ---------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        import httpx
+
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise SyncError(
+                f"cannot reach the team server at {self.credentials.server} "
+                f"({type(error).__name__}); changes stay queued and go out next time") from None
+        if response.status_code == 401:
+            raise SyncError("the server did not accept the token: run deskcli login again "
+                            "(or check DESKCLI_TOKEN)")
+        return response
+
+    @staticmethod
+    def _detail(response: httpx.Response) -> str:
+        try:
+            return str(response.json().get("detail", response.text))
+        except ValueError:
+            return response.text[:200]
+
+    # --- the round ------------------------------------------------------------------
+
+    def whoami(self) -> dict[str, Any]:
+        response = self._call("GET", "/v1/whoami")
+        if response.status_code != 200:
+            raise SyncError(f"server refused: {self._detail(response)}")
+        data: dict[str, Any] = response.json()
+        return data
+
+    def join(self, handle: str) -> dict[str, Any]:
+        """First contact with a server: adopt it as the numbering authority."""
+        info = self.whoami()
+        if self.store.meta("demo_tickets"):
+            raise Refused("this store holds sample data, which never syncs; join the team "
+                          "server from a fresh profile (set DESKCLI_HOME to a new folder)")
+        at = to_iso(self.desk.now())
+        with self.store.transaction():
+            self.store.set_meta("server_url", self.credentials.server)
+            self.store.set_meta("server_tech", handle)
+            self.store.set_meta("server_epoch", info["epoch"])
+            self._hand_numbers_to_server(at)
+        return info
+
+    def _hand_numbers_to_server(self, at: str) -> None:
+        """Tickets numbered while standalone get provisional labels until the server
+        numbers them, so no two machines ever show the same number."""
+        local = [lease for lease in self.store.leases() if lease.authority is Authority.LOCAL]
+        if not local:
+            return
+        for row in self.store.numbered_tickets():
+            if any(lease.start <= row["number"] < lease.end for lease in local):
+                label = provisional_label(self.store.client_id[:4],
+                                          self.store.next_provisional_seq())
+                changes = {"number": None, "provisional": label}
+                self.store.update_remote("tickets", row["id"], changes)
+                self.store.rewrite_pending_create("ticket", row["id"], changes)
+        self.store.drop_leases(Authority.LOCAL)
+
+    def ensure_lease(self, report: SyncReport) -> None:
+        server_leases = [lease for lease in self.store.leases()
+                         if lease.authority is Authority.SERVER]
+        if sum(lease.remaining for lease in server_leases) >= LEASE_LOW_WATER:
+            return
+        response = self._call("POST", "/v1/leases", json={
+            "client_id": self.store.client_id, "size": DEFAULT_LEASE})
+        if response.status_code != 200:
+            raise SyncError(f"could not get ticket numbers: {self._detail(response)}")
+        block = response.json()
+        with self.store.transaction():
+            self.store.save_lease(Lease(block["start"], block["end"], block["start"],
+                                        Authority.SERVER), to_iso(self.desk.now()))
+        report.lease = f"{block['start']}-{block['end'] - 1}"
+
+    def push(self, report: SyncReport) -> None:
+        while True:
+            batch = self.store.pending_ops(PUSH_BATCH)
+            if not batch:
+                return
+            ops = [{"op_id": op["op_id"], "entity": op["entity"], "entity_id": op["entity_id"],
+                    "kind": op["kind"], "field": op["field"],
+                    "value": _decode(op["value"]), "hlc": op["hlc"],
+                    "base_seq": op["base_seq"]} for op in batch]
+            response = self._call("POST", "/v1/push", json={
+                "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
+            if response.status_code in (403, 422) and response.json().get("op_ids"):
+                # Set the named ops aside for the technician; the rest go in the next batch.
+                detail = self._detail(response)
+                at = to_iso(self.desk.now())
+                with self.store.transaction():
+                    for op_id in response.json()["op_ids"]:
+                        self.store.mark_rejected(op_id, detail, at)
+                report.rejected.extend({"op_id": i, "reason": detail}
+                                       for i in response.json()["op_ids"])
+                continue
+            if response.status_code != 200:
+                raise SyncError(f"the server refused the push ({response.status_code}): "
+                                f"{self._detail(response)}")
+            body = response.json()
+            with self.store.transaction():
+                self.store.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
+            report.pushed += len(body["accepted"])
+            report.duplicates += len(body["duplicates"])
+
+    def pull(self, report: SyncReport) -> None:
+        applier = ChangeApplier(self.store, self.desk.tickets)
+        cursor = int(self.store.meta("sync_cursor") or 0)
+        while True:
+            response = self._call("GET", "/v1/changes",
+                                  params={"since": cursor, "limit": PULL_PAGE})
+            if response.status_code != 200:
+                raise SyncError(f"the server refused the pull: {self._detail(response)}")
+            page = response.json()
+            with self.store.transaction():
+                stats = applier.apply(page["changes"])
+                cursor = int(page["next"])
+                self.store.set_meta("sync_cursor", str(cursor))
+                self.store.set_meta("last_sync_at", to_iso(self.desk.now()))
+            report.pulled += len(page["changes"])
+            report.applied += stats.applied
+            report.conflicts += stats.conflicts
+            if not page["has_more"]:
+                break
+        report.cursor = cursor
+
+    def sync(self) -> SyncReport:
+        report = SyncReport(server=self.credentials.server)
+        info = self.whoami()
+        known_epoch = self.store.meta("server_epoch")
+        if known_epoch is None:
+            self.join(self.store.meta("server_tech") or info["handle"])
+        elif known_epoch != info["epoch"]:
+            # The server lost history (restored from backup or reset): resend and re-pull.
+            with self.store.transaction():
+                self.store.repend_acked()
+                self.store.set_meta("sync_cursor", "0")
+                self.store.set_meta("server_epoch", info["epoch"])
+            report.rebootstrapped = True
+        self.ensure_lease(report)
+        self.push(report)
+        self.pull(report)
+        report.unsent = self.store.outbox_count()
+        return report
+
+
+def _decode(text: str | None) -> Any:
+    import json
+
+    return None if text is None else json.loads(text)

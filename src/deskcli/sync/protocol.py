@@ -1,0 +1,47 @@
+"""The sync wire protocol, shared by the client and the server.
+
+Plain constants and functions only (no pydantic, no HTTP), so the client's code path
+stays light and both sides agree on the rules by importing the same module.
+
+Push: ``POST /v1/push`` ``{"protocol", "client_id", "ops": [op, ...]}``; an op is
+``{"op_id", "entity", "entity_id", "kind", "field", "value", "hlc", "base_seq"}``.
+The reply lists ``accepted``, ``duplicates`` and ``rejected`` op ids and the server's
+sequence number. Pull: ``GET /v1/changes?since=N&limit=M`` returns the changes after
+sequence N, in order, with ``next``, ``has_more`` and the server ``epoch``.
+"""
+
+from __future__ import annotations
+
+PROTOCOL_VERSION = 1
+MAX_OPS_PER_PUSH = 1000
+MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_VALUE_BYTES = 16 * 1024 * 1024
+PULL_PAGE = 1000
+DEFAULT_LEASE = 100
+#: Ask for a new block of ticket numbers when fewer than this remain.
+LEASE_LOW_WATER = 20
+
+#: Wire entity name -> local/server table.
+ENTITY_TABLES: dict[str, str] = {
+    "ticket": "tickets", "client": "clients", "caller": "callers", "event": "events",
+    "note": "notes", "time_entry": "time_entries", "step_record": "step_records",
+    "attachment": "attachments",
+}
+#: Entities that are only ever appended: ids are unique, they never conflict.
+APPEND_ONLY = frozenset({"event", "note", "time_entry", "step_record", "attachment"})
+#: Entities whose fields are last-writer-wins.
+MUTABLE = frozenset({"ticket", "client", "caller"})
+OP_KINDS = frozenset({"create", "set", "append"})
+
+#: Fields a technician types prose into: a concurrent edit keeps both texts.
+FREE_TEXT_FIELDS = frozenset({
+    "summary", "verbatim", "error_text", "doing", "root_cause", "resolution",
+    "verification_detail", "event_ids",
+})
+#: Fields that may never change through a ``set`` op.
+IMMUTABLE_FIELDS = frozenset({"id", "created_at", "created_by", "checklist"})
+#: Columns every replica computes for itself; never sent.
+DERIVED_FIELDS = frozenset({
+    "response_due", "response_risk_at", "resolve_due", "resolve_risk_at", "urgency_due",
+    "updated_at",
+})

@@ -1,0 +1,137 @@
+"""A real team server process on 127.0.0.1, on SQLite always and on PostgreSQL whenever
+DESKCLI_TEST_POSTGRES_URL is set, and technicians' desks that sync with it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from deskcli.server.auth import add_tech
+from deskcli.server.db import init_database, make_engine
+from deskcli.services.desk import Desk
+from deskcli.sync.client import SyncClient, SyncReport
+from deskcli.sync.credentials import Credentials
+from helpers import FakeClock, make_desk
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("DESKCLI_TEST_POSTGRES_URL") else [])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def postgres_database() -> str:
+    """A fresh database on the test PostgreSQL server, so tests never share state."""
+    import psycopg
+
+    base = os.environ["DESKCLI_TEST_POSTGRES_URL"]
+    name = "deskcli_" + secrets.token_hex(6)
+    plain = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}"
+
+
+@dataclass
+class TeamServer:
+    url: str
+    database_url: str
+    home: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        env = {**os.environ, "DESKCLI_HOME": str(self.home)}
+        log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "deskcli", "serve", "--port", str(self.port),
+             "--database-url", self.database_url],
+            env=env, stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError((self.home / "server.log").read_text())
+            time.sleep(0.1)
+        raise RuntimeError("server did not start in 30 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as when a machine loses power."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def add(self, handle: str, clients: list[str], admin: bool = False) -> str:
+        engine = make_engine(self.database_url)
+        init_database(engine)
+        with Session(engine) as session:
+            issued = add_tech(session, handle, name=handle.title(), tier=1, clients=clients,
+                              admin=admin, now_iso="2026-11-24T09:00:00Z")
+            session.commit()
+        engine.dispose()
+        self.tokens[handle] = issued.token
+        return issued.token
+
+    def session(self) -> Session:
+        return Session(make_engine(self.database_url))
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServer]:
+    home = tmp_path / "server-home"
+    home.mkdir()
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{home / 'server.db'}"
+    else:
+        database_url = postgres_database()
+    port = free_port()
+    team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
+    team.start()
+    yield team
+    team.kill()
+
+
+@dataclass
+class Tech:
+    desk: Desk
+    client: SyncClient
+    handle: str
+
+    def sync(self) -> SyncReport:
+        return self.client.sync()
+
+
+@pytest.fixture
+def team(server: TeamServer, tmp_path: Path) -> Iterator[dict[str, Tech]]:
+    """Two technicians of client Acme, each with their own store, sharing one clock."""
+    clock = FakeClock()
+    techs: dict[str, Tech] = {}
+    for handle in ("ana", "ben"):
+        token = server.add(handle, ["Acme"])
+        desk = make_desk(tmp_path / handle, clock, actor=handle)
+        techs[handle] = Tech(desk, SyncClient(desk, Credentials(server.url, token, "test")),
+                             handle)
+    yield techs
+    for tech in techs.values():
+        tech.client.close()
+        tech.desk.close()
