@@ -301,7 +301,8 @@ class TicketService:
         if tier not in self.policy.tiers:
             tier = None  # a tier this desk's policy does not know: use the default targets
         cols = self._clock_columns(
-            from_iso(ticket["created_at"]), Priority(ticket["priority"]), tier, timedelta(seconds=ticket["sla_paused_seconds"]),
+            from_iso(ticket["created_at"]), Priority(ticket["priority"]), tier,
+            timedelta(seconds=ticket["sla_paused_seconds"]),
             ticket["sla_paused_since"], ticket["first_response_at"])
         if not status.is_open:
             cols["urgency_due"] = None

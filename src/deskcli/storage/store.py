@@ -248,8 +248,9 @@ class Store:
     def field_version(self, entity: str, entity_id: str, field: str) -> str | None:
         """The stamp of a field's value: its own, else the row's creation stamp."""
         row = self._db.execute(
-            "SELECT hlc FROM field_versions WHERE entity = ? AND entity_id = ? AND field IN (?, '*')"
-            " ORDER BY field = '*' LIMIT 1", (entity, entity_id, field)).fetchone()
+            "SELECT hlc FROM field_versions WHERE entity = ? AND entity_id = ? "
+            "AND field IN (?, '*') ORDER BY field = '*' LIMIT 1",
+            (entity, entity_id, field)).fetchone()
         return None if row is None else str(row["hlc"])
 
     def set_field_version(self, entity: str, entity_id: str, field: str, stamp: str) -> None:
