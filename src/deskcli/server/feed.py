@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
-from sqlmodel import Session, col, select
+from sqlalchemy import insert, text
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from deskcli.domain import hlc as hlc_mod
 from deskcli.server.models import (
@@ -80,8 +81,27 @@ def _columns(entity: str) -> frozenset[str]:
 COLUMNS = {entity: _columns(entity) for entity in ENTITY_TABLES}
 
 
+@dataclass
+class _Field:
+    value: str
+    hlc: str
+    seq: int
+    origin: str
+    tech: str
+
+
+def _chunks(items: Sequence[Any], size: int = 500) -> Iterator[Sequence[Any]]:
+    for index in range(0, len(items), size):
+        yield items[index:index + size]
+
+
 class FeedWriter:
-    """One push, inside one transaction on ``session``."""
+    """One push, inside one transaction on ``session``.
+
+    Everything a batch touches (entity scopes, field versions, leases, numbers) is read in
+    a few ``IN (...)`` queries up front and written back in bulk at the end: per-op round
+    trips through the ORM would make a push of 10,000 ops many times slower.
+    """
 
     def __init__(self, session: Session, tech: Tech, origin: str, now_iso: str,
                  now_ms: int, new_id: Callable[[], str]) -> None:
@@ -92,10 +112,18 @@ class FeedWriter:
         self.now_ms = now_ms
         self.new_id = new_id
         self.seq = 0
-        self.batch_scopes: dict[tuple[str, str], str] = {}
         self.server_hlc: hlc_mod.Hlc | None = None
+        self.scopes: dict[tuple[str, str], str] = {}
+        self.new_entities: dict[tuple[str, str], dict[str, Any]] = {}
+        self.fields: dict[tuple[str, str, str], _Field] = {}
+        self.dirty_fields: set[tuple[str, str, str]] = set()
+        self.op_rows: list[dict[str, Any]] = []
+        self.leases: list[SrvLease] = []
+        self.taken_numbers: set[int] = set()
+        self.new_numbers: list[dict[str, Any]] = []
+        self.next_number: int | None = None
 
-    # --- locking and counters ----------------------------------------------------------
+    # --- locking, preloading and counters --------------------------------------------
 
     def lock(self) -> None:
         """Take the feed's write lock before reading anything the push depends on."""
@@ -105,6 +133,33 @@ class FeedWriter:
         self.seq = counter.value
         meta = self.s.get(SrvMeta, "hlc")
         self.server_hlc = hlc_mod.Hlc.decode(meta.value) if meta else None
+
+    def preload(self, ops: Sequence[dict[str, Any]]) -> None:
+        ids: set[str] = set()
+        field_ids: set[str] = set()
+        numbers: list[int] = []
+        for op in ops:
+            ids.add(op["entity_id"])
+            value = op.get("value")
+            if isinstance(value, dict) and value.get("ticket_id"):
+                ids.add(str(value["ticket_id"]))
+            if op["kind"] in ("set", "create"):
+                field_ids.add(op["entity_id"])
+            if op["entity"] == "ticket" and op["kind"] == "create" and isinstance(value, dict) \
+                    and isinstance(value.get("number"), int):
+                numbers.append(value["number"])
+        for chunk in _chunks(sorted(ids)):
+            for row in self.s.exec(select(SrvEntity).where(col(SrvEntity.entity_id).in_(chunk))):
+                self.scopes[(row.entity, row.entity_id)] = row.scope
+        for chunk in _chunks(sorted(field_ids)):
+            for row in self.s.exec(select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
+                self.fields[(row.entity, row.entity_id, row.field)] = _Field(
+                    row.value, row.hlc, row.seq, row.origin, row.tech)
+        self.leases = list(self.s.exec(select(SrvLease).where(
+            SrvLease.client_id == self.origin)).all())
+        for chunk in _chunks(numbers):
+            self.taken_numbers.update(self.s.exec(select(SrvNumber.number).where(
+                col(SrvNumber.number).in_(chunk))).all())
 
     def _next_seq(self) -> int:
         self.seq += 1
@@ -122,22 +177,34 @@ class FeedWriter:
         self.server_hlc = hlc_mod.receive(self.server_hlc, remote, self.now_ms, SERVER_NODE)
 
     def finish(self) -> None:
-        counter = self.s.get(SrvCounter, "seq")
-        assert counter is not None
-        counter.value = self.seq
-        self.s.add(counter)
+        """Write the batch: feed rows, entities, field versions, numbers, counters."""
+        if self.op_rows:
+            self.s.execute(insert(SrvOp.__table__), self.op_rows)  # type: ignore[attr-defined]
+        if self.new_entities:
+            _upsert(self.s, SrvEntity, list(self.new_entities.values()),
+                    ["entity", "entity_id"], ["scope", "ticket_id"])
+        if self.dirty_fields:
+            rows = [{"entity": k[0], "entity_id": k[1], "field": k[2], "value": f.value,
+                     "hlc": f.hlc, "seq": f.seq, "origin": f.origin, "tech": f.tech}
+                    for k in sorted(self.dirty_fields) for f in [self.fields[k]]]
+            _upsert(self.s, SrvField, rows, ["entity", "entity_id", "field"],
+                    ["value", "hlc", "seq", "origin", "tech"])
+        if self.new_numbers:
+            self.s.execute(insert(SrvNumber.__table__),  # type: ignore[attr-defined]
+                           self.new_numbers)
+        if self.next_number is not None:
+            self.s.execute(text("UPDATE srv_counter SET value = :v WHERE name = 'number'"),
+                           {"v": self.next_number})
+        self.s.execute(text("UPDATE srv_counter SET value = :v WHERE name = 'seq'"),
+                       {"v": self.seq})
         if self.server_hlc is not None:
-            meta = self.s.get(SrvMeta, "hlc") or SrvMeta(key="hlc", value="")
-            meta.value = self.server_hlc.encode()
-            self.s.add(meta)
+            _upsert(self.s, SrvMeta, [{"key": "hlc", "value": self.server_hlc.encode()}],
+                    ["key"], ["value"])
 
     # --- checking -------------------------------------------------------------------------
 
     def _known_scope(self, entity: str, entity_id: str) -> str | None:
-        if (entity, entity_id) in self.batch_scopes:
-            return self.batch_scopes[(entity, entity_id)]
-        row = self.s.get(SrvEntity, (entity, entity_id))
-        return None if row is None else row.scope
+        return self.scopes.get((entity, entity_id))
 
     def _scope_of(self, op: dict[str, Any]) -> str:
         """Which customer an op belongs to; raises ValueError naming what is wrong."""
@@ -178,6 +245,7 @@ class FeedWriter:
         invalid: list[str] = []
         forbidden: list[str] = []
         first_problem = ""
+        saved = dict(self.scopes)
         for op in ops:
             if op["op_id"] not in fresh:
                 continue
@@ -193,10 +261,14 @@ class FeedWriter:
             if not (self.tech.may_see(scope) and self.tech.may_see(new_scope)):
                 forbidden.append(op["op_id"])
                 continue
-            if op["kind"] == "create" or (op["kind"] == "set" and new_scope != scope):
-                self.batch_scopes[(op["entity"], op["entity_id"])] = new_scope
+            key = (op["entity"], op["entity_id"])
+            if op["kind"] == "create" and key not in self.scopes:
+                self.scopes[key] = new_scope
+            elif op["kind"] == "set" and new_scope != scope:
+                self.scopes[key] = new_scope
             elif op["kind"] == "append":
-                self.batch_scopes[(op["entity"], op["entity_id"])] = scope
+                self.scopes[key] = scope
+        self.scopes = saved  # applying recomputes them in order
         if forbidden:
             raise OpProblem(403, f"{len(forbidden)} change(s) concern a client that technician "
                             f"{self.tech.handle} does not work for; nothing was applied",
@@ -210,14 +282,20 @@ class FeedWriter:
     def _record(self, op: dict[str, Any], scope: str, *, origin: str | None = None,
                 tech: str | None = None) -> int:
         seq = self._next_seq()
-        value = op["value"]
-        self.s.add(SrvOp(
-            seq=seq, op_id=op["op_id"], origin=origin or self.origin,
-            tech=tech or self.tech.handle, entity=op["entity"], entity_id=op["entity_id"],
-            kind=op["kind"], field=op.get("field"),
-            value=json.dumps(value, ensure_ascii=False, sort_keys=True), hlc=op["hlc"],
-            base_seq=op.get("base_seq"), scope=scope, received_at=self.now_iso))
+        self.op_rows.append({
+            "seq": seq, "op_id": op["op_id"], "origin": origin or self.origin,
+            "tech": tech or self.tech.handle, "entity": op["entity"],
+            "entity_id": op["entity_id"], "kind": op["kind"], "field": op.get("field"),
+            "value": json.dumps(op["value"], ensure_ascii=False, sort_keys=True),
+            "hlc": op["hlc"], "base_seq": op.get("base_seq"), "scope": scope,
+            "status": "applied", "received_at": self.now_iso})
         return seq
+
+    def _entity(self, entity: str, entity_id: str, scope: str,
+                ticket_id: str | None = None) -> None:
+        self.scopes[(entity, entity_id)] = scope
+        self.new_entities[(entity, entity_id)] = {"entity": entity, "entity_id": entity_id,
+                                                  "scope": scope, "ticket_id": ticket_id}
 
     def _server_op(self, entity: str, entity_id: str, kind: str, field_name: str | None,
                    value: Any, scope: str) -> tuple[int, str]:
@@ -232,71 +310,67 @@ class FeedWriter:
 
     def _set_field(self, entity: str, entity_id: str, name: str, value: Any, stamp: str,
                    seq: int, origin: str, tech: str) -> None:
-        row = self.s.get(SrvField, (entity, entity_id, name))
-        encoded = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        if row is None:
-            row = SrvField(entity=entity, entity_id=entity_id, field=name, value=encoded,
-                           hlc=stamp, seq=seq, origin=origin, tech=tech)
-        else:
-            row.value, row.hlc, row.seq, row.origin, row.tech = encoded, stamp, seq, origin, tech
-        self.s.add(row)
+        key = (entity, entity_id, name)
+        self.fields[key] = _Field(json.dumps(value, ensure_ascii=False, sort_keys=True),
+                                  stamp, seq, origin, tech)
+        self.dirty_fields.add(key)
 
-    def _current(self, entity: str, entity_id: str, name: str) -> SrvField | None:
-        """A detached copy of the field's version (else the row's creation version).
-
-        A copy, because the caller may overwrite the live row before it is done reading.
-        """
-        own = self.s.get(SrvField, (entity, entity_id, name))
+    def _current(self, entity: str, entity_id: str, name: str) -> _Field | None:
+        """The field's version, else the version of the create that made the row."""
+        own = self.fields.get((entity, entity_id, name))
         if own is not None:
-            return SrvField(entity=entity, entity_id=entity_id, field=name, value=own.value,
-                            hlc=own.hlc, seq=own.seq, origin=own.origin, tech=own.tech)
-        whole = self.s.get(SrvField, (entity, entity_id, "*"))
+            return own
+        whole = self.fields.get((entity, entity_id, "*"))
         if whole is None:
             return None
-        values = json.loads(whole.value)
-        return SrvField(entity=entity, entity_id=entity_id, field=name,
-                        value=json.dumps(values.get(name)), hlc=whole.hlc, seq=whole.seq,
-                        origin=whole.origin, tech=whole.tech)
+        value = json.loads(whole.value).get(name)
+        return _Field(json.dumps(value), whole.hlc, whole.seq, whole.origin, whole.tech)
 
     def _number_ticket(self, op: dict[str, Any]) -> int | None:
         """Keep a number the client took from its own lease; otherwise assign one."""
         value = op["value"]
         number = value.get("number")
-        if isinstance(number, int):
-            lease = self.s.exec(select(SrvLease).where(
-                SrvLease.client_id == self.origin, SrvLease.start <= number,
-                col(SrvLease.end) > number)).first()
-            if lease is not None and self.s.get(SrvNumber, number) is None:
-                self.s.add(SrvNumber(number=number, ticket_id=op["entity_id"]))
-                return None
-        counter = self.s.get(SrvCounter, "number")
-        assert counter is not None
-        assigned = counter.value
-        counter.value += 1
-        self.s.add(counter)
-        self.s.add(SrvNumber(number=assigned, ticket_id=op["entity_id"]))
+        if (isinstance(number, int) and number not in self.taken_numbers
+                and any(lease.start <= number < lease.end for lease in self.leases)):
+            self.taken_numbers.add(number)
+            self.new_numbers.append({"number": number, "ticket_id": op["entity_id"]})
+            return None
+        if self.next_number is None:
+            self.s.execute(text("UPDATE srv_counter SET value = value WHERE name = 'number'"))
+            counter = self.s.get(SrvCounter, "number")
+            assert counter is not None
+            self.next_number = counter.value
+        assigned = self.next_number
+        self.next_number += 1
+        self.taken_numbers.add(assigned)
+        self.new_numbers.append({"number": assigned, "ticket_id": op["entity_id"]})
         return assigned
 
     def apply(self, op: dict[str, Any]) -> None:
         self._observe(op["hlc"])
         entity, entity_id, kind = op["entity"], op["entity_id"], op["kind"]
-        scope = self.batch_scopes.get((entity, entity_id))
-        if scope is None:
-            scope = self._known_scope(entity, entity_id) or ""
         if kind == "create":
-            renumbered = self._number_ticket(op) if entity == "ticket" else None
+            existing = self._known_scope(entity, entity_id)
+            if entity == "client":
+                scope = entity_id
+            elif entity == "ticket" or existing is None:
+                scope = str(op["value"].get("client_id") or "")
+            else:
+                scope = existing
+            renumbered = (self._number_ticket(op)
+                          if entity == "ticket" and existing is None else None)
             if renumbered is not None:
                 op = {**op, "value": {**op["value"], "number": renumbered, "provisional": None}}
             seq = self._record(op, scope)
-            if self.s.get(SrvEntity, (entity, entity_id)) is None:
-                self.s.add(SrvEntity(entity=entity, entity_id=entity_id, scope=scope))
+            if existing is None:
+                self._entity(entity, entity_id, scope)
                 self._set_field(entity, entity_id, "*", op["value"], op["hlc"], seq,
                                 self.origin, self.tech.handle)
             else:  # the same row created twice (two offline machines added one client)
                 for name, value in op["value"].items():
                     if name != "id":
                         self._apply_set({**op, "kind": "set", "field": name, "value": value},
-                                        seq, scope)
+                                        seq, existing)
             if renumbered is not None:
                 # The creating machine skips its own create when it pulls, so tell it.
                 self._server_op("ticket", entity_id, "set", "number", renumbered, scope)
@@ -305,25 +379,22 @@ class FeedWriter:
                 note = {"id": self.new_id(), "ticket_id": entity_id, "at": self.now_iso,
                         "actor": "sync", "kind": "renumbered",
                         "summary": f"Numbered #{renumbered} by the team server"
-                                   + (f" (was {was})" if was else ""),
+                                   + (f" (was {was})" if was and was != renumbered else ""),
                         "detail": json.dumps({"number": renumbered, "was": was})}
                 self._server_op("event", note["id"], "append", None, note, scope)
-                self.s.merge(SrvEntity(entity="event", entity_id=note["id"], scope=scope,
-                                       ticket_id=entity_id))
+                self._entity("event", note["id"], scope, entity_id)
             return
         if kind == "append":
-            value = op["value"]
+            ticket_id = op["value"].get("ticket_id")
+            scope = self._known_scope("ticket", str(ticket_id)) or ""
             self._record(op, scope)
-            self.s.merge(SrvEntity(entity=entity, entity_id=entity_id, scope=scope,
-                                   ticket_id=value.get("ticket_id")))
+            self._entity(entity, entity_id, scope, ticket_id)
             return
+        scope = self._known_scope(entity, entity_id) or ""
         seq = self._record(op, scope)
         self._apply_set(op, seq, scope)
         if entity == "ticket" and op["field"] == "client_id":
-            row = self.s.get(SrvEntity, ("ticket", entity_id))
-            if row is not None:
-                row.scope = str(op["value"] or "")
-                self.s.add(row)
+            self._entity("ticket", entity_id, str(op["value"] or ""))
 
     def _apply_set(self, op: dict[str, Any], seq: int, scope: str) -> None:
         entity, entity_id, name = op["entity"], op["entity_id"], op["field"]
@@ -339,7 +410,7 @@ class FeedWriter:
             self._record_conflict(entity_id, name, op, previous, wins, scope)
 
     def _record_conflict(self, ticket_id: str, name: str, op: dict[str, Any],
-                         previous: SrvField, op_won: bool, scope: str) -> None:
+                         previous: _Field, op_won: bool, scope: str) -> None:
         """Last writer wins, but the other value goes on the timeline, never lost."""
         mine, theirs = op["value"], json.loads(previous.value)
         kept, lost = (mine, theirs) if op_won else (theirs, mine)
@@ -357,11 +428,25 @@ class FeedWriter:
                                        "lost": lost, "lost_by": lost_by},
                                       ensure_ascii=False, sort_keys=True)}
         self._server_op("event", event["id"], "append", None, event, scope)
-        self.s.merge(SrvEntity(entity="event", entity_id=event["id"], scope=scope,
-                               ticket_id=ticket_id))
+        self._entity("event", event["id"], scope, ticket_id)
         if free_text:
             self._server_op("ticket", ticket_id, "set", "flagged",
                             f"two versions of the {label}: settle it from the timeline", scope)
+
+
+def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
+            keys: list[str], updates: list[str]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE, in the dialect of the server's database."""
+    table = model.__table__  # type: ignore[attr-defined]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in updates})
+    # A list of parameter sets: one statement compiled once, run as executemany.
+    session.execute(statement, rows)
 
 
 def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]], *,
@@ -370,31 +455,41 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
                         new_id or (lambda: secrets.token_hex(16)))
     writer.lock()
     ids = [op["op_id"] for op in ops]
-    seen = set(session.exec(select(SrvOp.op_id).where(col(SrvOp.op_id).in_(ids))).all())
+    seen: set[str] = set()
+    for chunk in _chunks(ids):
+        seen.update(session.exec(select(SrvOp.op_id).where(col(SrvOp.op_id).in_(chunk))).all())
     fresh: set[str] = set()
     result = PushResult()
-    for op_id in ids:
+    unique: list[dict[str, Any]] = []
+    for op in ops:
+        op_id = op["op_id"]
         if op_id in seen or op_id in fresh:
             result.duplicates.append(op_id)
         else:
             fresh.add(op_id)
-    writer.check(ops, fresh)
-    applied: set[str] = set()
-    for op in ops:
-        if op["op_id"] in fresh and op["op_id"] not in applied:
-            writer.apply(op)
-            applied.add(op["op_id"])
-            result.accepted.append(op["op_id"])
+            unique.append(op)
+    writer.preload(unique)
+    writer.check(unique, fresh)
+    for op in unique:
+        writer.apply(op)
+        result.accepted.append(op["op_id"])
     writer.finish()
     result.server_seq = writer.seq
     return result
 
 
-def pull(session: Session, tech: Tech, since: int, limit: int) -> tuple[list[SrvOp], bool]:
-    query = select(SrvOp).where(SrvOp.seq > since)
+def pull(session: Session, tech: Tech, since: int,
+         limit: int) -> tuple[list[dict[str, Any]], bool]:
+    """Feed rows after ``since`` that ``tech`` may see, as plain mappings (no ORM objects:
+    a page is thousands of rows)."""
+    table = SrvOp.__table__  # type: ignore[attr-defined]
+    query = sa_select(table.c.seq, table.c.op_id, table.c.origin, table.c.tech,
+                      table.c.entity, table.c.entity_id, table.c.kind, table.c.field,
+                      table.c.value, table.c.hlc).where(table.c.seq > since)
     if not tech.is_admin:
-        query = query.where(col(SrvOp.scope).in_(sorted(tech.scopes | {""})))
-    rows = list(session.exec(query.order_by(col(SrvOp.seq)).limit(limit + 1)).all())
+        query = query.where(table.c.scope.in_(sorted(tech.scopes | {""})))
+    rows = [dict(r._mapping) for r in session.execute(
+        query.order_by(table.c.seq).limit(limit + 1))]
     return rows[:limit], len(rows) > limit
 
 

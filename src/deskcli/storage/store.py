@@ -241,6 +241,16 @@ class Store:
     def numbered_tickets(self) -> list[Row]:
         return list(self._db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))
 
+    def own_ops(self, op_ids: Sequence[str]) -> set[str]:
+        """Which of these op ids this store made (its own changes echoed by the server)."""
+        found: set[str] = set()
+        for start in range(0, len(op_ids), 500):
+            chunk = list(op_ids[start:start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            found.update(r["op_id"] for r in self._db.execute(
+                f"SELECT op_id FROM outbox WHERE op_id IN ({marks})", chunk))
+        return found
+
     def is_own_op(self, op_id: str) -> bool:
         return self._db.execute("SELECT 1 FROM outbox WHERE op_id = ?",
                                 (op_id,)).fetchone() is not None

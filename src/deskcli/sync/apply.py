@@ -46,9 +46,14 @@ class ChangeApplier:
 
     def apply(self, changes: Iterable[Mapping[str, Any]]) -> ApplyStats:
         stats = ApplyStats()
+        changes = list(changes)
+        if not changes:
+            return stats
+        # One clock observation and one own-op lookup per page, not per change.
+        self.store.observe_hlc(max(change["hlc"] for change in changes))
+        own = self.store.own_ops([change["op_id"] for change in changes])
         for change in changes:
-            self.store.observe_hlc(change["hlc"])
-            if self.store.is_own_op(change["op_id"]):
+            if change["op_id"] in own:
                 stats.skipped += 1  # already applied when it was made here
                 continue
             if self._apply_one(change):

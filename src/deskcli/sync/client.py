@@ -25,6 +25,7 @@ from deskcli.sync.credentials import Credentials
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
     LEASE_LOW_WATER,
+    MAX_OPS_PER_PUSH,
     PROTOCOL_VERSION,
     PULL_PAGE,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from deskcli.services.desk import Desk
 
-PUSH_BATCH = 500
+PUSH_BATCH = MAX_OPS_PER_PUSH
 
 
 class SyncError(OperationFailed):
