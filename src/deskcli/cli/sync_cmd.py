@@ -20,7 +20,17 @@ from .session import open_cli_desk
 
 server_app = typer.Typer(
     name="server", no_args_is_help=True, rich_markup_mode=None,
-    help="Administer a team server's technicians (run on the server machine).")
+    help="""Administer a team server's technicians (run on the server machine).
+
+    Tokens are printed once and only their hashes are kept; rotate a token by revoking it
+    and adding the technician again.
+
+    Example:
+
+    \b
+      deskcli server add-tech dana --client "Northwind Dental"
+      deskcli server techs
+    """)
 
 DatabaseUrl = Annotated[str | None, typer.Option(
     "--database-url", envvar="DESKCLI_SERVER_DATABASE_URL",

@@ -1,0 +1,201 @@
+"""The ``deskcli`` entry point: the Typer app, the root options, and error handling.
+
+``deskcli`` alone opens the full-screen app; with a subcommand it does scripted work. Every
+failure ends in one line on stderr and a documented exit code (``exits.ExitCode``):
+domain errors, store errors and usage errors alike, never a traceback.
+
+Commands are loaded lazily: only the module of the command being run is imported and
+turned into a click command, which keeps start-up within a small multiple of a bare
+``python -c "import sqlite3"`` (see benchmarks/bench_cli.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+import typer
+import typer.main
+from typer.core import TyperGroup
+
+from deskcli import __version__
+from deskcli.domain.errors import DeskError
+from deskcli.storage.store import StoreError
+
+from . import output
+from .exits import ExitCode, code_for, report
+from .output import ColorMode
+
+#: Command name → (module in deskcli.cli, attribute): a function, or a Typer sub-app.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("tickets", "new"),
+    "queue": ("queue", "queue"),
+    "show": ("tickets", "show"),
+    "set": ("tickets", "set_fields"),
+    "note": ("tickets", "note"),
+    "log-time": ("tickets", "log_time"),
+    "step": ("lifecycle", "step"),
+    "escalate": ("lifecycle", "escalate"),
+    "resolve": ("lifecycle", "resolve"),
+    "close": ("lifecycle", "close"),
+    "reopen": ("lifecycle", "reopen"),
+    "checklist": ("checklist_cmd", "app"),
+    "client-tier": ("demo_cmd", "client_tier"),
+    "demo": ("demo_cmd", "demo"),
+    "login": ("sync_cmd", "login"),
+    "logout": ("sync_cmd", "logout"),
+    "sync": ("sync_cmd", "sync"),
+    "serve": ("sync_cmd", "serve"),
+    "server": ("sync_cmd", "server_app"),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import one command's module and build its click command with Typer."""
+    module_name, attribute = COMMANDS[name]
+    target = getattr(importlib.import_module(f"deskcli.cli.{module_name}"), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(rich_markup_mode=None, add_completion=False)
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class DeskGroup(TyperGroup):
+    """The root command: lazy subcommands, and one error policy for all of them."""
+
+    _loaded: dict[str, Any] = {}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in COMMANDS:
+            return found
+        if cmd_name not in self._loaded:
+            self._loaded[cmd_name] = load_command(cmd_name)
+        return self._loaded[cmd_name]
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        code = run_guarded(lambda: super(DeskGroup, self).main(
+            args=args, prog_name=prog_name, complete_var=complete_var,
+            standalone_mode=False, windows_expand_args=windows_expand_args, **extra))
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _is_click_error(error: BaseException) -> bool:
+    """Usage errors from the option parser (click's, vendored by Typer or not)."""
+    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__)
+
+
+def run_guarded(invoke: Callable[[], Any]) -> int:
+    """Call ``invoke`` and turn whatever it raises into an exit code and one stderr line."""
+    try:
+        result = invoke()
+    except DeskError as error:
+        report(error.message)
+        return int(code_for(error))
+    except StoreError as error:
+        report(str(error))
+        return int(ExitCode.FAILED)
+    except sqlite3.Error as error:
+        report(f"the database failed: {error}")
+        return int(ExitCode.FAILED)
+    except typer.Abort:
+        report("aborted")
+        return int(ExitCode.FAILED)
+    except KeyboardInterrupt:
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # a group run without a command
+            sys.stderr.write(error.format_message() + "\n")  # type: ignore[attr-defined]
+            return int(ExitCode.BAD_INPUT)
+        if _is_click_error(error):
+            context = getattr(error, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            report(error.format_message() + hint)  # type: ignore[attr-defined]
+            code = int(getattr(error, "exit_code", 2))
+            return int(ExitCode.BAD_INPUT) if code == 2 else code
+        if os.environ.get("DESKCLI_DEBUG"):
+            raise
+        # A bug: say so in one line. The traceback is opt-in, so it can never leak data.
+        report(f"internal error: {type(error).__name__}: {error} (set DESKCLI_DEBUG=1 "
+               "to see the traceback, and please report it)")
+        return int(ExitCode.FAILED)
+    return result if isinstance(result, int) else int(ExitCode.OK)
+
+
+app = typer.Typer(
+    cls=DeskGroup,
+    name="deskcli",
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    add_completion=True,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        output.write_text(f"deskcli {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    color: Annotated[ColorMode, typer.Option(
+        "--color", case_sensitive=False,
+        help="Colour in tables: auto (a terminal without NO_COLOR), always or never.")
+    ] = ColorMode.AUTO,
+) -> None:
+    """A terminal-first console for IT service-desk technicians.
+
+    Run deskcli with no command to open the full-screen app. The commands below do the
+    same work from scripts: data goes to stdout, messages to stderr. Exit codes: 0 ok,
+    1 the operation failed (e.g. no such ticket), 2 bad usage or input (nothing was
+    written), 130 interrupted.
+
+    Examples:
+
+    \b
+      deskcli                          # the full-screen app
+      deskcli queue --mine             # your open tickets, most urgent first
+      deskcli queue | cut -f1,2 | sort -k2
+    """
+    output.color_mode = color
+    if ctx.invoked_subcommand is None:
+        raise typer.Exit(launch_tui())
+
+
+def launch_tui() -> int:
+    """Imported only here, so no scripted command pays for loading Textual."""
+    try:
+        from deskcli.app import main as tui_main
+    except ModuleNotFoundError as error:
+        if error.name not in ("deskcli.app", "textual"):
+            raise
+        report("the full-screen app is not available in this installation; see "
+               "'deskcli --help' for the commands")
+        return int(ExitCode.FAILED)
+    return int(tui_main() or 0)
+
+
+def run() -> None:
+    """Console-script entry point (``deskcli``)."""
+    app(prog_name="deskcli")

@@ -1,0 +1,28 @@
+"""Parameter declarations shared by the ticket commands."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+import typer
+
+from deskcli.domain.numbering import display_ref
+
+Ref = Annotated[str, typer.Argument(metavar="REF", show_default=False,
+                                    help="Ticket: 4521, #4521, a provisional label or an id.")]
+
+
+def opt(help_text: str, *, param_decls: Sequence[str] = (), **kwargs: Any) -> Any:
+    """An optional value documented by ``help_text``, shown without "[default: None]".
+
+    Values stay plain text here on purpose: the domain parses them, so a bad value gets
+    the same message as in the full-screen app instead of a generic parser error.
+    """
+    kwargs.setdefault("metavar", "TEXT")
+    return typer.Option(*param_decls, help=help_text, show_default=False, **kwargs)
+
+
+def ref_of(row: Mapping[str, Any]) -> str:
+    """``#4521``, or the provisional label of a ticket not numbered yet."""
+    return display_ref(row["number"], row["provisional"])

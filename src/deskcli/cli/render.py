@@ -1,0 +1,153 @@
+"""How one ticket is shown: as JSON (``show --format json``, ``new --format json``) and
+as text for a person (``show``).
+
+The JSON keys extend the queue's field names (see ``fields.FIELDS``) and are documented in
+docs/cli.md; add keys freely, never rename one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from deskcli.domain.numbering import display_ref
+from deskcli.services.tickets import TicketDetail
+from deskcli.storage.store import Row
+
+from .fields import computed_for
+
+#: Ticket keys copied as stored, in output order, after number/ref/id.
+_PLAIN = ("status", "priority", "type", "summary")
+_MORE = ("assignee", "queue", "category", "channel", "asset", "impact", "urgency",
+         "verification", "verification_detail", "verbatim", "error_text", "event_ids",
+         "doing", "reproducible", "users_affected", "root_cause", "resolution",
+         "resolution_category", "checklist", "created_at", "created_by", "updated_at",
+         "first_response_at", "last_contact_at", "response_due", "resolve_due",
+         "resolved_at", "closed_at")
+
+
+def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """One ticket as a JSON object with the documented keys."""
+    out: dict[str, Any] = {
+        "number": row["number"],
+        "ref": display_ref(row["number"], row["provisional"]),
+        "id": row["id"],
+    }
+    out.update((key, row.get(key)) for key in _PLAIN)
+    out.update(caller=row.get("caller_name"), caller_email=row.get("caller_email"),
+               caller_phone=row.get("caller_phone"), client=row.get("client_name"),
+               contract_tier=row.get("contract_tier"))
+    out.update((key, row.get(key)) for key in _MORE)
+    out["next_due"] = row.get("urgency_due")
+    out.update(computed_for(row, now))
+    return out
+
+
+def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
+    """``show --format json``: the ticket plus checklist progress, timeline and time."""
+    progress = detail.progress
+    out = ticket_json(detail.ticket, now)
+    out["checklist_progress"] = {
+        "key": progress.checklist.key,
+        "title": progress.checklist.title,
+        "done": progress.done,
+        "applicable": progress.applicable,
+        "complete": progress.complete,
+        "current": progress.current.step.key if progress.current else None,
+        "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
+                   "required": item.step.required, "state": item.state.value,
+                   "reason": item.reason or None} for item in progress.items],
+    }
+    out["timeline"] = [_event_json(event) for event in detail.timeline]
+    out["time_entries"] = [{"at": t["at"], "author": t["author"], "minutes": t["minutes"],
+                            "note": t["note"]} for t in detail.time_entries]
+    out["minutes_logged"] = sum(t["minutes"] for t in detail.time_entries)
+    out["attachments"] = [{"id": a["id"], "at": a["at"], "filename": a["filename"],
+                           "size": a["size"], "sha256": a["sha256"]}
+                          for a in detail.attachments]
+    return out
+
+
+def _event_json(event: Row) -> dict[str, Any]:
+    detail = json.loads(event["detail"]) if event["detail"] else None
+    out = {"at": event["at"], "actor": event["actor"], "kind": event["kind"],
+           "summary": event["summary"], "detail": detail}
+    if event.get("note_body") is not None:
+        out["note"] = event["note_body"]
+        out["internal"] = bool(event["note_internal"])
+    return out
+
+
+# --- text ------------------------------------------------------------------------------
+
+
+def _when(iso: str | None) -> str:
+    """``2026-11-24T09:00:00Z`` → ``2026-11-24 09:00Z``: minutes are enough on screen."""
+    return "—" if not iso else f"{iso[:10]} {iso[11:16]}Z"
+
+
+def detail_text(detail: TicketDetail, now: datetime) -> str:
+    """``deskcli show``: plain text that reads well without colour and greps well."""
+    data = ticket_json(detail.ticket, now)
+    lines = [f"{data['ref']}  {data['summary']}", ""]
+
+    def pair(label: str, value: Any) -> None:
+        if value not in (None, ""):
+            lines.append(f"  {label:<15} {value}")
+
+    pair("Status", data["status"])
+    pair("Priority", data["priority"])
+    pair("Type", data["type"])
+    sla = data["sla_state"]
+    if data["time_left"] is not None:
+        sla += f", {data['time_left']} left (due {_when(data['next_due'])})"
+    pair("SLA", sla)
+    pair("Response due", _when(data["response_due"]))
+    pair("Resolve due", _when(data["resolve_due"]))
+    caller = data["caller"]
+    contact = ", ".join(v for v in (data["caller_email"], data["caller_phone"]) if v)
+    if caller and contact:
+        caller = f"{caller} ({contact})"
+    pair("Caller", caller)
+    pair("Verified", data["verification"])
+    client = data["client"]
+    if client and data["contract_tier"]:
+        client = f"{client} ({data['contract_tier']} tier)"
+    pair("Client", client)
+    for key in ("assignee", "queue", "category", "channel", "asset", "users_affected"):
+        pair(key.replace("_", " ").capitalize(), data[key])
+    pair("Opened", f"{_when(data['created_at'])} by {data['created_by']}")
+    if data["resolved_at"]:
+        pair("Resolved", _when(data["resolved_at"]))
+    for label, key in (("In the caller's words", "verbatim"), ("Error text", "error_text"),
+                       ("Root cause", "root_cause"), ("Resolution", "resolution")):
+        if data[key]:
+            lines += ["", f"{label}:"] + [f"  {line}" for line in str(data[key]).splitlines()]
+
+    progress = detail.progress
+    lines += ["", f"Checklist: {progress.checklist.title} — {progress.done} of "
+              f"{progress.applicable} steps done"]
+    phase = None
+    for item in progress.items:
+        if item.step.phase != phase:
+            phase = item.step.phase
+            found = next((p for p in progress.checklist.phases if p.key == phase), None)
+            lines.append(f"  {found.title if found else phase}")
+        reason = f"  ({item.reason})" if item.reason else ""
+        lines.append(f"    {item.state.marker} {item.step.title}{reason}")
+
+    lines += ["", "Timeline:"]
+    for event in detail.timeline:
+        lines.append(f"  {_when(event['at'])}  {event['actor']:<10} {event['summary']}")
+        if event.get("note_body"):
+            lines += [f"      {line}" for line in str(event["note_body"]).splitlines()]
+    minutes = sum(t["minutes"] for t in detail.time_entries)
+    if minutes:
+        count = len(detail.time_entries)
+        lines += ["", f"Time logged: {minutes} min in {count} entr{'y' if count == 1 else 'ies'}"]
+    if detail.attachments:
+        lines += ["", "Attachments:"]
+        lines += [f"  {a['filename']} ({a['size']} bytes)" for a in detail.attachments]
+    return "\n".join(lines)
