@@ -371,3 +371,22 @@ def test_server_counts_every_op_once(server: TeamServer, team: dict[str, Tech]) 
         total = s.exec(select(func.count()).select_from(SrvOp)).one()
         distinct = s.exec(select(func.count(func.distinct(SrvOp.op_id)))).one()
     assert total == distinct > 0
+
+
+def test_new_epoch_after_a_restore_makes_clients_resend(server: TeamServer,
+                                                        team: dict[str, Tech],
+                                                        tmp_path: Path) -> None:
+    """`deskcli server new-epoch` on a restored copy: the client re-sends, nothing doubles."""
+    ana = team["ana"]
+    new(ana.desk, "Sent before the backup")
+    ana.sync()
+    result = subprocess.run([sys.executable, "-m", "deskcli", "server", "new-epoch",
+                             "--database-url", server.database_url],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "epoch" in result.stderr
+    server.kill()
+    server.start()  # a new epoch is read at start-up
+    report = ana.sync()
+    assert report.rebootstrapped and report.pushed == 0 and report.duplicates > 0
+    pushed = [o.op_id for o in server_ops(server) if o.origin != "server"]
+    assert len(pushed) == len(set(pushed))

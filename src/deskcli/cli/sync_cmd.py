@@ -277,6 +277,28 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
         raise typer.Exit(int(ExitCode.FAILED))
 
 
+def new_epoch(database_url: DatabaseUrl = None) -> None:
+    """Mark a restored database as a new history; run it before starting the server.
+
+    On their next sync, clients send every change they ever made again and fetch the feed
+    from the start; changes the server already has are recognised and applied once.
+
+    Example:
+
+    \b
+      deskcli server new-epoch --database-url sqlite:////srv/deskcli/server.db
+    """
+    from deskcli.server.db import init_database, make_engine
+    from deskcli.server.db import new_epoch as bump
+
+    engine = make_engine(_database_url(database_url))
+    init_database(engine)
+    epoch = bump(engine)
+    engine.dispose()
+    say(f"the server database now has epoch {epoch}; clients will resend on their next sync")
+
+
 server_app.command("add-tech")(add_tech)
+server_app.command("new-epoch")(new_epoch)
 server_app.command("revoke")(revoke)
 server_app.command("techs")(techs)

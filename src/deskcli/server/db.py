@@ -64,3 +64,14 @@ def init_database(engine: Engine) -> str:
                 session.rollback()
         row = session.exec(select(SrvMeta).where(SrvMeta.key == "epoch")).one()
         return row.value
+
+
+def new_epoch(engine: Engine) -> str:
+    """Give a restored database a new history name, so clients resend and re-fetch."""
+    epoch = secrets.token_hex(8)
+    with Session(engine) as session:
+        row = session.get(SrvMeta, "epoch") or SrvMeta(key="epoch", value=epoch)
+        row.value = epoch
+        session.add(row)
+        session.commit()
+    return epoch
