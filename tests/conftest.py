@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import FakeClock, make_desk
 
 from deskcli.services.desk import Desk
+from helpers import FakeClock, make_desk
 
 
 @pytest.fixture(autouse=True)
