@@ -53,7 +53,7 @@ class TestFromFlags:
         (["--summary", "x", "--channel", "fax"], "unknown channel 'fax'"),
         (["--summary", "x", "--verified", "vibes", "--caller", "Ana"],
          "unknown verified 'vibes'"),
-        (["--summary", "x", "--verified", "callback"], "--verified needs --caller"),
+        (["--summary", "x", "--verified", "callback"], "verified identity needs the caller"),
         (["--summary", "x", "--phone", "call me"], "is not a phone number"),
         (["--summary", "x", "--users-affected", "many"], "must be a whole number"),
         (["--summary", "x", "--keep-going"], "--keep-going only applies with --from"),

@@ -60,7 +60,7 @@ class TestSet:
                                                                         "eli")
 
     @pytest.mark.parametrize(("args", "needle"), [
-        (["--status", "closed"], "cannot move a new ticket to closed"),
+        (["--status", "closed"], "cannot set the status to closed directly"),
         (["--status", "finished"], "unknown status 'finished'"),
         (["--priority", "urgent"], "unknown priority 'urgent'"),
         (["--type", "outage"], "unknown type 'outage'"),
@@ -157,6 +157,12 @@ class TestLifecycle:
                     "cannot move a closed ticket to in-progress")
         assert "reopened" in cli.ok("reopen", ref, "--reason", "prompt is back").stderr
         assert show(cli, ref)["status"] == "open"
+
+    def test_set_status_cannot_skip_the_verbs(self, cli, ref) -> None:
+        """`set --status resolved` would dodge the resolution rule: refused, as in the TUI."""
+        for status, verb in (("resolved", "use resolve"), ("closed", "use close"),
+                             ("escalated", "use escalate")):
+            cli.refused(["set", ref, "--status", status], 2, verb)
 
     def test_reopen_an_open_ticket_is_refused(self, cli, ref) -> None:
         cli.refused(["reopen", ref, "--reason", "x"], 2, "only those can be reopened")

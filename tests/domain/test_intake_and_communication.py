@@ -40,7 +40,7 @@ def test_defaults_for_a_bare_summary() -> None:
     ({"summary": "x", "email": "nope"}, "not an email address"),
     ({"summary": "x", "colour": "red"}, "unknown key 'colour'"),
     ({"summary": "x", "channel": "fax"}, "unknown channel 'fax'"),
-    ({"summary": "x", "verified": "callback"}, "--verified needs --caller"),
+    ({"summary": "x", "verified": "callback"}, "verified identity needs the caller"),
     ({"summary": "x", "users_affected": "lots"}, "whole number"),
     ({"summary": ["x"]}, "must be text"),
     ({"summary": "x", "caller": True}, "must be text"),

@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from deskcli.domain.enums import Status
 from deskcli.domain.errors import Refused
-from deskcli.domain.transitions import ALLOWED, allowed_from, check_transition, is_reopen
+from deskcli.domain.transitions import (
+    ALLOWED,
+    allowed_from,
+    check_direct_move,
+    check_transition,
+    is_reopen,
+)
 
 
 @pytest.mark.parametrize("start", [s for s in Status if s.is_open])
@@ -70,3 +76,18 @@ def test_closed_is_reachable_from_anywhere_and_never_a_dead_end(walk: list[Statu
         if current is not Status.RESOLVED:
             check_transition(current, Status.RESOLVED if current.is_open else Status.OPEN)
     assert allowed_from(current), "every status has a way forward"
+
+
+@pytest.mark.parametrize(("target", "verb"), [
+    (Status.RESOLVED, "use resolve"), (Status.CLOSED, "use close"),
+    (Status.ESCALATED, "use escalate"),
+])
+def test_statuses_with_rules_are_reached_only_through_their_verb(target: Status,
+                                                                 verb: str) -> None:
+    with pytest.raises(Refused, match=verb):
+        check_direct_move(target)
+
+
+def test_plain_statuses_can_be_set_directly() -> None:
+    for target in (Status.OPEN, Status.IN_PROGRESS, Status.PENDING_CALLER):
+        check_direct_move(target)

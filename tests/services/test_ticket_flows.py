@@ -174,8 +174,17 @@ class TestFullTier1Flow:
 class TestLifecycle:
     def test_invalid_transition_names_the_allowed_ones(self, desk: Desk) -> None:
         ref = _new(desk)
-        assert_nothing_written(desk, lambda: desk.tickets.set_status(ref, "closed"),
-                               Refused, "cannot move a new ticket to closed")
+        desk.tickets.resolve(ref, root_cause="Stale token", resolution=GOOD_RESOLUTION)
+        assert_nothing_written(desk, lambda: desk.tickets.set_status(ref, "in-progress"),
+                               Refused, "cannot move a resolved ticket to in-progress; from "
+                               "resolved it can go to: open, closed")
+
+    @pytest.mark.parametrize("status", ["resolved", "closed", "escalated"])
+    def test_no_back_door_around_the_verbs(self, desk: Desk, status: str) -> None:
+        """A bare status change cannot skip the resolution rule, close gates or handoff."""
+        ref = _new(desk)
+        assert_nothing_written(desk, lambda: desk.tickets.set_status(ref, status), Refused,
+                               f"cannot set the status to {status} directly")
 
     def test_reopen_needs_a_reason(self, desk: Desk) -> None:
         ref = _new(desk)

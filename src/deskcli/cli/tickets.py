@@ -210,6 +210,9 @@ def set_fields(
     error: Annotated[str | None, opt("Exact error text.")] = None,
     reason: Annotated[str | None, opt("Why (recorded on the timeline with a status "
                                       "change; required to reopen).")] = None,
+    settled: Annotated[bool, typer.Option(
+        "--settled", help="Clear the conflict flag once the two versions on the timeline "
+                          "are settled.")] = False,
 ) -> None:
     """Change a ticket's fields.
 
@@ -230,6 +233,8 @@ def set_fields(
              "queue": queue, "summary": summary, "client": client, "impact": impact,
              "urgency": urgency, "error_text": error}
     changes = {key: value for key, value in given.items() if value is not None}
+    if settled:
+        changes["flagged"] = ""
     if not changes:
         raise InvalidInput("nothing to change: give at least one option, e.g. --status or "
                            "--priority (see deskcli set --help)")

@@ -69,8 +69,8 @@ class NewTicket:
         verified = parsed("verified", Verification.parse)
         caller = text("caller", max_len=200)
         if verified is not None and verified.verified and not caller:
-            raise InvalidInput("--verified needs --caller: say whose identity was verified",
-                               field="verified")
+            raise InvalidInput("a verified identity needs the caller's name: say whose "
+                               "identity was verified", field="caller")
         return cls(
             summary=validation.summary(None if raw.get("summary") is None
                                        else str(raw["summary"])),

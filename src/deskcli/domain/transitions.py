@@ -55,3 +55,20 @@ def check_transition(current: Status, target: Status) -> None:
         f"it can go to: {options}",
         field="status",
     )
+
+
+#: Statuses reached only through the verb that enforces their rules.
+_VERB_ONLY = {
+    Status.ESCALATED: "escalating needs the handoff notes (queue, reproduction steps, "
+                      "error, what was tried, user impact): use escalate",
+    Status.RESOLVED: "resolving needs the root cause and a specific resolution note: "
+                     "use resolve",
+    Status.CLOSED: "closing needs a resolved ticket with time logged: use close",
+}
+
+
+def check_direct_move(target: Status) -> None:
+    """Refuse a bare status change to a status whose verb carries rules of its own."""
+    if target in _VERB_ONLY:
+        raise Refused(f"cannot set the status to {target.value} directly: "
+                      f"{_VERB_ONLY[target]}", field="status")

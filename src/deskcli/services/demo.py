@@ -168,7 +168,11 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             caller_id, client_id, tier = rng.choice(callers)
             is_open = i >= count * (1 - open_share)
             if is_open:
-                created = now - timedelta(minutes=rng.randint(5, 60 * 30))
+                # Spread across the SLA window: mostly on track, some at risk, a few late,
+                # as a healthy queue looks at the start of a shift.
+                target = policy.target(priority, tier).resolve
+                share = rng.choice([0.05, 0.15, 0.3, 0.45, 0.6, 0.8, 0.9, 1.2])
+                created = (now - target * share).replace(microsecond=0)
             else:
                 created = now - span + timedelta(seconds=int(span.total_seconds() * i / count))
             created_iso = to_iso(created)

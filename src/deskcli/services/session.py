@@ -8,6 +8,7 @@ on it. Nothing here imports Textual, so it is tested like any other service.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from deskcli.domain.communication import is_silent
 from deskcli.domain.enums import Status
+from deskcli.domain.errors import DeskError
 from deskcli.domain.timefmt import from_iso, to_iso
-from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.services.drafts import DraftStore
 from deskcli.services.tickets import TicketDetail
@@ -34,6 +35,11 @@ def _column_names(columns: str) -> dict[str, int]:
 #: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
 Q = _column_names(Store.QUEUE_COLUMNS)
 
+#: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
+#: index and read only the open tickets, where "not resolved or closed" scans every row
+#: (30 ms against 0.6 ms on 100,000 tickets).
+OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
+
 
 @dataclass(frozen=True)
 class QueueFilters:
@@ -48,7 +54,7 @@ class QueueFilters:
 
     def to_store(self, tech: str) -> dict[str, Any]:
         return {
-            "statuses": list(self.statuses) or None,
+            "statuses": list(self.statuses or OPEN_STATUSES),
             "priorities": list(self.priorities),
             "assignee": tech if self.mine else self.assignee,
             "client": self.client,
@@ -101,12 +107,35 @@ class TicketView:
         return self.detail.ticket
 
 
+@dataclass(frozen=True)
+class SyncState:
+    """What the status bar says about the team server."""
+
+    #: "local" (never joined a team), "online" or "offline".
+    mode: str
+    unsent: int = 0
+    last_sync: str | None = None
+    message: str = ""
+    #: Tickets changed by other technicians in this round.
+    changed: frozenset[str] = frozenset()
+
+    def describe(self) -> str:
+        if self.mode == "local":
+            return "local store"
+        when = f" · synced {self.last_sync[11:16]}" if self.last_sync else ""
+        if self.mode == "online":
+            return f"online · {self.unsent} unsent{when}"
+        return f"offline · {self.unsent} unsent (kept; retrying){when}"
+
+
 class DeskSession:
     def __init__(self, desk: Desk, *, new_id: Callable[[], str]) -> None:
         self.desk = desk
         self.new_id = new_id
         self.drafts = DraftStore(desk.paths.data_dir / "drafts")
         self._lock = threading.Lock()
+        self._sync_desk: Desk | None = None
+        self._sync_client: Any = None
 
     @property
     def tech(self) -> str:
@@ -133,17 +162,21 @@ class DeskSession:
         store = self.desk.store
 
         def read() -> Alerts:
-            breached = store.queue_count(due_before=now)
-            risky = store.queue_count(risk_before=now)
+            breached = store.queue_count(statuses=OPEN_STATUSES, due_before=now)
+            risky = store.queue_count(statuses=OPEN_STATUSES, risk_before=now)
             return Alerts(breached, max(risky - breached, 0), store.outbox_count())
         return self.run(read)
 
     def is_empty(self) -> bool:
         return self.run(self.desk.store.count_tickets) == 0
 
-    def load_samples(self, count: int = 1000) -> demo.DemoResult:
-        return self.run(demo.seed, self.desk.store, count=count, now=self.desk.now(),
-                        policy=self.desk.config.sla, new_id=self.new_id)
+    def load_samples(self, count: int = 1000) -> int:
+        """Fill an empty store with sample tickets; returns how many were written."""
+        from deskcli.services import demo  # only on first run: keep it off the start path
+
+        result = self.run(demo.seed, self.desk.store, count=count, now=self.desk.now(),
+                          policy=self.desk.config.sla, new_id=self.new_id)
+        return result.tickets
 
     # --- one ticket --------------------------------------------------------------------
 
@@ -180,3 +213,70 @@ class DeskSession:
 
     def search_kb(self, text: str) -> list[Row]:
         return self.run(self.desk.store.search_resolved, text, 30)
+
+
+    # --- the team server ---------------------------------------------------------------
+
+    def _credentials(self) -> Any:
+        from deskcli.sync import credentials
+
+        store = self.desk.store
+        try:
+            return credentials.load(store.meta("server_url"), store.meta("server_tech"))
+        except DeskError:
+            return None  # no keyring: the status bar says offline, the CLI explains why
+
+    def joined(self) -> bool:
+        return self.run(self.desk.store.meta, "server_url") is not None or bool(
+            os.environ.get("DESKCLI_TOKEN"))
+
+    def _client(self) -> Any:
+        """A sync client on a connection of its own, so network waits never hold the
+        store the screens read from; SQLite's locking keeps the two consistent."""
+        if self._sync_client is None:
+            from deskcli.services.desk import open_desk
+            from deskcli.sync.client import SyncClient
+
+            creds = self._credentials()
+            if creds is None:
+                return None
+            self._sync_desk = open_desk(self.desk.paths, now=self.desk.now, ids=self.new_id,
+                                        actor=self.tech)
+            self._sync_client = SyncClient(self._sync_desk, creds, timeout=10.0)
+        return self._sync_client
+
+    def sync_once(self) -> SyncState:
+        """One background round: push, pull, and say what changed."""
+        store = self.desk.store
+        if not self.joined():
+            return SyncState("local")
+        client = self._client()
+        if client is None:
+            return SyncState("offline", self.run(store.outbox_count),
+                             self.run(store.meta, "last_sync_at"),
+                             "no token: run deskcli login")
+        try:
+            report = client.sync()
+        except DeskError as error:
+            return SyncState("offline", self.run(store.outbox_count),
+                             self.run(store.meta, "last_sync_at"), error.message)
+        return SyncState("online", report.unsent, self.run(store.meta, "last_sync_at"),
+                         changed=frozenset(report.changed_tickets))
+
+    def presence(self, ticket_id: str, *, leave: bool = False) -> list[str]:
+        """Who else has this ticket open (empty when working alone or offline)."""
+        if not self.joined():
+            return []
+        client = self._client()
+        if client is None:
+            return []
+        try:
+            return list(client.presence(ticket_id, leave=leave))
+        except DeskError:
+            return []
+
+    def close_sync(self) -> None:
+        if self._sync_client is not None:
+            self._sync_client.close()
+        if self._sync_desk is not None:
+            self._sync_desk.close()

@@ -44,12 +44,12 @@ from deskcli.domain.numbering import (
 )
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
-from deskcli.domain.transitions import check_transition, is_reopen
+from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.store import Row, Store
 
 #: Ticket columns a technician may change directly with ``update``.
 EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "channel",
-            "queue", "summary", "impact", "urgency", "client", "error_text")
+            "queue", "summary", "impact", "urgency", "client", "error_text", "flagged")
 
 
 @dataclass(frozen=True)
@@ -366,6 +366,7 @@ class TicketService:
         for key, raw in changes.items():
             if key == "status":
                 status_target = Status.parse(str(raw), what="status")
+                check_direct_move(status_target)
                 continue
             if key == "client":
                 name = validation.clean_text(None if raw is None else str(raw), field="client",

@@ -55,6 +55,8 @@ class SyncReport:
     cursor: int = 0
     rebootstrapped: bool = False
     lease: str | None = None
+    #: Tickets that changes from other machines touched (for screens to refresh).
+    changed_tickets: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -100,6 +102,13 @@ class SyncClient:
             return response.text[:200]
 
     # --- the round ------------------------------------------------------------------
+
+    def presence(self, ticket_id: str, *, leave: bool = False) -> list[str]:
+        """Tell the server this technician has the ticket open; hear who else has."""
+        response = self._call("DELETE" if leave else "PUT", f"/v1/presence/{ticket_id}")
+        if response.status_code != 200 or leave:
+            return []
+        return [str(name) for name in response.json().get("others", [])]
 
     def whoami(self) -> dict[str, Any]:
         response = self._call("GET", "/v1/whoami")
@@ -198,6 +207,7 @@ class SyncClient:
                 self.store.set_meta("last_sync_at", to_iso(self.desk.now()))
             report.pulled += len(page["changes"])
             report.applied += stats.applied
+            report.changed_tickets.extend(sorted(stats.tickets - set(report.changed_tickets)))
             report.conflicts += stats.conflicts
             if not page["has_more"]:
                 break

@@ -1,0 +1,235 @@
+"""The full-screen technician console: ``deskcli`` with no arguments opens it.
+
+``build_app(desk)`` is the factory the entry point, the pilot tests and the snapshot tests
+share; tests hand it a desk on a fixed clock and switch off the live timers. Screens other
+than the queue are imported when first opened, which keeps the cold start close to that of
+a bare Textual app (see ``benchmarks/bench_tui_start.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from deskcli.clock import new_id as system_ids
+from deskcli.domain.errors import ChecklistFileError, DeskError, InvalidInput
+from deskcli.screens.queue import QueueScreen
+from deskcli.services.desk import Desk, open_desk
+from deskcli.services.session import Alerts, DeskSession, SyncState
+from deskcli.storage.store import StoreError
+
+
+def command_bindings(nodes: Iterable[DOMNode]) -> Iterator[tuple[Binding, DOMNode]]:
+    """Every described binding of ``nodes``: the palette and the help list are built from
+    the same bindings the keys use, so neither can drift from what the keys do."""
+    seen: set[str] = set()
+    for node in nodes:
+        for binding in Binding.make_bindings(getattr(type(node), "BINDINGS", [])):
+            if binding.description and binding.action not in seen:
+                seen.add(binding.action)
+                yield binding, node
+
+
+class DeskApp(App[int]):
+    #: Absolute, so a subclass defined elsewhere (tests, the benchmark) finds it too.
+    CSS_PATH = Path(__file__).parent / "app.tcss"
+    TITLE = "deskcli"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("question_mark,f1", "help", "Help", tooltip="Every key, by screen"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False,
+                tooltip="Quit from anywhere (a running timer is offered as time first)"),
+    ]
+
+    #: SLA alerts and unsent changes, for every screen's status bar.
+    alerts: reactive[Alerts | None] = reactive(None)
+    #: The running work timer, e.g. ``#1042 12:05``; empty when no ticket is open.
+    timer_text: reactive[str] = reactive("")
+    #: The team server as last seen by the background sync (None: not known yet).
+    sync_state: reactive[SyncState | None] = reactive(None)
+
+    @dataclass
+    class Synced(Message):
+        state: SyncState
+
+    @dataclass
+    class AlertsRead(Message):
+        alerts: Alerts
+
+    class StoreEmpty(Message):
+        """The store has no tickets at all: offer the sample data."""
+
+    class SamplesLoaded(Message):
+        pass
+
+    def __init__(self, desk: Desk, *, new_id: Callable[[], str] = system_ids,
+                 tick: float | None = 1.0, offer_samples: bool = True,
+                 sample_count: int = 1000, sync_every: float | None = 30.0) -> None:
+        super().__init__()
+        #: Seconds between background syncs with the team server; None turns them off.
+        self.sync_every = sync_every
+        self.session = DeskSession(desk, new_id=new_id)
+        #: Seconds between repaints of live clocks; None (tests, snapshots) freezes them.
+        self.tick = tick
+        self.offer_samples = offer_samples
+        self.sample_count = sample_count
+
+    @property
+    def desk(self) -> Desk:
+        return self.session.desk
+
+    def on_mount(self) -> None:
+        self.push_screen(QueueScreen())  # it asks for the alerts once its first page shows
+        if self.tick:
+            self.set_interval(max(self.tick, 30.0), self.refresh_alerts)
+        if self.offer_samples:
+            self._check_empty()
+        if self.sync_every:
+            self.run_sync()
+            self.set_interval(self.sync_every, self.run_sync)
+
+    def on_unmount(self) -> None:
+        self.session.close_sync()
+
+    # --- the team server ---------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def run_sync(self) -> None:
+        """Sync in a thread: a slow or absent server never blocks typing."""
+        self.post_message(self.Synced(self.session.sync_once()))
+
+    def on_desk_app_synced(self, message: Synced) -> None:
+        state = message.state
+        previous, self.sync_state = self.sync_state, state
+        if state.mode == "local":
+            return
+        if previous is not None and previous.mode != state.mode:
+            self.notify("Team server reachable again: changes are flowing"
+                        if state.mode == "online" else
+                        f"Working offline ({state.message}); nothing is lost, changes "
+                        "go out when the server is back", severity="information"
+                        if state.mode == "online" else "warning")
+        self.refresh_alerts()
+        if not state.changed:
+            return
+        from deskcli.screens.ticket import TicketScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.action_refresh()
+        current = self.screen
+        if (isinstance(current, TicketScreen) and current.view is not None
+                and current.view.ticket["id"] in state.changed):
+            current.load()
+            self.notify(f"{current.ref} was changed by a colleague; showing the latest "
+                        "(your draft is kept)")
+
+    # --- background reads ---------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="alerts")
+    def refresh_alerts(self) -> None:
+        self.post_message(self.AlertsRead(self.session.alerts()))
+
+    def on_desk_app_alerts_read(self, message: AlertsRead) -> None:
+        self.alerts = message.alerts
+
+    @work(thread=True, group="startup")
+    def _check_empty(self) -> None:
+        if self.session.is_empty():
+            self.post_message(self.StoreEmpty())
+
+    def on_desk_app_store_empty(self, _message: StoreEmpty) -> None:
+        from deskcli.screens.sample_data import SampleDataScreen
+
+        def chosen(load: bool | None) -> None:
+            if load:
+                self.notify(f"Loading {self.sample_count:,} sample tickets…")
+                self._load_samples()
+
+        self.push_screen(SampleDataScreen(self.sample_count), chosen)
+
+    @work(thread=True, exclusive=True, group="samples")
+    def _load_samples(self) -> None:
+        try:
+            self.session.load_samples(self.sample_count)
+        except DeskError as error:
+            self.call_from_thread(self.notify, error.message, severity="error")
+            return
+        self.post_message(self.SamplesLoaded())
+
+    def on_desk_app_samples_loaded(self, _message: SamplesLoaded) -> None:
+        self.notify("Sample data loaded. It never syncs to a team server.")
+        self.refresh_alerts()
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.action_refresh()
+
+    # --- keys everywhere ------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from deskcli.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Quit, first offering the running timer as a time entry if a ticket is open."""
+        from deskcli.screens.ticket import TicketScreen
+
+        for screen in self.screen_stack:
+            flush = getattr(screen, "flush", None)
+            if callable(flush):
+                flush()  # a draft still waiting for its debounce is written first
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, TicketScreen) and screen.offers_time():
+                screen.offer_time(then=self.exit)
+                return
+        self.exit(0)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Every action of the current screen, then the app's, in the command palette."""
+        for binding, node in command_bindings([screen, self]):
+            key = self.get_key_display(binding)
+            yield SystemCommand(binding.tooltip or binding.description, f"Key: {key}",
+                                partial(self.run_action, binding.action, node))
+        yield from super().get_system_commands(screen)
+
+
+def build_app(desk: Desk, *, new_id: Callable[[], str] = system_ids,
+              tick: float | None = 1.0, offer_samples: bool = True,
+              sample_count: int = 1000) -> DeskApp:
+    """The app on an open desk. Tests pass a desk on a fixed clock, seeded ids and
+    ``tick=None``, so no live timer moves between two snapshots."""
+    return DeskApp(desk, new_id=new_id, tick=tick, offer_samples=offer_samples,
+                   sample_count=sample_count)
+
+
+def main() -> int:
+    """Open the technician's desk and run the console; the exit code for the shell."""
+    try:
+        desk = open_desk()
+    except (InvalidInput, ChecklistFileError) as error:
+        print(f"deskcli: {error.message}", file=sys.stderr)
+        return 2
+    except (DeskError, StoreError) as error:
+        print(f"deskcli: {error}", file=sys.stderr)
+        return 1
+    with desk:
+        app = build_app(desk)
+        result = app.run()
+    return int(result or app.return_code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

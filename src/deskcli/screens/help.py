@@ -1,0 +1,89 @@
+"""Every key, by where it works. Built from the screens' own bindings, so it cannot drift."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+#: Keys that belong to Textual's own widgets rather than to a deskcli binding.
+GENERAL = [
+    ("tab / shift+tab", "Next / previous field or list"),
+    ("ctrl+p", "Command palette: every action by name"),
+]
+FORMS = [
+    ("enter", "In a one-line field: on to the next field"),
+    ("enter / space", "On a choice: open its list (type to jump, enter picks)"),
+    ("ctrl+s", "Save: complete the step, next intake page, save a dialog"),
+    ("escape", "Cancel a dialog; in a form, back to the checklist first"),
+]
+KEY_NAMES = {"question_mark": "?", "slash": "/"}
+
+
+def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+    """(keys, what they do) for each described binding; keys doing one thing share a row."""
+    merged: dict[str, list[str]] = {}
+    for binding in Binding.make_bindings(bindings):
+        if binding.description:
+            merged.setdefault(binding.tooltip or binding.description, []).append(
+                KEY_NAMES.get(binding.key, binding.key))
+    return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
+
+
+def help_table() -> Table:
+    from deskcli.app import DeskApp
+    from deskcli.screens.intake import IntakeScreen
+    from deskcli.screens.queue import QueueScreen
+    from deskcli.screens.ticket import TicketScreen
+    from deskcli.widgets.checklist_sidebar import ChecklistSidebar
+    from deskcli.widgets.queue_table import QueueTable
+
+    sections = [
+        ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),
+        ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
+        ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
+        ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
+        ("Forms and dialogs", FORMS),
+    ]
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
+    table.add_column("key", style="bold", no_wrap=True)
+    table.add_column("does", ratio=1)
+    for number, (title, rows) in enumerate(sections):
+        if number:
+            table.add_row("", "")
+        table.add_row(Text(title.upper(), style="bold underline"), "")
+        for key, does in rows:
+            table.add_row(key, does)
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "close", "Close help"),
+        Binding("j,down", "scroll('down')", show=False),
+        Binding("k,up", "scroll('up')", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Static(Text("Keys (escape closes; j/k scroll)", style="bold"),
+                         id="help-title")
+            yield Static(help_table())
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_scroll(self, direction: str) -> None:
+        body = self.query_one("#help-body", VerticalScroll)
+        if direction == "down":
+            body.scroll_down(animate=False)
+        else:
+            body.scroll_up(animate=False)

@@ -1,0 +1,168 @@
+"""The home screen: open tickets, most urgent SLA first, one key to open any of them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from deskcli.domain.sla import format_span
+from deskcli.services.session import QueueFilters
+from deskcli.widgets.queue_table import SILENT_MARK, QueueTable
+from deskcli.widgets.status_bar import DeskStatusBar
+
+if TYPE_CHECKING:
+    from deskcli.app import DeskApp
+
+LEGEND = "!! breached  ! at risk  || paused  {silent} silent: no word to the caller in {span}"
+
+
+class QueueScreen(Screen[None]):
+    CSS_PATH = "queue.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_ticket", "New", tooltip="New ticket: the guided intake"),
+        Binding("enter", "open", "Open", show=False, tooltip="Open the ticket under the cursor"),
+        Binding("slash", "search", "Search",
+                tooltip="Search the queue as you type (summary, caller, client, #number)"),
+        Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client"),
+        Binding("m", "mine", "Mine", tooltip="Only my tickets (toggle)"),
+        Binding("r", "refresh", "Refresh", tooltip="Reload the queue and the SLA alerts"),
+        Binding("escape", "clear", "Clear", show=False,
+                tooltip="Clear the search, then the filters"),
+        Binding("q", "quit", "Quit", tooltip="Quit deskcli"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._debounce: Timer | None = None
+
+    @property
+    def desk_app(self) -> DeskApp:
+        return cast("DeskApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        desk = self.desk_app.desk
+        yield Static(id="queue-title")
+        yield Input(placeholder="Search summary, caller, client or #number (enter: to list, "
+                    "escape: clear)", id="queue-search", compact=True)
+        yield QueueTable(self.desk_app.session, now=desk.now,
+                         checkpoint=desk.config.checkpoint, id="queue")
+        legend = LEGEND.format(silent=SILENT_MARK, span=format_span(desk.config.checkpoint))
+        yield Static(Text(legend), id="queue-legend")
+        yield DeskStatusBar()
+        yield Footer()
+
+    @property
+    def table(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    def on_mount(self) -> None:
+        self._title(None)
+        self.table.load()
+        self.table.focus()
+        tick = self.desk_app.tick
+        if tick:
+            self.set_interval(max(tick, 30.0), self.table.forget_views)
+
+    def on_screen_resume(self) -> None:
+        if self.table.loaded:
+            self.table.load()
+            self.desk_app.refresh_alerts()
+
+    def _title(self, total: int | None) -> None:
+        filters = self.table.filters
+        what = "Queue" if not filters.statuses else "Tickets"
+        count = "" if total is None else f" · {total:,} {'open' if not filters.statuses else ''}"
+        text = Text(f" {what}{count}".rstrip(), style="bold")
+        described = filters.describe(self.desk_app.session.tech)
+        if described:
+            text.append(f" · {described}", style="italic")
+        text.append(f"   ({self.desk_app.session.tech})", style="dim")
+        self.query_one("#queue-title", Static).update(text)
+
+    def on_queue_table_counted(self, message: QueueTable.Counted) -> None:
+        self._title(message.total)
+
+    def on_queue_table_page_shown(self, _message: QueueTable.PageShown) -> None:
+        if self.desk_app.alerts is None:  # after the first page: the queue comes first
+            self.desk_app.refresh_alerts()
+
+    def on_queue_table_opened(self, message: QueueTable.Opened) -> None:
+        from deskcli.screens.ticket import TicketScreen
+
+        self.app.push_screen(TicketScreen(message.ref))
+
+    # --- actions ------------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        self.table.action_open()
+
+    def action_new_ticket(self) -> None:
+        from deskcli.screens.intake import IntakeScreen
+
+        self.app.push_screen(IntakeScreen())
+
+    def action_search(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        search.add_class("-shown")
+        search.focus()
+
+    def action_filter(self) -> None:
+        from deskcli.screens.filters import FilterScreen
+
+        def apply(filters: QueueFilters | None) -> None:
+            if filters is not None:
+                self.table.load(filters)
+                self._title(None)
+
+        self.app.push_screen(FilterScreen(self.table.filters), apply)
+
+    def action_mine(self) -> None:
+        current = self.table.filters
+        self.table.load(replace(current, mine=not current.mine))
+        self._title(None)
+
+    def action_refresh(self) -> None:
+        self.table.load()
+        self.desk_app.refresh_alerts()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#queue-search", Input)
+        if search.has_focus or search.value:
+            search.value = ""
+            search.remove_class("-shown")
+            self.table.focus()
+            return
+        if self.table.filters.narrowed:
+            self.table.load(QueueFilters())
+            self._title(None)
+
+    async def action_quit(self) -> None:
+        await self.desk_app.action_quit()
+
+    # --- incremental search -------------------------------------------------------------
+
+    @on(Input.Changed, "#queue-search")
+    def _search_typed(self, event: Input.Changed) -> None:
+        if self._debounce is not None:
+            self._debounce.stop()
+        text = event.value
+        self._debounce = self.set_timer(0.15, lambda: self._apply_search(text))
+
+    def _apply_search(self, text: str) -> None:
+        current = self.table.filters
+        if text != current.search:
+            self.table.load(replace(current, search=text))
+            self._title(None)
+
+    @on(Input.Submitted, "#queue-search")
+    def _search_done(self, event: Input.Submitted) -> None:
+        self._apply_search(event.value)
+        self.table.focus()

@@ -1,0 +1,48 @@
+"""The first-run offer: an empty store can be filled with sample tickets to try things on."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class SampleDataScreen(ModalScreen[bool]):
+    CSS_PATH = "sample_data.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "load", "Load sample data"),
+        Binding("escape,n", "skip", "Start with an empty store"),
+    ]
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="sample-dialog"):
+            yield Static(Text("Welcome to deskcli", style="bold"), id="sample-title")
+            yield Static(Text(
+                f"This store has no tickets yet. Load {self.count:,} sample tickets "
+                "(clients, callers, timelines, a live queue) to try the console? Sample "
+                "data stays on this machine: it is never sent to a team server."))
+            with Horizontal(id="sample-buttons"):
+                yield Button("Load sample data (y)", id="load", variant="primary",
+                             compact=True)
+                yield Button("Start empty (n)", id="skip", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#load", Button).focus()
+
+    @on(Button.Pressed, "#load")
+    def action_load(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#skip")
+    def action_skip(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,86 @@
+"""The ticket's checklist as a list: phases, then each step with a state marker.
+
+Markers come from the engine (✓ done, ▶ current, · to do, – skipped, ✗ blocked) so the
+state reads without colour; skipped and blocked steps say why on the line below.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from rich.text import Text
+from textual import events
+from textual.widgets.option_list import Option
+
+from deskcli.domain.engine import Progress, StepProgress, StepState
+from deskcli.widgets.vim_list import VimOptionList
+
+_STYLE = {
+    StepState.DONE: "green",
+    StepState.CURRENT: "bold",
+    StepState.TODO: "",
+    StepState.SKIPPED: "dim",
+    StepState.BLOCKED: "yellow",
+}
+
+
+def short_reason(item: StepProgress) -> str:
+    """The gist of why a step is skipped or blocked; the step's own page has it in full."""
+    return textwrap.shorten(item.reason, 70, placeholder="…")
+
+
+def hanging(text: str, width: int) -> str:
+    """Wrap under the first word's start, so a long title reads as one item."""
+    return "\n  ".join(textwrap.wrap(text, max(width - 2, 10))) if width else text
+
+
+def step_prompt(item: StepProgress, width: int = 0) -> Text:
+    title = item.step.title
+    if not item.step.required and item.state is StepState.TODO:
+        title += " (optional)"
+    text = Text(f"{item.state.marker} ", style=_STYLE[item.state])
+    text.append(hanging(title, width), style=_STYLE[item.state])
+    if item.state in (StepState.SKIPPED, StepState.BLOCKED) and item.reason:
+        text.append("\n  " + hanging(short_reason(item), width), style="dim italic")
+    return text
+
+
+class ChecklistSidebar(VimOptionList):
+    DEFAULT_CSS = """
+    ChecklistSidebar, ChecklistSidebar:focus {
+        height: 1fr;
+        border: none;
+        padding: 0;
+        background: $surface;
+    }
+    ChecklistSidebar > .option-list--option-disabled {
+        color: $text-accent;
+        text-style: bold;
+    }
+    """
+
+    _shown: tuple[Progress, str | None] | None = None
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._shown is not None:
+            progress, _ = self._shown
+            key = None
+            if self.highlighted is not None:
+                key = self.get_option_at_index(self.highlighted).id
+            self.show_progress(progress, key)
+
+    def show_progress(self, progress: Progress, selected: str | None) -> None:
+        """Rebuild the list, keeping the highlight on ``selected`` (or the current step)."""
+        self._shown = (progress, selected)
+        width = self.scrollable_content_region.width
+        options: list[Option] = []
+        for phase in progress.checklist.phases:
+            options.append(Option(Text(phase.title.upper()), id=f"phase:{phase.key}",
+                                  disabled=True))
+            for step in phase.steps:
+                options.append(Option(step_prompt(progress.of(step.key), width),
+                                      id=step.key))
+        self.set_options(options)
+        target = selected or (progress.current.step.key if progress.current else None)
+        if target is not None:
+            self.highlighted = self.get_option_index(target)

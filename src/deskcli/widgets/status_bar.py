@@ -1,0 +1,90 @@
+"""The bottom line every screen shares: where the data lives, what is unsent, the running
+timer and SLA alerts. It watches the app's state rather than asking the store itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from rich.cells import cell_len
+from rich.text import Text
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from deskcli.app import DeskApp
+
+
+def short_path(path: Path) -> str:
+    """``~/...`` for paths under the home folder: the bar is narrow."""
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+class DeskStatusBar(Static):
+    DEFAULT_CSS = """
+    DeskStatusBar {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def on_mount(self) -> None:
+        app = cast("DeskApp", self.app)
+        self.watch(app, "alerts", self._changed, init=False)
+        self.watch(app, "timer_text", self._changed, init=False)
+        self.watch(app, "sync_state", self._changed, init=False)
+        self.refresh_line()
+
+    def on_resize(self) -> None:
+        self.refresh_line()
+
+    def _changed(self, _value: object) -> None:
+        self.refresh_line()
+
+    def refresh_line(self) -> None:
+        app = cast("DeskApp", self.app)
+        alerts = app.alerts
+        sync = app.sync_state
+        if sync is not None and sync.mode != "local":
+            # In a team the server matters more than the file: online, unsent, last sync.
+            left = Text(sync.describe(),
+                        style="dim" if sync.mode == "online" else "bold yellow")
+        else:
+            left = Text(short_path(app.session.desk.store.path), style="dim")
+            if alerts is not None:
+                left.append(f" · {alerts.unsent} unsent", style="dim")
+        middle = Text()
+        if app.timer_text:
+            middle.append(f"timer {app.timer_text}", style="bold")
+        right = Text()
+        if alerts is not None:
+            if alerts.breached:
+                right.append(f"!! {alerts.breached} breached", style="bold red")
+            if alerts.at_risk:
+                if right:
+                    right.append(" · ")
+                right.append(f"! {alerts.at_risk} at risk", style="yellow")
+            if not right:
+                right.append("SLA clocks all fine", style="dim")
+        width = max(self.size.width - 2, 20)
+        used = cell_len(left.plain) + cell_len(middle.plain) + cell_len(right.plain)
+        if used + 4 > width:  # too narrow: the path gives way first
+            room = max(width - cell_len(middle.plain) - cell_len(right.plain) - 4, 8)
+            plain = left.plain
+            left = Text("…" + plain[-(room - 1):]) if cell_len(plain) > room else left
+            used = cell_len(left.plain) + cell_len(middle.plain) + cell_len(right.plain)
+        gap = max(width - used, 2)
+        line = Text()
+        line.append_text(left)
+        if middle:
+            line.append(" " * (gap // 2))
+            line.append_text(middle)
+            line.append(" " * (gap - gap // 2))
+        else:
+            line.append(" " * gap)
+        line.append_text(right)
+        self.update(line)

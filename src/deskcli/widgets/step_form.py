@@ -1,0 +1,286 @@
+"""A checklist step's form, built from the step's data alone.
+
+Each field becomes an input chosen by its kind (text, paragraph, email, choice, list,
+file, number), with its label, help and an inline error slot. A team that adds a step to
+its TOML checklist gets a working form without a line of screen code. Field checks are
+the engine's (``engine.field_problem``); a field carrying the ``specific_resolution`` rule
+shows the domain's verdict live as the technician types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+from deskcli.domain import engine, validation
+from deskcli.domain.checklist import FieldKind, FieldSpec, StepSpec
+from deskcli.widgets.field_error import FORM, FieldError
+from deskcli.widgets.text_box import TextBox
+
+PLACEHOLDERS = {
+    FieldKind.EMAIL: "name@example.com",
+    FieldKind.NUMBER: "a whole number",
+    FieldKind.LIST: "comma-separated",
+    FieldKind.FILE: "path of a file to attach",
+}
+
+
+def as_text(value: Any) -> str:
+    """A stored or drafted value as the text an input shows."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):  # a file already attached: {"filename": ..., ...}
+        return ""
+    return str(value)
+
+
+def choice_label(choice: str) -> str:
+    return choice.replace("-", " ")
+
+
+def rule_verdict(text: str) -> Text:
+    """The specificity rule's live verdict, one line per problem."""
+    problems = validation.resolution_problems(text)
+    if not problems:
+        return Text("✓ specific enough to close on", style="green")
+    return Text("\n".join(f"· {p}" for p in problems), style="yellow")
+
+
+class StepWarning(Static):
+    """A step's warning, pinned to the top of the scrolling page that holds the form:
+    it stays on screen however far the technician scrolls (credential resets)."""
+
+    DEFAULT_CSS = """
+    StepWarning {
+        dock: top;
+        border: heavy $error;
+        color: $text-error;
+        text-style: bold;
+        padding: 0 1;
+        height: auto;
+    }
+    """
+
+    def __init__(self, warning: str) -> None:
+        super().__init__(Text("⚠ " + warning))
+
+
+class StepForm(Vertical):
+    """Renders ``step`` and reports edits (for drafts) and submissions as messages."""
+
+    DEFAULT_CSS = """
+    StepForm {
+        height: auto;
+        padding: 0 1 0 0;
+    }
+    StepForm .step-title {
+        text-style: bold;
+        padding-left: 1;
+    }
+    StepForm .step-guidance {
+        color: $text-muted;
+        margin-bottom: 1;
+        padding-left: 1;
+    }
+    StepForm .step-notice {
+        border-left: thick $warning;
+        padding: 0 1;
+        margin-bottom: 1;
+    }
+    StepForm .step-notice.-done {
+        border-left: thick $success;
+    }
+    StepForm .field-rule {
+        color: $text-muted;
+    }
+    StepForm > FieldError {
+        padding-left: 2;
+    }
+    """
+
+    @dataclass
+    class Changed(Message):
+        """A field changed: the screen keeps the values as a draft."""
+
+        form: StepForm
+        values: dict[str, Any]
+
+    @dataclass
+    class Submitted(Message):
+        form: StepForm
+        values: dict[str, Any]
+
+    def __init__(self, step: StepSpec, *, values: Mapping[str, Any] | None = None,
+                 notice: str = "", notice_kind: str = "", title: bool = True,
+                 warning: bool = True, lead: Iterable[Widget] = (),
+                 trail: Iterable[Widget] = (), id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.step = step
+        self._initial = dict(values or {})
+        self._notice = notice
+        self._notice_kind = notice_kind
+        self._title = title
+        self._warning = warning
+        self._lead = list(lead)
+        self._trail = list(trail)
+        #: Fields the technician has left once: from then on their check runs live.
+        self._checked: set[str] = set()
+
+    # --- building ---------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        step = self.step
+        if self._title:
+            yield Static(Text(step.title), classes="step-title")
+        if self._warning and step.warning:
+            yield Static(Text("⚠ " + step.warning), classes="step-notice")
+        if step.guidance:
+            yield Static(Text(" ".join(step.guidance.split())), classes="step-guidance")
+        if self._notice:
+            yield Static(Text(self._notice), classes=f"step-notice -{self._notice_kind}")
+        yield from self._lead
+        for spec in step.fields:
+            with Vertical(classes="field", id=f"box-{spec.key}"):
+                suffix = "" if spec.required else " (optional)"
+                yield Label(Text(spec.label + suffix), classes="field-label")
+                yield self._input_for(spec, self._initial.get(spec.key, spec.default))
+                if spec.help:
+                    yield Static(Text(spec.help), classes="field-help")
+                if spec.rule == "specific_resolution":
+                    yield Static(rule_verdict(as_text(self._initial.get(spec.key))),
+                                 classes="field-rule", id=f"rule-{spec.key}")
+                yield FieldError(spec.key)
+        yield from self._trail
+        yield FieldError(FORM, id=f"{FORM}-error")
+
+    def _input_for(self, spec: FieldSpec, value: Any) -> Widget:
+        widget_id = f"field-{spec.key}"
+        if spec.kind is FieldKind.PARAGRAPH:
+            return TextBox(as_text(value), id=widget_id, soft_wrap=True,
+                           tab_behavior="focus", show_line_numbers=False)
+        if spec.kind is FieldKind.CHOICE:
+            current = as_text(value)
+            options = [(choice_label(c), c) for c in spec.choices]
+            return Select(options, prompt="Choose…", id=widget_id, allow_blank=True,
+                          value=current if current in spec.choices else Select.NULL,
+                          compact=True)
+        return Input(as_text(value), placeholder=PLACEHOLDERS.get(spec.kind, ""),
+                     id=widget_id, compact=True)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def field_widget(self, key: str) -> Widget:
+        return self.query_one(f"#field-{key}")
+
+    def raw(self, spec: FieldSpec) -> Any:
+        widget = self.field_widget(spec.key)
+        if isinstance(widget, TextArea):
+            return widget.text
+        if isinstance(widget, Select):
+            return None if widget.value is Select.NULL else widget.value
+        assert isinstance(widget, Input)
+        return widget.value
+
+    def values(self) -> dict[str, Any]:
+        """What was entered, as raw text: the engine normalises it on completion."""
+        out: dict[str, Any] = {}
+        for spec in self.step.fields:
+            raw = self.raw(spec)
+            if raw is not None and str(raw).strip():
+                out[spec.key] = raw
+        return out
+
+    def set_value(self, key: str, value: Any) -> None:
+        widget = self.field_widget(key)
+        if isinstance(widget, TextArea):
+            widget.text = as_text(value)
+        elif isinstance(widget, Select):
+            widget.value = value if value is not None else Select.NULL
+        elif isinstance(widget, Input):
+            widget.value = as_text(value)
+
+    def focus_first(self) -> None:
+        """Focus the first field, at the end of any text already there (a draft)."""
+        for spec in self.step.fields:
+            widget = self.field_widget(spec.key)
+            widget.focus()
+            if isinstance(widget, TextArea):
+                widget.move_cursor(widget.document.end)
+            return
+
+    # --- live checks ------------------------------------------------------------------
+
+    def _spec_of(self, widget: Widget | None) -> FieldSpec | None:
+        if widget is None or not widget.id or not widget.id.startswith("field-"):
+            return None
+        return self.step.field(widget.id.removeprefix("field-"))
+
+    def check_field(self, spec: FieldSpec) -> str | None:
+        """Run the engine's check for one field and show or clear its message."""
+        raw = self.raw(spec)
+        problem = None if spec.rule else engine.field_problem(spec, raw)
+        slot = self.query_one(f"#box-{spec.key} FieldError", FieldError)
+        if problem:
+            slot.show(problem)
+        else:
+            slot.clear()
+        return problem
+
+    def _edited(self, widget: Widget) -> None:
+        spec = self._spec_of(widget)
+        if spec is None:
+            return
+        if spec.rule == "specific_resolution":
+            text = self.raw(spec) or ""
+            self.query_one(f"#rule-{spec.key}", Static).update(rule_verdict(text))
+        if spec.key in self._checked:
+            self.check_field(spec)
+        self.post_message(self.Changed(self, self.values()))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        self._edited(event.input)
+
+    @on(TextArea.Changed)
+    def _area_changed(self, event: TextArea.Changed) -> None:
+        self._edited(event.text_area)
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        spec = self._spec_of(event.select)
+        if spec is not None:
+            self._checked.add(spec.key)
+        self._edited(event.select)
+
+    @on(Input.Blurred)
+    def _input_left(self, event: Input.Blurred) -> None:
+        spec = self._spec_of(event.input)
+        if spec is not None and event.input.value.strip():
+            self._checked.add(spec.key)
+            self.check_field(spec)
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        """Enter in a one-line field moves on, as in a paper form."""
+        event.stop()
+        self.screen.focus_next()
+
+    def submit(self) -> None:
+        """Check every field (marking them live) and ask the screen to save the step."""
+        self._checked.update(spec.key for spec in self.step.fields)
+        self.query_one(f"FieldError#{FORM}-error", FieldError).clear()
+        for spec in self.step.fields:
+            self.check_field(spec)
+        # The service still decides (gates, cross-field rules); its refusal lands inline too.
+        self.post_message(self.Submitted(self, self.values()))

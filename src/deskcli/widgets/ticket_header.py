@@ -1,0 +1,126 @@
+"""The top of the ticket screen: who, what, how urgent, and both SLA clocks.
+
+Three lines that never wrap (an 80-column terminal must keep room for the work), plus a
+fourth when the caller has heard nothing for too long. Each clock says met/missed once it
+stopped, else the time left; at-risk and breached carry the queue's markers (``!`` and
+``!!``), so they read without colour.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from rich.console import Group
+from rich.text import Text
+from textual.widgets import Static
+
+from deskcli.domain.enums import Channel, Priority, Status, Verification
+from deskcli.domain.priority import DEFINITIONS
+from deskcli.domain.sla import format_span
+from deskcli.domain.timefmt import from_iso
+from deskcli.services.session import TicketView
+
+SEP = " · "
+
+
+def when(moment: datetime, now: datetime) -> str:
+    """``14:05`` today, ``Wed 14:05`` within the week, else ``03 Dec 14:05`` (UTC)."""
+    if moment.date() == now.date():
+        return moment.strftime("%H:%M")
+    if abs((moment - now).days) < 6:
+        return moment.strftime("%a %H:%M")
+    return moment.strftime("%d %b %H:%M")
+
+
+def clock_text(label: str, *, due: str, risk_at: str, done_at: str | None,
+               paused: bool, now: datetime) -> Text:
+    """One SLA clock in words, e.g. ``Resolve ! 1h05m left, due 13:00``."""
+    due_at, risk = from_iso(due), from_iso(risk_at)
+    text = Text(f"{label} ", style="bold")
+    if done_at is not None:
+        finished = from_iso(done_at)
+        if finished <= due_at:
+            text.append("ok met", style="green")
+        else:
+            text.append(f"x missed by {format_span(finished - due_at)}", style="red")
+        return text
+    if paused:
+        text.append("|| paused (waiting on the caller)", style="dim")
+        return text
+    if now >= due_at:
+        text.append(f"!! {format_span(now - due_at)} over", style="bold red")
+    elif now >= risk:
+        text.append(f"! {format_span(due_at - now)} left", style="bold yellow")
+    else:
+        text.append(f"{format_span(due_at - now)} left")
+    text.append(f", due {when(due_at, now)}", style="dim")
+    return text
+
+
+def one_line(text: Text) -> Text:
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+class TicketHeader(Static):
+    DEFAULT_CSS = """
+    TicketHeader {
+        height: auto;
+        padding: 0 1;
+        background: $boost;
+    }
+    """
+
+    plain = ""
+    #: Other technicians who have this ticket open right now (team server presence).
+    also_open: tuple[str, ...] = ()
+
+    def show_view(self, view: TicketView, now: datetime, checkpoint: timedelta) -> None:
+        t = view.ticket
+        priority = Priority(t["priority"])
+        status = Status(t["status"])
+        line1 = Text()
+        line1.append(view.detail.ref, style="bold")
+        line1.append(f" {priority.value} {DEFINITIONS[priority].name}",
+                     style="bold red" if priority is Priority.P1 else "bold")
+        line1.append(f"{SEP}{status.label}{SEP}")
+        line1.append(t["summary"])
+
+        line2 = Text(t["caller_name"] or "no caller recorded")
+        if t["caller_vip"]:
+            line2.append(" VIP", style="bold")
+        verification = t["verification"]
+        if verification and Verification(verification).verified:
+            line2.append(f" ✓ verified ({verification})", style="green")
+        elif t["channel"] != Channel.MONITORING.value:
+            line2.append(" ✗ identity not verified", style="bold yellow")
+        if t["client_name"]:
+            line2.append(f"{SEP}{t['client_name']} ({t['contract_tier'] or 'standard'})")
+        line2.append(f"{SEP}{Channel(t['channel']).value}{SEP}owner {t['assignee'] or '—'}")
+        if t["queue"]:
+            line2.append(f"{SEP}queue {t['queue']}")
+
+        line3 = clock_text("Response", due=t["response_due"], risk_at=t["response_risk_at"],
+                           done_at=t["first_response_at"], paused=False, now=now)
+        line3.append("   ")
+        resolved_at = t["resolved_at"] if not status.is_open else None
+        line3.append_text(clock_text(
+            "Resolve", due=t["resolve_due"], risk_at=t["resolve_risk_at"],
+            done_at=resolved_at, paused=t["sla_paused_since"] is not None, now=now))
+        lines = [line1, line2, line3]
+        if view.silent:
+            last = t["last_contact_at"] or t["created_at"]
+            quiet = format_span(now - from_iso(last))
+            lines.append(Text(f"~ Silent {quiet}: the caller has heard nothing past the "
+                              f"{format_span(checkpoint)} checkpoint (r to reply)",
+                              style="bold yellow"))
+        if t.get("flagged"):
+            lines.append(Text(f"⚑ Conflict: {t['flagged']} (then deskcli set "
+                              f"{view.detail.ref} --settled)", style="bold magenta"))
+        if self.also_open:
+            lines.append(Text(f"◉ Also open now: {', '.join(self.also_open)}; agree who "
+                              "changes what", style="bold cyan"))
+        #: The header as plain text (tests and screen readers of the snapshot).
+        self.plain = "\n".join(line.plain for line in lines)
+        self.update(Group(*(one_line(line) for line in lines)))
