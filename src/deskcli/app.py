@@ -208,11 +208,11 @@ class DeskApp(App[int]):
 
 def build_app(desk: Desk, *, new_id: Callable[[], str] = system_ids,
               tick: float | None = 1.0, offer_samples: bool = True,
-              sample_count: int = 1000) -> DeskApp:
+              sample_count: int = 1000, sync_every: float | None = 30.0) -> DeskApp:
     """The app on an open desk. Tests pass a desk on a fixed clock, seeded ids and
     ``tick=None``, so no live timer moves between two snapshots."""
     return DeskApp(desk, new_id=new_id, tick=tick, offer_samples=offer_samples,
-                   sample_count=sample_count)
+                   sample_count=sample_count, sync_every=sync_every)
 
 
 def main() -> int:
