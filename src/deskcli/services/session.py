@@ -136,6 +136,7 @@ class DeskSession:
         self._lock = threading.Lock()
         self._sync_desk: Desk | None = None
         self._sync_client: Any = None
+        self._sync_closed = False
 
     @property
     def tech(self) -> str:
@@ -233,6 +234,8 @@ class DeskSession:
     def _client(self) -> Any:
         """A sync client on a connection of its own, so network waits never hold the
         store the screens read from; SQLite's locking keeps the two consistent."""
+        if self._sync_closed:
+            return None  # the app is closing: a late presence call must not reopen it
         if self._sync_client is None:
             from deskcli.services.desk import open_desk
             from deskcli.sync.client import SyncClient
@@ -272,11 +275,14 @@ class DeskSession:
             return []
         try:
             return list(client.presence(ticket_id, leave=leave))
-        except DeskError:
+        except (DeskError, RuntimeError):  # offline, or closed under us while quitting
             return []
 
     def close_sync(self) -> None:
-        if self._sync_client is not None:
-            self._sync_client.close()
-        if self._sync_desk is not None:
-            self._sync_desk.close()
+        self._sync_closed = True
+        client, desk = self._sync_client, self._sync_desk
+        self._sync_client = self._sync_desk = None
+        if client is not None:
+            client.close()
+        if desk is not None:
+            desk.close()
