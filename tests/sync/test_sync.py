@@ -258,6 +258,9 @@ class TestNothingLostOrDoubled:
                                                  SrvOp.kind == "create")).all():
                 summaries.add(json.loads(op.value)["summary"])
         assert summaries == {"Before the disk failure", "After the restore"}
+        ana.sync()  # the server's numbers for both have arrived: real, unique numbers
+        numbers = [r["number"] for r in state(ana.desk)["tickets"]]
+        assert None not in numbers and len(set(numbers)) == len(numbers) == 2
 
     def test_concurrent_pushes_leave_no_sequence_gaps(self, server: TeamServer,
                                                       tmp_path: Path) -> None:

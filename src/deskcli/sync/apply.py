@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deskcli.domain.numbering import provisional_label
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
 from deskcli.sync.protocol import DERIVED_FIELDS, ENTITY_TABLES
@@ -85,6 +86,7 @@ class ChangeApplier:
                 row = {k: v for k, v in value.items()
                        if k in self._cols(table) and k not in DERIVED_FIELDS}
                 if entity == "ticket":
+                    self._free_number(row.get("number"), entity_id)
                     client = self.store.row("clients", row["client_id"]) if row.get(
                         "client_id") else None
                     row.update(self.tickets.derived_for_new(
@@ -103,6 +105,19 @@ class ChangeApplier:
             return self._set(entity, table, entity_id, change["field"], value, change["hlc"])
         return False
 
+    def _free_number(self, number: Any, ticket_id: str) -> None:
+        """The server's number wins: a local ticket holding it (numbered from a block of
+        a server history that was since restored) waits under a provisional label until
+        the feed brings its own authoritative number."""
+        if not isinstance(number, int):
+            return
+        holder = self.store.ticket_by_number(number)
+        if holder is not None and holder["id"] != ticket_id:
+            label = provisional_label(self.store.client_id[:4],
+                                      self.store.next_provisional_seq())
+            self.store.update_remote("tickets", holder["id"],
+                                     {"number": None, "provisional": label})
+
     def _set(self, entity: str, table: str, entity_id: str, name: str, value: Any,
              stamp: str) -> bool:
         if name not in self._cols(table) or name in DERIVED_FIELDS:
@@ -112,6 +127,8 @@ class ChangeApplier:
         local = self.store.field_version(entity, entity_id, name)
         if local is not None and local >= stamp:
             return False  # what we hold is newer (possibly our own unsent edit)
+        if entity == "ticket" and name == "number":
+            self._free_number(value, entity_id)
         self.store.update_remote(table, entity_id, {name: value})
         self.store.set_field_version(entity, entity_id, name, stamp)
         return True

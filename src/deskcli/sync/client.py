@@ -225,6 +225,8 @@ class SyncClient:
                 self.store.repend_acked()
                 self.store.set_meta("sync_cursor", "0")
                 self.store.set_meta("server_epoch", info["epoch"])
+                # Number blocks from the old history mean nothing to the restored server.
+                self.store.drop_leases(Authority.SERVER)
             report.rebootstrapped = True
         self.ensure_lease(report)
         self.push(report)
