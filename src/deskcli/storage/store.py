@@ -251,10 +251,6 @@ class Store:
                 f"SELECT op_id FROM outbox WHERE op_id IN ({marks})", chunk))
         return found
 
-    def is_own_op(self, op_id: str) -> bool:
-        return self._db.execute("SELECT 1 FROM outbox WHERE op_id = ?",
-                                (op_id,)).fetchone() is not None
-
     def field_version(self, entity: str, entity_id: str, field: str) -> str | None:
         """The stamp of a field's value: its own, else the row's creation stamp."""
         row = self._db.execute(
