@@ -184,3 +184,12 @@ def test_policy_config_errors_are_specific(data: dict, message: str) -> None:
 ])
 def test_format_span(span: timedelta, text: str) -> None:
     assert format_span(span) == text
+
+
+def test_queue_key_is_the_next_running_clock() -> None:
+    c = compute_clock(T0, Priority.P2, POLICY)
+    assert c.queue_key(is_open=True, paused=False, responded=False) == c.response_due
+    assert c.queue_key(is_open=True, paused=False, responded=True) == c.resolve_due
+    assert c.queue_key(is_open=True, paused=True, responded=False) == c.response_due
+    assert c.queue_key(is_open=True, paused=True, responded=True) is None
+    assert c.queue_key(is_open=False, paused=False, responded=True) is None

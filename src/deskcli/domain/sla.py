@@ -135,6 +135,17 @@ class SlaClock:
     def urgency_due(self) -> datetime:
         return min(self.response_due, self.resolve_due)
 
+    def queue_key(self, *, is_open: bool, paused: bool, responded: bool) -> datetime | None:
+        """The due time that orders the queue: the next clock still running.
+
+        Closed tickets and paused ones already answered have none and sort last.
+        """
+        if not is_open:
+            return None
+        if paused:
+            return None if responded else self.response_due
+        return self.resolve_due if responded else self.urgency_due
+
 
 def compute_clock(
     created_at: datetime,

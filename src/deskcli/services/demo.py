@@ -196,14 +196,8 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             paused_since = (to_iso(now - timedelta(minutes=rng.randint(1, 120)))
                             if status is Status.PENDING_CALLER and policy.pause_on_pending_caller
                             else None)
-            if not status.is_open:
-                urgency = None
-            elif paused_since:
-                urgency = None if responded_iso else to_iso(clock.response_due)
-            elif responded_iso is None:
-                urgency = to_iso(clock.urgency_due)
-            else:
-                urgency = to_iso(clock.resolve_due)
+            key = clock.queue_key(is_open=status.is_open, paused=paused_since is not None,
+                                  responded=responded_iso is not None)
             tickets.append({
                 "id": ticket_id, "number": number, "provisional": None, "checklist": "tier1",
                 "type": ttype.value, "status": status.value, "priority": priority.value,
@@ -230,7 +224,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                 "resolve_due": to_iso(clock.resolve_due),
                 "resolve_risk_at": to_iso(clock.resolve_risk_at),
                 "sla_paused_since": paused_since, "sla_paused_seconds": 0,
-                "urgency_due": urgency,
+                "urgency_due": to_iso(key) if key else None,
             })
             events.append({"id": new_id(), "ticket_id": ticket_id, "at": created_iso,
                            "actor": tech, "kind": "created",

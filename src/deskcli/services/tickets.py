@@ -281,18 +281,14 @@ class TicketService:
                        paused: timedelta, paused_since: str | None,
                        first_response_at: str | None) -> dict[str, Any]:
         clock = compute_clock(created, priority, self.policy, tier=tier, paused=paused)
-        if paused_since is not None:
-            urgency = to_iso(clock.response_due) if first_response_at is None else None
-        elif first_response_at is None:
-            urgency = to_iso(clock.urgency_due)
-        else:
-            urgency = to_iso(clock.resolve_due)
+        key = clock.queue_key(is_open=True, paused=paused_since is not None,
+                              responded=first_response_at is not None)
         return {
             "response_due": to_iso(clock.response_due),
             "response_risk_at": to_iso(clock.response_risk_at),
             "resolve_due": to_iso(clock.resolve_due),
             "resolve_risk_at": to_iso(clock.resolve_risk_at),
-            "urgency_due": urgency,
+            "urgency_due": to_iso(key) if key else None,
         }
 
     def _recompute_clock(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
