@@ -30,7 +30,8 @@ DERIVED_TICKET_COLUMNS = frozenset({
 })
 
 APPEND_ONLY = ("events", "notes", "time_entries", "step_records", "attachments")
-_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry",
+#: Table -> the entity name its ops carry on the wire (sync/protocol.py derives from this).
+TABLE_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry",
            "step_records": "step_record", "attachments": "attachment",
            "clients": "client", "callers": "caller", "tickets": "ticket"}
 
@@ -337,7 +338,7 @@ class Store:
             payload.update(op_extra or {})
             kind = "append" if table in APPEND_ONLY else "create"
             at = str(row.get("at") or row.get("created_at") or "")
-            self._op(_ENTITY[table], str(row["id"]), kind, None, payload, at)
+            self._op(TABLE_ENTITY[table], str(row["id"]), kind, None, payload, at)
 
     def update_ticket(self, ticket_id: str, changes: Mapping[str, Any], at: str) -> None:
         """Update ticket columns; one 'set' op per non-derived column changed."""
@@ -358,7 +359,7 @@ class Store:
         self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                          (*changes.values(), row_id))
         for column, value in changes.items():
-            self._op(_ENTITY[table], row_id, "set", column, value, at)
+            self._op(TABLE_ENTITY[table], row_id, "set", column, value, at)
 
     def put_blob(self, sha256: str, data: bytes) -> None:
         """Content-addressed: the same file attached twice is stored once."""

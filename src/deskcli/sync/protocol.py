@@ -12,6 +12,9 @@ sequence N, in order, with ``next``, ``has_more`` and the server ``epoch``.
 
 from __future__ import annotations
 
+from deskcli.storage.store import APPEND_ONLY as STORE_APPEND_ONLY
+from deskcli.storage.store import DERIVED_TICKET_COLUMNS, TABLE_ENTITY
+
 PROTOCOL_VERSION = 1
 MAX_OPS_PER_PUSH = 1000
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -21,16 +24,12 @@ DEFAULT_LEASE = 100
 #: Ask for a new block of ticket numbers when fewer than this remain.
 LEASE_LOW_WATER = 20
 
-#: Wire entity name -> local/server table.
-ENTITY_TABLES: dict[str, str] = {
-    "ticket": "tickets", "client": "clients", "caller": "callers", "event": "events",
-    "note": "notes", "time_entry": "time_entries", "step_record": "step_records",
-    "attachment": "attachments",
-}
+#: Wire entity name -> local/server table, as the store names them when it records ops.
+ENTITY_TABLES: dict[str, str] = {entity: table for table, entity in TABLE_ENTITY.items()}
 #: Entities that are only ever appended: ids are unique, they never conflict.
-APPEND_ONLY = frozenset({"event", "note", "time_entry", "step_record", "attachment"})
+APPEND_ONLY = frozenset(TABLE_ENTITY[table] for table in STORE_APPEND_ONLY)
 #: Entities whose fields are last-writer-wins.
-MUTABLE = frozenset({"ticket", "client", "caller"})
+MUTABLE = frozenset(ENTITY_TABLES) - APPEND_ONLY
 OP_KINDS = frozenset({"create", "set", "append"})
 
 #: Fields a technician types prose into: a concurrent edit keeps both texts.
@@ -41,7 +40,4 @@ FREE_TEXT_FIELDS = frozenset({
 #: Fields that may never change through a ``set`` op.
 IMMUTABLE_FIELDS = frozenset({"id", "created_at", "created_by", "checklist"})
 #: Columns every replica computes for itself; never sent.
-DERIVED_FIELDS = frozenset({
-    "response_due", "response_risk_at", "resolve_due", "resolve_risk_at", "urgency_due",
-    "updated_at",
-})
+DERIVED_FIELDS = DERIVED_TICKET_COLUMNS
