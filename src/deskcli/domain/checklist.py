@@ -36,7 +36,7 @@ MAPPABLE = frozenset({
 
 #: Verbs a completed step asks the ticket service to perform (``action``).
 ACTIONS = frozenset({"verify_identity", "set_priority", "open", "escalate", "resolve",
-                     "close"})
+                     "close", "send_survey"})
 
 #: Named preconditions a step may require (``gates``); see ``gates.py``.
 GATES = frozenset({"identity_verified", "time_logged", "resolved"})

@@ -12,11 +12,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from deskcli.domain import engine, validation
+from deskcli.domain import engine, metrics, validation
 from deskcli.domain.checklist import Checklist, FieldKind, StepSpec
 from deskcli.domain.enums import (
     Channel,
@@ -46,6 +46,9 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.store import Row, Store
+
+#: Later than any timestamp the store holds: "the whole timeline" for window queries.
+_END_OF_TIME = "9999-12-31T23:59:59Z"
 
 #: Ticket columns a technician may change directly with ``update``.
 EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "channel",
@@ -589,6 +592,9 @@ class TicketService:
                                        values.get("resolution"), None, at)
             elif action == "close":
                 ticket = self._close(ticket, values.get("resolution_category"), at)
+            elif action == "send_survey":
+                via = "by-hand" if values.get("survey") == "sent-by-hand" else "automatic"
+                self._survey_sent(ticket, via, at)
             if mapped:
                 ticket = self._apply_fields(ticket, mapped, at)
             if action == "verify_identity":
@@ -699,6 +705,73 @@ class TicketService:
                           f"{current.value}, not resolved or closed: only those can be "
                           "reopened", field="status")
         return self.update(ref, {"status": Status.OPEN.value}, reason=reason)
+
+    # --- satisfaction surveys -------------------------------------------------------------
+
+    def record_survey_sent(self, ref: str, via: str) -> Row:
+        """Note on the timeline that the satisfaction survey went out (``survey_sent``).
+
+        Called by the checklist's ``send_survey`` step and by anything that delivers the
+        survey itself (an email worker passes ``via="email"``). The survey is then pending
+        until the caller's answer is recorded with ``record_csat``.
+        """
+        how = validation.clean_text(via, field="via", required=True, max_len=40)
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self._survey_sent(ticket, how, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _survey_sent(self, ticket: Row, via: str, at: str) -> None:
+        status = Status(ticket["status"])
+        if status.is_open:
+            raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
+                          f"{status.value}: the survey goes out once the ticket is resolved "
+                          "or closed", field="status")
+        self._event(ticket["id"], at, "survey_sent", f"Satisfaction survey sent ({via})",
+                    {"via": via})
+
+    def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
+        """Record the caller's survey answer (1-5) as an append-only row plus an event.
+
+        The domain decides what is accepted (``metrics.check_score``, ``check_answer``):
+        only resolved or closed tickets, and one answer per survey round.
+        """
+        value = metrics.check_score(score)
+        text = validation.clean_text(comment, field="comment", max_len=2000)
+        ticket = self.find(ref)
+        status = Status(ticket["status"])
+        events = self._compact_events(ticket["id"])
+        round_start = max((int(tok[1:]) for tok in events.split()
+                           if tok[0] == metrics.REOPENED), default=0)
+        answered = [at for _, at, _ in self.store.csat_answers(_END_OF_TIME, ticket["id"])
+                    if at >= round_start]
+        metrics.check_answer(display_ref(ticket["number"], ticket["provisional"]), status,
+                             answered[-1] if answered else None,
+                             lambda epoch: to_iso(datetime.fromtimestamp(epoch, UTC)))
+        at = to_iso(self._now())
+        with self.store.transaction():
+            answer_id = self._new_id()
+            self.store.insert("csat_responses", {
+                "id": answer_id, "ticket_id": ticket["id"], "at": at, "author": self.actor,
+                "score": value, "comment": text})
+            self._event(ticket["id"], at, "csat", f"Survey answer: {value}/5"
+                        + (f": {text}" if text else ""),
+                        {"answer_id": answer_id, "score": value})
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def _compact_events(self, ticket_id: str) -> str:
+        """The ticket's whole timeline in the metrics' compact form."""
+        rows = list(self.store.metric_timelines("", _END_OF_TIME,
+                                                metrics.paused_statuses(self.policy),
+                                                ticket_ids=[ticket_id]))
+        return str(rows[0][11] or "") if rows else ""
+
+    def survey_state(self, ref: str) -> metrics.SurveyState:
+        ticket = self.find(ref)
+        events = self._compact_events(ticket["id"])
+        answers = [at for _, at, _ in self.store.csat_answers(_END_OF_TIME, ticket["id"])]
+        return metrics.survey_state(events, answers)
 
     # --- the queue --------------------------------------------------------------------
 

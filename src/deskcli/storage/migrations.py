@@ -176,11 +176,28 @@ CREATE TABLE sync_rejections (
 );
 """
 
+# Version 4 is the knowledge base (issue 6) and 6 the notifications (issue 8); this file
+# gains them when the branches merge.
+V5_CSAT = """
+CREATE TABLE csat_responses (
+    id TEXT PRIMARY KEY,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    score INTEGER NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment TEXT
+);
+CREATE INDEX csat_responses_by_ticket ON csat_responses(ticket_id, at);
+CREATE INDEX csat_responses_by_at ON csat_responses(at);
+CREATE INDEX events_by_kind_at ON events(kind, at)
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
     (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
+    (5, "satisfaction survey answers; events indexed by kind for the metrics", V5_CSAT),
 ]
 
 LATEST = MIGRATIONS[-1][0]

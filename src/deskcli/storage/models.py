@@ -185,3 +185,15 @@ class Attachment(SQLModel, table=True):
     filename: str
     sha256: str = Field(foreign_key="blobs.sha256")
     size: int
+
+
+class CsatResponse(SQLModel, table=True):
+    """A caller's satisfaction survey answer: append-only, like notes."""
+
+    __tablename__ = "csat_responses"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    author: str
+    score: int
+    comment: str | None = None

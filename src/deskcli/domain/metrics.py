@@ -1,0 +1,587 @@
+"""The service-desk numbers, computed from each ticket's timeline.
+
+Definitions (the full wording for leads is docs/metrics.md):
+
+* **Volume**: tickets created in the window.
+* **FRT** (first response time): creation → the first caller-facing message (a public
+  reply, or a ``message_sent`` event addressed to the caller). Counted for tickets created
+  in the window that were answered before the window's end.
+* **Response SLA**: of the tickets created in the window whose response clock has run out
+  or stopped by the window's end, the share answered by their response due time.
+* **Resolution time**: creation → the *first* resolution, minus the time the ticket spent
+  in a status the SLA policy pauses. Counted for tickets first resolved in the window.
+* **Resolution SLA**: of those, the share whose resolution time is within the target
+  (the same rule as ``sla.compute_clock``: due = created + paused + target).
+* **FCR**: of those, the share resolved in the first interaction: at most one
+  caller-facing message before the resolution, never waiting on the caller, never
+  escalated and never reopened (before the window's end).
+* **Escalation rate**: of the tickets created in the window, the share escalated.
+* **Reopen rate**: of the tickets first resolved in the window, the share reopened.
+* **Time logged**: minutes logged per ticket first resolved in the window.
+* **CSAT**: the survey answers recorded in the window (the latest per ticket): the share
+  of 4 and 5 ratings and the mean score. Survey state per ticket: not sent, pending (sent,
+  no answer) or answered; a reopen withdraws a pending survey (it asked about a fix that
+  did not hold) and the next closure sends a new one.
+
+Only events before the window's end are read, so a report on a past window does not
+change when later work happens. Everything here is pure: the store streams a compact
+timeline per ticket (``Timeline``), the domain folds it. Times are whole seconds since
+the Unix epoch, which keeps the fold to integer arithmetic over 100,000 tickets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from statistics import median
+
+from deskcli.domain.enums import Priority, Status
+from deskcli.domain.errors import InvalidInput, Refused
+from deskcli.domain.sla import SlaPolicy
+
+# --- the compact timeline -------------------------------------------------------------
+
+#: One-letter codes for the events the metrics read; the store emits ``<code><epoch>``.
+FIRST_CONTACT = "f"  # public_reply, or message_sent with audience "caller"
+PAUSE = "p"  # status changed into a status the SLA policy pauses
+RESUME = "u"  # status changed out of a paused status
+ESCALATED = "e"
+RESOLVED = "r"
+REOPENED = "o"
+SURVEY_SENT = "s"
+
+CODES = {FIRST_CONTACT, PAUSE, RESUME, ESCALATED, RESOLVED, REOPENED, SURVEY_SENT}
+
+
+def paused_statuses(policy: SlaPolicy) -> list[str]:
+    """The statuses whose time the resolution clock does not count, as stored values."""
+    return [status.value for status in Status if policy.pauses(status)]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """What the metrics need to know about one ticket.
+
+    ``events`` is the store's compact form: ``"f1795510800 r1795514400"``, oldest first,
+    already cut at the window's end. ``minutes`` is the time logged before that end.
+    """
+
+    ticket_id: str
+    number: int | None
+    ref: str
+    created: int
+    priority: str
+    type: str
+    client: str | None
+    tier: str | None
+    tech: str | None
+    category: str | None
+    error_text: str | None
+    events: str
+    minutes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One ticket's timeline folded into the facts the metrics count."""
+
+    first_response: int | None
+    first_resolution: int | None
+    paused_before_resolution: int
+    contacts_before_resolution: int
+    waited_on_caller: bool
+    escalated: bool
+    reopened: bool
+    survey_sent: int | None  # the current survey round's sending, None if none pending
+
+    @property
+    def first_contact_resolution(self) -> bool:
+        return (self.first_resolution is not None and self.contacts_before_resolution <= 1
+                and not self.waited_on_caller and not self.escalated and not self.reopened)
+
+
+def fold(events: str) -> Outcome:
+    """Walk one ticket's compact timeline once, oldest event first."""
+    first_response: int | None = None
+    first_resolution: int | None = None
+    paused = 0
+    paused_since: int | None = None
+    contacts = 0
+    waited = escalated = reopened = False
+    survey: int | None = None
+    for token in events.split():
+        code = token[0]
+        at = int(token[1:])
+        if code == FIRST_CONTACT:
+            if first_response is None:
+                first_response = at
+            if first_resolution is None:
+                contacts += 1
+        elif code == PAUSE:
+            if paused_since is None:
+                paused_since = at
+            if first_resolution is None:
+                waited = True
+        elif code == RESUME:
+            if paused_since is not None:
+                if first_resolution is None:
+                    paused += max(at - paused_since, 0)
+                paused_since = None
+        elif code == RESOLVED:
+            if first_resolution is None:
+                first_resolution = at
+                if paused_since is not None:  # resolved straight from a paused status
+                    paused += max(at - paused_since, 0)
+                    paused_since = None
+        elif code == ESCALATED:
+            escalated = True
+        elif code == REOPENED:
+            reopened = True
+            survey = None
+        elif code == SURVEY_SENT:
+            survey = at
+    return Outcome(first_response, first_resolution, paused, contacts, waited, escalated,
+                   reopened, survey)
+
+
+# --- the window -----------------------------------------------------------------------
+
+_RELATIVE = re.compile(r"(?P<n>\d+)\s*(?P<unit>[dw])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Window:
+    """``[since, until)`` in whole epoch seconds."""
+
+    since: datetime
+    until: datetime
+
+    @property
+    def start(self) -> int:
+        return int(self.since.timestamp())
+
+    @property
+    def end(self) -> int:
+        return int(self.until.timestamp())
+
+    def holds(self, at: int | None) -> bool:
+        return at is not None and self.start <= at < self.end
+
+
+def _parse_point(text: str, what: str, now: datetime, *, relative: bool) -> datetime:
+    raw = text.strip()
+    if relative and (match := _RELATIVE.fullmatch(raw)):
+        days = int(match["n"]) * (7 if match["unit"].lower() == "w" else 1)
+        if days < 1:
+            raise InvalidInput(f"--{what} {text!r} is an empty window: give at least 1d",
+                               field=what)
+        return now - timedelta(days=days)
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        accepted = "a number of days or weeks (30d, 12w) or a date (2026-01-31)"
+        if not relative:
+            accepted = "a date (2026-01-31)"
+        raise InvalidInput(f"--{what} {text!r} is not {accepted}", field=what) from None
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def parse_window(since: str | None, until: str | None, now: datetime) -> Window:
+    """``--since 30d|DATE`` and ``--until DATE``; the default is the last 30 days.
+
+    A date means the start of that day (UTC); ``--until`` is exclusive, so
+    ``--since 2026-01-01 --until 2026-02-01`` is exactly January.
+    """
+    start = _parse_point(since or "30d", "since", now, relative=True)
+    end = _parse_point(until, "until", now, relative=False) if until else now
+    if end <= start:
+        raise InvalidInput(f"the window is empty: --until ({end.date()}) must come after "
+                           f"--since ({start.date()})", field="until")
+    return Window(start, end)
+
+
+# --- grouping -------------------------------------------------------------------------
+
+
+class GroupBy(StrEnum):
+    NONE = "none"
+    PRIORITY = "priority"
+    TYPE = "type"
+    CLIENT = "client"
+    TECH = "tech"
+    CATEGORY = "category"
+    WEEK = "week"
+
+    @classmethod
+    def parse(cls, raw: str | None) -> GroupBy:
+        text = (raw or "none").strip().lower()
+        for member in cls:
+            if member.value == text:
+                return member
+        accepted = ", ".join(m.value for m in cls if m is not GroupBy.NONE)
+        raise InvalidInput(f"cannot group by {raw!r}: use one of {accepted}", field="by")
+
+
+ALL = "all"
+NOBODY = "(none)"
+
+
+def week_of(epoch: int) -> str:
+    """ISO week, e.g. ``2026-W48``: weeks start on Monday, as leads count them."""
+    year, week, _ = datetime.fromtimestamp(epoch, UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def group_key(by: GroupBy, ticket: Timeline, at: int) -> str:
+    """The group a figure lands in; by week, the week of the event being measured."""
+    if by is GroupBy.NONE:
+        return ALL
+    if by is GroupBy.WEEK:
+        return week_of(at)
+    value = {GroupBy.PRIORITY: ticket.priority, GroupBy.TYPE: ticket.type,
+             GroupBy.CLIENT: ticket.client, GroupBy.TECH: ticket.tech,
+             GroupBy.CATEGORY: ticket.category}[by]
+    return value or NOBODY
+
+
+# --- accumulating -----------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """The counts behind one group's figures, and the tickets behind each count."""
+
+    created: list[str] = field(default_factory=list)
+    responded: list[int] = field(default_factory=list)  # FRT seconds
+    responded_refs: list[str] = field(default_factory=list)
+    response_due: list[str] = field(default_factory=list)  # clock ran out or stopped
+    response_met: list[str] = field(default_factory=list)
+    escalated: list[str] = field(default_factory=list)
+    resolved: list[int] = field(default_factory=list)  # resolution seconds, paused excluded
+    resolved_refs: list[str] = field(default_factory=list)
+    resolve_met: list[str] = field(default_factory=list)
+    fcr: list[str] = field(default_factory=list)
+    reopened: list[str] = field(default_factory=list)
+    minutes: int = 0
+    surveys_sent: list[str] = field(default_factory=list)
+    surveys_pending: list[str] = field(default_factory=list)
+    answers: list[int] = field(default_factory=list)
+    answer_refs: list[str] = field(default_factory=list)
+    satisfied: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A survey answer as the metrics see it."""
+
+    ticket_id: str
+    at: int
+    score: int
+
+
+class Targets:
+    """Response and resolution targets in seconds per (priority, tier), looked up once."""
+
+    def __init__(self, policy: SlaPolicy) -> None:
+        self._policy = policy
+        self._cache: dict[tuple[str, str | None], tuple[int, int]] = {}
+
+    def __call__(self, priority: str, tier: str | None) -> tuple[int, int]:
+        key = (priority, tier)
+        found = self._cache.get(key)
+        if found is None:
+            known = tier if tier in self._policy.tiers else None
+            target = self._policy.target(Priority(priority), known)
+            found = (int(target.response.total_seconds()), int(target.resolve.total_seconds()))
+            self._cache[key] = found
+        return found
+
+
+@dataclass
+class Report:
+    """Every figure per group, with the tickets behind each (refs, newest last)."""
+
+    window: Window
+    by: GroupBy
+    groups: dict[str, Tally]
+    total: Tally
+    categories: list[Recurring]
+    error_codes: list[Recurring]
+
+
+@dataclass(frozen=True)
+class Recurring:
+    """A category or error code seen again and again: the "third repeat" signal."""
+
+    key: str
+    refs: tuple[str, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.refs)
+
+
+def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Window,
+            policy: SlaPolicy, by: GroupBy = GroupBy.NONE, *, top: int = 10,
+            repeat: int = 3) -> Report:
+    """Fold every ticket and tally it into its group and into the total."""
+    start, end = window.start, window.end
+    targets = Targets(policy)
+    groups: dict[str, Tally] = {}
+    total = Tally()
+    by_id: dict[str, Timeline] = {}
+    outcomes: dict[str, Outcome] = {}
+    categories: dict[str, list[str]] = {}
+    codes: dict[str, list[str]] = {}
+
+    def tallies(ticket: Timeline, at: int) -> tuple[Tally, Tally]:
+        key = group_key(by, ticket, at)
+        tally = groups.get(key)
+        if tally is None:
+            tally = groups[key] = Tally()
+        return tally, total
+
+    for ticket in tickets:
+        outcome = fold(ticket.events)
+        by_id[ticket.ticket_id] = ticket
+        outcomes[ticket.ticket_id] = outcome
+        ref = ticket.ref
+        response_target, resolve_target = targets(ticket.priority, ticket.tier)
+        created = ticket.created
+        if start <= created < end:
+            for tally in tallies(ticket, created):
+                tally.created.append(ref)
+                if outcome.escalated:
+                    tally.escalated.append(ref)
+            first = outcome.first_response
+            if first is not None:
+                for tally in tallies(ticket, created):
+                    tally.responded.append(first - created)
+                    tally.responded_refs.append(ref)
+                    tally.response_due.append(ref)
+                    if first - created <= response_target:
+                        tally.response_met.append(ref)
+            elif created + response_target < end:
+                for tally in tallies(ticket, created):
+                    tally.response_due.append(ref)  # unanswered past its due time
+            if ticket.category:
+                categories.setdefault(ticket.category, []).append(ref)
+            for code in error_codes(ticket.error_text):
+                codes.setdefault(code, []).append(ref)
+        resolved = outcome.first_resolution
+        if resolved is not None and start <= resolved < end:
+            spent = resolved - created - outcome.paused_before_resolution
+            for tally in tallies(ticket, resolved):
+                tally.resolved.append(spent)
+                tally.resolved_refs.append(ref)
+                tally.minutes += ticket.minutes
+                if spent <= resolve_target:
+                    tally.resolve_met.append(ref)
+                if outcome.first_contact_resolution:
+                    tally.fcr.append(ref)
+                if outcome.reopened:
+                    tally.reopened.append(ref)
+        sent = outcome.survey_sent
+        if sent is not None and start <= sent < end:
+            for tally in tallies(ticket, sent):
+                tally.surveys_sent.append(ref)
+    latest: dict[str, Answer] = {}  # the latest answer per ticket before the window's end
+    for answer in answers:
+        if answer.at < end and answer.ticket_id in by_id:
+            kept = latest.get(answer.ticket_id)
+            if kept is None or answer.at >= kept.at:
+                latest[answer.ticket_id] = answer
+    for ticket_id, answer in latest.items():
+        if answer.at < start:
+            continue
+        ticket = by_id[ticket_id]
+        for tally in tallies(ticket, answer.at):
+            tally.answers.append(answer.score)
+            tally.answer_refs.append(ticket.ref)
+            if answer.score >= 4:
+                tally.satisfied.append(ticket.ref)
+    for ticket_id, outcome in outcomes.items():
+        sent = outcome.survey_sent
+        if sent is None or not start <= sent < end:
+            continue
+        answer = latest.get(ticket_id)
+        if answer is None or answer.at < sent:
+            ticket = by_id[ticket_id]
+            for tally in tallies(ticket, sent):
+                tally.surveys_pending.append(ticket.ref)
+    return Report(window, by, dict(sorted(groups.items())), total,
+                  recurring(categories, top=top, repeat=repeat),
+                  recurring(codes, top=top, repeat=repeat))
+
+
+# --- recurring issues ---------------------------------------------------------------------
+
+_CODE_PATTERNS = (
+    re.compile(r"\b0x[0-9a-f]{4,8}\b", re.IGNORECASE),
+    re.compile(r"\bevent\s+id\s*:?\s*(\d{1,5})\b", re.IGNORECASE),
+    re.compile(r"\berror\s+(?:code\s+)?(\d{2,6})\b", re.IGNORECASE),
+)
+
+
+def error_codes(text: str | None) -> list[str]:
+    """The codes in an error text, normalised so the same code groups however typed.
+
+    ``0x800ccc0e`` and ``0x800CCC0E`` become ``0x800CCC0E``; ``event id 4740`` and
+    ``Event ID: 4740`` become ``Event ID 4740``; ``error 1809`` becomes ``Error 1809``.
+    """
+    if not text:
+        return []
+    found: list[str] = []
+    for match in _CODE_PATTERNS[0].finditer(text):
+        found.append("0x" + match.group(0)[2:].upper())
+    for match in _CODE_PATTERNS[1].finditer(text):
+        found.append(f"Event ID {int(match.group(1))}")
+    for match in _CODE_PATTERNS[2].finditer(text):
+        found.append(f"Error {int(match.group(1))}")
+    return list(dict.fromkeys(found))
+
+
+def recurring(seen: Mapping[str, Sequence[str]], *, top: int, repeat: int) -> list[Recurring]:
+    """The ``top`` keys seen at least ``repeat`` times, most frequent first."""
+    ranked = sorted(((key, refs) for key, refs in seen.items() if len(refs) >= repeat),
+                    key=lambda item: (-len(item[1]), item[0]))
+    return [Recurring(key, tuple(refs)) for key, refs in ranked[:top]]
+
+
+# --- figures --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number with the counts behind it and the tickets to drill into."""
+
+    metric: str
+    value: float | None
+    unit: str  # "seconds", "percent", "count", "minutes", "score"
+    count: int
+    total: int
+    refs: tuple[str, ...]
+
+
+#: (metric key, human label) in report order.
+METRICS: tuple[tuple[str, str], ...] = (
+    ("volume", "Tickets created"),
+    ("frt_median", "First response, median"),
+    ("frt_mean", "First response, mean"),
+    ("response_sla", "Response SLA met"),
+    ("resolution_median", "Resolution time, median"),
+    ("resolution_mean", "Resolution time, mean"),
+    ("resolution_sla", "Resolution SLA met"),
+    ("fcr", "First contact resolution"),
+    ("escalation_rate", "Escalation rate"),
+    ("reopen_rate", "Reopen rate"),
+    ("time_logged", "Time logged per ticket"),
+    ("csat", "CSAT (4-5 ratings)"),
+    ("csat_mean", "CSAT mean score"),
+    ("surveys_pending", "Surveys pending"),
+)
+LABELS = dict(METRICS)
+
+
+def _share(metric: str, part: Sequence[str], whole: Sequence[str]) -> Figure:
+    value = 100.0 * len(part) / len(whole) if whole else None
+    return Figure(metric, value, "percent", len(part), len(whole), tuple(part))
+
+
+def figures(tally: Tally) -> list[Figure]:
+    """A group's tally as the report's figures, in ``METRICS`` order."""
+    n_resp, n_res = len(tally.responded), len(tally.resolved)
+    return [
+        Figure("volume", float(len(tally.created)), "count", len(tally.created),
+               len(tally.created), tuple(tally.created)),
+        Figure("frt_median", float(median(tally.responded)) if n_resp else None, "seconds",
+               n_resp, len(tally.created), tuple(tally.responded_refs)),
+        Figure("frt_mean", sum(tally.responded) / n_resp if n_resp else None, "seconds",
+               n_resp, len(tally.created), tuple(tally.responded_refs)),
+        _share("response_sla", tally.response_met, tally.response_due),
+        Figure("resolution_median", float(median(tally.resolved)) if n_res else None,
+               "seconds", n_res, n_res, tuple(tally.resolved_refs)),
+        Figure("resolution_mean", sum(tally.resolved) / n_res if n_res else None, "seconds",
+               n_res, n_res, tuple(tally.resolved_refs)),
+        _share("resolution_sla", tally.resolve_met, tally.resolved_refs),
+        _share("fcr", tally.fcr, tally.resolved_refs),
+        _share("escalation_rate", tally.escalated, tally.created),
+        _share("reopen_rate", tally.reopened, tally.resolved_refs),
+        Figure("time_logged", tally.minutes / n_res if n_res else None, "minutes", n_res,
+               tally.minutes, tuple(tally.resolved_refs)),
+        _share("csat", tally.satisfied, tally.answer_refs),
+        Figure("csat_mean", sum(tally.answers) / len(tally.answers) if tally.answers else None,
+               "score", len(tally.answers), len(tally.answers), tuple(tally.answer_refs)),
+        Figure("surveys_pending", float(len(tally.surveys_pending)), "count",
+               len(tally.surveys_pending), len(tally.surveys_sent),
+               tuple(tally.surveys_pending)),
+    ]
+
+
+def format_value(figure: Figure) -> str:
+    """The figure as a person reads it: ``1h05m``, ``92.5%``, ``4.3``, ``—`` for none."""
+    from deskcli.domain.sla import format_span
+
+    if figure.value is None:
+        return "—"
+    if figure.unit == "seconds":
+        return format_span(timedelta(seconds=round(figure.value)))
+    if figure.unit == "percent":
+        return f"{figure.value:.1f}%"
+    if figure.unit == "score":
+        return f"{figure.value:.2f}"
+    if figure.unit == "minutes":
+        return f"{figure.value:.0f}m"
+    return f"{figure.value:.0f}"
+
+
+# --- survey answers -------------------------------------------------------------------------
+
+
+class SurveyState(StrEnum):
+    NOT_SENT = "not-sent"
+    PENDING = "pending"
+    ANSWERED = "answered"
+
+
+def survey_state(events: str, answered_at: Sequence[int]) -> SurveyState:
+    """Where a ticket's current survey round stands (see the module docstring)."""
+    round_start = 0
+    sent: int | None = None
+    for token in events.split():
+        code, at = token[0], int(token[1:])
+        if code == REOPENED:
+            round_start, sent = at, None
+        elif code == SURVEY_SENT:
+            sent = at
+    if any(at >= round_start for at in answered_at):
+        return SurveyState.ANSWERED
+    return SurveyState.PENDING if sent is not None else SurveyState.NOT_SENT
+
+
+def check_score(raw: object) -> int:
+    """A survey score is a whole number from 1 (very unhappy) to 5 (very happy)."""
+    text = str(raw).strip()
+    if not text.isdigit() or not 1 <= int(text) <= 5:
+        raise InvalidInput(f"score {raw!r} is not a whole number from 1 to 5", field="score")
+    return int(text)
+
+
+def check_answer(ref: str, status: Status, answered_this_round: int | None,
+                 at_text: Callable[[int], str]) -> None:
+    """An answer is taken for a resolved or closed ticket, once per survey round.
+
+    A second answer to the same round is refused rather than replacing the first: answers
+    are an audit record, and a silently replaced score would hide a complaint. After a
+    reopen a new round starts and a new answer is taken.
+    """
+    if status.is_open:
+        raise Refused(f"{ref} is {status.value}: a survey answer is only taken for a "
+                      "resolved or closed ticket", field="status")
+    if answered_this_round is not None:
+        raise Refused(f"{ref} already has a survey answer for this resolution (recorded "
+                      f"{at_text(answered_this_round)}); answers are never replaced",
+                      field="score")
