@@ -36,7 +36,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from statistics import median
+from typing import NamedTuple
 
 from deskcli.domain.enums import Priority, Status
 from deskcli.domain.errors import InvalidInput, Refused
@@ -61,18 +63,17 @@ def paused_statuses(policy: SlaPolicy) -> list[str]:
     return [status.value for status in Status if policy.pauses(status)]
 
 
-@dataclass(frozen=True, slots=True)
-class Timeline:
-    """What the metrics need to know about one ticket.
+class Timeline(NamedTuple):
+    """What the metrics need to know about one ticket, in the order the store streams it.
 
-    ``events`` is the store's compact form: ``"f1795510800 r1795514400"``, oldest first,
-    already cut at the window's end. ``minutes`` is the time logged before that end.
+    A tuple, not an object: 100,000 of them are folded per report, and the store's rows
+    are used as they come. ``ref`` is the number people say (``#4521``). ``events`` is the
+    compact form ``"f1795510800 r1795514400"``, oldest first, already cut at the window's
+    end; ``minutes`` is the time logged before that end.
     """
 
     ticket_id: str
-    number: int | None
     ref: str
-    created: int
     priority: str
     type: str
     client: str | None
@@ -80,12 +81,12 @@ class Timeline:
     tech: str | None
     category: str | None
     error_text: str | None
-    events: str
+    created: int
+    events: str | None
     minutes: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """One ticket's timeline folded into the facts the metrics count."""
 
     first_response: int | None
@@ -103,8 +104,10 @@ class Outcome:
                 and not self.waited_on_caller and not self.escalated and not self.reopened)
 
 
-def fold(events: str) -> Outcome:
+def fold(events: str | None) -> Outcome:
     """Walk one ticket's compact timeline once, oldest event first."""
+    if not events:
+        return _SILENT
     first_response: int | None = None
     first_resolution: int | None = None
     paused = 0
@@ -145,6 +148,9 @@ def fold(events: str) -> Outcome:
             survey = at
     return Outcome(first_response, first_resolution, paused, contacts, waited, escalated,
                    reopened, survey)
+
+
+_SILENT = Outcome(None, None, 0, 0, False, False, False, None)
 
 
 # --- the window -----------------------------------------------------------------------
@@ -229,10 +235,23 @@ ALL = "all"
 NOBODY = "(none)"
 
 
-def week_of(epoch: int) -> str:
-    """ISO week, e.g. ``2026-W48``: weeks start on Monday, as leads count them."""
-    year, week, _ = datetime.fromtimestamp(epoch, UTC).isocalendar()
+@lru_cache(maxsize=4096)
+def _week_of_day(day: int) -> str:
+    year, week, _ = date.fromordinal(day + _EPOCH_ORDINAL).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def week_of(epoch: int) -> str:
+    """ISO week (UTC), e.g. ``2026-W48``: weeks start on Monday, as leads count them."""
+    return _week_of_day(epoch // 86400)
+
+
+#: Where each grouping finds its value in a ``Timeline``.
+_GROUP_FIELD = {GroupBy.PRIORITY: 2, GroupBy.TYPE: 3, GroupBy.CLIENT: 4, GroupBy.TECH: 6,
+                GroupBy.CATEGORY: 7}
 
 
 def group_key(by: GroupBy, ticket: Timeline, at: int) -> str:
@@ -241,9 +260,7 @@ def group_key(by: GroupBy, ticket: Timeline, at: int) -> str:
         return ALL
     if by is GroupBy.WEEK:
         return week_of(at)
-    value = {GroupBy.PRIORITY: ticket.priority, GroupBy.TYPE: ticket.type,
-             GroupBy.CLIENT: ticket.client, GroupBy.TECH: ticket.tech,
-             GroupBy.CATEGORY: ticket.category}[by]
+    value: str | None = ticket[_GROUP_FIELD[by]]
     return value or NOBODY
 
 
@@ -327,91 +344,88 @@ class Recurring:
 def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Window,
             policy: SlaPolicy, by: GroupBy = GroupBy.NONE, *, top: int = 10,
             repeat: int = 3) -> Report:
-    """Fold every ticket and tally it into its group and into the total."""
+    """Fold every ticket and tally it into its group and into the total.
+
+    ``answers`` are the survey answers recorded before the window's end. Written as one
+    flat loop on purpose: it runs once per ticket of a 100,000-ticket store.
+    """
     start, end = window.start, window.end
     targets = Targets(policy)
     groups: dict[str, Tally] = {}
     total = Tally()
-    by_id: dict[str, Timeline] = {}
-    outcomes: dict[str, Outcome] = {}
     categories: dict[str, list[str]] = {}
     codes: dict[str, list[str]] = {}
+    latest: dict[str, Answer] = {}  # the latest answer per ticket
+    for answer in answers:
+        if answer.at < end:
+            kept = latest.get(answer.ticket_id)
+            if kept is None or answer.at >= kept.at:
+                latest[answer.ticket_id] = answer
+    weekly = by is GroupBy.WEEK
+    index = _GROUP_FIELD.get(by)
 
-    def tallies(ticket: Timeline, at: int) -> tuple[Tally, Tally]:
-        key = group_key(by, ticket, at)
+    def tally_of(key: str) -> Tally:
         tally = groups.get(key)
         if tally is None:
             tally = groups[key] = Tally()
-        return tally, total
+        return tally
 
     for ticket in tickets:
-        outcome = fold(ticket.events)
-        by_id[ticket.ticket_id] = ticket
-        outcomes[ticket.ticket_id] = outcome
-        ref = ticket.ref
-        response_target, resolve_target = targets(ticket.priority, ticket.tier)
-        created = ticket.created
+        outcome = fold(ticket[10])
+        ref = ticket[1]
+        created = ticket[9]
+        if weekly:
+            group = None
+        else:
+            group = tally_of(ALL if index is None else ticket[index] or NOBODY)
+        response_target, resolve_target = targets(ticket[2], ticket[5])
         if start <= created < end:
-            for tally in tallies(ticket, created):
+            pair = (group or tally_of(week_of(created)), total)
+            first = outcome.first_response
+            for tally in pair:
                 tally.created.append(ref)
                 if outcome.escalated:
                     tally.escalated.append(ref)
-            first = outcome.first_response
-            if first is not None:
-                for tally in tallies(ticket, created):
+                if first is not None:
                     tally.responded.append(first - created)
                     tally.responded_refs.append(ref)
                     tally.response_due.append(ref)
                     if first - created <= response_target:
                         tally.response_met.append(ref)
-            elif created + response_target < end:
-                for tally in tallies(ticket, created):
+                elif created + response_target < end:
                     tally.response_due.append(ref)  # unanswered past its due time
-            if ticket.category:
-                categories.setdefault(ticket.category, []).append(ref)
-            for code in error_codes(ticket.error_text):
-                codes.setdefault(code, []).append(ref)
+            if ticket[7]:
+                categories.setdefault(ticket[7], []).append(ref)
+            if ticket[8]:
+                for code in error_codes(ticket[8]):
+                    codes.setdefault(code, []).append(ref)
         resolved = outcome.first_resolution
         if resolved is not None and start <= resolved < end:
             spent = resolved - created - outcome.paused_before_resolution
-            for tally in tallies(ticket, resolved):
+            fcr = outcome.first_contact_resolution
+            for tally in (group or tally_of(week_of(resolved)), total):
                 tally.resolved.append(spent)
                 tally.resolved_refs.append(ref)
-                tally.minutes += ticket.minutes
+                tally.minutes += ticket[11]
                 if spent <= resolve_target:
                     tally.resolve_met.append(ref)
-                if outcome.first_contact_resolution:
+                if fcr:
                     tally.fcr.append(ref)
                 if outcome.reopened:
                     tally.reopened.append(ref)
+        answer = latest.get(ticket[0]) if latest else None
         sent = outcome.survey_sent
         if sent is not None and start <= sent < end:
-            for tally in tallies(ticket, sent):
+            for tally in (group or tally_of(week_of(sent)), total):
                 tally.surveys_sent.append(ref)
-    latest: dict[str, Answer] = {}  # the latest answer per ticket before the window's end
-    for answer in answers:
-        if answer.at < end and answer.ticket_id in by_id:
-            kept = latest.get(answer.ticket_id)
-            if kept is None or answer.at >= kept.at:
-                latest[answer.ticket_id] = answer
-    for ticket_id, answer in latest.items():
-        if answer.at < start:
-            continue
-        ticket = by_id[ticket_id]
-        for tally in tallies(ticket, answer.at):
-            tally.answers.append(answer.score)
-            tally.answer_refs.append(ticket.ref)
-            if answer.score >= 4:
-                tally.satisfied.append(ticket.ref)
-    for ticket_id, outcome in outcomes.items():
-        sent = outcome.survey_sent
-        if sent is None or not start <= sent < end:
-            continue
-        answer = latest.get(ticket_id)
-        if answer is None or answer.at < sent:
-            ticket = by_id[ticket_id]
-            for tally in tallies(ticket, sent):
-                tally.surveys_pending.append(ticket.ref)
+                if answer is None or answer.at < sent:
+                    tally.surveys_pending.append(ref)
+        if answer is not None and start <= answer.at:
+            for tally in (group or tally_of(week_of(answer.at)), total):
+                tally.answers.append(answer.score)
+                tally.answer_refs.append(ref)
+                if answer.score >= 4:
+                    tally.satisfied.append(ref)
     return Report(window, by, dict(sorted(groups.items())), total,
                   recurring(categories, top=top, repeat=repeat),
                   recurring(codes, top=top, repeat=repeat))
@@ -426,14 +440,15 @@ _CODE_PATTERNS = (
 )
 
 
-def error_codes(text: str | None) -> list[str]:
+@lru_cache(maxsize=8192)
+def error_codes(text: str | None) -> tuple[str, ...]:
     """The codes in an error text, normalised so the same code groups however typed.
 
     ``0x800ccc0e`` and ``0x800CCC0E`` become ``0x800CCC0E``; ``event id 4740`` and
     ``Event ID: 4740`` become ``Event ID 4740``; ``error 1809`` becomes ``Error 1809``.
     """
     if not text:
-        return []
+        return ()
     found: list[str] = []
     for match in _CODE_PATTERNS[0].finditer(text):
         found.append("0x" + match.group(0)[2:].upper())
@@ -441,7 +456,7 @@ def error_codes(text: str | None) -> list[str]:
         found.append(f"Event ID {int(match.group(1))}")
     for match in _CODE_PATTERNS[2].finditer(text):
         found.append(f"Error {int(match.group(1))}")
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 def recurring(seen: Mapping[str, Sequence[str]], *, top: int, repeat: int) -> list[Recurring]:

@@ -765,7 +765,7 @@ class TicketService:
         rows = list(self.store.metric_timelines("", _END_OF_TIME,
                                                 metrics.paused_statuses(self.policy),
                                                 ticket_ids=[ticket_id]))
-        return str(rows[0][11] or "") if rows else ""
+        return str(rows[0][10] or "") if rows else ""
 
     def survey_state(self, ref: str) -> metrics.SurveyState:
         ticket = self.find(ref)

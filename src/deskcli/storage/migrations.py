@@ -188,8 +188,7 @@ CREATE TABLE csat_responses (
     comment TEXT
 );
 CREATE INDEX csat_responses_by_ticket ON csat_responses(ticket_id, at);
-CREATE INDEX csat_responses_by_at ON csat_responses(at);
-CREATE INDEX events_by_kind_at ON events(kind, at)
+CREATE INDEX csat_responses_by_at ON csat_responses(at)
 """
 
 #: (version, description, script). Version N's script upgrades N-1 to N.
@@ -197,7 +196,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
     (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
-    (5, "satisfaction survey answers; events indexed by kind for the metrics", V5_CSAT),
+    (5, "satisfaction survey answers", V5_CSAT),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -580,7 +580,7 @@ class Store:
                     "survey_sent": "s"}
 
     def _metric_code_sql(self, paused: Sequence[str]) -> tuple[str, list[Any]]:
-        marks = ", ".join("?" for _ in paused) or "NULL"
+        marks = ", ".join(f":p{i}" for i in range(len(paused))) or "NULL"
         whens = " ".join(f"WHEN '{kind}' THEN '{code}'"
                          for kind, code in self.METRIC_CODES.items())
         sql = (f"CASE e.kind {whens} "
@@ -589,7 +589,7 @@ class Store:
                f"WHEN 'status_changed' THEN CASE WHEN json_extract(e.detail, '$.to') IN "
                f"({marks}) THEN 'p' WHEN json_extract(e.detail, '$.from') IN ({marks}) "
                "THEN 'u' END END")
-        return sql, [*paused, *paused]
+        return sql, list(paused)
 
     def _metric_kinds(self) -> str:
         kinds = [*self.METRIC_CODES, "message_sent", "status_changed"]
@@ -600,39 +600,46 @@ class Store:
                          ) -> Iterator[tuple[Any, ...]]:
         """Stream one compact row per ticket the metrics of ``[since, until)`` can touch.
 
-        A ticket counts if it was created in the window, or an event it had in the window
-        (a resolution, a survey sent) or a survey answer could land a figure there. Each row:
-        id, number, provisional, priority, type, client, tier, assignee, category,
-        error_text, created (epoch), events (``"f1795510800 r1795514400"``, oldest first,
-        only events before ``until``), minutes logged before ``until``. One grouped pass
-        in SQLite instead of a million event rows through Python.
+        A ticket counts if it was created in the window, or had a resolution or a survey
+        sent or answered in it. Each row, in ``domain.metrics.Timeline`` order: id, ref
+        (``#4521`` or the provisional label), priority, type, client, contract tier,
+        assignee, category, error text, created (epoch seconds), events
+        (``"f1795510800 r1795514400"``, oldest first, only events before ``until``) and
+        the minutes logged before ``until``. One pass in SQLite instead of a million event
+        rows through Python. ``ticket_ids`` picks tickets instead (their whole window).
         """
         code_sql, code_params = self._metric_code_sql(paused)
-        where = ["t.created_at < ?"]
-        params: list[Any] = [until]
-        if ticket_ids is not None:
-            where.append(f"t.id IN ({', '.join('?' for _ in ticket_ids) or 'NULL'})")
-            params.extend(ticket_ids)
-        else:
-            where.append(
-                "(t.created_at >= ? OR t.id IN (SELECT ticket_id FROM events WHERE kind IN "
-                "('resolved', 'survey_sent') AND at >= ? AND at < ?) OR t.id IN "
-                "(SELECT ticket_id FROM csat_responses WHERE at >= ? AND at < ?))")
-            params.extend([since, since, until, since, until])
-        sql = (
-            "SELECT t.id, t.number, t.provisional, t.priority, t.type, k.name, "
+        select = (
+            "SELECT t.id, CASE WHEN t.number IS NOT NULL THEN '#' || t.number "
+            "ELSE coalesce(t.provisional, '?') END, t.priority, t.type, k.name, "
             "k.contract_tier, t.assignee, t.category, t.error_text, unixepoch(t.created_at), "
             f"(SELECT group_concat(code || unixepoch(at), ' ') FROM (SELECT {code_sql} AS code, "
-            f"e.at AS at FROM events e WHERE e.ticket_id = t.id AND e.at < ? AND e.kind IN "
-            f"({self._metric_kinds()}) ORDER BY e.at, e.rowid) WHERE code IS NOT NULL), "
+            "e.at AS at FROM events e WHERE e.ticket_id = t.id AND e.at < :until AND e.kind "
+            f"IN ({self._metric_kinds()}) ORDER BY e.at, e.rowid) WHERE code IS NOT NULL), "
             "(SELECT coalesce(sum(minutes), 0) FROM time_entries m WHERE m.ticket_id = t.id "
-            "AND m.at < ?) "
-            "FROM tickets t LEFT JOIN clients k ON k.id = t.client_id "
-            "WHERE " + " AND ".join(where))
+            "AND m.at < :until) "
+            "FROM tickets t LEFT JOIN clients k ON k.id = t.client_id ")
+        params: dict[str, Any] = {f"p{i}": value for i, value in enumerate(code_params)}
+        params.update(since=since, until=until)
+        if ticket_ids is not None:
+            marks = ", ".join(f":id{i}" for i in range(len(ticket_ids))) or "NULL"
+            params.update({f"id{i}": value for i, value in enumerate(ticket_ids)})
+            sql = select + f"WHERE t.id IN ({marks})"
+        else:
+            # Created in the window (an index range), plus the older tickets that an event
+            # or an answer in the window brings in (found from the window's events only).
+            # Probing each older ticket's own events through the (ticket_id, at) index costs
+            # nothing for a window that covers the whole store, little for a short one.
+            sql = (select + "WHERE t.created_at >= :since AND t.created_at < :until "
+                   "UNION ALL " + select + "WHERE t.created_at < :since AND (EXISTS ("
+                   "SELECT 1 FROM events w WHERE w.ticket_id = t.id AND w.at >= :since AND "
+                   "w.at < :until AND w.kind IN ('resolved', 'survey_sent')) OR EXISTS ("
+                   "SELECT 1 FROM csat_responses a WHERE a.ticket_id = t.id AND "
+                   "a.at >= :since AND a.at < :until))")
         cursor = self._db.cursor()
         cursor.row_factory = None
         cursor.arraysize = 2000
-        cursor.execute(sql, [*code_params, until, until, *params])
+        cursor.execute(sql, params)
         while batch := cursor.fetchmany():
             yield from batch
 
