@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -118,6 +119,9 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
         raise Refused("this store has joined a team server; sample data is only for a "
                       "standalone store (use DESKCLI_HOME to try it in a scratch profile)")
     rng = random.Random(rng_seed)
+    # The after-care history (escalations, reopens, surveys) draws from its own generator
+    # and makes its own ids, so adding it left every earlier sample ticket unchanged.
+    care = _AfterCare(random.Random(rng_seed * 7919 + 1), now)
     at_now = to_iso(now)
     with store.transaction():
         clients = []
@@ -257,12 +261,90 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                                "at": to_iso(resolved_at), "actor": tech, "kind": "resolved",
                                "summary": f"Resolved: {resolution}",
                                "detail": json.dumps({"root_cause": cause})})
+                care.add(ticket_id, tech, created, responded, resolved_at,
+                         status is Status.CLOSED, events, notes)
             if len(tickets) >= 5000:
                 _flush(store, tickets, events, notes, times, steps)
+                store.bulk_insert("csat_responses", care.answers)
+                care.answers.clear()
         _flush(store, tickets, events, notes, times, steps)
+        store.bulk_insert("csat_responses", care.answers)
         # Remembered so the store can refuse to join a team server with sample data in it.
         store.set_meta("demo_tickets", str(int(store.meta("demo_tickets") or 0) + count))
     return DemoResult(count, block.start, block.end - 1)
+
+
+#: Satisfaction scores as a desk sees them: mostly happy, a long unhappy tail.
+SCORES = [1, 2, 3, 4, 5]
+SCORE_WEIGHTS = [0.05, 0.07, 0.13, 0.35, 0.40]
+
+
+class _AfterCare:
+    """What happens to a ticket around its resolution, so the metrics have texture:
+    second replies, waits on the caller, escalations, reopens, surveys and answers."""
+
+    def __init__(self, rng: random.Random, now: datetime) -> None:
+        self.rng = rng
+        self.now = now
+        self.answers: list[dict[str, Any]] = []
+
+    def _id(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _event(self, events: list[dict[str, Any]], ticket_id: str, tech: str, at: datetime,
+               kind: str, summary: str, detail: dict[str, Any]) -> None:
+        events.append({"id": self._id(), "ticket_id": ticket_id, "at": to_iso(at),
+                       "actor": tech, "kind": kind, "summary": summary,
+                       "detail": json.dumps(detail, sort_keys=True)})
+
+    def add(self, ticket_id: str, tech: str, created: datetime, responded: datetime,
+            resolved: datetime, closed: bool, events: list[dict[str, Any]],
+            notes: list[dict[str, Any]]) -> None:
+        rng, span = self.rng, resolved - responded
+        if span > timedelta(minutes=10):
+            roll = rng.random()
+            middle = responded + span / 2
+            if roll < 0.12:
+                note_id = self._id()
+                notes.append({"id": note_id, "ticket_id": ticket_id, "at": to_iso(middle),
+                              "author": tech, "internal": 0,
+                              "body": "Could you try again now and tell me what you see?"})
+                self._event(events, ticket_id, tech, middle, "public_reply",
+                            f"Reply to caller by {tech}", {"note_id": note_id})
+            elif roll < 0.20:
+                self._event(events, ticket_id, tech, middle, "status_changed",
+                            "Status: in-progress → pending-caller",
+                            {"from": "in-progress", "to": "pending-caller"})
+                back = middle + span / 4
+                self._event(events, ticket_id, tech, back, "status_changed",
+                            "Status: pending-caller → in-progress",
+                            {"from": "pending-caller", "to": "in-progress"})
+            elif roll < 0.27:
+                self._event(events, ticket_id, tech, middle, "escalated",
+                            "Escalated to networking", {"queue": "networking"})
+        reopened = resolved + timedelta(hours=rng.randint(2, 30))
+        if rng.random() < 0.05 and reopened + timedelta(hours=4) < self.now:
+            self._event(events, ticket_id, tech, reopened, "reopened",
+                        "Reopened: the caller says it happened again",
+                        {"from": "resolved", "reason": "the caller says it happened again"})
+            again = reopened + timedelta(hours=rng.randint(1, 4))
+            self._event(events, ticket_id, tech, again, "resolved",
+                        "Resolved again after the reopen", {"root_cause": "recurrence"})
+            resolved = again
+        sent = resolved + timedelta(minutes=5)
+        if not closed or sent >= self.now:
+            return
+        self._event(events, ticket_id, tech, sent, "survey_sent",
+                    "Satisfaction survey sent (automatic)", {"via": "automatic"})
+        answered = sent + timedelta(minutes=rng.randint(10, 60 * 48))
+        if rng.random() < 0.35 and answered < self.now:
+            score = rng.choices(SCORES, SCORE_WEIGHTS)[0]
+            answer_id = self._id()
+            self.answers.append({"id": answer_id, "ticket_id": ticket_id,
+                                 "at": to_iso(answered), "author": tech, "score": score,
+                                 "comment": None})
+            self._event(events, ticket_id, tech, answered, "csat",
+                        f"Survey answer: {score}/5", {"answer_id": answer_id, "score": score})
 
 
 def _flush(store: Store, *tables: list[dict[str, Any]]) -> None:
