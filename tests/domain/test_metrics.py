@@ -111,7 +111,7 @@ def test_resolution_time_excludes_paused_time_and_meets_the_sla_because_of_it() 
     assert figure(report, "resolution_sla").count == 1
     assert figure(report, "fcr").count == 0  # it waited on the caller
     time_logged = figure(report, "time_logged")
-    assert (time_logged.value, time_logged.total) == (45, 45)
+    assert (time_logged.value, time_logged.count, time_logged.total) == (45, 45, 1)
 
 
 def test_pauses_count_only_under_a_policy_that_pauses() -> None:

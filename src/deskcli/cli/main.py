@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resolve": ("lifecycle", "resolve"),
     "close": ("lifecycle", "close"),
     "reopen": ("lifecycle", "reopen"),
+    "report": ("report_cmd", "report"),
+    "csat": ("report_cmd", "csat"),
     "checklist": ("checklist_cmd", "app"),
     "client-tier": ("demo_cmd", "client_tier"),
     "demo": ("demo_cmd", "demo"),

@@ -525,8 +525,9 @@ def figures(tally: Tally) -> list[Figure]:
         _share("fcr", tally.fcr, tally.resolved_refs),
         _share("escalation_rate", tally.escalated, tally.created),
         _share("reopen_rate", tally.reopened, tally.resolved_refs),
-        Figure("time_logged", tally.minutes / n_res if n_res else None, "minutes", n_res,
-               tally.minutes, tuple(tally.resolved_refs)),
+        # count: minutes logged in all; total: the tickets they were logged on.
+        Figure("time_logged", tally.minutes / n_res if n_res else None, "minutes",
+               tally.minutes, n_res, tuple(tally.resolved_refs)),
         _share("csat", tally.satisfied, tally.answer_refs),
         Figure("csat_mean", sum(tally.answers) / len(tally.answers) if tally.answers else None,
                "score", len(tally.answers), len(tally.answers), tuple(tally.answer_refs)),

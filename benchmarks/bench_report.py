@@ -1,0 +1,119 @@
+"""``deskcli report`` speed against a floor of hand-written SQL aggregates (issue 7).
+
+Run:  python benchmarks/bench_report.py [--tickets 100000] [--runs 7]
+
+Seeds a store with ``deskcli demo``'s generator (full timelines: replies, waits on the
+caller, escalations, reopens, surveys and answers), then times
+``deskcli report --since 365d --format tsv`` against a floor script that computes the
+same figures in SQLite the most direct way: one grouped scan of the events for FRT,
+resolution, pauses, FCR, escalations and reopens, one of the time entries, one of the
+survey answers, and the recurring categories and error texts. The floor runs the same
+kind of Python start-up (``python -c`` with ``sqlite3``) and prints its rows as TSV.
+Target: at most 2x. Floor and command alternate so machine load hits both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench_cli import child_env, compare, deskcli_command, seed
+
+FLOOR_REPORT = r"""
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+since, until = sys.argv[2], sys.argv[3]
+write = sys.stdout.write
+params = {"since": since, "until": until}
+per_ticket = '''
+WITH ev AS (
+  SELECT e.ticket_id,
+    min(CASE WHEN e.kind = 'public_reply' OR (e.kind = 'message_sent'
+        AND json_extract(e.detail, '$.audience') = 'caller') THEN unixepoch(e.at) END) AS frt,
+    min(CASE WHEN e.kind = 'resolved' THEN unixepoch(e.at) END) AS resolved,
+    sum(CASE WHEN e.kind = 'status_changed' AND json_extract(e.detail, '$.to')
+        = 'pending-caller' THEN -unixepoch(e.at) WHEN e.kind = 'status_changed'
+        AND json_extract(e.detail, '$.from') = 'pending-caller' THEN unixepoch(e.at)
+        ELSE 0 END) AS paused,
+    max(e.kind = 'escalated') AS escalated,
+    max(e.kind = 'reopened') AS reopened,
+    sum(e.kind = 'public_reply') AS replies,
+    max(e.kind = 'status_changed' AND json_extract(e.detail, '$.to') = 'pending-caller')
+        AS waited,
+    max(CASE WHEN e.kind = 'survey_sent' THEN unixepoch(e.at) END) AS survey
+  FROM events e WHERE e.at < :until GROUP BY e.ticket_id),
+tm AS (SELECT ticket_id, sum(minutes) AS minutes FROM time_entries WHERE at < :until
+       GROUP BY ticket_id),
+t AS (SELECT t.id, t.priority, unixepoch(t.created_at) AS created,
+        CASE t.priority WHEN 'P1' THEN 900 WHEN 'P2' THEN 3600 WHEN 'P3' THEN 14400
+          ELSE 28800 END AS response_target,
+        CASE t.priority WHEN 'P1' THEN 14400 WHEN 'P2' THEN 28800 WHEN 'P3' THEN 86400
+          ELSE 259200 END AS resolve_target
+      FROM tickets t WHERE t.created_at >= :since AND t.created_at < :until)
+SELECT count(*), count(ev.frt), avg(ev.frt - t.created),
+  sum(ev.frt - t.created <= t.response_target),
+  count(ev.resolved), avg(ev.resolved - t.created - ev.paused),
+  sum(ev.resolved - t.created - ev.paused <= t.resolve_target),
+  sum(ev.resolved IS NOT NULL AND ev.replies <= 1 AND NOT ev.waited AND NOT ev.escalated
+      AND NOT ev.reopened),
+  sum(ev.escalated), sum(ev.reopened), avg(tm.minutes), count(ev.survey)
+FROM t LEFT JOIN ev ON ev.ticket_id = t.id LEFT JOIN tm ON tm.ticket_id = t.id
+'''
+queries = [
+    per_ticket,
+    "SELECT count(*), avg(score), avg(score >= 4) FROM csat_responses "
+    "WHERE at >= :since AND at < :until",
+    "SELECT category, count(*), group_concat('#' || number, ' ') FROM tickets "
+    "WHERE created_at >= :since AND created_at < :until GROUP BY category "
+    "HAVING count(*) >= 3 ORDER BY 2 DESC LIMIT 10",
+    "SELECT upper(error_text), count(*), group_concat('#' || number, ' ') FROM tickets "
+    "WHERE created_at >= :since AND created_at < :until AND error_text IS NOT NULL "
+    "GROUP BY 1 HAVING count(*) >= 3 ORDER BY 2 DESC LIMIT 10",
+]
+for sql in queries:
+    for row in db.execute(sql, params):
+        write("\t".join("" if v is None else str(v) for v in row) + "\n")
+"""
+
+
+def window_bounds(home: Path) -> tuple[str, str]:
+    """The window ``--since 365d`` resolves to, as the floor's two ISO bounds."""
+    from datetime import UTC, datetime, timedelta
+
+    from deskcli.domain.timefmt import to_iso
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    del home
+    return to_iso(now - timedelta(days=365)), to_iso(now + timedelta(minutes=10))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="deskcli-bench-report-"))
+    try:
+        home = root / "history"
+        seed(home, args.tickets, None)
+        env = child_env(home)
+        db = str(home / "data" / "deskcli.db")
+        since, until = window_bounds(home)
+        floor = [sys.executable, "-c", FLOOR_REPORT, db, since, until]
+        command = [*deskcli_command(), "report", "--since", "365d", "--format", "tsv"]
+        lines = subprocess.run(command, env=env, capture_output=True, check=True).stdout
+        print(f"report: {len(lines.splitlines())} lines of output")
+        for by in (None, "priority", "week"):
+            extra = ["--by", by] if by else []
+            compare(f"report --since 365d {' '.join(extra)}".strip(), floor,
+                    [*command, *extra], env, args.runs, 2.0)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
