@@ -601,3 +601,52 @@ def check_answer(ref: str, status: Status, answered_this_round: int | None,
         raise Refused(f"{ref} already has a survey answer for this resolution (recorded "
                       f"{at_text(answered_this_round)}); answers are never replaced",
                       field="score")
+
+
+# --- trends ----------------------------------------------------------------------------------
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One block character per value, scaled between the smallest and largest; a gap
+    (space) where there is no figure. A flat series sits on the middle bar."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    out = []
+    for value in values:
+        if value is None:
+            out.append(" ")
+        elif high == low:
+            out.append(_BARS[3])
+        else:
+            out.append(_BARS[round((value - low) / (high - low) * (len(_BARS) - 1))])
+    return "".join(out)
+
+
+def weeks_between(window: Window) -> list[str]:
+    """Every ISO week the window touches, oldest first (the trend's x axis)."""
+    weeks: list[str] = []
+    day = window.start // 86400
+    last = (window.end - 1) // 86400
+    while day <= last:
+        week = _week_of_day(day)
+        if not weeks or weeks[-1] != week:
+            weeks.append(week)
+        day += 1
+    return weeks
+
+
+def trend(report: Report, metric: str) -> list[float | None]:
+    """A metric week by week, from a report grouped by week."""
+    series: list[float | None] = []
+    for week in weeks_between(report.window):
+        tally = report.groups.get(week)
+        if tally is None:
+            series.append(None)
+            continue
+        figure = next(f for f in figures(tally) if f.metric == metric)
+        series.append(figure.value)
+    return series

@@ -39,6 +39,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 def help_table() -> Table:
     from deskcli.app import DeskApp
+    from deskcli.screens.dashboard import DashboardScreen
     from deskcli.screens.intake import IntakeScreen
     from deskcli.screens.queue import QueueScreen
     from deskcli.screens.ticket import TicketScreen
@@ -50,6 +51,7 @@ def help_table() -> Table:
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
         ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
         ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
+        ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
         ("Forms and dialogs", FORMS),
     ]
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)

@@ -34,6 +34,8 @@ class QueueScreen(Screen[None]):
         Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client"),
         Binding("m", "mine", "Mine", tooltip="Only my tickets (toggle)"),
         Binding("r", "refresh", "Refresh", tooltip="Reload the queue and the SLA alerts"),
+        Binding("d", "dashboard", "Dashboard", show=False,
+                tooltip="Dashboard: the service-desk numbers, trends and recurring issues"),
         Binding("escape", "clear", "Clear", show=False,
                 tooltip="Clear the search, then the filters"),
         Binding("q", "quit", "Quit", tooltip="Quit deskcli"),
@@ -108,6 +110,11 @@ class QueueScreen(Screen[None]):
         from deskcli.screens.intake import IntakeScreen
 
         self.app.push_screen(IntakeScreen())
+
+    def action_dashboard(self) -> None:
+        from deskcli.screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())
 
     def action_search(self) -> None:
         search = self.query_one("#queue-search", Input)

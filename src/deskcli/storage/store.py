@@ -655,6 +655,26 @@ class Store:
         cursor.row_factory = None
         return [tuple(row) for row in cursor.execute(sql + " ORDER BY at", params)]
 
+    def tickets_by_refs(self, refs: Sequence[str]) -> list[Row]:
+        """Listing rows for tickets named ``#4521`` or by provisional label, in that order.
+
+        For one page of a drill-down at a time: a metric can stand on 100,000 tickets.
+        """
+        numbers = [int(ref[1:]) for ref in refs if ref.startswith("#") and ref[1:].isdigit()]
+        labels = [ref for ref in refs if not ref.startswith("#")]
+        found: dict[str, Row] = {}
+        for column, values in (("number", numbers), ("provisional", labels)):
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for row in self._db.execute(
+                        "SELECT t.number, t.provisional, t.priority, t.status, t.summary, "
+                        "t.assignee, k.name AS client FROM tickets t LEFT JOIN clients k "
+                        f"ON k.id = t.client_id WHERE t.{column} IN ({marks})", chunk):
+                    key = f"#{row['number']}" if row["number"] is not None else row["provisional"]
+                    found[key] = row
+        return [found[ref] for ref in refs if ref in found]
+
     def csat_responses(self, ticket_id: str) -> list[Row]:
         return list(self._db.execute(
             "SELECT * FROM csat_responses WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
