@@ -73,7 +73,8 @@ def dashboard_rows(data: DashboardData, trend_width: int = TREND_WEEKS
     """The rows of the list: a ``Text`` alone is a heading, ``None`` a separator."""
     rows: list[tuple[Text, Drill] | Text | None] = []
     total = {f.metric: f for f in metrics.figures(data.weekly.total)}
-    rows.append(Text("THE SIX NUMBERS", style="bold underline"))
+    rows.append(Text("THE SIX NUMBERS (trend: week by week, oldest first)",
+                     style="bold underline"))
     for metric in SIX:
         figure = total[metric]
         spark = metrics.sparkline(metrics.trend(data.weekly, metric)[-trend_width:])
@@ -91,7 +92,7 @@ def dashboard_rows(data: DashboardData, trend_width: int = TREND_WEEKS
                 ("response_sla", "response", tally.response_due, tally.response_met),
                 ("resolution_sla", "resolution", tally.resolved_refs, tally.resolve_met)):
             figure = by_name[metric]
-            line = Text(f"{priority} {label:<22}", style="bold")
+            line = Text(f"{priority} {label:<23}", style="bold")
             line.append(f"{metrics.format_value(figure):>8}")
             line.append(f"  {_counts(figure):<13}", style="dim")
             line.append(_bar(figure.value), style="green")

@@ -29,8 +29,8 @@ PAGE = 100
 
 def ticket_line(row: Row) -> Text:
     ref = f"#{row['number']}" if row["number"] is not None else str(row["provisional"])
-    text = Text(f"{ref:<8}", style="bold")
-    text.append(f"{row['priority']}  {row['status']:<20}")
+    text = Text(f"{ref:<8}", style="bold", no_wrap=True, overflow="ellipsis")
+    text.append(f"{row['priority']}  {str(row['status'])[:13]:<14}")
     text.append(f"{(row['client'] or '—')[:18]:<19}", style="dim")
     text.append(str(row["summary"]))
     return text
