@@ -40,7 +40,7 @@ class _Strict(BaseModel):
 class OpIn(_Strict):
     op_id: str = Field(min_length=8, max_length=64)
     entity: Literal["ticket", "client", "caller", "event", "note", "time_entry",
-                    "step_record", "attachment"]
+                    "step_record", "attachment", "csat_response"]
     entity_id: str = Field(min_length=1, max_length=64)
     kind: Literal["create", "set", "append"]
     field: str | None = Field(default=None, max_length=64)
