@@ -176,11 +176,35 @@ CREATE TABLE sync_rejections (
 );
 """
 
+V6_OUTBOUND = """
+CREATE TABLE outbound (
+    id TEXT PRIMARY KEY,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    purpose TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    idem_key TEXT NOT NULL UNIQUE,
+    recipient TEXT,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX outbound_by_due ON outbound(state, not_before);
+CREATE INDEX outbound_by_ticket ON outbound(ticket_id, purpose);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
     (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
+    # 4 (knowledge base) and 5 (metrics, CSAT) are merged from their own branches.
+    (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
 ]
 
 LATEST = MIGRATIONS[-1][0]
