@@ -213,3 +213,20 @@ def test_the_queue_commits_with_the_ticket_change(notify_desk: Desk, receiver: R
     with pytest.raises(DeskError):
         notify_desk.tickets.resolve(ref, root_cause="x", resolution="fixed")
     assert len(service.listing(everything=True)) == before
+
+
+def test_a_reply_is_emailed_and_replaces_an_unsent_acknowledgement(
+        notify_desk: Desk, mail: MailCatcher) -> None:
+    """The caller gets one acknowledgement: the technician's own words win if first."""
+    row = notify_desk.tickets.create(NewTicket(summary="Printer on floor 3 jams",
+                                               caller="Dee Park", email="dee@example.org"))
+    ref = display_ref(row["number"], row["provisional"])
+    notify_desk.tickets.add_note(ref, "Hi Dee, a technician is on the way up.", internal=False)
+    notify_desk.tickets.add_note(ref, "Toner swapped, spare tray ordered.", internal=True)
+    NotifyService(notify_desk).send_due()
+    [reply] = mail.messages
+    assert "a technician is on the way up" in reply.get_payload()
+    assert "Toner" not in reply.get_payload()
+    assert f"[{ref}] Progress" in reply["Subject"]
+    [sent] = _events(notify_desk, ref, "message_sent")
+    assert sent["detail"]["template"] == "update" and sent["detail"]["audience"] == "caller"

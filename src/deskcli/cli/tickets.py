@@ -267,7 +267,9 @@ def note(
 
     Use --internal for a note only technicians see.
 
-    A reply counts as the first response for the SLA.
+    A reply counts as the first response for the SLA. When email is set up
+    ([notify] in config.toml) and the caller has an address, a reply is also emailed
+    to them.
 
     Examples:
 
@@ -291,6 +293,7 @@ def note(
             body = (service.snippet(template, ticket) if template is not None
                     else service.expand(body or "", ticket))
         row = desk.tickets.add_note(ref, body or "", internal=internal)
+        send_queued(desk)
     say(f"{ref_of(row)}: {'internal note' if internal else 'reply'} added")
 
 

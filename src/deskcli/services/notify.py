@@ -127,16 +127,12 @@ class NotifyService:
     # --- actions on a ticket ----------------------------------------------------------
 
     def update(self, ref: str, message: str) -> tuple[Row, bool]:
-        """A checkpoint update: a reply on the timeline and, if the caller has an email
-        address and email is set up, the update email, queued in the same transaction.
+        """A checkpoint update: a reply on the timeline, which the planner emails to the
+        caller in the same transaction when they have an address and email is set up.
         Returns the ticket and whether an email was queued."""
-        tickets = self.desk.tickets
-        with self.desk.store.transaction():
-            ticket = tickets.add_note(ref, message, internal=False)
-            queued = False
-            if self.desk.outbound is not None:
-                queued = self.desk.outbound.update(ticket, message.strip(),
-                                                   to_iso(self.desk.now()))
+        ticket = self.desk.tickets.add_note(ref, message, internal=False)
+        queued = any(r["purpose"] == Purpose.UPDATE.value and r["state"] == "queued"
+                     for r in self.queue.for_ticket(ticket["id"]))
         return ticket, queued
 
     def acknowledge_page(self, ref: str) -> int:

@@ -98,13 +98,16 @@ class OutboundPlanner:
             self._pager_follow_up(ticket, Purpose.PAGE_RESOLVE, at)
         if what == "closed":
             self._survey(ticket, at)
+        if what == "reply":
+            # The caller gets one acknowledgement: the technician's own first words
+            # replace the template one if it has not gone out yet.
+            self.queue.cancel_queued(ticket_id, [Purpose.ACKNOWLEDGEMENT.value],
+                                     "replaced by the technician's reply")
+            self._caller_email(ticket, Purpose.UPDATE, at,
+                               message=str(info.get("text") or ""), repeat=True)
         if what == "reopened":
             self.queue.cancel_queued(ticket_id, [Purpose.SURVEY.value],
                                      "the ticket was reopened before the survey went out")
-
-    def update(self, ticket: Row, message: str, at: str) -> bool:
-        """Queue a checkpoint update email with the technician's words; False if no email."""
-        return self._caller_email(ticket, Purpose.UPDATE, at, message=message, repeat=True)
 
     def acknowledge_page(self, ticket: Row, at: str) -> int:
         """The on-call engineer has it: tell the pager, so it stops escalating."""

@@ -518,6 +518,7 @@ class TicketService:
             label = "Internal note" if internal else "Reply to caller"
             self._event(ticket["id"], at, kind, f"{label} by {self.actor}", {"note_id": note_id})
             if not internal:
+                self._notice("reply", ticket["id"], at, {"text": body})
                 contact = {"last_contact_at": at}
                 if ticket["first_response_at"] is None:
                     contact["first_response_at"] = at
