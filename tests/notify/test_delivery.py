@@ -227,6 +227,19 @@ def test_a_reply_is_emailed_and_replaces_an_unsent_acknowledgement(
     [reply] = mail.messages
     assert "a technician is on the way up" in reply.get_payload()
     assert "Toner" not in reply.get_payload()
-    assert f"[{ref}] Progress" in reply["Subject"]
+    assert f"[{ref}] About your request" in reply["Subject"]
     [sent] = _events(notify_desk, ref, "message_sent")
     assert sent["detail"]["template"] == "update" and sent["detail"]["audience"] == "caller"
+
+
+def test_the_queue_stays_local_while_its_events_sync(notify_desk: Desk) -> None:
+    """The machine that made the change sends: queued messages make no sync ops, but
+    each send's timeline event does, like every other event."""
+    ref = _p1(notify_desk)
+    ops = notify_desk.store.outbox()
+    assert ops and not any(op["entity"] == "outbound" for op in ops)
+    NotifyService(notify_desk).send_due()
+    sent = {e["id"] for e in notify_desk.tickets.detail(ref).timeline
+            if e["kind"] == "message_sent"}
+    synced = {op["entity_id"] for op in notify_desk.store.outbox() if op["entity"] == "event"}
+    assert sent and sent <= synced

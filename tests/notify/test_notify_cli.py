@@ -71,7 +71,7 @@ def test_update_and_note_template(ncli: Cli, mail: MailCatcher) -> None:
     ncli.ok("notify", "update", number, "--template", "working")
     ncli.ok("notify", "send")
     update = mail.messages[-1]
-    assert f"[#{number}] Progress" in update["Subject"]
+    assert f"[#{number}] About your request" in update["Subject"]
     assert "Still on it" in update.get_payload()
     ncli.ok("note", number, "--template", "remote")
     shown = ncli.ok("show", number, "--format", "json").stdout

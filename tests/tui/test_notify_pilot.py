@@ -130,7 +130,7 @@ def test_u_is_a_one_key_update_emailed_to_the_caller(
         await settle(pilot, rounds=5)
         assert "~ Silent" not in screen.query_one(TicketHeader).plain
         subjects = [m["Subject"] for m in mail.messages]
-        assert subjects[-1].startswith(f"[{ref}] Progress on your request")
+        assert subjects[-1].startswith(f"[{ref}] About your request")
         assert "Still on it" in mail.messages[-1].get_payload()
 
     drive(notify_app, steps)

@@ -154,6 +154,8 @@ def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
                 output.write_text(output.dumps(tickets))
             elif tickets:
                 output.write_text("\n".join(output.dumps(t) for t in tickets))
+        if created:
+            send_queued(desk)
     say(f"created {_count(len(created), 'ticket')}"
         + (f"; skipped {_count(len(problems), 'invalid record')}" if problems else ""))
     if problems:

@@ -110,7 +110,9 @@ class MessageState(StrEnum):
 class RetryPolicy:
     """How a failed send is retried: exponential backoff with jitter, then given up loudly."""
 
-    max_attempts: int = 8
+    #: About five hours of retrying with the default delays: a laptop offline for a
+    #: morning still delivers; a receiver down for longer is a loud failure.
+    max_attempts: int = 12
     first_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(hours=1)
     #: How long a sender holds a claimed message; a sender killed mid-send loses it after this.
@@ -266,7 +268,7 @@ def _retry(data: Any) -> RetryPolicy:
     if unknown:
         raise InvalidInput(f"notify.retry: unknown setting {unknown[0]!r}; known: "
                            f"{', '.join(sorted(_RETRY_KEYS))}")
-    attempts = data.get("max_attempts", 8)
+    attempts = data.get("max_attempts", RetryPolicy.max_attempts)
     if not isinstance(attempts, int) or not 1 <= attempts <= 100:
         raise InvalidInput("notify.retry.max_attempts must be a whole number from 1 to 100")
     kwargs: dict[str, Any] = {"max_attempts": attempts}
