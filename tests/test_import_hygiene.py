@@ -17,7 +17,9 @@ CORE_MODULES = [
     "deskcli.storage.store", "deskcli.services.desk", "deskcli.services.tickets",
     "deskcli.services.demo", "deskcli.services.session", "deskcli.services.drafts",
     "deskcli.services.worktimer", "deskcli.checklists", "deskcli.sync.client",
-    "deskcli.sync.apply",
+    "deskcli.sync.apply", "deskcli.services.notify", "deskcli.services.outbound",
+    "deskcli.notify.channels", "deskcli.notify.pagerduty", "deskcli.notify.webhook",
+    "deskcli.notify.email", "deskcli.storage.outbound",
 ]
 FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic"]
 #: The sync client may use httpx, but only once a sync actually runs.
@@ -44,7 +46,8 @@ def test_domain_storage_and_services_import_without_tui_or_server() -> None:
 def test_domain_is_pure() -> None:
     """No database driver, no front-end library: the domain is plain Python."""
     domain = ["deskcli.domain." + m for m in ("engine", "sla", "intake", "numbering", "hlc",
-                                              "validation", "communication", "priority")]
+                                              "validation", "communication", "priority",
+                                              "notify", "templates")]
     loaded = _loaded(domain)
     leaked = sorted(m for m in DOMAIN_FORBIDDEN if m in loaded)
     assert not leaked, f"the domain imported {leaked}"

@@ -27,7 +27,7 @@ from deskcli.clock import new_id as system_ids
 from deskcli.domain.errors import ChecklistFileError, DeskError, InvalidInput
 from deskcli.screens.queue import QueueScreen
 from deskcli.services.desk import Desk, open_desk
-from deskcli.services.session import Alerts, DeskSession, SyncState
+from deskcli.services.session import Alerts, DeskSession, NotifyState, SyncState
 from deskcli.storage.store import StoreError
 
 
@@ -58,10 +58,17 @@ class DeskApp(App[int]):
     timer_text: reactive[str] = reactive("")
     #: The team server as last seen by the background sync (None: not known yet).
     sync_state: reactive[SyncState | None] = reactive(None)
+    #: An undelivered P1 page (or stopped notifications): shown on every screen until
+    #: the page goes out. Empty when all is well.
+    page_alert: reactive[str] = reactive("")
 
     @dataclass
     class Synced(Message):
         state: SyncState
+
+    @dataclass
+    class NotifyDone(Message):
+        state: NotifyState
 
     @dataclass
     class AlertsRead(Message):
@@ -75,8 +82,12 @@ class DeskApp(App[int]):
 
     def __init__(self, desk: Desk, *, new_id: Callable[[], str] = system_ids,
                  tick: float | None = 1.0, offer_samples: bool = True,
-                 sample_count: int = 1000, sync_every: float | None = 30.0) -> None:
+                 sample_count: int = 1000, sync_every: float | None = 30.0,
+                 notify_every: float | None = 15.0) -> None:
         super().__init__()
+        #: Seconds between runs of the outbound sender; None turns it off (it also stays
+        #: off when the config sets up no channels).
+        self.notify_every = notify_every
         #: Seconds between background syncs with the team server; None turns them off.
         self.sync_every = sync_every
         self.session = DeskSession(desk, new_id=new_id)
@@ -98,6 +109,9 @@ class DeskApp(App[int]):
         if self.sync_every:
             self.run_sync()
             self.set_interval(self.sync_every, self.run_sync)
+        if self.notify_every and self.session.notify_enabled():
+            self.run_notify()
+            self.set_interval(self.notify_every, self.run_notify)
 
     def on_unmount(self) -> None:
         self.session.close_sync()
@@ -134,6 +148,25 @@ class DeskApp(App[int]):
             current.load()
             self.notify(f"{current.ref} was changed by a colleague; showing the latest "
                         "(your draft is kept)")
+
+    # --- outbound messages ----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="notify", exit_on_error=False)
+    def run_notify(self) -> None:
+        """Send what is due in a thread; screens call it after a change that queues."""
+        if self.session.notify_enabled():
+            self.post_message(self.NotifyDone(self.session.notify_once()))
+
+    def on_desk_app_notify_done(self, message: NotifyDone) -> None:
+        alert = message.state.alert()
+        if alert and alert != self.page_alert:
+            self.notify(message.state.detail(), title=alert, severity="error", timeout=30)
+        self.page_alert = alert
+        if message.state.sent:
+            from deskcli.screens.ticket import TicketScreen
+
+            if isinstance(self.screen, TicketScreen):
+                self.screen.load()  # the page state and timeline moved on
 
     # --- background reads ---------------------------------------------------------------
 
@@ -208,11 +241,13 @@ class DeskApp(App[int]):
 
 def build_app(desk: Desk, *, new_id: Callable[[], str] = system_ids,
               tick: float | None = 1.0, offer_samples: bool = True,
-              sample_count: int = 1000, sync_every: float | None = 30.0) -> DeskApp:
+              sample_count: int = 1000, sync_every: float | None = 30.0,
+              notify_every: float | None = 15.0) -> DeskApp:
     """The app on an open desk. Tests pass a desk on a fixed clock, seeded ids and
     ``tick=None``, so no live timer moves between two snapshots."""
     return DeskApp(desk, new_id=new_id, tick=tick, offer_samples=offer_samples,
-                   sample_count=sample_count, sync_every=sync_every)
+                   sample_count=sample_count, sync_every=sync_every,
+                   notify_every=notify_every)
 
 
 def main() -> int:

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.notify import NotifySettings, parse_settings
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.validation import parse_duration
 
-KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge"})
+KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
+                        "notify"})
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class Config:
     #: A ticket with no word to the caller for this long is flagged (communication checkpoint).
     checkpoint: timedelta = timedelta(hours=4)
     attachment_max_bytes: int = 10 * 1024 * 1024
+    #: Channels, templates, survey delay and retry policy (``[notify]``; docs/notifications.md).
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -62,8 +66,9 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         max_mb = data.get("attachment_max_mb", 10)
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")
+        notify = parse_settings(data.get("notify", {}))
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
-                  attachment_max_bytes=int(max_mb * 1024 * 1024))
+                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify)

@@ -13,6 +13,7 @@ from deskcli.domain.errors import InvalidInput
 from .exits import say
 from .params import Ref, opt, ref_of
 from .session import open_cli_desk
+from .tickets import send_queued
 
 
 def parse_values(pairs: list[str] | None) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def step(
     values = parse_values(value)
     with open_cli_desk() as desk:
         row = desk.tickets.complete_step(ref, step_key, values)
+        send_queued(desk)
     say(f"{ref_of(row)}: step {step_key} done")
 
 
@@ -114,6 +116,7 @@ def resolve(
     with open_cli_desk() as desk:
         row = desk.tickets.resolve(ref, root_cause=root_cause, resolution=resolution,
                                    category=category)
+        send_queued(desk)
     say(f"{ref_of(row)}: resolved")
 
 

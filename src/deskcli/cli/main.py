@@ -53,6 +53,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("sync_cmd", "sync"),
     "serve": ("sync_cmd", "serve"),
     "server": ("sync_cmd", "server_app"),
+    "notify": ("notify_cmd", "app"),
 }
 
 

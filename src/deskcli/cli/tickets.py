@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,11 +13,14 @@ from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
 
 from . import completion, output
-from .exits import ExitCode, report, say
+from .exits import ExitCode, fail, report, say
 from .params import Ref, opt, ref_of
 from .records import Problem, parse_records, read_source
 from .render import detail_json, detail_text, ticket_json
 from .session import open_cli_desk
+
+if TYPE_CHECKING:
+    from deskcli.services.desk import Desk
 
 #: Most problems listed before "... and N more": enough to fix a file, not a flood.
 MAX_REPORTED = 20
@@ -108,6 +111,7 @@ def new(
             output.write_text(_bare(row["number"], row["provisional"]))
         else:
             output.write_text(output.dumps(ticket_json(row, desk.now())))
+        send_queued(desk)
 
 
 def _bare(number: int | None, provisional: str | None) -> str:
@@ -150,6 +154,8 @@ def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
                 output.write_text(output.dumps(tickets))
             elif tickets:
                 output.write_text("\n".join(output.dumps(t) for t in tickets))
+        if created:
+            send_queued(desk)
     say(f"created {_count(len(created), 'ticket')}"
         + (f"; skipped {_count(len(problems), 'invalid record')}" if problems else ""))
     if problems:
@@ -240,6 +246,7 @@ def set_fields(
                            "--priority (see deskcli set --help)")
     with open_cli_desk() as desk:
         row = desk.tickets.update(ref, changes, reason=reason)
+        send_queued(desk)
     summary_text = ", ".join(f"{key.replace('_', ' ')} {row.get(key) or '—'}"
                              if key != "client" else f"client {row.get('client_name') or '—'}"
                              for key in changes)
@@ -248,17 +255,23 @@ def set_fields(
 
 def note(
     ref: Ref,
-    text: Annotated[str, typer.Argument(metavar="TEXT", show_default=False,
-                                        help="The note; - reads it from stdin.")],
+    text: Annotated[str | None, typer.Argument(
+        metavar="TEXT", show_default=False,
+        help="The note; - reads it from stdin. Omit it with --template.")] = None,
     internal: Annotated[bool, typer.Option("--internal", "-i", help="An internal note for "
                                            "technicians, not a reply to the caller.")
                         ] = False,
+    template: Annotated[str | None, opt(
+        "Use a canned response, filled in for this ticket (list them with 'deskcli notify "
+        "snippets'). /name words in TEXT are expanded too.", metavar="NAME")] = None,
 ) -> None:
     """Add a reply to the caller, or an internal note.
 
     Use --internal for a note only technicians see.
 
-    A reply counts as the first response for the SLA.
+    A reply counts as the first response for the SLA. When email is set up
+    ([notify] in config.toml) and the caller has an address, a reply is also emailed
+    to them.
 
     Examples:
 
@@ -266,10 +279,23 @@ def note(
       deskcli note 4521 "Rebuilding your Outlook profile now; back to you in 20 minutes."
       deskcli note 4521 --internal "Credential Manager had two stale entries."
       journalctl -u vpn --since today | deskcli note 4521 --internal -
+      deskcli note 4521 --template remote
     """
+    if text is not None and template is not None:
+        fail("give the note text or --template NAME, not both")
+    if text is None and template is None:
+        fail("say what the note is: give TEXT, - for stdin, or --template NAME")
     body = sys.stdin.read() if text == "-" else text
     with open_cli_desk() as desk:
-        row = desk.tickets.add_note(ref, body, internal=internal)
+        if template is not None or (body and "/" in body):
+            from deskcli.services.notify import NotifyService
+
+            service = NotifyService(desk)
+            ticket = desk.tickets.find(ref)
+            body = (service.snippet(template, ticket) if template is not None
+                    else service.expand(body or "", ticket))
+        row = desk.tickets.add_note(ref, body or "", internal=internal)
+        send_queued(desk)
     say(f"{ref_of(row)}: {'internal note' if internal else 'reply'} added")
 
 
@@ -295,3 +321,11 @@ def log_time(
         minutes = desk.tickets.log_time(ref, duration, note=note_text)
         row = desk.tickets.find(ref)
     say(f"{ref_of(row)}: {minutes} min logged")
+
+
+def send_queued(desk: Desk) -> None:
+    """Send what the change queued (a P1 page, an acknowledgement) straight away."""
+    if desk.outbound is not None:
+        from .notify_cmd import send_after_change
+
+        send_after_change(desk)

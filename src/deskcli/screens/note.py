@@ -2,30 +2,49 @@
 
 Which one is chosen in words, not colour. The text is kept as a draft while typing, so a
 note half-written when the phone rings is still there when the dialog is reopened.
+Canned responses: typing ``/name`` and a space swaps in the snippet of that name, filled
+in for this ticket (``deskcli notify snippets`` lists them).
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Label, Select
 
+from deskcli.domain.errors import DeskError
+from deskcli.domain.templates import expand_shortcodes
 from deskcli.screens.form_modal import FormModal
 from deskcli.widgets.field_error import FieldError
 from deskcli.widgets.text_box import TextBox
 
 DRAFT = "note"
 PUBLIC, INTERNAL = "public", "internal"
+#: A shortcode just finished: ``/name`` followed by the space or newline typed after it.
+_JUST_TYPED = re.compile(r"(?<![\w/])/([a-z][a-z0-9_-]*)(\s)$")
 
 
 class NoteScreen(FormModal):
-    def __init__(self, ref: str, draft_key: str, *, public: bool) -> None:
+    @dataclass
+    class _Snippets(Message):
+        snippets: dict[str, str]
+        values: dict[str, Any]
+
+    def __init__(self, ref: str, draft_key: str, *, public: bool,
+                 initial: str | None = None) -> None:
         super().__init__(ref)
         self.draft_key = draft_key
         self.public = public
+        #: Text to start with instead of the draft (the one-key checkpoint update).
+        self.initial = initial
+        self.snippets: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
 
     def heading(self) -> str:
         return f"Write on {self.ref}"
@@ -33,6 +52,8 @@ class NoteScreen(FormModal):
     def body(self) -> ComposeResult:
         draft = self.session.drafts.load(self.draft_key).get(DRAFT, {})
         text = draft.get("text", "") if isinstance(draft, dict) else ""
+        if self.initial is not None:
+            text = self.initial
         with Vertical(classes="field"):
             yield Label("Who sees it", classes="field-label")
             yield Select([("Reply to the caller: they see it, the checkpoint restarts",
@@ -47,6 +68,26 @@ class NoteScreen(FormModal):
 
     def on_mount(self) -> None:
         self.query_one("#note-text", TextBox).focus()
+        self._load_snippets()
+
+    @work(thread=True, exclusive=True, group="snippets", exit_on_error=False)
+    def _load_snippets(self) -> None:
+        try:
+            snippets, values = self.session.snippet_context(self.ref)
+        except DeskError:
+            return  # a broken snippets file: replies still work, without shortcodes
+        self.post_message(self._Snippets(snippets, values))
+
+    def on_note_screen__snippets(self, message: _Snippets) -> None:
+        self.snippets, self.values = message.snippets, message.values
+        box = self.query_one("#note-text", TextBox)
+        expanded = expand_shortcodes(box.text, self.snippets, self.values)
+        if expanded != box.text:
+            self._replace(box, expanded)
+
+    def _replace(self, box: TextBox, text: str) -> None:
+        box.text = text
+        box.move_cursor(box.document.end)
 
     @on(Select.Changed, "#note-kind")
     def _kind(self, event: Select.Changed) -> None:
@@ -54,10 +95,20 @@ class NoteScreen(FormModal):
 
     @on(TextBox.Changed, "#note-text")
     def _keep(self, event: TextBox.Changed) -> None:
-        self.session.drafts.put(self.draft_key, DRAFT, {"text": event.text_area.text})
+        text = event.text_area.text
+        match = _JUST_TYPED.search(text)
+        if match and match.group(1) in self.snippets:
+            start = match.start()
+            self._replace(self.query_one("#note-text", TextBox),
+                          text[:start] + expand_shortcodes(text[start:], self.snippets,
+                                                           self.values))
+            return  # the swap raises Changed again, which keeps the draft
+        self.session.drafts.put(self.draft_key, DRAFT, {"text": text})
 
     def gather(self) -> dict[str, Any]:
-        return {"text": self.query_one("#note-text", TextBox).text, "public": self.public}
+        text = expand_shortcodes(self.query_one("#note-text", TextBox).text, self.snippets,
+                                 self.values)
+        return {"text": text, "public": self.public}
 
     def perform(self, values: dict[str, Any]) -> str:
         self.session.desk.tickets.add_note(self.ref, values["text"],

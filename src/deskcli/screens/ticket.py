@@ -72,6 +72,10 @@ class TicketScreen(Screen[None]):
         Binding("ctrl+s", "complete", "Complete", tooltip="Complete the step shown"),
         Binding("r", "reply", "Reply", tooltip="Reply to the caller (they see it)"),
         Binding("i", "note", "Note", tooltip="Add an internal note (team only)"),
+        Binding("u", "update", "Update", show=False,
+                tooltip="One-key checkpoint update to the caller (emailed when set up)"),
+        Binding("o", "acknowledge_page", "On-call has it", show=False,
+                tooltip="The on-call engineer has the P1: acknowledge the page"),
         Binding("s", "status", "Status", tooltip="Change the status"),
         Binding("p", "priority", "Priority", show=False, tooltip="Change the priority"),
         Binding("a", "assignee", "Assign", show=False, tooltip="Change who owns the ticket"),
@@ -307,8 +311,7 @@ class TicketScreen(Screen[None]):
             self.session.drafts.drop_step(self.view.ticket["id"], message.step_key)
         self.app.notify(f"Step done: {message.title}")
         self._advance = True
-        self.load()
-        desk_app(self).refresh_alerts()
+        self._after(True)
 
     # --- leaving, and the work timer ----------------------------------------------------
 
@@ -352,7 +355,10 @@ class TicketScreen(Screen[None]):
     def _after(self, changed: bool | None) -> None:
         if changed:
             self.load()
-            desk_app(self).refresh_alerts()
+            app = desk_app(self)
+            app.refresh_alerts()
+            if app.notify_every:
+                app.run_notify()  # what the change queued goes out now, not in 15 s
 
     def _draft_key(self) -> str | None:
         return self.view.ticket["id"] if self.view is not None else None
@@ -362,6 +368,29 @@ class TicketScreen(Screen[None]):
 
     def action_note(self) -> None:
         self._note(public=False)
+
+    def action_update(self) -> None:
+        """The communication checkpoint's one key: a reply that starts from the 'working'
+        canned response, ready to send with ctrl+s or to edit first."""
+        from deskcli.screens.note import NoteScreen
+
+        key = self._draft_key()
+        if key is not None:
+            self.app.push_screen(NoteScreen(self.ref, key, public=True, initial="/working "),
+                                 self._after)
+
+    def action_acknowledge_page(self) -> None:
+        self._acknowledge(self.session, self.ref)
+
+    @work(thread=True, exclusive=True, group="ticket-write")
+    def _acknowledge(self, session: DeskSession, ref: str) -> None:
+        try:
+            session.acknowledge_page(ref)
+        except DeskError as error:
+            self.app.call_from_thread(self.app.notify, error.message, severity="warning")
+            return
+        self.app.call_from_thread(self.app.notify, f"{ref}: page acknowledgement queued")
+        self.app.call_from_thread(self._after, True)
 
     def _note(self, *, public: bool) -> None:
         from deskcli.screens.note import NoteScreen

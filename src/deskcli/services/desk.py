@@ -16,6 +16,7 @@ from deskcli.config import Config, load_config
 from deskcli.domain.checklist import Checklist
 from deskcli.domain.timefmt import to_iso
 from deskcli.paths import Paths, resolve_paths
+from deskcli.services.outbound import OutboundPlanner
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
 
@@ -28,6 +29,9 @@ class Desk:
     store: Store
     tickets: TicketService
     now: Callable[[], datetime]
+    #: Queues pages, chat posts and caller email with ticket changes; None when the
+    #: config has no ``[notify]`` channels in use.
+    outbound: OutboundPlanner | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -45,6 +49,11 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
     paths = paths or resolve_paths()
     config = load_config(paths.config_file)
     checklists = checklist_files.load_all(paths.config_dir)
+    templates = None
+    if config.notify.enabled:  # checked before the store opens: a bad file opens nothing
+        from deskcli.services.notify_templates import load_templates
+
+        templates = load_templates(paths.config_dir, config.notify)
     clock = now or SystemClock().now
     store = Store.open(paths.database, ids=ids,
                        now_ms=(lambda: int(clock().timestamp() * 1000)) if now else now_ms,
@@ -53,4 +62,9 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
                             actor=actor or config.tech, now=clock, new_id=ids,
                             default_checklist=checklist_files.DEFAULT_KEY,
                             attachment_max_bytes=config.attachment_max_bytes)
-    return Desk(paths, config, checklists, store, service, clock)
+    planner = None
+    if templates is not None:
+        planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
+                                  new_id=ids, checkpoint=config.checkpoint)
+        service.on_change = planner.notice
+    return Desk(paths, config, checklists, store, service, clock, planner)

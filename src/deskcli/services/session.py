@@ -108,6 +108,33 @@ class TicketView:
 
 
 @dataclass(frozen=True)
+class NotifyState:
+    """What the background sender last did, for the status bar and alerts."""
+
+    sent: int = 0
+    #: Undelivered P1 pages that already failed: ``#4521 via pd: reason`` each.
+    failing_pages: tuple[str, ...] = ()
+    #: A problem that stops sending altogether (a missing secret).
+    problem: str = ""
+
+    def alert(self) -> str:
+        """The persistent status-bar line (short); empty when there is nothing to shout
+        about. ``detail()`` has the reasons."""
+        if self.failing_pages:
+            first = self.failing_pages[0].split(": ", 1)[0]
+            more = len(self.failing_pages) - 1
+            return f"P1 PAGE NOT SENT: {first}" + (f" (+{more} more)" if more else "")
+        return "notifications stopped (see deskcli notify status)" if self.problem else ""
+
+    def detail(self) -> str:
+        """The alert with its reasons, for the notification that pops up."""
+        lines = [f"P1 page not sent: {line}" for line in self.failing_pages]
+        if self.problem:
+            lines.append(self.problem)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class SyncState:
     """What the status bar says about the team server."""
 
@@ -137,6 +164,8 @@ class DeskSession:
         self._sync_desk: Desk | None = None
         self._sync_client: Any = None
         self._sync_closed = False
+        self._notify_desk: Desk | None = None
+        self._notify_service: Any = None
 
     @property
     def tech(self) -> str:
@@ -194,8 +223,62 @@ class DeskSession:
                 created_at=from_iso(ticket["created_at"]),
                 last_contact_at=from_iso(last) if last else None,
                 now=self.desk.now(), checkpoint=self.desk.config.checkpoint)
-            return TicketView(detail, facts.steps, silent, facts.minutes_logged)
+            extra: dict[str, Any] = {}
+            if self.desk.outbound is not None:
+                from deskcli.domain.notify import page_state
+
+                extra["page"] = page_state(self.desk.outbound.queue.for_ticket(ticket["id"]))
+                extra["email"] = bool(self.desk.config.notify.email and ticket["caller_email"])
+            return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
         return self.run(read)
+
+    # --- notifications -----------------------------------------------------------------
+
+    def notify_enabled(self) -> bool:
+        return self.desk.outbound is not None
+
+    def notify_once(self) -> NotifyState:
+        """One pass of the outbound sender, on a connection of its own: a slow receiver
+        never holds the store the screens read from (as with sync)."""
+        if not self.notify_enabled() or self._sync_closed:
+            return NotifyState()
+        from deskcli.services.desk import open_desk
+        from deskcli.services.notify import NotifyService
+
+        if self._notify_service is None:
+            self._notify_desk = open_desk(self.desk.paths, now=self.desk.now,
+                                          ids=self.new_id, actor=self.tech)
+            self._notify_service = NotifyService(self._notify_desk)
+        service = self._notify_service
+        try:
+            report = service.send_due()
+        except DeskError as error:
+            pages = service.failing_pages() or [
+                r for r in service.listing() if r["purpose"] == "page"]
+            return NotifyState(problem=error.message, failing_pages=tuple(
+                self._page_line(r, error.message) for r in pages))
+        return NotifyState(len(report.sent), tuple(
+            self._page_line(r, r["last_error"]) for r in report.failing_pages))
+
+    @staticmethod
+    def _page_line(row: Row, reason: object) -> str:
+        from deskcli.domain.numbering import display_ref
+
+        return f"{display_ref(row['number'], row['provisional'])} via {row['channel']}: {reason}"
+
+    def snippet_context(self, ref: str) -> tuple[dict[str, str], dict[str, Any]]:
+        """Canned responses and this ticket's placeholder values, for the reply box."""
+        from deskcli.services.notify import NotifyService
+
+        def read() -> tuple[dict[str, str], dict[str, Any]]:
+            service = NotifyService(self.desk)
+            return service.snippets(), service.values(self.desk.tickets.find(ref))
+        return self.run(read)
+
+    def acknowledge_page(self, ref: str) -> int:
+        from deskcli.services.notify import NotifyService
+
+        return self.run(NotifyService(self.desk).acknowledge_page, ref)
 
     # --- look-ups for forms ------------------------------------------------------------
 
@@ -280,6 +363,12 @@ class DeskSession:
 
     def close_sync(self) -> None:
         self._sync_closed = True
+        service, notify_desk = self._notify_service, self._notify_desk
+        self._notify_service = self._notify_desk = None
+        if service is not None:
+            service.close()
+        if notify_desk is not None:
+            notify_desk.close()
         client, desk = self._sync_client, self._sync_desk
         self._sync_client = self._sync_desk = None
         if client is not None:

@@ -83,6 +83,9 @@ class TicketService:
         self._new_id = new_id
         self.default_checklist = default_checklist
         self.attachment_max_bytes = attachment_max_bytes
+        #: Told of each change inside its transaction (the outbound queue's planner), so a
+        #: message caused by a change commits with it. ``(what, ticket_id, at, info)``.
+        self.on_change: Callable[[str, str, str, Mapping[str, Any] | None], None] | None = None
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -213,6 +216,7 @@ class TicketService:
         self._event(ticket_id, at, "created",
                     f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
                     {"channel": draft.channel.value, "priority": priority.value})
+        self._notice("created", ticket_id, at)
         if draft.verified is not None and shortcut_steps:
             self._record_step_by_action(row, "verify_identity",
                                         {"method": draft.verified.value}, at)
@@ -324,6 +328,23 @@ class TicketService:
 
     # --- the generic change path ------------------------------------------------------
 
+    def _notice(self, what: str, ticket_id: str, at: str,
+                info: Mapping[str, Any] | None = None) -> None:
+        if self.on_change is not None:
+            self.on_change(what, ticket_id, at, info)
+
+    def mark_contacted(self, ticket_id: str, at: str) -> None:
+        """A message reached the caller (sent by the outbound queue): the checkpoint clock
+        restarts and, if it was the first word, the response SLA is met. Runs in the
+        caller's transaction."""
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is None:
+            return
+        contact = {"last_contact_at": at}
+        if ticket["first_response_at"] is None:
+            contact["first_response_at"] = at
+        self._write(ticket, contact, at)
+
     def _event(self, ticket_id: str, at: str, kind: str, summary: str,
                detail: Mapping[str, Any] | None = None) -> None:
         self.store.insert("events", {
@@ -389,6 +410,8 @@ class TicketService:
                 self._event(ticket["id"], at, "field_changed",
                             f"{key.replace('_', ' ')}: {old or '—'} → {new or '—'}",
                             {"field": key, "old": old, "new": new})
+            if "priority" in columns:
+                self._notice("priority", ticket["id"], at)
         if status_target is not None:
             ticket = self._change_status(ticket, status_target, at, reason=reason)
         return ticket
@@ -430,6 +453,7 @@ class TicketService:
             return
         if ticket["caller_id"]:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
+            self._notice("caller", ticket["id"], at)
             return
         existing = self.store.find_caller(address.split("@")[0], address, ticket["client_id"])
         if existing:
@@ -440,6 +464,7 @@ class TicketService:
                 "id": caller_id, "name": address.split("@")[0], "email": address,
                 "phone": None, "client_id": ticket["client_id"], "vip": 0, "created_at": at})
         self._write(ticket, {"caller_id": caller_id}, at)
+        self._notice("caller", ticket["id"], at)
 
     def _change_status(self, ticket: Row, target: Status, at: str, *,
                        reason: str | None = None) -> Row:
@@ -468,6 +493,7 @@ class TicketService:
         if reopening:
             self._event(ticket["id"], at, "reopened", f"Reopened: {reason}",
                         {"from": current.value, "reason": reason})
+            self._notice("reopened", ticket["id"], at)
         else:
             detail: dict[str, Any] = {"from": current.value, "to": target.value}
             if reason:
@@ -495,6 +521,7 @@ class TicketService:
             label = "Internal note" if internal else "Reply to caller"
             self._event(ticket["id"], at, kind, f"{label} by {self.actor}", {"note_id": note_id})
             if not internal:
+                self._notice("reply", ticket["id"], at, {"text": body})
                 contact = {"last_contact_at": at}
                 if ticket["first_response_at"] is None:
                     contact["first_response_at"] = at
@@ -568,6 +595,7 @@ class TicketService:
             "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
         self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}",
                     {"step": step.key})
+        self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
     def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:
         """Complete a checklist step with what it collects, running its action if any."""
@@ -669,6 +697,7 @@ class TicketService:
         ticket = self._change_status(ticket, Status.RESOLVED, at)
         self._event(ticket["id"], at, "resolved", f"Resolved: {note}",
                     {"root_cause": cause})
+        self._notice("resolved", ticket["id"], at)
         return ticket
 
     def close(self, ref: str, *, category: str | None = None) -> Row:
@@ -693,6 +722,7 @@ class TicketService:
         self._event(ticket["id"], at, "closed",
                     f"Closed as {chosen}; {facts.minutes_logged} min logged",
                     {"resolution_category": chosen})
+        self._notice("closed", ticket["id"], at)
         return ticket
 
     def reopen(self, ref: str, *, reason: str | None) -> Row:
@@ -721,6 +751,15 @@ class TicketService:
         with self.store.transaction():
             self._survey_sent(ticket, how, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def survey_delivered(self, ticket_id: str, at: str) -> None:
+        """The outbound queue emailed the survey: the same ``survey_sent`` event the
+        checklist step writes, in the sender's transaction. The sender has already checked
+        that the ticket is still closed, so this never refuses (a refusal would roll back
+        the record of a delivery that happened)."""
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is not None and not Status(ticket["status"]).is_open:
+            self._survey_sent(ticket, "email", at)
 
     def _survey_sent(self, ticket: Row, via: str, at: str) -> None:
         status = Status(ticket["status"])

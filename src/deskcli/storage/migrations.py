@@ -176,8 +176,7 @@ CREATE TABLE sync_rejections (
 );
 """
 
-# Version 4 is the knowledge base (issue 6) and 6 the notifications (issue 8); this file
-# gains them when the branches merge.
+# Version 4 is the knowledge base (issue 6); it joins this file when that branch merges.
 V5_CSAT = """
 CREATE TABLE csat_responses (
     id TEXT PRIMARY KEY,
@@ -191,12 +190,35 @@ CREATE INDEX csat_responses_by_ticket ON csat_responses(ticket_id, at);
 CREATE INDEX csat_responses_by_at ON csat_responses(at)
 """
 
+V6_OUTBOUND = """
+CREATE TABLE outbound (
+    id TEXT PRIMARY KEY,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    purpose TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    idem_key TEXT NOT NULL UNIQUE,
+    recipient TEXT,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL,
+    sent_at TEXT
+);
+CREATE INDEX outbound_by_due ON outbound(state, not_before);
+CREATE INDEX outbound_by_ticket ON outbound(ticket_id, purpose);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
     (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
     (5, "satisfaction survey answers", V5_CSAT),
+    (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -197,3 +197,24 @@ class CsatResponse(SQLModel, table=True):
     author: str
     score: int
     comment: str | None = None
+
+
+class Outbound(SQLModel, table=True):
+    """A message waiting to go out, or the record of one that went (local: never synced)."""
+
+    __tablename__ = "outbound"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    purpose: str
+    channel: str
+    idem_key: str = Field(unique=True)
+    recipient: str | None = None
+    payload: str
+    state: str = "queued"
+    attempts: int = 0
+    not_before: str
+    lease_owner: str | None = None
+    lease_until: str | None = None
+    last_error: str | None = None
+    created_at: str
+    sent_at: str | None = None

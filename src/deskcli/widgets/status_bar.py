@@ -37,6 +37,7 @@ class DeskStatusBar(Static):
         self.watch(app, "alerts", self._changed, init=False)
         self.watch(app, "timer_text", self._changed, init=False)
         self.watch(app, "sync_state", self._changed, init=False)
+        self.watch(app, "page_alert", self._changed, init=False)
         self.refresh_line()
 
     def on_resize(self) -> None:
@@ -61,6 +62,9 @@ class DeskStatusBar(Static):
         if app.timer_text:
             middle.append(f"timer {app.timer_text}", style="bold")
         right = Text()
+        if app.page_alert:
+            # Louder than any SLA count, and it stays until the page is delivered.
+            left = Text(f"!! {app.page_alert}", style="bold white on red")
         if alerts is not None:
             if alerts.breached:
                 right.append(f"!! {alerts.breached} breached", style="bold red")
@@ -72,6 +76,13 @@ class DeskStatusBar(Static):
                 right.append("SLA clocks all fine", style="dim")
         width = max(self.size.width - 2, 20)
         used = cell_len(left.plain) + cell_len(middle.plain) + cell_len(right.plain)
+        if used + 4 > width and app.page_alert:  # the alert keeps its start; clocks go
+            right = Text()
+            used = cell_len(left.plain) + cell_len(middle.plain)
+            if used + 4 > width:
+                middle = Text()
+                left.truncate(width - 2, overflow="ellipsis")
+                used = cell_len(left.plain)
         if used + 4 > width:  # too narrow: the path gives way first
             room = max(width - cell_len(middle.plain) - cell_len(right.plain) - 4, 8)
             plain = left.plain

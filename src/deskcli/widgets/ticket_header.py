@@ -113,8 +113,17 @@ class TicketHeader(Static):
             last = t["last_contact_at"] or t["created_at"]
             quiet = format_span(now - from_iso(last))
             lines.append(Text(f"~ Silent {quiet}: the caller has heard nothing past the "
-                              f"{format_span(checkpoint)} checkpoint (r to reply)",
+                              f"{format_span(checkpoint)} checkpoint (u: one-key update)",
                               style="bold yellow"))
+        page = view.extra.get("page")
+        if page:
+            styles = {"failed": "bold white on red", "queued": "bold yellow",
+                      "sent": "bold", "acknowledged": "green", "resolved": "dim"}
+            hint = {"failed": ": NOT delivered, retrying; page by phone meanwhile",
+                    "queued": ": waiting to go out", "sent": " (o when on-call has it)",
+                    "acknowledged": "", "resolved": ""}
+            lines.append(Text(f"☎ On-call page {page}{hint.get(page, '')}",
+                              style=styles.get(page, "bold")))
         if t.get("flagged"):
             lines.append(Text(f"⚑ Conflict: {t['flagged']} (then deskcli set "
                               f"{view.detail.ref} --settled)", style="bold magenta"))

@@ -1,0 +1,98 @@
+"""Caller email over SMTP with STARTTLS and login, threaded by ticket.
+
+Every message of a ticket names the same thread root in ``References``/``In-Reply-To`` and
+has the ticket number in its subject, so mail clients and the desk's mailbox keep one
+conversation per ticket. ``Message-ID`` is built from the idempotency key: a resend after a
+crash carries the same id, which mail systems and the desk's own intake use to drop repeats.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate
+
+from .base import DeliveryError, Outgoing
+
+DOMAIN = "deskcli.invalid"
+
+
+def message_id(key: str) -> str:
+    return f"<{key}@{DOMAIN}>"
+
+
+def thread_id(ticket_id: str) -> str:
+    return f"<ticket-{ticket_id}@{DOMAIN}>"
+
+
+class SmtpSender:
+    def __init__(self, name: str, *, host: str, port: int, sender: str, starttls: bool,
+                 username: str | None, password: str | None, timeout: float,
+                 ca_file: str | None = None) -> None:
+        self.name = name
+        self._host, self._port = host, port
+        self._from = sender
+        self._starttls = starttls
+        self._username, self._password = username, password
+        self._timeout = timeout
+        self._ca_file = ca_file
+
+    def build(self, message: Outgoing) -> EmailMessage:
+        if not message.recipient:
+            raise DeliveryError("no email address for the caller", retryable=False)
+        mail = EmailMessage()
+        mail["From"] = self._from
+        mail["To"] = message.recipient
+        mail["Subject"] = str(message.payload.get("subject", message.ticket_ref))
+        mail["Message-ID"] = message_id(message.key)
+        mail["Date"] = formatdate(localtime=False, usegmt=True)
+        root = thread_id(message.ticket_id)
+        mail["In-Reply-To"] = root
+        mail["References"] = root
+        mail["X-Deskcli-Ticket"] = message.ticket_ref
+        mail.set_content(str(message.payload.get("body", "")))
+        return mail
+
+    def send(self, message: Outgoing) -> str:
+        mail = self.build(message)
+        where = f"{self._host}:{self._port}"
+        try:
+            with smtplib.SMTP(self._host, self._port, timeout=self._timeout) as smtp:
+                smtp.ehlo()
+                if self._starttls:
+                    context = ssl.create_default_context(cafile=self._ca_file)
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                if self._username:
+                    smtp.login(self._username, self._password or "")
+                refused = smtp.send_message(mail)
+        except smtplib.SMTPAuthenticationError as error:
+            raise DeliveryError(f"{where} refused the login ({error.smtp_code})",
+                                retryable=False) from None
+        except smtplib.SMTPNotSupportedError:
+            raise DeliveryError(f"{where} does not offer STARTTLS; refusing to send the "
+                                "password in clear", retryable=False) from None
+        except smtplib.SMTPRecipientsRefused as error:
+            raise DeliveryError(f"{where} refused {', '.join(error.recipients)}",
+                                retryable=False) from None
+        except smtplib.SMTPResponseException as error:
+            permanent = 500 <= error.smtp_code < 600
+            raise DeliveryError(f"{where} answered {error.smtp_code}: "
+                                f"{_text(error.smtp_error)}", retryable=not permanent) from None
+        except ssl.SSLError as error:
+            raise DeliveryError(f"TLS with {where} failed: {error.reason or error}",
+                                retryable=False) from None
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(f"cannot reach {where}: {error or type(error).__name__}"
+                                ) from None
+        if refused:
+            raise DeliveryError(f"{where} refused {', '.join(refused)}", retryable=False)
+        return f"mailed {message.recipient}"
+
+    def close(self) -> None:
+        """Each send opens its own connection: nothing to close."""
+
+
+def _text(value: bytes | str) -> str:
+    return (value.decode(errors="replace") if isinstance(value, bytes) else value)[:160]

@@ -1,0 +1,96 @@
+"""Receivers on 127.0.0.1 and a desk whose config sends to them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from deskcli.services.desk import Desk
+from helpers import FakeClock, make_desk
+
+from .mail import PASSWORD, USER, MailCatcher
+from .receivers import GENIE_KEY, ROUTING_KEY, SIGNING_KEY, Receiver
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def mail(tmp_path: Path) -> Iterator[MailCatcher]:
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    started = MailCatcher(folder).start()
+    yield started
+    started.stop()
+
+
+def notify_config(receiver: Receiver, mail: MailCatcher | None, *,
+                  page: str = '["pd", "og", "hook"]', extra: str = "") -> str:
+    smtp = ""
+    if mail is not None:
+        smtp = f"""
+[notify.channels.mail]
+type = "smtp"
+host = "127.0.0.1"
+port = {mail.port}
+username = "{USER}"
+from = "servicedesk@example.org"
+ca_file = "{mail.cert_file}"
+"""
+    return f"""
+[notify]
+page = {page}
+chat = ["incident"]
+{'email = "mail"' if mail is not None else ''}
+survey_delay = "30m"
+{extra}
+
+[notify.retry]
+max_attempts = 4
+first_delay = "10s"
+max_delay = "5m"
+lease = "30s"
+timeout = "2s"
+
+[notify.channels.pd]
+type = "pagerduty"
+url = "{receiver.url}"
+
+[notify.channels.og]
+type = "opsgenie"
+url = "{receiver.url}"
+
+[notify.channels.hook]
+type = "webhook"
+url = "{receiver.url}/hook"
+
+[notify.channels.incident]
+type = "slack"
+{smtp}
+"""
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
+    monkeypatch.setenv("DESKCLI_NOTIFY_PD_ROUTING_KEY", ROUTING_KEY)
+    monkeypatch.setenv("DESKCLI_NOTIFY_OG_API_KEY", GENIE_KEY)
+    monkeypatch.setenv("DESKCLI_NOTIFY_HOOK_SIGNING_KEY", SIGNING_KEY)
+    monkeypatch.setenv("DESKCLI_NOTIFY_INCIDENT_WEBHOOK_URL", f"{receiver.url}/chat/T01")
+    monkeypatch.setenv("DESKCLI_NOTIFY_MAIL_PASSWORD", PASSWORD)
+
+
+@pytest.fixture
+def notify_desk(isolated_home: Path, clock: FakeClock, receiver: Receiver, mail: MailCatcher,
+                secrets: None) -> Iterator[Desk]:
+    config_dir = isolated_home / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(notify_config(receiver, mail))
+    opened = make_desk(isolated_home, clock)
+    yield opened
+    opened.close()
