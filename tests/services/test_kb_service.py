@@ -261,7 +261,8 @@ class TestRepeats:
 class TestDrafts:
     def test_draft_from_ticket_then_edit_linked(self, desk: Desk, kb: KbService) -> None:
         ref = resolved(desk, "Send fails", error="0x800CCC0E",
-                       cause="Port 25 blocked by the ISP", fix="Set the SMTP port to 587 in Outlook\nEnable TLS on the account",
+                       cause="Port 25 blocked by the ISP",
+                       fix="Set the SMTP port to 587 in Outlook\nEnable TLS on the account",
                        verbatim="Outlook won't send my mail")
         draft, article = kb.draft_for_ticket(ref)
         assert article is None
