@@ -44,6 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "close": ("lifecycle", "close"),
     "reopen": ("lifecycle", "reopen"),
     "checklist": ("checklist_cmd", "app"),
+    "kb": ("kb_cmd", "app"),
     "client-tier": ("demo_cmd", "client_tier"),
     "demo": ("demo_cmd", "demo"),
     "login": ("sync_cmd", "login"),

@@ -61,8 +61,9 @@ def parse(text: str, source: str) -> ArticleDraft:
             front = tomllib.loads("\n".join(front_lines))
         except tomllib.TOMLDecodeError as error:
             found = _LINE_RE.search(str(error))
-            line = int(found.group(1)) + 1 if found else 1
-            reason = _LINE_RE.split(str(error))[0].rstrip(" (")
+            # tomllib counts from the first front matter line; the file has '+++' above.
+            line = int(found.group(1)) + 1 if found else max(len(front_lines), 1) + 1
+            reason = re.split(r" \(at ", str(error))[0]
             raise _problem(source, line, f"front matter is not valid TOML: {reason}") from None
         return _from_front(front, "\n".join(lines[end + 1:]), front_lines, source)
     for number, line in enumerate(lines):
