@@ -133,7 +133,7 @@ class TestIndexInStep:
             desk.store.insert("kb_articles", {
                 "id": "x1", "title": "Ghost", "body": "phantom", "tags": "",
                 "error_codes": "", "products": "", "client_id": None, "created_at": "t",
-                "created_by": "a", "updated_at": "t", "updated_by": "a"})
+                "created_by": "a", "revised_at": "t", "revised_by": "a"})
             raise RuntimeError("crash before commit")
         assert kb.search("phantom") == []
 

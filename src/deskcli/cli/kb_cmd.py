@@ -149,12 +149,12 @@ def show(
             "errors": split_list(article["error_codes"]),
             "products": split_list(article["products"]), "client": article["client_name"],
             "created_at": article["created_at"], "created_by": article["created_by"],
-            "updated_at": article["updated_at"], "updated_by": article["updated_by"],
+            "revised_at": article["revised_at"], "revised_by": article["revised_by"],
             "versions": versions, "links": links}))
         return
     lines = [f"{article['title']}  [{detail.handle}]",
              f"  for {article['client_name'] or 'every client'} · updated "
-             f"{_when(article['updated_at'])} by {article['updated_by']}"]
+             f"{_when(article['revised_at'])} by {article['revised_by']}"]
     for label, key in (("tags", "tags"), ("errors", "error_codes"), ("products", "products")):
         if article[key]:
             lines.append(f"  {label}: {article[key].replace(',', ', ')}")

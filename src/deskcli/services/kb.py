@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deskcli.domain import kb, kb_markdown
-from deskcli.domain.errors import InvalidInput, NotFound
+from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.kb import ArticleDraft
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.timefmt import to_iso
@@ -165,8 +165,8 @@ class KbService:
 
     def _insert(self, article_id: str, columns: Mapping[str, Any], at: str) -> None:
         self.store.insert("kb_articles", {"id": article_id, **columns, "created_at": at,
-                                          "created_by": self.actor, "updated_at": at,
-                                          "updated_by": self.actor})
+                                          "created_by": self.actor, "revised_at": at,
+                                          "revised_by": self.actor})
         self._version(article_id, columns, ["created"], at)
 
     def edit(self, handle: str, draft: ArticleDraft) -> tuple[Row, list[str]]:
@@ -181,7 +181,7 @@ class KbService:
         changed = kb.changed_fields(article, columns)
         if changed:
             updates = {k: columns[k] for k in changed}
-            updates.update({"updated_at": at, "updated_by": self.actor})
+            updates.update({"revised_at": at, "revised_by": self.actor})
             self.store.update_row("kb_articles", article["id"], updates, at)
             self._version(article["id"], {**article, **columns}, changed, at)
         return changed
@@ -190,6 +190,10 @@ class KbService:
         """Record that a ticket used an article; linking twice writes nothing new."""
         ticket = self.tickets.find(ticket_ref)
         article = self.find(handle)
+        if article["client_id"] and article["client_id"] != ticket["client_id"]:
+            raise Refused(f"article {kb.short_handle(article['id'])} is written for "
+                          f"{article['client_name']} only; ticket {ticket_ref} is for "
+                          f"{ticket.get('client_name') or 'no client'}")
         if any(link["article_id"] == article["id"]
                for link in self.store.kb_links_of_ticket(ticket["id"])):
             return article, False

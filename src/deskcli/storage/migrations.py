@@ -187,10 +187,10 @@ CREATE TABLE kb_articles (
     client_id TEXT REFERENCES clients(id),
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    updated_by TEXT NOT NULL
+    revised_at TEXT NOT NULL,
+    revised_by TEXT NOT NULL
 );
-CREATE INDEX kb_articles_by_updated ON kb_articles(updated_at);
+CREATE INDEX kb_articles_by_updated ON kb_articles(revised_at);
 CREATE TABLE kb_versions (
     id TEXT PRIMARY KEY,
     article_id TEXT NOT NULL REFERENCES kb_articles(id),
@@ -227,13 +227,13 @@ CREATE VIRTUAL TABLE kb_fts USING fts5(
 );
 CREATE TRIGGER kb_article_indexed AFTER INSERT ON kb_articles BEGIN
     INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
-        VALUES ('article', new.id, new.client_id, new.tags, new.updated_at);
+        VALUES ('article', new.id, new.client_id, new.tags, new.revised_at);
     INSERT INTO kb_fts(rowid, title, codes, body)
         VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.title,
                 new.error_codes, new.body || char(10) || new.tags || char(10) || new.products);
 END;
 CREATE TRIGGER kb_article_reindexed AFTER UPDATE ON kb_articles BEGIN
-    UPDATE kb_docs SET client_id = new.client_id, tags = new.tags, at = new.updated_at
+    UPDATE kb_docs SET client_id = new.client_id, tags = new.tags, at = new.revised_at
         WHERE ref_id = new.id;
     DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = new.id);
     INSERT INTO kb_fts(rowid, title, codes, body)

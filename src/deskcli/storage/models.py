@@ -200,8 +200,8 @@ class KbArticle(SQLModel, table=True):
     client_id: str | None = Field(default=None, foreign_key="clients.id")
     created_at: str
     created_by: str
-    updated_at: str
-    updated_by: str
+    revised_at: str
+    revised_by: str
 
 
 class KbVersion(SQLModel, table=True):
