@@ -212,3 +212,15 @@ def draft_from_ticket(ticket: Mapping[str, Any]) -> ArticleDraft:
                         body="\n".join(sections) + "\n",
                         tags=[category] if category else [], error_codes=codes,
                         client=ticket.get("client_name"))
+
+
+def prefill_query(ticket: Mapping[str, Any], max_words: int = 8) -> str:
+    """What the KB search starts with for a ticket: its error codes if it has any (each
+    one is precise), else the first words of its error text or the caller's words."""
+    codes = extract_codes(ticket.get("error_text"), ticket.get("event_ids"),
+                          ticket.get("verbatim"))
+    if codes:
+        return " ".join(f'"{c}"' if " " in c else c for c in codes)
+    text = ticket.get("error_text") or ticket.get("verbatim") or ticket.get("summary") or ""
+    words = re.findall(r"[\w.-]+", str(text))
+    return " ".join(words[:max_words])
