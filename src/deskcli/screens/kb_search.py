@@ -8,6 +8,7 @@ links an article and pre-fills the fix step's runbook, or cites a past ticket.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -45,9 +46,10 @@ def highlighted(snippet: str) -> Text:
     """A snippet with the matched words in bold (the store marks them \\x02 ... \\x03)."""
     text = Text()
     bold = False
-    for part in snippet.replace("\n", " ").replace(HIT_END, HIT_START).split(HIT_START):
+    flat = re.sub(r"(^|\s)#+ ", r"\1", snippet.replace("\n", " "))  # Markdown headings
+    for part in flat.replace(HIT_END, HIT_START).split(HIT_START):
         if part:
-            text.append(part, "bold reverse" if bold else "")
+            text.append(part, "bold underline" if bold else "")
         bold = not bold
     return text
 

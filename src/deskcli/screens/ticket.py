@@ -439,7 +439,7 @@ class TicketScreen(Screen[None]):
         text.append(f" ({', '.join(repeat.codes)})\n")
         text.append(f"latest {repeat.latest_ref}: ", "bold")
         text.append(repeat.latest_fix or "no fix recorded")
-        text.append("  / to search", "dim")
+        text.append("  · / to search", "dim")
         line.update(text)
 
     @on(Button.Pressed, "#kb-open")
