@@ -14,7 +14,7 @@ from helpers import FakeClock, make_desk
 
 #: Tables a refused command must leave untouched.
 TABLES = ("tickets", "events", "notes", "time_entries", "step_records", "attachments",
-          "outbox", "clients", "callers")
+          "outbox", "clients", "callers", "kb_articles", "kb_versions", "kb_links")
 
 
 class Cli:

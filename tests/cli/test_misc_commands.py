@@ -50,7 +50,8 @@ def test_the_apps_exit_code_is_passed_on(monkeypatch) -> None:
 def test_demo_creates_sample_tickets(cli) -> None:
     result = cli.ok("demo", "--tickets", "40")
     assert result.stdout == ""
-    assert result.stderr.startswith("created 40 sample tickets, #1001 to #1040, in ")
+    assert result.stderr.startswith("created 40 sample tickets, #1001 to #1040, and 6 sample "
+                                    "KB articles, in ")
     assert cli.counts()["tickets"] == 40
     assert cli.counts()["outbox"] == 0, "sample data is never synced"
     queue = cli.ok("queue", "--all", "--format", "jsonl").stdout.splitlines()

@@ -14,8 +14,12 @@ from deskcli.storage.store import Store
 def _columns(db: Path) -> dict[str, dict[str, tuple[bool, bool]]]:
     out: dict[str, dict[str, tuple[bool, bool]]] = {}
     with sqlite3.connect(db) as raw:
+        virtual = [r[0] for r in raw.execute(
+            "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")]
+        # A full-text index (FTS5) is local to the store and has shadow tables of its own.
         tables = [r[0] for r in raw.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+            if not any(r[0] == v or r[0].startswith(v + "_") for v in virtual)]
         for table in tables:
             out[table] = {
                 row[1]: (bool(row[3]) or bool(row[5]), bool(row[5]))  # (not null, pk)

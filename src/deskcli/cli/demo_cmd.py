@@ -10,6 +10,7 @@ import typer
 from deskcli.clock import new_id
 from deskcli.domain.errors import InvalidInput
 from deskcli.services import demo as demo_data
+from deskcli.services import demo_kb
 
 from .exits import say
 from .session import open_cli_desk
@@ -44,9 +45,10 @@ def demo(
         result = demo_data.seed(desk.store, count=tickets, now=desk.now(),
                                 policy=desk.config.sla, new_id=new_id,
                                 open_share=open_share)
+        articles = demo_kb.seed_articles(desk.store, now=desk.now(), new_id=new_id)
         where = desk.paths.database
     say(f"created {result.tickets} sample tickets, #{result.first_number} to "
-        f"#{result.last_number}, in {where}")
+        f"#{result.last_number}, and {articles} sample KB articles, in {where}")
 
 
 def client_tier(

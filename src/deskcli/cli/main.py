@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("report_cmd", "report"),
     "csat": ("report_cmd", "csat"),
     "checklist": ("checklist_cmd", "app"),
+    "kb": ("kb_cmd", "app"),
     "client-tier": ("demo_cmd", "client_tier"),
     "demo": ("demo_cmd", "demo"),
     "login": ("sync_cmd", "login"),

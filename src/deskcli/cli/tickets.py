@@ -11,6 +11,8 @@ import typer
 from deskcli.domain.enums import Channel, Status, TicketType, Verification
 from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
+from deskcli.domain.kb import short_handle
+from deskcli.services.kb import KbService
 
 from . import completion, output
 from .exits import ExitCode, fail, report, say
@@ -183,10 +185,28 @@ def show(
     with open_cli_desk() as desk:
         detail = desk.tickets.detail(ref)
         now = desk.now()
+        kb = KbService.for_desk(desk)
+        repeat = kb.seen_before(detail.ticket)
+        links = kb.links_of_ticket(detail.ticket["id"])
         if fmt is ShowFormat.JSON:
-            output.write_text(output.dumps(detail_json(detail, now)))
+            document = detail_json(detail, now)
+            document["kb_links"] = [{"article": short_handle(link["article_id"]),
+                                     "title": link["title"], "at": link["at"]}
+                                    for link in links]
+            document["seen_before"] = None if repeat is None else {
+                "count": repeat.count, "codes": repeat.codes, "latest": repeat.latest_ref,
+                "latest_fix": repeat.latest_fix}
+            output.write_text(output.dumps(document))
         else:
-            output.write_text(detail_text(detail, now))
+            text = detail_text(detail, now)
+            if links:
+                text += "\n\nKB articles used:\n" + "\n".join(
+                    f"  {short_handle(link['article_id'])}  {link['title']}" for link in links)
+            if repeat is not None:
+                text += (f"\n\nSeen {repeat.count} time{'s' if repeat.count != 1 else ''} "
+                         f"before ({', '.join(repeat.codes)}); latest {repeat.latest_ref}: "
+                         f"{repeat.latest_fix or 'no fix recorded'}")
+            output.write_text(text)
 
 
 def set_fields(

@@ -1,47 +1,70 @@
-"""Search past resolved tickets for a fix (the knowledge base, until the team has one).
+"""Search the knowledge base (articles and resolved tickets) while you type.
 
-Every word typed must match the summary, error text, root cause or resolution of a
-resolved or closed ticket. Enter on a result returns its number, which the ticket screen
-adds to the step being filled in (the references of the KB step, for instance).
+Results come from the FTS5 index through a thread worker, a short pause after the last
+key, and only the newest answer is shown: typing never waits on SQLite. The highlighted
+hit is shown as Markdown beside the list. Enter on a hit returns it: the ticket screen
+links an article and pre-fills the fix step's runbook, or cites a past ticket.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from deskcli.domain.numbering import display_ref
-from deskcli.domain.timefmt import from_iso
 from deskcli.screens.context import desk_app
+from deskcli.services.kb import HIT_END, HIT_START, Hit
 from deskcli.services.session import DeskSession
-from deskcli.storage.store import Row
 from deskcli.widgets.vim_list import VimOptionList
 
+#: Seconds after the last key before a search runs.
+DEBOUNCE = 0.2
 
-def result_detail(row: Row) -> Text:
-    text = Text(f"{display_ref(row['number'], row['provisional'])}  {row['summary']}\n",
-                style="bold")
-    resolved = from_iso(row["resolved_at"]).strftime("%d %b %Y") if row["resolved_at"] else "—"
-    text.append(f"{row.get('client_name') or 'no client'} · resolved {resolved}\n", "dim")
-    if row.get("error_text"):
-        text.append(f"Error: {row['error_text']}\n")
-    text.append(f"Cause: {row.get('root_cause') or '—'}\n")
-    text.append(f"Fix: {row.get('resolution') or '—'}")
+
+@dataclass(frozen=True)
+class KbPick:
+    """The hit a technician chose: an article (``ref`` is its id) or a ticket (number)."""
+
+    kind: str
+    ref: str
+    ref_id: str
+    title: str
+
+
+def highlighted(snippet: str) -> Text:
+    """A snippet with the matched words in bold (the store marks them \\x02 ... \\x03)."""
+    text = Text()
+    bold = False
+    flat = re.sub(r"(^|\s)#+ ", r"\1", snippet.replace("\n", " "))  # Markdown headings
+    for part in flat.replace(HIT_END, HIT_START).split(HIT_START):
+        if part:
+            text.append(part, "bold underline" if bold else "")
+        bold = not bold
     return text
 
 
-class KbSearchScreen(ModalScreen[str | None]):
+def hit_label(hit: Hit) -> Text:
+    marker = "ART" if hit.kind == "article" else "TKT"
+    label = Text(f"{marker} ", style="bold" if hit.kind == "article" else "dim")
+    label.append(f"{hit.ref:<9}", "bold")
+    label.append(hit.title)
+    label.append("\n    ")
+    label.append_text(highlighted(hit.snippet))
+    return label
+
+
+class KbSearchScreen(ModalScreen[KbPick | None]):
     CSS_PATH = "kb_search.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Close the search"),
@@ -50,23 +73,34 @@ class KbSearchScreen(ModalScreen[str | None]):
     @dataclass
     class _Found(Message):
         text: str
-        rows: list[Row]
+        hits: list[Hit]
+
+    @dataclass
+    class _Preview(Message):
+        ref_id: str
+        markdown: str
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
         self.initial = query
-        self._rows: list[Row] = []
+        self.hits: list[Hit] = []
+        #: The query whose results are on screen.
+        self.shown: str | None = None
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="kb-dialog"):
-            yield Static(Text("Search past fixes (resolved tickets)", style="bold"))
+            yield Static(Text("Search the knowledge base: articles and resolved tickets",
+                              style="bold"))
             yield Input(self.initial, placeholder="error code, product, symptom…",
                         id="kb-query", compact=True)
-            yield VimOptionList(id="kb-results")
-            yield Static(id="kb-detail")
-            yield Static(Text("enter on a result adds its number to the step · escape closes",
-                              style="dim"))
+            with Horizontal(id="kb-split"):
+                yield VimOptionList(id="kb-results")
+                with VerticalScroll(id="kb-preview-scroll"):
+                    yield Markdown("", id="kb-preview")
+            yield Static(Text("↓/enter: results · enter on a hit: use it (an article is "
+                              "linked and becomes the fix's runbook; a ticket is cited) "
+                              "· escape: close", style="dim"), id="kb-hint")
 
     @property
     def session(self) -> DeskSession:
@@ -83,11 +117,19 @@ class KbSearchScreen(ModalScreen[str | None]):
             self._debounce.stop()
         text = event.value.strip()
         session = self.session
-        self._debounce = self.set_timer(0.2, lambda: self._search(session, text))
+        self._debounce = self.set_timer(DEBOUNCE, lambda: self._search(session, text))
 
     @on(Input.Submitted, "#kb-query")
     def _to_results(self) -> None:
-        if self._rows:
+        if self.hits:
+            self.query_one("#kb-results", VimOptionList).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """Down from the search box goes to the first result."""
+        if event.key == "down" and self.hits and \
+                self.focused is self.query_one("#kb-query", Input):
+            event.prevent_default()
+            event.stop()
             self.query_one("#kb-results", VimOptionList).focus()
 
     @work(thread=True, exclusive=True, group="kb-search")
@@ -96,30 +138,43 @@ class KbSearchScreen(ModalScreen[str | None]):
 
     def on_kb_search_screen__found(self, message: _Found) -> None:
         if message.text != self.query_one("#kb-query", Input).value.strip():
-            return
-        self._rows = message.rows
+            return  # an older answer: the technician has typed on since
+        self.shown = message.text
+        self.hits = message.hits
         results = self.query_one("#kb-results", VimOptionList)
-        results.set_options([
-            Option(Text(f"{display_ref(r['number'], r['provisional'])}  {r['summary']}"),
-                   id=str(i)) for i, r in enumerate(message.rows)])
-        detail = self.query_one("#kb-detail", Static)
-        if message.rows:
+        results.set_options([Option(hit_label(hit), id=str(i))
+                             for i, hit in enumerate(message.hits)])
+        if message.hits:
             results.highlighted = 0
-            detail.update(result_detail(message.rows[0]))
+            self._preview(self.session, message.hits[0])
         else:
-            detail.update(Text("No resolved ticket matches every word." if message.text
-                               else "", style="dim"))
+            self.query_one("#kb-preview", Markdown).update(
+                "*Nothing matches yet.* Try the exact error code, or fewer words."
+                if message.text else "")
 
     @on(OptionList.OptionHighlighted, "#kb-results")
     def _show(self, event: OptionList.OptionHighlighted) -> None:
         index = int(event.option.id or 0)
-        if index < len(self._rows):
-            self.query_one("#kb-detail", Static).update(result_detail(self._rows[index]))
+        if index < len(self.hits):
+            self._preview(self.session, self.hits[index])
+
+    @work(thread=True, exclusive=True, group="kb-preview", exit_on_error=False)
+    def _preview(self, session: DeskSession, hit: Hit) -> None:
+        self.post_message(self._Preview(hit.ref_id, session.kb_preview(hit)))
+
+    async def on_kb_search_screen__preview(self, message: _Preview) -> None:
+        results = self.query_one("#kb-results", VimOptionList)
+        index = results.highlighted
+        if index is None or index >= len(self.hits) or \
+                self.hits[index].ref_id != message.ref_id:
+            return
+        await self.query_one("#kb-preview", Markdown).update(message.markdown)
+        self.query_one("#kb-preview-scroll", VerticalScroll).scroll_home(animate=False)
 
     @on(OptionList.OptionSelected, "#kb-results")
     def _pick(self, event: OptionList.OptionSelected) -> None:
-        row = self._rows[int(event.option.id or 0)]
-        self.dismiss(display_ref(row["number"], row["provisional"]))
+        hit = self.hits[int(event.option.id or 0)]
+        self.dismiss(KbPick(hit.kind, hit.ref, hit.ref_id, hit.title))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

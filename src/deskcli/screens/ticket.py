@@ -28,7 +28,11 @@ from textual.widgets import Button, Footer, OptionList, Static, TabbedContent, T
 from deskcli.domain.checklist import FieldKind, StepSpec
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError
+from deskcli.domain.kb import prefill_query
 from deskcli.screens.context import desk_app
+from deskcli.screens.kb_editor import KbSaved
+from deskcli.screens.kb_search import KbPick
+from deskcli.services.kb import Repeat
 from deskcli.services.session import DeskSession, TicketView
 from deskcli.services.worktimer import WorkTimer
 from deskcli.storage.store import Row
@@ -39,6 +43,9 @@ from deskcli.widgets.step_form import StepForm, StepWarning
 from deskcli.widgets.ticket_details import render_details
 from deskcli.widgets.ticket_header import TicketHeader
 from deskcli.widgets.timeline import TimelineView
+
+#: The checklist steps the knowledge base serves: search, follow the runbook, write it up.
+KB_SEARCH_STEP, KB_FIX_STEP, KB_WRITE_STEP = "search_kb", "apply_fix", "update_kb"
 
 #: Ticket columns for the ``maps_to`` names whose column is named differently.
 COLUMN = {"client": "client_name"}
@@ -81,8 +88,10 @@ class TicketScreen(Screen[None]):
         Binding("a", "assignee", "Assign", show=False, tooltip="Change who owns the ticket"),
         Binding("f", "attach", "Attach", show=False, tooltip="Attach a file"),
         Binding("t", "log_time", "Time", tooltip="Log time on the ticket"),
-        Binding("slash", "kb_search", "Search fixes", show=False,
-                tooltip="Search past resolved tickets for a fix"),
+        Binding("slash", "kb_search", "Search KB", show=False,
+                tooltip="Search KB articles and resolved tickets for a fix"),
+        Binding("w", "kb_write", "Write KB", show=False,
+                tooltip="Write the KB article for this ticket (or fix the linked one)"),
         Binding("c", "current_step", "Current step", show=False,
                 tooltip="Go to the current step of the checklist"),
         Binding("1", "tab('step')", "Step", show=False, tooltip="Show the step form"),
@@ -113,6 +122,15 @@ class TicketScreen(Screen[None]):
         step_key: str
         error: DeskError
 
+    @dataclass
+    class _KbLinked(Message):
+        pick: KbPick
+        created: bool
+
+    @dataclass
+    class _KbRefused(Message):
+        error: DeskError
+
     def __init__(self, ref: str, *, timer_started: datetime | None = None) -> None:
         super().__init__()
         self.ref = ref
@@ -133,6 +151,7 @@ class TicketScreen(Screen[None]):
         with Horizontal(id="ticket-body"):
             with Vertical(id="ticket-side"):
                 yield Static(id="progress-line")
+                yield Static(id="repeat-line")
                 yield ChecklistSidebar(id="checklist")
             with TabbedContent(id="ticket-tabs", initial="step"):
                 with TabPane("1 Step", id="step"):
@@ -194,6 +213,7 @@ class TicketScreen(Screen[None]):
         progress = view.detail.progress
         self.query_one("#progress-line", Static).update(Text(
             f"Checklist: {progress.done} of {progress.applicable} done", style="bold"))
+        self._show_repeat(view.extra.get("repeat"))
         if self._advance or self.selected is None:
             current = progress.current
             self.selected = current.step.key if current else self.selected
@@ -263,6 +283,11 @@ class TicketScreen(Screen[None]):
         widgets: list[Widget] = [StepWarning(step.warning)] if step.warning else []
         widgets += [form, Button(f"{label} (ctrl+s)", id="complete", variant="primary",
                                  compact=True)]
+        if step.key == KB_SEARCH_STEP:
+            widgets.append(Button("Search the knowledge base (/)", id="kb-open",
+                                  compact=True))
+        elif step.key == KB_WRITE_STEP:
+            widgets.append(Button("Write the KB article (w)", id="kb-write", compact=True))
         await area.mount(*widgets)
         area.scroll_home(animate=False)
 
@@ -274,6 +299,8 @@ class TicketScreen(Screen[None]):
         self.action_tab("step")
         if self.form is not None:
             self.form.focus_first()
+        if event.option.id == KB_SEARCH_STEP:
+            self.action_kb_search()  # the step is the search: start it, pre-filled
 
     @on(StepForm.Changed)
     def _keep_draft(self, event: StepForm.Changed) -> None:
@@ -430,26 +457,102 @@ class TicketScreen(Screen[None]):
 
         self.app.push_screen(TimeEntryScreen(self.ref), self._after)
 
+    def _show_repeat(self, repeat: Repeat | None) -> None:
+        """Repeat detection: this error was fixed before; say how often, and the fix."""
+        line = self.query_one("#repeat-line", Static)
+        line.display = repeat is not None
+        if repeat is None:
+            return
+        times = "once" if repeat.count == 1 else f"{repeat.count} times"
+        text = Text(f"⟳ Seen {times} before", style="bold")
+        text.append(f" ({', '.join(repeat.codes)})\n")
+        text.append(f"latest {repeat.latest_ref}: ", "bold")
+        text.append(repeat.latest_fix or "no fix recorded")
+        text.append("  · / to search", "dim")
+        line.update(text)
+
+    @on(Button.Pressed, "#kb-open")
     def action_kb_search(self) -> None:
         from deskcli.screens.kb_search import KbSearchScreen
 
         ticket = self.view.ticket if self.view is not None else {}
-        query = ticket.get("error_text") or ticket.get("summary") or ""
-        self.app.push_screen(KbSearchScreen(str(query).split(":")[0][:60]), self._cite)
+        self.app.push_screen(KbSearchScreen(prefill_query(ticket)), self._use_hit)
 
-    def _cite(self, ref: str | None) -> None:
-        """Add a past ticket's number to the list field of the step being filled in."""
+    def _use_hit(self, pick: KbPick | None) -> None:
+        """An article is linked and becomes the runbook; a past ticket is cited."""
+        if pick is None:
+            return
+        if pick.kind == "article":
+            self._link(self.session, self.ref, pick)
+        else:
+            self._cite(pick.ref)
+
+    @work(thread=True, exclusive=True, group="ticket-write")
+    def _link(self, session: DeskSession, ref: str, pick: KbPick) -> None:
+        try:
+            _article, created = session.run(session.kb.link, ref, pick.ref_id)
+        except DeskError as error:
+            self.post_message(self._KbRefused(error))
+        else:
+            self.post_message(self._KbLinked(pick, created))
+
+    def on_ticket_screen__kb_refused(self, message: _KbRefused) -> None:
+        self.app.notify(message.error.message, severity="error")
+
+    def on_ticket_screen__kb_linked(self, message: _KbLinked) -> None:
+        pick = message.pick
+        if self.view is not None:
+            ticket_id = self.view.ticket["id"]
+            fix = self.session.drafts.step(ticket_id, KB_FIX_STEP)
+            self.session.drafts.put_step(ticket_id, KB_FIX_STEP, {
+                **fix, "runbook": f"KB {pick.ref}: {pick.title}"})
+        self._cite(pick.ref, quiet=True)
+        self.app.notify(f"Linked KB {pick.ref}; it is the runbook of the fix step")
+        self.load()
+
+    def _cite(self, ref: str | None, *, quiet: bool = False) -> None:
+        """Add a reference to the list field of the step being filled in."""
         form = self.form
         if not ref or form is None:
             return
         target = next((f for f in form.step.fields if f.kind is FieldKind.LIST), None)
         if target is None:
-            self.app.notify(f"{ref} noted; this step has no list of references to add it to.")
+            if not quiet:
+                self.app.notify(f"{ref} noted; this step has no list of references to add "
+                                "it to.")
             return
         current = form.raw(target) or ""
-        form.set_value(target.key, f"{current}, {ref}" if current.strip() else ref)
+        if ref not in [part.strip() for part in current.split(",")]:
+            form.set_value(target.key, f"{current}, {ref}" if current.strip() else ref)
+        if form.step.key == KB_SEARCH_STEP:
+            found = next((f for f in form.step.fields if f.key == "found"), None)
+            if found is not None and not form.raw(found):
+                form.set_value("found", "yes")
+        if self.view is not None:  # kept now: a reload may rebuild the form at once
+            self.session.drafts.put_step(self.view.ticket["id"], form.step.key,
+                                         form.values())
         self.action_tab("step")
-        self.app.notify(f"Added {ref} to '{target.label}'")
+        if not quiet:
+            self.app.notify(f"Added {ref} to '{target.label}'")
+
+    @on(Button.Pressed, "#kb-write")
+    def action_kb_write(self) -> None:
+        from deskcli.screens.kb_editor import KbEditorScreen
+
+        if self.view is not None:
+            self.app.push_screen(KbEditorScreen(self.ref), self._kb_written)
+
+    def _kb_written(self, saved: KbSaved | None) -> None:
+        if saved is None:
+            return
+        self.app.notify(f"KB article {saved.handle} saved and linked")
+        if self.view is not None:
+            ticket_id = self.view.ticket["id"]
+            step = self.session.drafts.step(ticket_id, KB_WRITE_STEP)
+            self.session.drafts.put_step(ticket_id, KB_WRITE_STEP, {
+                **step, "outcome": "created" if saved.created else "updated",
+                "article": saved.handle})
+        self.load()
 
     def action_current_step(self) -> None:
         if self.view is not None and self.view.detail.progress.current is not None:

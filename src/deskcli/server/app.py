@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, delete, select
 
 from deskcli import __version__
@@ -24,6 +24,7 @@ from deskcli.server.db import init_database, make_engine
 from deskcli.server.models import SrvPresence
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
+    ENTITY_TABLES,
     MAX_BODY_BYTES,
     MAX_OPS_PER_PUSH,
     PROTOCOL_VERSION,
@@ -39,14 +40,21 @@ class _Strict(BaseModel):
 
 class OpIn(_Strict):
     op_id: str = Field(min_length=8, max_length=64)
-    entity: Literal["ticket", "client", "caller", "event", "note", "time_entry",
-                    "step_record", "attachment", "csat_response"]
+    entity: str = Field(min_length=1, max_length=64)
     entity_id: str = Field(min_length=1, max_length=64)
     kind: Literal["create", "set", "append"]
     field: str | None = Field(default=None, max_length=64)
     value: Any = None
     hlc: str = Field(pattern=r"^\d{15}-\d{6}-[\w.-]{1,64}$")
     base_seq: int | None = Field(default=None, ge=0)
+
+    @field_validator("entity")
+    @classmethod
+    def _known_entity(cls, value: str) -> str:
+        """The protocol's vocabulary, derived from the store's synced tables."""
+        if value not in ENTITY_TABLES:
+            raise ValueError(f"Input should be one of {', '.join(sorted(ENTITY_TABLES))}")
+        return value
 
 
 class PushIn(_Strict):

@@ -44,6 +44,16 @@ from deskcli.sync.protocol import (
 )
 
 SERVER_NODE = "server"
+#: Entities whose own ``client_id`` decides who may see them (no client: everyone).
+SCOPED_BY_CLIENT = frozenset({"ticket", "kb_article"})
+
+
+def _parent_of(entity: str, value: Any) -> tuple[str, str]:
+    """The record an appended row belongs to, whose scope it takes: an article's version
+    belongs to the article; everything else (a KB link included) to its ticket."""
+    if entity == "kb_version":
+        return "kb_article", str(value.get("article_id"))
+    return "ticket", str(value.get("ticket_id"))
 
 
 @dataclass(frozen=True)
@@ -141,8 +151,9 @@ class FeedWriter:
         for op in ops:
             ids.add(op["entity_id"])
             value = op.get("value")
-            if isinstance(value, dict) and value.get("ticket_id"):
-                ids.add(str(value["ticket_id"]))
+            if isinstance(value, dict):
+                ids.update(str(value[key]) for key in ("ticket_id", "article_id")
+                           if value.get(key))
             if op["kind"] in ("set", "create"):
                 field_ids.add(op["entity_id"])
             if op["entity"] == "ticket" and op["kind"] == "create" and isinstance(value, dict) \
@@ -234,10 +245,10 @@ class FeedWriter:
             unknown = set(value) - COLUMNS[entity] - {"content_b64"}
             if unknown:
                 raise ValueError(f"unknown {entity} field {sorted(unknown)[0]!r}")
-            ticket = value.get("ticket_id")
-            scope = self._known_scope("ticket", str(ticket))
+            parent, parent_id = _parent_of(entity, value)
+            scope = self._known_scope(parent, parent_id)
             if scope is None:
-                raise ValueError(f"no ticket {ticket} on the server")
+                raise ValueError(f"no {parent.replace('_', ' ')} {parent_id} on the server")
             return scope
         raise ValueError(f"op kind {kind!r} does not apply to {entity}")
 
@@ -256,7 +267,8 @@ class FeedWriter:
                 first_problem = first_problem or str(error)
                 continue
             new_scope = scope
-            if op["kind"] == "set" and op["entity"] == "ticket" and op["field"] == "client_id":
+            if op["kind"] == "set" and op["entity"] in SCOPED_BY_CLIENT \
+                    and op["field"] == "client_id":
                 new_scope = str(op["value"] or "")
             if not (self.tech.may_see(scope) and self.tech.may_see(new_scope)):
                 forbidden.append(op["op_id"])
@@ -386,15 +398,15 @@ class FeedWriter:
             return
         if kind == "append":
             ticket_id = op["value"].get("ticket_id")
-            scope = self._known_scope("ticket", str(ticket_id)) or ""
+            scope = self._known_scope(*_parent_of(entity, op["value"])) or ""
             self._record(op, scope)
             self._entity(entity, entity_id, scope, ticket_id)
             return
         scope = self._known_scope(entity, entity_id) or ""
         seq = self._record(op, scope)
         self._apply_set(op, seq, scope)
-        if entity == "ticket" and op["field"] == "client_id":
-            self._entity("ticket", entity_id, str(op["value"] or ""))
+        if entity in SCOPED_BY_CLIENT and op["field"] == "client_id":
+            self._entity(entity, entity_id, str(op["value"] or ""))
 
     def _apply_set(self, op: dict[str, Any], seq: int, scope: str) -> None:
         entity, entity_id, name = op["entity"], op["entity_id"], op["field"]

@@ -20,6 +20,7 @@ from deskcli.domain.errors import DeskError
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.services.desk import Desk
 from deskcli.services.drafts import DraftStore
+from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.store import Row, Store
 
@@ -202,10 +203,15 @@ class DeskSession:
 
     def load_samples(self, count: int = 1000) -> int:
         """Fill an empty store with sample tickets; returns how many were written."""
-        from deskcli.services import demo  # only on first run: keep it off the start path
+        from deskcli.services import (
+            demo,  # only on first run: keep it off the start path
+            demo_kb,
+        )
 
         result = self.run(demo.seed, self.desk.store, count=count, now=self.desk.now(),
                           policy=self.desk.config.sla, new_id=self.new_id)
+        self.run(demo_kb.seed_articles, self.desk.store, now=self.desk.now(),
+                 new_id=self.new_id)
         return result.tickets
 
     # --- one ticket --------------------------------------------------------------------
@@ -229,6 +235,10 @@ class DeskSession:
 
                 extra["page"] = page_state(self.desk.outbound.queue.for_ticket(ticket["id"]))
                 extra["email"] = bool(self.desk.config.notify.email and ticket["caller_email"])
+            if Status(ticket["status"]).is_open:
+                repeat = KbService.for_desk(self.desk).seen_before(ticket)
+                if repeat:
+                    extra["repeat"] = repeat
             return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
         return self.run(read)
 
@@ -295,8 +305,35 @@ class DeskSession:
     def client_names(self) -> list[str]:
         return [str(row["name"]) for row in self.run(self.desk.store.clients)]
 
-    def search_kb(self, text: str) -> list[Row]:
-        return self.run(self.desk.store.search_resolved, text, 30)
+    # --- the knowledge base -------------------------------------------------------------
+
+    @property
+    def kb(self) -> KbService:
+        return KbService.for_desk(self.desk)
+
+    def search_kb(self, text: str, *, client: str | None = None) -> list[Hit]:
+        """Articles and resolved tickets, best first (a bad filter gives no hits)."""
+        try:
+            return self.run(self.kb.search, text, client=client, limit=30)
+        except DeskError:
+            return []
+
+    def kb_preview(self, hit: Hit) -> str:
+        """The Markdown the search screen shows beside the results for one hit."""
+        def read() -> str:
+            if hit.kind == "article":
+                article = self.kb.find(hit.ref_id)
+                meta = [f"*{article['client_name'] or 'All clients'}*"]
+                if article["error_codes"]:
+                    meta.append("errors: " + article["error_codes"].replace(",", ", "))
+                return f"# {article['title']}\n\n{' · '.join(meta)}\n\n{article['body']}"
+            ticket = self.desk.tickets.find(hit.ref)
+            return (f"# {hit.ref} {ticket['summary']}\n\n*{ticket.get('client_name') or ''}"
+                    f" · resolved {(ticket['resolved_at'] or '')[:10]}*\n\n"
+                    f"**Error:** {ticket['error_text'] or '—'}\n\n"
+                    f"**Cause:** {ticket['root_cause'] or '—'}\n\n"
+                    f"**Fix:** {ticket['resolution'] or '—'}\n")
+        return self.run(read)
 
 
     # --- the team server ---------------------------------------------------------------

@@ -176,7 +176,117 @@ CREATE TABLE sync_rejections (
 );
 """
 
-# Version 4 is the knowledge base (issue 6); it joins this file when that branch merges.
+V4_KB = """
+CREATE TABLE kb_articles (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL DEFAULT '',
+    tags TEXT NOT NULL DEFAULT '',
+    error_codes TEXT NOT NULL DEFAULT '',
+    products TEXT NOT NULL DEFAULT '',
+    client_id TEXT REFERENCES clients(id),
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    revised_at TEXT NOT NULL,
+    revised_by TEXT NOT NULL
+);
+CREATE INDEX kb_articles_by_updated ON kb_articles(revised_at);
+CREATE TABLE kb_versions (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES kb_articles(id),
+    at TEXT NOT NULL,
+    author TEXT NOT NULL,
+    changed TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    error_codes TEXT NOT NULL,
+    products TEXT NOT NULL,
+    client_id TEXT
+);
+CREATE INDEX kb_versions_by_article ON kb_versions(article_id, at);
+CREATE TABLE kb_links (
+    id TEXT PRIMARY KEY,
+    article_id TEXT NOT NULL REFERENCES kb_articles(id),
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    at TEXT NOT NULL,
+    author TEXT NOT NULL
+);
+CREATE INDEX kb_links_by_article ON kb_links(article_id, at);
+CREATE INDEX kb_links_by_ticket ON kb_links(ticket_id, at);
+CREATE TABLE kb_docs (
+    doc INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    ref_id TEXT NOT NULL UNIQUE,
+    client_id TEXT,
+    tags TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE kb_fts USING fts5(
+    title, codes, body, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER kb_article_indexed AFTER INSERT ON kb_articles BEGIN
+    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
+        VALUES ('article', new.id, new.client_id, new.tags, new.revised_at);
+    INSERT INTO kb_fts(rowid, title, codes, body)
+        VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.title,
+                new.error_codes, new.body || char(10) || new.tags || char(10) || new.products);
+END;
+CREATE TRIGGER kb_article_reindexed AFTER UPDATE ON kb_articles BEGIN
+    UPDATE kb_docs SET client_id = new.client_id, tags = new.tags, at = new.revised_at
+        WHERE ref_id = new.id;
+    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = new.id);
+    INSERT INTO kb_fts(rowid, title, codes, body)
+        VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.title,
+                new.error_codes, new.body || char(10) || new.tags || char(10) || new.products);
+END;
+CREATE TRIGGER kb_article_unindexed AFTER DELETE ON kb_articles BEGIN
+    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
+    DELETE FROM kb_docs WHERE ref_id = old.id;
+END;
+CREATE TRIGGER kb_ticket_indexed AFTER INSERT ON tickets
+WHEN new.status IN ('resolved', 'closed') BEGIN
+    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
+        VALUES ('ticket', new.id, new.client_id, lower(coalesce(new.category, '')),
+                coalesce(new.resolved_at, new.closed_at, new.created_at));
+    INSERT INTO kb_fts(rowid, title, codes, body)
+        VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.summary,
+                coalesce(new.error_text, '') || char(10) || coalesce(new.event_ids, ''),
+                coalesce(new.verbatim, '') || char(10) || coalesce(new.root_cause, '')
+                || char(10) || coalesce(new.resolution, ''));
+END;
+CREATE TRIGGER kb_ticket_reindexed AFTER UPDATE OF status, summary, error_text, event_ids,
+    verbatim, root_cause, resolution, client_id, category, resolved_at ON tickets
+WHEN old.status IN ('resolved', 'closed') OR new.status IN ('resolved', 'closed') BEGIN
+    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
+    DELETE FROM kb_docs WHERE ref_id = old.id;
+    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
+        SELECT 'ticket', new.id, new.client_id, lower(coalesce(new.category, '')),
+               coalesce(new.resolved_at, new.closed_at, new.created_at)
+        WHERE new.status IN ('resolved', 'closed');
+    INSERT INTO kb_fts(rowid, title, codes, body)
+        SELECT doc, new.summary,
+               coalesce(new.error_text, '') || char(10) || coalesce(new.event_ids, ''),
+               coalesce(new.verbatim, '') || char(10) || coalesce(new.root_cause, '')
+               || char(10) || coalesce(new.resolution, '')
+        FROM kb_docs WHERE ref_id = new.id;
+END;
+CREATE TRIGGER kb_ticket_unindexed AFTER DELETE ON tickets BEGIN
+    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
+    DELETE FROM kb_docs WHERE ref_id = old.id;
+END;
+INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
+    SELECT 'ticket', id, client_id, lower(coalesce(category, '')),
+           coalesce(resolved_at, closed_at, created_at)
+    FROM tickets WHERE status IN ('resolved', 'closed');
+INSERT INTO kb_fts(rowid, title, codes, body)
+    SELECT d.doc, t.summary,
+           coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''),
+           coalesce(t.verbatim, '') || char(10) || coalesce(t.root_cause, '')
+           || char(10) || coalesce(t.resolution, '')
+    FROM kb_docs d JOIN tickets t ON t.id = d.ref_id;
+"""
+
 V5_CSAT = """
 CREATE TABLE csat_responses (
     id TEXT PRIMARY KEY,
@@ -217,6 +327,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
     (2, "attachments stored by content hash", V2_ATTACHMENTS),
     (3, "sync: field versions, acknowledged ops, rejections, conflict flag", V3_SYNC),
+    (4, "knowledge base: articles, versions, ticket links, full-text index", V4_KB),
     (5, "satisfaction survey answers", V5_CSAT),
     (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
 ]

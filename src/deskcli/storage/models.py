@@ -187,6 +187,63 @@ class Attachment(SQLModel, table=True):
     size: int
 
 
+class KbArticle(SQLModel, table=True):
+    """A knowledge-base article's current fields (last-writer-wins, like a ticket's)."""
+
+    __tablename__ = "kb_articles"
+    id: str = Field(primary_key=True)
+    title: str
+    body: str = ""
+    tags: str = ""
+    error_codes: str = ""
+    products: str = ""
+    client_id: str | None = Field(default=None, foreign_key="clients.id")
+    created_at: str
+    created_by: str
+    revised_at: str
+    revised_by: str
+
+
+class KbVersion(SQLModel, table=True):
+    """One saved version of an article: append-only history of who changed what."""
+
+    __tablename__ = "kb_versions"
+    id: str = Field(primary_key=True)
+    article_id: str = Field(foreign_key="kb_articles.id")
+    at: str
+    author: str
+    changed: str
+    title: str
+    body: str
+    tags: str
+    error_codes: str
+    products: str
+    client_id: str | None = None
+
+
+class KbLink(SQLModel, table=True):
+    """A ticket that used an article (append-only)."""
+
+    __tablename__ = "kb_links"
+    id: str = Field(primary_key=True)
+    article_id: str = Field(foreign_key="kb_articles.id")
+    ticket_id: str = Field(foreign_key="tickets.id")
+    at: str
+    author: str
+
+
+class KbDoc(SQLModel, table=True):
+    """Local only: what each full-text index row is (kind, id, filters); never synced."""
+
+    __tablename__ = "kb_docs"
+    doc: int | None = Field(default=None, primary_key=True)
+    kind: str
+    ref_id: str = Field(unique=True)
+    client_id: str | None = None
+    tags: str = ""
+    at: str
+
+
 class CsatResponse(SQLModel, table=True):
     """A caller's satisfaction survey answer: append-only, like notes."""
 

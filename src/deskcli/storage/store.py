@@ -30,12 +30,13 @@ DERIVED_TICKET_COLUMNS = frozenset({
 })
 
 APPEND_ONLY = ("events", "notes", "time_entries", "step_records", "attachments",
-               "csat_responses")
+               "csat_responses", "kb_versions", "kb_links")
 #: Table -> the entity name its ops carry on the wire (sync/protocol.py derives from this).
 TABLE_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry",
            "step_records": "step_record", "attachments": "attachment",
            "csat_responses": "csat_response",
-           "clients": "client", "callers": "caller", "tickets": "ticket"}
+           "clients": "client", "callers": "caller", "tickets": "ticket",
+           "kb_articles": "kb_article", "kb_versions": "kb_version", "kb_links": "kb_link"}
 
 
 class StoreError(Exception):
@@ -44,6 +45,20 @@ class StoreError(Exception):
 
 class SchemaTooNew(StoreError):
     pass
+
+
+def split_statements(script: str) -> Iterator[str]:
+    """The statements of a migration script, whole: a trigger's body holds semicolons, so
+    a statement ends only where ``sqlite3.complete_statement`` says it does."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                yield pending.strip()
+            pending = ""
+    if pending.strip(" \n;"):
+        yield pending.strip()
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: Sequence[Any]) -> Row:
@@ -103,9 +118,8 @@ class Store:
         # the schema change and the version bump share one transaction.
         connection.execute("BEGIN IMMEDIATE")
         try:
-            for statement in script.split(";"):
-                if statement.strip():
-                    connection.execute(statement)
+            for statement in split_statements(script):
+                connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number}")
             connection.execute("COMMIT")
         except BaseException:
@@ -461,27 +475,6 @@ class Store:
         return list(self._db.execute(
             "SELECT * FROM attachments WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
 
-    def search_resolved(self, text: str, limit: int = 20) -> list[Row]:
-        """Resolved and closed tickets matching every word: the knowledge base until one exists.
-
-        A word matches the summary, error text, root cause or resolution; newest first, so
-        the fix a colleague found last week comes before last year's.
-        """
-        words = text.split()
-        if not words:
-            return []
-        where, params = [], []
-        for word in words:
-            where.append("(t.summary LIKE ? OR t.error_text LIKE ? OR t.root_cause LIKE ? "
-                         "OR t.resolution LIKE ?)")
-            params.extend([f"%{word}%"] * 4)
-        return list(self._db.execute(
-            "SELECT t.number, t.provisional, t.summary, t.error_text, t.root_cause, "
-            "t.resolution, t.resolved_at, k.name AS client_name FROM tickets t "
-            "LEFT JOIN clients k ON k.id = t.client_id "
-            "WHERE t.status IN ('resolved', 'closed') AND " + " AND ".join(where)
-            + " ORDER BY t.resolved_at DESC, t.number DESC LIMIT ?", (*params, limit)))
-
     def highest_number(self) -> int | None:
         row = self._db.execute("SELECT max(number) AS n FROM tickets").fetchone()
         return None if row["n"] is None else int(row["n"])
@@ -690,3 +683,107 @@ class Store:
         sql = (f"INSERT INTO {table} ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
                f"VALUES ({', '.join('?' for _ in columns)})")
         self._db.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+
+    # --- the knowledge base -----------------------------------------------------------------
+
+    #: bm25 weights of the index columns (title, codes, body): a hit in an error code or a
+    #: title says far more than one word somewhere in a long body.
+    KB_WEIGHTS = (8.0, 6.0, 1.0)
+    #: An article is a fix someone wrote up to be followed; a ticket is one occurrence.
+    #: At a similar text score the article comes first.
+    KB_ARTICLE_BOOST = 1.5
+
+    def kb_search(self, match: str, *, kind: str | None = None, client_id: str | None = None,
+                  tag: str | None = None, since: str | None = None,
+                  exclude: str | None = None, limit: int = 20) -> list[Row]:
+        """Articles and resolved tickets matching an FTS5 expression, best first.
+
+        Ranked by bm25 (lower is better); at an equal score the more recent one comes
+        first, so last month's fix is read before last year's. ``client_id`` keeps that
+        client's tickets and articles plus the articles written for every client.
+        The snippet marks matches with \\x02 ... \\x03 for the front end to style.
+        """
+        where = ["kb_fts MATCH ?"]
+        params: list[Any] = [match]
+        if kind:
+            where.append("d.kind = ?")
+            params.append(kind)
+        if client_id:
+            where.append("(d.client_id = ? OR (d.kind = 'article' AND d.client_id IS NULL))")
+            params.append(client_id)
+        if tag:
+            where.append("(',' || d.tags || ',') LIKE ?")
+            params.append(f"%,{tag.lower()},%")
+        if since:
+            where.append("d.at >= ?")
+            params.append(since)
+        if exclude:
+            where.append("d.ref_id != ?")
+            params.append(exclude)
+        weights = ", ".join(str(w) for w in self.KB_WEIGHTS)
+        sql = (
+            f"SELECT d.kind, d.ref_id, d.client_id, d.at, bm25(kb_fts, {weights}) "
+            f"* (CASE d.kind WHEN 'article' THEN {self.KB_ARTICLE_BOOST} ELSE 1.0 END) "
+            "AS score, "
+            "snippet(kb_fts, -1, char(2), char(3), '…', 14) AS snippet, "
+            "kb_fts.title AS title, t.number, t.provisional, t.resolution, k.name AS client "
+            "FROM kb_fts JOIN kb_docs d ON d.doc = kb_fts.rowid "
+            "LEFT JOIN tickets t ON d.kind = 'ticket' AND t.id = d.ref_id "
+            "LEFT JOIN clients k ON k.id = d.client_id "
+            f"WHERE {' AND '.join(where)} ORDER BY round(score, 6), d.at DESC LIMIT ?")
+        return list(self._db.execute(sql, (*params, limit)))
+
+    def kb_count(self, match: str, *, kind: str | None = None,
+                 exclude: str | None = None) -> int:
+        sql = ("SELECT count(*) AS n FROM kb_fts JOIN kb_docs d ON d.doc = kb_fts.rowid "
+               "WHERE kb_fts MATCH ?")
+        params: list[Any] = [match]
+        if kind:
+            sql += " AND d.kind = ?"
+            params.append(kind)
+        if exclude:
+            sql += " AND d.ref_id != ?"
+            params.append(exclude)
+        return int(self._db.execute(sql, params).fetchone()["n"])
+
+    def kb_index_row(self, ref_id: str) -> Row | None:
+        """What the index holds for one article or ticket (tests and repair checks)."""
+        found: Row | None = self._db.execute(
+            "SELECT d.*, f.title, f.codes, f.body FROM kb_docs d "
+            "JOIN kb_fts f ON f.rowid = d.doc WHERE d.ref_id = ?", (ref_id,)).fetchone()
+        return found
+
+    _ARTICLE_SELECT = ("SELECT a.*, k.name AS client_name FROM kb_articles a "
+                       "LEFT JOIN clients k ON k.id = a.client_id ")
+
+    def kb_article(self, article_id: str) -> Row | None:
+        found: Row | None = self._db.execute(self._ARTICLE_SELECT + "WHERE a.id = ?",
+                                             (article_id,)).fetchone()
+        return found
+
+    def kb_articles_matching(self, fragment: str, limit: int = 5) -> list[Row]:
+        """Articles whose id starts or ends with ``fragment`` (dashes ignored)."""
+        compact = fragment.replace("-", "")
+        return list(self._db.execute(
+            self._ARTICLE_SELECT + "WHERE replace(a.id, '-', '') LIKE ? "
+            "OR replace(a.id, '-', '') LIKE ? ORDER BY a.created_at LIMIT ?",
+            (f"{compact}%", f"%{compact}", limit)))
+
+    def kb_articles(self) -> list[Row]:
+        return list(self._db.execute(self._ARTICLE_SELECT + "ORDER BY a.created_at, a.id"))
+
+    def kb_versions(self, article_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM kb_versions WHERE article_id = ? ORDER BY at, rowid",
+            (article_id,)))
+
+    def kb_links_of_article(self, article_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT l.*, t.number, t.provisional, t.summary FROM kb_links l "
+            "JOIN tickets t ON t.id = l.ticket_id WHERE l.article_id = ? "
+            "ORDER BY l.at, l.rowid", (article_id,)))
+
+    def kb_links_of_ticket(self, ticket_id: str) -> list[Row]:
+        return list(self._db.execute(
+            "SELECT l.*, a.title FROM kb_links l JOIN kb_articles a ON a.id = l.article_id "
+            "WHERE l.ticket_id = ? ORDER BY l.at, l.rowid", (ticket_id,)))

@@ -1,0 +1,198 @@
+"""The knowledge base in the full-screen app, with real keys: live search that never
+blocks typing, search-and-link into the fix step, the article draft on closure, and
+repeat detection on the ticket screen."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Markdown, Static, TextArea
+
+from deskcli.app import DeskApp
+from deskcli.domain.intake import NewTicket
+from deskcli.screens.kb_editor import KbEditorScreen
+from deskcli.screens.kb_search import KbSearchScreen
+from deskcli.screens.ticket import TicketScreen
+from deskcli.services.kb import KbService
+from helpers import FakeClock
+from tui.driving import drive, go_to_step, press, settle, type_text
+from tui.kb_app import kb_app
+
+FIX = "Re-pointed SMTP to smtp.office365.com:587 with STARTTLS in the account settings"
+
+
+@pytest.fixture
+def app(isolated_home: Path, clock: FakeClock) -> DeskApp:
+    return kb_app(isolated_home, clock)
+
+
+def new_ticket(app: DeskApp, **record: Any) -> str:
+    record.setdefault("summary", "Mail will not leave the outbox")
+    row = app.desk.tickets.create(NewTicket.from_mapping(record))
+    return f"#{row['number']}"
+
+
+async def open_ticket(pilot: Pilot[int], ref: str) -> TicketScreen:
+    pilot.app.push_screen(TicketScreen(ref))
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen)
+    return screen
+
+
+def test_search_step_opens_prefilled_and_links_the_runbook(app: DeskApp) -> None:
+    ref = new_ticket(app, error="Outlook reports 0x800CCC0E when sending", client="Acme")
+    kb = KbService.for_desk(app.desk)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await open_ticket(pilot, ref)
+        await go_to_step(pilot, "search_kb")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        search = pilot.app.screen
+        assert isinstance(search, KbSearchScreen)
+        assert search.query_one("#kb-query", Input).value == "0x800CCC0E"
+        assert search.hits and search.hits[0].kind == "article"
+        assert "0x800CCC0E" in search.hits[0].title
+        preview = search.query_one("#kb-preview", Markdown)
+        assert "smtp.office365.com" in preview.source
+        await press(pilot, "down", "enter")
+        await settle(pilot)
+        ticket = pilot.app.screen
+        assert isinstance(ticket, TicketScreen)
+        handle = search.hits[0].ref
+        links = kb.links_of_ticket(ref)
+        assert [link["title"] for link in links] == [search.hits[0].title]
+        assert ticket.form is not None and ticket.form.step.key == "search_kb"
+        assert handle in ticket.form.values()["references"]
+        await go_to_step(pilot, "apply_fix")
+        runbook = ticket.query_one("#field-runbook", Input).value
+        assert runbook.startswith(f"KB {handle}")
+
+    drive(app, steps)
+
+
+def test_results_follow_typing_and_typing_never_waits(app: DeskApp,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    ref = new_ticket(app)
+    release = threading.Event()
+    calls: list[str] = []
+    real = app.session.search_kb
+
+    def slow(text: str, **kwargs: Any) -> Any:
+        calls.append(text)
+        release.wait(10)
+        return real(text, **kwargs)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await open_ticket(pilot, ref)
+        await press(pilot, "slash")
+        search = pilot.app.screen
+        assert isinstance(search, KbSearchScreen)
+        box = search.query_one("#kb-query", Input)
+        box.value = ""
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert search.shown == "" and search.hits == []
+        monkeypatch.setattr(app.session, "search_kb", slow)
+        await type_text(pilot, "spooler")
+        await pilot.pause(0.4)  # the debounced search is now stuck in its worker...
+        assert calls == ["spooler"]
+        await type_text(pilot, " offline")  # ...and keys still land at once
+        assert box.value == "spooler offline"
+        assert search.shown == ""
+        release.set()
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if search.shown == "spooler offline":
+                break
+        assert calls == ["spooler", "spooler offline"], "one search per pause, not per key"
+        assert search.hits[0].title == "Printer shows offline: clear the spooler"
+        assert box.value == "spooler offline"
+
+    drive(app, steps)
+
+
+def test_repeat_detection_on_the_ticket(app: DeskApp) -> None:
+    repeated = new_ticket(app, error="0x800CCC0E: cannot reach the SMTP server")
+    fresh = new_ticket(app, error="0x0BADF00D", summary="Something never seen")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_ticket(pilot, repeated)
+        line = screen.query_one("#repeat-line", Static)
+        assert line.display
+        text = str(line.render())
+        assert "Seen" in text and "times before" in text and "smtp.office365.com" in text
+        await press(pilot, "escape")
+        screen = await open_ticket(pilot, fresh)
+        assert not screen.query_one("#repeat-line", Static).display
+
+    drive(app, steps)
+
+
+def test_update_kb_drafts_an_article_then_edits_the_linked_one(app: DeskApp) -> None:
+    ref = new_ticket(app, error="0xC004F074 on activation", summary="Office not activated",
+                     verbatim="Word says it is unlicensed")
+    app.desk.tickets.resolve(ref, root_cause="KMS host unreachable over the VPN",
+                             resolution="Activated Office against the KMS host after "
+                                        "reconnecting the VPN\nChecked the licence status")
+    kb = KbService.for_desk(app.desk)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        ticket = await open_ticket(pilot, ref)
+        await go_to_step(pilot, "update_kb")
+        assert ticket.query("#kb-write")
+        await press(pilot, "escape", "w")
+        await settle(pilot)
+        editor = pilot.app.screen
+        assert isinstance(editor, KbEditorScreen)
+        assert editor.query_one("#kb-title", Input).value == "Office not activated"
+        body = editor.query_one("#kb-body", TextArea).text
+        assert "Word says it is unlicensed" in body and "KMS host unreachable" in body
+        assert "1. Activated Office" in body and "2. Checked the licence status" in body
+        assert editor.query_one("#kb-errors", Input).value == "0xC004F074"
+        await press(pilot, "end")
+        await type_text(pilot, " with KMS")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is ticket
+        links = kb.links_of_ticket(ref)
+        assert [link["title"] for link in links] == ["Office not activated with KMS"]
+        handle = links[0]["article_id"][-8:]
+        assert ticket.form is not None and ticket.form.values()["article"] == handle
+        assert ticket.form.values()["outcome"] == "created"
+        # Again: the linked article opens for editing, and saving adds a version.
+        await press(pilot, "w")
+        await settle(pilot)
+        editor = pilot.app.screen
+        assert isinstance(editor, KbEditorScreen) and editor.article_id is not None
+        editor.query_one("#kb-tags", Input).value = "licensing"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        versions = kb.detail(handle).versions
+        assert [v["changed"] for v in versions] == ["created", "tags"]
+        assert ticket.form.values()["outcome"] == "updated"
+
+    drive(app, steps)
+
+
+def test_editor_refuses_an_empty_title_and_keeps_the_text(app: DeskApp) -> None:
+    ref = new_ticket(app)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await open_ticket(pilot, ref)
+        await press(pilot, "w")
+        await settle(pilot)
+        editor = pilot.app.screen
+        assert isinstance(editor, KbEditorScreen)
+        editor.query_one("#kb-title", Input).value = ""
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert pilot.app.screen is editor
+        assert "needs a title" in str(editor.query_one("#kb-editor-error", Static).render())
+
+    drive(app, steps)
