@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/bench_kb.py [--tickets 100000] [--articles 5000] [--rounds 15]
 
-Builds a scratch store with the sample ticket history (about 95% of it resolved or
+Builds a scratch store with the sample ticket history (almost all of it resolved or
 closed, so indexed) and generated articles, then times a set of realistic queries two
 ways, alternately so drift in machine load hits both alike:
 
