@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/bench_kb.py [--tickets 100000] [--articles 5000] [--rounds 15]
 
-Builds a scratch store with the sample ticket history (about 95% of it resolved or
+Builds a scratch store with the sample ticket history (almost all of it resolved or
 closed, so indexed) and generated articles, then times a set of realistic queries two
 ways, alternately so drift in machine load hits both alike:
 
@@ -127,9 +127,9 @@ def main() -> None:
               f"{'deskcli med':>12} {'p95':>8} {'ratio':>6}")
         for query in QUERIES:
             f, s = statistics.median(floors[query]), statistics.median(subjects[query])
-            print(f"{query:<30} {hits[query]:>4} {f * 1000:>8.2f}ms {p95(floors[query]) * 1000:>6.2f}"
-                  f"ms {s * 1000:>10.2f}ms {p95(subjects[query]) * 1000:>6.2f}ms "
-                  f"{s / f:>5.2f}x")
+            f95, s95 = p95(floors[query]), p95(subjects[query])
+            print(f"{query:<30} {hits[query]:>4} {f * 1000:>8.2f}ms {f95 * 1000:>6.2f}ms "
+                  f"{s * 1000:>10.2f}ms {s95 * 1000:>6.2f}ms {s / f:>5.2f}x")
         all_floor = [v for values in floors.values() for v in values]
         all_subject = [v for values in subjects.values() for v in values]
         f, s = statistics.median(all_floor), statistics.median(all_subject)

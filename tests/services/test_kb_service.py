@@ -14,6 +14,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.domain.kb import ArticleDraft
 from deskcli.services.desk import Desk
 from deskcli.services.kb import KbService
+from deskcli.storage.migrations import LATEST
 from deskcli.storage.store import Store
 from helpers import FakeClock, SeqIds, make_desk, paths_under
 
@@ -64,6 +65,39 @@ class TestRanking:
         hits = kb.search("Event ID 20227")
         assert [h.ref for h in hits] == [f"#{new}", f"#{old}"]
         assert hits[0].score == pytest.approx(hits[1].score)
+
+    def test_edited_article_counts_as_recent_and_keeps_the_article_boost(
+            self, desk: Desk, kb: KbService, clock: FakeClock) -> None:
+        first = kb.add(ArticleDraft(title="Printer offline", error_codes=["0x00000709"]))
+        clock.advance(days=3)
+        second = kb.add(ArticleDraft(title="Printer offline", error_codes=["0x00000709"]))
+        ticket = resolved(desk, "Printer offline", error="0x00000709")
+        assert [h.ref_id for h in kb.search("0x00000709")][:2] == [second["id"], first["id"]]
+        clock.advance(days=3)
+        kb.edit(first["id"], ArticleDraft(title="Printer offline", body="Restart spooler",
+                                          error_codes=["0x00000709"]))
+        hits = kb.search("0x00000709 printer")
+        assert [h.kind for h in hits] == ["article", "article", "ticket"]
+        assert hits[2].ref == f"#{ticket}"
+        assert kb.search("0x00000709", kind="ticket")[0].ref == f"#{ticket}"
+        assert {h.ref_id for h in kb.search("0x00000709", kind="article")} == {
+            first["id"], second["id"]}
+
+    def test_index_numbers_say_kind_and_time(self, desk: Desk, kb: KbService,
+                                             clock: FakeClock) -> None:
+        """Ranking reads kind and recency from the index row number alone (no lookup)."""
+        for _ in range(3):  # several documents in the same second
+            kb.add(ArticleDraft(title="Same second", body="x"))
+            resolved(desk, "Same second", error="0x80070643")
+        clock.advance(hours=5)
+        resolved(desk, "Later", error="0x80070643")
+        rows = desk.store._db.execute("SELECT doc, kind, at FROM kb_docs").fetchall()
+        assert len({r["doc"] for r in rows}) == len(rows) == 7
+        for row in rows:
+            assert (row["doc"] < 0) == (row["kind"] == "article")
+            seconds = int(desk.store._db.execute("SELECT strftime('%s', ?) AS s",
+                                                 (row["at"],)).fetchone()["s"])
+            assert abs(row["doc"]) >> 20 == seconds
 
     def test_snippet_highlights_the_match(self, kb: KbService) -> None:
         kb.add(ArticleDraft(title="Windows update stuck", error_codes=["KB5034441"],
@@ -148,7 +182,8 @@ class TestMigration:
         with make_desk(tmp_path, clock) as desk:  # already v4: write, then roll back to v3
             ref = resolved(desk, "Printer queue stuck", error="0x00000709")
         raw = sqlite3.connect(path)
-        for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs"):
+        for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs",
+                     "csat_responses", "outbound"):  # and what later versions add
             raw.execute(f"DROP TABLE {name}")
         for (trigger,) in raw.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
@@ -157,7 +192,7 @@ class TestMigration:
         raw.commit()
         raw.close()
         with make_desk(tmp_path, clock) as desk:
-            assert desk.store.schema_version == 4
+            assert desk.store.schema_version == LATEST
             assert [h.ref for h in KbService.for_desk(desk).search("0x00000709")] == [f"#{ref}"]
 
 

@@ -225,17 +225,28 @@ CREATE TABLE kb_docs (
 CREATE VIRTUAL TABLE kb_fts USING fts5(
     title, codes, body, tokenize = 'unicode61 remove_diacritics 2'
 );
+-- A document's number (kb_docs.doc = kb_fts.rowid) says what it is and how recent it is,
+-- so ranking never has to look a row up in kb_docs: tickets are positive, articles
+-- negative, and the magnitude is the document's time in seconds * 1048576 (2^20) plus a
+-- counter for documents of the same second. See Store.kb_search.
 CREATE TRIGGER kb_article_indexed AFTER INSERT ON kb_articles BEGIN
-    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
-        VALUES ('article', new.id, new.client_id, new.tags, new.revised_at);
+    INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
+        SELECT (SELECT coalesce(min(doc) - 1, -s.base) FROM kb_docs
+                WHERE doc BETWEEN -s.base - 1048575 AND -s.base),
+               'article', new.id, new.client_id, new.tags, new.revised_at
+        FROM (SELECT CAST(strftime('%s', new.revised_at) AS INTEGER) * 1048576 AS base) s;
     INSERT INTO kb_fts(rowid, title, codes, body)
         VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.title,
                 new.error_codes, new.body || char(10) || new.tags || char(10) || new.products);
 END;
 CREATE TRIGGER kb_article_reindexed AFTER UPDATE ON kb_articles BEGIN
-    UPDATE kb_docs SET client_id = new.client_id, tags = new.tags, at = new.revised_at
-        WHERE ref_id = new.id;
-    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = new.id);
+    DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
+    DELETE FROM kb_docs WHERE ref_id = old.id;
+    INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
+        SELECT (SELECT coalesce(min(doc) - 1, -s.base) FROM kb_docs
+                WHERE doc BETWEEN -s.base - 1048575 AND -s.base),
+               'article', new.id, new.client_id, new.tags, new.revised_at
+        FROM (SELECT CAST(strftime('%s', new.revised_at) AS INTEGER) * 1048576 AS base) s;
     INSERT INTO kb_fts(rowid, title, codes, body)
         VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.title,
                 new.error_codes, new.body || char(10) || new.tags || char(10) || new.products);
@@ -246,9 +257,14 @@ CREATE TRIGGER kb_article_unindexed AFTER DELETE ON kb_articles BEGIN
 END;
 CREATE TRIGGER kb_ticket_indexed AFTER INSERT ON tickets
 WHEN new.status IN ('resolved', 'closed') BEGIN
-    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
-        VALUES ('ticket', new.id, new.client_id, lower(coalesce(new.category, '')),
-                coalesce(new.resolved_at, new.closed_at, new.created_at));
+    INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
+        SELECT (SELECT coalesce(max(doc) + 1, s.base) FROM kb_docs
+                WHERE doc BETWEEN s.base AND s.base + 1048575),
+               'ticket', new.id, new.client_id, lower(coalesce(new.category, '')), s.at
+        FROM (SELECT coalesce(new.resolved_at, new.closed_at, new.created_at) AS at,
+                     CAST(strftime('%s', coalesce(new.resolved_at, new.closed_at,
+                                                  new.created_at)) AS INTEGER)
+                     * 1048576 AS base) s;
     INSERT INTO kb_fts(rowid, title, codes, body)
         VALUES ((SELECT doc FROM kb_docs WHERE ref_id = new.id), new.summary,
                 coalesce(new.error_text, '') || char(10) || coalesce(new.event_ids, ''),
@@ -260,9 +276,14 @@ CREATE TRIGGER kb_ticket_reindexed AFTER UPDATE OF status, summary, error_text, 
 WHEN old.status IN ('resolved', 'closed') OR new.status IN ('resolved', 'closed') BEGIN
     DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
     DELETE FROM kb_docs WHERE ref_id = old.id;
-    INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
-        SELECT 'ticket', new.id, new.client_id, lower(coalesce(new.category, '')),
-               coalesce(new.resolved_at, new.closed_at, new.created_at)
+    INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
+        SELECT (SELECT coalesce(max(doc) + 1, s.base) FROM kb_docs
+                WHERE doc BETWEEN s.base AND s.base + 1048575),
+               'ticket', new.id, new.client_id, lower(coalesce(new.category, '')), s.at
+        FROM (SELECT coalesce(new.resolved_at, new.closed_at, new.created_at) AS at,
+                     CAST(strftime('%s', coalesce(new.resolved_at, new.closed_at,
+                                                  new.created_at)) AS INTEGER)
+                     * 1048576 AS base) s
         WHERE new.status IN ('resolved', 'closed');
     INSERT INTO kb_fts(rowid, title, codes, body)
         SELECT doc, new.summary,
@@ -275,10 +296,13 @@ CREATE TRIGGER kb_ticket_unindexed AFTER DELETE ON tickets BEGIN
     DELETE FROM kb_fts WHERE rowid = (SELECT doc FROM kb_docs WHERE ref_id = old.id);
     DELETE FROM kb_docs WHERE ref_id = old.id;
 END;
-INSERT INTO kb_docs(kind, ref_id, client_id, tags, at)
-    SELECT 'ticket', id, client_id, lower(coalesce(category, '')),
-           coalesce(resolved_at, closed_at, created_at)
-    FROM tickets WHERE status IN ('resolved', 'closed');
+INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
+    SELECT CAST(strftime('%s', at) AS INTEGER) * 1048576
+           + row_number() OVER (PARTITION BY at ORDER BY id) - 1,
+           'ticket', id, client_id, tags, at
+    FROM (SELECT id, client_id, lower(coalesce(category, '')) AS tags,
+                 coalesce(resolved_at, closed_at, created_at) AS at
+          FROM tickets WHERE status IN ('resolved', 'closed'));
 INSERT INTO kb_fts(rowid, title, codes, body)
     SELECT d.doc, t.summary,
            coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''),
