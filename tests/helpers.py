@@ -4,6 +4,7 @@ that come out the same on every run."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,8 +35,11 @@ class SeqIds:
     """UUIDv7-shaped ids from a process-wide counter: unique even across several desks
     opened on one store in a test, ordered, and the same on every run."""
 
-    def __init__(self, start_ms: int = 1_790_000_000_000) -> None:
-        self._counter = _IDS
+    def __init__(self, start_ms: int = 1_790_000_000_000,
+                 counter: Iterator[int] | None = None) -> None:
+        #: Pass a counter of its own (and a ``start_ms`` apart from other desks') when the
+        #: ids show up in a snapshot, so they do not depend on which tests ran before.
+        self._counter = _IDS if counter is None else counter
         self._ms = start_ms
 
     def __call__(self) -> str:

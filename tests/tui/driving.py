@@ -23,6 +23,18 @@ async def settle(pilot: Pilot[int], rounds: int = 3) -> None:
     await pilot.pause()
 
 
+async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str,
+                timeout: float = 15.0) -> None:
+    """Wait for work that runs behind a timer or a worker (a debounced search) to land;
+    a fixed pause is flaky on a loaded machine."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"gave up waiting for {what}"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
 async def press(pilot: Pilot[int], *keys: str) -> None:
     """Press keys one at a time, settling after each (workers answer some of them)."""
     for key in keys:

@@ -19,7 +19,7 @@ from deskcli.screens.kb_search import KbSearchScreen
 from deskcli.screens.ticket import TicketScreen
 from deskcli.services.kb import KbService
 from helpers import FakeClock
-from tui.driving import drive, go_to_step, press, settle, type_text
+from tui.driving import drive, go_to_step, press, settle, type_text, until
 from tui.kb_app import kb_app
 
 FIX = "Re-pointed SMTP to smtp.office365.com:587 with STARTTLS in the account settings"
@@ -51,10 +51,9 @@ def test_search_step_opens_prefilled_and_links_the_runbook(app: DeskApp) -> None
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, ref)
         await go_to_step(pilot, "search_kb")
-        await pilot.pause(0.3)
-        await settle(pilot)
         search = pilot.app.screen
         assert isinstance(search, KbSearchScreen)
+        await until(pilot, lambda: search.caught_up, "the prefilled search")
         assert search.query_one("#kb-query", Input).value == "0x800CCC0E"
         assert search.hits and search.hits[0].kind == "article"
         assert "0x800CCC0E" in search.hits[0].title
@@ -95,13 +94,12 @@ def test_results_follow_typing_and_typing_never_waits(app: DeskApp,
         assert isinstance(search, KbSearchScreen)
         box = search.query_one("#kb-query", Input)
         box.value = ""
-        await pilot.pause(0.4)
-        await settle(pilot)
-        assert search.shown == "" and search.hits == []
+        await until(pilot, lambda: search.shown == "", "the emptied box's results")
+        assert search.hits == []
         monkeypatch.setattr(app.session, "search_kb", slow)
         await type_text(pilot, "spooler")
-        await pilot.pause(0.4)  # the debounced search is now stuck in its worker...
-        assert calls == ["spooler"]
+        # the debounced search is now stuck in its worker...
+        await until(pilot, lambda: calls == ["spooler"], "the first search to start")
         await type_text(pilot, " offline")  # ...and keys still land at once
         assert box.value == "spooler offline"
         assert search.shown == ""

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from deskcli.app import DeskApp
 from deskcli.screens.ticket import TicketScreen
 from helpers import FakeClock
-from tui.driving import go_to_step, pick, press, settle, type_text
+from tui.driving import go_to_step, pick, press, settle, type_text, until
 from tui.sample_app import sample_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -48,6 +48,14 @@ def typed(text: str) -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
         await type_text(pilot, text)
     return run
+
+
+async def kb_caught_up(pilot: Pilot[int]) -> None:
+    from deskcli.screens.kb_search import KbSearchScreen
+
+    screen = pilot.app.screen
+    assert isinstance(screen, KbSearchScreen)
+    await until(pilot, lambda: screen.caught_up, "the knowledge-base results")
 
 
 def step(key: str) -> Callable[[Pilot[int]], Awaitable[None]]:
@@ -210,7 +218,8 @@ class TestTicket:
 
     def test_kb_search(self, snap_compare: Snap, app: DeskApp, size: Any) -> None:
         """/ searches resolved tickets for a past fix."""
-        shoot(snap_compare, app, size, ticket(PRINTER, keys("slash"), typed("spooler")))
+        shoot(snap_compare, app, size, ticket(PRINTER, keys("slash"), typed("spooler"),
+                                              kb_caught_up))
 
 
 @pytest.mark.parametrize("size", SIZES)

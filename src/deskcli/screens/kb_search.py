@@ -86,6 +86,8 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
         self.hits: list[Hit] = []
         #: The query whose results are on screen.
         self.shown: str | None = None
+        #: The hit whose article or ticket the preview shows.
+        self.previewed: str | None = None
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -169,7 +171,16 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
                 self.hits[index].ref_id != message.ref_id:
             return
         await self.query_one("#kb-preview", Markdown).update(message.markdown)
+        self.previewed = message.ref_id
         self.query_one("#kb-preview-scroll", VerticalScroll).scroll_home(animate=False)
+
+    @property
+    def caught_up(self) -> bool:
+        """The results (and the first hit's preview) answer what is in the box now: what
+        tests and the app wait for, since searching runs behind the typing."""
+        if self.shown != self.query_one("#kb-query", Input).value.strip():
+            return False
+        return not self.hits or self.previewed in {hit.ref_id for hit in self.hits}
 
     @on(OptionList.OptionSelected, "#kb-results")
     def _pick(self, event: OptionList.OptionSelected) -> None:
