@@ -163,6 +163,8 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
         span = timedelta(days=365)
         if open_share is None:
             open_share = min(0.5, 400 / count) if count > 800 else 0.5
+        history_count = sum(1 for i in range(count) if i < count * (1 - open_share))
+        history = span - timedelta(days=2)
         priorities = [Priority.P1, Priority.P2, Priority.P3, Priority.P4]
         weights = [0.05, 0.25, 0.45, 0.25]
         for i in range(count):
@@ -178,7 +180,10 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                 share = rng.choice([0.05, 0.15, 0.3, 0.45, 0.6, 0.8, 0.9, 1.2])
                 created = (now - target * share).replace(microsecond=0)
             else:
-                created = now - span + timedelta(seconds=int(span.total_seconds() * i / count))
+                # History runs up to two days ago (the slowest fix takes 48 hours), so every
+                # window a lead picks, the last 7 days included, has resolved tickets in it.
+                created = now - span + timedelta(seconds=int(history.total_seconds() * i
+                                                             / max(1, history_count)))
             created_iso = to_iso(created)
             clock = compute_clock(created, priority, policy, tier=tier)
             tech = rng.choice(TECHS)
