@@ -52,6 +52,14 @@ class TestAddShowSearch:
         kinds = {tuple(line.split("\t")[:2]) for line in out[1:]}
         assert kinds == {("ticket", f"#{number}"), ("article", handle)}
 
+    def test_snippets_are_one_line_of_words(self, cli: Cli) -> None:
+        """The article's ``## Steps`` heading is not echoed into a result's snippet."""
+        add(cli, "--from", "-", input=ARTICLE)
+        [hit] = [json.loads(line) for line in cli.ok(
+            "kb", "search", "outgoing port", "--format", "jsonl").stdout.splitlines()]
+        assert "**outgoing** **port**" in hit["snippet"]
+        assert "#" not in hit["snippet"] and "\n" not in hit["snippet"]
+
     def test_body_from_stdin_and_markdown_show(self, cli: Cli) -> None:
         handle = add(cli, "--title", "Printer", "--body-file", "-", input="Restart spooler\n")
         assert "Restart spooler" in cli.ok("kb", "show", handle, "--format",

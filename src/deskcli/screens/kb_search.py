@@ -8,7 +8,6 @@ links an article and pre-fills the fix step's runbook, or cites a past ticket.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -24,7 +23,7 @@ from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskcli.screens.context import desk_app
-from deskcli.services.kb import HIT_END, HIT_START, Hit
+from deskcli.services.kb import HIT_END, HIT_START, Hit, one_line
 from deskcli.services.session import DeskSession
 from deskcli.widgets.vim_list import VimOptionList
 
@@ -46,8 +45,7 @@ def highlighted(snippet: str) -> Text:
     """A snippet with the matched words in bold (the store marks them \\x02 ... \\x03)."""
     text = Text()
     bold = False
-    flat = re.sub(r"(^|\s)#+ ", r"\1", snippet.replace("\n", " "))  # Markdown headings
-    for part in flat.replace(HIT_END, HIT_START).split(HIT_START):
+    for part in one_line(snippet).replace(HIT_END, HIT_START).split(HIT_START):
         if part:
             text.append(part, "bold underline" if bold else "")
         bold = not bold

@@ -8,6 +8,7 @@ migration 4 installed, so there is no code path here that could forget to re-ind
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +24,13 @@ from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Row, Store
 
 HIT_START, HIT_END = "\x02", "\x03"
+_HEADING = re.compile(r"(^|\s)#+ ")
+
+
+def one_line(snippet: str) -> str:
+    """A snippet on one line without the ``## `` of Markdown headings: a result list
+    shows words, and a stray ``##`` reads like part of an error code."""
+    return _HEADING.sub(r"\1", snippet.replace("\n", " "))
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,7 @@ class Hit:
     resolution: str | None = None
 
     def plain_snippet(self, start: str = "**", end: str = "**") -> str:
-        return self.snippet.replace(HIT_START, start).replace(HIT_END, end).replace("\n", " ")
+        return one_line(self.snippet).replace(HIT_START, start).replace(HIT_END, end)
 
     def as_row(self) -> dict[str, Any]:
         return {"kind": self.kind, "ref": self.ref, "title": self.title,
