@@ -11,7 +11,6 @@ from deskcli.domain.checklist import Checklist
 from deskcli.domain.errors import NotFound
 
 from . import output
-from .output import Format
 from .session import open_cli_desk
 
 app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, add_completion=False)
@@ -41,13 +40,8 @@ class ShowFormat(StrEnum):
 
 @app.command("list")
 def list_checklists(
-    fmt: Annotated[Format | None, typer.Option(
-        "--format", "-f", case_sensitive=False,
-        help="Output format. Default: table on a terminal, tsv when piped.",
-        show_default=False)] = None,
-    header: Annotated[bool, typer.Option("--header/--no-header",
-                                         help="Print the header line (tsv, csv, table).")
-                      ] = True,
+    fmt: output.FormatOption = None,
+    header: output.HeaderOption = True,
 ) -> None:
     """List the installed checklists.
 

@@ -25,7 +25,6 @@ from deskcli.services.kb import KbService
 
 from . import output
 from .exits import say
-from .output import Format
 from .params import Ref, opt
 from .records import read_source
 from .session import open_cli_desk
@@ -82,13 +81,8 @@ def search(
                                     metavar="KIND")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many hits.")
                      ] = 20,
-    fmt: Annotated[Format | None, typer.Option(
-        "--format", "-f", case_sensitive=False,
-        help="Output format. Default: table on a terminal, tsv when piped.",
-        show_default=False)] = None,
-    header: Annotated[bool, typer.Option("--header/--no-header",
-                                         help="Print the header line (tsv, csv, table).")
-                      ] = True,
+    fmt: output.FormatOption = None,
+    header: output.HeaderOption = True,
 ) -> None:
     """Search articles and resolved tickets, best match first.
 

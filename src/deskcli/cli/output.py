@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -29,6 +29,16 @@ class Format(StrEnum):
     CSV = "csv"
     JSON = "json"
     JSONL = "jsonl"
+
+
+#: The ``--format`` and ``--header`` options of every listing command, declared once so
+#: their help and defaults read the same everywhere.
+FormatOption = Annotated[Format | None, typer.Option(
+    "--format", "-f", case_sensitive=False,
+    help="Output format. Default: table on a terminal, tsv when piped.",
+    show_default=False)]
+HeaderOption = Annotated[bool, typer.Option("--header/--no-header",
+                                            help="Print the header line (tsv, csv, table).")]
 
 
 class ColorMode(StrEnum):

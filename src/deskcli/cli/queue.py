@@ -75,17 +75,12 @@ def queue(
                                            "tickets.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, metavar="N",
                                               help="At most this many rows.")] = None,
-    fmt: Annotated[Format | None, typer.Option(
-        "--format", "-f", case_sensitive=False,
-        help="Output format. Default: table on a terminal, tsv when piped.",
-        show_default=False)] = None,
+    fmt: output.FormatOption = None,
     fields: Annotated[str | None, typer.Option(
         help="Comma-separated fields to show, in order (see docs/cli.md for the list). "
         "Default: " + ", ".join(DEFAULT_TEXT_FIELDS) + "; every field for json/jsonl.",
         metavar="LIST")] = None,
-    header: Annotated[bool, typer.Option("--header/--no-header",
-                                         help="Print the header line (tsv, csv, table).")
-                      ] = True,
+    header: output.HeaderOption = True,
 ) -> None:
     """List the open queue, most urgent SLA first.
 
