@@ -9,6 +9,8 @@ import pytest
 
 from deskcli.services.desk import Desk
 from helpers import FakeClock, make_desk
+from notify.mail import MailCatcher
+from notify.receivers import Receiver
 
 
 @pytest.fixture(autouse=True)
@@ -33,3 +35,24 @@ def desk(isolated_home: Path, clock: FakeClock) -> Iterator[Desk]:
     opened = make_desk(isolated_home, clock)
     yield opened
     opened.close()
+
+
+# --- local receivers for notification tests (tests/notify and the TUI's paging tests) ---
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP receiver on 127.0.0.1 that checks PagerDuty, Opsgenie, webhook and chat
+    payloads and deduplicates by key, as the real services do."""
+    started = Receiver().start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def mail(tmp_path: Path) -> Iterator[MailCatcher]:
+    """An SMTP server on 127.0.0.1 with STARTTLS and auth that keeps what it is sent."""
+    folder = tmp_path / "tls"
+    folder.mkdir()
+    started = MailCatcher(folder).start()
+    yield started
+    started.stop()

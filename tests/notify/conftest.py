@@ -14,22 +14,6 @@ from .mail import PASSWORD, USER, MailCatcher
 from .receivers import GENIE_KEY, ROUTING_KEY, SIGNING_KEY, Receiver
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[MailCatcher]:
-    folder = tmp_path / "tls"
-    folder.mkdir()
-    started = MailCatcher(folder).start()
-    yield started
-    started.stop()
-
-
 def notify_config(receiver: Receiver, mail: MailCatcher | None, *,
                   page: str = '["pd", "og", "hook"]', extra: str = "") -> str:
     smtp = ""

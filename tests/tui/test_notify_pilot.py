@@ -8,7 +8,6 @@ server), and ``/name`` in the reply box swaps in a canned response.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,22 +27,6 @@ from notify.receivers import GENIE_KEY, ROUTING_KEY, SIGNING_KEY, Receiver
 from tui.driving import drive, press, settle, type_text
 from tui.sample_app import sample_desk
 from tui.test_ticket_pilot import open_ticket
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def mail(tmp_path: Path) -> Iterator[MailCatcher]:
-    folder = tmp_path / "tls"
-    folder.mkdir()
-    started = MailCatcher(folder).start()
-    yield started
-    started.stop()
 
 
 @pytest.fixture
