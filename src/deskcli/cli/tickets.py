@@ -11,8 +11,6 @@ import typer
 from deskcli.domain.enums import Channel, Status, TicketType, Verification
 from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
-from deskcli.domain.kb import short_handle
-from deskcli.services.kb import KbService
 
 from . import completion, output
 from .exits import ExitCode, fail, report, say
@@ -182,6 +180,9 @@ def show(
       deskcli show 4521
       deskcli show '#4521' --format json | python3 -m json.tool
     """
+    from deskcli.domain.kb import short_handle
+    from deskcli.services.kb import KbService
+
     with open_cli_desk() as desk:
         detail = desk.tickets.detail(ref)
         now = desk.now()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from deskcli import checklists as checklist_files
 from deskcli.clock import SystemClock, new_id, now_ms
@@ -16,9 +17,11 @@ from deskcli.config import Config, load_config
 from deskcli.domain.checklist import Checklist
 from deskcli.domain.timefmt import to_iso
 from deskcli.paths import Paths, resolve_paths
-from deskcli.services.outbound import OutboundPlanner
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
+
+if TYPE_CHECKING:  # the notification code loads only for a team that uses it
+    from deskcli.services.outbound import OutboundPlanner
 
 
 @dataclass
@@ -64,6 +67,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
                             attachment_max_bytes=config.attachment_max_bytes)
     planner = None
     if templates is not None:
+        from deskcli.services.outbound import OutboundPlanner
+
         planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
                                   new_id=ids, checkpoint=config.checkpoint)
         service.on_change = planner.notice

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deskcli.domain import engine, metrics, validation
+from deskcli.domain import engine, validation
 from deskcli.domain.checklist import Checklist, FieldKind, StepSpec
 from deskcli.domain.enums import (
     Channel,
@@ -46,6 +46,9 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.store import Row, Store
+
+if TYPE_CHECKING:  # the metrics load with the survey code that needs them, not per command
+    from deskcli.domain import metrics
 
 #: Later than any timestamp the store holds: "the whole timeline" for window queries.
 _END_OF_TIME = "9999-12-31T23:59:59Z"
@@ -776,6 +779,8 @@ class TicketService:
         The domain decides what is accepted (``metrics.check_score``, ``check_answer``):
         only resolved or closed tickets, and one answer per survey round.
         """
+        from deskcli.domain import metrics
+
         value = metrics.check_score(score)
         text = validation.clean_text(comment, field="comment", max_len=2000)
         ticket = self.find(ref)
@@ -801,6 +806,8 @@ class TicketService:
 
     def _compact_events(self, ticket_id: str) -> str:
         """The ticket's whole timeline in the metrics' compact form."""
+        from deskcli.domain import metrics
+
         rows = list(self.store.metric_timelines("", _END_OF_TIME,
                                                 metrics.paused_statuses(self.policy),
                                                 ticket_ids=[ticket_id]))
@@ -810,6 +817,8 @@ class TicketService:
         ticket = self.find(ref)
         events = self._compact_events(ticket["id"])
         answers = [at for _, at, _ in self.store.csat_answers(_END_OF_TIME, ticket["id"])]
+        from deskcli.domain import metrics
+
         return metrics.survey_state(events, answers)
 
     # --- the queue --------------------------------------------------------------------
