@@ -159,14 +159,20 @@ class DeskApp(App[int]):
 
     def on_desk_app_notify_done(self, message: NotifyDone) -> None:
         alert = message.state.alert()
-        if alert and alert != self.page_alert:
+        previous, self.page_alert = self.page_alert, alert
+        if alert and alert != previous:
             self.notify(message.state.detail(), title=alert, severity="error", timeout=30)
-        self.page_alert = alert
-        if message.state.sent:
-            from deskcli.screens.ticket import TicketScreen
+        from deskcli.screens.ticket import TicketScreen
 
-            if isinstance(self.screen, TicketScreen):
-                self.screen.load()  # the page state and timeline moved on
+        current = self.screen
+        if not isinstance(current, TicketScreen) or current.view is None:
+            return
+        if message.state.sent:
+            current.load()  # the page state and the timeline moved on
+        elif alert != previous or current.view.extra.get("page") in (
+                "queued", "retrying", "failed"):
+            # Another process (`deskcli notify send`) may have delivered the page.
+            current.refresh_header()
 
     # --- background reads ---------------------------------------------------------------
 

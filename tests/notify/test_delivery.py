@@ -249,3 +249,21 @@ def test_the_queue_stays_local_while_its_events_sync(notify_desk: Desk) -> None:
             if e["kind"] == "message_sent"}
     synced = {op["entity_id"] for op in notify_desk.store.outbox() if op["entity"] == "event"}
     assert sent and sent <= synced
+
+
+def test_a_sender_without_the_channel_leaves_its_messages_alone(
+        notify_desk: Desk, receiver: Receiver) -> None:
+    """An app started before a channel was added to the config must not fail (or even
+    attempt) that channel's messages: a sender that has the channel delivers them."""
+    _p1(notify_desk)
+    service = NotifyService(notify_desk)
+    [page, *_] = [r for r in service.listing() if r["purpose"] == "page"]
+    stale = service.worker()
+    stale.senders = {name: sender for name, sender in stale.senders.items()
+                     if name != page["channel"]}
+    stale.run_once()
+    [still] = [r for r in service.listing(everything=True) if r["id"] == page["id"]]
+    assert (still["state"], still["attempts"]) == ("queued", 0)
+    service.send_due()
+    [sent] = [r for r in service.listing(everything=True) if r["id"] == page["id"]]
+    assert sent["state"] == "sent"

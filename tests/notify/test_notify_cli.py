@@ -34,6 +34,9 @@ def test_new_p1_pages_at_once(ncli: Cli, receiver: Receiver, mail: MailCatcher) 
     status = ncli.ok("notify", "status", "--all", "--format", "jsonl").stdout
     rows = [json.loads(line) for line in status.splitlines()]
     assert {r["state"] for r in rows} == {"sent"} and len(rows) == 4
+    ncli.ok("notify", "ack", number)  # goes out at once too
+    assert [kind for _key, kind in receiver.accepted("pagerduty")] == [
+        "acknowledge", "trigger"]
 
 
 def test_a_p1_page_that_cannot_go_out_exits_1_loudly(
@@ -69,8 +72,7 @@ def test_notify_test_reports_success_failure_and_bad_channel(
 def test_update_and_note_template(ncli: Cli, mail: MailCatcher) -> None:
     number = ncli.new("--caller", "Ben Okafor", "--email", "ben@example.org")
     ncli.ok("notify", "update", number, "--template", "working")
-    ncli.ok("notify", "send")
-    update = mail.messages[-1]
+    update = mail.messages[-1]  # sent by the command itself, no 'notify send' needed
     assert f"[#{number}] About your request" in update["Subject"]
     assert "Still on it" in update.get_payload()
     ncli.ok("note", number, "--template", "remote")

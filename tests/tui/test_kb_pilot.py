@@ -153,6 +153,7 @@ def test_update_kb_drafts_an_article_then_edits_the_linked_one(app: DeskApp) -> 
         assert "Word says it is unlicensed" in body and "KMS host unreachable" in body
         assert "1. Activated Office" in body and "2. Checked the licence status" in body
         assert editor.query_one("#kb-errors", Input).value == "0xC004F074"
+        editor.query_one("#kb-products", Input).value = "Microsoft 365, Office"
         await press(pilot, "end")
         await type_text(pilot, " with KMS")
         await press(pilot, "ctrl+s")
@@ -171,8 +172,10 @@ def test_update_kb_drafts_an_article_then_edits_the_linked_one(app: DeskApp) -> 
         editor.query_one("#kb-tags", Input).value = "licensing"
         await press(pilot, "ctrl+s")
         await settle(pilot)
-        versions = kb.detail(handle).versions
-        assert [v["changed"] for v in versions] == ["created", "tags"]
+        detail = kb.detail(handle)
+        # Only what was changed: the products (and the client) stay as they were.
+        assert [v["changed"] for v in detail.versions] == ["created", "tags"]
+        assert detail.article["products"] == "Microsoft 365,Office"
         assert ticket.form.values()["outcome"] == "updated"
 
     drive(app, steps)

@@ -165,9 +165,10 @@ def update(
         service = _service(desk)
         body = _body(service, desk, ref, text, template)
         ticket, queued = service.update(ref, body)
-    say(f"{ref_of(ticket)}: update added" + (", email queued" if queued else
-                                             " (no email: the caller has no address "
-                                             "or email is not set up)"))
+        say(f"{ref_of(ticket)}: update added" + (", email queued" if queued else
+                                                 " (no email: the caller has no address "
+                                                 "or email is not set up)"))
+        send_after_change(desk)
 
 
 @app.command("ack")
@@ -182,7 +183,8 @@ def acknowledge(ref: Ref) -> None:
     with open_cli_desk() as desk:
         _service(desk).acknowledge_page(ref)
         ticket = desk.tickets.find(ref)
-    say(f"{ref_of(ticket)}: page acknowledgement queued")
+        say(f"{ref_of(ticket)}: page acknowledgement queued")
+        send_after_change(desk)
 
 
 @app.command("retry")

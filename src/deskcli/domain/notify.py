@@ -351,15 +351,18 @@ def incident_key(ticket_id: str) -> str:
 def page_state(rows: Sequence[Mapping[str, Any]]) -> str | None:
     """What the on-call page of a ticket amounts to, from its queued messages.
 
-    ``failed`` wins over everything (it must stay visible until someone acts), then the
-    most advanced stage that went out: resolved, acknowledged, sent; else queued.
+    ``failed`` (given up) wins over everything, then ``retrying`` (an attempt failed, more
+    are coming): both must stay visible until someone acts, and the technician needs to
+    know which, since only a failed page waits for a person. Then the most advanced stage
+    that went out: resolved, acknowledged, sent; else queued.
     """
     pages = [r for r in rows if r["purpose"] == Purpose.PAGE.value]
     if not pages:
         return None
-    if any(r["state"] == MessageState.FAILED.value or
-           (r["state"] != MessageState.SENT.value and r["last_error"]) for r in pages):
+    if any(r["state"] == MessageState.FAILED.value for r in pages):
         return "failed"
+    if any(r["state"] != MessageState.SENT.value and r["last_error"] for r in pages):
+        return "retrying"
     sent = {r["purpose"] for r in rows if r["state"] == MessageState.SENT.value}
     if Purpose.PAGE_RESOLVE.value in sent:
         return "resolved"

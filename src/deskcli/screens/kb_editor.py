@@ -8,7 +8,7 @@ links it to the ticket; the answer is the article's id, for the step's form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.text import Text
@@ -58,7 +58,8 @@ class KbEditorScreen(ModalScreen[KbSaved | None]):
         super().__init__()
         self.ticket_ref = ticket_ref
         self.article_id: str | None = None
-        self.client: str | None = None
+        #: What was loaded: fields this form does not show (the client) are kept from it.
+        self.base = ArticleDraft(title="")
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -74,6 +75,9 @@ class KbEditorScreen(ModalScreen[KbSaved | None]):
                 with Vertical():
                     yield Label("Error codes")
                     yield Input(id="kb-errors", compact=True)
+                with Vertical():
+                    yield Label("Products")
+                    yield Input(id="kb-products", compact=True)
             yield Label("Body (Markdown: symptom, cause, steps)")
             yield TextArea(id="kb-body", soft_wrap=True, show_line_numbers=False)
             yield Static(id="kb-editor-error")
@@ -97,7 +101,7 @@ class KbEditorScreen(ModalScreen[KbSaved | None]):
     def on_kb_editor_screen__loaded(self, message: _Loaded) -> None:
         draft = message.draft
         self.article_id = message.article_id
-        self.client = draft.client
+        self.base = draft
         what = (f"editing linked article {short_handle(self.article_id)}"
                 if self.article_id else "new article drafted from the ticket")
         self.query_one("#kb-editor-title", Static).update(Text.assemble(
@@ -105,16 +109,18 @@ class KbEditorScreen(ModalScreen[KbSaved | None]):
         self.query_one("#kb-title", Input).value = draft.title
         self.query_one("#kb-tags", Input).value = ", ".join(draft.tags)
         self.query_one("#kb-errors", Input).value = ", ".join(draft.error_codes)
+        self.query_one("#kb-products", Input).value = ", ".join(draft.products)
         self.query_one("#kb-body", TextArea).text = draft.body
         self.query_one("#kb-title", Input).focus()
         self.loaded = True
 
     def draft(self) -> ArticleDraft:
-        return ArticleDraft(
-            title=self.query_one("#kb-title", Input).value,
+        return replace(
+            self.base, title=self.query_one("#kb-title", Input).value,
             tags=split_list(self.query_one("#kb-tags", Input).value),
             error_codes=split_list(self.query_one("#kb-errors", Input).value),
-            body=self.query_one("#kb-body", TextArea).text, client=self.client)
+            products=split_list(self.query_one("#kb-products", Input).value),
+            body=self.query_one("#kb-body", TextArea).text)
 
     @on(Button.Pressed, "#kb-save")
     def action_save(self) -> None:

@@ -103,6 +103,7 @@ class TicketScreen(Screen[None]):
     @dataclass
     class _Loaded(Message):
         view: TicketView
+        header_only: bool = False
 
     @dataclass
     class _LoadFailed(Message):
@@ -188,10 +189,15 @@ class TicketScreen(Screen[None]):
     def load(self) -> None:
         self._read(self.session, self.ref)
 
+    def refresh_header(self) -> None:
+        """Read the ticket again but redraw only its header (the page state moving on
+        in the background): the step form being typed in is left alone."""
+        self._read(self.session, self.ref, header_only=True)
+
     @work(thread=True, exclusive=True, group="ticket-load")
-    def _read(self, session: DeskSession, ref: str) -> None:
+    def _read(self, session: DeskSession, ref: str, header_only: bool = False) -> None:
         try:
-            self.post_message(self._Loaded(session.ticket_view(ref)))
+            self.post_message(self._Loaded(session.ticket_view(ref), header_only))
         except DeskError as error:
             self.post_message(self._LoadFailed(error))
 
@@ -200,6 +206,10 @@ class TicketScreen(Screen[None]):
         self._leave()
 
     async def on_ticket_screen__loaded(self, message: _Loaded) -> None:
+        if message.header_only and self.view is not None:
+            self.view.extra.update(message.view.extra)
+            self._show_header(message.view)
+            return
         first = self.view is None
         view = self.view = message.view
         app = desk_app(self)

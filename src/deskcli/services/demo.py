@@ -252,11 +252,14 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                                "summary": f"Reply to caller by {tech}",
                                "detail": json.dumps({"note_id": note_id})})
             if status is not Status.NEW:
+                # History was worked before it was resolved: the first move is to in
+                # progress, and the resolution (and closure) come as their own events.
+                moved_to = Status.IN_PROGRESS if resolved_at else status
                 events.append({"id": new_id(), "ticket_id": ticket_id,
                                "at": responded_iso or created_iso, "actor": tech,
                                "kind": "status_changed",
-                               "summary": f"Status: new → {status.value}",
-                               "detail": json.dumps({"from": "new", "to": status.value})})
+                               "summary": f"Status: new → {moved_to.value}",
+                               "detail": json.dumps({"from": "new", "to": moved_to.value})})
             if resolved_at:
                 minutes = rng.choice([10, 15, 20, 30, 45, 60, 90])
                 times.append({"id": new_id(), "ticket_id": ticket_id,
@@ -266,6 +269,22 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                                "at": to_iso(resolved_at), "actor": tech, "kind": "resolved",
                                "summary": f"Resolved: {resolution}",
                                "detail": json.dumps({"root_cause": cause})})
+                # The checklist steps whose verbs were used, as the services tick them.
+                steps.append({"id": new_id(), "ticket_id": ticket_id, "checklist": "tier1",
+                              "step": "document_resolution", "at": to_iso(resolved_at),
+                              "actor": tech, "data": json.dumps(
+                                  {"root_cause": cause, "resolution": resolution})})
+                if status is Status.CLOSED:
+                    steps.append({"id": new_id(), "ticket_id": ticket_id,
+                                  "checklist": "tier1", "step": "log_time_close",
+                                  "at": to_iso(resolved_at), "actor": tech,
+                                  "data": json.dumps({"resolution_category": ttype.value})})
+                    events.append({"id": new_id(), "ticket_id": ticket_id,
+                                   "at": to_iso(resolved_at), "actor": tech,
+                                   "kind": "closed",
+                                   "summary": f"Closed as {ttype.value}; {minutes} min logged",
+                                   "detail": json.dumps(
+                                       {"resolution_category": ttype.value})})
                 care.add(ticket_id, tech, created, responded, resolved_at,
                          status is Status.CLOSED, events, notes)
             if len(tickets) >= 5000:

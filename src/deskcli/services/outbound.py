@@ -217,7 +217,8 @@ class OutboundWorker:
         now = self._now()
         at = to_iso(now)
         with self.store.transaction():
-            row = self.queue.claim(at, to_iso(now + self.settings.retry.lease), self.owner)
+            row = self.queue.claim(at, to_iso(now + self.settings.retry.lease), self.owner,
+                                   tuple(self.senders))
             if row is None:
                 return False
             ticket = self.store.ticket_by_id(row["ticket_id"])
@@ -234,11 +235,8 @@ class OutboundWorker:
                            ticket_ref=display_ref(ticket["number"], ticket["provisional"]),
                            ticket_id=row["ticket_id"], payload=json.loads(row["payload"]),
                            recipient=row["recipient"])
-        sender = self.senders.get(row["channel"])
+        sender = self.senders[row["channel"]]  # claim() takes only channels we have
         try:
-            if sender is None:
-                raise DeliveryError(f"channel {row['channel']!r} is not configured any more",
-                                    retryable=False)
             receipt = sender.send(message)
         except DeliveryError as error:
             self._failed(row, message, error, report)

@@ -8,7 +8,7 @@ lease runs out, and another run takes the message again under the same idempoten
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from .store import Row, Store
@@ -31,14 +31,21 @@ class OutboundQueue:
             f"INSERT OR IGNORE INTO outbound ({columns}) VALUES ({marks})", tuple(row.values()))
         return cursor.rowcount > 0
 
-    def claim(self, now: str, lease_until: str, owner: str) -> Row | None:
-        """Take the next due message: queued and due, or held by a lease that ran out."""
+    def claim(self, now: str, lease_until: str, owner: str,
+              channels: Collection[str]) -> Row | None:
+        """Take the next due message for one of ``channels``: queued and due, or held by a
+        lease that ran out. Messages for other channels are left for a sender that has
+        them (an app started before the channel was added to the config)."""
         self.store._require_tx()
+        if not channels:
+            return None
+        marks = ", ".join("?" for _ in channels)
         row: Row | None = self._db.execute(
-            "SELECT * FROM outbound WHERE (state = 'queued' AND not_before <= ?) "
-            "OR (state = 'sending' AND lease_until <= ?) "
+            "SELECT * FROM outbound WHERE ((state = 'queued' AND not_before <= ?) "
+            "OR (state = 'sending' AND lease_until <= ?)) "
+            f"AND channel IN ({marks}) "
             "ORDER BY CASE purpose WHEN 'page' THEN 0 ELSE 1 END, not_before, rowid LIMIT 1",
-            (now, now)).fetchone()
+            (now, now, *channels)).fetchone()
         if row is None:
             return None
         self._db.execute(

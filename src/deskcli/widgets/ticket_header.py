@@ -117,9 +117,12 @@ class TicketHeader(Static):
                               style="bold yellow"))
         page = view.extra.get("page")
         if page:
-            styles = {"failed": "bold white on red", "queued": "bold yellow",
-                      "sent": "bold", "acknowledged": "green", "resolved": "dim"}
-            hint = {"failed": ": NOT delivered, retrying; page by phone meanwhile",
+            styles = {"failed": "bold white on red", "retrying": "bold white on red",
+                      "queued": "bold yellow", "sent": "bold", "acknowledged": "green",
+                      "resolved": "dim"}
+            hint = {"retrying": ": NOT delivered yet; page by phone meanwhile",
+                    "failed": ": NOT delivered, retries used up; page by phone, fix the "
+                              "channel, then deskcli notify retry",
                     "queued": ": waiting to go out", "sent": " (o when on-call has it)",
                     "acknowledged": "", "resolved": ""}
             lines.append(Text(f"☎ On-call page {page}{hint.get(page, '')}",
