@@ -277,6 +277,23 @@ class TestFilters:
         with pytest.raises(InvalidInput, match="age '90x' not understood"):
             kb.search("x", since="90x")
 
+    def test_from_a_ticket_only_articles_it_may_use(self, desk: Desk, kb: KbService) -> None:
+        """Searching from an Acme ticket: past fixes of every client, but no runbook
+        written for Globex (linking it would be refused)."""
+        acme_fix = resolved(desk, "Acme mail fault", error="0x800CCC0E", client="Acme")
+        globex_fix = resolved(desk, "Globex mail fault", error="0x800CCC0E", client="Globex")
+        everyone = kb.add(ArticleDraft(title="Mail runbook", error_codes=["0x800CCC0E"]))
+        acme = kb.add(ArticleDraft(title="Acme relay", error_codes=["0x800CCC0E"],
+                                   client="Acme"))
+        globex = kb.add(ArticleDraft(title="Globex relay", error_codes=["0x800CCC0E"],
+                                     client="Globex"))
+        acme_id = desk.store.client_by_name("Acme")["id"]
+        refs = {h.ref for h in kb.search("0x800CCC0E", articles_for=acme_id)}
+        assert refs == {f"#{acme_fix}", f"#{globex_fix}", everyone["id"][-8:],
+                        acme["id"][-8:]}
+        no_client = {h.ref for h in kb.search("0x800CCC0E", articles_for="")}
+        assert globex["id"][-8:] not in no_client and everyone["id"][-8:] in no_client
+
 
 class TestRepeats:
     def test_seen_before_counts_and_offers_the_latest_fix(self, desk: Desk, kb: KbService,

@@ -77,7 +77,7 @@ def test_search_step_opens_prefilled_and_links_the_runbook(app: DeskApp) -> None
 
 def test_results_follow_typing_and_typing_never_waits(app: DeskApp,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    ref = new_ticket(app)
+    ref = new_ticket(app, client="Cedar & Pine Law")  # the spooler runbook is theirs
     release = threading.Event()
     calls: list[str] = []
     real = app.session.search_kb

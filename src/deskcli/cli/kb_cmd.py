@@ -166,7 +166,8 @@ def _when(iso: str) -> str:
 
 
 def _body(body_file: str | None) -> str | None:
-    return None if body_file is None else read_source(body_file)[0]
+    return None if body_file is None else read_source(body_file, "a Markdown file",
+                                                      "body_file")[0]
 
 
 def _draft_from_options(base: ArticleDraft, *, title: str | None, tags: str | None,
@@ -229,7 +230,7 @@ def add(
         raise InvalidInput("--from already holds the body: leave out --body-file")
     base = ArticleDraft(title="")
     if source is not None:
-        text, name = read_source(source)
+        text, name = read_source(source, "a Markdown file")
         base = kb_markdown.parse(text, name)
     elif title is None:
         raise InvalidInput("an article needs a title: give --title, or --from a Markdown "

@@ -54,7 +54,8 @@ def report_pages(rows: list[dict[str, object]]) -> None:
     for row in rows:
         ref = ref_of(row)
         say(f"deskcli: P1 PAGE NOT DELIVERED: {ref} via {row['channel']} "
-            f"({row['state']}, {row['attempts']} attempts): {row['last_error']}")
+            f"({row['state']}, {row['attempts']} attempt"
+            f"{'' if row['attempts'] == 1 else 's'}): {row['last_error']}")
 
 
 @app.command("test")

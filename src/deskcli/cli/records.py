@@ -30,19 +30,21 @@ class Problem:
     message: str
 
 
-def read_source(source: str) -> tuple[str, str]:
-    """The text of ``source`` (``-`` is stdin) and the name to use in messages."""
+def read_source(source: str, kind: str = "a JSON or JSON Lines file",
+                option: str = "from") -> tuple[str, str]:
+    """The text of ``source`` (``-`` is stdin) and the name to use in messages; ``kind``
+    says what the option takes, for the message when the file is missing."""
     if source == "-":
         return sys.stdin.read(), "<stdin>"
     path = Path(source).expanduser()
     try:
         return path.read_text(encoding="utf-8"), source
     except FileNotFoundError:
-        raise InvalidInput(f"no file at {source!r}: give a JSON or JSON Lines file, or - "
-                           "for stdin", field="from") from None
+        raise InvalidInput(f"no file at {source!r}: give {kind}, or - for stdin",
+                           field=option) from None
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise InvalidInput(f"cannot read {source!r}: {reason}", field="from") from None
+        raise InvalidInput(f"cannot read {source!r}: {reason}", field=option) from None
 
 
 def parse_records(text: str) -> tuple[list[Record], list[Problem]]:

@@ -78,9 +78,11 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
         ref_id: str
         markdown: str
 
-    def __init__(self, query: str = "") -> None:
+    def __init__(self, query: str = "", articles_for: str | None = None) -> None:
         super().__init__()
         self.initial = query
+        #: The client of the ticket searched from ("" for none): only articles it may use.
+        self.articles_for = articles_for
         self.hits: list[Hit] = []
         #: The query whose results are on screen.
         self.shown: str | None = None
@@ -134,7 +136,8 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
 
     @work(thread=True, exclusive=True, group="kb-search")
     def _search(self, session: DeskSession, text: str) -> None:
-        self.post_message(self._Found(text, session.search_kb(text) if text else []))
+        self.post_message(self._Found(text, session.search_kb(
+            text, articles_for=self.articles_for) if text else []))
 
     def on_kb_search_screen__found(self, message: _Found) -> None:
         if message.text != self.query_one("#kb-query", Input).value.strip():

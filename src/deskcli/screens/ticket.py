@@ -486,7 +486,9 @@ class TicketScreen(Screen[None]):
         from deskcli.screens.kb_search import KbSearchScreen
 
         ticket = self.view.ticket if self.view is not None else {}
-        self.app.push_screen(KbSearchScreen(prefill_query(ticket)), self._use_hit)
+        self.app.push_screen(KbSearchScreen(prefill_query(ticket),
+                                            articles_for=ticket.get("client_id") or ""),
+                             self._use_hit)
 
     def _use_hit(self, pick: KbPick | None) -> None:
         """An article is linked and becomes the runbook; a past ticket is cited."""

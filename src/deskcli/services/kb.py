@@ -223,11 +223,13 @@ class KbService:
 
     def search(self, query: str, *, client: str | None = None, tag: str | None = None,
                since: str | None = None, kind: str | None = None,
-               limit: int = 20) -> list[Hit]:
+               articles_for: str | None = None, limit: int = 20) -> list[Hit]:
         """Every word must match; if none does, the best matches of any word.
 
         ``since`` is an age (``90d``); ``client`` a client's name; ``kind`` ``article`` or
-        ``ticket``. Bad filters raise ``InvalidInput`` before anything is searched.
+        ``ticket``; ``articles_for`` the client id of the ticket being worked (``""``
+        when it has none): past tickets of every client still show, articles only if
+        they serve it. Bad filters raise ``InvalidInput`` before anything is searched.
         """
         if kind not in (None, "article", "ticket"):
             raise InvalidInput(f"kind {kind!r} not known: use article or ticket")
@@ -242,7 +244,8 @@ class KbService:
             if match is None:
                 return []
             rows = self.store.kb_search(match, kind=kind, client_id=client_id, tag=tag_name,
-                                        since=since_iso, limit=limit)
+                                        since=since_iso, articles_for=articles_for,
+                                        limit=limit)
             if rows or len(kb.query_terms(query)) < 2:
                 break
         return [self._hit(r) for r in rows]

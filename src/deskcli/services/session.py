@@ -311,10 +311,12 @@ class DeskSession:
     def kb(self) -> KbService:
         return KbService.for_desk(self.desk)
 
-    def search_kb(self, text: str, *, client: str | None = None) -> list[Hit]:
+    def search_kb(self, text: str, *, client: str | None = None,
+                  articles_for: str | None = None) -> list[Hit]:
         """Articles and resolved tickets, best first (a bad filter gives no hits)."""
         try:
-            return self.run(self.kb.search, text, client=client, limit=30)
+            return self.run(self.kb.search, text, client=client, articles_for=articles_for,
+                            limit=30)
         except DeskError:
             return []
 

@@ -698,13 +698,16 @@ class Store:
 
     def kb_search(self, match: str, *, kind: str | None = None, client_id: str | None = None,
                   tag: str | None = None, since: str | None = None,
-                  exclude: str | None = None, limit: int = 20) -> list[Row]:
+                  exclude: str | None = None, articles_for: str | None = None,
+                  limit: int = 20) -> list[Row]:
         """Articles and resolved tickets matching an FTS5 expression, best first.
 
         Ranked by bm25 (lower is better); at an equal score the more recent one comes
         first, so last month's fix is read before last year's. ``client_id`` keeps that
         client's tickets and articles plus the articles written for every client.
-        The snippet marks matches with \\x02 ... \\x03 for the front end to style.
+        ``articles_for`` (a client id, or ``""`` for none) keeps every ticket but only the
+        articles that serve that client: a search from a ticket offers no runbook it may
+        not use. The snippet marks matches with \\x02 ... \\x03 for the front end to style.
 
         Two steps, because a common word matches thousands of documents: first rank
         every match using the index alone (a document's number says whether it is an
@@ -725,6 +728,12 @@ class Store:
         if exclude:
             where.append("kb_fts.rowid IS NOT (SELECT doc FROM kb_docs WHERE ref_id = ?)")
             params.append(exclude)
+        if articles_for is not None:
+            # CASE is lazy: only article matches (few) look their client up.
+            where.append("CASE WHEN kb_fts.rowid > 0 THEN 1 ELSE coalesce((SELECT "
+                         "a.client_id FROM kb_docs a WHERE a.doc = kb_fts.rowid), '') "
+                         "IN ('', ?) END")
+            params.append(articles_for)
         if client_id or tag:
             join = " JOIN kb_docs d ON d.doc = kb_fts.rowid"
         if client_id:
