@@ -261,8 +261,10 @@ def main() -> int:
     try:
         desk = open_desk()
     except (InvalidInput, ChecklistFileError) as error:
+        # A config or checklist file that cannot be used is the environment, not what was
+        # typed: exit 1, as every command does (docs/cli.md, exit codes).
         print(f"deskcli: {error.message}", file=sys.stderr)
-        return 2
+        return 1
     except (DeskError, StoreError) as error:
         print(f"deskcli: {error}", file=sys.stderr)
         return 1
