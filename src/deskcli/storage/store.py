@@ -18,7 +18,11 @@ from typing import Any
 from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.numbering import Authority, Lease
 
+from . import health
+from .health import StoreDamaged, StoreError
 from .migrations import LATEST, MIGRATIONS
+
+__all__ = ["SchemaTooNew", "Store", "StoreDamaged", "StoreError"]
 
 Row = dict[str, Any]
 
@@ -37,10 +41,6 @@ TABLE_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry"
            "csat_responses": "csat_response",
            "clients": "client", "callers": "caller", "tickets": "ticket",
            "kb_articles": "kb_article", "kb_versions": "kb_version", "kb_links": "kb_link"}
-
-
-class StoreError(Exception):
-    """The database cannot be used (newer schema, not a deskcli file, disk trouble)."""
 
 
 class SchemaTooNew(StoreError):
@@ -75,42 +75,128 @@ class Store:
         self._new_id = ids
         self._now_ms = now_ms
         self._in_tx = False
+        #: What ``quick_check`` found wrong, when opened with ``allow_damaged`` (read-only).
+        self.damage: str | None = None
+        self._counted = False  # whether ``_open_paths`` counts this connection
         self.client_id = self.meta("client_id") or ""
 
     # --- lifecycle ----------------------------------------------------------------
 
+    #: Paths this process has a connection to: a crash probe on one of them would drop
+    #: SQLite's own locks (POSIX releases a process's locks when any descriptor closes).
+    _open_paths: dict[Path, int] = {}
+
     @classmethod
     def open(cls, path: Path, *, ids: Callable[[], str], now_ms: Callable[[], int],
-             now_iso: Callable[[], str], migrate_to: int = LATEST) -> Store:
-        """Open (creating if needed) and upgrade the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+             now_iso: Callable[[], str], migrate_to: int = LATEST,
+             check: bool | None = None, allow_damaged: bool = False) -> Store:
+        """Open (creating if needed) and upgrade the database at ``path``.
+
+        Refuses a file that is not a deskcli store (``ForeignDatabase``) and a damaged one
+        (``StoreDamaged``). The pages are checked with ``PRAGMA quick_check`` after an
+        unclean shutdown, or always with ``check=True`` (``deskcli doctor``); with
+        ``allow_damaged`` a damaged store opens read-only, with ``store.damage`` saying
+        what is wrong, so doctor can report on it. Disk trouble (full, read-only,
+        permission denied) raises ``DiskProblem`` naming it.
+        """
+        from deskcli.paths import narrow, private_dir, private_file
+
+        key = path.absolute()
+        try:
+            private_dir(path.parent)
+            fresh = not path.exists()
+            if fresh:
+                health.clear_marker(path)  # a new file: an old file's damage is not its
+            private_file(path)
+            for suffix in ("-wal", "-shm"):  # SQLite gives these the store's own mode
+                narrow(path.with_name(path.name + suffix), 0o600)
+        except OSError as error:
+            raise health.explain(error, path) from None
+        damage, recheck = cls._recorded_damage(path)
+        if check is None:
+            check = recheck or (damage is None and not cls._open_paths.get(key)
+                                and health.left_by_a_crash(path))
+        connection: sqlite3.Connection | None = None
+        counted = False
         try:
             connection = sqlite3.connect(path, isolation_level=None, timeout=10.0,
                                          check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout=10000")
+            unstamped = health.check_ownership(connection, path)
+            if check and not fresh:
+                damage = health.quick_check(connection)
+                if damage is None:
+                    health.clear_marker(path)
+                else:
+                    health.write_marker(path, damage)
+            if damage is not None:
+                if not allow_damaged:
+                    raise health.damaged_error(path, damage)
+                connection.execute("PRAGMA query_only=ON")
+                connection.row_factory = _dict_factory
+                store = cls(connection, path, ids, now_ms)
+                store.damage = damage
+                cls._opened(key)
+                store._counted = True
+                return store
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
-            connection.execute("PRAGMA busy_timeout=10000")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as error:
-            raise StoreError(f"{path} is not a deskcli database ({error})") from None
-        if version > LATEST:
-            connection.close()
-            raise SchemaTooNew(
-                f"{path} was written by a newer deskcli (schema {version}, this one knows "
-                f"up to {LATEST}); upgrade deskcli to open it"
-            )
-        for number, _description, script in MIGRATIONS:
-            if version < number <= migrate_to:
-                cls._apply_migration(connection, number, script)
-        connection.row_factory = _dict_factory
-        store = cls(connection, path, ids, now_ms)
-        if not store.client_id:
-            with store.transaction():
-                store._set_meta("client_id", ids().replace("-", "")[-12:])
-                store._set_meta("created_at", now_iso())
-            store.client_id = store.meta("client_id") or ""
-        return store
+            if version > LATEST:
+                raise SchemaTooNew(
+                    f"{path} was written by a newer deskcli (schema {version}, this one "
+                    f"knows up to {LATEST}); upgrade deskcli to open it")
+            for number, _description, script in MIGRATIONS:
+                if version < number <= migrate_to:
+                    cls._apply_migration(connection, number, script)
+            if unstamped:
+                connection.execute(f"PRAGMA application_id = {health.APPLICATION_ID}")
+            connection.row_factory = _dict_factory
+            store = cls(connection, path, ids, now_ms)
+            cls._opened(key)
+            counted = store._counted = True
+            if not store.client_id:
+                with store.transaction():
+                    store._set_meta("client_id", ids().replace("-", "")[-12:])
+                    store._set_meta("created_at", now_iso())
+                store.client_id = store.meta("client_id") or ""
+            return store
+        except BaseException as error:
+            if counted:
+                store.close()
+            elif connection is not None:
+                connection.close()
+            if isinstance(error, sqlite3.Error | OSError):
+                raise health.explain(error, path) from None
+            raise
+
+    @classmethod
+    def _opened(cls, key: Path) -> None:
+        cls._open_paths[key] = cls._open_paths.get(key, 0) + 1
+
+    @classmethod
+    def _closed(cls, key: Path) -> None:
+        left = cls._open_paths.get(key, 0) - 1
+        if left > 0:
+            cls._open_paths[key] = left
+        else:
+            cls._open_paths.pop(key, None)
+
+    @staticmethod
+    def _recorded_damage(path: Path) -> tuple[str | None, bool]:
+        """Damage found earlier in this very file, and whether to check afresh: a file
+        moved into its place (a recovered copy) is checked instead of refused."""
+        marker = health.read_marker(path)
+        if marker is None:
+            return None, False
+        try:
+            inode: int | None = path.stat().st_ino
+        except OSError:
+            inode = None
+        if marker.get("inode") not in (None, inode):
+            return None, True
+        return str(marker.get("problem") or "damage found earlier"), False
 
     @staticmethod
     def _apply_migration(connection: sqlite3.Connection, number: int, script: str) -> None:
@@ -123,11 +209,15 @@ class Store:
             connection.execute(f"PRAGMA user_version = {number}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite may have rolled back already (disk full)
+                connection.execute("ROLLBACK")
             raise
 
     def close(self) -> None:
         self._db.close()
+        if self._counted:
+            self._counted = False
+            self._closed(self.path.absolute())
 
     @property
     def schema_version(self) -> int:
@@ -141,13 +231,26 @@ class Store:
         if self._in_tx:
             yield self
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        if self.damage is not None:
+            raise health.damaged_error(self.path, self.damage)
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise health.explain(error, self.path) from None
         self._in_tx = True
         try:
             yield self
             self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
+        except BaseException as error:
+            # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK
+            # would fail with "no transaction is active" and hide what really happened.
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if health.from_environment(error):
+                raise health.explain(error, self.path) from None
             raise
         finally:
             self._in_tx = False
