@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "set": ("tickets", "set_fields"),
     "note": ("tickets", "note"),
     "log-time": ("tickets", "log_time"),
+    "attach": ("files_cmd", "attach"),
+    "attachment": ("files_cmd", "attachment"),
     "step": ("lifecycle", "step"),
     "escalate": ("lifecycle", "escalate"),
     "resolve": ("lifecycle", "resolve"),
@@ -55,6 +57,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("sync_cmd", "serve"),
     "server": ("sync_cmd", "server_app"),
     "notify": ("notify_cmd", "app"),
+    "doctor": ("doctor_cmd", "doctor"),
 }
 
 
@@ -114,7 +117,9 @@ def run_guarded(invoke: Callable[[], Any]) -> int:
         report(str(error))
         return int(ExitCode.FAILED)
     except sqlite3.Error as error:
-        report(f"the database failed: {error}")
+        from deskcli.storage.health import explain
+
+        report(str(explain(error, None)))
         return int(ExitCode.FAILED)
     except typer.Abort:
         report("aborted")

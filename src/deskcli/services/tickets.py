@@ -28,7 +28,7 @@ from deskcli.domain.enums import (
     Urgency,
     Verification,
 )
-from deskcli.domain.errors import InvalidInput, NotFound, Refused
+from deskcli.domain.errors import InvalidInput, NotFound, OperationFailed, Refused
 from deskcli.domain.facts import TicketFacts
 from deskcli.domain.gates import resolved, time_logged
 from deskcli.domain.ids import stable_id
@@ -545,21 +545,55 @@ class TicketService:
                         {"minutes": minutes})
         return minutes
 
-    def _read_attachment(self, path_text: str) -> tuple[str, bytes]:
+    def _read_attachment(self, path_text: str, *, follow_symlinks: bool = False
+                         ) -> tuple[str, bytes]:
+        """Read a file to attach, trusting nothing about it.
+
+        A symbolic link is refused unless asked for (a link named ``error.png`` could point
+        at ``~/.ssh/id_ed25519``); only regular files are read (a FIFO or a device would
+        block or never end); and the size limit counts the bytes actually read, since
+        ``st_size`` says 0 for ``/proc`` files and a file can grow while it is read.
+        """
+        import os
+        import stat
+
         path = Path(path_text).expanduser()
-        if not path.is_file():
-            raise InvalidInput(f"no file at {path_text!r}: give the path of a file to attach",
-                               field="file")
-        size = path.stat().st_size
-        if size > self.attachment_max_bytes:
-            raise InvalidInput(
-                f"{path.name} is {size / 1048576:.1f} MiB; attachments are limited to "
-                f"{self.attachment_max_bytes / 1048576:.0f} MiB", field="file")
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        if not follow_symlinks:
+            flags |= getattr(os, "O_NOFOLLOW", 0)
+            if path.is_symlink():  # also where O_NOFOLLOW does not exist
+                raise InvalidInput(
+                    f"{path_text!r} is a symbolic link; attach the file it points to by its "
+                    "own path, or allow links with --follow-symlinks", field="file")
         try:
-            return path.name, path.read_bytes()
+            descriptor = os.open(path, flags)
+        except FileNotFoundError:
+            raise InvalidInput(f"no file at {path_text!r}: give the path of a file to attach",
+                               field="file") from None
         except OSError as error:
             raise InvalidInput(f"cannot read {path_text!r}: {error.strerror}",
                                field="file") from None
+        limit = self.attachment_max_bytes
+        too_big = InvalidInput(f"{path.name} is larger than {limit / 1048576:.0f} MiB, the "
+                               "limit for attachments (attachment_max_mb)", field="file")
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise InvalidInput(f"{path_text!r} is not a regular file (a folder, device or "
+                                   "pipe); give the path of a file to attach", field="file")
+            os.set_blocking(descriptor, True)
+            chunks: list[bytes] = []
+            total = 0
+            while chunk := os.read(descriptor, min(1 << 20, limit + 1 - total)):
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise too_big
+        except OSError as error:
+            raise InvalidInput(f"cannot read {path_text!r}: {error.strerror}",
+                               field="file") from None
+        finally:
+            os.close(descriptor)
+        return path.name, b"".join(chunks)
 
     def _store_attachment(self, ticket: Row, name: str, data: bytes, at: str) -> str:
         digest = hashlib.sha256(data).hexdigest()
@@ -573,12 +607,36 @@ class TicketService:
                     {"attachment_id": attachment_id, "sha256": digest})
         return attachment_id
 
-    def attach(self, ref: str, path: str) -> str:
-        name, data = self._read_attachment(path)
+    def attach(self, ref: str, path: str, *, follow_symlinks: bool = False) -> str:
+        name, data = self._read_attachment(path, follow_symlinks=follow_symlinks)
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
             return self._store_attachment(ticket, name, data, at)
+
+    def attachment(self, attachment_id: str) -> tuple[Row, bytes]:
+        """An attachment's record and its content, checked against the stored hash.
+
+        The content travels through sync and sits in a file on disk, so before anything
+        is handed out its SHA-256 is recomputed: a mismatch is an error that says so, never
+        a silently wrong file.
+        """
+        row = self.store.attachment(attachment_id)
+        if row is None:
+            raise NotFound(f"no single attachment has an id starting {attachment_id!r}: "
+                           "'deskcli show REF --format json' lists a ticket's attachments "
+                           "with their ids")
+        data = self.store.blob(row["sha256"])
+        if data is None:
+            raise OperationFailed(
+                f"the content of {row['filename']} is not in this store (its record arrived "
+                "without it); it cannot be exported")
+        if hashlib.sha256(data).hexdigest() != row["sha256"]:
+            raise OperationFailed(
+                f"the stored content of {row['filename']} does not match its SHA-256 hash "
+                f"({row['sha256'][:12]}…): the store is damaged or was altered; nothing was "
+                "exported. Run 'deskcli doctor'")
+        return row, data
 
     # --- checklist steps --------------------------------------------------------------
 

@@ -481,14 +481,44 @@ class Store:
             self._op(TABLE_ENTITY[table], row_id, "set", column, value, at)
 
     def put_blob(self, sha256: str, data: bytes) -> None:
-        """Content-addressed: the same file attached twice is stored once."""
+        """Content-addressed: the same file attached twice is stored once.
+
+        The content must hash to ``sha256`` (it may have come from the server): stored
+        under a wrong hash it would stand in for the real file forever.
+        """
         self._require_tx()
+        import hashlib
+
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise StoreError(f"attachment content does not match its SHA-256 hash "
+                             f"{sha256[:12]}…; it was not stored")
         self._db.execute("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
                          (sha256, len(data), data))
 
     def blob(self, sha256: str) -> bytes | None:
         row = self._db.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha256,)).fetchone()
         return None if row is None else bytes(row["data"])
+
+    def attachment(self, attachment_id: str) -> Row | None:
+        """One attachment by its id, or by a prefix of it that only it has."""
+        rows = self._db.execute(
+            "SELECT a.*, t.number, t.provisional FROM attachments a JOIN tickets t "
+            "ON t.id = a.ticket_id WHERE a.id = ? OR a.id LIKE ? ESCAPE '\\' "
+            "ORDER BY a.id = ? DESC LIMIT 2",
+            (attachment_id, attachment_id.replace("\\", "\\\\").replace("%", "\\%")
+             .replace("_", "\\_") + "%", attachment_id)).fetchall()
+        exact = [row for row in rows if row["id"] == attachment_id]
+        found: Row | None = exact[0] if exact else rows[0] if len(rows) == 1 else None
+        return found
+
+    def blobs_not_matching_their_hash(self) -> list[str]:
+        """Hashes whose stored content hashes to something else (``deskcli doctor``)."""
+        import hashlib
+
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return [str(sha) for sha, data in cursor.execute("SELECT sha256, data FROM blobs")
+                if hashlib.sha256(bytes(data)).hexdigest() != sha]
 
     # --- reads ------------------------------------------------------------------------------
 
