@@ -62,6 +62,48 @@ def test_login_without_a_keyring_points_to_the_environment(server: TeamServer,
             assert token.encode() not in path.read_bytes(), f"token written to {path}"
 
 
+def _dump(path: Path) -> list[str]:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def test_a_failed_login_leaves_the_store_and_the_server_as_they_were(
+        server: TeamServer, tmp_path: Path) -> None:
+    """Issue 14 (10): without a keyring the login used to join the server and take 100
+    numbers before failing; now nothing changes on either side."""
+    from sqlmodel import Session, select
+
+    from deskcli.server.db import make_engine
+    from deskcli.server.models import SrvLease
+
+    home = tmp_path / "ivy"
+    made = deskcli("new", "--summary", "Printer jams on tray 2", "--caller", "Ann Lee",
+                   home=home)
+    assert made.returncode == 0, made.stderr
+    database = home / "data" / "deskcli.db"
+    before = _dump(database)
+    engine = make_engine(server.database_url)
+    with Session(engine) as session:
+        leases_before = len(session.exec(select(SrvLease)).all())
+    token = server.add("ivy", ["Acme"])
+    result = deskcli("login", "--server", server.url, "--tech", "ivy", "--token-stdin",
+                     home=home, stdin=token + "\n",
+                     PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    assert result.returncode == 2, result.stderr
+    assert "no usable OS keyring" in result.stderr and "Traceback" not in result.stderr
+    assert _dump(database) == before  # still standalone, ticket still #1001
+    with Session(engine) as session:
+        assert len(session.exec(select(SrvLease)).all()) == leases_before
+    engine.dispose()
+    shown = deskcli("show", "1001", "--format", "json", home=home)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["number"] == 1001
+
+
 def test_login_checks_the_token_and_handle(server: TeamServer, tmp_path: Path) -> None:
     token = server.add("hal", ["Acme"])
     wrong_handle = deskcli("login", "--server", server.url, "--tech", "someone",

@@ -187,7 +187,13 @@ def login(
       deskcli login --server https://desk.example.com --tech dana
     """
     from deskcli.sync.client import SyncClient, SyncReport
-    from deskcli.sync.credentials import Credentials, normalise_url, save_token
+    from deskcli.sync.credentials import (
+        Credentials,
+        delete_token,
+        load,
+        normalise_url,
+        save_token,
+    )
 
     url = normalise_url(server)
     if token_stdin:
@@ -202,11 +208,21 @@ def login(
             info = client.whoami()
             if info["handle"] != tech:
                 fail(f"that token belongs to {info['handle']!r}, not {tech!r}")
-            client.join(tech)
-            client.ensure_lease(SyncReport(server=url))  # numbers for offline work, now
+            # The keyring before anything is written: a login it cannot keep must change
+            # nothing (no store joined, no numbers taken from the server).
+            previous = load(url, tech, environ={})
+            save_token(url, tech, token)  # a keyring that reads but cannot write fails here
+            try:
+                client.join(tech)
+                client.ensure_lease(SyncReport(server=url))  # numbers for offline work, now
+            except BaseException:
+                if previous is not None:
+                    save_token(url, tech, previous.token)
+                else:
+                    delete_token(url, tech)
+                raise
         finally:
             client.close()
-        save_token(url, tech, token)
     say(f"logged in to {url} as {tech}; run 'deskcli sync' to send and fetch changes")
 
 
