@@ -93,9 +93,12 @@ def serve(
 def _server_session(database_url: str | None) -> Any:
     from sqlmodel import Session
 
-    from deskcli.server.db import init_database, make_engine
+    from deskcli.server.db import ServerDatabaseError, init_database, make_engine
 
-    engine = make_engine(_database_url(database_url))
+    try:
+        engine = make_engine(_database_url(database_url))
+    except ServerDatabaseError as error:
+        fail(str(error), ExitCode.FAILED)
     init_database(engine)
     return Session(engine)
 

@@ -19,6 +19,7 @@ class ServerDatabaseError(Exception):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -38,8 +39,31 @@ def make_engine(url: str) -> Engine:
 
 
 def sqlite_url(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from deskcli.paths import private_dir
+
+    private_dir(path.parent)
     return f"sqlite:///{path}"
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the server's SQLite file 0600 (its folder 0700 if we create it), so token
+    hashes and every client's tickets are not readable by other users of the machine.
+    SQLite gives the -wal and -shm files the same mode."""
+    from sqlalchemy.engine import make_url
+
+    from deskcli.paths import PRIVATE_DIR, private_file
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    try:
+        if not path.parent.exists():
+            path.parent.mkdir(mode=PRIVATE_DIR, parents=True)
+        private_file(path)
+    except OSError as error:
+        raise ServerDatabaseError(f"cannot create the server database {path}: "
+                                  f"{error.strerror}") from None
 
 
 def init_database(engine: Engine) -> str:

@@ -184,3 +184,65 @@ def run_checks(paths: Paths, environ: Mapping[str, str] | None = None) -> list[C
     checks += store_checks
     checks += check_credentials(login, env)
     return checks
+
+
+@dataclass(frozen=True)
+class SalvageResult:
+    copied: Mapping[str, int]
+    damaged_tables: list[str]
+    orphans_dropped: int
+    kept_at: Path  # where the damaged file now is
+    resync: bool  # whether the next sync fetches everything again
+
+
+def salvage_store(paths: Paths, stamp: str) -> SalvageResult | None:
+    """Replace a damaged store by a new one holding every row that can still be read.
+
+    Returns None when the store is sound (nothing to do). The damaged file (and its -wal
+    and -shm) is kept beside the new one, renamed ``deskcli.db.broken-STAMP``. A store
+    that syncs forgets its sync position, so the next sync fetches from the team server
+    everything the damage took. Run it with no other deskcli open on this store.
+    """
+    from deskcli.clock import SystemClock, new_id, now_ms
+    from deskcli.domain.timefmt import to_iso
+    from deskcli.storage import health
+    from deskcli.storage.salvage import salvage
+    from deskcli.storage.store import Store
+
+    path = paths.database
+
+    def opener(target: Path, **options: object) -> Store:
+        return Store.open(target, ids=new_id, now_ms=now_ms,
+                          now_iso=lambda: to_iso(SystemClock().now()), **options)  # type: ignore[arg-type]
+
+    try:
+        store = opener(path, check=True, allow_damaged=True)
+    except health.StoreDamaged:
+        pass  # so damaged that even the header cannot be read: salvage what we can
+    else:
+        sound = store.damage is None
+        store.close()
+        if sound:
+            return None
+    target = path.with_name(f"{path.name}.salvage-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    report = salvage(path, target, open_new=opener)
+    kept = path.with_name(f"{path.name}.broken-{stamp}")
+    for suffix in ("-wal", "-shm", ""):  # the log goes with its file, never onto the new one
+        old = Path(f"{path}{suffix}")
+        if old.exists():
+            os.replace(old, Path(f"{kept}{suffix}"))
+    os.replace(target, path)
+    health.clear_marker(path)
+    resync = False
+    store = opener(path, check=True)
+    try:
+        if store.meta("server_url"):
+            with store.transaction():
+                store.set_meta("sync_cursor", None)
+            resync = True
+    finally:
+        store.close()
+    return SalvageResult(dict(report.copied), sorted(report.damaged_tables),
+                         report.orphans_dropped, kept, resync)

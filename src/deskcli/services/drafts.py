@@ -40,8 +40,10 @@ class DraftStore:
         if not cleaned:
             self.discard(key)
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(".tmp")
+        from deskcli.paths import private_dir, private_file
+
+        private_dir(self.folder)  # a draft holds a caller's name and words: 0700 / 0600
+        temp = private_file(path.with_suffix(".tmp"))
         temp.write_text(json.dumps(cleaned, ensure_ascii=False, sort_keys=True, indent=1),
                         encoding="utf-8")
         os.replace(temp, path)

@@ -72,11 +72,11 @@ class DiskProblem(StoreError):
 
 def recovery_advice(path: Path) -> str:
     """What a technician can do about a damaged store, in the order we would try it."""
-    return (f"to recover: (1) if this machine syncs with a team server, move {path} aside "
-            "(keep it) and run 'deskcli login' and 'deskcli sync' again to fetch everything "
-            "from the server; changes never synced are only in the old file; (2) otherwise "
-            f"salvage what SQLite can read: sqlite3 {path} .recover | sqlite3 recovered.db, "
-            f"then move recovered.db to {path}; run 'deskcli doctor' afterwards")
+    return ("to recover, run 'deskcli doctor --salvage': it copies every record that can "
+            "still be read into a new store and keeps the damaged file beside it; a store "
+            "that syncs then fetches what was lost from the team server on the next "
+            f"'deskcli sync'. Or move {path} aside and log in again to start from the "
+            "server's copy (changes never synced stay only in the old file)")
 
 
 # --- the damage marker ----------------------------------------------------------------
