@@ -115,7 +115,8 @@ def check_store(paths: Paths) -> tuple[list[Check], dict[str, str | None]]:
         return [Check(WARN, "store", f"no store yet at {path}; the first command creates "
                       "it")], login
     try:
-        store = Store.open(path, ids=new_id, now_ms=now_ms, now_iso=lambda: to_iso(SystemClock().now()),
+        store = Store.open(path, ids=new_id, now_ms=now_ms,
+                           now_iso=lambda: to_iso(SystemClock().now()),
                            check=True, allow_damaged=True)
     except StoreError as error:
         return [Check(FAIL, "store", str(error))], login
