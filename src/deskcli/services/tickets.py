@@ -564,7 +564,8 @@ class TicketService:
             if path.is_symlink():  # also where O_NOFOLLOW does not exist
                 raise InvalidInput(
                     f"{path_text!r} is a symbolic link; attach the file it points to by its "
-                    "own path, or allow links with --follow-symlinks", field="file")
+                    "own path, or allow links with 'deskcli attach --follow-symlinks'",
+                    field="file")
         try:
             descriptor = os.open(path, flags)
         except FileNotFoundError:
@@ -574,8 +575,9 @@ class TicketService:
             raise InvalidInput(f"cannot read {path_text!r}: {error.strerror}",
                                field="file") from None
         limit = self.attachment_max_bytes
-        too_big = InvalidInput(f"{path.name} is larger than {limit / 1048576:.0f} MiB, the "
-                               "limit for attachments (attachment_max_mb)", field="file")
+        too_big = InvalidInput(f"{path.name} is over the limit: attachments are limited to "
+                               f"{limit / 1048576:.3g} MiB (attachment_max_mb in config.toml)",
+                               field="file")
         try:
             if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                 raise InvalidInput(f"{path_text!r} is not a regular file (a folder, device or "
