@@ -27,7 +27,8 @@ class ExitCode(IntEnum):
 
     OK = 0, "The command did what was asked."
     FAILED = 1, ("A well-formed request that could not be carried out: the ticket does not "
-                 "exist, the store, the config file or a checklist file cannot be used, or a "
+                 "exist, the store (damaged, not a deskcli file, on a full or read-only "
+                 "disk), the config file or a checklist file cannot be used, or a "
                  "--keep-going batch was only partly written.")
     BAD_INPUT = 2, ("Bad usage or input, including a change the rules refuse (an invalid "
                     "status transition, a vague resolution note). Nothing was written.")
