@@ -274,3 +274,36 @@ def test_a_constraint_error_is_not_mistaken_for_the_disk(tmp_path: Path) -> None
 
 def test_store_error_is_still_importable_from_store(tmp_path: Path) -> None:
     assert issubclass(health.DiskProblem, StoreError)
+
+
+def test_content_is_never_stored_under_a_hash_it_does_not_have(tmp_path: Path) -> None:
+    """A synced attachment whose bytes do not hash to its name would stand in for the
+    real file forever (blobs are content-addressed): refused, nothing stored."""
+    import hashlib
+
+    store = open_store(tmp_path / "s.db")
+    try:
+        real = hashlib.sha256(b"screenshot").hexdigest()
+        with pytest.raises(StoreError, match="does not match its SHA-256"), \
+                store.transaction():
+            store.put_blob(real, b"something else")
+        assert store.blob(real) is None
+        with store.transaction():
+            store.put_blob(real, b"screenshot")
+        assert store.blob(real) == b"screenshot"
+    finally:
+        store.close()
+
+
+def test_doctor_reports_a_token_from_the_environment(tmp_path: Path) -> None:
+    from deskcli.paths import Paths
+    from deskcli.services.doctor import run_checks
+
+    add_tickets(tmp_path, 1)
+    checks = run_checks(Paths(tmp_path / "data", tmp_path / "config"),
+                        {"DESKCLI_SERVER": "https://desk.example.com",
+                         "DESKCLI_TOKEN": "dsk_x", "DESKCLI_TECH": "dana"})
+    by_topic = {check.topic: check for check in checks}
+    assert by_topic["credentials"].status == "ok"
+    assert "environment" in by_topic["credentials"].detail
+    assert not any(check.failed for check in checks)
