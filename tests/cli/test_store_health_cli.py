@@ -169,6 +169,23 @@ def test_a_store_damaged_before_a_crash_is_refused_then_salvaged(tmp_path: Path)
     assert deskcli(tmp_path, "doctor").returncode == 0
 
 
+def test_damage_met_while_reading_is_named_and_remembered(tmp_path: Path) -> None:
+    """No crash, so no check at open: the first command that reads a broken page says the
+    store is damaged (not "the database failed"), and from then on every command refuses
+    until the store is salvaged."""
+    assert deskcli(tmp_path, "demo", "--tickets", "300", timeout=120).returncode == 0
+    database = tmp_path / "data" / "deskcli.db"
+    overwrite_pages(database)
+    outcomes = [deskcli(tmp_path, *args) for args in (
+        ("queue", "--all"), ("report", "--since", "400d"), ("kb", "search", "printer"))]
+    hit = [done for done in outcomes if done.returncode != 0]
+    assert hit, "no command read a damaged page: overwrite other pages"
+    for done in hit:
+        assert "is damaged" in failed_cleanly(done)
+    assert health.marker_path(database).exists()
+    assert "is damaged" in failed_cleanly(new_ticket(tmp_path, 1))
+
+
 def test_doctor_finds_damage_without_a_crash(tmp_path: Path) -> None:
     for n in range(40):
         assert new_ticket(tmp_path, n).returncode == 0

@@ -117,9 +117,12 @@ def run_guarded(invoke: Callable[[], Any]) -> int:
         report(str(error))
         return int(ExitCode.FAILED)
     except sqlite3.Error as error:
+        # Raw sqlite3 errors come from the technician's store (the server's database
+        # speaks through SQLAlchemy): name the file, and remember damage found in it.
+        from deskcli.paths import resolve_paths
         from deskcli.storage.health import explain
 
-        report(str(explain(error, None)))
+        report(str(explain(error, resolve_paths().database)))
         return int(ExitCode.FAILED)
     except typer.Abort:
         report("aborted")
