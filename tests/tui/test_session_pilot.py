@@ -197,3 +197,28 @@ def test_key_presses_work_at_80x24(app: DeskApp) -> None:
         assert isinstance(app.screen, QueueScreen)
 
     drive(app, steps, size=(80, 24))
+
+
+def test_a_full_disk_is_named_in_the_dialog_and_nothing_is_lost(app: DeskApp,
+                                                                tmp_path: Path) -> None:
+    """Issue 14 (10): a full disk used to end the console with a traceback; the dialog
+    now says what happened and stays open with what was typed."""
+    shot = tmp_path / "screen.png"
+    shot.write_bytes(bytes(range(256)) * 2000)  # 512 KB: more pages than the disk has left
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await open_ticket(pilot, OUTLOOK)
+        db = app.desk.store._db
+        pages = db.execute("PRAGMA page_count").fetchone()["page_count"]
+        db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
+        before = len(app.desk.tickets.detail(OUTLOOK).attachments)
+        await press(pilot, "f")
+        await type_text(pilot, str(shot))
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        error = app.screen.query_one("FieldError.-shown")
+        assert "is full" in str(error.render())
+        assert app.screen.query_one("#attach-path", Input).value == str(shot)
+        assert len(app.desk.tickets.detail(OUTLOOK).attachments) == before
+
+    drive(app, steps)

@@ -19,9 +19,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from deskcli.domain.errors import DeskError
+from deskcli.domain.errors import DeskError, OperationFailed
 from deskcli.screens.context import desk_app
 from deskcli.services.session import DeskSession
+from deskcli.storage.store import StoreError
 from deskcli.widgets.field_error import FORM, FieldError, clear_errors, show_desk_error
 
 
@@ -96,6 +97,8 @@ class FormModal(ModalScreen[bool]):
             message = session.run(self.perform, values)
         except DeskError as error:
             self.post_message(self._Refused(error))
+        except StoreError as error:  # a full or read-only disk, a damaged store: say so,
+            self.post_message(self._Refused(OperationFailed(str(error))))  # keep the form
         else:
             self.post_message(self._Saved(message))
 
