@@ -278,13 +278,13 @@ def test_store_error_is_still_importable_from_store(tmp_path: Path) -> None:
 
 def test_content_is_never_stored_under_a_hash_it_does_not_have(tmp_path: Path) -> None:
     """A synced attachment whose bytes do not hash to its name would stand in for the
-    real file forever (blobs are content-addressed): refused, nothing stored."""
+    real file forever (blobs are content-addressed): refused by name, nothing stored."""
     import hashlib
 
     store = open_store(tmp_path / "s.db")
     try:
         real = hashlib.sha256(b"screenshot").hexdigest()
-        with pytest.raises(StoreError, match="does not match its SHA-256"), \
+        with pytest.raises(health.ContentMismatch, match="does not match its SHA-256"), \
                 store.transaction():
             store.put_blob(real, b"something else")
         assert store.blob(real) is None

@@ -63,6 +63,10 @@ class ForeignDatabase(StoreError):
     """An SQLite file (or another file) that is not a deskcli store."""
 
 
+class ContentMismatch(StoreError, ValueError):
+    """Attachment bytes that do not hash to the name they came with."""
+
+
 class DiskProblem(StoreError):
     """The disk refused: full, read-only, permission denied, or an I/O error."""
 

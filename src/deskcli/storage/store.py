@@ -484,14 +484,16 @@ class Store:
         """Content-addressed: the same file attached twice is stored once.
 
         The content must hash to ``sha256`` (it may have come from the server): stored
-        under a wrong hash it would stand in for the real file forever.
+        under a wrong hash it would stand in for the real file forever, so it is refused
+        with ``ContentMismatch``, naming the hash, and nothing is stored.
         """
         self._require_tx()
         import hashlib
 
         if hashlib.sha256(data).hexdigest() != sha256:
-            raise StoreError(f"attachment content does not match its SHA-256 hash "
-                             f"{sha256[:12]}…; it was not stored")
+            raise health.ContentMismatch(
+                f"attachment content does not match its SHA-256 hash {sha256[:12]}…; it "
+                "was not stored")
         self._db.execute("INSERT OR IGNORE INTO blobs(sha256, size, data) VALUES (?, ?, ?)",
                          (sha256, len(data), data))
 
