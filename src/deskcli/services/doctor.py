@@ -137,7 +137,6 @@ def check_store(paths: Paths) -> tuple[list[Check], dict[str, str | None]]:
                                 + health.recovery_advice(path)))
         else:
             checks.append(Check(OK, "attachments", "every stored file matches its hash"))
-
         login = {"server": store.meta("server_url"), "tech": store.meta("server_tech")}
     except StoreError as error:
         checks.append(Check(FAIL, "store", str(error)))
