@@ -54,11 +54,13 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
         "title": progress.checklist.title,
         "done": progress.done,
         "applicable": progress.applicable,
+        "skipped": progress.skipped_by_hand,
         "complete": progress.complete,
         "current": progress.current.step.key if progress.current else None,
         "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
                    "required": item.step.required, "state": item.state.value,
-                   "reason": item.reason or None} for item in progress.items],
+                   "reason": item.reason or None, "skipped_by_hand": item.by_hand}
+                  for item in progress.items],
     }
     out["timeline"] = [_event_json(event) for event in detail.timeline]
     out["time_entries"] = [{"at": t["at"], "author": t["author"], "minutes": t["minutes"],
@@ -127,15 +129,20 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
             lines += ["", f"{label}:"] + [f"  {line}" for line in str(data[key]).splitlines()]
 
     progress = detail.progress
+    skipped = (f", {progress.skipped_by_hand} skipped with a reason"
+               if progress.skipped_by_hand else "")
     lines += ["", f"Checklist: {progress.checklist.title} — {progress.done} of "
-              f"{progress.applicable} steps done"]
+              f"{progress.applicable} steps done{skipped}"]
     phase = None
     for item in progress.items:
         if item.step.phase != phase:
             phase = item.step.phase
             found = next((p for p in progress.checklist.phases if p.key == phase), None)
             lines.append(f"  {found.title if found else phase}")
-        reason = f"  ({item.reason})" if item.reason else ""
+        if item.by_hand:
+            reason = f"  (skipped: {item.reason})"
+        else:
+            reason = f"  ({item.reason})" if item.reason else ""
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
 
     lines += ["", "Timeline:"]
