@@ -35,13 +35,25 @@ DEFAULT_WORDS: tuple[str, ...] = (
     "password", "passwords", "passcode", "passphrase", "pin reset", "sspr",
     "mfa", "2fa", "multi factor", "multifactor", "two factor", "authenticator",
     "security key", "fido2", "totp", "one-time code", "temporary access pass",
-    "unlock", "unlocked", "unlocking", "locked out", "lockout", "account", "accounts",
+    "unlock", "unlocked", "unlocking", "locked out", "lockout", "user account",
+    "user accounts", "domain account", "ad account", "entra account",
     "credential reset", "reset credential", "reset credentials", "new credentials",
     "temporary credentials", "permission", "permissions", "access rights",
     "access to", "grant access", "granted access", "revoke access", "revoked access",
     "remove access", "removed access", "group membership", "added to group",
     "removed from group", "mailbox delegation", "full access",
     "reset the user", "re-register", "reregister", "re-enrol", "re-enroll",
+)
+
+
+#: Changes made TO an account ("disabled the user's account", "account re-enabled"). A bare
+#: "account" is not enough: "the SMTP port in the Outlook account settings" is mail setup.
+_ACCOUNT_CHANGES = (
+    r"(?:unlock|enable|disable|create|delete|reset|rename|reactivate|recover|restore|"
+    r"remove|add)(?:d|ed|s|ing)?\s+(?:(?:the|their|his|her|a|an|new|user'?s?|this)\s+)*"
+    r"(?:[\w.-]+\s+)?accounts?",
+    r"accounts?\s+(?:was\s+|is\s+|were\s+)?(?:re-?)?(?:unlock|lock|enable|disable|creat|"
+    r"delet|reset|renam|reactivat|recover|restor)\w*",
 )
 
 
@@ -86,7 +98,7 @@ class AccountWords:
         # Longest first, so "access to" is reported rather than a shorter overlap.
         phrases = sorted({w.casefold() for w in self.words if w.strip()}, key=len,
                          reverse=True)
-        body = "|".join(_phrase_pattern(p) for p in phrases)
+        body = "|".join([*_ACCOUNT_CHANGES, *(_phrase_pattern(p) for p in phrases)])
         return re.compile(rf"(?<![\w])(?:{body})(?![\w])", re.IGNORECASE)
 
     @cached_property
