@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from deskcli.domain.numbering import display_ref
+from deskcli.domain.sla import clocks_of
+from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.store import Row
 
@@ -42,6 +44,10 @@ def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     out.update((key, row.get(key)) for key in _MORE)
     out["next_due"] = row.get("urgency_due")
     out.update(computed_for(row, now))
+    out["clocks"] = {reading.name: {
+        "state": reading.state.value, "due": to_iso(reading.due),
+        "stopped_at": to_iso(reading.stopped_at) if reading.stopped_at else None,
+        "words": reading.words(now)} for reading in clocks_of(row, now)}
     return out
 
 
@@ -106,8 +112,10 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"
     pair("SLA", sla)
-    pair("Response due", _when(data["response_due"]))
-    pair("Resolve due", _when(data["resolve_due"]))
+    for label, clock, verb in (("Response", data["clocks"]["response"], "answered"),
+                               ("Resolution", data["clocks"]["resolve"], "resolved")):
+        stopped = f", {verb} {_when(clock['stopped_at'])}" if clock["stopped_at"] else ""
+        pair(label, f"{clock['words']} (due {_when(clock['due'])}{stopped})")
     caller = data["caller"]
     contact = ", ".join(v for v in (data["caller_email"], data["caller_phone"]) if v)
     if caller and contact:

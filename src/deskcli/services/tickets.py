@@ -299,6 +299,13 @@ class TicketService:
         self.store.save_lease(lease, at)
         return number, None
 
+    def _client_id_for(self, name: str | None) -> str | None:
+        """The id client ``name`` has or would get (None for no client), without writing."""
+        if not name:
+            return None
+        existing = self.store.client_by_name(name)
+        return str(existing["id"]) if existing else stable_id("client", name)
+
     def _client(self, name: str, at: str) -> Row:
         existing = self.store.client_by_name(name)
         if existing:
@@ -444,6 +451,8 @@ class TicketService:
             if key == "client":
                 name = validation.clean_text(None if raw is None else str(raw), field="client",
                                              max_len=200)
+                if self._client_id_for(name) == ticket.get("client_id"):
+                    continue  # the same client: a change that changes nothing is not one
                 client = self._client(name, at) if name else None
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
@@ -504,6 +513,8 @@ class TicketService:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
         if not address:
             return
+        if (ticket.get("caller_email") or "").casefold() == address.casefold():
+            return  # already the caller's address: nothing to record
         if ticket["caller_id"]:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
             self._notice("caller", ticket["id"], at)
