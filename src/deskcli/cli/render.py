@@ -27,7 +27,7 @@ _MORE = ("assignee", "queue", "category", "channel", "asset", "impact", "urgency
          "doing", "reproducible", "users_affected", "root_cause", "resolution",
          "resolution_category", "checklist", "created_at", "created_by", "updated_at",
          "first_response_at", "last_contact_at", "response_due", "resolve_due",
-         "resolved_at", "closed_at")
+         "resolved_at", "closed_at", "flagged")
 
 
 def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -108,6 +108,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     pair("Status", data["status"])
     pair("Priority", data["priority"])
     pair("Type", data["type"])
+    pair("Flagged", data["flagged"])
     sla = data["sla_state"]
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"

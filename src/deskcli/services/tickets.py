@@ -380,6 +380,42 @@ class TicketService:
         changes = {k: v for k, v in derived.items() if ticket.get(k) != v}
         self.store.update_remote("tickets", ticket_id, changes)
 
+    #: What a ticket's ``flagged`` field says when account work arrived by sync for an
+    #: unverified caller (see ``flag_unverified_account_work``).
+    IDENTITY_FLAG = ("account work was recorded for a caller whose identity is not verified: "
+                     "verify the caller, or reopen the ticket and say why")
+
+    def flag_unverified_account_work(self, ticket_id: str) -> bool:
+        """After sync: flag a resolved or closed ticket whose recorded work touches an
+        account while its caller is not verified, and say so on the timeline.
+
+        A client from before the identity rule can still resolve or close such a ticket
+        offline. Sync must never stop or drop data, so the change is kept, but it is not
+        left silent: the ticket is flagged (the header and ``show`` display it until
+        someone settles it) and an event names the rule. The event's id comes from the
+        ticket and its resolution time, so every client that notices writes the same
+        event, inserted once, and a settled flag is not raised again for the same
+        resolution. Runs in the sync transaction; its writes sync like any other change.
+        """
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is None or Status(ticket["status"]).is_open:
+            return False
+        reason = identity_for_account_work(self.facts(ticket))
+        if reason is None:
+            return False
+        event_id = stable_id("identity-flag",
+                             f"{ticket_id}:{ticket['resolved_at'] or ticket['closed_at']}")
+        if self.store.row("events", event_id) is not None:
+            return False
+        at = to_iso(self._now())
+        self._write(ticket, {"flagged": self.IDENTITY_FLAG}, at)
+        self.store.insert("events", {
+            "id": event_id, "ticket_id": ticket_id, "at": at, "actor": self.actor,
+            "kind": "identity_flagged",
+            "summary": f"Flagged: {ticket['status']} with {reason}",
+            "detail": json.dumps({"rule": "identity_for_account_work"})})
+        return True
+
     def derived_for_new(self, row: Mapping[str, Any], tier: str | None) -> dict[str, Any]:
         """SLA columns for a ticket row arriving from the server."""
         merged = {"sla_paused_seconds": 0, "sla_paused_since": None, "first_response_at": None,
