@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from deskcli.domain.engine import StepState
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import clocks_of
 from deskcli.domain.timefmt import to_iso
@@ -65,7 +66,9 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
         "current": progress.current.step.key if progress.current else None,
         "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
                    "required": item.step.required, "state": item.state.value,
-                   "reason": item.reason or None, "skipped_by_hand": item.by_hand}
+                   "reason": item.reason or None, "skipped_by_hand": item.by_hand,
+                   "note": None if item.state in (StepState.DONE, StepState.SKIPPED)
+                   else detail.notes.get(item.step.key)}
                   for item in progress.items],
     }
     out["timeline"] = [_event_json(event) for event in detail.timeline]
@@ -153,6 +156,9 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         else:
             reason = f"  ({item.reason})" if item.reason else ""
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
+        note = detail.notes.get(item.step.key)
+        if note and item.state not in (StepState.DONE, StepState.SKIPPED):
+            lines.append(f"        ! {note}")
 
     lines += ["", "Timeline:"]
     for event in detail.timeline:

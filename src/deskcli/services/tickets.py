@@ -11,7 +11,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +44,13 @@ from deskcli.domain.numbering import (
     provisional_label,
     take_number,
 )
+from deskcli.domain.outcomes import (
+    DeskChannels,
+    page_note,
+    page_summary,
+    survey_note,
+    survey_outcome,
+)
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
@@ -69,6 +76,8 @@ class TicketDetail:
     timeline: list[Row]
     time_entries: list[Row]
     attachments: list[Row]
+    #: Warnings to show beside steps before they are completed (``step_notes``).
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -80,8 +89,12 @@ class TicketService:
                  policy: SlaPolicy, actor: str, now: Callable[[], datetime],
                  new_id: Callable[[], str], default_checklist: str = "tier1",
                  attachment_max_bytes: int = 10 * 1024 * 1024,
-                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS) -> None:
+                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS,
+                 channels: DeskChannels | None = None) -> None:
         self.store = store
+        #: The delivery channels configured, so the survey and page steps record what
+        #: actually happened (``domain.outcomes``).
+        self.channels = channels or DeskChannels()
         #: What names account or credential work at this desk (``[account_work]``).
         self.account_words = account_words
         self.checklists = checklists
@@ -188,6 +201,7 @@ class TicketService:
             timeline=self.store.timeline(ticket["id"]),
             time_entries=self.store.time_entries(ticket["id"]),
             attachments=self.store.attachments(ticket["id"]),
+            notes=self.step_notes(ticket),
         )
 
     # --- creation ---------------------------------------------------------------------
@@ -707,6 +721,9 @@ class TicketService:
         if engine.records_work(step):
             self._check_identity(ticket, facts, f"record '{step.title}'",
                                  self._step_texts(step, values))
+        survey = (survey_outcome(str(values.get("survey")), self.channels,
+                                 ticket.get("caller_email"))
+                  if step.action == "send_survey" else None)
         if step.action == "verify_identity" and not Status(ticket["status"]).is_open:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{ticket['status']}: the caller's identity is recorded with the "
@@ -728,9 +745,14 @@ class TicketService:
                                        values.get("resolution"), None, at)
             elif action == "close":
                 ticket = self._close(ticket, values.get("resolution_category"), at)
-            elif action == "send_survey":
-                via = "by-hand" if values.get("survey") == "sent-by-hand" else "automatic"
-                self._survey_sent(ticket, via, at)
+            elif action == "send_survey" and survey is not None:
+                self._survey_sent(ticket, survey.via, at, kind=survey.kind,
+                                  summary=survey.summary)
+            elif action == "page":
+                self._event(ticket["id"], at, "page_recorded",
+                            page_summary(str(values.get("pager")), self.channels),
+                            {"pager": values.get("pager"),
+                             "configured": list(self.channels.pagers)})
             if mapped:
                 ticket = self._apply_fields(ticket, mapped, at)
             if action == "verify_identity":
@@ -899,14 +921,42 @@ class TicketService:
         if ticket is not None and not Status(ticket["status"]).is_open:
             self._survey_sent(ticket, "email", at)
 
-    def _survey_sent(self, ticket: Row, via: str, at: str) -> None:
+    def _survey_sent(self, ticket: Row, via: str, at: str, *, kind: str = "survey_sent",
+                     summary: str | None = None) -> None:
         status = Status(ticket["status"])
         if status.is_open:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{status.value}: the survey goes out once the ticket is resolved "
                           "or closed", field="status")
-        self._event(ticket["id"], at, "survey_sent", f"Satisfaction survey sent ({via})",
+        self._event(ticket["id"], at, kind, summary or f"Satisfaction survey sent ({via})",
                     {"via": via})
+
+    # --- what the configured channels can carry ------------------------------------------
+
+    def step_notes(self, ticket: Row) -> dict[str, str]:
+        """Warnings to show beside steps BEFORE they are completed, when no configured
+        channel can carry what the step is about (the survey, the page). Keyed by step."""
+        checklist = self.checklists.get(ticket["checklist"])
+        notes: dict[str, str] = {}
+        for step in checklist.steps if checklist else ():
+            if step.action == "send_survey":
+                note = survey_note(self.channels, ticket.get("caller_email"))
+            elif step.action == "page":
+                note = page_note(self.channels)
+            else:
+                continue
+            if note:
+                notes[step.key] = note
+        return notes
+
+    def unpaged_p1s(self) -> list[str]:
+        """Open P1 tickets on a desk with no pager configured whose page has not been
+        recorded by hand: the console keeps a warning up until there are none."""
+        if self.channels.pagers:
+            return []
+        keys = [s.key for c in self.checklists.values() for s in c.steps if s.action == "page"]
+        return [display_ref(number, provisional)
+                for number, provisional in self.store.open_p1_without(keys)]
 
     def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
         """Record the caller's survey answer (1-5) as an append-only row plus an event.

@@ -575,6 +575,21 @@ class Store:
         while batch := cursor.fetchmany():
             yield from batch
 
+    def open_p1_without(self, step_keys: Sequence[str]) -> list[tuple[Any, Any]]:
+        """(number, provisional) of open P1 tickets with no completed record of any of
+        ``step_keys`` (a skip is not a completion), oldest first."""
+        if not step_keys:
+            step_keys = [""]
+        marks = ", ".join("?" for _ in step_keys)
+        statuses = ", ".join("?" for _ in OPEN_STATUSES)
+        rows = self._db.execute(
+            f"SELECT t.number, t.provisional FROM tickets t WHERE t.priority = 'P1' "
+            f"AND t.status IN ({statuses}) AND NOT EXISTS (SELECT 1 FROM step_records r "
+            f"WHERE r.ticket_id = t.id AND r.step IN ({marks}) "
+            "AND r.data NOT LIKE '{\"$skipped\"%') ORDER BY t.created_at",
+            (*OPEN_STATUSES, *step_keys))
+        return [(row["number"], row["provisional"]) for row in rows]
+
     def queue_count(self, **filters: Any) -> int:
         body, params = self._queue_filter(**filters)
         return int(self._db.execute(f"SELECT count(*) AS n {body}", params).fetchone()["n"])
