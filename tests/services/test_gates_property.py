@@ -66,6 +66,7 @@ OPS = st.one_of(
     # that closing is reachable in short sequences.
     st.tuples(st.just("settle"), st.booleans(), st.booleans()),
     st.tuples(st.just("finish"), st.booleans()),
+    st.tuples(st.just("verify"), st.booleans()),
 )
 
 
@@ -98,6 +99,9 @@ def _apply(desk: Desk, ref: str, op: tuple[Any, ...]) -> None:
                     t.skip_step(ref, key, "not possible on this call")
             except DeskError:
                 pass
+    elif kind == "verify":  # record the caller's identity (again), verified or not
+        t.complete_step(ref, "verify_identity", {
+            "method": "callback" if op[1] else "none", "detail": "asked for a callback"})
     elif kind == "finish":  # log time, resolve and close in one go, each may be refused
         for action in (lambda: t.log_time(ref, "10m"),
                        lambda: t.resolve(ref, root_cause="Worn part",
@@ -129,7 +133,7 @@ def _check(desk: Desk, ref: str) -> None:
             f"closed with '{item.step.key}' {item.state.value}")
 
 
-@settings(max_examples=120, deadline=None, derandomize=True,
+@settings(max_examples=150, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(ops=st.lists(OPS, min_size=1, max_size=40), verified=st.booleans())
