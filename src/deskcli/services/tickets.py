@@ -11,12 +11,14 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import engine, validation
+from deskcli.domain.account_work import DEFAULT as DEFAULT_ACCOUNT_WORDS
+from deskcli.domain.account_work import AccountWords, AccountWork, find_account_work
 from deskcli.domain.checklist import Checklist, FieldKind, StepSpec
 from deskcli.domain.enums import (
     Channel,
@@ -29,8 +31,8 @@ from deskcli.domain.enums import (
     Verification,
 )
 from deskcli.domain.errors import InvalidInput, NotFound, OperationFailed, Refused
-from deskcli.domain.facts import TicketFacts
-from deskcli.domain.gates import resolved, time_logged
+from deskcli.domain.facts import SKIPPED_KEY, TicketFacts
+from deskcli.domain.gates import identity_for_account_work, resolved, time_logged
 from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import (
@@ -41,6 +43,13 @@ from deskcli.domain.numbering import (
     parse_ref,
     provisional_label,
     take_number,
+)
+from deskcli.domain.outcomes import (
+    DeskChannels,
+    page_note,
+    page_summary,
+    survey_note,
+    survey_outcome,
 )
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
@@ -67,6 +76,8 @@ class TicketDetail:
     timeline: list[Row]
     time_entries: list[Row]
     attachments: list[Row]
+    #: Warnings to show beside steps before they are completed (``step_notes``).
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -77,8 +88,15 @@ class TicketService:
     def __init__(self, store: Store, *, checklists: Mapping[str, Checklist],
                  policy: SlaPolicy, actor: str, now: Callable[[], datetime],
                  new_id: Callable[[], str], default_checklist: str = "tier1",
-                 attachment_max_bytes: int = 10 * 1024 * 1024) -> None:
+                 attachment_max_bytes: int = 10 * 1024 * 1024,
+                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS,
+                 channels: DeskChannels | None = None) -> None:
         self.store = store
+        #: The delivery channels configured, so the survey and page steps record what
+        #: actually happened (``domain.outcomes``).
+        self.channels = channels or DeskChannels()
+        #: What names account or credential work at this desk (``[account_work]``).
+        self.account_words = account_words
         self.checklists = checklists
         self.policy = policy
         self.actor = actor
@@ -114,8 +132,16 @@ class TicketService:
 
     def facts(self, ticket: Row) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
+        skipped: dict[str, str] = {}
         for record in self.store.step_records(ticket["id"]):
-            records[record["step"]] = json.loads(record["data"])
+            data = json.loads(record["data"])
+            # The latest record of a step wins: a completion after a skip un-skips it.
+            if isinstance(data, dict) and SKIPPED_KEY in data:
+                skipped[record["step"]] = str(data[SKIPPED_KEY])
+                records.pop(record["step"], None)
+            else:
+                records[record["step"]] = data
+                skipped.pop(record["step"], None)
         return TicketFacts(
             priority=Priority(ticket["priority"]),
             type=TicketType(ticket["type"]),
@@ -125,7 +151,44 @@ class TicketService:
             else None,
             steps=records,
             minutes_logged=self.store.minutes_logged(ticket["id"]),
+            skipped=skipped,
+            account_work=self._account_work(ticket, records),
         )
+
+    def _account_work(self, ticket: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
+                      recording: Sequence[tuple[str, str | None]] = ()) -> AccountWork | None:
+        """Whether the work recorded on the ticket (plus what is ``recording`` now) touches
+        an account: its category, the texts of steps that record work, the root cause and
+        resolution. The domain decides; this only gathers the texts."""
+        texts: list[tuple[str, str | None]] = list(recording)
+        texts += [("root cause", ticket.get("root_cause")),
+                  ("resolution", ticket.get("resolution"))]
+        checklist = self.checklists.get(ticket.get("checklist") or "")
+        for step in checklist.steps if checklist else ():
+            # The resolve step's texts are the ticket's root cause and resolution above
+            # (after a reopen, the new ones replace them; the old record must not count).
+            if engine.records_work(step) and step.action != "resolve" and step.key in records:
+                texts += self._step_texts(step, records[step.key])
+        return find_account_work(ticket.get("category"), texts, self.account_words)
+
+    @staticmethod
+    def _step_texts(step: StepSpec, values: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        """A step's free-text values, each named by its field's label."""
+        return [(spec.label[:1].lower() + spec.label[1:], str(values[spec.key]))
+                for spec in step.fields
+                if spec.kind in (FieldKind.TEXT, FieldKind.PARAGRAPH)
+                and values.get(spec.key) is not None]
+
+    def _check_identity(self, ticket: Mapping[str, Any], facts: TicketFacts, doing: str,
+                        recording: Sequence[tuple[str, str | None]] = ()) -> None:
+        """Refuse account work for an unverified caller, on whichever path records it.
+
+        ``ticket`` carries the values being written (a new resolution) and ``recording``
+        the texts of a step being completed, so the check sees the work as it will stand.
+        """
+        facts = replace(facts, account_work=self._account_work(ticket, facts.steps, recording))
+        if reason := identity_for_account_work(facts):
+            raise Refused(f"cannot {doing}: {reason}", field="verification")
 
     def progress(self, ticket: Row) -> engine.Progress:
         return engine.evaluate(self.checklist_for(ticket), self.facts(ticket))
@@ -138,6 +201,7 @@ class TicketService:
             timeline=self.store.timeline(ticket["id"]),
             time_entries=self.store.time_entries(ticket["id"]),
             attachments=self.store.attachments(ticket["id"]),
+            notes=self.step_notes(ticket),
         )
 
     # --- creation ---------------------------------------------------------------------
@@ -249,6 +313,13 @@ class TicketService:
         self.store.save_lease(lease, at)
         return number, None
 
+    def _client_id_for(self, name: str | None) -> str | None:
+        """The id client ``name`` has or would get (None for no client), without writing."""
+        if not name:
+            return None
+        existing = self.store.client_by_name(name)
+        return str(existing["id"]) if existing else stable_id("client", name)
+
     def _client(self, name: str, at: str) -> Row:
         existing = self.store.client_by_name(name)
         if existing:
@@ -323,6 +394,42 @@ class TicketService:
         changes = {k: v for k, v in derived.items() if ticket.get(k) != v}
         self.store.update_remote("tickets", ticket_id, changes)
 
+    #: What a ticket's ``flagged`` field says when account work arrived by sync for an
+    #: unverified caller (see ``flag_unverified_account_work``).
+    IDENTITY_FLAG = ("account work was recorded for a caller whose identity is not verified: "
+                     "verify the caller, or reopen the ticket and say why")
+
+    def flag_unverified_account_work(self, ticket_id: str) -> bool:
+        """After sync: flag a resolved or closed ticket whose recorded work touches an
+        account while its caller is not verified, and say so on the timeline.
+
+        A client from before the identity rule can still resolve or close such a ticket
+        offline. Sync must never stop or drop data, so the change is kept, but it is not
+        left silent: the ticket is flagged (the header and ``show`` display it until
+        someone settles it) and an event names the rule. The event's id comes from the
+        ticket and its resolution time, so every client that notices writes the same
+        event, inserted once, and a settled flag is not raised again for the same
+        resolution. Runs in the sync transaction; its writes sync like any other change.
+        """
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is None or Status(ticket["status"]).is_open:
+            return False
+        reason = identity_for_account_work(self.facts(ticket))
+        if reason is None:
+            return False
+        event_id = stable_id("identity-flag",
+                             f"{ticket_id}:{ticket['resolved_at'] or ticket['closed_at']}")
+        if self.store.row("events", event_id) is not None:
+            return False
+        at = to_iso(self._now())
+        self._write(ticket, {"flagged": self.IDENTITY_FLAG}, at)
+        self.store.insert("events", {
+            "id": event_id, "ticket_id": ticket_id, "at": at, "actor": self.actor,
+            "kind": "identity_flagged",
+            "summary": f"Flagged: {ticket['status']} with {reason}",
+            "detail": json.dumps({"rule": "identity_for_account_work"})})
+        return True
+
     def derived_for_new(self, row: Mapping[str, Any], tier: str | None) -> dict[str, Any]:
         """SLA columns for a ticket row arriving from the server."""
         merged = {"sla_paused_seconds": 0, "sla_paused_since": None, "first_response_at": None,
@@ -394,6 +501,8 @@ class TicketService:
             if key == "client":
                 name = validation.clean_text(None if raw is None else str(raw), field="client",
                                              max_len=200)
+                if self._client_id_for(name) == ticket.get("client_id"):
+                    continue  # the same client: a change that changes nothing is not one
                 client = self._client(name, at) if name else None
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
@@ -454,6 +563,8 @@ class TicketService:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
         if not address:
             return
+        if (ticket.get("caller_email") or "").casefold() == address.casefold():
+            return  # already the caller's address: nothing to record
         if ticket["caller_id"]:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
             self._notice("caller", ticket["id"], at)
@@ -664,8 +775,19 @@ class TicketService:
         """Complete a checklist step with what it collects, running its action if any."""
         ticket = self.find(ref)
         checklist = self.checklist_for(ticket)
-        step = engine.check_can_complete(checklist, step_key, self.facts(ticket))
+        facts = self.facts(ticket)
+        step = engine.check_can_complete(checklist, step_key, facts)
         values = engine.validate_values(step, raw)
+        if engine.records_work(step):
+            self._check_identity(ticket, facts, f"record '{step.title}'",
+                                 self._step_texts(step, values))
+        survey = (survey_outcome(str(values.get("survey")), self.channels,
+                                 ticket.get("caller_email"))
+                  if step.action == "send_survey" else None)
+        if step.action == "verify_identity" and not Status(ticket["status"]).is_open:
+            raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
+                          f"{ticket['status']}: the caller's identity is recorded with the "
+                          "work done; reopen the ticket to record it again", field="step")
         files = {f.key: self._read_attachment(str(values[f.key]))
                  for f in step.fields if f.kind is FieldKind.FILE and f.key in values}
         at = to_iso(self._now())
@@ -683,9 +805,14 @@ class TicketService:
                                        values.get("resolution"), None, at)
             elif action == "close":
                 ticket = self._close(ticket, values.get("resolution_category"), at)
-            elif action == "send_survey":
-                via = "by-hand" if values.get("survey") == "sent-by-hand" else "automatic"
-                self._survey_sent(ticket, via, at)
+            elif action == "send_survey" and survey is not None:
+                self._survey_sent(ticket, survey.via, at, kind=survey.kind,
+                                  summary=survey.summary)
+            elif action == "page":
+                self._event(ticket["id"], at, "page_recorded",
+                            page_summary(str(values.get("pager")), self.channels),
+                            {"pager": values.get("pager"),
+                             "configured": list(self.channels.pagers)})
             if mapped:
                 ticket = self._apply_fields(ticket, mapped, at)
             if action == "verify_identity":
@@ -694,6 +821,27 @@ class TicketService:
             elif action == "open" and Status(ticket["status"]) is Status.NEW:
                 ticket = self._change_status(ticket, Status.OPEN, at)
             self._record_step(ticket, checklist, step, values, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def skip_step(self, ref: str, step_key: str, reason: str | None) -> Row:
+        """Skip an applicable step with the reason it was not done.
+
+        The reason is required (the domain refuses a blank one) and goes on the timeline
+        and into ``show``; a skipped step counts as settled when the ticket is closed.
+        Completing the step later replaces the skip.
+        """
+        ticket = self.find(ref)
+        checklist = self.checklist_for(ticket)
+        step, why = engine.check_can_skip(checklist, step_key, self.facts(ticket), reason)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self.store.insert("step_records", {
+                "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
+                "step": step.key, "at": at, "actor": self.actor,
+                "data": json.dumps({SKIPPED_KEY: why}, ensure_ascii=False)})
+            self._event(ticket["id"], at, "step_skipped",
+                        f"Step skipped: {step.title} — {why}",
+                        {"step": step.key, "reason": why})
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
@@ -753,6 +901,9 @@ class TicketService:
         note = validation.check_resolution(resolution)
         cat = ResolutionCategory.parse(category, what="category").value if category else None
         check_transition(Status(ticket["status"]), Status.RESOLVED)
+        self._check_identity({**ticket, "root_cause": cause, "resolution": note},
+                             self.facts(ticket),
+                             f"resolve {display_ref(ticket['number'], ticket['provisional'])}")
         changes: dict[str, Any] = {"root_cause": cause, "resolution": note}
         if cat:
             changes["resolution_category"] = cat
@@ -774,10 +925,16 @@ class TicketService:
 
     def _close(self, ticket: Row, category: str | None, at: str) -> Row:
         facts = self.facts(ticket)
+        ref = display_ref(ticket["number"], ticket["provisional"])
         for gate in (resolved, time_logged):
             if reason := gate(facts):
-                ref = display_ref(ticket["number"], ticket["provisional"])
                 raise Refused(f"cannot close {ref}: {reason}", field="status")
+        self._check_identity(ticket, facts, f"close {ref}")
+        unfinished = engine.unfinished_before_close(
+            engine.evaluate(self.checklist_for(ticket), facts))
+        if unfinished:
+            raise Refused(f"cannot close {ref}: {engine.close_refusal(unfinished)}",
+                          field="step")
         chosen = (ResolutionCategory.parse(category, what="category").value if category
                   else ticket["resolution_category"] or ticket["type"])
         ticket = self._write(ticket, {"resolution_category": chosen}, at)
@@ -824,14 +981,42 @@ class TicketService:
         if ticket is not None and not Status(ticket["status"]).is_open:
             self._survey_sent(ticket, "email", at)
 
-    def _survey_sent(self, ticket: Row, via: str, at: str) -> None:
+    def _survey_sent(self, ticket: Row, via: str, at: str, *, kind: str = "survey_sent",
+                     summary: str | None = None) -> None:
         status = Status(ticket["status"])
         if status.is_open:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{status.value}: the survey goes out once the ticket is resolved "
                           "or closed", field="status")
-        self._event(ticket["id"], at, "survey_sent", f"Satisfaction survey sent ({via})",
+        self._event(ticket["id"], at, kind, summary or f"Satisfaction survey sent ({via})",
                     {"via": via})
+
+    # --- what the configured channels can carry ------------------------------------------
+
+    def step_notes(self, ticket: Row) -> dict[str, str]:
+        """Warnings to show beside steps BEFORE they are completed, when no configured
+        channel can carry what the step is about (the survey, the page). Keyed by step."""
+        checklist = self.checklists.get(ticket["checklist"])
+        notes: dict[str, str] = {}
+        for step in checklist.steps if checklist else ():
+            if step.action == "send_survey":
+                note = survey_note(self.channels, ticket.get("caller_email"))
+            elif step.action == "page":
+                note = page_note(self.channels)
+            else:
+                continue
+            if note:
+                notes[step.key] = note
+        return notes
+
+    def unpaged_p1s(self) -> list[str]:
+        """Open P1 tickets on a desk with no pager configured whose page has not been
+        recorded by hand: the console keeps a warning up until there are none."""
+        if self.channels.pagers:
+            return []
+        keys = [s.key for c in self.checklists.values() for s in c.steps if s.action == "page"]
+        return [display_ref(number, provisional)
+                for number, provisional in self.store.open_p1_without(keys)]
 
     def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
         """Record the caller's survey answer (1-5) as an append-only row plus an event.
