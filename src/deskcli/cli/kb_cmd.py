@@ -83,6 +83,7 @@ def search(
                      ] = 20,
     fmt: output.FormatOption = None,
     header: output.HeaderOption = True,
+    csv_safe: output.CsvSafeOption = False,
 ) -> None:
     """Search articles and resolved tickets, best match first.
 
@@ -99,12 +100,12 @@ def search(
       deskcli kb search 0x800CCC0E --kind ticket | cut -f2,3
     """
     chosen = output.pick_format(fmt)
-    output.check_header_option(chosen, header)
+    output.check_header_option(chosen, header, csv_safe)
     with open_cli_desk() as desk:
         hits = KbService.for_desk(desk).search(query, client=client, tag=tag, since=since,
                                                kind=kind, limit=limit)
     rows = [tuple(hit.as_row()[key] for key in SEARCH_FIELDS) for hit in hits]
-    output.write_rows(rows, SEARCH_FIELDS, chosen, header=header)
+    output.write_rows(rows, SEARCH_FIELDS, chosen, header=header, csv_safe=csv_safe)
     if not hits:
         say("nothing matched")
 

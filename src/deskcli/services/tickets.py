@@ -392,8 +392,7 @@ class TicketService:
                 check_direct_move(status_target)
                 continue
             if key == "client":
-                name = validation.clean_text(None if raw is None else str(raw), field="client",
-                                             max_len=200)
+                name = validation.one_line(None if raw is None else str(raw), field="client")
                 client = self._client(name, at) if name else None
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
@@ -448,7 +447,7 @@ class TicketService:
             return validation.clean_text(text, field="event_ids")
         if key in ("error_text", "doing", "reproducible"):
             return validation.clean_text(text, field=key)
-        return validation.clean_text(text, field=key, max_len=200)
+        return validation.one_line(text, field=key)
 
     def _set_caller_email(self, ticket: Row, raw: Any, at: str) -> None:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
