@@ -87,6 +87,16 @@ class TestFormats:
         coloured = cli.ok("--color", "always", "queue", "--format", "table").stdout
         assert "\x1b[" in coloured
 
+    def test_table_widths_are_terminal_cells_so_cjk_and_emoji_are_not_cut_early(
+            self, capsys, monkeypatch) -> None:
+        from deskcli.cli import output
+
+        monkeypatch.setenv("COLUMNS", "80")
+        wide = "打印机无法连接 👩‍💻 プリンター"
+        output.write_rows([(1001, wide)], ["number", "summary"], output.Format.TABLE)
+        shown = capsys.readouterr().out
+        assert wide in shown and "…" not in shown
+
     def test_values_with_tabs_cannot_break_columns(self, cli, capsys) -> None:
         # A one-line field refuses a tab at input (the one-line rule)...
         result = cli("new", "--summary", "Printer", "--client", "Tab\tCorp")

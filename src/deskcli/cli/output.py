@@ -219,14 +219,18 @@ def csv_cell(value: Any, *, safe: bool = False) -> str:
 def _csv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool,
          safe: bool = False) -> int:
     """RFC 4180 CSV (the ``csv`` module's quoting), null as an empty field; any field
-    holding a line break of any kind is quoted, so every reader counts the same rows."""
+    holding a line break of any kind is quoted, so every reader counts the same rows.
+    On a terminal (nobody's file) control characters are shown as inert stand-ins."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
     quoted = csv.writer(sys.stdout, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    terminal = stdout_is_terminal()
     if header:
         writer.writerow(keys)
     count = 0
     for row in rows:
         cells = [csv_cell(value, safe=safe) for value in row]
+        if terminal:
+            cells = [visible(cell) for cell in cells]
         if any(not _CSV_BREAKS.isdisjoint(cell) for cell in cells):
             quoted.writerow(cells)
         else:

@@ -55,7 +55,8 @@ def _key_line(lines: list[str], key: str) -> int:
 def parse(text: str, source: str) -> ArticleDraft:
     """An article from a Markdown file's text; ``source`` names it in error messages."""
     text = text.lstrip("\ufeff")
-    lines = text.splitlines()
+    # Only LF (or CRLF) ends a line: a VT, FF or U+2028 inside the body stays where it is.
+    lines = re.split(r"\r?\n", text)
     if lines and lines[0].strip() == FENCE:
         try:
             end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)

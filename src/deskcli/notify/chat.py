@@ -17,6 +17,9 @@ from __future__ import annotations
 import json
 import re
 
+from .base import Outgoing
+from .http import HttpPoster
+
 _SLACK = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _TEAMS_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!|~-])")
 
@@ -29,9 +32,6 @@ def slack_escape(text: str) -> str:
 def teams_escape(text: str) -> str:
     """Text Teams shows as typed: HTML specials as entities, Markdown syntax escaped."""
     return _TEAMS_MARKDOWN.sub(r"\\\1", text.translate(_SLACK))
-
-from .base import Outgoing
-from .http import HttpPoster
 
 
 class ChatSender:

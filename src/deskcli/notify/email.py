@@ -16,10 +16,12 @@ address needs the server's SMTPUTF8 and is refused with that reason when it is m
 
 from __future__ import annotations
 
+import base64
 import re
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formatdate
 
 from .base import DeliveryError, Outgoing
@@ -38,6 +40,43 @@ def header_text(value: object, *, limit: int = 300) -> str:
     surrogate becomes a space, runs of spaces fold, and the length is bounded."""
     text = _HEADER_UNSAFE.sub(" ", str(value))
     return " ".join(text.split())[:limit]
+
+
+class _Encoded(str):
+    """A header value already encoded for the wire: stored exactly as given."""
+
+
+class _MailPolicy(EmailPolicy):
+    """The standard policy, except that an ``_Encoded`` value is stored as is.
+
+    The standard policy decodes anything that looks like an RFC 2047 encoded word on the
+    way in and writes it back literally, so a summary that merely *contains*
+    ``=?utf-8?b?...?=`` would reach the reader decoded into other text. Such a subject is
+    encoded whole instead (``_encoded_words``), which every reader decodes back to exactly
+    what the caller typed.
+    """
+
+    def header_store_parse(self, name, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, _Encoded):
+            return (name, str(value))
+        return super().header_store_parse(name, value)
+
+
+POLICY = _MailPolicy()
+
+
+def _encoded_words(text: str) -> _Encoded:
+    """``text`` as base64 UTF-8 encoded words, each well under the 75-character limit,
+    one per folded line (whitespace between encoded words is dropped when decoding)."""
+    words, chunk = [], ""
+    for char in text:
+        if len((chunk + char).encode()) > 30:  # a line stays under 78: never refolded
+            words.append(chunk)
+            chunk = ""
+        chunk += char
+    words.append(chunk)
+    return _Encoded("\n ".join(f"=?utf-8?b?{base64.b64encode(w.encode()).decode()}?="
+                               for w in words if w))
 
 
 def body_text(value: object) -> str:
@@ -73,10 +112,11 @@ class SmtpSender:
         if not message.recipient:
             raise DeliveryError("no email address for the caller", retryable=False)
         try:
-            mail = EmailMessage()
+            mail = EmailMessage(policy=POLICY)
             mail["From"] = header_text(self._from)
             mail["To"] = header_text(message.recipient)
-            mail["Subject"] = header_text(message.payload.get("subject", message.ticket_ref))
+            subject = header_text(message.payload.get("subject", message.ticket_ref))
+            mail["Subject"] = _encoded_words(subject) if "=?" in subject else subject
             mail["Message-ID"] = message_id(message.key)
             mail["Date"] = formatdate(localtime=False, usegmt=True)
             root = thread_id(message.ticket_id)
