@@ -286,6 +286,8 @@ class EscalationNotes:
                 + " (a bare 'please assist' handoff bounces back)",
                 field=missing[0],
             )
+        check_one_line("queue", (queue or "").strip())
+        check_one_line("asset", (asset or "").strip())
         return cls(
             queue=(queue or "").strip(), repro=(repro or "").strip(), error=(error or "").strip(),
             tried=(tried or "").strip(), impact=(impact or "").strip(),

@@ -259,6 +259,9 @@ class TicketService:
         return row
 
     def set_client_tier(self, name: str, tier: str) -> Row:
+        checked = validation.one_line(name, field="client", required=True)
+        assert checked is not None
+        name = checked
         self.policy.target(Priority.P1, tier)  # refuses an unknown tier, listing known ones
         at = to_iso(self._now())
         with self.store.transaction():
@@ -747,7 +750,8 @@ class TicketService:
         survey itself (an email worker passes ``via="email"``). The survey is then pending
         until the caller's answer is recorded with ``record_csat``.
         """
-        how = validation.clean_text(via, field="via", required=True, max_len=40)
+        how = validation.clean_text(via, field="via", required=True, max_len=40,
+                                    one_line=True)
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
