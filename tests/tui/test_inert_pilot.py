@@ -53,3 +53,33 @@ def test_control_sequences_in_stored_text_are_inert_in_the_queue_and_ticket(
             assert sequence not in shown, repr(sequence)
 
     drive(app, steps)
+
+
+def test_the_intake_refuses_a_pasted_escape_sequence_inline(
+        isolated_home: Path, clock: FakeClock) -> None:
+    """The console's inputs apply the same one-line rule as the CLI: named, inline."""
+    from textual.widgets import Input
+
+    from deskcli.screens.intake import IntakeScreen
+
+    app = sample_app(isolated_home, clock)
+    before = app.desk.store.count_tickets()
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await press(pilot, "n")
+        intake = pilot.app.screen
+        assert isinstance(intake, IntakeScreen)
+        intake.query_one("#caller-name", Input).value = "Ana\x1b]0;owned\x07 Chen"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        from deskcli.widgets.field_error import FieldError
+
+        errors = " ".join(str(e.render()) for e in intake.query(FieldError)
+                          if e.has_class("-shown"))
+        assert "U+001B ESC" in errors, errors
+        assert intake.page == 0
+        for sequence in NEVER:
+            assert sequence not in _screen_output(pilot), repr(sequence)
+
+    drive(app, steps)
+    assert app.desk.store.count_tickets() == before
