@@ -168,3 +168,18 @@ def test_a_non_ascii_address_without_smtputf8_is_refused_with_that_reason(
         assert report.failed and not ascii_mail.messages
         [row] = _rows(desk)
         assert "SMTPUTF8" in str(row["last_error"]) and "STARTTLS" not in str(row["last_error"])
+
+
+def test_an_8bit_body_goes_quoted_printable_to_a_server_without_8bitmime(
+        notify_desk: Desk, mail: MailCatcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    import smtplib
+
+    real = smtplib.SMTP.has_extn
+    monkeypatch.setattr(smtplib.SMTP, "has_extn",
+                        lambda self, name: name.lower() != "8bitmime" and real(self, name))
+    _ticket(notify_desk, caller="文字 Zoë")
+    NotifyService(notify_desk).send_due()
+    [message] = mail.messages
+    assert message["Content-Transfer-Encoding"] == "quoted-printable"
+    assert "BODY=8BITMIME" not in mail.options[0]
+    assert "Hi 文字," in message.get_payload(decode=True).decode()
