@@ -58,7 +58,7 @@ def describe_char(char: str) -> str:
     name = _CONTROL_NAMES.get(char)
     if name is None:
         if unicodedata.category(char) == "Cs":
-            name = "a lone surrogate (not a character)"
+            name = "a lone surrogate (the text is not valid UTF-8)"
         elif char in BIDI_CONTROLS:
             name = "a bidi override"
         else:
