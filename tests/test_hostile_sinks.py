@@ -28,6 +28,8 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deskcli.cli import output
 from deskcli.domain import kb_markdown, validation
@@ -271,6 +273,20 @@ def test_json_writer_escapes_every_control_and_round_trips() -> None:
         document = output.dumps({"summary": value})
         assert json.loads(document) == {"summary": value}, ascii(value)
         no_raw_control(document.encode("utf-8"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0xDFFF, exclude_categories=()),
+               max_size=80))
+def test_any_text_is_inert_shown_and_round_trips_as_json(value: str) -> None:
+    """Beyond the corpus: any text, including every control and lone surrogates."""
+    for multiline in (False, True):
+        shown = visible(value, multiline=multiline)
+        no_raw_control(shown.encode("utf-8").replace(b"\t", b"").replace(b"\n", b""))
+        assert not re.search("[\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", shown)
+    document = output.dumps([value])
+    assert json.loads(document) == [value]
+    no_raw_control(document.encode("utf-8"))
 
 
 def test_csv_writer_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
