@@ -85,6 +85,9 @@ class DeskApp(App[int]):
                  sample_count: int = 1000, sync_every: float | None = 30.0,
                  notify_every: float | None = 15.0) -> None:
         super().__init__()
+        from deskcli.widgets import inert
+
+        inert.install()  # no control character from data ever reaches the terminal
         #: Seconds between runs of the outbound sender; None turns it off (it also stays
         #: off when the config sets up no channels).
         self.notify_every = notify_every

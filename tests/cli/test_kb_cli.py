@@ -151,6 +151,59 @@ class TestImportExport:
         cli.refused(("kb", "import", str(folder)), 2, "b.md, line 1", "no title")
         cli.refused(("kb", "import", str(tmp_path / "missing")), 2, "not a folder")
 
+    def test_yaml_front_matter_other_endings_and_every_skipped_file_named(
+            self, cli: Cli, tmp_path: Path) -> None:
+        folder = tmp_path / "vault"
+        (folder / "sub").mkdir(parents=True)
+        (folder / ".obsidian").mkdir()
+        (folder / "hugo.markdown").write_text(
+            "---\ntitle: VPN drops every hour\ndate: 2024-03-01\ndraft: false\n"
+            "tags: [vpn, 2024]\nproducts:\n  - GlobalProtect\n---\n\nRenew the lease.\n")
+        (folder / "sub" / "UPPER.MD").write_text("# Printer jams\n\nOpen tray 2.\n")
+        (folder / "notes.txt").write_text("not an article\n")
+        (folder / ".obsidian" / "app.json").write_text("{}\n")
+        result = cli.ok("kb", "import", str(folder))
+        assert "2 new" in result.stderr
+        assert f"skipped {folder / 'notes.txt'}: not a Markdown file" in result.stderr
+        assert f"skipped {folder / '.obsidian' / 'app.json'}: hidden" in result.stderr
+        hits = json.loads(cli.ok("kb", "search", "lease", "--format", "json").stdout)
+        shown = json.loads(cli.ok("kb", "show", hits[0]["ref"], "--format", "json").stdout)
+        assert shown["title"] == "VPN drops every hour"
+        assert shown["tags"] == ["vpn", "2024"] and shown["products"] == ["GlobalProtect"]
+
+    def test_bad_yaml_names_the_line(self, cli: Cli, tmp_path: Path) -> None:
+        folder = tmp_path / "in"
+        folder.mkdir()
+        (folder / "a.md").write_text("---\ntitle: ok\ntags: [a, b\n---\nbody\n")
+        cli.refused(("kb", "import", str(folder)), 2, "a.md, line", "not valid YAML")
+
+    def test_a_comma_inside_a_list_item_is_refused_not_split(
+            self, cli: Cli, tmp_path: Path) -> None:
+        folder = tmp_path / "in"
+        folder.mkdir()
+        (folder / "a.md").write_text(
+            '+++\ntitle = "VDI"\nproducts = ["Acme, Inc. VDI"]\n+++\nbody\n')
+        cli.refused(("kb", "import", str(folder)), 2, "'Acme, Inc. VDI' contains a comma")
+
+    def test_export_import_is_lossless_for_what_the_store_holds(
+            self, cli: Cli, tmp_path: Path) -> None:
+        """Titles with quotes, backslashes and a DEL written by an older version."""
+        handle = add(cli, "--title", 'Quote " and back\\slash', "--products",
+                     "Acme Inc. VDI,Citrix", "--tags", "vdi")
+        from helpers import make_desk
+
+        with make_desk(cli.home, cli.clock) as desk, desk.store.transaction():
+            desk.store._db.execute("UPDATE kb_articles SET title = title || ' \x7f end'")
+        out = tmp_path / "out"
+        cli.ok("kb", "export", str(out))
+        [path] = list(out.iterdir())
+        import tomllib
+
+        front = path.read_text().split("+++")[1]
+        assert tomllib.loads(front)["title"] == 'Quote " and back\\slash \x7f end'
+        before = json.loads(cli.ok("kb", "show", handle, "--format", "json").stdout)
+        assert before["products"] == ["Acme Inc. VDI", "Citrix"]
+
 
 class TestRepeatsInShow:
     def test_show_says_seen_before_with_the_latest_fix(self, cli: Cli) -> None:

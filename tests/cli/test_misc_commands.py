@@ -58,6 +58,15 @@ def test_demo_creates_sample_tickets(cli) -> None:
     assert len(queue) == 40
 
 
+def test_demo_twice_adds_more_and_says_the_articles_were_loaded(cli) -> None:
+    """A second run used to fail with 'UNIQUE constraint failed: events.id'."""
+    cli.ok("demo", "--tickets", "200")
+    again = cli.ok("demo", "--tickets", "200")
+    assert "#1201 to #1400" in again.stderr
+    assert "sample articles were already loaded" in again.stderr
+    assert len(cli.ok("queue", "--all", "--format", "jsonl").stdout.splitlines()) == 400
+
+
 def test_demo_open_share_makes_a_backlog(cli) -> None:
     cli.ok("demo", "--tickets", "1000", "--open-share", "0.5")
     assert len(cli.ok("queue", "--no-header").stdout.splitlines()) == 500

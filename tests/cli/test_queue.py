@@ -87,10 +87,26 @@ class TestFormats:
         coloured = cli.ok("--color", "always", "queue", "--format", "table").stdout
         assert "\x1b[" in coloured
 
-    def test_values_with_tabs_cannot_break_columns(self, cli) -> None:
-        cli.new("--client", "Tab\tCorp")
-        row = cli.ok("queue", "--fields", "number,client,summary").stdout.splitlines()[1]
-        assert row.split("\t") == ["1001", "Tab Corp", "Outlook keeps asking for a password"]
+    def test_table_widths_are_terminal_cells_so_cjk_and_emoji_are_not_cut_early(
+            self, capsys, monkeypatch) -> None:
+        from deskcli.cli import output
+
+        monkeypatch.setenv("COLUMNS", "80")
+        wide = "打印机无法连接 👩‍💻 プリンター"
+        output.write_rows([(1001, wide)], ["number", "summary"], output.Format.TABLE)
+        shown = capsys.readouterr().out
+        assert wide in shown and "…" not in shown
+
+    def test_values_with_tabs_cannot_break_columns(self, cli, capsys) -> None:
+        # A one-line field refuses a tab at input (the one-line rule)...
+        result = cli("new", "--summary", "Printer", "--client", "Tab\tCorp")
+        assert result.exit_code == 2 and "U+0009 TAB" in result.stderr
+        # ...and text a store already holds still cannot break the columns.
+        from deskcli.cli import output
+
+        output.write_rows([(1001, "Tab\tCorp", "line\none")], ["number", "client", "summary"],
+                          output.Format.TSV, header=False)
+        assert capsys.readouterr().out == "1001\tTab Corp\tline one\n"
 
 
 class TestFilters:

@@ -1,4 +1,5 @@
-"""Field rules: durations, emails, the resolution-note rule and the escalation handoff."""
+"""Field rules: durations, emails, the one-line rule, the resolution-note rule and the
+escalation handoff."""
 
 from __future__ import annotations
 
@@ -117,3 +118,35 @@ def test_count_rules() -> None:
     for bad in ("-1", "many", True):
         with pytest.raises(InvalidInput):
             validation.count(bad, field="users")
+
+
+# --- the one-line rule (issue 15) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "named"), [
+    ("Printer\rjam", "U+000D CR (carriage return)"),
+    ("Printer\x0bjam", "U+000B VT"),
+    ("Printer\x0cjam", "U+000C FF"),
+    ("Printer\x85jam", "U+0085 NEL"),
+    ("Printer\u2028jam", "U+2028 LS"),
+    ("Printer\u2029jam", "U+2029 PS"),
+    ("Printer\x1b[2Jjam", "U+001B ESC"),
+    ("Printer\x07jam", "U+0007 BEL"),
+    ("Printer\x9bjam", "U+009B CSI"),
+    ("Printer\x7fjam", "U+007F DEL"),
+    ("Printer\tjam", "U+0009 TAB"),
+    ("Printer\ud800jam", "lone surrogate"),
+    ("invoice\u202efdp.exe", "bidi override"),
+])
+def test_one_line_fields_refuse_controls_by_name(value: str, named: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        validation.check_one_line("summary", value)
+    assert named in refused.value.message and "character 8" in refused.value.message
+    with pytest.raises(InvalidInput):
+        validation.summary(value)
+
+
+@pytest.mark.parametrize("value", ["Printer jams on tray 2", "打印机 👩‍💻", "Café, Inc.",
+                                    "مرحبا بالعالم", "e\u0301"])
+def test_one_line_fields_accept_printable_text_in_any_script(value: str) -> None:
+    assert validation.check_one_line("summary", value) == value

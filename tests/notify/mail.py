@@ -57,6 +57,10 @@ class MailCatcher:
     cert_file: Path | None = None
     #: SMTP replies to give instead of accepting the next messages, e.g. "451 4.3.0 busy".
     refuse: list[str] = field(default_factory=list)
+    #: Whether the server offers SMTPUTF8 (internationalised addresses).
+    smtputf8: bool = True
+    #: The MAIL FROM parameters of each accepted message (BODY=8BITMIME and the like).
+    options: list[list[str]] = field(default_factory=list)
 
     port: int = 0
 
@@ -84,6 +88,7 @@ class MailCatcher:
                     return catcher.refuse.pop(0)
                 message = message_from_bytes(envelope.content)
                 catcher.messages.append(message)
+                catcher.options.append(list(envelope.mail_options))
                 catcher.ids[str(message["Message-ID"])] += 1
                 return "250 OK"
 
@@ -96,7 +101,8 @@ class MailCatcher:
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port,
                                      tls_context=context, require_starttls=True,
-                                     authenticator=authenticate, auth_required=True)
+                                     authenticator=authenticate, auth_required=True,
+                                     enable_SMTPUTF8=self.smtputf8)
         self.controller.start()
         return self
 

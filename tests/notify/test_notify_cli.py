@@ -69,6 +69,27 @@ def test_notify_test_reports_success_failure_and_bad_channel(
     assert missing.exit_code == 2 and "DESKCLI_NOTIFY_HOOK_SIGNING_KEY" in missing.stderr
 
 
+@pytest.mark.parametrize(("channel", "service", "opened", "closed"), [
+    ("pd", "pagerduty", "trigger", "resolve"),
+    ("og", "opsgenie", "create", "close"),
+])
+def test_notify_test_closes_its_own_alert_at_low_priority(
+        ncli: Cli, receiver: Receiver, channel: str, service: str, opened: str,
+        closed: str) -> None:
+    """The test alert is resolved/closed with exactly the key it was opened with (else it
+    stays open and pages someone), and it is low priority: PagerDuty info, Opsgenie P5."""
+    ncli.ok("notify", "test", channel)
+    delivered = receiver.accepted(service)
+    assert sorted(action for _key, action in delivered) == sorted([opened, closed])
+    keys = {key for key, _action in delivered}
+    assert len(keys) == 1 and next(iter(keys)).startswith(f"deskcli-test-{channel}-")
+    body = receiver.delivered[(service, next(iter(keys)), opened)]
+    if service == "pagerduty":
+        assert body["payload"]["severity"] == "info"
+    else:
+        assert body["priority"] == "P5"
+
+
 def test_update_and_note_template(ncli: Cli, mail: MailCatcher) -> None:
     number = ncli.new("--caller", "Ben Okafor", "--email", "ben@example.org")
     ncli.ok("notify", "update", number, "--template", "working")

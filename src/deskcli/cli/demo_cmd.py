@@ -47,8 +47,10 @@ def demo(
                                 open_share=open_share)
         articles = demo_kb.seed_articles(desk.store, now=desk.now(), new_id=new_id)
         where = desk.paths.database
+    kb_note = (f"{articles} sample KB articles" if articles
+               else "no KB articles (the sample articles were already loaded)")
     say(f"created {result.tickets} sample tickets, #{result.first_number} to "
-        f"#{result.last_number}, and {articles} sample KB articles, in {where}")
+        f"#{result.last_number}, and {kb_note}, in {where}")
 
 
 def client_tier(

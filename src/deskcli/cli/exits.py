@@ -44,8 +44,13 @@ def code_for(error: DeskError) -> ExitCode:
 
 
 def say(message: str) -> None:
-    """A message for the person at the terminal: always stderr, never mixed into data."""
-    sys.stderr.write(message + "\n")
+    """A message for the person at the terminal: always stderr, never mixed into data.
+
+    Messages quote stored text (a summary, a client's name): its control characters are
+    shown as inert stand-ins, so a message can never drive the terminal."""
+    from deskcli.domain.inert import visible
+
+    sys.stderr.write(visible(message, multiline=True) + "\n")
     sys.stderr.flush()
 
 

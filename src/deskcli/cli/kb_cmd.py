@@ -83,6 +83,7 @@ def search(
                      ] = 20,
     fmt: output.FormatOption = None,
     header: output.HeaderOption = True,
+    csv_safe: output.CsvSafeOption = False,
 ) -> None:
     """Search articles and resolved tickets, best match first.
 
@@ -99,12 +100,12 @@ def search(
       deskcli kb search 0x800CCC0E --kind ticket | cut -f2,3
     """
     chosen = output.pick_format(fmt)
-    output.check_header_option(chosen, header)
+    output.check_header_option(chosen, header, csv_safe)
     with open_cli_desk() as desk:
         hits = KbService.for_desk(desk).search(query, client=client, tag=tag, since=since,
                                                kind=kind, limit=limit)
     rows = [tuple(hit.as_row()[key] for key in SEARCH_FIELDS) for hit in hits]
-    output.write_rows(rows, SEARCH_FIELDS, chosen, header=header)
+    output.write_rows(rows, SEARCH_FIELDS, chosen, header=header, csv_safe=csv_safe)
     if not hits:
         say("nothing matched")
 
@@ -334,15 +335,17 @@ def link(ref: Ref, article_id: ArticleId) -> None:
 @app.command("import")
 def import_dir(
     folder: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
-                                           help="Folder of .md files (searched "
-                                                "recursively).")],
+                                           help="Folder of .md/.markdown files "
+                                                "(searched recursively).")],
 ) -> None:
     """Import Markdown articles, all or nothing.
 
     Every file is checked first; one bad file (the message names it, with the line and
     the problem) and nothing is written. A file carrying the id of an article here
     updates it; any other file adds an article. Plain Markdown exported from IT Glue,
-    Hudu or Confluence works: the first '# heading' becomes the title.
+    Hudu or Confluence works: the first '# heading' becomes the title. So does '---'
+    YAML front matter from Hugo, Jekyll or Obsidian. Files ending .md or .markdown (any
+    case) are read; every other file is listed on stderr with the reason it was skipped.
 
     Examples:
 
@@ -351,13 +354,17 @@ def import_dir(
       deskcli kb export ./kb && deskcli kb import ./kb
     """
     with open_cli_desk() as desk:
-        results = KbService.for_desk(desk).import_dir(folder)
+        report = KbService.for_desk(desk).import_dir(folder)
+    results = report.imported
     created = sum(r.created for r in results)
     updated = sum(r.changed and not r.created for r in results)
     for result in results:
         output.write_text(f"{result.handle}\t{result.path}")
+    for skipped in report.skipped:
+        say(f"skipped {skipped.path}: {skipped.reason}")
     say(f"imported {len(results)} file(s): {created} new, {updated} updated, "
-        f"{len(results) - created - updated} unchanged")
+        f"{len(results) - created - updated} unchanged"
+        + (f"; skipped {len(report.skipped)} other file(s)" if report.skipped else ""))
 
 
 @app.command("export")

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.inert import json_inert, visible
 
 
 class Format(StrEnum):
@@ -39,6 +40,9 @@ FormatOption = Annotated[Format | None, typer.Option(
     show_default=False)]
 HeaderOption = Annotated[bool, typer.Option("--header/--no-header",
                                             help="Print the header line (tsv, csv, table).")]
+CsvSafeOption = Annotated[bool, typer.Option(
+    "--csv-safe", help="With --format csv: prefix values starting with = + - @ (or a tab "
+    "or CR) with ' so a spreadsheet shows them as text instead of running a formula.")]
 
 
 class ColorMode(StrEnum):
@@ -92,16 +96,19 @@ def parse_fields(text: str | None, available: Sequence[str],
     return chosen
 
 
-def check_header_option(fmt: Format, header: bool) -> None:
+def check_header_option(fmt: Format, header: bool, csv_safe: bool = False) -> None:
     if not header and fmt in (Format.JSON, Format.JSONL):
         raise InvalidInput("--no-header applies to tsv, csv and table output, not "
                            f"{fmt.value}", field="no_header")
+    if csv_safe and fmt is not Format.CSV:
+        raise InvalidInput(f"--csv-safe applies to --format csv only, not {fmt.value}",
+                           field="csv_safe")
 
 
 def write_rows(rows: Iterable[Sequence[Any]], keys: Sequence[str], fmt: Format, *,
                header: bool = True, labels: Mapping[str, str] | None = None,
                style: Callable[[str, Any], str | None] | None = None,
-               fixed: Collection[str] = ()) -> int:
+               fixed: Collection[str] = (), csv_safe: bool = False) -> int:
     """Write ``rows`` (values in ``keys`` order) to stdout; returns how many were written.
 
     A reader that goes away early (``| head``) is not an error: output stops quietly.
@@ -110,7 +117,7 @@ def write_rows(rows: Iterable[Sequence[Any]], keys: Sequence[str], fmt: Format, 
         if fmt is Format.TSV:
             count = _tsv(rows, keys, header)
         elif fmt is Format.CSV:
-            count = _csv(rows, keys, header)
+            count = _csv(rows, keys, header, csv_safe)
         elif fmt is Format.JSON:
             count = _json(rows, keys)
         elif fmt is Format.JSONL:
@@ -124,7 +131,12 @@ def write_rows(rows: Iterable[Sequence[Any]], keys: Sequence[str], fmt: Format, 
 
 
 def write_text(text: str) -> None:
-    """Data that is not rows (a ticket number, a JSON document), with the same pipe care."""
+    """Data that is not rows (a ticket number, a JSON document), with the same pipe care.
+
+    On a terminal, control characters from stored text are shown as inert stand-ins
+    (``inert.visible``); into a pipe the text goes unchanged."""
+    if stdout_is_terminal():
+        text = visible(text, multiline=True)
     try:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         sys.stdout.flush()
@@ -144,7 +156,10 @@ def stop_quietly() -> None:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    """JSON as UTF-8 text with every control character escaped (C0 by ``json`` itself,
+    C1, DEL, LS/PS, bidi controls and lone surrogates by ``json_inert``): valid JSON that
+    reads back to the same values and is inert on a terminal."""
+    return json_inert(json.dumps(value, ensure_ascii=False))
 
 
 # --- the formats --------------------------------------------------------------------
@@ -158,17 +173,21 @@ def _tsv_value(value: Any) -> str:
 
 def _tsv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool) -> int:
     """Tab-separated, one row per line, empty for null; tabs and newlines inside a value
-    become spaces so ``cut`` and ``awk -F'\\t'`` always see the right columns."""
+    become spaces so ``cut`` and ``awk -F'\\t'`` always see the right columns. On a
+    terminal every control character is shown as an inert stand-in as well."""
     write = sys.stdout.write
     if header:
         write("\t".join(keys) + "\n")
     tabs = len(keys) - 1
+    terminal = stdout_is_terminal()
     lines: list[str] = []
     count = 0
     for row in rows:
         line = "\t".join(["" if v is None else str(v) for v in row])
         if line.count("\t") != tabs or "\n" in line or "\r" in line:
             line = "\t".join([_tsv_value(v) for v in row])
+        if terminal:
+            line = "\t".join(visible(part) for part in line.split("\t"))
         lines.append(line)
         if len(lines) == CHUNK:
             write("\n".join(lines) + "\n")
@@ -180,14 +199,42 @@ def _tsv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool) -> in
     return count
 
 
-def _csv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool) -> int:
-    """RFC 4180 CSV (the ``csv`` module's quoting), null as an empty field."""
+#: Characters that end a line for some CSV reader: a field holding one is quoted (the
+#: ``csv`` module quotes only ``\n`` when the line ends in ``\n``, but csvkit, DuckDB and
+#: spreadsheets also break rows on a bare ``\r``).
+_CSV_BREAKS = frozenset("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any, *, safe: bool = False) -> str:
+    """One CSV value as text: null is empty; with ``safe``, a value a spreadsheet would
+    run as a formula gets a leading ``'`` (shown as text, the ``'`` hidden)."""
+    text = "" if value is None else str(value)
+    if safe and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def _csv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool,
+         safe: bool = False) -> int:
+    """RFC 4180 CSV (the ``csv`` module's quoting), null as an empty field; any field
+    holding a line break of any kind is quoted, so every reader counts the same rows.
+    On a terminal (nobody's file) control characters are shown as inert stand-ins."""
     writer = csv.writer(sys.stdout, lineterminator="\n")
+    quoted = csv.writer(sys.stdout, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    terminal = stdout_is_terminal()
     if header:
         writer.writerow(keys)
     count = 0
     for row in rows:
-        writer.writerow(row)
+        cells = [csv_cell(value, safe=safe) for value in row]
+        if terminal:
+            cells = [visible(cell) for cell in cells]
+        if any(not _CSV_BREAKS.isdisjoint(cell) for cell in cells):
+            quoted.writerow(cells)
+        else:
+            writer.writerow(cells)
         count += 1
     return count
 
@@ -230,6 +277,7 @@ def fit_widths(natural: Sequence[int], fixed: Sequence[bool], room: int,
 def _table(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool,
            labels: Mapping[str, str], style: Callable[[str, Any], str | None] | None,
            fixed: Collection[str]) -> int:
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -238,8 +286,10 @@ def _table(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool,
     console = Console(no_color=not color, highlight=False, soft_wrap=False,
                       force_terminal=True if color else None)
     titles = [labels.get(key, key) for key in keys]
-    cells = [["" if value is None else str(value) for value in row] for row in rows]
-    natural = [max([len(title) if header else 1, *(len(row[i]) for row in cells)])
+    # Stored text is shown inert (ESC as ␛ and so on) and measured in terminal cells, so
+    # a CJK or emoji summary gets the columns it really needs.
+    cells = [["" if value is None else visible(str(value)) for value in row] for row in rows]
+    natural = [max([cell_len(title) if header else 1, *(cell_len(row[i]) for row in cells)])
                for i, title in enumerate(titles)]
     widths = fit_widths(natural, [key in fixed for key in keys], console.width)
     table = Table(show_header=header, header_style="bold" if color else "", box=None,

@@ -81,6 +81,7 @@ def queue(
         "Default: " + ", ".join(DEFAULT_TEXT_FIELDS) + "; every field for json/jsonl.",
         metavar="LIST")] = None,
     header: output.HeaderOption = True,
+    csv_safe: output.CsvSafeOption = False,
 ) -> None:
     """List the open queue, what to pick up next first.
 
@@ -95,9 +96,10 @@ def queue(
       deskcli queue --priority P1,P2 --format json
       deskcli queue --fields number,priority,summary --no-header | sort -k2
       deskcli queue --all --format csv > tickets.csv
+      deskcli queue --all --format csv --csv-safe > for-a-spreadsheet.csv
     """
     chosen = output.pick_format(fmt)
-    output.check_header_option(chosen, header)
+    output.check_header_option(chosen, header, csv_safe)
     default = (list(FIELDS) if chosen in (Format.JSON, Format.JSONL)
                else DEFAULT_TEXT_FIELDS)
     keys = output.parse_fields(fields, list(FIELDS), default)
@@ -123,6 +125,6 @@ def queue(
         rows: Iterator[Any] = map(fields_mod.projector(keys, now),
                                   desk.tickets.queue(limit=limit, **filters))
         count = output.write_rows(rows, keys, chosen, header=header, labels=LABELS,
-                                  style=_style, fixed=FIXED)
+                                  style=_style, fixed=FIXED, csv_safe=csv_safe)
     if count == 0 and chosen is Format.TABLE:
         say("no tickets match" + ("" if show_all else " (add --all to include closed ones)"))

@@ -129,6 +129,7 @@ def report(
     top: Annotated[int, typer.Option(
         "--top", min=1, max=100, metavar="N",
         help="How many recurring categories and error codes to list.")] = 10,
+    csv_safe: output.CsvSafeOption = False,
 ) -> None:
     """Report the service-desk metrics over a window.
 
@@ -150,6 +151,7 @@ def report(
     chosen = Format(output.pick_format(Format(fmt.value) if fmt else None).value)
     if chosen is Format.JSONL:
         chosen = Format.TSV
+    output.check_header_option(chosen, True, csv_safe)
     group_by = metrics.GroupBy.parse(by)
     with open_cli_desk() as desk:
         window = metrics.parse_window(since, until, desk.now())
@@ -159,7 +161,7 @@ def report(
     elif chosen is Format.TABLE:
         _write_tables(result)
     else:
-        output.write_rows(_stream_rows(result), KEYS, chosen)
+        output.write_rows(_stream_rows(result), KEYS, chosen, csv_safe=csv_safe)
 
 
 def csat(

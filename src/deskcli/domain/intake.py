@@ -54,11 +54,8 @@ class NewTicket:
 
         def text(key: str, *, one_line: bool = True, max_len: int = 500) -> str | None:
             value = raw.get(key)
-            cleaned = validation.clean_text(None if value is None else str(value), field=key,
-                                            max_len=max_len)
-            if cleaned and one_line and "\n" in cleaned:
-                raise InvalidInput(f"{key} must be a single line", field=key)
-            return cleaned
+            return validation.clean_text(None if value is None else str(value), field=key,
+                                         max_len=max_len, one_line=one_line)
 
         def parsed(key: str, parser: Any) -> Any:
             value = raw.get(key)

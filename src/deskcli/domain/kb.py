@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.validation import check_one_line
 
 TITLE_MAX = 200
 BODY_MAX = 200_000
@@ -62,19 +63,30 @@ def check_handle(text: str) -> str:
     return cleaned
 
 
-def split_list(raw: str | Iterable[str] | None) -> list[str]:
-    """Comma-separated input (or a list) as clean unique items, order kept."""
+def split_list(raw: str | Iterable[str] | None, *, field: str = "list") -> list[str]:
+    """Comma-separated input (or a list) as clean unique items, order kept.
+
+    The store keeps these lists comma-separated, so an item given in a real list (TOML
+    or YAML front matter, JSON) may not hold a comma itself: it is refused by name
+    rather than silently split in two. Each item is a one-line field.
+    """
     items = raw.split(",") if isinstance(raw, str) else list(raw or [])
     seen: dict[str, None] = {}
     for item in items:
-        cleaned = " ".join(str(item).split())
+        text = str(item)
+        if "," in text:
+            raise InvalidInput(f"{field} item {text!r} contains a comma, which separates "
+                               f"{field}; write it without the comma (for example "
+                               f"{text.replace(',', '')!r})", field=field)
+        check_one_line(field, text.strip())
+        cleaned = " ".join(text.split())
         if cleaned and cleaned.casefold() not in {k.casefold() for k in seen}:
             seen[cleaned] = None
     return list(seen)
 
 
 def normalise_tags(raw: str | Iterable[str] | None) -> str:
-    tags = [t.lower().replace(" ", "-") for t in split_list(raw)]
+    tags = [t.lower().replace(" ", "-") for t in split_list(raw, field="tags")]
     for tag in tags:
         if "," in tag or len(tag) > 40:
             raise InvalidInput(f"tag {tag!r} is too long (40 characters at most)")
@@ -86,7 +98,12 @@ def join_list(raw: str | Iterable[str] | None) -> str:
 
 
 def check_title(title: str | None) -> str:
-    cleaned = " ".join((title or "").split())
+    """A title is a one-line field (``validation.check_one_line``): runs of spaces are
+    folded, but a control character is refused, not folded away."""
+    raw = (title or "").strip()
+    if raw:
+        check_one_line("title", raw)
+    cleaned = " ".join(raw.split())
     if not cleaned:
         raise InvalidInput("an article needs a title", field="title")
     if len(cleaned) > TITLE_MAX:
@@ -118,8 +135,8 @@ class ArticleDraft:
     def checked(self) -> ArticleDraft:
         return replace(self, title=check_title(self.title), body=check_body(self.body),
                        tags=normalise_tags(self.tags).split(",") if self.tags else [],
-                       error_codes=split_list(self.error_codes),
-                       products=split_list(self.products),
+                       error_codes=split_list(self.error_codes, field="errors"),
+                       products=split_list(self.products, field="products"),
                        client=(self.client or "").strip() or None)
 
 

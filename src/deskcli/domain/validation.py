@@ -7,6 +7,7 @@ no time to guess. The same functions run for CLI flags, JSON imports and TUI for
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,9 +21,73 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE = re.compile(r"\+?[0-9 ().-]{5,30}")
 
 
+# --- the one-line rule ----------------------------------------------------------------
+#
+# Summaries, names, titles and the other one-line fields end up in terminal tables, TSV,
+# CSV, email headers, chat lines and pager titles. Each of those sinks has its own idea of
+# what ends a line or starts a command, so a one-line field accepts printable text only and
+# the offending character is REFUSED (named, with its position) rather than silently
+# changed: the technician sees what they pasted, and every entry point (CLI, console, JSON
+# intake, email intake, sync push) gives the same answer because they all call this.
+# Multi-line fields (notes, the caller's own words) keep tabs and newlines; whatever the
+# store already holds is made inert again at each sink (``inert.visible``, and the CSV,
+# JSON, chat and email writers), so old data is safe too.
+
+#: Unicode bidi embedding, override and isolate controls: they reorder what a reader sees
+#: ("Trojan Source"), and no one-line field needs them to write any language.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+_CONTROL_NAMES = {
+    "\t": "TAB", "\n": "LF (line feed)", "\x0b": "VT (vertical tab)", "\x0c": "FF (form feed)",
+    "\r": "CR (carriage return)", "\x1b": "ESC (escape)", "\x07": "BEL (bell)",
+    "\x00": "NUL", "\x7f": "DEL", "\x85": "NEL (next line)", "\x9b": "CSI",
+    "\u2028": "LS (line separator)", "\u2029": "PS (paragraph separator)",
+}
+
+
+def forbidden_in_line(char: str) -> bool:
+    """True for a character no one-line field may hold: every C0/C1 control and DEL,
+    line/paragraph separators, lone surrogates and bidi overrides."""
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Zl", "Zp") or char in BIDI_CONTROLS
+
+
+def describe_char(char: str) -> str:
+    """``U+001B ESC (escape)``: how an invisible character is named in a message."""
+    code = f"U+{ord(char):04X}"
+    name = _CONTROL_NAMES.get(char)
+    if name is None:
+        if unicodedata.category(char) == "Cs":
+            name = "a lone surrogate (the text is not valid UTF-8)"
+        elif char in BIDI_CONTROLS:
+            name = "a bidi override"
+        else:
+            name = "a control character"
+    return f"{code} {name}"
+
+
+def check_one_line(field: str, value: str) -> str:
+    """Refuse ``value`` for the one-line field ``field`` if it holds a character that can
+    break a line or drive a terminal; return it unchanged otherwise.
+
+    The one rule for every one-line field at every input (CLI, console, JSON and email
+    intake, and the sync server's op validation): CR, LF, VT, FF, NEL, LS/PS, ESC, BEL,
+    every other C0/C1 control and DEL, lone surrogates and bidi overrides.
+    """
+    for position, char in enumerate(value, 1):
+        if forbidden_in_line(char):
+            hint = ("; put detail in --verbatim or a note"
+                    if char in "\n\r\x0b\x0c\x85\u2028\u2029" else "")
+            raise InvalidInput(
+                f"{field} must be one line of printable text: character {position} is "
+                f"{describe_char(char)}, which is not accepted here{hint}", field=field)
+    return value
+
+
 def clean_text(value: str | None, *, field: str, required: bool = False,
-               max_len: int = TEXT_MAX) -> str | None:
-    """Strip the value; empty means absent. Refuse missing required text and overlong text."""
+               max_len: int = TEXT_MAX, one_line: bool = False) -> str | None:
+    """Strip the value; empty means absent. Refuse missing required text and overlong text;
+    with ``one_line``, also anything ``check_one_line`` refuses."""
     text = (value or "").strip()
     if not text:
         if required:
@@ -33,16 +98,33 @@ def clean_text(value: str | None, *, field: str, required: bool = False,
             f"{field} is {len(text)} characters long; at most {max_len} are accepted",
             field=field,
         )
+    if one_line:
+        check_one_line(field, text)
+    else:
+        _check_text(field, text)
     return text
+
+
+def _check_text(field: str, text: str) -> None:
+    """Multi-line text keeps tabs and newlines, but a lone surrogate cannot be stored as
+    UTF-8 at all: refuse it here rather than fail deep in the store."""
+    for position, char in enumerate(text, 1):
+        if unicodedata.category(char) == "Cs":
+            raise InvalidInput(f"{field}: character {position} is {describe_char(char)}; "
+                               "send the text as UTF-8", field=field)
 
 
 def summary(value: str | None) -> str:
-    text = clean_text(value, field="summary", required=True, max_len=SUMMARY_MAX)
+    text = clean_text(value, field="summary", required=True, max_len=SUMMARY_MAX,
+                      one_line=True)
     assert text is not None
-    if "\n" in text:
-        raise InvalidInput("summary must be one line; put detail in --verbatim or a note",
-                           field="summary")
     return text
+
+
+def one_line(value: str | None, *, field: str, max_len: int = 200,
+             required: bool = False) -> str | None:
+    """A short one-line field (a name, a title, a queue): stripped, checked, or None."""
+    return clean_text(value, field=field, required=required, max_len=max_len, one_line=True)
 
 
 def email(value: str | None, *, field: str = "email") -> str | None:
@@ -204,6 +286,8 @@ class EscalationNotes:
                 + " (a bare 'please assist' handoff bounces back)",
                 field=missing[0],
             )
+        check_one_line("queue", (queue or "").strip())
+        check_one_line("asset", (asset or "").strip())
         return cls(
             queue=(queue or "").strip(), repro=(repro or "").strip(), error=(error or "").strip(),
             tried=(tried or "").strip(), impact=(impact or "").strip(),

@@ -20,6 +20,15 @@ class Outgoing:
     #: Rendered content; which keys are present depends on the purpose (see outbound.py).
     payload: Mapping[str, Any] = field(default_factory=dict)
     recipient: str | None = None
+    #: The incident a pager's trigger, acknowledge and resolve share. None: the ticket's
+    #: own (``incident_key``). ``notify test`` sets its own, so the test alert is closed
+    #: with exactly the key it was opened with and never touches a real incident.
+    incident: str | None = None
+
+    def incident_key(self) -> str:
+        from deskcli.domain.notify import incident_key
+
+        return self.incident or incident_key(self.ticket_id)
 
 
 class DeliveryError(Exception):

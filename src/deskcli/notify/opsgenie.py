@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from deskcli.domain.notify import incident_key
-
 from .base import DeliveryError, Outgoing
 from .http import HttpPoster
 
@@ -24,14 +22,15 @@ class OpsgenieSender:
         self._http = HttpPoster(timeout)
 
     def request(self, message: Outgoing) -> tuple[str, dict[str, object]]:
-        alias = message.key if message.purpose == "test" else incident_key(message.ticket_id)
+        alias = message.incident_key()
         payload = message.payload
         if message.purpose in ("page", "test"):
+            # A test alert is informational (P5) so no routing rule escalates it.
             return f"{self._url}/v2/alerts", {
                 "message": str(payload.get("summary", ""))[:130],
                 "alias": alias,
                 "description": str(payload.get("description", ""))[:15000],
-                "priority": "P1",
+                "priority": "P5" if message.purpose == "test" else "P1",
                 "source": "deskcli",
                 "details": {k: str(v) for k, v in dict(payload.get("details", {})).items()},
             }

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 
-from deskcli.domain.notify import incident_key
-
 from .base import DeliveryError, Outgoing
 from .http import HttpPoster
 
@@ -31,8 +29,7 @@ class PagerDutySender:
         if action is None:
             raise DeliveryError(f"PagerDuty cannot carry a {message.purpose} message",
                                 retryable=False)
-        dedup = (message.key if message.purpose == "test"
-                 else incident_key(message.ticket_id))
+        dedup = message.incident_key()
         body: dict[str, object] = {"routing_key": self._routing_key, "event_action": action,
                                    "dedup_key": dedup}
         if action == "trigger":

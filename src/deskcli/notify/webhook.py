@@ -16,8 +16,6 @@ import json
 import time
 from collections.abc import Callable
 
-from deskcli.domain.notify import incident_key
-
 from .base import Outgoing
 from .http import HttpPoster
 
@@ -59,7 +57,7 @@ class WebhookSender:
 
     def body(self, message: Outgoing) -> dict[str, object]:
         return {"id": message.key, "event": message.purpose,
-                "incident": incident_key(message.ticket_id), "ticket": message.ticket_ref,
+                "incident": message.incident_key(), "ticket": message.ticket_ref,
                 **dict(message.payload)}
 
     def send(self, message: Outgoing) -> str:

@@ -149,8 +149,13 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             callers.append((caller_id, client_id, tier))
         store.bulk_insert("callers", caller_rows)
 
-        block = next_local_block(store.leases(), size=count,
-                                 highest_used=store.highest_number())
+        highest = store.highest_number()
+        block = next_local_block(store.leases(), size=count, highest_used=highest)
+        if highest is not None:
+            # Sample data again on a store that has tickets: the after-care history must
+            # not repeat the ids of the first load (UNIQUE events.id); its choices stay
+            # the same, only the ids are salted by where this batch starts.
+            care.salt = uuid.uuid5(uuid.NAMESPACE_OID, f"deskcli-demo-{block.start}").int
         store.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
                          at_now)
 
@@ -314,9 +319,11 @@ class _AfterCare:
         self.rng = rng
         self.now = now
         self.answers: list[dict[str, Any]] = []
+        #: Mixed into every id; 0 on a first load, so a fresh store gets the same ids.
+        self.salt = 0
 
     def _id(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self.rng.getrandbits(128) ^ self.salt, version=4))
 
     def _event(self, events: list[dict[str, Any]], ticket_id: str, tech: str, at: datetime,
                kind: str, summary: str, detail: dict[str, Any]) -> None:

@@ -61,10 +61,14 @@ ARTICLES: list[tuple[str, str, str, str, str | None, int, str]] = [
 
 def seed_articles(store: Store, *, now: datetime, new_id: Callable[[], str],
                   author: str = "dana") -> int:
-    """Write the sample articles (and their first versions) without sync ops."""
+    """Write the sample articles (and their first versions) without sync ops; an article
+    the store already has (a second ``deskcli demo``) is not written twice."""
     articles, versions = [], []
     with store.transaction():
+        present = {row["title"] for row in store.kb_articles()}
         for title, tags, codes, products, client, days, body in ARTICLES:
+            if title in present:
+                continue
             client_row = store.client_by_name(client) if client else None
             at = to_iso(now - timedelta(days=days))
             article_id = new_id()
@@ -75,6 +79,7 @@ def seed_articles(store: Store, *, now: datetime, new_id: Callable[[], str],
                              "created_by": author, "revised_at": at, "revised_by": author})
             versions.append({"id": new_id(), "article_id": article_id, "at": at,
                              "author": author, "changed": "created", **columns})
-        store.bulk_insert("kb_articles", articles)
-        store.bulk_insert("kb_versions", versions)
+        if articles:
+            store.bulk_insert("kb_articles", articles)
+            store.bulk_insert("kb_versions", versions)
     return len(articles)

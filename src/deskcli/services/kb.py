@@ -89,6 +89,24 @@ class ImportResult:
     changed: bool
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A file ``kb import`` left alone, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    imported: list[ImportResult]
+    skipped: list[Skipped]
+
+
+#: File endings ``kb import`` reads as Markdown (compared in lower case: ``.MD`` too).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
 def to_draft(article: Mapping[str, Any]) -> ArticleDraft:
     return ArticleDraft(
         title=article["title"], body=article["body"],
@@ -300,18 +318,44 @@ class KbService:
 
     # --- Markdown import and export -------------------------------------------------------
 
-    def import_dir(self, folder: Path) -> list[ImportResult]:
-        """Every ``*.md`` file under ``folder``, all or nothing.
+    @staticmethod
+    def scan(folder: Path) -> tuple[list[Path], list[Skipped]]:
+        """The Markdown files under ``folder`` (``.md``, ``.markdown``, any letter case),
+        and every other file with the reason it is not imported, so nothing is left out
+        without a word."""
+        files: list[Path] = []
+        skipped: list[Skipped] = []
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if any(part.startswith(".") for part in relative.parts):
+                if path.is_file():
+                    skipped.append(Skipped(path, "hidden (its name or a folder's starts "
+                                                 "with '.')"))
+                continue
+            if not path.is_file():
+                if not path.is_dir():
+                    skipped.append(Skipped(path, "not a regular file"))
+                continue
+            if path.suffix.lower() in MARKDOWN_SUFFIXES:
+                files.append(path)
+            else:
+                skipped.append(Skipped(path, "not a Markdown file (.md or .markdown)"))
+        return files, skipped
+
+    def import_dir(self, folder: Path) -> ImportReport:
+        """Every Markdown file under ``folder``, all or nothing.
 
         All files are read and checked first; the first problem (file, line, what is
         wrong) is raised before anything is written. A file whose ``id`` names an article
         here updates it (a new version if changed); any other file creates an article.
+        The report lists every file that was not imported and why.
         """
         if not folder.is_dir():
             raise InvalidInput(f"{folder} is not a folder of Markdown files")
-        files = sorted(p for p in folder.rglob("*.md") if p.is_file())
+        files, skipped = self.scan(folder)
         if not files:
-            raise InvalidInput(f"no .md files in {folder}")
+            others = f" ({len(skipped)} other file(s) skipped)" if skipped else ""
+            raise InvalidInput(f"no Markdown files (.md, .markdown) in {folder}{others}")
         planned: list[tuple[Path, ArticleDraft, dict[str, Any], Row | None]] = []
         ids: set[str] = set()
         for path in files:
@@ -343,7 +387,7 @@ class KbService:
                         else self._new_id()
                     self._insert(article_id, columns, at)
                     results.append(ImportResult(path, kb.short_handle(article_id), True, True))
-        return results
+        return ImportReport(results, skipped)
 
     def export_dir(self, folder: Path) -> list[Path]:
         """One Markdown file per article, front matter included, so import restores it."""

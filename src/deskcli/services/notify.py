@@ -93,15 +93,16 @@ class NotifyService:
         if settings.kind.value == "smtp":
             recipient = to or str(settings.options["from"])
         message = Outgoing(key=key, purpose=Purpose.TEST.value, ticket_ref="TEST",
-                           ticket_id="test", recipient=recipient,
+                           ticket_id="test", recipient=recipient, incident=key,
                            payload={"summary": text, "severity": "info", "text": text,
                                     "subject": "[TEST] deskcli test message",
                                     "body": text + "\n", "details": {"test": "yes"}})
         try:
             receipt = sender.send(message)
             if settings.kind.pages and settings.kind.value != "webhook":
-                sender.send(Outgoing(key=key, purpose=Purpose.PAGE_RESOLVE.value,
-                                     ticket_ref="TEST", ticket_id="test",
+                # Resolved with the very key it was triggered with, or it stays open.
+                sender.send(Outgoing(key=f"{key}-resolve", purpose=Purpose.PAGE_RESOLVE.value,
+                                     ticket_ref="TEST", ticket_id="test", incident=key,
                                      payload={"summary": "test over"}))
         except DeliveryError as error:
             return TestResult(channel, False, error.reason)

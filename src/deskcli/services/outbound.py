@@ -235,11 +235,24 @@ class OutboundWorker:
                            ticket_ref=display_ref(ticket["number"], ticket["provisional"]),
                            ticket_id=row["ticket_id"], payload=json.loads(row["payload"]),
                            recipient=row["recipient"])
+        if self.settings.retry.exhausted(row["attempts"] - 1):
+            # Its attempts were used up by senders that never came back (a crash or a
+            # kill mid-send): it fails for good here instead of being retried forever.
+            self._failed(row, message, DeliveryError(
+                "the sender stopped during its last attempt; not sent again",
+                retryable=False), report)
+            return True
         sender = self.senders[row["channel"]]  # claim() takes only channels we have
         try:
             receipt = sender.send(message)
         except DeliveryError as error:
             self._failed(row, message, error, report)
+        except Exception as error:  # one poison message must not stop the queue
+            # A message the adapter cannot even build (bad text, a bug): retrying gives the
+            # same result, so it fails for good and the messages behind it still go out.
+            self._failed(row, message, DeliveryError(
+                f"the message could not be sent: {type(error).__name__}: {error}",
+                retryable=False), report)
         else:
             self._sent(row, message, receipt, report)
         return True

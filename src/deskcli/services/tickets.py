@@ -330,6 +330,9 @@ class TicketService:
         return row
 
     def set_client_tier(self, name: str, tier: str) -> Row:
+        checked = validation.one_line(name, field="client", required=True)
+        assert checked is not None
+        name = checked
         self.policy.target(Priority.P1, tier)  # refuses an unknown tier, listing known ones
         at = to_iso(self._now())
         with self.store.transaction():
@@ -499,8 +502,7 @@ class TicketService:
                 check_direct_move(status_target)
                 continue
             if key == "client":
-                name = validation.clean_text(None if raw is None else str(raw), field="client",
-                                             max_len=200)
+                name = validation.one_line(None if raw is None else str(raw), field="client")
                 if self._client_id_for(name) == ticket.get("client_id"):
                     continue  # the same client: a change that changes nothing is not one
                 client = self._client(name, at) if name else None
@@ -557,7 +559,7 @@ class TicketService:
             return validation.clean_text(text, field="event_ids")
         if key in ("error_text", "doing", "reproducible"):
             return validation.clean_text(text, field=key)
-        return validation.clean_text(text, field=key, max_len=200)
+        return validation.one_line(text, field=key)
 
     def _set_caller_email(self, ticket: Row, raw: Any, at: str) -> None:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
@@ -965,7 +967,8 @@ class TicketService:
         survey itself (an email worker passes ``via="email"``). The survey is then pending
         until the caller's answer is recorded with ``record_csat``.
         """
-        how = validation.clean_text(via, field="via", required=True, max_len=40)
+        how = validation.clean_text(via, field="via", required=True, max_len=40,
+                                    one_line=True)
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():

@@ -27,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from deskcli.domain.communication import is_silent
+from deskcli.domain.inert import visible
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import SlaState, classify, format_span
 from deskcli.domain.timefmt import from_iso, to_iso
@@ -114,10 +115,11 @@ def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
         "priority": row[Q["priority"]],
         "status": STATUS_WORDS.get(status, status),
         "left": left,
-        "caller": row[Q["caller"]] or "—",
-        "client": row[Q["client"]] or "—",
-        "summary": row[Q["summary"]],
-        "assignee": row[Q["assignee"]] or "—",
+        # Stored text shown inert: ESC as ␛, a CR as ␍ (see domain/inert.py).
+        "caller": visible(row[Q["caller"]] or "—"),
+        "client": visible(row[Q["client"]] or "—"),
+        "summary": visible(row[Q["summary"]]),
+        "assignee": visible(row[Q["assignee"]] or "—"),
     }
     return RowView(ref, state, silent, cells)
 

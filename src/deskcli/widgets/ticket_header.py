@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from deskcli.domain.enums import Channel, Priority, Status, Verification
+from deskcli.domain.inert import visible
 from deskcli.domain.priority import DEFINITIONS
 from deskcli.domain.sla import ClockReading, ClockState, clocks_of, format_span
 from deskcli.domain.timefmt import from_iso
@@ -84,9 +85,9 @@ class TicketHeader(Static):
         line1.append(f" {priority.value} {DEFINITIONS[priority].name}",
                      style="bold red" if priority is Priority.P1 else "bold")
         line1.append(f"{SEP}{status.label}{SEP}")
-        line1.append(t["summary"])
+        line1.append(visible(t["summary"]))
 
-        line2 = Text(t["caller_name"] or "no caller recorded")
+        line2 = Text(visible(t["caller_name"] or "no caller recorded"))
         if t["caller_vip"]:
             line2.append(" VIP", style="bold")
         verification = t["verification"]

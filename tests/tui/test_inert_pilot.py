@@ -1,0 +1,85 @@
+"""The console shows hostile stored text inert: markup literally (already), and control
+sequences as visible stand-ins that never reach the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from deskcli.domain.intake import NewTicket
+from helpers import FakeClock
+from tui.driving import drive, press, settle
+from tui.sample_app import sample_app
+
+HOSTILE = ("Printer \x1b]52;c;cHduZWQ=\x07 \x1b]0;owned\x07 \x1b[2J \x9b31m "
+           "\x1bP+q\x1b\\ [bold]markup[/bold]")
+#: What the terminal must never receive from the data: the sequences themselves.
+NEVER = ("\x1b]52", "\x1b]0;", "\x1b[2J", "\x9b", "\x1bP", "\x07")
+
+
+def _screen_output(pilot: Pilot[int]) -> str:
+    """Exactly what Textual would write to the terminal for a full repaint."""
+    update = pilot.app.screen._compositor.render_update(full=True)
+    return update.render_segments(pilot.app.console)
+
+
+def test_control_sequences_in_stored_text_are_inert_in_the_queue_and_ticket(
+        isolated_home: Path, clock: FakeClock) -> None:
+    app = sample_app(isolated_home, clock)
+    row = app.desk.tickets.create(NewTicket(summary="placeholder", priority=None))
+    with app.desk.store.transaction():  # as an old store or a peer could hold it
+        app.desk.store._db.execute("UPDATE tickets SET summary = ? WHERE id = ?",
+                                   (HOSTILE, row["id"]))
+
+    async def steps(pilot: Pilot[int]) -> None:
+        from deskcli.widgets.queue_table import QueueTable
+
+        queue = pilot.app.screen.query_one(QueueTable)
+        views = [queue.view_at(i) for i in range(queue.total)]
+        [view] = [v for v in views if v and "Printer ␛]52" in v.cells["summary"]]
+        assert "[bold]markup[/bold]" in view.cells["summary"]  # markup shown literally
+        shown = _screen_output(pilot)
+        assert "Printer ␛]52" in shown
+        for sequence in NEVER:
+            assert sequence not in shown, repr(sequence)
+        index = views.index(view)
+        queue.cursor = index
+        await press(pilot, "enter")
+        await settle(pilot)
+        shown = _screen_output(pilot)
+        assert "Printer ␛]52" in shown and "[bold]markup[/bold]" in shown
+        for sequence in NEVER:
+            assert sequence not in shown, repr(sequence)
+
+    drive(app, steps)
+
+
+def test_the_intake_refuses_a_pasted_escape_sequence_inline(
+        isolated_home: Path, clock: FakeClock) -> None:
+    """The console's inputs apply the same one-line rule as the CLI: named, inline."""
+    from textual.widgets import Input
+
+    from deskcli.screens.intake import IntakeScreen
+
+    app = sample_app(isolated_home, clock)
+    before = app.desk.store.count_tickets()
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await press(pilot, "n")
+        intake = pilot.app.screen
+        assert isinstance(intake, IntakeScreen)
+        intake.query_one("#caller-name", Input).value = "Ana\x1b]0;owned\x07 Chen"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        from deskcli.widgets.field_error import FieldError
+
+        errors = " ".join(str(e.render()) for e in intake.query(FieldError)
+                          if e.has_class("-shown"))
+        assert "U+001B ESC" in errors, errors
+        assert intake.page == 0
+        for sequence in NEVER:
+            assert sequence not in _screen_output(pilot), repr(sequence)
+
+    drive(app, steps)
+    assert app.desk.store.count_tickets() == before
