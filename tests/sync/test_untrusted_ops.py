@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from deskcli.server.models import SrvMeta, SrvOp
+from deskcli.server.models import SrvMeta
 from deskcli.sync import schema
 
 from .conftest import TeamServer, Tech
