@@ -17,8 +17,8 @@ from sqlmodel import Session, col, delete, select
 
 from deskcli import __version__
 from deskcli.clock import new_id
-from deskcli.domain.timefmt import to_iso
 from deskcli.domain import hlc as hlc_mod
+from deskcli.domain.timefmt import to_iso
 from deskcli.server import feed, guard
 from deskcli.server.auth import authenticate
 from deskcli.server.db import init_database, make_engine
