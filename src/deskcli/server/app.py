@@ -93,6 +93,9 @@ class ChangesOut(BaseModel):
     has_more: bool
     epoch: str
     server_seq: int
+    #: The server's clock (ms): a client never lets a stamp further ahead of it than the
+    #: allowed skew move its own clock.
+    server_ms: int
 
 
 class LeaseIn(_Strict):
@@ -293,7 +296,8 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
             f'"kind":{json.dumps(r["kind"])},"field":{json.dumps(r["field"])},'
             f'"value":{r["value"]},"hlc":{json.dumps(r["hlc"])}}}' for r in rows)
         text = (f'{{"changes":[{body}],"next":{nxt},"has_more":{"true" if more else "false"},'
-                f'"epoch":{json.dumps(epoch)},"server_seq":{latest}}}')
+                f'"epoch":{json.dumps(epoch)},"server_seq":{latest},'
+                f'"server_ms":{time.time_ns() // 1_000_000}}}')
         return Response(content=text, media_type="application/json")
 
     @app.post("/v1/leases", dependencies=[Depends(protocol)],
