@@ -504,6 +504,8 @@ def pull(session: Session, tech: Tech, since: int,
     query = sa_select(table.c.seq, table.c.op_id, table.c.origin, table.c.tech,
                       table.c.entity, table.c.entity_id, table.c.kind, table.c.field,
                       table.c.value, table.c.hlc).where(table.c.seq > since)
+    # An op an admin retracted is never sent again (its retraction is).
+    query = query.where(table.c.status != "retracted")
     if not tech.is_admin:
         query = query.where(table.c.scope.in_(sorted(tech.scopes | {""})))
     rows = [dict(r._mapping) for r in session.execute(
