@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, delete, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from deskcli import __version__
 from deskcli.clock import new_id
@@ -34,6 +37,8 @@ from deskcli.sync.protocol import (
 
 PRESENCE_TTL = timedelta(seconds=90)
 INT64_MAX = 2**63 - 1
+#: The feed's sequence columns are 32-bit integers on PostgreSQL: no row has a larger seq.
+SEQ_MAX = 2**31 - 1
 #: Ids as every database can hold and compare them: printable ASCII, no spaces.
 ID_PATTERN = r"^[!-~]+$"
 
@@ -44,13 +49,14 @@ class _Strict(BaseModel):
 
 class OpIn(_Strict):
     op_id: str = Field(min_length=8, max_length=64, pattern=ID_PATTERN)
-    entity: str = Field(min_length=1, max_length=64)
+    entity: str = Field(min_length=1, max_length=64,
+                        json_schema_extra={"enum": sorted(ENTITY_TABLES)})
     entity_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     kind: Literal["create", "set", "append"]
     field: str | None = Field(default=None, max_length=64)
     value: Any = None
     hlc: str = Field(pattern=r"^[0-9]{15}-[0-9]{6}-[A-Za-z0-9_.-]{1,64}$")
-    base_seq: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    base_seq: int | None = Field(default=None, ge=0, le=SEQ_MAX)
 
     @field_validator("entity")
     @classmethod
@@ -199,6 +205,20 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
         return JSONResponse(status_code=422, content={"detail": detail})
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> Response:
+        """As FastAPI answers, but a 405 lists every method the path has (the presence
+        path has PUT and DELETE as two routes, and Starlette names only the first)."""
+        if error.status_code == 405:
+            allowed: set[str] = set()
+            for route in app.router.routes:
+                match, _ = route.matches(request.scope)
+                if match is not Match.NONE:
+                    allowed |= set(getattr(route, "methods", None) or ())
+            if allowed:
+                error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(allowed))}
+        return await http_exception_handler(request, error)
+
     @app.exception_handler(feed.OpProblem)
     async def op_problem(_request: Request, error: feed.OpProblem) -> JSONResponse:
         content: dict[str, Any] = {"detail": error.message, "op_ids": error.op_ids}
@@ -221,8 +241,10 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                                 headers={"WWW-Authenticate": "Bearer"})
         return found
 
-    def protocol(x_deskcli_protocol: Annotated[int | None, Header()] = None) -> None:
-        if x_deskcli_protocol is not None and x_deskcli_protocol != PROTOCOL_VERSION:
+    def protocol(x_deskcli_protocol: Annotated[str, Header(
+            pattern=r"^[0-9]{1,9}$", description="The sync protocol the client speaks.")]
+            = str(PROTOCOL_VERSION)) -> None:
+        if int(x_deskcli_protocol) != PROTOCOL_VERSION:
             raise HTTPException(status_code=409, detail=(
                 f"this client speaks sync protocol {x_deskcli_protocol} and the server "
                 f"speaks {PROTOCOL_VERSION}: upgrade the older of the two"))
@@ -282,7 +304,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                 since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
                 limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
         """Everything after ``since`` the technician may see, in sequence order."""
-        rows, more = feed.pull(s, who, since, limit)
+        rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
         latest = feed.current_seq(s)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
