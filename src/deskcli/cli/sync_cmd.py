@@ -183,7 +183,7 @@ def ops(op: Annotated[str | None, typer.Option(
             help="Withdraw this op from the feed (needs --reason); stores apply the "
                  "retraction on their next sync.")] = None,
         reason: Annotated[str | None, typer.Option(
-            help="Why the op is retracted; shown to the stores that held it.")] = None,
+            help="Why the op is retracted; kept with the retraction in the feed.")] = None,
         database_url: DatabaseUrl = None,
         fmt: Annotated[output.Format | None, typer.Option(
             "--format", help="table, tsv, csv, json or jsonl.")] = None) -> None:
@@ -210,7 +210,8 @@ def ops(op: Annotated[str | None, typer.Option(
         from deskcli.domain.timefmt import to_iso
 
         if not (reason or "").strip():
-            fail("say why with --reason: the stores that held the op show it")
+            fail("say why the op is retracted with --reason: it is kept with the "
+                 "retraction in the feed")
         with _server_session(database_url) as session:
             done = do_retract(session, retract, reason=reason or "", by="admin",
                               now_iso=to_iso(SystemClock().now()),

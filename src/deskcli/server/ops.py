@@ -45,8 +45,8 @@ def retract(session: Session, op_id: str, *, reason: str, by: str, now_iso: str,
     """Withdraw ``op_id`` from the feed; returns the retraction op. The caller commits."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput("say why the op is retracted (--reason): the stores that held it "
-                           "show the reason", field="reason")
+        raise InvalidInput("say why the op is retracted (--reason): it is kept with the "
+                           "retraction in the feed", field="reason")
     writer = FeedWriter(session, Tech(by, True, frozenset()), SERVER_NODE, now_iso, now_ms,
                         new_id or (lambda: secrets.token_hex(16)))
     writer.lock()
