@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from deskcli.server.models import SrvCounter, SrvOp
-from deskcli.sync.client import SyncClient
+from deskcli.sync.client import MAX_SERVER_ERRORS, SyncClient, SyncError
 from deskcli.sync.credentials import Credentials
 
 from .conftest import TeamServer, Tech
@@ -213,3 +213,36 @@ def test_a_server_error_on_one_op_does_not_hold_up_the_rest(
     report = client.sync()
     assert report.deferred == [] and ana.desk.store.outbox_count() == 0
     client.close()
+
+
+def test_a_server_failing_on_everything_stops_the_sync_without_losing_anything(
+        server: TeamServer, team: dict[str, Tech], shared: tuple[str, str]) -> None:
+    ticket, _ = shared
+    ana = team["ana"]
+    for index in range(50):
+        ana.desk.tickets.add_note(ticket, f"Note {index}", internal=True)
+    queued = ana.desk.store.outbox_count()
+    calls = {"push": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/push":
+            calls["push"] += 1
+            return httpx.Response(503, json={"detail": "down for maintenance"})
+        with httpx.Client(base_url=server.url, headers=dict(request.headers)) as real:
+            forwarded = real.request(request.method, request.url.path,
+                                     params=request.url.params, content=request.content)
+        return httpx.Response(forwarded.status_code, content=forwarded.content,
+                              headers={"content-type": "application/json"})
+
+    token = server.tokens["ana"]
+    http = httpx.Client(base_url=server.url, transport=httpx.MockTransport(handler),
+                        headers={"Authorization": f"Bearer {token}",
+                                 "X-Deskcli-Protocol": "1"})
+    client = SyncClient(ana.desk, Credentials(server.url, token, "t"), http=http)
+    client.retry_delays = (0.01, 0.01)
+    with pytest.raises(SyncError, match="keeps failing"):
+        client.sync()
+    assert calls["push"] <= MAX_SERVER_ERRORS + 3
+    assert ana.desk.store.outbox_count() == queued
+    client.close()
+    assert ana.sync().unsent == 0, "the real server takes them all next time"

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from deskcli.services.desk import Desk
 
 PUSH_BATCH = MAX_OPS_PER_PUSH
+#: Failed pushes one sync tolerates while it halves batches to find an op the server
+#: fails on: enough to isolate a few such ops in a full batch, few enough that a server
+#: that fails on everything is not asked thousands of times.
+MAX_SERVER_ERRORS = 40
 
 
 class SyncError(OperationFailed):
@@ -85,6 +89,7 @@ class SyncClient:
         self.desk = desk
         self.store = desk.store
         self.credentials = credentials
+        self._server_errors = 0
         self.http = http or httpx.Client(
             base_url=credentials.server, timeout=timeout,
             headers={"Authorization": f"Bearer {credentials.token}",
@@ -185,6 +190,7 @@ class SyncClient:
 
     def push(self, report: SyncReport) -> None:
         deferred: set[str] = set()
+        self._server_errors = 0
         while True:
             batch = [op for op in self.store.pending_ops(PUSH_BATCH + len(deferred))
                      if op["op_id"] not in deferred][:PUSH_BATCH]
@@ -203,6 +209,11 @@ class SyncClient:
         response = self._call("POST", "/v1/push", retry=retry, json={
             "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
         if response.status_code >= 500:
+            self._server_errors += 1
+            if self._server_errors > MAX_SERVER_ERRORS:
+                # Not one bad op: the server fails on everything. Stop; nothing is lost.
+                raise SyncError(f"the team server keeps failing ({response.status_code}); "
+                                "changes stay queued and go out next time")
             if len(batch) == 1:
                 deferred.add(batch[0]["op_id"])
                 return
