@@ -75,27 +75,48 @@ class ChangeApplier:
             return stats
         limit = max(server_ms or 0, self.store.now_ms()) + hlc_mod.MAX_AHEAD_MS
         own = self.store.own_ops([str(change.get("op_id")) for change in changes])
-        stamps: list[str] = []
+        ready: list[Mapping[str, Any]] = []
+        retractions: list[Mapping[str, Any]] = []
         for change in changes:
             if change.get("op_id") in own:
                 stats.skipped += 1  # already applied when it was made here
-                continue
-            if change.get("entity") == RETRACTION:
-                stats.retracted += self._retract(change)
-                continue
-            if not self._try(change, limit, at, stats):
-                continue
-            stamps.append(change["hlc"])
+            elif change.get("entity") == RETRACTION:
+                retractions.append(change)
+            else:
+                problem = self._check(change, limit)
+                if problem is None:
+                    ready.append(change)
+                else:
+                    self.store.quarantine(change, problem[:500], at)
+                    stats.quarantined += 1
+        applied = self._apply_all(ready, stats)
+        if applied is None:  # some row failed: undo the page's rows, then one at a time
+            applied = [change for change in ready if self._try(change, limit, at, stats)]
+        for change in retractions:
+            stats.retracted += self._retract(change)
+        for change in applied:
             ticket = self._ticket_of(change["entity"], change["entity_id"], change["value"])
             if ticket:
                 stats.tickets.add(ticket)
             if change["entity"] == "event" and change["value"].get("kind") == "conflict":
                 stats.conflicts += 1
-        if stamps:
+        if applied:
             # One clock observation per page, not per change.
-            self.store.observe_hlc(max(stamps))
+            self.store.observe_hlc(max(change["hlc"] for change in applied))
         self._refresh(stats)
         return stats
+
+    def _apply_all(self, ready: list[Mapping[str, Any]],
+                   stats: ApplyStats) -> list[Mapping[str, Any]] | None:
+        """The fast path: the whole page in one savepoint. None if any row failed."""
+        try:
+            with self.store.savepoint():
+                outcomes = [self._apply_one(change) for change in ready]
+        except Exception:  # noqa: BLE001 - the slow path finds and quarantines the row
+            return None
+        stats.applied += sum(outcomes)
+        stats.skipped += len(outcomes) - sum(outcomes)
+        return ready
 
     def retry_quarantined(self, at: str) -> ApplyStats:
         """Try the held rows again; those that apply now leave the quarantine."""

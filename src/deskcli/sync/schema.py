@@ -197,6 +197,8 @@ def text_problem(text: str) -> str | None:
     """Why a string cannot be stored by every replica, or None."""
     if "\x00" in text:
         return "contains a NUL character"
+    if text.isascii():
+        return None
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -208,7 +210,8 @@ def check_id(value: Any, what: str = "id") -> str:
     """An id as every replica can store and compare it: 1-64 printable characters."""
     if not isinstance(value, str) or not 1 <= len(value) <= ID_MAX:
         raise OpInvalid(f"{what} must be a string of 1-{ID_MAX} characters", what)
-    if not value.isprintable() or text_problem(value):
+    # Not printable covers NUL, control characters and lone surrogates alike.
+    if not value.isprintable():
         raise OpInvalid(f"{what} must hold printable characters only", what)
     return value
 
@@ -296,11 +299,23 @@ def check_op(op: Mapping[str, Any]) -> None:
         check_value(spec, value, name)
     else:
         raise OpInvalid(f"op kind {str(kind)[:16]!r} does not apply to {entity}", "kind")
-    if kind != "set" or isinstance(value, str):
+    if (kind != "set" or isinstance(value, str)) and _size_bound(value) > MAX_VALUE_BYTES:
         size = value_bytes(value)
         if size > MAX_VALUE_BYTES:
             raise OpInvalid(f"the value is {size} bytes; at most {MAX_VALUE_BYTES} are "
                             "accepted", "value")
+
+
+def _size_bound(value: Any) -> int:
+    """More than the encoded size can be (a character is at most 6 bytes escaped), cheaply:
+    the exact size is only worked out for a value that might be over the limit. By now a
+    value is a string, a scalar, or a row of declared (short) names and scalars."""
+    if isinstance(value, str):
+        return 6 * len(value) + 2
+    if isinstance(value, Mapping):
+        return sum(6 * len(v) if isinstance(v, str) else 24
+                   for v in value.values()) + 72 * len(value) + 2
+    return 32
 
 
 def value_bytes(value: Any) -> int:
