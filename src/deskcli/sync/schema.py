@@ -38,7 +38,8 @@ INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 #: Ids are made by clients (random hex) or derived from names (``stable_id``).
 ID_MAX = 64
-#: Names, labels and handles: the domain caps most at 100-200 characters.
+#: Names and free labels: the domain takes up to 200 characters for any short ticket
+#: field changed with ``deskcli set``; handles, kinds and step names are shorter.
 NAME_MAX = 200
 LABEL_MAX = 100
 #: Extra text a client may attach to an append (a conflict record's detail, a step's
@@ -98,29 +99,30 @@ FLAG = Spec("flag", nullable=False)
 #: entity -> field -> rule. Every column a replica stores is here; nothing else may travel.
 ENTITIES: dict[str, dict[str, Spec]] = {
     "client": {
-        "id": _id(True), "name": _text(NAME_MAX, required=True, one_line=True),
-        "contract_tier": Spec("text", nullable=False, max_len=LABEL_MAX, one_line=True),
+        "id": _id(True), "name": _text(NAME_MAX, required=True),
+        "contract_tier": Spec("text", nullable=False, max_len=LABEL_MAX),
         "created_at": _time(True),
     },
     "caller": {
-        "id": _id(True), "name": _text(NAME_MAX, required=True, one_line=True),
-        "email": _text(254, one_line=True), "phone": _text(40, one_line=True),
+        "id": _id(True), "name": _text(NAME_MAX, required=True),
+        "email": _text(254), "phone": _text(40),
         "client_id": _id(), "vip": FLAG, "created_at": _time(True),
     },
     "ticket": {
-        "id": _id(True), "number": _int(1), "provisional": _text(ID_MAX, one_line=True),
-        "checklist": _text(LABEL_MAX, required=True, one_line=True),
+        "id": _id(True), "number": _int(1), "provisional": _text(ID_MAX),
+        "checklist": _text(NAME_MAX, required=True),
         "type": _choice(enums.TicketType, True), "status": _choice(enums.Status, True),
         "priority": _choice(enums.Priority, True), "impact": _choice(enums.Impact),
-        "urgency": _choice(enums.Urgency), "summary": _text(SUMMARY_MAX, required=True),
+        "urgency": _choice(enums.Urgency),
+        "summary": _text(SUMMARY_MAX, required=True, one_line=True),
         "caller_id": _id(), "verification": _choice(enums.Verification),
         "verification_detail": _text(), "verified_at": _time(),
-        "verified_by": _text(LABEL_MAX, one_line=True), "verbatim": _text(),
+        "verified_by": _text(NAME_MAX), "verbatim": _text(),
         "error_text": _text(), "event_ids": _text(), "doing": _text(),
         "reproducible": _text(), "users_affected": _int(0), "client_id": _id(),
-        "asset": _text(NAME_MAX), "category": _text(LABEL_MAX),
-        "channel": _choice(enums.Channel, True), "assignee": _text(LABEL_MAX, one_line=True),
-        "queue": _text(LABEL_MAX, one_line=True), "root_cause": _text(),
+        "asset": _text(NAME_MAX), "category": _text(NAME_MAX),
+        "channel": _choice(enums.Channel, True), "assignee": _text(NAME_MAX),
+        "queue": _text(NAME_MAX), "root_cause": _text(),
         "resolution": _text(), "resolution_category": _choice(enums.ResolutionCategory),
         "created_at": _time(True), "created_by": _text(LABEL_MAX, required=True),
         "updated_at": _time(), "first_response_at": _time(), "last_contact_at": _time(),
@@ -145,7 +147,7 @@ ENTITIES: dict[str, dict[str, Spec]] = {
         "note": _text(1000),
     },
     "step_record": {
-        "id": _id(True), "ticket_id": _id(True), "checklist": _text(LABEL_MAX, required=True),
+        "id": _id(True), "ticket_id": _id(True), "checklist": _text(NAME_MAX, required=True),
         "step": _text(LABEL_MAX, required=True), "at": _time(True),
         "actor": _text(LABEL_MAX, required=True), "data": _text(UNBOUNDED, required=True),
     },
@@ -172,7 +174,7 @@ ENTITIES: dict[str, dict[str, Spec]] = {
     "kb_version": {
         "id": _id(True), "article_id": _id(True), "at": _time(True),
         "author": _text(LABEL_MAX, required=True), "changed": _text(required=True),
-        "title": _text(TITLE_MAX, required=True), "body": Spec(
+        "title": _text(TITLE_MAX, required=True, one_line=True), "body": Spec(
             "text", required=True, nullable=False, max_len=BODY_MAX),
         "tags": Spec("text", required=True, nullable=False),
         "error_codes": Spec("text", required=True, nullable=False),
@@ -249,7 +251,7 @@ def check_value(spec: Spec, value: Any, name: str) -> None:
         raise OpInvalid(f"{name} must be 64 lowercase hex digits (a SHA-256)", name)
     if kind == "base64" and (len(value) % 4 or not _BASE64.fullmatch(value)):
         raise OpInvalid(f"{name} must be base64 text", name)
-    if spec.one_line and ("\n" in value or "\r" in value):
+    if spec.one_line and "\n" in value:
         raise OpInvalid(f"{name} must be one line", name)
 
 
