@@ -175,3 +175,17 @@ def test_a_remote_stamp_never_moves_a_clock_beyond_the_bound() -> None:
                        max_ahead_ms=hlc.MAX_AHEAD_MS).wall_ms == now
     near = hlc.Hlc(now + 60_000, 3, "x")
     assert hlc.receive(None, near, now, "me", max_ahead_ms=hlc.MAX_AHEAD_MS) > near
+
+
+def test_the_clock_skew_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from deskcli.server.app import _max_skew_ms
+
+    monkeypatch.delenv("DESKCLI_SERVER_MAX_CLOCK_SKEW", raising=False)
+    assert _max_skew_ms(None) == hlc.MAX_AHEAD_MS == 3_600_000
+    assert _max_skew_ms(60) == 60_000
+    monkeypatch.setenv("DESKCLI_SERVER_MAX_CLOCK_SKEW", "300")
+    assert _max_skew_ms(None) == 300_000
+    for bad in ("0", "-5", "1h", "٣٠٠", "99999999"):
+        monkeypatch.setenv("DESKCLI_SERVER_MAX_CLOCK_SKEW", bad)
+        with pytest.raises(ValueError, match="whole seconds"):
+            _max_skew_ms(None)

@@ -76,7 +76,7 @@ def serve(
 
     try:
         app = create_app(url)
-    except ServerDatabaseError as error:
+    except (ServerDatabaseError, ValueError) as error:  # a bad URL or setting
         fail(str(error))
     except Exception as error:  # the database cannot be reached or opened
         fail(f"cannot open the server database: {type(error).__name__}: {error}",
