@@ -350,6 +350,8 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
         say(f"{report.quarantined} change(s) from the server could not be applied here and "
             "were set aside (sync goes on without them); 'deskcli sync --quarantined' lists "
             "them")
+    if report.released:
+        say(f"{report.released} change(s) set aside earlier could be applied now")
     if report.deferred:
         say(f"{len(report.deferred)} change(s) made the server fail; they stay queued and "
             "are sent again next time")
