@@ -76,7 +76,7 @@ def serve(
 
     try:
         app = create_app(url)
-    except ServerDatabaseError as error:
+    except (ServerDatabaseError, ValueError) as error:  # a bad URL or setting
         fail(str(error))
     except Exception as error:  # the database cannot be reached or opened
         fail(f"cannot open the server database: {type(error).__name__}: {error}",
@@ -172,6 +172,70 @@ def techs(database_url: DatabaseUrl = None,
                       output.pick_format(fmt))
 
 
+def ops(op: Annotated[str | None, typer.Option(
+            "--op", help="Show only this op id.")] = None,
+        record: Annotated[str | None, typer.Option(
+            "--record", help="Only ops on this record id (a ticket's, a note's...).")] = None,
+        tech: Annotated[str | None, typer.Option(
+            "--tech", help="Only ops pushed by this technician.")] = None,
+        since: Annotated[int, typer.Option(
+            min=0, help="Only ops after this feed sequence number.")] = 0,
+        limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+        retract: Annotated[str | None, typer.Option(
+            "--retract", metavar="OP_ID",
+            help="Withdraw this op from the feed (needs --reason); stores apply the "
+                 "retraction on their next sync.")] = None,
+        reason: Annotated[str | None, typer.Option(
+            help="Why the op is retracted; kept with the retraction in the feed.")] = None,
+        database_url: DatabaseUrl = None,
+        fmt: Annotated[output.Format | None, typer.Option(
+            "--format", help="table, tsv, csv, json or jsonl.")] = None) -> None:
+    """Inspect the change feed, and retract an op that stores cannot use.
+
+    The feed is never edited: a retraction is a new op that every store of the op's
+    client applies. A retracted field change is replaced by the value that wins without
+    it; a retracted note or other added record is removed; a store that had set the op
+    aside ('deskcli sync --quarantined') drops it.
+
+    Example:
+
+    \b
+      deskcli server ops --record 0193a5c2-7d1e-7b11-8f00-3c2b1a0e9d77
+      deskcli server ops --retract 0193a5c2-... --reason "malformed value from deskcli 0.9"
+    """
+    from deskcli.server.ops import list_ops
+    from deskcli.server.ops import retract as do_retract
+
+    if retract is not None:
+        import time
+
+        from deskcli.clock import SystemClock, new_id
+        from deskcli.domain.timefmt import to_iso
+
+        if not (reason or "").strip():
+            fail("say why the op is retracted with --reason: it is kept with the "
+                 "retraction in the feed")
+        with _server_session(database_url) as session:
+            done = do_retract(session, retract, reason=reason or "", by="admin",
+                              now_iso=to_iso(SystemClock().now()),
+                              now_ms=time.time_ns() // 1_000_000, new_id=new_id)
+            session.commit()
+        say(f"op {retract} retracted (feed sequence {done.seq}); stores apply it on their "
+            "next sync")
+        return
+    with _server_session(database_url) as session:
+        found = list_ops(session, op_id=op, entity_id=record, tech=tech, since=since,
+                         limit=limit)
+        pick = output.pick_format(fmt)
+        full = pick in (output.Format.JSON, output.Format.JSONL)
+        rows = [(o.seq, o.op_id, o.received_at, o.tech, o.origin, o.entity, o.entity_id,
+                 o.kind, o.field, o.status,
+                 o.value if full or len(o.value) <= 60 else o.value[:57] + "...")
+                for o in found]
+    output.write_rows(rows, ["seq", "op_id", "received_at", "tech", "origin", "entity",
+                             "entity_id", "kind", "field", "status", "value"], pick)
+
+
 def login(
     server: Annotated[str, typer.Option("--server", help="The team server's URL.")],
     tech: Annotated[str, typer.Option("--tech", help="Your technician handle.")],
@@ -251,7 +315,11 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
              "--format", help="json prints the full report on stdout.")] = None,
          rejected: Annotated[bool, typer.Option(
              "--rejected", help="List the changes the server refused, and why; no sync.")]
-         = False) -> None:
+         = False,
+         quarantined: Annotated[bool, typer.Option(
+             "--quarantined",
+             help="List the changes received from the server that this machine could not "
+                  "apply and set aside, and why; no sync.")] = False) -> None:
     """Send this store's changes to the team server and fetch everyone else's.
 
     Safe to interrupt and to run again: nothing is sent or applied twice. Uses the login
@@ -265,6 +333,14 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
     from deskcli.sync import credentials
     from deskcli.sync.client import SyncClient
 
+    if quarantined:
+        with open_cli_desk() as desk:
+            rows = [(r["quarantined_at"], r["entity"], r["entity_id"],
+                     r["field"] or r["kind"], r["tech"], r["op_id"], r["reason"])
+                    for r in desk.store.quarantined()]
+        output.write_rows(rows, ["quarantined_at", "entity", "entity_id", "change", "tech",
+                                 "op_id", "reason"], output.pick_format(fmt))
+        return
     if rejected:
         with open_cli_desk() as desk:
             rows = [(r["rejected_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
@@ -289,6 +365,15 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
                                      if report.conflicts else "")
         + (f"; {len(report.rejected)} change(s) refused by the server" if report.rejected
            else ""))
+    if report.quarantined:
+        say(f"{report.quarantined} change(s) from the server could not be applied here and "
+            "were set aside (sync goes on without them); 'deskcli sync --quarantined' lists "
+            "them")
+    if report.released:
+        say(f"{report.released} change(s) set aside earlier could be applied now")
+    if report.deferred:
+        say(f"{len(report.deferred)} change(s) made the server fail; they stay queued and "
+            "are sent again next time")
     for item in report.rejected:
         say(f"  refused {item['op_id']}: {item['reason']}")
     if report.rejected:
@@ -319,5 +404,6 @@ def new_epoch(database_url: DatabaseUrl = None) -> None:
 
 server_app.command("add-tech")(add_tech)
 server_app.command("new-epoch")(new_epoch)
+server_app.command("ops")(ops)
 server_app.command("revoke")(revoke)
 server_app.command("techs")(techs)

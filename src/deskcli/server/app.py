@@ -9,16 +9,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import Session, col, delete, select
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from deskcli import __version__
 from deskcli.clock import new_id
+from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.timefmt import to_iso
-from deskcli.server import feed
+from deskcli.server import feed, guard
 from deskcli.server.auth import authenticate
 from deskcli.server.db import init_database, make_engine
 from deskcli.server.models import SrvPresence
@@ -32,6 +36,11 @@ from deskcli.sync.protocol import (
 )
 
 PRESENCE_TTL = timedelta(seconds=90)
+INT64_MAX = 2**63 - 1
+#: The feed's sequence columns are 32-bit integers on PostgreSQL: no row has a larger seq.
+SEQ_MAX = 2**31 - 1
+#: Ids as every database can hold and compare them: printable ASCII, no spaces.
+ID_PATTERN = r"^[!-~]+$"
 
 
 class _Strict(BaseModel):
@@ -39,14 +48,15 @@ class _Strict(BaseModel):
 
 
 class OpIn(_Strict):
-    op_id: str = Field(min_length=8, max_length=64)
-    entity: str = Field(min_length=1, max_length=64)
-    entity_id: str = Field(min_length=1, max_length=64)
+    op_id: str = Field(min_length=8, max_length=64, pattern=ID_PATTERN)
+    entity: str = Field(min_length=1, max_length=64,
+                        json_schema_extra={"enum": sorted(ENTITY_TABLES)})
+    entity_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     kind: Literal["create", "set", "append"]
     field: str | None = Field(default=None, max_length=64)
     value: Any = None
-    hlc: str = Field(pattern=r"^\d{15}-\d{6}-[\w.-]{1,64}$")
-    base_seq: int | None = Field(default=None, ge=0)
+    hlc: str = Field(pattern=r"^[0-9]{15}-[0-9]{6}-[A-Za-z0-9_.-]{1,64}$")
+    base_seq: int | None = Field(default=None, ge=0, le=SEQ_MAX)
 
     @field_validator("entity")
     @classmethod
@@ -59,7 +69,7 @@ class OpIn(_Strict):
 
 class PushIn(_Strict):
     protocol: int
-    client_id: str = Field(min_length=4, max_length=64)
+    client_id: str = Field(min_length=4, max_length=64, pattern=ID_PATTERN)
     ops: list[OpIn] = Field(max_length=MAX_OPS_PER_PUSH)
 
 
@@ -89,16 +99,49 @@ class ChangesOut(BaseModel):
     has_more: bool
     epoch: str
     server_seq: int
+    #: The server's clock (ms): a client never lets a stamp further ahead of it than the
+    #: allowed skew move its own clock.
+    server_ms: int
 
 
 class LeaseIn(_Strict):
-    client_id: str = Field(min_length=4, max_length=64)
+    client_id: str = Field(min_length=4, max_length=64, pattern=ID_PATTERN)
     size: int = Field(default=DEFAULT_LEASE, ge=1, le=1000)
 
 
 class LeaseOut(BaseModel):
     start: int
     end: int
+
+
+class OpProblemOut(BaseModel):
+    """Why one op of a push was refused."""
+
+    index: int
+    op_id: str
+    entity: str
+    entity_id: str
+    field: str | None
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error reply: ``detail`` says what was wrong and what is accepted; a refused
+    push also names the ops (``op_ids``) and, for invalid ops, each one's problem."""
+
+    detail: str
+    op_ids: list[str] | None = None
+    problems: list[OpProblemOut] | None = None
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    text = {400: "The request could not be read.",
+            401: "Missing, unknown or revoked token.",
+            403: "Some ops concern a client the technician does not work for.",
+            409: "The client and server speak different sync protocols.",
+            413: "The request body is over the limit.",
+            422: "The request or some of its ops are invalid; nothing was applied."}
+    return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
 
 
 class WhoAmI(BaseModel):
@@ -118,7 +161,24 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def create_app(database_url: str) -> FastAPI:
+def _max_skew_ms(seconds: int | None) -> int:
+    """The clock skew bound: the argument, else DESKCLI_SERVER_MAX_CLOCK_SKEW (seconds),
+    else one hour."""
+    import os
+
+    if seconds is None:
+        raw = os.environ.get("DESKCLI_SERVER_MAX_CLOCK_SKEW", "").strip()
+        if not raw:
+            return hlc_mod.MAX_AHEAD_MS
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 7 * 86400:
+            raise ValueError(f"DESKCLI_SERVER_MAX_CLOCK_SKEW={raw!r}: give whole seconds "
+                             "between 1 and 604800")
+        seconds = int(raw)
+    return seconds * 1000
+
+
+def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> FastAPI:
+    max_skew_ms = _max_skew_ms(max_clock_skew_s)
     engine = make_engine(database_url)
     epoch = init_database(engine)
     is_sqlite = database_url.startswith("sqlite")
@@ -131,13 +191,8 @@ def create_app(database_url: str) -> FastAPI:
         description="Sync API for deskcli: push local changes, pull everyone else's.",
     )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(status_code=413, content={
-                "detail": f"request body is {int(length)} bytes; the limit is {MAX_BODY_BYTES}"})
-        return await call_next(request)
+    # Counted while the body streams in: Content-Length alone lets a chunked body through.
+    app.add_middleware(guard.BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -145,13 +200,31 @@ def create_app(database_url: str) -> FastAPI:
         for item in error.errors()[:5]:
             where = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
             problems.append(f"{where or 'body'}: {item.get('msg', 'invalid')}")
-        return JSONResponse(status_code=422, content={
-            "detail": "invalid request: " + "; ".join(problems)})
+        detail = "invalid request: " + "; ".join(problems)
+        # Echoed names may hold lone surrogates, which no JSON encoder can write as UTF-8.
+        detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
+        return JSONResponse(status_code=422, content={"detail": detail})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, error: StarletteHTTPException) -> Response:
+        """As FastAPI answers, but a 405 lists every method the path has (the presence
+        path has PUT and DELETE as two routes, and Starlette names only the first)."""
+        if error.status_code == 405:
+            allowed: set[str] = set()
+            for route in app.router.routes:
+                match, _ = route.matches(request.scope)
+                if match is not Match.NONE:
+                    allowed |= set(getattr(route, "methods", None) or ())
+            if allowed:
+                error.headers = {**(error.headers or {}), "Allow": ", ".join(sorted(allowed))}
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(feed.OpProblem)
     async def op_problem(_request: Request, error: feed.OpProblem) -> JSONResponse:
-        return JSONResponse(status_code=error.status,
-                            content={"detail": error.message, "op_ids": error.op_ids})
+        content: dict[str, Any] = {"detail": error.message, "op_ids": error.op_ids}
+        if isinstance(error, guard.OpsInvalid):
+            content["problems"] = error.problems
+        return JSONResponse(status_code=error.status, content=content)
 
     def session() -> Iterator[Session]:
         with Session(engine) as s:
@@ -168,8 +241,10 @@ def create_app(database_url: str) -> FastAPI:
                                 headers={"WWW-Authenticate": "Bearer"})
         return found
 
-    def protocol(x_deskcli_protocol: Annotated[int | None, Header()] = None) -> None:
-        if x_deskcli_protocol is not None and x_deskcli_protocol != PROTOCOL_VERSION:
+    def protocol(x_deskcli_protocol: Annotated[str, Header(
+            pattern=r"^[0-9]{1,9}$", description="The sync protocol the client speaks.")]
+            = str(PROTOCOL_VERSION)) -> None:
+        if int(x_deskcli_protocol) != PROTOCOL_VERSION:
             raise HTTPException(status_code=409, detail=(
                 f"this client speaks sync protocol {x_deskcli_protocol} and the server "
                 f"speaks {PROTOCOL_VERSION}: upgrade the older of the two"))
@@ -183,7 +258,8 @@ def create_app(database_url: str) -> FastAPI:
         return {"status": "ok", "database": "sqlite" if is_sqlite else "postgresql",
                 "epoch": epoch, "protocol": PROTOCOL_VERSION, "version": __version__}
 
-    @app.get("/v1/whoami", dependencies=[Depends(protocol)])
+    @app.get("/v1/whoami", dependencies=[Depends(protocol)],
+             responses=_errors(400, 401, 409, 422))
     def whoami(who: TechDep, s: SessionDep) -> WhoAmI:
         from deskcli.server.models import SrvTechClient
 
@@ -192,7 +268,8 @@ def create_app(database_url: str) -> FastAPI:
         return WhoAmI(handle=who.handle, is_admin=who.is_admin, clients=sorted(names),
                       epoch=epoch, protocol=PROTOCOL_VERSION)
 
-    @app.post("/v1/push", dependencies=[Depends(protocol)])
+    @app.post("/v1/push", dependencies=[Depends(protocol)],
+              responses=_errors(400, 401, 403, 409, 413, 422))
     def push(body: PushIn, who: TechDep) -> PushOut:
         """Apply ops at most once each; safe to retry blindly."""
         if body.protocol != PROTOCOL_VERSION:
@@ -201,13 +278,15 @@ def create_app(database_url: str) -> FastAPI:
                 f"{PROTOCOL_VERSION}: upgrade the older of the two"))
         ops = [op.model_dump() for op in body.ops]
         now = _now()
+        guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
         if write_lock is not None:
             write_lock.acquire()
         try:
             with Session(engine) as s:
                 try:
                     result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
-                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id)
+                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id,
+                                       max_ahead_ms=max_skew_ms)
                     s.commit()
                 except BaseException:
                     s.rollback()
@@ -219,12 +298,13 @@ def create_app(database_url: str) -> FastAPI:
                        server_seq=result.server_seq, epoch=epoch)
 
     @app.get("/v1/changes", dependencies=[Depends(protocol)],
-             response_model=ChangesOut, responses={200: {"model": ChangesOut}})
+             response_model=ChangesOut,
+             responses={200: {"model": ChangesOut}, **_errors(400, 401, 409, 422)})
     def changes(who: TechDep, s: SessionDep,
-                since: Annotated[int, Query(ge=0)] = 0,
+                since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
                 limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
         """Everything after ``since`` the technician may see, in sequence order."""
-        rows, more = feed.pull(s, who, since, limit)
+        rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
         latest = feed.current_seq(s)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
@@ -238,10 +318,12 @@ def create_app(database_url: str) -> FastAPI:
             f'"kind":{json.dumps(r["kind"])},"field":{json.dumps(r["field"])},'
             f'"value":{r["value"]},"hlc":{json.dumps(r["hlc"])}}}' for r in rows)
         text = (f'{{"changes":[{body}],"next":{nxt},"has_more":{"true" if more else "false"},'
-                f'"epoch":{json.dumps(epoch)},"server_seq":{latest}}}')
+                f'"epoch":{json.dumps(epoch)},"server_seq":{latest},'
+                f'"server_ms":{time.time_ns() // 1_000_000}}}')
         return Response(content=text, media_type="application/json")
 
-    @app.post("/v1/leases", dependencies=[Depends(protocol)])
+    @app.post("/v1/leases", dependencies=[Depends(protocol)],
+              responses=_errors(400, 401, 409, 413, 422))
     def lease(body: LeaseIn, who: TechDep) -> LeaseOut:
         """A block of ticket numbers this client may use offline."""
         with Session(engine) as s:
@@ -249,8 +331,11 @@ def create_app(database_url: str) -> FastAPI:
             s.commit()
             return LeaseOut(start=granted.start, end=granted.end)
 
-    @app.put("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
-    def presence(ticket_id: str, who: TechDep, s: SessionDep) -> PresenceOut:
+    TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
+
+    @app.put("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)],
+             responses=_errors(400, 401, 409, 422))
+    def presence(ticket_id: TicketId, who: TechDep, s: SessionDep) -> PresenceOut:
         """Say 'I have this ticket open' and hear who else has."""
         now = _now()
         s.merge(SrvPresence(ticket_id=ticket_id, tech=who.handle, seen_at=to_iso(now)))
@@ -261,8 +346,9 @@ def create_app(database_url: str) -> FastAPI:
             SrvPresence.ticket_id == ticket_id, SrvPresence.tech != who.handle)).all()
         return PresenceOut(ticket_id=ticket_id, others=sorted(others))
 
-    @app.delete("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
-    def leave(ticket_id: str, who: TechDep, s: SessionDep) -> dict[str, str]:
+    @app.delete("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)],
+                responses=_errors(400, 401, 409, 422))
+    def leave(ticket_id: TicketId, who: TechDep, s: SessionDep) -> dict[str, str]:
         s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
             SrvPresence.ticket_id == ticket_id, SrvPresence.tech == who.handle))
         s.commit()

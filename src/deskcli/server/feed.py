@@ -114,8 +114,10 @@ class FeedWriter:
     """
 
     def __init__(self, session: Session, tech: Tech, origin: str, now_iso: str,
-                 now_ms: int, new_id: Callable[[], str]) -> None:
+                 now_ms: int, new_id: Callable[[], str],
+                 max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS) -> None:
         self.s = session
+        self.max_ahead_ms = max_ahead_ms
         self.tech = tech
         self.origin = origin
         self.now_iso = now_iso
@@ -142,7 +144,9 @@ class FeedWriter:
         assert counter is not None
         self.seq = counter.value
         meta = self.s.get(SrvMeta, "hlc")
-        self.server_hlc = hlc_mod.Hlc.decode(meta.value) if meta else None
+        # A clock pushed far ahead by a stamp from before stamps were bounded restarts.
+        self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(meta.value) if meta else None,
+                                          self.now_ms, self.max_ahead_ms)
 
     def preload(self, ops: Sequence[dict[str, Any]]) -> None:
         ids: set[str] = set()
@@ -182,10 +186,11 @@ class FeedWriter:
 
     def _observe(self, stamp: str) -> None:
         try:
-            remote = hlc_mod.Hlc.decode(stamp)
+            remote = hlc_mod.parse(stamp)
         except ValueError:
             return
-        self.server_hlc = hlc_mod.receive(self.server_hlc, remote, self.now_ms, SERVER_NODE)
+        self.server_hlc = hlc_mod.receive(self.server_hlc, remote, self.now_ms, SERVER_NODE,
+                                          self.max_ahead_ms)
 
     def finish(self) -> None:
         """Write the batch: feed rows, entities, field versions, numbers, counters."""
@@ -462,9 +467,10 @@ def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
 
 
 def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]], *,
-         now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None) -> PushResult:
+         now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None,
+         max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS) -> PushResult:
     writer = FeedWriter(session, tech, origin, now_iso, now_ms,
-                        new_id or (lambda: secrets.token_hex(16)))
+                        new_id or (lambda: secrets.token_hex(16)), max_ahead_ms)
     writer.lock()
     ids = [op["op_id"] for op in ops]
     seen: set[str] = set()
@@ -498,6 +504,8 @@ def pull(session: Session, tech: Tech, since: int,
     query = sa_select(table.c.seq, table.c.op_id, table.c.origin, table.c.tech,
                       table.c.entity, table.c.entity_id, table.c.kind, table.c.field,
                       table.c.value, table.c.hlc).where(table.c.seq > since)
+    # An op an admin retracted is never sent again (its retraction is).
+    query = query.where(table.c.status != "retracted")
     if not tech.is_admin:
         query = query.where(table.c.scope.in_(sorted(tech.scopes | {""})))
     rows = [dict(r._mapping) for r in session.execute(

@@ -346,6 +346,24 @@ CREATE INDEX outbound_by_due ON outbound(state, not_before);
 CREATE INDEX outbound_by_ticket ON outbound(ticket_id, purpose);
 """
 
+V7_QUARANTINE = """
+CREATE TABLE sync_quarantine (
+    op_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    field TEXT,
+    value TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    tech TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'held',
+    quarantined_at TEXT NOT NULL
+);
+CREATE INDEX sync_quarantine_by_state ON sync_quarantine(state, seq);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -354,6 +372,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "knowledge base: articles, versions, ticket links, full-text index", V4_KB),
     (5, "satisfaction survey answers", V5_CSAT),
     (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
+    (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -169,6 +169,25 @@ class SyncRejection(SQLModel, table=True):
     rejected_at: str
 
 
+class SyncQuarantine(SQLModel, table=True):
+    """Local only: a pulled feed row this store could not apply, kept with the reason so
+    sync goes on without it (``deskcli sync --quarantined``)."""
+
+    __tablename__ = "sync_quarantine"
+    op_id: str = Field(primary_key=True)
+    seq: int
+    entity: str
+    entity_id: str
+    kind: str
+    field: str | None = None
+    value: str
+    hlc: str
+    tech: str
+    reason: str
+    state: str = "held"
+    quarantined_at: str
+
+
 class Blob(SQLModel, table=True):
     __tablename__ = "blobs"
     sha256: str = Field(primary_key=True)

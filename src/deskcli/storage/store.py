@@ -47,6 +47,16 @@ TABLE_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry"
            "kb_articles": "kb_article", "kb_versions": "kb_version", "kb_links": "kb_link"}
 
 
+def _plain(value: Any) -> str:
+    """Any value as text SQLite can hold (a lone surrogate cannot be encoded)."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _seq(value: Any) -> int:
+    return value if isinstance(value, int) and 0 <= value < 2**63 else 0
+
+
 class SchemaTooNew(StoreError):
     pass
 
@@ -343,6 +353,54 @@ class Store:
             "SELECT r.*, o.entity, o.entity_id, o.kind, o.field, o.value FROM sync_rejections r "
             "JOIN outbox o ON o.op_id = r.op_id ORDER BY r.rejected_at"))
 
+    # --- quarantine: feed rows this store could not apply -------------------------------
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only what happens inside if it fails: one pulled row, not the whole page."""
+        self._require_tx()
+        self._db.execute("SAVEPOINT apply_one")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO apply_one")
+            self._db.execute("RELEASE apply_one")
+            raise
+        self._db.execute("RELEASE apply_one")
+
+    def quarantine(self, change: Mapping[str, Any], reason: str, at: str) -> None:
+        """Set a pulled row aside, with why; kept as received (value as JSON text)."""
+        self._require_tx()
+        self._db.execute(
+            "INSERT INTO sync_quarantine(op_id, seq, entity, entity_id, kind, field, value, "
+            "hlc, tech, reason, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(op_id) DO UPDATE SET reason = excluded.reason",
+            (_plain(change.get("op_id")), _seq(change.get("seq")),
+             _plain(change.get("entity")), _plain(change.get("entity_id")),
+             _plain(change.get("kind")),
+             None if change.get("field") is None else _plain(change.get("field")),
+             json.dumps(change.get("value"), ensure_ascii=True, sort_keys=True, default=str),
+             _plain(change.get("hlc")), _plain(change.get("tech") or ""), _plain(reason), at))
+
+    def quarantined(self, state: str = "held") -> list[Row]:
+        return list(self._db.execute(
+            "SELECT * FROM sync_quarantine WHERE state = ? ORDER BY seq", (state,)))
+
+    def release_quarantined(self, op_id: str) -> None:
+        """A held row that now applied (after an upgrade, or once its parent arrived)."""
+        self._require_tx()
+        self._db.execute("DELETE FROM sync_quarantine WHERE op_id = ?", (op_id,))
+
+    def retract_quarantined(self, op_id: str) -> None:
+        self._require_tx()
+        self._db.execute("UPDATE sync_quarantine SET state = 'retracted' WHERE op_id = ?",
+                         (op_id,))
+
+    def delete_remote(self, table: str, row_id: str) -> bool:
+        """Remove a row the server retracted (no op: the retraction came from the feed)."""
+        self._require_tx()
+        return self._db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,)).rowcount > 0
+
     def repend_acked(self) -> int:
         """After the server lost history (restored backup): send everything again."""
         self._require_tx()
@@ -388,6 +446,10 @@ class Store:
             "INSERT INTO field_versions(entity, entity_id, field, hlc) VALUES (?, ?, ?, ?) "
             "ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc",
             (entity, entity_id, field, stamp))
+
+    def now_ms(self) -> int:
+        """This machine's clock, in milliseconds (the test clock in tests)."""
+        return self._now_ms()
 
     def observe_hlc(self, remote: str) -> None:
         """Move this store's clock past a stamp seen from the server."""

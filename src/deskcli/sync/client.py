@@ -10,10 +10,16 @@ Order matters and each step is safe to interrupt:
 
 If the server's epoch changed (it was restored from a backup, or reset), everything this
 store ever sent is queued again and the pull starts from the beginning.
+
+A server error (5xx) is retried with backoff. If a batch keeps failing, it is split until
+the op that fails alone is found; that op waits in the outbox for the next sync and the
+rest go out, so no single op holds up the queue. A pulled row this store cannot apply is
+quarantined (see ``apply``) and the pull goes on.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +42,10 @@ if TYPE_CHECKING:
     from deskcli.services.desk import Desk
 
 PUSH_BATCH = MAX_OPS_PER_PUSH
+#: Failed pushes one sync tolerates while it halves batches to find an op the server
+#: fails on: enough to isolate a few such ops in a full batch, few enough that a server
+#: that fails on everything is not asked thousands of times.
+MAX_SERVER_ERRORS = 40
 
 
 class SyncError(OperationFailed):
@@ -54,6 +64,12 @@ class SyncReport:
     unsent: int = 0
     cursor: int = 0
     rebootstrapped: bool = False
+    #: Pulled rows set aside because they could not be applied here (and rows that were
+    #: held and have now applied).
+    quarantined: int = 0
+    released: int = 0
+    #: Ops the server failed on (5xx) even alone: still queued, tried again next sync.
+    deferred: list[str] = field(default_factory=list)
     lease: str | None = None
     #: Tickets that changes from other machines touched (for screens to refresh).
     changed_tickets: list[str] = field(default_factory=list)
@@ -63,6 +79,9 @@ class SyncReport:
 
 
 class SyncClient:
+    #: Seconds to wait before each retry of a request the server failed (5xx).
+    retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+
     def __init__(self, desk: Desk, credentials: Credentials,
                  http: httpx.Client | None = None, timeout: float = 30.0) -> None:
         import httpx
@@ -70,6 +89,7 @@ class SyncClient:
         self.desk = desk
         self.store = desk.store
         self.credentials = credentials
+        self._server_errors = 0
         self.http = http or httpx.Client(
             base_url=credentials.server, timeout=timeout,
             headers={"Authorization": f"Bearer {credentials.token}",
@@ -80,15 +100,22 @@ class SyncClient:
 
     # --- HTTP ---------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _call(self, method: str, path: str, *, retry: bool = True,
+              **kwargs: Any) -> httpx.Response:
         import httpx
 
-        try:
-            response = self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise SyncError(
-                f"cannot reach the team server at {self.credentials.server} "
-                f"({type(error).__name__}); changes stay queued and go out next time") from None
+        delays = list(self.retry_delays) if retry else []
+        while True:
+            try:
+                response = self.http.request(method, path, **kwargs)
+            except httpx.HTTPError as error:
+                raise SyncError(
+                    f"cannot reach the team server at {self.credentials.server} "
+                    f"({type(error).__name__}); changes stay queued and go out next time"
+                ) from None
+            if response.status_code < 500 or not delays:
+                break
+            time.sleep(delays.pop(0))  # the server's trouble may pass: back off, retry
         if response.status_code == 401:
             raise SyncError("the server did not accept the token: run deskcli login again "
                             "(or check DESKCLI_TOKEN)")
@@ -162,38 +189,69 @@ class SyncClient:
         report.lease = f"{block['start']}-{block['end'] - 1}"
 
     def push(self, report: SyncReport) -> None:
+        deferred: set[str] = set()
+        self._server_errors = 0
         while True:
-            batch = self.store.pending_ops(PUSH_BATCH)
+            batch = [op for op in self.store.pending_ops(PUSH_BATCH + len(deferred))
+                     if op["op_id"] not in deferred][:PUSH_BATCH]
             if not batch:
+                report.deferred = sorted(deferred)
                 return
-            ops = [{"op_id": op["op_id"], "entity": op["entity"], "entity_id": op["entity_id"],
-                    "kind": op["kind"], "field": op["field"],
-                    "value": _decode(op["value"]), "hlc": op["hlc"],
-                    "base_seq": op["base_seq"]} for op in batch]
-            response = self._call("POST", "/v1/push", json={
-                "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
-            if response.status_code in (403, 422) and response.json().get("op_ids"):
-                # Set the named ops aside for the technician; the rest go in the next batch.
-                detail = self._detail(response)
-                at = to_iso(self.desk.now())
-                with self.store.transaction():
-                    for op_id in response.json()["op_ids"]:
-                        self.store.mark_rejected(op_id, detail, at)
-                report.rejected.extend({"op_id": i, "reason": detail}
-                                       for i in response.json()["op_ids"])
-                continue
-            if response.status_code != 200:
-                raise SyncError(f"the server refused the push ({response.status_code}): "
-                                f"{self._detail(response)}")
-            body = response.json()
+            self._push_batch(batch, report, deferred)
+
+    def _push_batch(self, batch: list[dict[str, Any]], report: SyncReport,
+                    deferred: set[str], *, retry: bool = True) -> None:
+        """Send one batch; on a lasting server error, halve it to find the op at fault."""
+        ops = [{"op_id": op["op_id"], "entity": op["entity"], "entity_id": op["entity_id"],
+                "kind": op["kind"], "field": op["field"],
+                "value": _decode(op["value"]), "hlc": op["hlc"],
+                "base_seq": op["base_seq"]} for op in batch]
+        response = self._call("POST", "/v1/push", retry=retry, json={
+            "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
+        if response.status_code >= 500:
+            self._server_errors += 1
+            if self._server_errors > MAX_SERVER_ERRORS:
+                # Not one bad op: the server fails on everything. Stop; nothing is lost.
+                raise SyncError(f"the team server keeps failing ({response.status_code}); "
+                                "changes stay queued and go out next time")
+            if len(batch) == 1:
+                deferred.add(batch[0]["op_id"])
+                return
+            half = len(batch) // 2
+            # Retried already as a whole: the halves are tried once each.
+            self._push_batch(batch[:half], report, deferred, retry=False)
+            self._push_batch(batch[half:], report, deferred, retry=False)
+            return
+        if response.status_code in (403, 422) and _json(response).get("op_ids"):
+            # Set the named ops aside for the technician; the rest go in the next batch.
+            body = _json(response)
+            detail = self._detail(response)
+            reasons = {str(p.get("op_id")): str(p.get("message"))
+                       for p in body.get("problems") or [] if isinstance(p, dict)}
+            at = to_iso(self.desk.now())
             with self.store.transaction():
-                self.store.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
-            report.pushed += len(body["accepted"])
-            report.duplicates += len(body["duplicates"])
+                for op_id in body["op_ids"]:
+                    self.store.mark_rejected(op_id, reasons.get(op_id, detail), at)
+            report.rejected.extend({"op_id": i, "reason": reasons.get(i, detail)}
+                                   for i in body["op_ids"])
+            return
+        if response.status_code != 200:
+            raise SyncError(f"the server refused the push ({response.status_code}): "
+                            f"{self._detail(response)}")
+        body = response.json()
+        with self.store.transaction():
+            self.store.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
+        report.pushed += len(body["accepted"])
+        report.duplicates += len(body["duplicates"])
 
     def pull(self, report: SyncReport) -> None:
         applier = ChangeApplier(self.store, self.desk.tickets)
         cursor = int(self.store.meta("sync_cursor") or 0)
+        if self.store.quarantined():
+            with self.store.transaction():
+                retried = applier.retry_quarantined(to_iso(self.desk.now()))
+            report.released += retried.released
+            report.changed_tickets.extend(sorted(retried.tickets))
         while True:
             response = self._call("GET", "/v1/changes",
                                   params={"since": cursor, "limit": PULL_PAGE})
@@ -201,7 +259,8 @@ class SyncClient:
                 raise SyncError(f"the server refused the pull: {self._detail(response)}")
             page = response.json()
             with self.store.transaction():
-                stats = applier.apply(page["changes"])
+                stats = applier.apply(page["changes"], server_ms=page.get("server_ms"),
+                                      at=to_iso(self.desk.now()))
                 cursor = int(page["next"])
                 self.store.set_meta("sync_cursor", str(cursor))
                 self.store.set_meta("last_sync_at", to_iso(self.desk.now()))
@@ -209,6 +268,7 @@ class SyncClient:
             report.applied += stats.applied
             report.changed_tickets.extend(sorted(stats.tickets - set(report.changed_tickets)))
             report.conflicts += stats.conflicts
+            report.quarantined += stats.quarantined
             if not page["has_more"]:
                 break
         report.cursor = cursor
@@ -239,3 +299,11 @@ def _decode(text: str | None) -> Any:
     import json
 
     return None if text is None else json.loads(text)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
