@@ -16,7 +16,7 @@ from deskcli.services.desk import Desk
 from deskcli.storage.store import DERIVED_TICKET_COLUMNS, TABLE_ENTITY
 from deskcli.sync import schema
 from deskcli.sync.protocol import APPEND_ONLY
-from helpers import FakeClock, SeqIds
+from helpers import FakeClock, SeqIds, settle_steps
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 
@@ -43,6 +43,7 @@ def test_every_op_of_a_full_ticket_flow_passes(desk: Desk, clock: FakeClock,
     t.attach(ref, str(attachment))
     t.update(ref, {"priority": "P3", "assignee": "dana"}, reason="Only one user")
     t.resolve(ref, root_cause="Stale token", resolution=GOOD_RESOLUTION)
+    settle_steps(desk, ref)
     t.close(ref, category="incident")
     t.record_survey_sent(ref, "email")
     t.record_csat(ref, 5, "Quick fix")

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from deskcli.domain import enums
+from deskcli.domain import enums, validation
+from deskcli.domain.errors import InvalidInput
 from deskcli.domain.kb import BODY_MAX, TITLE_MAX
 from deskcli.domain.validation import SUMMARY_MAX, TEXT_MAX
 from deskcli.sync.protocol import (
@@ -99,12 +100,12 @@ FLAG = Spec("flag", nullable=False)
 #: entity -> field -> rule. Every column a replica stores is here; nothing else may travel.
 ENTITIES: dict[str, dict[str, Spec]] = {
     "client": {
-        "id": _id(True), "name": _text(NAME_MAX, required=True),
+        "id": _id(True), "name": _text(NAME_MAX, required=True, one_line=True),
         "contract_tier": Spec("text", nullable=False, max_len=LABEL_MAX),
         "created_at": _time(True),
     },
     "caller": {
-        "id": _id(True), "name": _text(NAME_MAX, required=True),
+        "id": _id(True), "name": _text(NAME_MAX, required=True, one_line=True),
         "email": _text(254), "phone": _text(40),
         "client_id": _id(), "vip": FLAG, "created_at": _time(True),
     },
@@ -120,9 +121,9 @@ ENTITIES: dict[str, dict[str, Spec]] = {
         "verified_by": _text(NAME_MAX), "verbatim": _text(),
         "error_text": _text(), "event_ids": _text(), "doing": _text(),
         "reproducible": _text(), "users_affected": _int(0), "client_id": _id(),
-        "asset": _text(NAME_MAX), "category": _text(NAME_MAX),
-        "channel": _choice(enums.Channel, True), "assignee": _text(NAME_MAX),
-        "queue": _text(NAME_MAX), "root_cause": _text(),
+        "asset": _text(NAME_MAX, one_line=True), "category": _text(NAME_MAX, one_line=True),
+        "channel": _choice(enums.Channel, True), "assignee": _text(NAME_MAX, one_line=True),
+        "queue": _text(NAME_MAX, one_line=True), "root_cause": _text(),
         "resolution": _text(), "resolution_category": _choice(enums.ResolutionCategory),
         "created_at": _time(True), "created_by": _text(LABEL_MAX, required=True),
         "updated_at": _time(), "first_response_at": _time(), "last_contact_at": _time(),
@@ -251,8 +252,11 @@ def check_value(spec: Spec, value: Any, name: str) -> None:
         raise OpInvalid(f"{name} must be 64 lowercase hex digits (a SHA-256)", name)
     if kind == "base64" and (len(value) % 4 or not _BASE64.fullmatch(value)):
         raise OpInvalid(f"{name} must be base64 text", name)
-    if spec.one_line and "\n" in value:
-        raise OpInvalid(f"{name} must be one line", name)
+    if spec.one_line:
+        try:
+            validation.check_one_line(name, value)
+        except InvalidInput as error:
+            raise OpInvalid(str(error), name) from None
 
 
 def _type_name(value: Any) -> str:
