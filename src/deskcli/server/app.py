@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -19,8 +20,10 @@ from deskcli import __version__
 from deskcli.clock import new_id
 from deskcli.domain.timefmt import to_iso
 from deskcli.server import feed
+from deskcli.server import scope as scope_rules
 from deskcli.server.auth import authenticate
 from deskcli.server.db import init_database, make_engine
+from deskcli.server.guard import authenticate_first
 from deskcli.server.models import SrvPresence
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
@@ -32,6 +35,8 @@ from deskcli.sync.protocol import (
 )
 
 PRESENCE_TTL = timedelta(seconds=90)
+#: What a record id looks like on the wire (UUIDs, stable ids): checked before any lookup.
+RecordId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
 class _Strict(BaseModel):
@@ -157,7 +162,11 @@ def create_app(database_url: str) -> FastAPI:
         with Session(engine) as s:
             yield s
 
-    def tech(authorization: Annotated[str | None, Header()] = None) -> feed.Tech:
+    def tech(request: Request,
+             authorization: Annotated[str | None, Header()] = None) -> feed.Tech:
+        known = getattr(request.state, "tech", None)
+        if isinstance(known, feed.Tech):  # authenticated first, by the guard middleware
+            return known
         token = None
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip()
@@ -244,14 +253,22 @@ def create_app(database_url: str) -> FastAPI:
     @app.post("/v1/leases", dependencies=[Depends(protocol)])
     def lease(body: LeaseIn, who: TechDep) -> LeaseOut:
         """A block of ticket numbers this client may use offline."""
+        now = _now()
         with Session(engine) as s:
-            granted = feed.grant_lease(s, body.client_id, body.size, to_iso(_now()))
+            scope_rules.lock_numbers(s)
+            scope_rules.bind_store(s, who, body.client_id, to_iso(now))
+            scope_rules.check_lease(s, body.client_id, body.size, now)
+            granted = feed.grant_lease(s, body.client_id, body.size, to_iso(now))
             s.commit()
             return LeaseOut(start=granted.start, end=granted.end)
 
     @app.put("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
-    def presence(ticket_id: str, who: TechDep, s: SessionDep) -> PresenceOut:
-        """Say 'I have this ticket open' and hear who else has."""
+    def presence(ticket_id: RecordId, who: TechDep, s: SessionDep) -> PresenceOut:
+        """Say 'I have this ticket open' and hear who else has (tickets the technician
+        may see only: anything else is 'not found', whether it exists or not)."""
+        if not scope_rules.may_see_ticket(s, who, ticket_id):
+            raise HTTPException(status_code=404, detail=f"no ticket {ticket_id} on the "
+                                "server that you may see (a ticket not yet synced is not)")
         now = _now()
         s.merge(SrvPresence(ticket_id=ticket_id, tech=who.handle, seen_at=to_iso(now)))
         s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
@@ -262,12 +279,13 @@ def create_app(database_url: str) -> FastAPI:
         return PresenceOut(ticket_id=ticket_id, others=sorted(others))
 
     @app.delete("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)])
-    def leave(ticket_id: str, who: TechDep, s: SessionDep) -> dict[str, str]:
+    def leave(ticket_id: RecordId, who: TechDep, s: SessionDep) -> dict[str, str]:
         s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
             SrvPresence.ticket_id == ticket_id, SrvPresence.tech == who.handle))
         s.commit()
         return {"status": "ok"}
 
+    authenticate_first(app, engine)  # last added, so it runs before every other check
     app.state.engine = engine
     app.state.epoch = epoch
     return app

@@ -314,6 +314,12 @@ class Store:
             self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                              (*changes.values(), row_id))
 
+    def delete_remote(self, table: str, column: str, value: Any) -> int:
+        """Delete rows the server says this store may no longer hold (no op: the record
+        moved to a client the technician does not work for)."""
+        self._require_tx()
+        return self._db.execute(f'DELETE FROM {table} WHERE "{column}" = ?', (value,)).rowcount
+
     # --- number leases ------------------------------------------------------------------
 
     def leases(self) -> list[Lease]:
@@ -425,11 +431,12 @@ class Store:
         return list(self._db.execute("SELECT * FROM clients ORDER BY name"))
 
     def find_caller(self, name: str, email: str | None, client_id: str | None) -> Row | None:
-        """The same person calling again: matched by email if known, else by name + client."""
+        """The same person calling again, within one client (a caller's record belongs to
+        their client): matched by email if known, else by name."""
         if email:
             row: Row | None = self._db.execute(
-                "SELECT * FROM callers WHERE email = ? ORDER BY created_at LIMIT 1",
-                (email,)).fetchone()
+                "SELECT * FROM callers WHERE email = ? AND client_id IS ? "
+                "ORDER BY created_at LIMIT 1", (email, client_id)).fetchone()
             if row:
                 return row
         row = self._db.execute(
