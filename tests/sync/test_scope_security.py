@@ -306,6 +306,29 @@ class TestIdentityFromTheToken:
             stored = s.exec(select(SrvOp).where(SrvOp.entity_id == "note-forged-1")).one()
         assert json.loads(stored.value)["author"] == "max"
 
+    def test_work_before_joining_takes_the_team_handle(self, server: TeamServer,
+                                                       world: dict[str, Tech],
+                                                       tmp_path: Path) -> None:
+        """Work done under the local login name before joining reads the same on this
+        laptop as on everyone else's: the server's handle for the technician."""
+        token = server.add("dee", ["Acme"])
+        desk = make_desk(tmp_path / "dee", FakeClock(), actor="dee.local")
+        client = SyncClient(desk, Credentials(server.url, token, "t"))
+        try:
+            ticket = str(desk.tickets.create(NewTicket.from_mapping(
+                {"summary": "Before joining", "client": "Acme"}))["id"])
+            desk.tickets.add_note(ticket, "typed offline", internal=True)
+            client.sync()
+            world["ana"].sync()
+            for store in (desk.store, world["ana"].desk.store):
+                assert store.ticket_by_id(ticket)["created_by"] == "dee"
+                authors = {n["author"] for n in store._db.execute(
+                    "SELECT author FROM notes WHERE ticket_id = ?", (ticket,))}
+                assert authors == {"dee"}
+        finally:
+            client.close()
+            desk.close()
+
     def test_leases_are_capped_and_rate_limited(self, server: TeamServer,
                                                 world: dict[str, Tech]) -> None:
         headers = {"Authorization": f"Bearer {server.tokens['ana']}"}

@@ -43,6 +43,7 @@ from deskcli.server.models import (
     SrvOp,
     SrvStore,
 )
+from deskcli.sync.protocol import AUTHOR_FIELDS
 
 if TYPE_CHECKING:
     from deskcli.server.feed import FeedWriter, Tech
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 #: The ``scope`` of feed rows no scope reveals: duplicates (nobody) and the rows of a scope
 #: change, whose readers ``srv_audience`` names.
 NOBODY = "~"
-#: Value fields naming who did something: always the pushing technician's handle.
-AUTHOR_FIELDS = frozenset({"author", "actor", "created_by", "revised_by", "verified_by"})
 #: Ticket fields only the server writes (numbers come from leases or the server's counter).
 SERVER_ONLY_FIELDS = frozenset({"number", "provisional"})
 #: Entities whose own ``client_id`` is their scope (the others take their parent's).

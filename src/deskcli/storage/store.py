@@ -255,6 +255,12 @@ class Store:
                              (json.dumps(value, ensure_ascii=False, sort_keys=True),
                               op["op_id"]))
 
+    def rewrite_pending_value(self, op_id: str, value: Any) -> None:
+        """Amend an op that was never sent (its authors, when the store joins a team)."""
+        self._require_tx()
+        self._db.execute("UPDATE outbox SET value = ? WHERE op_id = ? AND state = 'pending'",
+                         (json.dumps(value, ensure_ascii=False, sort_keys=True), op_id))
+
     def numbered_tickets(self) -> list[Row]:
         return list(self._db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))
 

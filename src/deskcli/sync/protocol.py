@@ -41,3 +41,6 @@ FREE_TEXT_FIELDS = frozenset({
 IMMUTABLE_FIELDS = frozenset({"id", "created_at", "created_by", "checklist"})
 #: Columns every replica computes for itself; never sent.
 DERIVED_FIELDS = DERIVED_TICKET_COLUMNS
+#: Value fields naming who did something: the server sets them to the pushing technician's
+#: handle, and a store that joins a team writes its unsent changes with that handle too.
+AUTHOR_FIELDS = frozenset({"author", "actor", "created_by", "revised_by", "verified_by"})
