@@ -42,7 +42,7 @@ _example = itertools.count(1)
 HONEST = ("ana", "olga", "max", "root")
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=BACKENDS[:1])  # SQLite: bounded time in CI
 def shared_server(request: pytest.FixtureRequest) -> Iterator[TeamServer]:
     home = Path(tempfile.mkdtemp(prefix="deskcli-scope-"))
     url = (f"sqlite:///{home / 'server.db'}" if request.param == "sqlite"
@@ -230,7 +230,7 @@ def check(world: World) -> None:
     assert eve_scopes <= {ids["A"], "", NOBODY}, "eve changed a record outside client A"
 
 
-@settings(max_examples=10, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(action, min_size=4, max_size=18))
 def test_no_record_crosses_a_client_boundary(shared_server: TeamServer,
