@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
-from deskcli.server.models import SrvOp
+from deskcli.server.models import SrvEntity, SrvOp
 from deskcli.services.kb import ArticleDraft, KbService
 from deskcli.sync.client import SyncClient
 from deskcli.sync.credentials import Credentials
@@ -139,6 +139,26 @@ class TestCreateNeverMerges:
         assert ana.desk.tickets.find(ticket)["summary"] == summary
         assert rows(ana, "clients") == rows(max_, "clients")
         assert rows(ana, "callers") == rows(max_, "callers")
+
+    def test_an_append_cannot_reuse_another_clients_row_id(self, server: TeamServer,
+                                                             world: dict[str, Tech]) -> None:
+        """Re-appending Other's note id under an Acme ticket is a duplicate: the note
+        stays Other's (and travels with its ticket if that moves)."""
+        olga, ana = world["olga"], world["ana"]
+        ticket = new(olga, "Other's ticket", "Other")
+        olga.desk.tickets.add_note(ticket, "Other's note", internal=True)
+        olga.sync()
+        note = rows(olga, "notes")[0]
+        acme = new(ana, "Acme ticket", "Acme")
+        ana.sync()
+        response = push(server, "ana", [op("note", note["id"], "append", {
+            **note, "ticket_id": acme, "body": "hijacked"})])
+        assert response.status_code == 200 and response.json()["duplicates"]
+        ana.sync()
+        assert rows(ana, "notes") == []
+        with server.session() as s:
+            entity = s.get(SrvEntity, ("note", note["id"]))
+        assert entity is not None and entity.ticket_id == ticket
 
     def test_a_client_id_must_be_the_clients_name(self, server: TeamServer,
                                                   world: dict[str, Tech]) -> None:

@@ -403,6 +403,9 @@ class FeedWriter:
                 self._entity("event", note["id"], scope, entity_id)
             return
         if kind == "append":
+            if self._known_scope(entity, entity_id) is not None:  # rows are appended once
+                scope_rules.duplicate_create(self, op, "")
+                return
             ticket_id = _parent_of(entity, op["value"])[1]  # an article, for its versions
             scope = self._known_scope(*_parent_of(entity, op["value"])) or ""
             self._record(op, scope)

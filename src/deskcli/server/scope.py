@@ -277,9 +277,10 @@ def current_row(writer: FeedWriter, entity: str, entity_id: str) -> dict[str, An
 
 
 def duplicate_create(writer: FeedWriter, op: dict[str, Any], scope: str) -> None:
-    """A create for an id the server holds: kept for the record, shown to nobody, merged
-    into nothing. Fields it has differently are sent back as the server's values (fresh
-    stamps), so the store that sent it ends up with the same record as everyone else."""
+    """A create (or append) for an id the server holds: kept for the record, shown to
+    nobody, merged into nothing. Fields of a record it has differently are sent back as the
+    server's values (fresh stamps), so the store that sent it ends up with the same record
+    as everyone else; an appended row is never changed, so nothing is sent for one."""
     writer.rules.duplicates.add(op["op_id"])
     writer._record(op, NOBODY)
     writer.op_rows[-1]["status"] = "duplicate"
