@@ -19,6 +19,7 @@ from deskcli.server.models import SrvEntity, SrvOp
 from deskcli.services.kb import ArticleDraft, KbService
 from deskcli.sync.client import SyncClient
 from deskcli.sync.credentials import Credentials
+from deskcli.sync.protocol import DERIVED_FIELDS
 from helpers import FakeClock, make_desk
 
 from .conftest import TeamServer, Tech
@@ -72,6 +73,14 @@ def rows(tech: Tech, table: str) -> list[dict[str, Any]]:
     return list(tech.desk.store._db.execute(f"SELECT * FROM {table} ORDER BY id"))
 
 
+def full(tech: Tech, table: str, row_id: str, **changes: Any) -> dict[str, Any]:
+    """A well-formed create value for a row ``tech`` holds, with ``changes``: what an
+    honest store would send, so only the rule under test can refuse it."""
+    row = tech.desk.store.row(table, row_id)
+    assert row is not None
+    return {**{k: v for k, v in row.items() if k not in DERIVED_FIELDS}, **changes}
+
+
 def sync_everyone(world: dict[str, Tech], rounds: int = 2) -> None:
     for _ in range(rounds):
         for tech in world.values():
@@ -107,13 +116,11 @@ class TestCreateNeverMerges:
         article = KbService.for_desk(olga.desk).add(ArticleDraft(
             title="Other only runbook", body="secret steps", client="Other"))
         olga.sync()
-        hostile = [
-            op("kb_article", article["id"], "create", {
-                "id": article["id"], "title": "pwned", "body": "x", "client_id": ACME,
-                "created_at": "x", "created_by": "ana", "revised_at": "x",
-                "revised_by": "ana"}),
-            op("ticket", ticket, "create", {"id": ticket, "summary": "pwned",
-                                            "client_id": ACME, "flagged": "pwned"}),
+        hostile = [  # whole, well-formed rows: only their id is another client's
+            op("kb_article", article["id"], "create", full(
+                olga, "kb_articles", article["id"], title="pwned", client_id=ACME)),
+            op("ticket", ticket, "create", full(olga, "tickets", ticket, summary="pwned",
+                                                client_id=ACME, flagged="pwned")),
         ]
         for one in hostile:
             assert push(server, "ana", [one]).status_code == 403
@@ -130,8 +137,8 @@ class TestCreateNeverMerges:
         ticket = new(ana, "Acme mail", "Acme", caller="Al", email="al@acme.example")
         ana.sync()
         summary = ana.desk.tickets.find(ticket)["summary"]
-        response = push(server, "max", [op("ticket", ticket, "create", {
-            "id": ticket, "summary": "rewritten by a create", "client_id": ACME})])
+        response = push(server, "max", [op("ticket", ticket, "create", full(
+            ana, "tickets", ticket, summary="rewritten by a create"))])
         assert response.status_code == 200, response.text
         assert response.json()["duplicates"]
         new(max_, "Max's Acme ticket", "Acme", caller="Al", email="al@acme.example")
