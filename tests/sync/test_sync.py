@@ -359,7 +359,9 @@ class TestBadRequests:
 def test_presence_says_who_else_has_the_ticket_open(server: TeamServer,
                                                     team: dict[str, Tech]) -> None:
     headers = {name: {"Authorization": f"Bearer {server.tokens[name]}"} for name in ("ana", "ben")}
-    url = f"{server.url}/v1/presence/ticket-1"
+    ticket = new(team["ana"].desk, "Open on two screens")
+    team["ana"].sync()  # presence is only for tickets the server holds and the tech may see
+    url = f"{server.url}/v1/presence/{ticket}"
     assert httpx.put(url, headers=headers["ana"]).json()["others"] == []
     assert httpx.put(url, headers=headers["ben"]).json()["others"] == ["ana"]
     httpx.delete(url, headers=headers["ana"])

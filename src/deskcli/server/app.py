@@ -23,8 +23,10 @@ from deskcli.clock import new_id
 from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.timefmt import to_iso
 from deskcli.server import feed, guard
+from deskcli.server import scope as scope_rules
 from deskcli.server.auth import authenticate
 from deskcli.server.db import init_database, make_engine
+from deskcli.server.auth_gate import authenticate_first
 from deskcli.server.models import SrvPresence
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
@@ -137,10 +139,13 @@ class ErrorOut(BaseModel):
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {400: "The request could not be read.",
             401: "Missing, unknown or revoked token.",
-            403: "Some ops concern a client the technician does not work for.",
+            403: "Some ops concern a client the technician does not work for, or the store "
+                 "belongs to another technician.",
+            404: "No such record that the technician may see.",
             409: "The client and server speak different sync protocols.",
             413: "The request body is over the limit.",
-            422: "The request or some of its ops are invalid; nothing was applied."}
+            422: "The request or some of its ops are invalid; nothing was applied.",
+            429: "Too many requests for ticket numbers from this store; try later."}
     return {code: {"model": ErrorOut, "description": text[code]} for code in codes}
 
 
@@ -230,7 +235,11 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         with Session(engine) as s:
             yield s
 
-    def tech(authorization: Annotated[str | None, Header()] = None) -> feed.Tech:
+    def tech(request: Request,
+             authorization: Annotated[str | None, Header()] = None) -> feed.Tech:
+        known = getattr(request.state, "tech", None)
+        if isinstance(known, feed.Tech):  # authenticated first, by the guard middleware
+            return known
         token = None
         if authorization and authorization.lower().startswith("bearer "):
             token = authorization[7:].strip()
@@ -323,20 +332,28 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         return Response(content=text, media_type="application/json")
 
     @app.post("/v1/leases", dependencies=[Depends(protocol)],
-              responses=_errors(400, 401, 409, 413, 422))
+              responses=_errors(400, 401, 403, 409, 413, 422, 429))
     def lease(body: LeaseIn, who: TechDep) -> LeaseOut:
         """A block of ticket numbers this client may use offline."""
+        now = _now()
         with Session(engine) as s:
-            granted = feed.grant_lease(s, body.client_id, body.size, to_iso(_now()))
+            scope_rules.lock_numbers(s)
+            scope_rules.bind_store(s, who, body.client_id, to_iso(now))
+            scope_rules.check_lease(s, body.client_id, body.size, now)
+            granted = feed.grant_lease(s, body.client_id, body.size, to_iso(now))
             s.commit()
             return LeaseOut(start=granted.start, end=granted.end)
 
     TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN)]
 
     @app.put("/v1/presence/{ticket_id}", dependencies=[Depends(protocol)],
-             responses=_errors(400, 401, 409, 422))
+             responses=_errors(400, 401, 404, 409, 422))
     def presence(ticket_id: TicketId, who: TechDep, s: SessionDep) -> PresenceOut:
-        """Say 'I have this ticket open' and hear who else has."""
+        """Say 'I have this ticket open' and hear who else has (tickets the technician
+        may see only: anything else is 'not found', whether it exists or not)."""
+        if not scope_rules.may_see_ticket(s, who, ticket_id):
+            raise HTTPException(status_code=404, detail=f"no ticket {ticket_id} on the "
+                                "server that you may see (a ticket not yet synced is not)")
         now = _now()
         s.merge(SrvPresence(ticket_id=ticket_id, tech=who.handle, seen_at=to_iso(now)))
         s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
@@ -354,6 +371,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         s.commit()
         return {"status": "ok"}
 
+    authenticate_first(app, engine)  # last added, so it runs before every other check
     app.state.engine = engine
     app.state.epoch = epoch
     return app

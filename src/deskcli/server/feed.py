@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
 from deskcli.domain import hlc as hlc_mod
+from deskcli.server import scope as scope_rules
 from deskcli.server.models import (
     SrvCounter,
     SrvEntity,
@@ -134,6 +135,7 @@ class FeedWriter:
         self.taken_numbers: set[int] = set()
         self.new_numbers: list[dict[str, Any]] = []
         self.next_number: int | None = None
+        self.rules = scope_rules.ScopeState()
 
     # --- locking, preloading and counters --------------------------------------------
 
@@ -216,6 +218,7 @@ class FeedWriter:
         if self.server_hlc is not None:
             _upsert(self.s, SrvMeta, [{"key": "hlc", "value": self.server_hlc.encode()}],
                     ["key"], ["value"])
+        scope_rules.finish(self)
 
     # --- checking -------------------------------------------------------------------------
 
@@ -231,6 +234,9 @@ class FeedWriter:
             unknown = set(value) - COLUMNS[entity]
             if unknown:
                 raise ValueError(f"unknown {entity} field {sorted(unknown)[0]!r}")
+            stored = self._known_scope(entity, op["entity_id"])
+            if stored is not None:  # a duplicate: the scope is what the server holds
+                return stored
             if entity == "client":
                 return str(op["entity_id"])
             return str(value.get("client_id") or "")
@@ -267,6 +273,10 @@ class FeedWriter:
                 continue
             try:
                 scope = self._scope_of(op)
+                scope_rules.check_op(self, op, scope)
+            except scope_rules.OutOfScope:
+                forbidden.append(op["op_id"])
+                continue
             except ValueError as error:
                 invalid.append(op["op_id"])
                 first_problem = first_problem or str(error)
@@ -285,6 +295,10 @@ class FeedWriter:
                 self.scopes[key] = new_scope
             elif op["kind"] == "append":
                 self.scopes[key] = scope
+        for op_id, problem in scope_rules.check_batch(self):
+            if op_id not in forbidden and op_id not in invalid:
+                invalid.append(op_id)
+                first_problem = first_problem or problem
         self.scopes = saved  # applying recomputes them in order
         if forbidden:
             raise OpProblem(403, f"{len(forbidden)} change(s) concern a client that technician "
@@ -365,29 +379,21 @@ class FeedWriter:
 
     def apply(self, op: dict[str, Any]) -> None:
         self._observe(op["hlc"])
+        op = scope_rules.fill_authors(op, self.tech.handle)
         entity, entity_id, kind = op["entity"], op["entity_id"], op["kind"]
         if kind == "create":
             existing = self._known_scope(entity, entity_id)
-            if entity == "client":
-                scope = entity_id
-            elif entity == "ticket" or existing is None:
-                scope = str(op["value"].get("client_id") or "")
-            else:
-                scope = existing
-            renumbered = (self._number_ticket(op)
-                          if entity == "ticket" and existing is None else None)
+            if existing is not None:  # never a merge (two offline machines added one client)
+                scope_rules.duplicate_create(self, op, existing)
+                return
+            scope = entity_id if entity == "client" else str(op["value"].get("client_id") or "")
+            renumbered = self._number_ticket(op) if entity == "ticket" else None
             if renumbered is not None:
                 op = {**op, "value": {**op["value"], "number": renumbered, "provisional": None}}
             seq = self._record(op, scope)
-            if existing is None:
-                self._entity(entity, entity_id, scope)
-                self._set_field(entity, entity_id, "*", op["value"], op["hlc"], seq,
-                                self.origin, self.tech.handle)
-            else:  # the same row created twice (two offline machines added one client)
-                for name, value in op["value"].items():
-                    if name != "id":
-                        self._apply_set({**op, "kind": "set", "field": name, "value": value},
-                                        seq, existing)
+            self._entity(entity, entity_id, scope)
+            self._set_field(entity, entity_id, "*", op["value"], op["hlc"], seq,
+                            self.origin, self.tech.handle)
             if renumbered is not None:
                 # The creating machine skips its own create when it pulls, so tell it.
                 self._server_op("ticket", entity_id, "set", "number", renumbered, scope)
@@ -402,16 +408,27 @@ class FeedWriter:
                 self._entity("event", note["id"], scope, entity_id)
             return
         if kind == "append":
-            ticket_id = op["value"].get("ticket_id")
+            if self._known_scope(entity, entity_id) is not None:  # rows are appended once
+                scope_rules.duplicate_create(self, op, "")
+                return
+            ticket_id = _parent_of(entity, op["value"])[1]  # an article, for its versions
             scope = self._known_scope(*_parent_of(entity, op["value"])) or ""
             self._record(op, scope)
             self._entity(entity, entity_id, scope, ticket_id)
             return
         scope = self._known_scope(entity, entity_id) or ""
+        if entity in SCOPED_BY_CLIENT and op["field"] == "client_id":
+            # A move is read by the new client's technicians; the old ones get a removal.
+            seq = self._record(op, str(op["value"] or ""))
+            self._apply_set(op, seq, scope)
+            new_scope = scope_rules.new_scope_after(self, op)
+            self.op_rows[-1]["scope"] = new_scope
+            if new_scope != scope:
+                self._entity(entity, entity_id, new_scope)
+                scope_rules.moved(self, entity, entity_id, scope, new_scope)
+            return
         seq = self._record(op, scope)
         self._apply_set(op, seq, scope)
-        if entity in SCOPED_BY_CLIENT and op["field"] == "client_id":
-            self._entity(entity, entity_id, str(op["value"] or ""))
 
     def _apply_set(self, op: dict[str, Any], seq: int, scope: str) -> None:
         entity, entity_id, name = op["entity"], op["entity_id"], op["field"]
@@ -472,6 +489,7 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
     writer = FeedWriter(session, tech, origin, now_iso, now_ms,
                         new_id or (lambda: secrets.token_hex(16)), max_ahead_ms)
     writer.lock()
+    scope_rules.bind_store(session, tech, origin, now_iso)
     ids = [op["op_id"] for op in ops]
     seen: set[str] = set()
     for chunk in _chunks(ids):
@@ -487,10 +505,12 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
             fresh.add(op_id)
             unique.append(op)
     writer.preload(unique)
+    scope_rules.preload(writer, unique)
     writer.check(unique, fresh)
     for op in unique:
         writer.apply(op)
-        result.accepted.append(op["op_id"])
+        (result.duplicates if op["op_id"] in writer.rules.duplicates
+         else result.accepted).append(op["op_id"])
     writer.finish()
     result.server_seq = writer.seq
     return result
@@ -506,8 +526,7 @@ def pull(session: Session, tech: Tech, since: int,
                       table.c.value, table.c.hlc).where(table.c.seq > since)
     # An op an admin retracted is never sent again (its retraction is).
     query = query.where(table.c.status != "retracted")
-    if not tech.is_admin:
-        query = query.where(table.c.scope.in_(sorted(tech.scopes | {""})))
+    query = scope_rules.visible(query, tech, since)
     rows = [dict(r._mapping) for r in session.execute(
         query.order_by(table.c.seq).limit(limit + 1))]
     return rows[:limit], len(rows) > limit
@@ -519,6 +538,8 @@ def current_seq(session: Session) -> int:
 
 
 def grant_lease(session: Session, client_id: str, size: int, now_iso: str) -> SrvLease:
+    """A block of numbers for the store; the caller has bound the store to the token and
+    checked its allowance (``scope.bind_store``, ``scope.check_lease``)."""
     session.execute(text("UPDATE srv_counter SET value = value WHERE name = 'number'"))
     counter = session.get(SrvCounter, "number")
     assert counter is not None

@@ -121,3 +121,24 @@ class SrvPresence(SQLModel, table=True):
     ticket_id: str = Field(primary_key=True)
     tech: str = Field(primary_key=True)
     seen_at: str
+
+
+class SrvStore(SQLModel, table=True):
+    """Which technician's token registered each local store (the push's ``client_id``):
+    a push or lease for a store is accepted only with the token that registered it."""
+
+    __tablename__ = "srv_store"
+    store_id: str = Field(primary_key=True)
+    handle: str = Field(index=True)
+    registered_at: str
+
+
+class SrvAudience(SQLModel, table=True):
+    """Who sees a feed row written for a scope change (its ``scope`` is then ``~``): the
+    technicians who see ``source`` but not ``target``. A removal goes to those who lose
+    sight of a record; the record's copy to those who gain it."""
+
+    __tablename__ = "srv_audience"
+    seq: int = Field(primary_key=True)
+    source: str = Field(index=True)
+    target: str

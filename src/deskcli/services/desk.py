@@ -47,6 +47,12 @@ class Desk:
         self.close()
 
 
+def _team_handle(store: Store) -> str | None:
+    """Once a store has joined a team server, its technician acts under their handle
+    there: the server records every change under that name, so the laptop does too."""
+    return store.meta("server_tech")
+
+
 def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None = None,
               ids: Callable[[], str] = new_id, actor: str | None = None) -> Desk:
     """Open the technician's store, creating and upgrading it as needed."""
@@ -63,7 +69,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
                        now_ms=(lambda: int(clock().timestamp() * 1000)) if now else now_ms,
                        now_iso=lambda: to_iso(clock()))
     service = TicketService(store, checklists=checklists, policy=config.sla,
-                            actor=actor or config.tech, now=clock, new_id=ids,
+                            actor=actor or _team_handle(store) or config.tech, now=clock,
+                            new_id=ids,
                             default_checklist=checklist_files.DEFAULT_KEY,
                             attachment_max_bytes=config.attachment_max_bytes,
                             account_words=config.account_words,

@@ -84,6 +84,13 @@ class TicketDetail:
         return display_ref(self.ticket["number"], self.ticket["provisional"])
 
 
+def caller_key(email: str, client_id: str | None) -> str:
+    """A caller's id from their address within one client: two machines that add the same
+    caller offline make one record, and the same address at two clients makes two (a
+    caller's record is only ever seen by technicians of their client)."""
+    return stable_id("caller", email if client_id is None else f"{client_id}/{email}")
+
+
 class TicketService:
     def __init__(self, store: Store, *, checklists: Mapping[str, Checklist],
                  policy: SlaPolicy, actor: str, now: Callable[[], datetime],
@@ -342,6 +349,24 @@ class TicketService:
         assert found is not None
         return found
 
+    def _caller_of_client(self, caller_id: str | None, client_id: str | None,
+                          at: str) -> str | None:
+        """The same person as a caller of ``client_id`` (found, or copied there): a
+        ticket's caller always belongs to the ticket's client, so a ticket moved to another
+        client never points at a record its new technicians may not hold."""
+        caller = self.store.caller(caller_id) if caller_id else None
+        if caller is None or caller["client_id"] == client_id:
+            return caller_id
+        existing = self.store.find_caller(caller["name"], caller["email"], client_id)
+        if existing:
+            return str(existing["id"])
+        copy_id = caller_key(caller["email"], client_id) if caller["email"] else self._new_id()
+        self.store.insert("callers", {
+            "id": copy_id, "name": caller["name"], "email": caller["email"],
+            "phone": caller["phone"], "client_id": client_id, "vip": caller["vip"],
+            "created_at": at})
+        return copy_id
+
     def _caller(self, draft: NewTicket, client_id: str | None, at: str) -> str | None:
         if not (draft.caller or draft.email):
             return None
@@ -353,7 +378,7 @@ class TicketService:
             if updates:
                 self.store.update_row("callers", existing["id"], updates, at)
             return str(existing["id"])
-        caller_id = stable_id("caller", draft.email) if draft.email else self._new_id()
+        caller_id = caller_key(draft.email, client_id) if draft.email else self._new_id()
         self.store.insert("callers", {
             "id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
             "client_id": client_id, "vip": 0, "created_at": at})
@@ -509,6 +534,10 @@ class TicketService:
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
                 labels["client"] = (ticket.get("client_name"), name)
+                caller_id = self._caller_of_client(ticket.get("caller_id"),
+                                                   columns["client_id"], at)
+                if caller_id != ticket.get("caller_id"):  # after client_id: sync sends it so
+                    columns["caller_id"] = caller_id
                 continue
             if key == "caller_email":
                 self._set_caller_email(ticket, raw, at)
@@ -575,7 +604,7 @@ class TicketService:
         if existing:
             caller_id = str(existing["id"])
         else:
-            caller_id = stable_id("caller", address)
+            caller_id = caller_key(address, ticket["client_id"])
             self.store.insert("callers", {
                 "id": caller_id, "name": address.split("@")[0], "email": address,
                 "phone": None, "client_id": ticket["client_id"], "vip": 0, "created_at": at})

@@ -420,6 +420,12 @@ class Store:
                              (json.dumps(value, ensure_ascii=False, sort_keys=True),
                               op["op_id"]))
 
+    def rewrite_pending_value(self, op_id: str, value: Any) -> None:
+        """Amend an op that was never sent (its authors, when the store joins a team)."""
+        self._require_tx()
+        self._db.execute("UPDATE outbox SET value = ? WHERE op_id = ? AND state = 'pending'",
+                         (json.dumps(value, ensure_ascii=False, sort_keys=True), op_id))
+
     def numbered_tickets(self) -> list[Row]:
         return list(self._db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))
 
@@ -482,6 +488,12 @@ class Store:
             assignments = ", ".join(f'"{c}" = ?' for c in changes)
             self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                              (*changes.values(), row_id))
+
+    def delete_remote(self, table: str, column: str, value: Any) -> int:
+        """Delete rows the server says this store may no longer hold (no op: the record
+        moved to a client the technician does not work for)."""
+        self._require_tx()
+        return self._db.execute(f'DELETE FROM {table} WHERE "{column}" = ?', (value,)).rowcount
 
     # --- number leases ------------------------------------------------------------------
 
@@ -626,11 +638,12 @@ class Store:
         return list(self._db.execute("SELECT * FROM clients ORDER BY name"))
 
     def find_caller(self, name: str, email: str | None, client_id: str | None) -> Row | None:
-        """The same person calling again: matched by email if known, else by name + client."""
+        """The same person calling again, within one client (a caller's record belongs to
+        their client): matched by email if known, else by name."""
         if email:
             row: Row | None = self._db.execute(
-                "SELECT * FROM callers WHERE email = ? ORDER BY created_at LIMIT 1",
-                (email,)).fetchone()
+                "SELECT * FROM callers WHERE email = ? AND client_id IS ? "
+                "ORDER BY created_at LIMIT 1", (email, client_id)).fetchone()
             if row:
                 return row
         row = self._db.execute(

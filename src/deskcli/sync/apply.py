@@ -231,6 +231,10 @@ class ChangeApplier:
             return changed
         if kind == "set" and change.get("field"):
             return self._set(entity, table, entity_id, change["field"], value, change["hlc"])
+        if kind == "remove":  # moved to a client this technician does not work for
+            from deskcli.sync.scope import remove_record
+
+            return remove_record(self.store, entity, entity_id)
         return False
 
     def _free_number(self, number: Any, ticket_id: str) -> None:

@@ -156,6 +156,10 @@ class SyncClient:
             self.store.set_meta("server_tech", handle)
             self.store.set_meta("server_epoch", info["epoch"])
             self._hand_numbers_to_server(at)
+            from deskcli.sync.scope import adopt_handle
+
+            # The server writes authors from the token: unsent work says the same here.
+            adopt_handle(self.store, info["handle"])
         return info
 
     def _hand_numbers_to_server(self, at: str) -> None:
@@ -180,6 +184,10 @@ class SyncClient:
             return
         response = self._call("POST", "/v1/leases", json={
             "client_id": self.store.client_id, "size": DEFAULT_LEASE})
+        if response.status_code == 429:
+            # This store holds enough unused numbers, or asked too often: new tickets take
+            # provisional labels until the next block; the rest of the sync goes on.
+            return
         if response.status_code != 200:
             raise SyncError(f"could not get ticket numbers: {self._detail(response)}")
         block = response.json()

@@ -7,7 +7,9 @@ Push: ``POST /v1/push`` ``{"protocol", "client_id", "ops": [op, ...]}``; an op i
 ``{"op_id", "entity", "entity_id", "kind", "field", "value", "hlc", "base_seq"}``.
 The reply lists ``accepted``, ``duplicates`` and ``rejected`` op ids and the server's
 sequence number. Pull: ``GET /v1/changes?since=N&limit=M`` returns the changes after
-sequence N, in order, with ``next``, ``has_more`` and the server ``epoch``.
+sequence N, in order, with ``next``, ``has_more`` and the server ``epoch``. Pulled changes
+may also be of kind ``remove`` (written by the server only): the record moved to a client
+this technician does not work for, and the store deletes it with its children.
 """
 
 from __future__ import annotations
@@ -41,3 +43,6 @@ FREE_TEXT_FIELDS = frozenset({
 IMMUTABLE_FIELDS = frozenset({"id", "created_at", "created_by", "checklist"})
 #: Columns every replica computes for itself; never sent.
 DERIVED_FIELDS = DERIVED_TICKET_COLUMNS
+#: Value fields naming who did something: the server sets them to the pushing technician's
+#: handle, and a store that joins a team writes its unsent changes with that handle too.
+AUTHOR_FIELDS = frozenset({"author", "actor", "created_by", "revised_by", "verified_by"})
