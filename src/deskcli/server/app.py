@@ -25,8 +25,8 @@ from deskcli.domain.timefmt import to_iso
 from deskcli.server import feed, guard
 from deskcli.server import scope as scope_rules
 from deskcli.server.auth import authenticate
-from deskcli.server.db import init_database, make_engine
 from deskcli.server.auth_gate import authenticate_first
+from deskcli.server.db import init_database, make_engine
 from deskcli.server.models import SrvPresence
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,

@@ -42,9 +42,10 @@ from deskcli.sync.protocol import (
     FREE_TEXT_FIELDS,
     IMMUTABLE_FIELDS,
     MUTABLE,
+    SERVER_ORIGIN,
 )
 
-SERVER_NODE = "server"
+SERVER_NODE = SERVER_ORIGIN
 #: Entities whose own ``client_id`` decides who may see them (no client: everyone).
 SCOPED_BY_CLIENT = frozenset({"ticket", "kb_article"})
 

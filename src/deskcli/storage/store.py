@@ -396,11 +396,6 @@ class Store:
         self._db.execute("UPDATE sync_quarantine SET state = 'retracted' WHERE op_id = ?",
                          (op_id,))
 
-    def delete_remote(self, table: str, row_id: str) -> bool:
-        """Remove a row the server retracted (no op: the retraction came from the feed)."""
-        self._require_tx()
-        return self._db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,)).rowcount > 0
-
     def repend_acked(self) -> int:
         """After the server lost history (restored backup): send everything again."""
         self._require_tx()
@@ -491,7 +486,7 @@ class Store:
 
     def delete_remote(self, table: str, column: str, value: Any) -> int:
         """Delete rows the server says this store may no longer hold (no op: the record
-        moved to a client the technician does not work for)."""
+        moved to a client the technician does not work for, or an admin retracted it)."""
         self._require_tx()
         return self._db.execute(f'DELETE FROM {table} WHERE "{column}" = ?', (value,)).rowcount
 

@@ -27,7 +27,7 @@ from deskcli.domain.numbering import provisional_label
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
 from deskcli.sync import schema
-from deskcli.sync.protocol import DERIVED_FIELDS, ENTITY_TABLES
+from deskcli.sync.protocol import DERIVED_FIELDS, ENTITY_TABLES, SERVER_ORIGIN
 
 #: The feed's entity for an admin's retraction of an op (``deskcli server ops --retract``).
 RETRACTION = "op"
@@ -153,7 +153,7 @@ class ChangeApplier:
         """Why a row must not be applied here, or None."""
         try:
             stamp = hlc_mod.parse(change.get("hlc"))
-            schema.check_op(change)
+            schema.check_op(change, from_server=change.get("origin") == SERVER_ORIGIN)
         except schema.OpInvalid as error:
             return f"{error} (field {error.field})" if error.field else str(error)
         except ValueError as error:
@@ -193,7 +193,7 @@ class ChangeApplier:
         if value.get("kind") == "append" and table and isinstance(target, str):
             try:
                 with self.store.savepoint():
-                    self.store.delete_remote(table, target)
+                    self.store.delete_remote(table, "id", target)
             except Exception:  # noqa: BLE001 - something refers to it: keep the record
                 pass
         return 1

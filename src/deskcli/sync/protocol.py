@@ -41,6 +41,9 @@ FREE_TEXT_FIELDS = frozenset({
 })
 #: Fields that may never change through a ``set`` op.
 IMMUTABLE_FIELDS = frozenset({"id", "created_at", "created_by", "checklist"})
+#: The origin of feed rows the server writes itself (renumbering, corrections after a
+#: duplicate create, removals and copies when a record changes client).
+SERVER_ORIGIN = "server"
 #: Columns every replica computes for itself; never sent.
 DERIVED_FIELDS = DERIVED_TICKET_COLUMNS
 #: Value fields naming who did something: the server sets them to the pushing technician's

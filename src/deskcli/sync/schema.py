@@ -283,9 +283,14 @@ def _row(entity: str, value: Any, entity_id: str, *, kind: str) -> None:
             raise OpInvalid(f"a new {entity} needs {name}", name)
 
 
-def check_op(op: Mapping[str, Any]) -> None:
+def check_op(op: Mapping[str, Any], *, from_server: bool = False) -> None:
     """Raise OpInvalid if ``op`` (an op as pushed, or a feed row as pulled) breaks the
-    schema; the error's ``field`` names where."""
+    schema; the error's ``field`` names where.
+
+    ``from_server`` is for pulled rows the server wrote itself: only it may correct an
+    immutable field (a duplicate create answered with the record it holds) or remove a
+    record (it moved to a client the technician does not work for). Pushed ops never are.
+    """
     entity, kind = op.get("entity"), op.get("kind")
     if entity not in ENTITIES:
         raise OpInvalid(f"unknown entity {str(entity)[:64]!r}", "entity")
@@ -300,9 +305,14 @@ def check_op(op: Mapping[str, Any]) -> None:
         spec = ENTITIES[entity].get(name) if isinstance(name, str) else None
         if spec is None:
             raise OpInvalid(f"unknown {entity} field {str(name)[:64]!r}", "field")
-        if name in IMMUTABLE_FIELDS or name in DERIVED_FIELDS:
+        if name == "id" or name in DERIVED_FIELDS or (
+                name in IMMUTABLE_FIELDS and not from_server):
             raise OpInvalid(f"{entity} field {name!r} cannot be changed", name)
         check_value(spec, value, name)
+    elif kind == "remove" and from_server and entity in MUTABLE:
+        if not isinstance(value, Mapping):
+            raise OpInvalid(f"a remove op's value must be an object, not {_type_name(value)}",
+                            "value")
     else:
         raise OpInvalid(f"op kind {str(kind)[:16]!r} does not apply to {entity}", "kind")
     if (kind != "set" or isinstance(value, str)) and _size_bound(value) > MAX_VALUE_BYTES:
