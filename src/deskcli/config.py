@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.mailboxes import IntakeSettings, parse_intake
 from deskcli.domain.notify import NotifySettings, parse_settings
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.validation import parse_duration
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
-                        "notify"})
+                        "notify", "intake"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Config:
     attachment_max_bytes: int = 10 * 1024 * 1024
     #: Channels, templates, survey delay and retry policy (``[notify]``; docs/notifications.md).
     notify: NotifySettings = field(default_factory=NotifySettings)
+    #: Support mailboxes tickets are taken from (``[intake]``; docs/email.md).
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -67,8 +70,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")
         notify = parse_settings(data.get("notify", {}))
+        intake = parse_intake(data.get("intake", {}))
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
-                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify)
+                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify,
+                  intake=intake)
