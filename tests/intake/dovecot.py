@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -97,6 +98,7 @@ auth_mechanisms = plain login
 default_internal_user = {internal}
 default_login_user = {login}
 first_valid_uid = 1
+shutdown_clients = yes
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
@@ -122,7 +124,8 @@ service anvil {{
         config = self.root / "dovecot.conf"
         config.write_text(self._config())
         self.process = subprocess.Popen([str(DOVECOT), "-F", "-c", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -139,13 +142,19 @@ service anvil {{
         raise RuntimeError("dovecot did not start listening within 20 s")
 
     def stop(self) -> None:
+        """Stop the server and every session it serves (an outage, not a graceful drain):
+        the whole process group goes, so a fetcher mid-pass sees its connection drop."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+            try:  # sessions that outlived their master
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         if self.process is not None and self.process.stderr:
             self.process.stderr.close()
         self.process = None

@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("sync_cmd", "serve"),
     "server": ("sync_cmd", "server_app"),
     "notify": ("notify_cmd", "app"),
+    "mail": ("mail_cmd", "app"),
 }
 
 

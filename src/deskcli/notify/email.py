@@ -4,6 +4,12 @@ Every message of a ticket names the same thread root in ``References``/``In-Repl
 has the ticket number in its subject, so mail clients and the desk's mailbox keep one
 conversation per ticket. ``Message-ID`` is built from the idempotency key: a resend after a
 crash carries the same id, which mail systems and the desk's own intake use to drop repeats.
+
+Mail deskcli writes by itself (acknowledgement, resolution, survey) says so with
+``Auto-Submitted: auto-replied`` (RFC 3834), so well-behaved auto-responders do not answer
+it, and every message carries the ``X-Deskcli-Ticket`` marker, so the desk's own intake never
+takes its own mail in. The subject carries the ticket tag ``[#N]``: a reply from a mail
+program that drops the threading headers still finds its ticket.
 """
 
 from __future__ import annotations
@@ -13,9 +19,13 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from deskcli.domain.mail import MARKER_HEADER, MESSAGE_ID_DOMAIN, tag_subject
+
 from .base import DeliveryError, Outgoing
 
-DOMAIN = "deskcli.invalid"
+DOMAIN = MESSAGE_ID_DOMAIN
+#: Purposes written by a technician; everything else deskcli sends by itself.
+_TYPED = frozenset({"update", "test"})
 
 
 def message_id(key: str) -> str:
@@ -44,13 +54,18 @@ class SmtpSender:
         mail = EmailMessage()
         mail["From"] = self._from
         mail["To"] = message.recipient
-        mail["Subject"] = str(message.payload.get("subject", message.ticket_ref))
+        ref = message.ticket_ref
+        number = int(ref[1:]) if ref.startswith("#") and ref[1:].isdigit() else None
+        mail["Subject"] = tag_subject(str(message.payload.get("subject", ref)), number)
         mail["Message-ID"] = message_id(message.key)
         mail["Date"] = formatdate(localtime=False, usegmt=True)
         root = thread_id(message.ticket_id)
         mail["In-Reply-To"] = root
         mail["References"] = root
-        mail["X-Deskcli-Ticket"] = message.ticket_ref
+        mail[MARKER_HEADER] = message.ticket_ref
+        if message.purpose not in _TYPED:
+            mail["Auto-Submitted"] = "auto-replied" if message.purpose == "acknowledgement" \
+                else "auto-generated"
         mail.set_content(str(message.payload.get("body", "")))
         return mail
 

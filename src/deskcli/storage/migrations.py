@@ -346,6 +346,33 @@ CREATE INDEX outbound_by_due ON outbound(state, not_before);
 CREATE INDEX outbound_by_ticket ON outbound(ticket_id, purpose);
 """
 
+V7_MAIL_INTAKE = """
+CREATE TABLE mail_messages (
+    key TEXT PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    sender TEXT,
+    outcome TEXT NOT NULL,
+    ticket_id TEXT REFERENCES tickets(id),
+    reason TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX mail_messages_by_uid ON mail_messages(mailbox, folder, uidvalidity, uid);
+CREATE INDEX mail_messages_by_sender ON mail_messages(sender, at);
+CREATE INDEX mail_messages_by_ticket ON mail_messages(ticket_id);
+CREATE TABLE mailbox_state (
+    mailbox TEXT PRIMARY KEY,
+    last_attempt_at TEXT,
+    last_success_at TEXT,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until TEXT
+);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -354,6 +381,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "knowledge base: articles, versions, ticket links, full-text index", V4_KB),
     (5, "satisfaction survey answers", V5_CSAT),
     (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
+    (7, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
+     V7_MAIL_INTAKE),
 ]
 
 LATEST = MIGRATIONS[-1][0]
