@@ -110,6 +110,8 @@ class ParsedMail:
 
 
 def _header(msg: Message, name: str, problems: list[str]) -> str:
+    if name not in msg:  # cheap: parsing a header object is the expensive part
+        return ""
     try:
         value = msg.get(name)
     except Exception as error:  # a header the parser cannot make sense of

@@ -129,18 +129,30 @@ class ImapMailbox:
         # An empty answer is a message expunged by another session while we asked.
         return bytes(body) if body else None
 
-    def move(self, uid: int, folder: str) -> None:
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move messages (one command for many); any already gone are skipped."""
+        if not uids:
+            return
+        done = self._move(uids, folder)
+        if done is None and len(uids) > 1:
+            # Some were expunged by another session: the server may have moved none of
+            # them, so move the rest one by one.
+            for uid in uids:
+                self._move([uid], folder)
+
+    def _move(self, uids: list[int], folder: str) -> object:
         if self._can_move:
-            self._call(f"MOVE to {folder}", self.client.move, [uid], folder, gone_ok=True)
-            return
-        if self._call(f"COPY to {folder}", self.client.copy, [uid], folder,
+            return self._call(f"MOVE to {folder}", self.client.move, uids, folder,
+                              gone_ok=True)
+        if self._call(f"COPY to {folder}", self.client.copy, uids, folder,
                       gone_ok=True) is None:
-            return
-        self._call("STORE", self.client.delete_messages, [uid], gone_ok=True)
+            return None
+        self._call("STORE", self.client.delete_messages, uids, gone_ok=True)
         if self._uidplus:
-            self._call("EXPUNGE", self.client.uid_expunge, [uid])
+            self._call("EXPUNGE", self.client.uid_expunge, uids)
         else:
             self._call("EXPUNGE", self.client.expunge)
+        return True
 
     def close(self) -> None:
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -350,7 +351,7 @@ class Mailbox(Protocol):
 
     def fetch(self, uid: int) -> bytes | None: ...
 
-    def move(self, uid: int, folder: str) -> None: ...
+    def move(self, uids: list[int], folder: str) -> None: ...
 
     def close(self) -> None: ...
 
@@ -393,8 +394,11 @@ class MailFetcher:
     and move each message twice; the ledger's unique key is the second line of defence.
     """
 
-    #: How long a claim holds without being renewed (each message renews it).
+    #: How long a claim holds without being renewed (renewed every quarter of it).
     LEASE = timedelta(minutes=10)
+    #: Messages moved on the server with one command. Moving later than the commit is
+    #: safe: until moved, a message is recognised by the ledger and only moved.
+    MOVE_BATCH = 50
 
     def __init__(self, intake: MailIntake, connect: Callable[[MailboxSettings], Mailbox],
                  *, on_line: Callable[[str], None] | None = None,
@@ -425,13 +429,23 @@ class MailFetcher:
             self._say(report, f"{box.name}: another fetcher ({holder}) is working on this "
                               "mailbox; left to it")
             return report
+        renewed = time.monotonic()
         try:
             with _session(self.connect, box) as session:
                 uidvalidity = session.select(box.folder)
                 known = self.intake.ledger.known_uids(box.name, box.folder, uidvalidity)
+                moves: dict[str, list[int]] = {}
                 for uid in session.uids():
-                    self._claim(box)  # renew: a long pass keeps its mailbox
-                    self._one(box, session, uidvalidity, uid, known.get(uid), report)
+                    if time.monotonic() - renewed > self.LEASE.total_seconds() / 4:
+                        self._claim(box)  # renew: a long pass keeps its mailbox
+                        renewed = time.monotonic()
+                    folder = self._one(box, session, uidvalidity, uid, known.get(uid), report)
+                    if folder is not None:
+                        moves.setdefault(folder, []).append(uid)
+                        if len(moves[folder]) >= self.MOVE_BATCH:
+                            session.move(moves.pop(folder), folder)
+                for folder, uids in moves.items():
+                    session.move(uids, folder)
         except MailboxUnreachable as error:
             report.error = str(error)
             self._say(report, f"{box.name}: cannot fetch: {error}")
@@ -442,7 +456,8 @@ class MailFetcher:
         return report
 
     def _one(self, box: MailboxSettings, session: Mailbox, uidvalidity: int, uid: int,
-             known: Row | None, report: FetchReport) -> None:
+             known: Row | None, report: FetchReport) -> str | None:
+        """Take one message in; returns the folder it is to be moved to (None: gone)."""
         label = f"uid {uid}"
         if known is not None:
             # Taken in by an earlier run that stopped before the move: only move it now.
@@ -453,7 +468,7 @@ class MailFetcher:
         else:
             size = session.size(uid)
             if size is None:  # gone meanwhile (another fetcher moved it)
-                return
+                return None
             if size > MAX_MESSAGE_BYTES:
                 outcome = self.intake.refuse(
                     box, box.folder, uidvalidity, uid, f"uid:{box.name}:{uidvalidity}:{uid}",
@@ -462,7 +477,7 @@ class MailFetcher:
             else:
                 raw = session.fetch(uid)
                 if raw is None:
-                    return
+                    return None
                 label = _label(raw, uid)
                 try:
                     outcome = self.intake.ingest(box, box.folder, uidvalidity, uid, raw)
@@ -472,9 +487,9 @@ class MailFetcher:
                         f"could not be taken in ({type(error).__name__}: {error})")
         folder = box.refused_folder if outcome.destination == "refused" \
             else box.processed_folder
-        session.move(uid, folder)
         report.handled += 1
         self._say(report, outcome.line(box.name, label) + f" → {folder}")
+        return folder
 
 
 class _session(AbstractContextManager["Mailbox"]):
