@@ -85,6 +85,12 @@ class MailLedger:
                                            (mailbox,)).fetchone()
         return row
 
+    def failing(self, at_least: int) -> tuple[str, ...]:
+        """Mailboxes whose last ``at_least`` fetches or more all failed."""
+        return tuple(str(r["mailbox"]) for r in self._db.execute(
+            "SELECT mailbox FROM mailbox_state WHERE failures >= ? ORDER BY mailbox",
+            (at_least,)))
+
     def fetched(self, mailbox: str, at: str, error: str | None) -> None:
         """Record one fetch attempt: a success clears the failure count, an error adds one."""
         self.store._require_tx()
