@@ -192,3 +192,12 @@ def test_acknowledgement_round_trip_without_a_loop(isolated_home: Path, dovecot:
     assert f"reply from alice@acme.example on #{number}" in result.stderr
     assert len(mail.unique()) == 1  # nothing answered the reply or our own mail
     assert dovecot.count("Refused") == 1 and dovecot.count("Processed") == 2
+
+
+def test_a_bounce_of_our_acknowledgement_is_noted_on_its_ticket(feed: Feed, desk: Desk) -> None:
+    ref = feed(corpus.plain()).ticket_ref
+    ticket = desk.tickets.find(ref)
+    outcome = feed(corpus.bounce(original_id=_ack_id(ticket["id"])))
+    assert outcome.action == "note" and outcome.ticket_ref == ref
+    notes = [e for e in desk.tickets.detail(ref).timeline if e.get("note_internal")]
+    assert "could not be delivered" in notes[-1]["note_body"]

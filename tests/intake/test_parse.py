@@ -171,3 +171,16 @@ def test_a_tag_attaches_only_for_a_party_of_the_same_client() -> None:
                                             ticket_client="Acme", mailbox_client=None))
     assert "another client" in str(tag_refusal(number=5, sender="a@x", parties=["a@x"],
                                                ticket_client="Acme", mailbox_client="Globex"))
+
+
+def test_control_characters_from_a_message_are_dropped() -> None:
+    raw = corpus.plain("Printer \x1b]0;owned\x07 jams", body="Hello \x1b[31mred\x1b[0m\n",
+                       name="Eve\x1b[2J")
+    mail = parse(raw)
+    assert "\x1b" not in mail.summary + mail.body + mail.words + str(mail.sender_name)
+    assert mail.summary == "Printer ]0;owned jams"
+
+
+def test_a_bounce_names_the_message_it_returns() -> None:
+    mail = parse(corpus.bounce(original_id="<deskcli-x@deskcli.invalid>"))
+    assert "<deskcli-x@deskcli.invalid>" in mail.thread_ids()

@@ -43,6 +43,14 @@ _TAG = re.compile(r"\[#(\d{1,9})\]")
 _PREFIX = re.compile(r"^\s*(?:(?:re|aw|sv|vs|fw|fwd|wg|antw|antwort|tr|ref|rif|r|odp|res)"
                      r"\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*)", re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
+#: C0 and C1 control characters except tab and newline: a terminal would obey them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inert(text: str) -> str:
+    """Text from a message without control characters (an escape sequence in a subject
+    must not retitle or recolour the technician's terminal); tabs and newlines stay."""
+    return _CONTROL.sub("", text)
 
 
 class MailKind(StrEnum):
@@ -137,7 +145,7 @@ def our_ticket_id(message_id: str) -> str | None:
 def clean_subject(subject: str) -> str:
     """The subject as a summary: reply/forward prefixes (any language, repeated) and ticket
     tags removed, one line, at most the summary's length; never empty."""
-    text = _TAG.sub(" ", " ".join(subject.split()))
+    text = _TAG.sub(" ", " ".join(inert(subject).split()))
     previous = None
     while previous != text:
         previous = text
@@ -181,7 +189,7 @@ def classify(msg: Message, sender: str | None, own_addresses: Iterable[str],
         return MailKind.OURS, f"sent from our own address {sender}"
     auto = _header(msg, "Auto-Submitted", problems).lower()
     if auto and auto != "no":
-        return MailKind.AUTOMATIC, f"Auto-Submitted: {auto}"
+        return MailKind.AUTOMATIC, f"Auto-Submitted: {inert(auto)[:40]}"
     if msg.get_content_type() == "multipart/report":
         return MailKind.AUTOMATIC, "a delivery status report (bounce)"
     precedence = _header(msg, "Precedence", problems).lower()
@@ -190,7 +198,7 @@ def classify(msg: Message, sender: str | None, own_addresses: Iterable[str],
     for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
         value = _header(msg, name, problems)
         if value:
-            return MailKind.AUTOMATIC, f"{name}: {value[:40]}"
+            return MailKind.AUTOMATIC, f"{name}: {inert(value)[:40]}"
     if _header(msg, "List-Id", problems):
         return MailKind.AUTOMATIC, "a mailing-list message (List-Id)"
     if _header(msg, "Return-Path", problems) == "<>" or (
@@ -429,6 +437,28 @@ def _walk(msg: Message, problems: list[str]) -> tuple[str | None, str | None,
     return plain, markup, attachments
 
 
+def _reported_ids(msg: Message) -> tuple[str, ...]:
+    """The Message-IDs of the message a delivery report is about (its returned headers or
+    copy), so a bounce of our own acknowledgement finds the ticket it was sent for."""
+    found: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        try:
+            if ctype == "text/rfc822-headers":
+                payload = part.get_payload(decode=True)
+                text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+                inner = email.message_from_string(text, policy=email.policy.compat32)
+                found.extend(message_ids(str(inner.get("Message-ID", ""))))
+            elif ctype == "message/rfc822":
+                payload = part.get_payload()
+                inner = payload[0] if isinstance(payload, list) and payload else None
+                if isinstance(inner, Message):
+                    found.extend(message_ids(str(inner.get("Message-ID", ""))))
+        except Exception:  # a report we cannot read threads nowhere; nothing else breaks
+            continue
+    return tuple(dict.fromkeys(found))[:MAX_REFERENCES]
+
+
 def content_key(raw: bytes) -> str:
     """What a message without a Message-ID is remembered by."""
     return "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -447,7 +477,8 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> ParsedMail:
     from_header = _header(msg, "From", problems)
     name, address = parseaddr(from_header)
     sender = address.strip().lower() if address and "@" in address else None
-    if sender and (len(sender) > 254 or any(c.isspace() or c in "<>\"'," for c in sender)):
+    if sender and (len(sender) > 254 or not sender.isprintable()
+                   or any(c.isspace() or c in "<>\"'," for c in sender)):
         problems.append("From address malformed")
         sender = None
     subject = _header(msg, "Subject", problems)
@@ -457,6 +488,9 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> ParsedMail:
             if "@" in addr:
                 recipients.append(addr.lower())
     kind, reason = classify(msg, sender, own_addresses, problems)
+    references = message_ids(_header(msg, "References", problems))
+    if msg.get_content_type() == "multipart/report":
+        references = (*references, *_reported_ids(msg))
     try:
         plain, markup, attachments = _walk(msg, problems)
     except Exception as error:  # malformed MIME beyond what the parser recovers from
@@ -468,15 +502,15 @@ def parse(raw: bytes, *, own_addresses: Iterable[str] = ()) -> ParsedMail:
         body = html_to_text(markup)
     else:
         body = plain or ""
-    body = body.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    body = inert(body.replace("\r\n", "\n").replace("\r", "\n"))
     body = _limit(body, problems)
     words = trim_reply(body) if body.strip() else ""
     return ParsedMail(
         message_id=message_id, key=message_id or content_key(raw),
-        sender=sender, sender_name=" ".join(name.split())[:200] or None,
-        subject=subject, summary=clean_subject(subject), body=body.strip(), words=words,
+        sender=sender, sender_name=" ".join(inert(name).split())[:200] or None,
+        subject=inert(subject), summary=clean_subject(subject), body=body.strip(), words=words,
         in_reply_to=message_ids(_header(msg, "In-Reply-To", problems)),
-        references=message_ids(_header(msg, "References", problems)),
+        references=references,
         tag=subject_tag(subject), kind=kind, kind_reason=reason,
         attachments=tuple(attachments), recipients=tuple(recipients),
         problems=tuple(problems))

@@ -52,7 +52,8 @@ class Outcome:
     ticket_ref: str | None = None
 
     def line(self, mailbox: str, label: str) -> str:
-        return f"{mailbox}: {label}: {self.detail}"
+        """One line for the fetch log; nothing from the message can break or steer it."""
+        return " ".join(rules.inert(f"{mailbox}: {label}: {self.detail}").split())
 
 
 class MailIntake:
