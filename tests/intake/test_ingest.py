@@ -201,3 +201,34 @@ def test_a_bounce_of_our_acknowledgement_is_noted_on_its_ticket(feed: Feed, desk
     assert outcome.action == "note" and outcome.ticket_ref == ref
     notes = [e for e in desk.tickets.detail(ref).timeline if e.get("note_internal")]
     assert "could not be delivered" in notes[-1]["note_body"]
+
+
+def test_a_display_name_never_matches_a_caller_only_the_address_does(
+        feed: Feed, desk: Desk) -> None:
+    from deskcli.domain.intake import NewTicket
+
+    desk.tickets.create(NewTicket(summary="Laptop", caller="Alice Smith"))  # no address
+    made = feed(corpus.plain(sender="alice.smith@evil.example", name="Alice Smith"))
+    ticket = desk.tickets.find(str(made.ticket_ref))
+    assert ticket["caller_email"] == "alice.smith@evil.example"
+    phone_caller = desk.store._db.execute(
+        "SELECT * FROM callers WHERE email IS NULL").fetchall()
+    assert len(phone_caller) == 1  # the phone caller's record was not given the address
+    again = feed(corpus.plain("Second", sender="Alice.Smith@evil.example",
+                              message_id="<second@evil.example>"))
+    assert desk.tickets.find(str(again.ticket_ref))["caller_id"] == ticket["caller_id"]
+
+
+def test_a_parked_message_moved_back_is_taken_in(desk: Desk, clock: FakeClock) -> None:
+    tight = parse_intake({"sender_limit": 1, "mailboxes": {"support": {
+        "host": "127.0.0.1", "security": "none", "username": "support@example.org"}}})
+    box = tight.mailboxes["support"]
+    intake = MailIntake(desk.tickets, tight)
+    assert intake.ingest(box, "INBOX", 1, 1, corpus.plain()).action == "ticket"
+    second = corpus.plain("Another", message_id="<another@acme.example>")
+    assert intake.ingest(box, "INBOX", 1, 2, second).action == "parked"
+    # The same UID again (a crash before the move): still parked, not judged again.
+    assert intake.ingest(box, "INBOX", 1, 2, second).action == "seen"
+    clock.advance(hours=2)
+    # Moved back by a person: a new UID, judged again, and the hour has passed.
+    assert intake.ingest(box, "INBOX", 1, 3, second).action == "ticket"

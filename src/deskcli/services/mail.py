@@ -28,6 +28,7 @@ from deskcli.domain import mail as rules
 from deskcli.domain import validation
 from deskcli.domain.enums import Channel, Status
 from deskcli.domain.errors import DeskError, InvalidInput
+from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.mailboxes import IntakeSettings, MailboxSettings
 from deskcli.domain.numbering import display_ref
@@ -109,6 +110,12 @@ class MailIntake:
     def _ingest(self, box: MailboxSettings, folder: str, uidvalidity: int, uid: int,
                 raw: bytes, mail: rules.ParsedMail) -> Outcome:
         seen = self.ledger.by_key(mail.key)
+        if seen is not None and seen["outcome"] in ("refused", "parked") and (
+                seen["folder"], seen["uidvalidity"], seen["uid"]) != (folder, uidvalidity, uid):
+            # Refused or parked before, and someone moved it back into the inbox (a new
+            # UID): they want it taken in now, so it is judged again.
+            self.ledger.forget(mail.key)
+            seen = None
         if seen is not None:
             ref = self._ref_of(seen["ticket_id"])
             where = "refused" if seen["outcome"] in ("refused", "parked") else "processed"
@@ -216,20 +223,30 @@ class MailIntake:
     def _new_ticket(self, box: MailboxSettings, mail: rules.ParsedMail, sender: str,
                     raw: bytes, *, linked_to: Row | None, why: str | None) -> Row:
         service = self.tickets
-        known = self.store.find_caller(mail.sender_name or sender.split("@")[0], sender, None)
+        now = self._now()
+        at = to_iso(now)
+        known = self.ledger.caller_by_email(sender) or self.store.caller(
+            stable_id("caller", sender))
         client = box.client
         if client is None and known is not None and known["client_id"]:
             found = self.store.client_by_id(known["client_id"])
             client = found["name"] if found else None
+        if known is None:
+            # The caller is found by address only, never by the display name: anyone can
+            # write "From: Your CEO <x@elsewhere>", and matching that to the CEO's record
+            # would give the stranger the CEO's history (and address on file).
+            client_row = service._client(client, at) if client else None
+            known = {"id": stable_id("caller", sender),
+                     "name": mail.sender_name or sender.split("@")[0], "email": sender,
+                     "phone": None, "client_id": client_row["id"] if client_row else None,
+                     "vip": 0, "created_at": at}
+            self.store.insert("callers", known)
         codes = mail.error_codes
         draft = NewTicket(
-            summary=mail.summary,
-            caller=(mail.sender_name or None) if known is None else known["name"],
-            email=sender, verbatim=mail.words or None,
+            summary=mail.summary, caller=known["name"], email=sender,
+            verbatim=mail.words or None,
             error=", ".join(codes)[:validation.TEXT_MAX] or None,
             priority=box.priority, channel=Channel.EMAIL, client=client)
-        now = self._now()
-        at = to_iso(now)
         # The ticket service's own write path (numbering, SLA clocks, caller lookup, the
         # acknowledgement queued by the planner), inside this transaction.
         row = service._insert_new(draft, now)
@@ -259,7 +276,9 @@ class MailIntake:
         note_id = service._new_id()
         self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
                                     "author": sender, "body": body, "internal": 0})
-        service._event(ticket["id"], at, "caller_reply", f"Email from the caller ({sender})",
+        who = ("the caller" if sender == (ticket.get("caller_email") or "").lower()
+               else "a party of the ticket")
+        service._event(ticket["id"], at, "caller_reply", f"Email from {who} ({sender})",
                        {"note_id": note_id, "message_id": mail.message_id, "from": sender})
         # A word from the caller is contact: the checkpoint clock restarts.
         ticket = service._write(ticket, {"last_contact_at": at}, at)

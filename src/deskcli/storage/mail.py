@@ -52,6 +52,18 @@ class MailLedger:
             tuple(row.values()))
         return cursor.rowcount > 0
 
+    def caller_by_email(self, address: str) -> Row | None:
+        """The caller with this address (the first recorded), matched on the address only."""
+        row: Row | None = self._db.execute(
+            "SELECT * FROM callers WHERE lower(email) = lower(?) ORDER BY created_at LIMIT 1",
+            (address,)).fetchone()
+        return row
+
+    def forget(self, key: str) -> None:
+        """Drop a refused or parked message's row, so it is judged again."""
+        self.store._require_tx()
+        self._db.execute("DELETE FROM mail_messages WHERE key = ?", (key,))
+
     def sender_count(self, sender: str, since: str) -> int:
         marks = ", ".join("?" for _ in TAKEN)
         return int(self._db.execute(
