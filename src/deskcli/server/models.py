@@ -121,3 +121,13 @@ class SrvPresence(SQLModel, table=True):
     ticket_id: str = Field(primary_key=True)
     tech: str = Field(primary_key=True)
     seen_at: str
+
+
+class SrvIntakeClaim(SQLModel, table=True):
+    """Which ``deskcli serve`` process fetches the support mailboxes, until when (a lease:
+    a process that died loses it when it runs out)."""
+
+    __tablename__ = "srv_intake_claim"
+    name: str = Field(primary_key=True)
+    owner: str
+    until: str
