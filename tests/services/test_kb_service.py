@@ -183,7 +183,8 @@ class TestMigration:
             ref = resolved(desk, "Printer queue stuck", error="0x00000709")
         raw = sqlite3.connect(path)
         for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs",
-                     "csat_responses", "outbound"):  # and what later versions add
+                     "csat_responses", "outbound", "mail_messages",
+                     "mailbox_state"):  # and what later versions add
             raw.execute(f"DROP TABLE {name}")
         for (trigger,) in raw.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
