@@ -295,3 +295,32 @@ def test_the_server_stopping_mid_fetch_exits_1_and_loses_nothing(
     assert code == 0, err
     assert len(tickets(home)) == 4
     assert dovecot.count("INBOX") == 0 and dovecot.count("Processed") == 4
+
+
+def test_watch_keeps_fetching_until_interrupted(home: Path, dovecot: Dovecot,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import deskcli.cli.mail_cmd as mail_cmd
+
+    passes = []
+
+    def sleep(seconds: float) -> None:
+        passes.append(seconds)
+        if len(passes) == 1:
+            dovecot.deliver(corpus.html_only())  # arrives while the first pass waits
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mail_cmd, "pause", sleep)
+    dovecot.deliver(corpus.plain())
+    code, _, err = run("mail", "fetch", "--watch")
+    assert code == 130
+    assert passes == [60.0, 60.0]
+    assert len(tickets(home)) == 2 and err.count("new ticket") == 2
+
+
+def test_mail_test_names_a_missing_inbox_folder(home: Path, dovecot: Dovecot) -> None:
+    config = home / "config" / "config.toml"
+    config.write_text(config.read_text() + 'folder = "Support Queue"\n')
+    code, _, err = run("mail", "test", "support")
+    assert code == 1 and "folder 'Support Queue' does not exist on the server" in err
+    assert "processed_folder 'Processed': missing (created on the first fetch)" in err

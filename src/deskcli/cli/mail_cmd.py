@@ -94,9 +94,14 @@ def fetch(
                 send_after_change(desk)
             if not keep_watching:
                 break
-            time.sleep(interval)
+            pause(interval)
     if failed:
         raise typer.Exit(int(ExitCode.FAILED))
+
+
+def pause(seconds: float) -> None:
+    """The wait between --watch passes (replaced in tests)."""
+    time.sleep(seconds)
 
 
 @app.command("status")

@@ -147,9 +147,12 @@ class MailWorker(threading.Thread):
 
         assert isinstance(desk, Desk) and isinstance(client, SyncClient)
         assert isinstance(fetcher, MailFetcher)
+        # Sync first: ticket numbers from this server before anything is opened, and a
+        # process whose token no longer works (another serve process started and issued
+        # a new one) stops renewing its claim, so the other one takes over.
+        client.sync()
         if not claim(self.database_url, self.owner, lease):
             return  # another server process fetches
-        client.sync()  # ticket numbers from this server before anything is opened
         for box in sorted(desk.config.intake.mailboxes.values(), key=lambda b: b.name):
             fetcher.fetch(box)
         client.sync()
