@@ -184,3 +184,10 @@ def test_control_characters_from_a_message_are_dropped() -> None:
 def test_a_bounce_names_the_message_it_returns() -> None:
     mail = parse(corpus.bounce(original_id="<deskcli-x@deskcli.invalid>"))
     assert "<deskcli-x@deskcli.invalid>" in mail.thread_ids()
+
+
+def test_a_sentence_ending_in_wrote_is_not_a_quote_header() -> None:
+    text = "On Monday I wrote\nto the vendor and nothing happened.\nStill broken."
+    assert trim_reply(text) == text
+    gmail = "Fixed.\nOn Tue, 24 Nov 2026 at 09:01, Desk <d@x>\nwrote:\n> old"
+    assert trim_reply(gmail) == "Fixed."

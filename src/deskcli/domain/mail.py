@@ -301,7 +301,7 @@ def _decode_part(part: Message, problems: list[str]) -> str:
 
 _QUOTE_HEADERS = (
     re.compile(r"^(?:on|am|le|den|el|il|op|w dniu)\b.{0,300}"
-               r"(?:wrote|schrieb|a écrit|skrev|escribió|ha scritto|schreef|napisał)\s*:?\s*$",
+               r"(?:wrote|schrieb|a écrit|skrev|escribió|ha scritto|schreef|napisał)\s*:\s*$",
                re.IGNORECASE),
     re.compile(r"^-{2,}\s*(?:original message|ursprüngliche nachricht|ursprungligt "
                r"meddelande|message d'origine|forwarded message|weitergeleitete nachricht)"

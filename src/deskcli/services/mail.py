@@ -111,7 +111,8 @@ class MailIntake:
                 raw: bytes, mail: rules.ParsedMail) -> Outcome:
         seen = self.ledger.by_key(mail.key)
         if seen is not None and seen["outcome"] in ("refused", "parked") and (
-                seen["folder"], seen["uidvalidity"], seen["uid"]) != (folder, uidvalidity, uid):
+                seen["mailbox"], seen["folder"], seen["uidvalidity"], seen["uid"]
+        ) != (box.name, folder, uidvalidity, uid):
             # Refused or parked before, and someone moved it back into the inbox (a new
             # UID): they want it taken in now, so it is judged again.
             self.ledger.forget(mail.key)
