@@ -142,7 +142,8 @@ def test_a_caller_reply_sends_nothing_to_the_caller(isolated_home: Path, clock: 
         assert queued == ["acknowledgement"]  # one, for the new ticket; none for the reply
 
 
-def _smtp_config(home: Path, mail: MailCatcher, server: Dovecot | None) -> None:
+def _smtp_config(home: Path, mail: MailCatcher, server: Dovecot | None,
+                 sender: str = "support@example.org") -> None:
     config = home / "config"
     config.mkdir(parents=True, exist_ok=True)
     intake = ""
@@ -158,7 +159,7 @@ type = "smtp"
 host = "127.0.0.1"
 port = {mail.port}
 username = "{SMTP_USER}"
-from = "support@example.org"
+from = "{sender}"
 ca_file = "{mail.cert_file}"
 
 {intake}""")
@@ -232,3 +233,15 @@ def test_a_parked_message_moved_back_is_taken_in(desk: Desk, clock: FakeClock) -
     clock.advance(hours=2)
     # Moved back by a person: a new UID, judged again, and the hour has passed.
     assert intake.ingest(box, "INBOX", 1, 3, second).action == "ticket"
+
+
+def test_mail_from_our_sending_address_is_never_taken_in(
+        isolated_home: Path, clock: FakeClock, mail: MailCatcher) -> None:
+    from deskcli.services.mail import for_desk
+
+    _smtp_config(isolated_home, mail, None, sender="noreply@example.org")
+    with make_desk(isolated_home, clock) as desk:
+        outcome = for_desk(desk).ingest(BOX, "INBOX", 1, 1,
+                                        corpus.plain(sender="NoReply@example.org"))
+        assert outcome.action == "refused" and "our own address" in outcome.detail
+        assert desk.store.count_tickets() == 0

@@ -45,11 +45,9 @@ STATUS_KEYS = ("mailbox", "host", "folder", "last_fetch", "last_success", "failu
 
 
 def _intake(desk: Desk) -> MailIntake:
-    from deskcli.services.mail import MailIntake
+    from deskcli.services.mail import for_desk
 
-    own = [desk.config.notify.channels[name].options.get("from", "")
-           for name in ([desk.config.notify.email] if desk.config.notify.email else [])]
-    return MailIntake(desk.tickets, desk.config.intake, own_addresses=[str(a) for a in own])
+    return for_desk(desk)
 
 
 @app.command("fetch")

@@ -118,7 +118,7 @@ class MailWorker(threading.Thread):
     def run(self) -> None:
         from deskcli.intake.imap import connect
         from deskcli.services.desk import open_desk
-        from deskcli.services.mail import MailFetcher, MailIntake
+        from deskcli.services.mail import MailFetcher, for_desk
         from deskcli.sync.client import SyncClient
         from deskcli.sync.credentials import Credentials
 
@@ -126,7 +126,7 @@ class MailWorker(threading.Thread):
         desk = open_desk(self.paths, actor=HANDLE)
         client = SyncClient(desk, Credentials(self.server_url, self.token, "server"))
         settings = desk.config.intake
-        fetcher = MailFetcher(MailIntake(desk.tickets, settings), connect,
+        fetcher = MailFetcher(for_desk(desk), connect,
                               on_line=self.log, owner=self.owner)
         lease = max(settings.watch_interval * 3, timedelta(minutes=2))
         try:

@@ -33,6 +33,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.domain.mailboxes import IntakeSettings, MailboxSettings
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.timefmt import to_iso
+from deskcli.services.desk import Desk
 from deskcli.services.tickets import TicketService
 from deskcli.storage.mail import MailLedger
 from deskcli.storage.store import Row
@@ -538,6 +539,15 @@ def _label(raw: bytes, uid: int) -> str:
             if ids:
                 return "".join(ch for ch in ids[0][:80] if ch.isprintable())
     return f"uid {uid}"
+
+
+def for_desk(desk: Desk) -> MailIntake:
+    """The intake of a desk: its mailboxes, and every address deskcli sends from (the
+    ``[notify]`` email channel's) counted as our own, never to be taken in."""
+    notify = desk.config.notify
+    own = [str(notify.channels[notify.email].options.get("from") or "")] if notify.email \
+        else []
+    return MailIntake(desk.tickets, desk.config.intake, own_addresses=own)
 
 
 def mailbox_names(settings: IntakeSettings, only: str | None) -> list[MailboxSettings]:
