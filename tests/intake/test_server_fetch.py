@@ -13,14 +13,14 @@ from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
 from intake import corpus
 from intake.dovecot import PASSWORD, USER, Dovecot
-from sync.conftest import TeamServer, free_port
+from sync.conftest import BACKENDS, TeamServer, free_port, postgres_database
 
 pytestmark = pytest.mark.subprocess
 
 
-@pytest.fixture
-def mail_server(tmp_path: Path, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[TeamServer]:
+@pytest.fixture(params=BACKENDS)
+def mail_server(request: pytest.FixtureRequest, tmp_path: Path, dovecot: Dovecot,
+                monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamServer]:
     home = tmp_path / "server-home"
     (home / "config").mkdir(parents=True)
     (home / "config" / "config.toml").write_text(
@@ -28,8 +28,9 @@ def mail_server(tmp_path: Path, dovecot: Dovecot, monkeypatch: pytest.MonkeyPatc
         f'port = {dovecot.port}\nsecurity = "none"\nusername = "{USER}"\nclient = "Acme"\n')
     monkeypatch.setenv("DESKCLI_INTAKE_SUPPORT_PASSWORD", PASSWORD)
     port = free_port()
-    team = TeamServer(f"http://127.0.0.1:{port}", f"sqlite:///{home / 'server.db'}", home,
-                      port)
+    database_url = (f"sqlite:///{home / 'server.db'}" if request.param == "sqlite"
+                    else postgres_database())
+    team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
     team.start()
     yield team
     team.kill()
