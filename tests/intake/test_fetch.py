@@ -324,3 +324,20 @@ def test_mail_test_names_a_missing_inbox_folder(home: Path, dovecot: Dovecot) ->
     code, _, err = run("mail", "test", "support")
     assert code == 1 and "folder 'Support Queue' does not exist on the server" in err
     assert "processed_folder 'Processed': missing (created on the first fetch)" in err
+
+
+def test_starttls_upgrades_before_the_password_is_sent(isolated_home: Path,
+                                                       dovecot_tls: Dovecot,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    config = isolated_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(
+        f'[intake.mailboxes.support]\nhost = "127.0.0.1"\nport = {dovecot_tls.port}\n'
+        f'security = "starttls"\nusername = "{USER}"\nca_file = "{dovecot_tls.cert}"\n')
+    monkeypatch.setenv("DESKCLI_INTAKE_SUPPORT_PASSWORD", PASSWORD)
+    dovecot_tls.deliver(corpus.plain())
+    code, _, err = run("mail", "fetch")
+    assert code == 0, err
+    assert len(tickets(isolated_home)) == 1
+    log = (dovecot_tls.root / "dovecot.log").read_text()
+    assert "method=PLAIN" in log and ", TLS," in log
