@@ -245,3 +245,20 @@ def test_mail_from_our_sending_address_is_never_taken_in(
                                         corpus.plain(sender="NoReply@example.org"))
         assert outcome.action == "refused" and "our own address" in outcome.detail
         assert desk.store.count_tickets() == 0
+
+
+def test_a_message_already_on_a_synced_ticket_is_not_taken_in_again(
+        isolated_home: Path, clock: FakeClock) -> None:
+    """Another host took the message in and pushed it, but died before moving it: the
+    ticket's timeline (pulled by sync) names the message, and that is enough."""
+    with make_desk(isolated_home, clock) as desk:
+        first = Feed(desk)(corpus.plain())
+        desk.store._db.execute("DELETE FROM mail_messages")  # this host never saw it
+        again = MailIntake(desk.tickets, SETTINGS).ingest(BOX, "INBOX", 9, 1, corpus.plain())
+        assert again.action == "seen" and again.ticket_ref == first.ticket_ref
+        assert desk.store.count_tickets() == 1
+        plan = desk.store._db.execute(
+            "EXPLAIN QUERY PLAN SELECT ticket_id FROM events WHERE "
+            "json_extract(detail, '$.mail_key') = ? AND kind IN ('email_received', "
+            "'caller_reply', 'internal_note') LIMIT 1", ("<x>",)).fetchall()
+        assert "events_by_mail_key" in str(plan)

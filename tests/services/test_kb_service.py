@@ -186,6 +186,7 @@ class TestMigration:
                      "csat_responses", "outbound", "mail_messages",
                      "mailbox_state"):  # and what later versions add
             raw.execute(f"DROP TABLE {name}")
+        raw.execute("DROP INDEX events_by_mail_key")
         for (trigger,) in raw.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             raw.execute(f"DROP TRIGGER {trigger}")

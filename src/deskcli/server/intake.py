@@ -126,8 +126,12 @@ class MailWorker(threading.Thread):
         desk = open_desk(self.paths, actor=HANDLE)
         client = SyncClient(desk, Credentials(self.server_url, self.token, "server"))
         settings = desk.config.intake
-        fetcher = MailFetcher(for_desk(desk), connect,
-                              on_line=self.log, owner=self.owner)
+
+        def push_first() -> None:
+            client.sync()
+
+        fetcher = MailFetcher(for_desk(desk), connect, on_line=self.log, owner=self.owner,
+                              before_move=push_first)
         lease = max(settings.watch_interval * 3, timedelta(minutes=2))
         try:
             while not self.stopping.is_set():

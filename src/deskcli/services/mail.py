@@ -118,6 +118,14 @@ class MailIntake:
             # UID): they want it taken in now, so it is judged again.
             self.ledger.forget(mail.key)
             seen = None
+        if seen is None and (elsewhere := self.ledger.ticket_with_mail(mail.key)):
+            # Taken in by another fetcher (another server host) that pushed the ticket
+            # but did not get to move the message: remember it here too, do not repeat it.
+            ref = self._ref_of(elsewhere)
+            self._remember(box, folder, uidvalidity, uid, mail.key, mail.sender, "seen",
+                           elsewhere, "already on a ticket")
+            return Outcome("seen", f"already taken in elsewhere (on {ref}); not taken in "
+                                   "again", "processed", ref)
         if seen is not None:
             ref = self._ref_of(seen["ticket_id"])
             where = "refused" if seen["outcome"] in ("refused", "parked") else "processed"
@@ -258,7 +266,7 @@ class MailIntake:
                        f"Opened from email to {box.address} by {sender}; identity NOT "
                        "verified (an email is not proof of who wrote it)",
                        {"mailbox": box.name, "message_id": mail.message_id,
-                        "from": sender})
+                        "mail_key": mail.key, "from": sender})
         if linked_to is not None:
             service._event(ticket["id"], at, "linked",
                            f"Linked to {self._ref(linked_to)}: {why}",
@@ -281,7 +289,8 @@ class MailIntake:
         who = ("the caller" if sender == (ticket.get("caller_email") or "").lower()
                else "a party of the ticket")
         service._event(ticket["id"], at, "caller_reply", f"Email from {who} ({sender})",
-                       {"note_id": note_id, "message_id": mail.message_id, "from": sender})
+                       {"note_id": note_id, "message_id": mail.message_id,
+                        "mail_key": mail.key, "from": sender})
         # A word from the caller is contact: the checkpoint clock restarts.
         ticket = service._write(ticket, {"last_contact_at": at}, at)
         if effect is rules.ReplyEffect.BACK_TO_OPEN:
@@ -302,7 +311,8 @@ class MailIntake:
                                     "author": service.actor, "body": text, "internal": 1})
         service._event(ticket["id"], at, "internal_note",
                        f"Internal note by {service.actor}: automatic email",
-                       {"note_id": note_id, "message_id": mail.message_id})
+                       {"note_id": note_id, "message_id": mail.message_id,
+                        "mail_key": mail.key})
 
     def _attachments(self, ticket: Row, mail: rules.ParsedMail, raw: bytes, at: str) -> None:
         """Attachments within the size limit are stored like any other; what is refused
@@ -425,8 +435,12 @@ class MailFetcher:
     def __init__(self, intake: MailIntake, connect: Callable[[MailboxSettings], Mailbox],
                  *, on_line: Callable[[str], None] | None = None,
                  owner: str | None = None,
-                 is_dead: Callable[[str], bool] = owner_is_dead) -> None:
+                 is_dead: Callable[[str], bool] = owner_is_dead,
+                 before_move: Callable[[], None] | None = None) -> None:
         self.intake = intake
+        #: Runs before each batch of moves (the server pushes its new tickets first, so a
+        #: message leaves the inbox only once its ticket is on the server).
+        self.before_move = before_move
         self.connect = connect
         self.on_line = on_line
         self.owner = owner or this_process()
@@ -465,9 +479,9 @@ class MailFetcher:
                     if folder is not None:
                         moves.setdefault(folder, []).append(uid)
                         if len(moves[folder]) >= self.MOVE_BATCH:
-                            session.move(moves.pop(folder), folder)
+                            self._move(session, moves.pop(folder), folder)
                 for folder, uids in moves.items():
-                    session.move(uids, folder)
+                    self._move(session, uids, folder)
         except MailboxUnreachable as error:
             report.error = str(error)
             self._say(report, f"{box.name}: cannot fetch: {error}")
@@ -476,6 +490,11 @@ class MailFetcher:
                 self.intake.ledger.fetched(box.name, to_iso(self.intake._now()), report.error)
                 self.intake.ledger.release(box.name, self.owner)
         return report
+
+    def _move(self, session: Mailbox, uids: list[int], folder: str) -> None:
+        if self.before_move is not None:
+            self.before_move()
+        session.move(uids, folder)
 
     def _one(self, box: MailboxSettings, session: Mailbox, uidvalidity: int, uid: int,
              known: Row | None, report: FetchReport) -> str | None:

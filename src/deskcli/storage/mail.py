@@ -52,6 +52,15 @@ class MailLedger:
             tuple(row.values()))
         return cursor.rowcount > 0
 
+    def ticket_with_mail(self, key: str) -> str | None:
+        """The ticket a message is already on according to the timeline, which syncs: a
+        message another machine took in (and pushed) before it could move it."""
+        row = self._db.execute(
+            "SELECT ticket_id FROM events WHERE json_extract(detail, '$.mail_key') = ? "
+            "AND kind IN ('email_received', 'caller_reply', 'internal_note') LIMIT 1",
+            (key,)).fetchone()
+        return None if row is None else str(row["ticket_id"])
+
     def caller_by_email(self, address: str) -> Row | None:
         """The caller with this address (the first recorded), matched on the address only."""
         row: Row | None = self._db.execute(

@@ -371,6 +371,8 @@ CREATE TABLE mailbox_state (
     lease_owner TEXT,
     lease_until TEXT
 );
+CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
+    WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
 #: (version, description, script). Version N's script upgrades N-1 to N.
