@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +25,8 @@ def dovecot_tls() -> Iterator[Dovecot]:
     """The same, also listening for IMAPS with a self-signed certificate (``server.cert``)."""
     if SKIP_REASON:
         pytest.skip(SKIP_REASON)
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (it makes the test certificate)")
     server = Dovecot(tls=True).start()
     yield server
     server.cleanup()
