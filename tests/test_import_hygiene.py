@@ -19,9 +19,12 @@ CORE_MODULES = [
     "deskcli.services.worktimer", "deskcli.checklists", "deskcli.sync.client",
     "deskcli.sync.apply", "deskcli.services.notify", "deskcli.services.outbound",
     "deskcli.notify.channels", "deskcli.notify.pagerduty", "deskcli.notify.webhook",
-    "deskcli.notify.email", "deskcli.storage.outbound",
+    "deskcli.notify.email", "deskcli.storage.outbound", "deskcli.services.mail",
+    "deskcli.storage.mail",
 ]
-FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic"]
+#: imapclient loads only when a mailbox is actually opened (``deskcli.intake.imap``).
+FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic",
+             "imapclient"]
 #: The sync client may use httpx, but only once a sync actually runs.
 DOMAIN_FORBIDDEN = FORBIDDEN + ["sqlite3", "deskcli.storage", "deskcli.services", "rich",
                                 "typer"]
@@ -47,7 +50,7 @@ def test_domain_is_pure() -> None:
     """No database driver, no front-end library: the domain is plain Python."""
     domain = ["deskcli.domain." + m for m in ("engine", "sla", "intake", "numbering", "hlc",
                                               "validation", "communication", "priority",
-                                              "notify", "templates")]
+                                              "notify", "templates", "mail", "mailboxes")]
     loaded = _loaded(domain)
     leaked = sorted(m for m in DOMAIN_FORBIDDEN if m in loaded)
     assert not leaked, f"the domain imported {leaked}"

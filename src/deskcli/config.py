@@ -17,12 +17,13 @@ from typing import Any
 
 from deskcli.domain.account_work import AccountWords
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.mailboxes import IntakeSettings, parse_intake
 from deskcli.domain.notify import NotifySettings, parse_settings
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.validation import parse_duration
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
-                        "notify", "account_work"})
+                        "notify", "account_work", "intake"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,8 @@ class Config:
     #: What names account or credential work (``[account_work]``): built-in words plus
     #: the team's, so the identity rule catches the desk's own vocabulary.
     account_words: AccountWords = field(default_factory=AccountWords)
+    #: Support mailboxes tickets are taken from (``[intake]``; docs/email.md).
+    intake: IntakeSettings = field(default_factory=IntakeSettings)
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -76,9 +79,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             raise InvalidInput("account_work must be a table: [account_work] with "
                                "categories = [...] and words = [...]")
         account_words = AccountWords.from_mapping(account_raw)
+        intake = parse_intake(data.get("intake", {}))
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
                   attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify,
-                  account_words=account_words)
+                  account_words=account_words, intake=intake)

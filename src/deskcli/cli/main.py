@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "server": ("sync_cmd", "server_app"),
     "notify": ("notify_cmd", "app"),
     "doctor": ("doctor_cmd", "doctor"),
+    "mail": ("mail_cmd", "app"),
 }
 
 

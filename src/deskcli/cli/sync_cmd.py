@@ -58,6 +58,9 @@ def serve(
 ) -> None:
     """Run the team server that technicians' deskcli sync with.
 
+    When the server's config.toml has [intake.mailboxes], the server also fetches them
+    and the tickets reach every technician by sync (docs/email.md).
+
     Example:
 
     \b
@@ -82,6 +85,14 @@ def serve(
         fail(f"cannot open the server database: {type(error).__name__}: {error}",
              ExitCode.FAILED)
     say(f"deskcli team server on http://{host}:{port} (database: {url.split('@')[-1]})")
+    from deskcli.paths import resolve_paths
+    from deskcli.server import intake
+
+    local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    fetcher = intake.start(server_url=f"http://{local}:{port}", database_url=url,
+                           paths=resolve_paths(), log=say)
+    if fetcher is not None:
+        say(f"fetching mail from: {', '.join(fetcher.mailboxes)} (docs/email.md)")
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info")
     else:

@@ -7,11 +7,10 @@ scripts, CI and containers), then in the OS keyring (service ``deskcli-notify``,
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
-from deskcli.domain.errors import InvalidInput
 from deskcli.domain.notify import ChannelKind, ChannelSettings, NotifySettings, check_url
+from deskcli.secrets import lookup_secret
 
 from .base import Sender
 
@@ -22,24 +21,12 @@ def secret_for(channel: ChannelSettings, environ: Mapping[str, str] | None = Non
     """The channel's secret, or None when it needs none."""
     if channel.secret is None:
         return None
-    env = os.environ if environ is None else environ
     variable = channel.env_var()
     assert variable is not None
-    value = env.get(variable)
-    if value:
-        return value
-    try:
-        import keyring
-
-        value = keyring.get_password(KEYRING_SERVICE, f"{channel.name}.{channel.secret}")
-    except Exception:  # no keyring backend at all: same advice as a missing entry
-        value = None
-    if not value:
-        raise InvalidInput(
-            f"notify channel {channel.name!r} needs its {channel.secret} secret: set "
-            f"{variable}, or store it with: keyring set {KEYRING_SERVICE} "
-            f"{channel.name}.{channel.secret}")
-    return value
+    return lookup_secret(variable=variable, service=KEYRING_SERVICE,
+                         account=f"{channel.name}.{channel.secret}",
+                         what=f"notify channel {channel.name!r} needs its {channel.secret} "
+                              "secret", environ=environ)
 
 
 def build_sender(channel: ChannelSettings, *, timeout: float,

@@ -7,11 +7,16 @@ crash carries the same id, which mail systems and the desk's own intake use to d
 
 Headers are built only from clean one-line text (``header_text``): a summary holding a CR,
 NEL or an escape sequence cannot split a header or inject one. Mail deskcli writes on its
-own (acknowledgement, resolution, survey, test) says so with ``Auto-Submitted:
-auto-replied`` (RFC 3834), so vacation responders and ticket systems do not answer it in a
-loop; a technician's own update does not carry it. A UTF-8 body goes as 8-bit with
+own (acknowledgement, resolution, survey, test) says so with ``Auto-Submitted`` (RFC 3834),
+so vacation responders and ticket systems do not answer it in a loop; a technician's own
+update does not carry it. A UTF-8 body goes as 8-bit with
 ``BODY=8BITMIME`` when the server offers it, as quoted-printable otherwise; a non-ASCII
 address needs the server's SMTPUTF8 and is refused with that reason when it is missing.
+Every message carries the ``X-Deskcli-Ticket`` marker, so the desk's own intake never
+takes its own mail in, and the subject carries the ticket tag ``[#N]``: a reply from a
+mail program that drops the threading headers still finds its ticket. An acknowledgement
+is ``auto-replied``; resolution, survey and test mail, which answer no message, are
+``auto-generated``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formatdate
 
+from deskcli.domain.mail import MARKER_HEADER, MESSAGE_ID_DOMAIN, tag_subject
+
 from .base import DeliveryError, Outgoing
 
-DOMAIN = "deskcli.invalid"
-
+DOMAIN = MESSAGE_ID_DOMAIN
 #: Purposes deskcli sends on its own (not typed by a technician): RFC 3834 auto mail.
 AUTOMATIC = frozenset({"acknowledgement", "resolution", "survey", "test"})
 
@@ -115,16 +121,19 @@ class SmtpSender:
             mail = EmailMessage(policy=POLICY)
             mail["From"] = header_text(self._from)
             mail["To"] = header_text(message.recipient)
-            subject = header_text(message.payload.get("subject", message.ticket_ref))
+            ref = message.ticket_ref
+            number = int(ref[1:]) if ref.startswith("#") and ref[1:].isdigit() else None
+            subject = tag_subject(header_text(message.payload.get("subject", ref)), number)
             mail["Subject"] = _encoded_words(subject) if "=?" in subject else subject
             mail["Message-ID"] = message_id(message.key)
             mail["Date"] = formatdate(localtime=False, usegmt=True)
             root = thread_id(message.ticket_id)
             mail["In-Reply-To"] = root
             mail["References"] = root
-            mail["X-Deskcli-Ticket"] = header_text(message.ticket_ref)
+            mail[MARKER_HEADER] = header_text(message.ticket_ref)
             if message.purpose in AUTOMATIC:
-                mail["Auto-Submitted"] = "auto-replied"
+                mail["Auto-Submitted"] = ("auto-replied" if message.purpose == "acknowledgement"
+                                          else "auto-generated")
             mail.set_content(body_text(message.payload.get("body", "")))
         except (ValueError, TypeError, IndexError) as error:
             # The message itself is bad: trying again cannot help, so it fails for good

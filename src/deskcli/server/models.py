@@ -142,3 +142,11 @@ class SrvAudience(SQLModel, table=True):
     seq: int = Field(primary_key=True)
     source: str = Field(index=True)
     target: str
+class SrvIntakeClaim(SQLModel, table=True):
+    """Which ``deskcli serve`` process fetches the support mailboxes, until when (a lease:
+    a process that died loses it when it runs out)."""
+
+    __tablename__ = "srv_intake_claim"
+    name: str = Field(primary_key=True)
+    owner: str
+    until: str

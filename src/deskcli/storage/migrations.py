@@ -364,6 +364,35 @@ CREATE TABLE sync_quarantine (
 CREATE INDEX sync_quarantine_by_state ON sync_quarantine(state, seq);
 """
 
+V8_MAIL_INTAKE = """
+CREATE TABLE mail_messages (
+    key TEXT PRIMARY KEY,
+    mailbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    sender TEXT,
+    outcome TEXT NOT NULL,
+    ticket_id TEXT REFERENCES tickets(id),
+    reason TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX mail_messages_by_uid ON mail_messages(mailbox, folder, uidvalidity, uid);
+CREATE INDEX mail_messages_by_sender ON mail_messages(sender, at);
+CREATE INDEX mail_messages_by_ticket ON mail_messages(ticket_id);
+CREATE TABLE mailbox_state (
+    mailbox TEXT PRIMARY KEY,
+    last_attempt_at TEXT,
+    last_success_at TEXT,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until TEXT
+);
+CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
+    WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -373,6 +402,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (5, "satisfaction survey answers", V5_CSAT),
     (6, "outbound messages: pages, chat posts and caller email, queued durably", V6_OUTBOUND),
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
+    (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
+     V8_MAIL_INTAKE),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -294,3 +294,33 @@ class Outbound(SQLModel, table=True):
     last_error: str | None = None
     created_at: str
     sent_at: str | None = None
+
+
+class MailMessage(SQLModel, table=True):
+    """An email the intake took in, refused or parked (local: never synced); the key is its
+    Message-ID or a content hash, so it is taken in once."""
+
+    __tablename__ = "mail_messages"
+    key: str = Field(primary_key=True)
+    mailbox: str
+    folder: str
+    uidvalidity: int
+    uid: int
+    sender: str | None = None
+    outcome: str
+    ticket_id: str | None = Field(default=None, foreign_key="tickets.id")
+    reason: str | None = None
+    at: str
+
+
+class MailboxState(SQLModel, table=True):
+    """Each intake mailbox's last fetch and the claim of the fetcher working on it."""
+
+    __tablename__ = "mailbox_state"
+    mailbox: str = Field(primary_key=True)
+    last_attempt_at: str | None = None
+    last_success_at: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    lease_owner: str | None = None
+    lease_until: str | None = None

@@ -172,8 +172,9 @@ class Store:
             counted = store._counted = True
             if not store.client_id:
                 with store.transaction():
-                    store._set_meta("client_id", ids().replace("-", "")[-12:])
-                    store._set_meta("created_at", now_iso())
+                    if not store.meta("client_id"):  # another process may have just set it
+                        store._set_meta("client_id", ids().replace("-", "")[-12:])
+                        store._set_meta("created_at", now_iso())
                 store.client_id = store.meta("client_id") or ""
             return store
         except BaseException as error:
@@ -218,6 +219,11 @@ class Store:
         # the schema change and the version bump share one transaction.
         connection.execute("BEGIN IMMEDIATE")
         try:
+            # Another process opening the same new store may have upgraded it while this
+            # one waited for the lock (two cron jobs starting at once): do not apply twice.
+            if connection.execute("PRAGMA user_version").fetchone()[0] >= number:
+                connection.execute("ROLLBACK")
+                return
             for statement in split_statements(script):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number}")

@@ -72,6 +72,10 @@ class DeskStatusBar(Static):
                 if right:
                     right.append(" · ")
                 right.append(f"! {alerts.at_risk} at risk", style="yellow")
+            if alerts.mail_failing:
+                if right:
+                    right.append(" · ")
+                right.append(f"! mail: {alerts.mail_failing[0]} failing", style="yellow")
             if not right:
                 right.append("SLA clocks all fine", style="dim")
         width = max(self.size.width - 2, 20)

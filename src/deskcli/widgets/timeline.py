@@ -21,6 +21,7 @@ from deskcli.storage.store import Row
 
 _KIND_STYLE = {
     "public_reply": "bold cyan",
+    "caller_reply": "bold magenta",
     "internal_note": "bold",
     "escalated": "bold yellow",
     "resolved": "bold green",
@@ -41,7 +42,8 @@ def render_timeline(events: Sequence[Row]) -> RenderableType:
         what = Text(event["summary"], style=_KIND_STYLE.get(event["kind"], ""))
         body = event.get("note_body")
         if body:
-            label = "internal" if event.get("note_internal") else "to the caller"
+            label = ("internal" if event.get("note_internal") else
+                     "from the caller" if event["kind"] == "caller_reply" else "to the caller")
             what.append(f"\n[{label}] ", style="dim")
             what.append(body)
         table.add_row(from_iso(event["at"]).strftime("%d %b %H:%M"), event["actor"], what)
