@@ -15,13 +15,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from deskcli.domain.account_work import AccountWords
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.notify import NotifySettings, parse_settings
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.validation import parse_duration
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
-                        "notify"})
+                        "notify", "account_work"})
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Config:
     attachment_max_bytes: int = 10 * 1024 * 1024
     #: Channels, templates, survey delay and retry policy (``[notify]``; docs/notifications.md).
     notify: NotifySettings = field(default_factory=NotifySettings)
+    #: What names account or credential work (``[account_work]``): built-in words plus
+    #: the team's, so the identity rule catches the desk's own vocabulary.
+    account_words: AccountWords = field(default_factory=AccountWords)
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -67,8 +71,14 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")
         notify = parse_settings(data.get("notify", {}))
+        account_raw = data.get("account_work", {})
+        if not isinstance(account_raw, dict):
+            raise InvalidInput("account_work must be a table: [account_work] with "
+                               "categories = [...] and words = [...]")
+        account_words = AccountWords.from_mapping(account_raw)
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
-                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify)
+                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify,
+                  account_words=account_words)

@@ -19,6 +19,7 @@ def _closed(cli, *extra: str, error: str = "0x800ccc0e: cannot connect") -> str:
     cli.clock.advance(minutes=40)
     cli.ok("resolve", ref, "--root-cause", "Stale token", "--resolution", GOOD_RESOLUTION)
     cli.ok("log-time", ref, "15m")
+    cli.settle(ref)
     cli.ok("close", ref)
     return ref
 

@@ -151,6 +151,11 @@ class TestLifecycle:
         cli.ok("resolve", ref, "--root-cause", "stale token", "--resolution", GOOD_RESOLUTION)
         cli.refused(["close", ref], 2, "cannot close #1001", "time")
         cli.ok("log-time", ref, "20m")
+        cli.refused(["close", ref], 2, "cannot close #1001", "neither done nor skipped",
+                    "'Check recent changes' (check_changes)")
+        assert "skipped: nothing changed" in cli.ok(
+            "step", ref, "check_changes", "--skip", "nothing changed").stderr
+        cli.settle(ref)
         assert "closed as incident" in cli.ok("close", ref).stderr
         cli.refused(["reopen", ref], 2, "reopening needs a reason")
         cli.refused(["set", ref, "--status", "in-progress"], 2,
@@ -170,6 +175,7 @@ class TestLifecycle:
     def test_close_with_a_bad_category(self, cli, ref) -> None:
         cli.ok("resolve", ref, "--root-cause", "stale token", "--resolution", GOOD_RESOLUTION)
         cli.ok("log-time", ref, "20m")
+        cli.settle(ref)
         cli.refused(["close", ref, "--category", "misc"], 2, "unknown category 'misc'")
 
     @pytest.mark.parametrize("command", [["escalate"], ["resolve"], ["close"],

@@ -59,7 +59,7 @@ def test_tier1_guidance_and_fields_are_complete() -> None:
 def test_tier1_conditions() -> None:
     tier1 = checklists.builtin()["tier1"]
     assert tier1.step("page_oncall").when[0].values == {"P1"}  # type: ignore[union-attr]
-    assert tier1.step("apply_fix").gates == ("identity_verified",)  # type: ignore[union-attr]
+    assert tier1.step("apply_fix").gates == ("identity_for_account_work",)  # type: ignore[union-attr]
     assert tier1.step("escalate").action == "escalate"  # type: ignore[union-attr]
 
 

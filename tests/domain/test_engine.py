@@ -6,11 +6,11 @@ import pytest
 
 from deskcli import checklists
 from deskcli.domain import engine
+from deskcli.domain.account_work import AccountWork, identity_refusal
 from deskcli.domain.engine import StepState, evaluate
 from deskcli.domain.enums import Channel, Priority, Status, Verification
 from deskcli.domain.errors import InvalidInput, Refused
 from deskcli.domain.facts import TicketFacts
-from deskcli.domain.gates import IDENTITY_NOT_VERIFIED
 
 TIER1 = checklists.builtin()["tier1"]
 
@@ -48,15 +48,25 @@ def test_scope_decision_picks_one_branch() -> None:
     assert escalated["escalate"] in (StepState.CURRENT, StepState.TODO)
 
 
-def test_identity_gate_blocks_the_fix_for_an_unverified_caller() -> None:
-    facts = TicketFacts(verification=Verification.NONE,
+def test_identity_gate_blocks_account_work_for_an_unverified_caller() -> None:
+    work = AccountWork("category", "accounts")
+    facts = TicketFacts(verification=Verification.NONE, account_work=work,
                         steps={"verify_identity": {"method": "none"},
                                "scope_decision": {"decision": "tier1"}})
     item = evaluate(TIER1, facts).of("apply_fix")
     assert item.state is StepState.BLOCKED
-    assert item.reason == IDENTITY_NOT_VERIFIED
+    assert item.reason == identity_refusal(work)
     with pytest.raises(Refused, match="identity is not verified"):
         engine.check_can_complete(TIER1, "apply_fix", facts)
+
+
+def test_work_that_touches_no_account_needs_no_verified_caller() -> None:
+    """A printer roller swap for an unverified caller: the fix is not blocked."""
+    facts = TicketFacts(verification=Verification.NONE,
+                        steps={"verify_identity": {"method": "none"},
+                               "scope_decision": {"decision": "tier1"}})
+    assert evaluate(TIER1, facts).of("apply_fix").state is not StepState.BLOCKED
+    engine.check_can_complete(TIER1, "apply_fix", facts)
 
 
 def test_monitoring_tickets_skip_verification_and_pass_the_gate() -> None:

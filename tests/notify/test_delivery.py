@@ -19,7 +19,7 @@ from deskcli.domain.notify import incident_key
 from deskcli.domain.numbering import display_ref
 from deskcli.services.desk import Desk
 from deskcli.services.notify import NotifyService
-from helpers import FakeClock, make_desk
+from helpers import FakeClock, make_desk, settle_steps
 
 from .conftest import notify_config
 from .mail import MailCatcher
@@ -89,6 +89,7 @@ def test_page_step_posts_the_bridge_then_ack_resolve_close_survey(
     notify_desk.tickets.resolve(ref, root_cause="The payroll VM ran out of disk on /var",
                                 resolution="Extended /var to 40 GB and rotated the old logs")
     notify_desk.tickets.log_time(ref, "45m")
+    settle_steps(notify_desk, ref)
     notify_desk.tickets.close(ref)
     service.send_due()
     key = incident_key(ticket_id)
@@ -123,6 +124,7 @@ def test_no_survey_when_the_ticket_was_reopened_meanwhile(
     notify_desk.tickets.resolve(ref, root_cause="Stale token in Credential Manager",
                                 resolution="Removed the two stale MicrosoftOffice16 entries")
     notify_desk.tickets.log_time(ref, "20m")
+    settle_steps(notify_desk, ref)
     notify_desk.tickets.close(ref)
     notify_desk.tickets.reopen(ref, reason="Prompt came back after the reboot")
     clock.advance(hours=2)

@@ -78,6 +78,26 @@ def test_demo_data_covers_every_priority_status_and_type(desk: Desk) -> None:
     assert desk.tickets.create(NewTicket(summary="Real ticket"))["number"] == 1601
 
 
+def test_sample_history_leaves_no_step_undone(desk: Desk) -> None:
+    """A closed sample ticket reads as a worked ticket: every step that applies is done
+    (or skipped with a reason), and closing it again after a reopen is allowed."""
+    from deskcli.domain import engine
+
+    demo.seed(desk.store, count=120, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
+    done = desk.store._db.execute(
+        "SELECT number FROM tickets WHERE status IN ('resolved', 'closed')").fetchall()
+    assert len(done) > 20
+    for row in done:
+        progress = desk.tickets.detail(str(row["number"])).progress
+        assert engine.unfinished_before_close(progress) == [], row["number"]
+    closed = desk.store._db.execute(
+        "SELECT number FROM tickets WHERE status = 'closed' LIMIT 1").fetchone()["number"]
+    desk.tickets.reopen(str(closed), reason="the caller says it came back")
+    desk.tickets.resolve(str(closed), root_cause="Stale token after the password change",
+                         resolution="Cleared Credential Manager and rebuilt the profile; KB 4567")
+    assert desk.tickets.close(str(closed))["status"] == "closed"
+
+
 def test_demo_queue_is_ordered_by_urgency(desk: Desk) -> None:
     demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
     dues = [row[21] for row in desk.store.queue_rows()]

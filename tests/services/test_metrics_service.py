@@ -18,7 +18,7 @@ from deskcli.domain.metrics import GroupBy
 from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.services.metrics import build_report, window_for
-from helpers import FakeClock, SeqIds
+from helpers import FakeClock, SeqIds, settle_steps
 
 FIX = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 
@@ -31,6 +31,7 @@ def _new(desk: Desk, **record: Any) -> str:
 def _resolve_and_close(desk: Desk, ref: str) -> None:
     desk.tickets.resolve(ref, root_cause="Stale token", resolution=FIX)
     desk.tickets.log_time(ref, "15m")
+    settle_steps(desk, ref)
     desk.tickets.close(ref)
 
 

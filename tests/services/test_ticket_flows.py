@@ -13,7 +13,7 @@ from deskcli.domain.errors import DeskError, InvalidInput, NotFound, Refused
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import Authority, Lease
 from deskcli.services.desk import Desk
-from helpers import FakeClock
+from helpers import FakeClock, settle_steps
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 
@@ -142,12 +142,12 @@ class TestFullTier1Flow:
         t.complete_step(ref, "verify_identity", {"method": "none",
                                                  "detail": "No callback number on file"})
         t.complete_step(ref, "scope_decision", {"decision": "tier1", "reason": "MFA reset"})
-        assert_nothing_written(desk, lambda: t.complete_step(ref, "apply_fix",
-                                                             {"runbook": "KB 3390"}),
+        fix = {"runbook": "KB 3390: reset the MFA registration"}
+        assert_nothing_written(desk, lambda: t.complete_step(ref, "apply_fix", fix),
                                Refused, "identity is not verified")
         t.complete_step(ref, "verify_identity", {"method": "callback",
                                                  "detail": "Called back +1 555 0100 on file"})
-        t.complete_step(ref, "apply_fix", {"runbook": "KB 3390"})
+        t.complete_step(ref, "apply_fix", fix)
 
     def test_p1_shows_the_paging_step(self, desk: Desk) -> None:
         p1 = desk.tickets.detail(_new(desk, priority="P1")).progress.of("page_oncall")
@@ -168,6 +168,7 @@ class TestFullTier1Flow:
         assert_nothing_written(desk, lambda: desk.tickets.close(ref), Refused,
                                "no time is logged")
         desk.tickets.log_time(ref, "1h15m")
+        settle_steps(desk, ref)
         assert desk.tickets.close(ref, category="request")["resolution_category"] == "request"
 
 

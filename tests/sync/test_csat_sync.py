@@ -6,6 +6,7 @@ import pytest
 
 from deskcli.domain import metrics
 from deskcli.domain.intake import NewTicket
+from helpers import settle_steps
 
 from .conftest import Tech
 
@@ -22,6 +23,7 @@ def test_answer_recorded_on_one_laptop_reaches_the_other(team: dict[str, Tech]) 
     t.update(ticket_id, {"status": "open"})
     t.resolve(ticket_id, root_cause="Stale token", resolution=FIX)
     t.log_time(ticket_id, "10m")
+    settle_steps(ana.desk, ticket_id)
     t.close(ticket_id)
     t.record_survey_sent(ticket_id, "email")
     for tech in (ana, ben, ana, ben):

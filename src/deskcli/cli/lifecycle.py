@@ -41,11 +41,15 @@ def step(
     value: Annotated[list[str] | None, opt(
         "What the step collects, as KEY=VALUE; repeat for each field (and to give a list "
         "several entries).", param_decls=["--value", "-v"], metavar="KEY=VALUE")] = None,
+    skip: Annotated[str | None, opt(
+        "Skip the step instead, with the reason it was not done (required, goes on the "
+        "timeline and into show).", metavar="REASON")] = None,
 ) -> None:
-    """Complete a checklist step with what it collects.
+    """Complete a checklist step with what it collects, or skip it with a reason.
 
-    The step's gates apply: for example no credential step before the caller's identity
-    is verified, and a resolution note must be specific.
+    The step's gates apply: for example no account or credential work before the
+    caller's identity is verified, and a resolution note must be specific. A ticket closes
+    only when every step that applies is done or skipped with a reason.
 
     Examples:
 
@@ -54,8 +58,17 @@ def step(
           --value detail="called back +1 555 0100 from the directory"
       deskcli step 4521 check_changes --value findings="password changed yesterday" \\
           --value sources=event-log --value sources=intune
+      deskcli step 4521 test_with_user --skip "caller unreachable after two attempts"
       deskcli checklist show tier1    # lists the steps and what each collects
     """
+    if skip is not None:
+        if value:
+            raise InvalidInput("give either --value (complete the step) or --skip (skip "
+                               "it with a reason), not both", field="skip")
+        with open_cli_desk() as desk:
+            row = desk.tickets.skip_step(ref, step_key, skip)
+        say(f"{ref_of(row)}: step {step_key} skipped: {' '.join(skip.split())}")
+        return
     values = parse_values(value)
     with open_cli_desk() as desk:
         row = desk.tickets.complete_step(ref, step_key, values)

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from deskcli.domain.numbering import display_ref
+from deskcli.domain.sla import clocks_of
+from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.store import Row
 
@@ -42,6 +44,10 @@ def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     out.update((key, row.get(key)) for key in _MORE)
     out["next_due"] = row.get("urgency_due")
     out.update(computed_for(row, now))
+    out["clocks"] = {reading.name: {
+        "state": reading.state.value, "due": to_iso(reading.due),
+        "stopped_at": to_iso(reading.stopped_at) if reading.stopped_at else None,
+        "words": reading.words(now)} for reading in clocks_of(row, now)}
     return out
 
 
@@ -54,11 +60,13 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
         "title": progress.checklist.title,
         "done": progress.done,
         "applicable": progress.applicable,
+        "skipped": progress.skipped_by_hand,
         "complete": progress.complete,
         "current": progress.current.step.key if progress.current else None,
         "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
                    "required": item.step.required, "state": item.state.value,
-                   "reason": item.reason or None} for item in progress.items],
+                   "reason": item.reason or None, "skipped_by_hand": item.by_hand}
+                  for item in progress.items],
     }
     out["timeline"] = [_event_json(event) for event in detail.timeline]
     out["time_entries"] = [{"at": t["at"], "author": t["author"], "minutes": t["minutes"],
@@ -104,8 +112,10 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"
     pair("SLA", sla)
-    pair("Response due", _when(data["response_due"]))
-    pair("Resolve due", _when(data["resolve_due"]))
+    for label, clock, verb in (("Response", data["clocks"]["response"], "answered"),
+                               ("Resolution", data["clocks"]["resolve"], "resolved")):
+        stopped = f", {verb} {_when(clock['stopped_at'])}" if clock["stopped_at"] else ""
+        pair(label, f"{clock['words']} (due {_when(clock['due'])}{stopped})")
     caller = data["caller"]
     contact = ", ".join(v for v in (data["caller_email"], data["caller_phone"]) if v)
     if caller and contact:
@@ -127,15 +137,20 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
             lines += ["", f"{label}:"] + [f"  {line}" for line in str(data[key]).splitlines()]
 
     progress = detail.progress
+    skipped = (f", {progress.skipped_by_hand} skipped with a reason"
+               if progress.skipped_by_hand else "")
     lines += ["", f"Checklist: {progress.checklist.title} — {progress.done} of "
-              f"{progress.applicable} steps done"]
+              f"{progress.applicable} steps done{skipped}"]
     phase = None
     for item in progress.items:
         if item.step.phase != phase:
             phase = item.step.phase
             found = next((p for p in progress.checklist.phases if p.key == phase), None)
             lines.append(f"  {found.title if found else phase}")
-        reason = f"  ({item.reason})" if item.reason else ""
+        if item.by_hand:
+            reason = f"  (skipped: {item.reason})"
+        else:
+            reason = f"  ({item.reason})" if item.reason else ""
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
 
     lines += ["", "Timeline:"]

@@ -39,7 +39,8 @@ ACTIONS = frozenset({"verify_identity", "set_priority", "open", "escalate", "res
                      "close", "send_survey"})
 
 #: Named preconditions a step may require (``gates``); see ``gates.py``.
-GATES = frozenset({"identity_verified", "time_logged", "resolved"})
+GATES = frozenset({"identity_verified", "identity_for_account_work", "time_logged",
+                   "resolved"})
 
 #: Field rules a step may apply to a field's value (``rule``).
 RULES = frozenset({"specific_resolution"})

@@ -38,6 +38,11 @@ class StepProgress:
     step: StepSpec
     state: StepState
     reason: str = ""
+    #: True for a step the technician skipped with a reason (``reason``), as opposed to
+    #: one the checklist says does not apply to this ticket.
+    by_hand: bool = False
+    #: True while a condition the step depends on is undecided (the step may not apply).
+    undecided: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,12 @@ class Progress:
 
     @property
     def applicable(self) -> int:
-        return sum(1 for i in self.items if i.state is not StepState.SKIPPED)
+        """Steps that apply to this ticket: a step skipped by hand still applied."""
+        return sum(1 for i in self.items if i.state is not StepState.SKIPPED or i.by_hand)
+
+    @property
+    def skipped_by_hand(self) -> int:
+        return sum(1 for i in self.items if i.by_hand)
 
     @property
     def complete(self) -> bool:
@@ -112,12 +122,16 @@ def evaluate(checklist: Checklist, facts: TicketFacts) -> Progress:
     items: list[StepProgress] = []
     current_taken = False
     for step in checklist.steps:
+        by_hand = undecided = False
         if step.key in facts.steps:
             state, reason = StepState.DONE, ""
+        elif step.key in facts.skipped:
+            state, reason, by_hand = StepState.SKIPPED, facts.skipped[step.key], True
         else:
             cond_state, reason = _condition_state(step, facts, checklist)
             if cond_state is not None:
                 state = cond_state
+                undecided = state is StepState.BLOCKED
             elif reason := _blocker(step, facts, checklist, states):
                 state = StepState.BLOCKED
             elif not current_taken:
@@ -125,24 +139,115 @@ def evaluate(checklist: Checklist, facts: TicketFacts) -> Progress:
             else:
                 state = StepState.TODO
         states[step.key] = state
-        items.append(StepProgress(step, state, reason))
+        items.append(StepProgress(step, state, reason, by_hand, undecided))
     return Progress(checklist, tuple(items))
+
+
+def _unknown_step(checklist: Checklist, step_key: str) -> InvalidInput:
+    keys = ", ".join(s.key for s in checklist.steps)
+    return InvalidInput(f"unknown step {step_key!r} in checklist {checklist.key}; steps "
+                        f"are: {keys}", field="step")
 
 
 def check_can_complete(checklist: Checklist, step_key: str, facts: TicketFacts) -> StepSpec:
     """Refuse a completion the checklist does not allow yet, saying why."""
     step = checklist.step(step_key)
     if step is None:
-        keys = ", ".join(s.key for s in checklist.steps)
-        raise InvalidInput(f"unknown step {step_key!r} in checklist {checklist.key}; steps "
-                           f"are: {keys}", field="step")
+        raise _unknown_step(checklist, step_key)
     item = evaluate(checklist, facts).of(step_key)
-    if item.state is StepState.SKIPPED:
+    if item.state is StepState.SKIPPED and not item.by_hand:
         raise Refused(f"step '{step.title}' does not apply to this ticket: {item.reason}",
                       field="step")
     if item.state is StepState.BLOCKED:
         raise Refused(f"step '{step.title}' is blocked: {item.reason}", field="step")
     return step
+
+
+#: Actions that ARE the ticket's workflow: skipping them would contradict the ticket
+#: (a resolve or close step is done by resolving or closing; an escalate step applies only
+#: once the technician decided to escalate).
+UNSKIPPABLE_ACTIONS = frozenset({"resolve", "close", "escalate"})
+
+#: Longest reason a skip keeps: one line a colleague reads on the timeline.
+SKIP_REASON_MAX = 500
+
+
+def check_can_skip(checklist: Checklist, step_key: str, facts: TicketFacts,
+                   reason: str | None) -> tuple[StepSpec, str]:
+    """Refuse a skip the rules do not allow; returns the step and the cleaned reason.
+
+    A skip is the honest record of a step that was not done ("caller unreachable after two
+    attempts"), so it needs a reason, and only a step that applies and is not done yet can
+    be skipped.
+    """
+    step = checklist.step(step_key)
+    if step is None:
+        raise _unknown_step(checklist, step_key)
+    text = " ".join((reason or "").split())
+    if not text:
+        raise InvalidInput(f"skipping '{step.title}' needs a reason: say why it was not "
+                           "done, e.g. \"caller unreachable after two attempts\"",
+                           field="reason")
+    if len(text) > SKIP_REASON_MAX:
+        raise InvalidInput(f"the skip reason is {len(text)} characters long; at most "
+                           f"{SKIP_REASON_MAX} are accepted", field="reason")
+    if step.action in UNSKIPPABLE_ACTIONS:
+        raise Refused(f"step '{step.title}' cannot be skipped: it is done by the "
+                      f"{step.action} itself", field="step")
+    deciding = [s.title for s in checklist.steps
+                if any(c.step_key == step.key for c in (*s.when, *s.unless))]
+    if deciding:
+        raise Refused(f"step '{step.title}' cannot be skipped: it decides whether "
+                      f"{', '.join(repr(t) for t in deciding)} apply; record the decision",
+                      field="step")
+    item = evaluate(checklist, facts).of(step_key)
+    if item.state is StepState.DONE:
+        raise Refused(f"step '{step.title}' is already done; there is nothing to skip",
+                      field="step")
+    if item.state is StepState.SKIPPED:
+        if item.by_hand:
+            raise Refused(f"step '{step.title}' is already skipped: {item.reason}",
+                          field="step")
+        raise Refused(f"step '{step.title}' does not apply to this ticket, so there is "
+                      f"nothing to skip: {item.reason}", field="step")
+    return step, text
+
+
+def _after_close(checklist: Checklist) -> frozenset[str]:
+    """The close step and every step that (through ``requires``) can only follow it."""
+    closing = {s.key for s in checklist.steps if s.action == "close"}
+    for step in checklist.steps:
+        if any(needed in closing for needed in step.requires):
+            closing.add(step.key)
+    return frozenset(closing)
+
+
+def unfinished_before_close(progress: Progress) -> list[StepProgress]:
+    """Applicable, required steps that are neither done nor skipped with a reason.
+
+    Steps that come after closing (the close step itself, the survey that requires it)
+    are left out: they cannot be done before it. So are steps waiting on an undecided
+    condition: the step that decides (which cannot be skipped) is listed instead.
+    """
+    later = _after_close(progress.checklist)
+    return [item for item in progress.items
+            if item.step.required and item.step.key not in later and not item.undecided
+            and item.state not in (StepState.DONE, StepState.SKIPPED)]
+
+
+def close_refusal(unfinished: list[StepProgress]) -> str:
+    """Why a ticket cannot be closed yet, naming each step left (same words everywhere)."""
+    names = ", ".join(f"'{i.step.title}' ({i.step.key})" for i in unfinished)
+    count = len(unfinished)
+    return (f"{count} step{'s are' if count != 1 else ' is'} neither done nor skipped: "
+            f"{names}. Complete each, or skip it with the reason it was not done")
+
+
+def records_work(step: StepSpec) -> bool:
+    """Does completing this step record work done on the ticket (so the identity rule for
+    account work applies to what it collects)? The fix, the resolution, the close."""
+    return step.action in ("resolve", "close") or bool(
+        {"identity_verified", "identity_for_account_work"} & set(step.gates))
 
 
 def _field_value(spec: FieldSpec, raw: Any) -> Any:

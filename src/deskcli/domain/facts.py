@@ -10,7 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deskcli.domain.account_work import AccountWork
 from deskcli.domain.enums import Channel, Priority, Status, TicketType, Verification
+
+#: The key a step record's data carries when the step was skipped by hand: field keys are
+#: lowercase identifiers, so it can never collide with what a step collects.
+SKIPPED_KEY = "$skipped"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,22 @@ class TicketFacts:
     #: Values of completed steps, by step key (the latest completion wins).
     steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     minutes_logged: int = 0
+    #: Steps the technician skipped, with the reason they gave (a later completion wins).
+    skipped: Mapping[str, str] = field(default_factory=dict)
+    #: What marks the ticket's recorded work as account or credential work, if anything
+    #: (its category, the fix's runbook, the resolution...); see ``account_work``.
+    account_work: AccountWork | None = None
+
+    @property
+    def caller_verified(self) -> bool:
+        """True when there is a verified caller, or no caller at all (monitoring).
+
+        A monitoring ticket on which someone recorded a failed verification has a caller
+        after all, so switching the channel to monitoring cannot walk around the rule.
+        """
+        if self.verification is None:
+            return self.channel is Channel.MONITORING
+        return self.verification.verified
 
     def attribute(self, name: str) -> str | None:
         """A ticket attribute or a completed step's field, as text; None if undecided."""

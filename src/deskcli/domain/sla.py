@@ -270,3 +270,96 @@ def format_span(span: timedelta) -> str:
     if hours:
         return f"{sign}{hours}h{minutes:02d}m"
     return f"{sign}{minutes}m"
+
+
+class ClockState(StrEnum):
+    """Where one clock stands; ``met`` and ``missed`` once it stopped."""
+
+    RUNNING = "running"
+    AT_RISK = "at-risk"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    MET = "met"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class ClockReading:
+    """One SLA clock as every front end states it (the ticket header, ``deskcli show``).
+
+    A resolved or closed ticket's clocks have stopped: they read met or missed, never time
+    left. A ticket resolved with no reply on record counts the resolution as its answer,
+    as ``classify`` does for the queue's ``sla_state``.
+    """
+
+    name: str
+    state: ClockState
+    due: datetime
+    #: When the clock stopped (the first reply, the resolution); None while it runs.
+    stopped_at: datetime | None = None
+
+    def span(self, now: datetime) -> timedelta:
+        """Time left (running, at risk), over (overdue), or by how much it was missed."""
+        if self.state is ClockState.MISSED and self.stopped_at is not None:
+            return self.stopped_at - self.due
+        if self.state is ClockState.OVERDUE:
+            return now - self.due
+        return self.due - now
+
+    def words(self, now: datetime) -> str:
+        """``met``, ``missed by 1h05m``, ``2h05m left``, ``15m over`` or ``paused``."""
+        if self.state is ClockState.MET:
+            return "met"
+        if self.state is ClockState.MISSED:
+            return f"missed by {format_span(self.span(now))}"
+        if self.state is ClockState.PAUSED:
+            return "paused (waiting on the caller)"
+        if self.state is ClockState.OVERDUE:
+            return f"{format_span(self.span(now))} over"
+        return f"{format_span(self.span(now))} left"
+
+
+def _running(name: str, now: datetime, due: datetime, risk_at: datetime) -> ClockReading:
+    if now >= due:
+        return ClockReading(name, ClockState.OVERDUE, due)
+    if now >= risk_at:
+        return ClockReading(name, ClockState.AT_RISK, due)
+    return ClockReading(name, ClockState.RUNNING, due)
+
+
+def _stopped(name: str, due: datetime, at: datetime) -> ClockReading:
+    return ClockReading(name, ClockState.MET if at <= due else ClockState.MISSED, due, at)
+
+
+def read_clocks(*, now: datetime, is_open: bool, paused: bool, response_due: datetime,
+                response_risk_at: datetime, first_response_at: datetime | None,
+                resolve_due: datetime, resolve_risk_at: datetime,
+                resolved_at: datetime | None) -> tuple[ClockReading, ClockReading]:
+    """The response and resolution clocks of one ticket, by the rules of ``classify``."""
+    if not is_open:
+        done = resolved_at or now
+        return (_stopped("response", response_due, first_response_at or done),
+                _stopped("resolve", resolve_due, done))
+    response = (_stopped("response", response_due, first_response_at)
+                if first_response_at is not None
+                else _running("response", now, response_due, response_risk_at))
+    resolve = (ClockReading("resolve", ClockState.PAUSED, resolve_due) if paused
+               else _running("resolve", now, resolve_due, resolve_risk_at))
+    return response, resolve
+
+
+def clocks_of(ticket: Mapping[str, Any], now: datetime) -> tuple[ClockReading, ClockReading]:
+    """``read_clocks`` for a stored ticket row (ISO strings as the store keeps them)."""
+    from deskcli.domain.timefmt import from_iso
+
+    def at(key: str) -> datetime | None:
+        value = ticket.get(key)
+        return from_iso(value) if value else None
+
+    status = Status(ticket["status"])
+    return read_clocks(
+        now=now, is_open=status.is_open, paused=ticket.get("sla_paused_since") is not None,
+        response_due=at("response_due") or now, response_risk_at=at("response_risk_at") or now,
+        first_response_at=at("first_response_at"), resolve_due=at("resolve_due") or now,
+        resolve_risk_at=at("resolve_risk_at") or now,
+        resolved_at=at("resolved_at") if not status.is_open else None)

@@ -269,7 +269,10 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                                "at": to_iso(resolved_at), "actor": tech, "kind": "resolved",
                                "summary": f"Resolved: {resolution}",
                                "detail": json.dumps({"root_cause": cause})})
-                # The checklist steps whose verbs were used, as the services tick them.
+                # The checklist worked through, as a technician ticks it before resolving,
+                # so a closed sample ticket never has a step neither done nor skipped.
+                steps.extend(_worked_steps(tickets[-1], tech, min(responded, resolved_at),
+                                            resolved_at))
                 steps.append({"id": new_id(), "ticket_id": ticket_id, "checklist": "tier1",
                               "step": "document_resolution", "at": to_iso(resolved_at),
                               "actor": tech, "data": json.dumps(
@@ -369,6 +372,44 @@ class _AfterCare:
                                  "comment": None})
             self._event(events, ticket_id, tech, answered, "csat",
                         f"Survey answer: {score}/5", {"answer_id": answer_id, "score": score})
+
+
+def _worked_steps(ticket: dict[str, Any], tech: str, started: datetime,
+                  resolved: datetime) -> list[dict[str, Any]]:
+    """Step records for the work a sample ticket went through before its resolution.
+
+    Ids come from the ticket id and step key (no draw from the generators), so adding
+    these left every other sample value unchanged.
+    """
+    ticket_id = ticket["id"]
+    error = ticket["error_text"] or "no error shown on screen"
+    values: list[tuple[str, dict[str, Any]]] = [
+        ("capture_issue", {"verbatim": ticket["verbatim"], "doing": "their usual work",
+                           "reproducible": ticket["reproducible"],
+                           "users_affected": ticket["users_affected"]}),
+        ("set_priority", {"priority": ticket["priority"]}),
+        ("open_ticket", {"category": ticket["category"], "channel": ticket["channel"],
+                         "asset": ticket["asset"]}),
+        ("record_errors", {"error_text": error}),
+        ("check_changes", {"findings": "no recent changes found near the start"}),
+        ("reproduce", {"result": "reproduced-in-user-session", "tool": "remote support"}),
+        ("search_kb", {"query": ticket["summary"], "found": "yes"}),
+        ("scope_decision", {"decision": "tier1", "reason": "a documented Tier 1 fix"}),
+        ("apply_fix", {"runbook": ticket["resolution"]}),
+    ]
+    if ticket["priority"] == "P1":
+        values.append(("page_oncall", {"pager": "pagerduty", "bridge": "incident bridge",
+                                       "channel_posted": "yes"}))
+    values += [
+        ("test_with_user", {"workflow": "the task that failed", "outcome": "works"}),
+        ("update_kb", {"outcome": "already-correct"}),
+    ]
+    step_gap = (resolved - started) / (len(values) + 1)
+    return [{"id": stable_id("demo-step", f"{ticket_id}:{key}"), "ticket_id": ticket_id,
+             "checklist": "tier1", "step": key,
+             "at": to_iso(min(started + step_gap * (n + 1), resolved)), "actor": tech,
+             "data": json.dumps(data, sort_keys=True)}
+            for n, (key, data) in enumerate(values)]
 
 
 def _flush(store: Store, *tables: list[dict[str, Any]]) -> None:

@@ -64,7 +64,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
     service = TicketService(store, checklists=checklists, policy=config.sla,
                             actor=actor or config.tech, now=clock, new_id=ids,
                             default_checklist=checklist_files.DEFAULT_KEY,
-                            attachment_max_bytes=config.attachment_max_bytes)
+                            attachment_max_bytes=config.attachment_max_bytes,
+                            account_words=config.account_words)
     planner = None
     if templates is not None:
         from deskcli.services.outbound import OutboundPlanner

@@ -11,12 +11,14 @@ import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import engine, validation
+from deskcli.domain.account_work import DEFAULT as DEFAULT_ACCOUNT_WORDS
+from deskcli.domain.account_work import AccountWords, AccountWork, find_account_work
 from deskcli.domain.checklist import Checklist, FieldKind, StepSpec
 from deskcli.domain.enums import (
     Channel,
@@ -29,8 +31,8 @@ from deskcli.domain.enums import (
     Verification,
 )
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
-from deskcli.domain.facts import TicketFacts
-from deskcli.domain.gates import resolved, time_logged
+from deskcli.domain.facts import SKIPPED_KEY, TicketFacts
+from deskcli.domain.gates import identity_for_account_work, resolved, time_logged
 from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import (
@@ -77,8 +79,11 @@ class TicketService:
     def __init__(self, store: Store, *, checklists: Mapping[str, Checklist],
                  policy: SlaPolicy, actor: str, now: Callable[[], datetime],
                  new_id: Callable[[], str], default_checklist: str = "tier1",
-                 attachment_max_bytes: int = 10 * 1024 * 1024) -> None:
+                 attachment_max_bytes: int = 10 * 1024 * 1024,
+                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS) -> None:
         self.store = store
+        #: What names account or credential work at this desk (``[account_work]``).
+        self.account_words = account_words
         self.checklists = checklists
         self.policy = policy
         self.actor = actor
@@ -114,8 +119,16 @@ class TicketService:
 
     def facts(self, ticket: Row) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
+        skipped: dict[str, str] = {}
         for record in self.store.step_records(ticket["id"]):
-            records[record["step"]] = json.loads(record["data"])
+            data = json.loads(record["data"])
+            # The latest record of a step wins: a completion after a skip un-skips it.
+            if isinstance(data, dict) and SKIPPED_KEY in data:
+                skipped[record["step"]] = str(data[SKIPPED_KEY])
+                records.pop(record["step"], None)
+            else:
+                records[record["step"]] = data
+                skipped.pop(record["step"], None)
         return TicketFacts(
             priority=Priority(ticket["priority"]),
             type=TicketType(ticket["type"]),
@@ -125,7 +138,44 @@ class TicketService:
             else None,
             steps=records,
             minutes_logged=self.store.minutes_logged(ticket["id"]),
+            skipped=skipped,
+            account_work=self._account_work(ticket, records),
         )
+
+    def _account_work(self, ticket: Mapping[str, Any], records: Mapping[str, Mapping[str, Any]],
+                      recording: Sequence[tuple[str, str | None]] = ()) -> AccountWork | None:
+        """Whether the work recorded on the ticket (plus what is ``recording`` now) touches
+        an account: its category, the texts of steps that record work, the root cause and
+        resolution. The domain decides; this only gathers the texts."""
+        texts: list[tuple[str, str | None]] = list(recording)
+        texts += [("root cause", ticket.get("root_cause")),
+                  ("resolution", ticket.get("resolution"))]
+        checklist = self.checklists.get(ticket.get("checklist") or "")
+        for step in checklist.steps if checklist else ():
+            # The resolve step's texts are the ticket's root cause and resolution above
+            # (after a reopen, the new ones replace them; the old record must not count).
+            if engine.records_work(step) and step.action != "resolve" and step.key in records:
+                texts += self._step_texts(step, records[step.key])
+        return find_account_work(ticket.get("category"), texts, self.account_words)
+
+    @staticmethod
+    def _step_texts(step: StepSpec, values: Mapping[str, Any]) -> list[tuple[str, str | None]]:
+        """A step's free-text values, each named by its field's label."""
+        return [(spec.label[:1].lower() + spec.label[1:], str(values[spec.key]))
+                for spec in step.fields
+                if spec.kind in (FieldKind.TEXT, FieldKind.PARAGRAPH)
+                and values.get(spec.key) is not None]
+
+    def _check_identity(self, ticket: Mapping[str, Any], facts: TicketFacts, doing: str,
+                        recording: Sequence[tuple[str, str | None]] = ()) -> None:
+        """Refuse account work for an unverified caller, on whichever path records it.
+
+        ``ticket`` carries the values being written (a new resolution) and ``recording``
+        the texts of a step being completed, so the check sees the work as it will stand.
+        """
+        facts = replace(facts, account_work=self._account_work(ticket, facts.steps, recording))
+        if reason := identity_for_account_work(facts):
+            raise Refused(f"cannot {doing}: {reason}", field="verification")
 
     def progress(self, ticket: Row) -> engine.Progress:
         return engine.evaluate(self.checklist_for(ticket), self.facts(ticket))
@@ -248,6 +298,13 @@ class TicketService:
         number, lease = taken
         self.store.save_lease(lease, at)
         return number, None
+
+    def _client_id_for(self, name: str | None) -> str | None:
+        """The id client ``name`` has or would get (None for no client), without writing."""
+        if not name:
+            return None
+        existing = self.store.client_by_name(name)
+        return str(existing["id"]) if existing else stable_id("client", name)
 
     def _client(self, name: str, at: str) -> Row:
         existing = self.store.client_by_name(name)
@@ -394,6 +451,8 @@ class TicketService:
             if key == "client":
                 name = validation.clean_text(None if raw is None else str(raw), field="client",
                                              max_len=200)
+                if self._client_id_for(name) == ticket.get("client_id"):
+                    continue  # the same client: a change that changes nothing is not one
                 client = self._client(name, at) if name else None
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
@@ -454,6 +513,8 @@ class TicketService:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
         if not address:
             return
+        if (ticket.get("caller_email") or "").casefold() == address.casefold():
+            return  # already the caller's address: nothing to record
         if ticket["caller_id"]:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
             self._notice("caller", ticket["id"], at)
@@ -604,8 +665,16 @@ class TicketService:
         """Complete a checklist step with what it collects, running its action if any."""
         ticket = self.find(ref)
         checklist = self.checklist_for(ticket)
-        step = engine.check_can_complete(checklist, step_key, self.facts(ticket))
+        facts = self.facts(ticket)
+        step = engine.check_can_complete(checklist, step_key, facts)
         values = engine.validate_values(step, raw)
+        if engine.records_work(step):
+            self._check_identity(ticket, facts, f"record '{step.title}'",
+                                 self._step_texts(step, values))
+        if step.action == "verify_identity" and not Status(ticket["status"]).is_open:
+            raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
+                          f"{ticket['status']}: the caller's identity is recorded with the "
+                          "work done; reopen the ticket to record it again", field="step")
         files = {f.key: self._read_attachment(str(values[f.key]))
                  for f in step.fields if f.kind is FieldKind.FILE and f.key in values}
         at = to_iso(self._now())
@@ -634,6 +703,27 @@ class TicketService:
             elif action == "open" and Status(ticket["status"]) is Status.NEW:
                 ticket = self._change_status(ticket, Status.OPEN, at)
             self._record_step(ticket, checklist, step, values, at)
+        return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def skip_step(self, ref: str, step_key: str, reason: str | None) -> Row:
+        """Skip an applicable step with the reason it was not done.
+
+        The reason is required (the domain refuses a blank one) and goes on the timeline
+        and into ``show``; a skipped step counts as settled when the ticket is closed.
+        Completing the step later replaces the skip.
+        """
+        ticket = self.find(ref)
+        checklist = self.checklist_for(ticket)
+        step, why = engine.check_can_skip(checklist, step_key, self.facts(ticket), reason)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self.store.insert("step_records", {
+                "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
+                "step": step.key, "at": at, "actor": self.actor,
+                "data": json.dumps({SKIPPED_KEY: why}, ensure_ascii=False)})
+            self._event(ticket["id"], at, "step_skipped",
+                        f"Step skipped: {step.title} — {why}",
+                        {"step": step.key, "reason": why})
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
@@ -693,6 +783,9 @@ class TicketService:
         note = validation.check_resolution(resolution)
         cat = ResolutionCategory.parse(category, what="category").value if category else None
         check_transition(Status(ticket["status"]), Status.RESOLVED)
+        self._check_identity({**ticket, "root_cause": cause, "resolution": note},
+                             self.facts(ticket),
+                             f"resolve {display_ref(ticket['number'], ticket['provisional'])}")
         changes: dict[str, Any] = {"root_cause": cause, "resolution": note}
         if cat:
             changes["resolution_category"] = cat
@@ -714,10 +807,16 @@ class TicketService:
 
     def _close(self, ticket: Row, category: str | None, at: str) -> Row:
         facts = self.facts(ticket)
+        ref = display_ref(ticket["number"], ticket["provisional"])
         for gate in (resolved, time_logged):
             if reason := gate(facts):
-                ref = display_ref(ticket["number"], ticket["provisional"])
                 raise Refused(f"cannot close {ref}: {reason}", field="status")
+        self._check_identity(ticket, facts, f"close {ref}")
+        unfinished = engine.unfinished_before_close(
+            engine.evaluate(self.checklist_for(ticket), facts))
+        if unfinished:
+            raise Refused(f"cannot close {ref}: {engine.close_refusal(unfinished)}",
+                          field="step")
         chosen = (ResolutionCategory.parse(category, what="category").value if category
                   else ticket["resolution_category"] or ticket["type"])
         ticket = self._write(ticket, {"resolution_category": chosen}, at)

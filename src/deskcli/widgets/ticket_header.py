@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from deskcli.domain.enums import Channel, Priority, Status, Verification
 from deskcli.domain.priority import DEFINITIONS
-from deskcli.domain.sla import format_span
+from deskcli.domain.sla import ClockReading, ClockState, clocks_of, format_span
 from deskcli.domain.timefmt import from_iso
 from deskcli.services.session import TicketView
 
@@ -32,28 +32,27 @@ def when(moment: datetime, now: datetime) -> str:
     return moment.strftime("%d %b %H:%M")
 
 
-def clock_text(label: str, *, due: str, risk_at: str, done_at: str | None,
-               paused: bool, now: datetime) -> Text:
-    """One SLA clock in words, e.g. ``Resolve ! 1h05m left, due 13:00``."""
-    due_at, risk = from_iso(due), from_iso(risk_at)
+def clock_text(label: str, reading: ClockReading, now: datetime) -> Text:
+    """One SLA clock in words, e.g. ``Resolve ! 1h05m left, due 13:00``; the words are the
+    domain's (``ClockReading.words``), the same ``deskcli show`` prints."""
     text = Text(f"{label} ", style="bold")
-    if done_at is not None:
-        finished = from_iso(done_at)
-        if finished <= due_at:
-            text.append("ok met", style="green")
-        else:
-            text.append(f"x missed by {format_span(finished - due_at)}", style="red")
+    state = reading.state
+    if state is ClockState.MET:
+        text.append("ok met", style="green")
         return text
-    if paused:
-        text.append("|| paused (waiting on the caller)", style="dim")
+    if state is ClockState.MISSED:
+        text.append(f"x {reading.words(now)}", style="red")
         return text
-    if now >= due_at:
-        text.append(f"!! {format_span(now - due_at)} over", style="bold red")
-    elif now >= risk:
-        text.append(f"! {format_span(due_at - now)} left", style="bold yellow")
+    if state is ClockState.PAUSED:
+        text.append(f"|| {reading.words(now)}", style="dim")
+        return text
+    if state is ClockState.OVERDUE:
+        text.append(f"!! {reading.words(now)}", style="bold red")
+    elif state is ClockState.AT_RISK:
+        text.append(f"! {reading.words(now)}", style="bold yellow")
     else:
-        text.append(f"{format_span(due_at - now)} left")
-    text.append(f", due {when(due_at, now)}", style="dim")
+        text.append(reading.words(now))
+    text.append(f", due {when(reading.due, now)}", style="dim")
     return text
 
 
@@ -101,13 +100,10 @@ class TicketHeader(Static):
         if t["queue"]:
             line2.append(f"{SEP}queue {t['queue']}")
 
-        line3 = clock_text("Response", due=t["response_due"], risk_at=t["response_risk_at"],
-                           done_at=t["first_response_at"], paused=False, now=now)
+        response, resolve = clocks_of(t, now)
+        line3 = clock_text("Response", response, now)
         line3.append("   ")
-        resolved_at = t["resolved_at"] if not status.is_open else None
-        line3.append_text(clock_text(
-            "Resolve", due=t["resolve_due"], risk_at=t["resolve_risk_at"],
-            done_at=resolved_at, paused=t["sla_paused_since"] is not None, now=now))
+        line3.append_text(clock_text("Resolve", resolve, now))
         lines = [line1, line2, line3]
         if view.silent:
             last = t["last_contact_at"] or t["created_at"]
