@@ -55,7 +55,8 @@ def records(app: DeskApp) -> int:
 
 
 def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
-    ref = new_ticket(app, caller="Someone claiming to be the CFO", summary="MFA reset")
+    ref = new_ticket(app, caller="Someone claiming to be the CFO", summary="MFA reset",
+                     category="mfa")
 
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, ref)
@@ -79,15 +80,16 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         sidebar = app.screen.query_one(ChecklistSidebar)
         prompt = " ".join(str(sidebar.get_option("apply_fix").prompt).split())
         assert prompt.startswith("✗ Apply the documented fix")
-        assert "the caller's identity is not verified" in prompt
+        assert "account or credential work needs a verified caller" in prompt
         await go_to_step(pilot, "apply_fix")
         notice = [str(w.render()) for w in app.screen.query(".step-notice").results(Static)]
-        assert notice and notice[0].startswith("✗ Blocked: the caller's identity is not verified")
+        assert notice and notice[0].startswith("✗ Blocked: account or credential work")
         await type_text(pilot, "KB 3390")
         before = records(app)
         await press(pilot, "ctrl+s")
         await settle(pilot)
-        assert "is blocked: the caller's identity is not verified" in errors(app)["form"]
+        assert "is blocked: account or credential work needs a verified caller" in \
+            errors(app)["form"]
         assert records(app) == before, "a refused step writes nothing"
 
         # Verify properly (callback), and the same step goes through.
@@ -185,7 +187,8 @@ def test_p1_shows_the_paging_step_and_others_skip_it(app: DeskApp) -> None:
 
 
 def test_closure_refuses_a_vague_resolution_live_and_on_save(app: DeskApp) -> None:
-    ref = new_ticket(app)
+    # A verified caller: the resolution names credential work (Credential Manager).
+    ref = new_ticket(app, caller="Ana Chen", verified="callback")
 
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, ref)

@@ -65,7 +65,11 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
         "current": progress.current.step.key if progress.current else None,
         "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
                    "required": item.step.required, "state": item.state.value,
-                   "reason": item.reason or None, "skipped_by_hand": item.by_hand}
+                   "reason": item.reason or None, "skipped_by_hand": item.by_hand,
+                   # What the step recorded (notes, the scope decision's reason, the KB
+                   # query), as its field keys and values; null for a step not done.
+                   "values": dict(detail.step_values[item.step.key])
+                   if item.step.key in detail.step_values else None}
                   for item in progress.items],
     }
     out["timeline"] = [_event_json(event) for event in detail.timeline]
@@ -142,6 +146,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     lines += ["", f"Checklist: {progress.checklist.title} — {progress.done} of "
               f"{progress.applicable} steps done{skipped}"]
     phase = None
+    collected = {step.key: pairs for step, pairs in detail.collected()}
     for item in progress.items:
         if item.step.phase != phase:
             phase = item.step.phase
@@ -152,6 +157,10 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         else:
             reason = f"  ({item.reason})" if item.reason else ""
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
+        for label, text in collected.get(item.step.key, ()):
+            first, *more = text.splitlines() or [""]
+            lines.append(f"        {label}: {first}")
+            lines += [f"          {line}" for line in more]
 
     lines += ["", "Timeline:"]
     for event in detail.timeline:

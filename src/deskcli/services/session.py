@@ -9,6 +9,7 @@ on it. Nothing here imports Textual, so it is tested like any other service.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -54,8 +55,12 @@ class QueueFilters:
     mine: bool = False
 
     def to_store(self, tech: str) -> dict[str, Any]:
+        statuses = list(self.statuses or OPEN_STATUSES)
+        if not self.statuses and re.fullmatch(r"#\d+", self.search.strip()):
+            # "#4521" names a ticket: find it resolved or closed too, not only open ones.
+            statuses = [s.value for s in Status]
         return {
-            "statuses": list(self.statuses or OPEN_STATUSES),
+            "statuses": statuses,
             "priorities": list(self.priorities),
             "assignee": tech if self.mine else self.assignee,
             "client": self.client,
