@@ -99,10 +99,17 @@ def test_sample_history_leaves_no_step_undone(desk: Desk) -> None:
 
 
 def test_demo_queue_is_ordered_by_urgency(desk: Desk) -> None:
+    """Unanswered P1s first, then running clocks by due time, then the rest (the domain's
+    ``queue_rank``, which the store's SQL must follow exactly)."""
+    from deskcli.domain.sla import queue_rank
+    from deskcli.storage.store import OPEN_STATUSES
+
     demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
-    dues = [row[21] for row in desk.store.queue_rows()]
-    keyed = [d for d in dues if d is not None]
-    assert keyed == sorted(keyed) and dues[: len(keyed)] == keyed
+    rows = list(desk.store.queue_rows())
+    keys = [(queue_rank(priority=r[4], is_open=r[3] in OPEN_STATUSES, responded=r[18] is not None,
+                        urgency_due=r[21]), r[21] or "", r[4], r[1]) for r in rows]
+    assert keys == sorted(keys)
+    assert {k[0] for k in keys} >= {0, 1}, "the sample queue has unanswered P1s"
 
 
 def test_demo_refuses_a_store_joined_to_a_server(desk: Desk) -> None:

@@ -1,4 +1,4 @@
-"""``deskcli queue``: the open queue, most urgent first, in any of the output formats.
+"""``deskcli queue``: the open queue, what to pick up next first, in any of the output formats.
 
 Rows stream from ``Store.queue_rows`` as plain tuples; this module only picks the fields
 asked for and adds the two computed ones (``sla_state`` through the domain's
@@ -82,8 +82,10 @@ def queue(
         metavar="LIST")] = None,
     header: output.HeaderOption = True,
 ) -> None:
-    """List the open queue, most urgent SLA first.
+    """List the open queue, what to pick up next first.
 
+    Open P1s nobody has answered yet come first, then tickets by the deadline of their
+    next SLA clock (breached first), as in the console (docs/user-guide.md, "The queue").
     Data goes to stdout (a table on a terminal, TSV when piped); filters combine with AND.
 
     Examples:

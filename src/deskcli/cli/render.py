@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from deskcli.domain.engine import StepState
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import clocks_of
 from deskcli.domain.timefmt import to_iso
@@ -27,7 +28,7 @@ _MORE = ("assignee", "queue", "category", "channel", "asset", "impact", "urgency
          "doing", "reproducible", "users_affected", "root_cause", "resolution",
          "resolution_category", "checklist", "created_at", "created_by", "updated_at",
          "first_response_at", "last_contact_at", "response_due", "resolve_due",
-         "resolved_at", "closed_at")
+         "resolved_at", "closed_at", "flagged")
 
 
 def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -69,7 +70,9 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
                    # What the step recorded (notes, the scope decision's reason, the KB
                    # query), as its field keys and values; null for a step not done.
                    "values": dict(detail.step_values[item.step.key])
-                   if item.step.key in detail.step_values else None}
+                   if item.step.key in detail.step_values else None,
+                   "note": None if item.state in (StepState.DONE, StepState.SKIPPED)
+                   else detail.notes.get(item.step.key)}
                   for item in progress.items],
     }
     out["timeline"] = [_event_json(event) for event in detail.timeline]
@@ -112,6 +115,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     pair("Status", data["status"])
     pair("Priority", data["priority"])
     pair("Type", data["type"])
+    pair("Flagged", data["flagged"])
     sla = data["sla_state"]
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"
@@ -161,6 +165,9 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
             first, *more = text.splitlines() or [""]
             lines.append(f"        {label}: {first}")
             lines += [f"          {line}" for line in more]
+        note = detail.notes.get(item.step.key)
+        if note and item.state not in (StepState.DONE, StepState.SKIPPED):
+            lines.append(f"        ! {note}")
 
     lines += ["", "Timeline:"]
     for event in detail.timeline:

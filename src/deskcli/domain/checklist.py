@@ -36,7 +36,7 @@ MAPPABLE = frozenset({
 
 #: Verbs a completed step asks the ticket service to perform (``action``).
 ACTIONS = frozenset({"verify_identity", "set_priority", "open", "escalate", "resolve",
-                     "close", "send_survey"})
+                     "close", "send_survey", "page"})
 
 #: Named preconditions a step may require (``gates``); see ``gates.py``.
 GATES = frozenset({"identity_verified", "identity_for_account_work", "time_logged",

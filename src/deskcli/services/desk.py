@@ -15,6 +15,7 @@ from deskcli import checklists as checklist_files
 from deskcli.clock import SystemClock, new_id, now_ms
 from deskcli.config import Config, load_config
 from deskcli.domain.checklist import Checklist
+from deskcli.domain.outcomes import DeskChannels
 from deskcli.domain.timefmt import to_iso
 from deskcli.paths import Paths, resolve_paths
 from deskcli.services.tickets import TicketService
@@ -65,7 +66,9 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
                             actor=actor or config.tech, now=clock, new_id=ids,
                             default_checklist=checklist_files.DEFAULT_KEY,
                             attachment_max_bytes=config.attachment_max_bytes,
-                            account_words=config.account_words)
+                            account_words=config.account_words,
+                            channels=DeskChannels(email=config.notify.email,
+                                                  pagers=tuple(config.notify.page)))
     planner = None
     if templates is not None:
         from deskcli.services.outbound import OutboundPlanner

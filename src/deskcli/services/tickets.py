@@ -44,6 +44,13 @@ from deskcli.domain.numbering import (
     provisional_label,
     take_number,
 )
+from deskcli.domain.outcomes import (
+    DeskChannels,
+    page_note,
+    page_summary,
+    survey_note,
+    survey_outcome,
+)
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
@@ -71,6 +78,8 @@ class TicketDetail:
     attachments: list[Row]
     #: What each completed step recorded, by step key (the latest completion wins).
     step_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: Warnings to show beside steps before they are completed (``step_notes``).
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
         """Each completed step with what it collected beyond the ticket's own fields."""
@@ -91,8 +100,12 @@ class TicketService:
                  policy: SlaPolicy, actor: str, now: Callable[[], datetime],
                  new_id: Callable[[], str], default_checklist: str = "tier1",
                  attachment_max_bytes: int = 10 * 1024 * 1024,
-                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS) -> None:
+                 account_words: AccountWords = DEFAULT_ACCOUNT_WORDS,
+                 channels: DeskChannels | None = None) -> None:
         self.store = store
+        #: The delivery channels configured, so the survey and page steps record what
+        #: actually happened (``domain.outcomes``).
+        self.channels = channels or DeskChannels()
         #: What names account or credential work at this desk (``[account_work]``).
         self.account_words = account_words
         self.checklists = checklists
@@ -201,6 +214,7 @@ class TicketService:
             time_entries=self.store.time_entries(ticket["id"]),
             attachments=self.store.attachments(ticket["id"]),
             step_values=facts.steps,
+            notes=self.step_notes(ticket),
         )
 
     # --- creation ---------------------------------------------------------------------
@@ -392,6 +406,42 @@ class TicketService:
         derived = self._recompute_clock(ticket)
         changes = {k: v for k, v in derived.items() if ticket.get(k) != v}
         self.store.update_remote("tickets", ticket_id, changes)
+
+    #: What a ticket's ``flagged`` field says when account work arrived by sync for an
+    #: unverified caller (see ``flag_unverified_account_work``).
+    IDENTITY_FLAG = ("account work was recorded for a caller whose identity is not verified: "
+                     "verify the caller, or reopen the ticket and say why")
+
+    def flag_unverified_account_work(self, ticket_id: str) -> bool:
+        """After sync: flag a resolved or closed ticket whose recorded work touches an
+        account while its caller is not verified, and say so on the timeline.
+
+        A client from before the identity rule can still resolve or close such a ticket
+        offline. Sync must never stop or drop data, so the change is kept, but it is not
+        left silent: the ticket is flagged (the header and ``show`` display it until
+        someone settles it) and an event names the rule. The event's id comes from the
+        ticket and its resolution time, so every client that notices writes the same
+        event, inserted once, and a settled flag is not raised again for the same
+        resolution. Runs in the sync transaction; its writes sync like any other change.
+        """
+        ticket = self.store.ticket_by_id(ticket_id)
+        if ticket is None or Status(ticket["status"]).is_open:
+            return False
+        reason = identity_for_account_work(self.facts(ticket))
+        if reason is None:
+            return False
+        event_id = stable_id("identity-flag",
+                             f"{ticket_id}:{ticket['resolved_at'] or ticket['closed_at']}")
+        if self.store.row("events", event_id) is not None:
+            return False
+        at = to_iso(self._now())
+        self._write(ticket, {"flagged": self.IDENTITY_FLAG}, at)
+        self.store.insert("events", {
+            "id": event_id, "ticket_id": ticket_id, "at": at, "actor": self.actor,
+            "kind": "identity_flagged",
+            "summary": f"Flagged: {ticket['status']} with {reason}",
+            "detail": json.dumps({"rule": "identity_for_account_work"})})
+        return True
 
     def derived_for_new(self, row: Mapping[str, Any], tier: str | None) -> dict[str, Any]:
         """SLA columns for a ticket row arriving from the server."""
@@ -687,6 +737,9 @@ class TicketService:
         if engine.records_work(step):
             self._check_identity(ticket, facts, f"record '{step.title}'",
                                  self._step_texts(step, values))
+        survey = (survey_outcome(str(values.get("survey")), self.channels,
+                                 ticket.get("caller_email"))
+                  if step.action == "send_survey" else None)
         if step.action == "verify_identity" and not Status(ticket["status"]).is_open:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{ticket['status']}: the caller's identity is recorded with the "
@@ -708,9 +761,14 @@ class TicketService:
                                        values.get("resolution"), None, at)
             elif action == "close":
                 ticket = self._close(ticket, values.get("resolution_category"), at)
-            elif action == "send_survey":
-                via = "by-hand" if values.get("survey") == "sent-by-hand" else "automatic"
-                self._survey_sent(ticket, via, at)
+            elif action == "send_survey" and survey is not None:
+                self._survey_sent(ticket, survey.via, at, kind=survey.kind,
+                                  summary=survey.summary)
+            elif action == "page":
+                self._event(ticket["id"], at, "page_recorded",
+                            page_summary(str(values.get("pager")), self.channels),
+                            {"pager": values.get("pager"),
+                             "configured": list(self.channels.pagers)})
             if mapped:
                 ticket = self._apply_fields(ticket, mapped, at)
             if action == "verify_identity":
@@ -879,14 +937,42 @@ class TicketService:
         if ticket is not None and not Status(ticket["status"]).is_open:
             self._survey_sent(ticket, "email", at)
 
-    def _survey_sent(self, ticket: Row, via: str, at: str) -> None:
+    def _survey_sent(self, ticket: Row, via: str, at: str, *, kind: str = "survey_sent",
+                     summary: str | None = None) -> None:
         status = Status(ticket["status"])
         if status.is_open:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{status.value}: the survey goes out once the ticket is resolved "
                           "or closed", field="status")
-        self._event(ticket["id"], at, "survey_sent", f"Satisfaction survey sent ({via})",
+        self._event(ticket["id"], at, kind, summary or f"Satisfaction survey sent ({via})",
                     {"via": via})
+
+    # --- what the configured channels can carry ------------------------------------------
+
+    def step_notes(self, ticket: Row) -> dict[str, str]:
+        """Warnings to show beside steps BEFORE they are completed, when no configured
+        channel can carry what the step is about (the survey, the page). Keyed by step."""
+        checklist = self.checklists.get(ticket["checklist"])
+        notes: dict[str, str] = {}
+        for step in checklist.steps if checklist else ():
+            if step.action == "send_survey":
+                note = survey_note(self.channels, ticket.get("caller_email"))
+            elif step.action == "page":
+                note = page_note(self.channels)
+            else:
+                continue
+            if note:
+                notes[step.key] = note
+        return notes
+
+    def unpaged_p1s(self) -> list[str]:
+        """Open P1 tickets on a desk with no pager configured whose page has not been
+        recorded by hand: the console keeps a warning up until there are none."""
+        if self.channels.pagers:
+            return []
+        keys = [s.key for c in self.checklists.values() for s in c.steps if s.action == "page"]
+        return [display_ref(number, provisional)
+                for number, provisional in self.store.open_p1_without(keys)]
 
     def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
         """Record the caller's survey answer (1-5) as an append-only row plus an event.

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from deskcli.domain import hlc as hlc_mod
+from deskcli.domain.enums import Status
 from deskcli.domain.numbering import Authority, Lease
 
 from .migrations import LATEST, MIGRATIONS
@@ -24,6 +25,9 @@ Row = dict[str, Any]
 
 #: Ticket columns computed from others on every write; they never travel as sync ops,
 #: each replica recomputes them with the domain's SLA rules.
+#: Statuses of a ticket someone still owes work (``Status.is_open``), as stored.
+OPEN_STATUSES = tuple(s.value for s in Status if s.is_open)
+
 DERIVED_TICKET_COLUMNS = frozenset({
     "response_due", "response_risk_at", "resolve_due", "resolve_risk_at", "urgency_due",
     "updated_at",
@@ -492,6 +496,15 @@ class Store:
         "t.urgency_due, t.last_contact_at"
     )
 
+    #: The queue's order, ``sla.queue_rank`` in SQL: open P1s not yet answered first, then
+    #: running clocks by due time (breached first), then tickets with no clock running;
+    #: ties by priority and number. The CLI's ``queue`` and the console's both use it.
+    QUEUE_ORDER = (
+        f"CASE WHEN t.priority = 'P1' AND t.first_response_at IS NULL "
+        f"AND t.status IN ({', '.join(repr(s) for s in OPEN_STATUSES)}) THEN 0 "
+        "WHEN t.urgency_due IS NULL THEN 2 ELSE 1 END, "
+        "t.urgency_due, t.priority, t.number")
+
     @staticmethod
     def _queue_filter(*, statuses: Sequence[str] | None = None, open_only: bool = True,
                       priorities: Sequence[str] = (), types: Sequence[str] = (),
@@ -506,7 +519,9 @@ class Store:
             where.append(f"t.status IN ({', '.join('?' for _ in statuses)})")
             params.extend(statuses)
         elif open_only:
-            where.append("t.status NOT IN ('resolved', 'closed')")
+            # An IN list, not NOT IN: the status index serves it.
+            where.append(f"t.status IN ({', '.join('?' for _ in OPEN_STATUSES)})")
+            params.extend(OPEN_STATUSES)
         if priorities:
             where.append(f"t.priority IN ({', '.join('?' for _ in priorities)})")
             params.extend(priorities)
@@ -549,8 +564,7 @@ class Store:
         stay within a small factor of a bare sqlite3 read. Filters: see ``_queue_filter``.
         """
         body, params = self._queue_filter(**filters)
-        sql = (f"SELECT {self.QUEUE_COLUMNS} {body} "
-               "ORDER BY t.urgency_due IS NULL, t.urgency_due, t.priority, t.number")
+        sql = f"SELECT {self.QUEUE_COLUMNS} {body} ORDER BY {self.QUEUE_ORDER}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params.extend([limit, offset])
@@ -560,6 +574,21 @@ class Store:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany():
             yield from batch
+
+    def open_p1_without(self, step_keys: Sequence[str]) -> list[tuple[Any, Any]]:
+        """(number, provisional) of open P1 tickets with no completed record of any of
+        ``step_keys`` (a skip is not a completion), oldest first."""
+        if not step_keys:
+            step_keys = [""]
+        marks = ", ".join("?" for _ in step_keys)
+        statuses = ", ".join("?" for _ in OPEN_STATUSES)
+        rows = self._db.execute(
+            f"SELECT t.number, t.provisional FROM tickets t WHERE t.priority = 'P1' "
+            f"AND t.status IN ({statuses}) AND NOT EXISTS (SELECT 1 FROM step_records r "
+            f"WHERE r.ticket_id = t.id AND r.step IN ({marks}) "
+            "AND r.data NOT LIKE '{\"$skipped\"%') ORDER BY t.created_at",
+            (*OPEN_STATUSES, *step_keys))
+        return [(row["number"], row["provisional"]) for row in rows]
 
     def queue_count(self, **filters: Any) -> int:
         body, params = self._queue_filter(**filters)

@@ -68,6 +68,9 @@ class ChangeApplier:
                 stats.conflicts += 1
         for ticket_id in stats.tickets:
             self.tickets.refresh_derived(ticket_id)
+            # Never refuse what arrived (sync must not stop), but never keep it silent:
+            # account work resolved for an unverified caller is flagged.
+            self.tickets.flag_unverified_account_work(ticket_id)
         return stats
 
     def _apply_one(self, change: Mapping[str, Any]) -> bool:

@@ -124,7 +124,7 @@ class TicketHeader(Static):
             lines.append(Text(f"☎ On-call page {page}{hint.get(page, '')}",
                               style=styles.get(page, "bold")))
         if t.get("flagged"):
-            lines.append(Text(f"⚑ Conflict: {t['flagged']} (then deskcli set "
+            lines.append(Text(f"⚑ Flagged: {t['flagged']} (then deskcli set "
                               f"{view.detail.ref} --settled)", style="bold magenta"))
         if self.also_open:
             lines.append(Text(f"◉ Also open now: {', '.join(self.also_open)}; agree who "
