@@ -38,8 +38,8 @@ from textual.widgets import (
 
 from deskcli.domain import engine, validation
 from deskcli.domain.checklist import Checklist, FieldKind, FieldSpec, StepSpec
-from deskcli.domain.engine import StepState
 from deskcli.domain.communication import draft_acknowledgement, next_update_by
+from deskcli.domain.engine import StepState
 from deskcli.domain.enums import Channel, Priority, TicketType
 from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.facts import TicketFacts
@@ -358,8 +358,7 @@ class IntakeScreen(Screen[None]):
         if step.key in self._skipped:
             return True  # not needed on this ticket: nothing to check
         form = self.form(step)
-        for spec in step.fields:
-            form.check_field(spec)
+        form.check_all()
         try:
             if step.action == "verify_identity":
                 # The same record check the ticket is created with (caller, email, phone,
@@ -407,9 +406,25 @@ class IntakeScreen(Screen[None]):
         self.action_back()
 
     def action_start_over(self) -> None:
-        if self.ticket is None:
-            self.session.drafts.discard(DRAFT)
-            self.app.switch_screen(IntakeScreen())
+        """Start again, after asking: everything typed on every page would be lost."""
+        from deskcli.screens.confirm import ConfirmScreen
+
+        if self.ticket is not None:
+            return
+        self._save_draft()
+        if not self.session.drafts.load(DRAFT):
+            return  # nothing typed yet: nothing to wipe
+
+        def answered(wipe: bool | None) -> None:
+            if wipe:
+                self.session.drafts.discard(DRAFT)
+                self.app.switch_screen(IntakeScreen())
+
+        self.app.push_screen(ConfirmScreen(
+            "Start this intake over?",
+            "Everything typed on every page (caller, their words, priority, tags) is "
+            "thrown away. This cannot be undone.",
+            yes="Wipe it and start over", no="Keep it"), answered)
 
     # --- what was entered -------------------------------------------------------------------
 
@@ -487,6 +502,7 @@ class IntakeScreen(Screen[None]):
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
         self._keep()
+        self._recheck(event.input)
         opener = next((s for s in self.steps if s.action == "open"), None)
         client = next((f for f in opener.fields if f.maps_to == "client"), None) \
             if opener is not None else None
@@ -518,6 +534,31 @@ class IntakeScreen(Screen[None]):
         key = (event.select.id or "").removeprefix("field-")
         if key in ("impact", "urgency", "priority") or event.select.id == "ticket-type":
             self._priority_changed(key, event.value)
+
+    #: The intake's own inputs (beside the step forms) and the field their errors name.
+    LEAD_FIELDS: ClassVar[dict[str, str]] = {
+        "caller-name": "caller", "caller-email": "email", "caller-phone": "phone",
+        "summary": "summary"}
+
+    def _recheck(self, widget: Input) -> None:
+        """A message beside one of intake's own fields goes as soon as the value is
+        accepted (the same checks the page runs on ctrl+s)."""
+        field = self.LEAD_FIELDS.get(widget.id or "")
+        if field is None:
+            return
+        slots = [s for s in self.query(FieldError) if s.field == field and s.has_class("-shown")]
+        if not slots:
+            return
+        try:
+            if field == "summary":
+                validation.summary(widget.value)
+            else:
+                NewTicket.from_mapping({"summary": "-", **self._caller_record()})
+        except DeskError as error:
+            if error.field == field:
+                return  # still wrong: the message stands
+        for slot in slots:
+            slot.clear()
 
     # --- caller look-up -----------------------------------------------------------------
 

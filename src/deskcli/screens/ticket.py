@@ -23,10 +23,18 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import (
+    Button,
+    Footer,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 
-from deskcli.domain.checklist import FieldKind, StepSpec
 from deskcli.domain import engine
+from deskcli.domain.checklist import FieldKind, StepSpec
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError
 from deskcli.domain.kb import prefill_query
@@ -165,7 +173,7 @@ class TicketScreen(Screen[None]):
                 with TabPane("2 Timeline", id="timeline"):
                     yield TimelineView(id="timeline-view")
                 with TabPane("3 Details", id="details"):
-                    with VerticalScroll():
+                    with VerticalScroll(id="details-scroll"):
                         yield Static(id="details-text")
         yield DeskStatusBar()
         yield Footer()
@@ -173,6 +181,9 @@ class TicketScreen(Screen[None]):
     def on_mount(self) -> None:
         app = desk_app(self)
         now = app.desk.now
+        # The tab strip takes no focus (1, 2, 3 switch tabs): tab from the checklist goes
+        # straight into the step, the timeline or the details, which then scroll.
+        self.query_one(TabbedContent).query_one(Tabs).can_focus = False
         self.timer = WorkTimer(self._timer_started or now(), now)
         self._show_timer()
         self.query_one(ChecklistSidebar).focus()
@@ -323,6 +334,11 @@ class TicketScreen(Screen[None]):
         # Completing or skipping (with a reason): the two honest ends of a step.
         can_skip = item.state not in (StepState.DONE, StepState.SKIPPED)
         widgets: list[Widget] = [StepWarning(step.warning)] if step.warning else []
+        note = self.view.detail.notes.get(step_key)
+        if note and item.state not in (StepState.DONE, StepState.SKIPPED):
+            # Said before the step is completed: no channel can carry what it is about
+            # (no pager for the page, no email channel for the survey).
+            widgets.append(Static(Text("! " + note), classes="step-channel-note"))
         widgets += [form, Button(f"{label} (ctrl+s)", id="complete", variant="primary",
                                  compact=True)]
         if can_skip:
@@ -674,3 +690,7 @@ class TicketScreen(Screen[None]):
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
+        if name == "timeline":
+            self.query_one(TimelineView).focus()  # up/down/page keys scroll it at once
+        elif name == "details":
+            self.query_one("#details-scroll", VerticalScroll).focus()

@@ -96,6 +96,9 @@ class Alerts:
     breached: int
     at_risk: int
     unsent: int
+    #: Open P1s on a desk with no pager whose page was not recorded by hand: nobody was
+    #: woken, so the status bar says so until a pager is set up or the page is recorded.
+    unpaged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,7 @@ class SyncState:
 
     def describe(self) -> str:
         if self.mode == "local":
-            return "local store"
+            return "local only"
         when = f" · synced {self.last_sync[11:16]}" if self.last_sync else ""
         if self.mode == "online":
             return f"online · {self.unsent} unsent{when}"
@@ -200,7 +203,8 @@ class DeskSession:
         def read() -> Alerts:
             breached = store.queue_count(statuses=OPEN_STATUSES, due_before=now)
             risky = store.queue_count(statuses=OPEN_STATUSES, risk_before=now)
-            return Alerts(breached, max(risky - breached, 0), store.outbox_count())
+            return Alerts(breached, max(risky - breached, 0), store.outbox_count(),
+                          tuple(self.desk.tickets.unpaged_p1s()))
         return self.run(read)
 
     def is_empty(self) -> bool:

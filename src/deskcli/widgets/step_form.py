@@ -245,6 +245,13 @@ class StepForm(Vertical):
             slot.clear()
         return problem
 
+    def check_all(self) -> None:
+        """Check every field and keep checking them live from now on, so each message
+        goes away as soon as its field is put right."""
+        self._checked.update(spec.key for spec in self.step.fields)
+        for spec in self.step.fields:
+            self.check_field(spec)
+
     def _edited(self, widget: Widget) -> None:
         spec = self._spec_of(widget)
         if spec is None:
