@@ -145,8 +145,6 @@ class IntakeScreen(Screen[None]):
         with ContentSwitcher(initial=f"page-{self.page}", id="intake-pages"):
             for index, step in enumerate(self.steps):
                 values = dict(saved_steps.get(step.key, {}))
-                if channel_at is not None and channel_at[0] is step:
-                    values.setdefault(channel_at[1].key, channel)
                 with VerticalScroll(id=f"page-{index}", classes="intake-page"):
                     if index == 0 and channel_at is not None:
                         # How the ticket came in decides which pages apply: asked first.
@@ -523,7 +521,11 @@ class IntakeScreen(Screen[None]):
                 event.select.id in ("intake-channel", f"field-{channel_at[1].key}")):
             # One channel, chosen on the first page or the last: keep both in step and
             # re-plan the pages that apply.
-            self.form(channel_at[0]).set_value(channel_at[1].key, event.value)
+            opener = self.form(channel_at[0])
+            current = opener.values().get(channel_at[1].key)
+            if current != event.value and (current or event.value != Channel.PHONE.value):
+                # (The chooser's own default is not typing: page 4 takes it when shown.)
+                opener.set_value(channel_at[1].key, event.value)
             chooser = self.query_one("#intake-channel", Select)
             if chooser.value != event.value:
                 chooser.value = event.value
@@ -624,11 +626,13 @@ class IntakeScreen(Screen[None]):
         return (typed or self._caller_client or None)
 
     def _prefill_open(self) -> None:
-        """Carry the caller's client and email from the identity page to the tags."""
+        """Carry the caller's client and email, and the channel chosen on the first page,
+        to the tags."""
         opener = next((s for s in self.steps if s.action == "open"), None)
         if opener is None:
             return
-        known = {"client": self._caller_client, "caller_email": self._value("#caller-email")}
+        known = {"client": self._caller_client, "caller_email": self._value("#caller-email"),
+                 "channel": self._planned_channel()}
         form = self.form(opener)
         for spec in opener.fields:
             value = known.get(spec.maps_to or "")
