@@ -91,7 +91,7 @@ class DeskStatusBar(Static):
                 middle = Text()
                 left.truncate(width - 2, overflow="ellipsis")
                 used = cell_len(left.plain)
-        if used + 4 > width:  # too narrow: the path gives way first
+        if used + 4 > width and not shouting:  # too narrow: the path gives way first
             room = max(width - cell_len(middle.plain) - cell_len(right.plain) - 4, 8)
             plain = left.plain
             left = Text("…" + plain[-(room - 1):]) if cell_len(plain) > room else left
