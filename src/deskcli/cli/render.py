@@ -163,8 +163,8 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
         for label, text in collected.get(item.step.key, ()):
             first, *more = text.splitlines() or [""]
-            lines.append(f"        {label}: {first}")
-            lines += [f"          {line}" for line in more]
+            lines.append(f"        · {label}: {first}")
+            lines += [f"            {line}" for line in more]
         note = detail.notes.get(item.step.key)
         if note and item.state not in (StepState.DONE, StepState.SKIPPED):
             lines.append(f"        ! {note}")
