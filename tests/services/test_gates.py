@@ -330,3 +330,41 @@ def test_service_default_words_are_the_builtin_lists(desk: Desk) -> None:
     assert isinstance(desk.tickets, TicketService)
     assert desk.tickets.account_words == AccountWords()
     assert engine.records_work(desk.tickets.checklists["tier1"].step("apply_fix"))  # type: ignore[arg-type]
+
+
+class TestHonestOutcomes:
+    def test_unpaged_p1s_until_a_page_is_recorded_or_a_pager_configured(
+            self, desk: Desk) -> None:
+        from deskcli.domain.outcomes import DeskChannels, unpaged_warning
+        from deskcli.services.session import DeskSession
+
+        p1 = _new(desk, priority="P1", verified="callback")
+        _new(desk, priority="P2")
+        session = DeskSession(desk, new_id=lambda: "x")
+        assert desk.tickets.unpaged_p1s() == [f"#{p1}"]
+        assert session.page_warning() == unpaged_warning(1)
+        desk.tickets.skip_step(p1, "page_oncall", "on-call is already on the bridge")
+        assert desk.tickets.unpaged_p1s() == [f"#{p1}"], "a skip is not a page"
+        desk.tickets.complete_step(p1, "page_oncall", {
+            "pager": "phone", "bridge": "tel:+1 555 0100", "channel_posted": "yes"})
+        assert desk.tickets.unpaged_p1s() == [] and session.page_warning() is None
+        other = _new(desk, priority="P1")
+        desk.tickets.channels = DeskChannels(pagers=("pagerduty-main",))
+        assert desk.tickets.unpaged_p1s() == [], f"{other}: the pager pages it"
+
+    def test_survey_choices_record_what_happened(self, desk: Desk) -> None:
+        from deskcli.domain.outcomes import DeskChannels
+
+        ref = _new(desk, verified="callback", email="sam@example.org")
+        desk.tickets.resolve(ref, root_cause="Worn roller", resolution=ROLLER_FIX)
+        desk.tickets.log_time(ref, "10m")
+        settle_steps(desk, ref)
+        desk.tickets.close(ref)
+        refused(desk, lambda: desk.tickets.complete_step(
+            ref, "send_survey", {"survey": "sent-automatically"}), Refused,
+            "no email channel is configured")
+        desk.tickets.channels = DeskChannels(email="smtp")
+        desk.tickets.complete_step(ref, "send_survey", {"survey": "sent-automatically"})
+        kinds = [e["kind"] for e in desk.tickets.detail(ref).timeline]
+        assert "survey_queued" in kinds and "survey_sent" not in kinds, \
+            "the sender records survey_sent when it actually goes"

@@ -56,7 +56,7 @@ def records(app: DeskApp) -> int:
 
 def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
     ref = new_ticket(app, caller="Someone claiming to be the CFO", summary="MFA reset",
-                     category="mfa")
+                     category="accounts")
 
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, ref)
@@ -83,13 +83,14 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         assert "account or credential work needs a verified caller" in prompt
         await go_to_step(pilot, "apply_fix")
         notice = [str(w.render()) for w in app.screen.query(".step-notice").results(Static)]
-        assert notice and notice[0].startswith("✗ Blocked: account or credential work")
+        assert notice and notice[0].startswith(
+            "✗ Blocked: account or credential work needs a verified caller")
         await type_text(pilot, "KB 3390")
         before = records(app)
         await press(pilot, "ctrl+s")
         await settle(pilot)
-        assert "is blocked: account or credential work needs a verified caller" in \
-            errors(app)["form"]
+        assert ("is blocked: account or credential work needs a verified caller"
+                in errors(app)["form"])
         assert records(app) == before, "a refused step writes nothing"
 
         # Verify properly (callback), and the same step goes through.
@@ -187,7 +188,7 @@ def test_p1_shows_the_paging_step_and_others_skip_it(app: DeskApp) -> None:
 
 
 def test_closure_refuses_a_vague_resolution_live_and_on_save(app: DeskApp) -> None:
-    # A verified caller: the resolution names credential work (Credential Manager).
+    # The root cause names a password: account work, so the caller is verified first.
     ref = new_ticket(app, caller="Ana Chen", verified="callback")
 
     async def steps(pilot: Pilot[int]) -> None:

@@ -118,7 +118,9 @@ def resolve(
 
     First-contact resolution is the common case at Tier 1.
 
-    The resolution note must be specific enough for the next technician to repeat.
+    The resolution note must be specific enough for the next technician to repeat. A
+    resolution or root cause naming account or credential work (a password, MFA, an
+    unlock, access) is refused while the caller's identity is not verified.
 
     Examples:
 
@@ -141,7 +143,9 @@ def close(
 ) -> None:
     """Close a resolved ticket.
 
-    Time must have been logged on it first.
+    Time must have been logged on it, every checklist step that applies must be done or
+    skipped with a reason (deskcli step REF KEY --skip "why"), and account or credential
+    work needs a verified caller. A refusal names what is missing.
 
     Examples:
 
