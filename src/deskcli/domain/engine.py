@@ -335,14 +335,23 @@ def field_problem(spec: FieldSpec, raw: Any) -> str | None:
     return None
 
 
+#: Fields an action writes into the ticket's own columns (the root cause and resolution
+#: of a resolve, the category of a close): shown with the ticket, not again with the step.
+ACTION_WRITES: dict[str, frozenset[str]] = {
+    "resolve": frozenset({"root_cause", "resolution"}),
+    "close": frozenset({"resolution_category"}),
+}
+
+
 def collected(step: StepSpec, values: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """What a completed step collected that the ticket's own fields do not show, as
     ``(label, text)`` pairs: the notes of check_changes and reproduce, the scope
     decision and its reason, the KB query. ``show``, the Details tab and the timeline
     all print these, so nothing typed into a step is kept out of sight."""
     out: list[tuple[str, str]] = []
+    written = ACTION_WRITES.get(step.action or "", frozenset())
     for spec in step.fields:
-        if spec.maps_to or spec.kind is FieldKind.FILE:
+        if spec.maps_to or spec.kind is FieldKind.FILE or spec.key in written:
             continue  # shown as the ticket's own field, or as an attachment
         value = values.get(spec.key)
         if value is None or value == "" or value == []:
