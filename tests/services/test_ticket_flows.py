@@ -106,7 +106,7 @@ class TestFullTier1Flow:
             t.complete_step(ref, step, values)
         t.log_time(ref, "20m")
         t.complete_step(ref, "log_time_close", {})
-        t.complete_step(ref, "send_survey", {"survey": "sent-automatically"})
+        t.complete_step(ref, "send_survey", {"survey": "sent-by-hand"})
         detail = t.detail(ref)
         assert detail.ticket["status"] == "closed"
         assert detail.ticket["resolution_category"] == "incident"
