@@ -199,7 +199,10 @@ class DeskApp(App[int]):
                 self.notify(f"Loading {self.sample_count:,} sample tickets…")
                 self._load_samples()
 
-        self.push_screen(SampleDataScreen(self.sample_count), chosen)
+        from deskcli.widgets.status_bar import short_path
+
+        self.push_screen(SampleDataScreen(self.sample_count,
+                                          short_path(self.desk.store.path)), chosen)
 
     @work(thread=True, exclusive=True, group="samples")
     def _load_samples(self) -> None:

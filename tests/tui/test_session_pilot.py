@@ -8,6 +8,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from deskcli.app import DeskApp, build_app
+from deskcli.screens.confirm import ConfirmScreen
 from deskcli.screens.help import help_table
 from deskcli.screens.intake import IntakeScreen
 from deskcli.screens.queue import QueueScreen
@@ -69,7 +70,13 @@ def test_intake_draft_resumes_where_the_call_left_off(app: DeskApp) -> None:
         intake = app.screen
         assert isinstance(intake, IntakeScreen)
         assert intake.query_one("#caller-name", Input).value == "Ben Brooks"
-        await press(pilot, "ctrl+r")  # start over: the draft is discarded
+        await press(pilot, "ctrl+r")  # start over asks first: n keeps it all
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "n")
+        assert app.screen is intake
+        assert intake.query_one("#caller-name", Input).value == "Ben Brooks"
+        assert app.session.drafts.load("intake")["caller"] == {"caller": "Ben Brooks"}
+        await press(pilot, "ctrl+r", "y")  # y wipes the draft
         await settle(pilot)
         assert app.screen.query_one("#caller-name", Input).value == ""
         assert app.session.drafts.load("intake") == {}

@@ -67,6 +67,10 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
         "steps": [{"key": item.step.key, "title": item.step.title, "phase": item.step.phase,
                    "required": item.step.required, "state": item.state.value,
                    "reason": item.reason or None, "skipped_by_hand": item.by_hand,
+                   # What the step recorded (notes, the scope decision's reason, the KB
+                   # query), as its field keys and values; null for a step not done.
+                   "values": dict(detail.step_values[item.step.key])
+                   if item.step.key in detail.step_values else None,
                    "note": None if item.state in (StepState.DONE, StepState.SKIPPED)
                    else detail.notes.get(item.step.key)}
                   for item in progress.items],
@@ -146,6 +150,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     lines += ["", f"Checklist: {progress.checklist.title} — {progress.done} of "
               f"{progress.applicable} steps done{skipped}"]
     phase = None
+    collected = {step.key: pairs for step, pairs in detail.collected()}
     for item in progress.items:
         if item.step.phase != phase:
             phase = item.step.phase
@@ -156,6 +161,10 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         else:
             reason = f"  ({item.reason})" if item.reason else ""
         lines.append(f"    {item.state.marker} {item.step.title}{reason}")
+        for label, text in collected.get(item.step.key, ()):
+            first, *more = text.splitlines() or [""]
+            lines.append(f"        · {label}: {first}")
+            lines += [f"            {line}" for line in more]
         note = detail.notes.get(item.step.key)
         if note and item.state not in (StepState.DONE, StepState.SKIPPED):
             lines.append(f"        ! {note}")

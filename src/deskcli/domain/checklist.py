@@ -62,6 +62,9 @@ class FieldSpec:
     default: str | None = None
     #: For a choice: the answers that complete the step (others are refused, with why).
     passes: tuple[str, ...] = ()
+    #: ``step_key.field_key`` of an earlier step whose recorded value fills this field
+    #: while it is empty (the reproduce step's notes become the escalation's repro steps).
+    prefill: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class StepSpec:
     when: tuple[Condition, ...] = ()
     unless: tuple[Condition, ...] = ()
     skip_reason: str = ""
+    #: The words shown when an ``unless`` condition skips the step, where they differ
+    #: from a ``when`` skip (a survey skipped for a monitoring ticket: no caller).
+    unless_reason: str = ""
     requires: tuple[str, ...] = ()
     gates: tuple[str, ...] = ()
     action: str | None = None
@@ -234,6 +240,10 @@ def _field(raw: Any, loc: _Locator, line: int | None, where: str) -> FieldSpec:
     if not isinstance(required, bool):
         raise loc.fail(f"{where}: 'required' must be true or false", line)
     default = raw.get("default")
+    prefill = raw.get("prefill")
+    if prefill is not None and (not isinstance(prefill, str) or prefill.count(".") != 1):
+        raise loc.fail(f"{where}: 'prefill' of field '{key}' must be written as "
+                       "\"step_key.field_key\"", line)
     passes = _strings(raw.get("passes", []), "passes", loc, line)
     if passes and (kind is not FieldKind.CHOICE or not set(passes) <= set(choices)):
         raise loc.fail(f"{where}: 'passes' of field '{key}' must list some of its choices",
@@ -243,6 +253,7 @@ def _field(raw: Any, loc: _Locator, line: int | None, where: str) -> FieldSpec:
         kind=kind, required=required, choices=choices,
         help=_str(raw, "help", loc, line, required=False), maps_to=maps_to, rule=rule,
         default=None if default is None else str(default), passes=passes,
+        prefill=prefill,
     )
 
 
@@ -295,6 +306,16 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
             fields = tuple(_field(f, loc, s_line, where) for f in fields_raw)
             if len({f.key for f in fields}) != len(fields):
                 raise loc.fail(f"{where}: two fields share a key", s_line)
+            for f in fields:
+                if f.prefill is None:
+                    continue
+                source_key, source_field = f.prefill.split(".")
+                source = next((s for p in phases for s in p.steps if s.key == source_key),
+                              None) or next((s for s in steps if s.key == source_key), None)
+                if source is None or source.field(source_field) is None:
+                    raise loc.fail(f"{where}: field '{f.key}' is prefilled from "
+                                   f"'{f.prefill}', which is not a field of an earlier step",
+                                   s_line)
             requires = _strings(s_raw.get("requires", []), "requires", loc, s_line)
             for needed in requires:
                 if needed not in seen_steps:
@@ -323,6 +344,7 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
                 when=_conditions(s_raw.get("when"), "when", loc, s_line, known),
                 unless=_conditions(s_raw.get("unless"), "unless", loc, s_line, known),
                 skip_reason=_str(s_raw, "skip_reason", loc, s_line, required=False),
+                unless_reason=_str(s_raw, "unless_reason", loc, s_line, required=False),
                 requires=requires,
                 gates=gates,
                 action=action,

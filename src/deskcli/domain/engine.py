@@ -89,6 +89,13 @@ def _condition_state(step: StepSpec, facts: TicketFacts,
         ref = checklist.step(cond.step_key or "")
         return f"waits on: {ref.title if ref else cond.attribute}"
 
+    # An ``unless`` known to hold skips the step whatever is still undecided: a ticket
+    # raised by monitoring has no caller to test with, escalated or not.
+    for cond in step.unless:
+        value = facts.attribute(cond.attribute)
+        if value is not None and value in cond.values:
+            return StepState.SKIPPED, (step.unless_reason or step.skip_reason
+                                       or f"not needed: {cond.attribute} is {value}")
     for cond in step.when:
         value = facts.attribute(cond.attribute)
         if value is None:
@@ -100,7 +107,8 @@ def _condition_state(step: StepSpec, facts: TicketFacts,
         if value is None:
             return StepState.BLOCKED, undecided(cond)
         if value in cond.values:
-            return StepState.SKIPPED, step.skip_reason or f"not needed: {cond.attribute} is {value}"
+            return StepState.SKIPPED, (step.unless_reason or step.skip_reason
+                                       or f"not needed: {cond.attribute} is {value}")
     return None, ""
 
 
@@ -325,3 +333,47 @@ def field_problem(spec: FieldSpec, raw: Any) -> str | None:
     except (InvalidInput, Refused) as error:
         return error.message
     return None
+
+
+#: Fields an action writes into the ticket's own columns (the root cause and resolution
+#: of a resolve, the category of a close): shown with the ticket, not again with the step.
+ACTION_WRITES: dict[str, frozenset[str]] = {
+    "resolve": frozenset({"root_cause", "resolution"}),
+    "close": frozenset({"resolution_category"}),
+}
+
+
+def collected(step: StepSpec, values: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """What a completed step collected that the ticket's own fields do not show, as
+    ``(label, text)`` pairs: the notes of check_changes and reproduce, the scope
+    decision and its reason, the KB query. ``show``, the Details tab and the timeline
+    all print these, so nothing typed into a step is kept out of sight."""
+    out: list[tuple[str, str]] = []
+    written = ACTION_WRITES.get(step.action or "", frozenset())
+    for spec in step.fields:
+        if spec.maps_to or spec.kind is FieldKind.FILE or spec.key in written:
+            continue  # shown as the ticket's own field, or as an attachment
+        value = values.get(spec.key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        elif spec.kind is FieldKind.CHOICE:
+            text = str(value).replace("-", " ")
+        else:
+            text = str(value)
+        out.append((spec.label, text))
+    return tuple(out)
+
+
+def prefilled(step: StepSpec, recorded: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Values for ``step``'s fields that declare a ``prefill`` from an earlier step's
+    recorded value (``reproduce.notes`` for the escalation's repro steps)."""
+    out: dict[str, Any] = {}
+    for spec in step.fields:
+        if spec.prefill:
+            source_step, source_field = spec.prefill.split(".", 1)
+            value = recorded.get(source_step, {}).get(source_field)
+            if value not in (None, ""):
+                out[spec.key] = value
+    return out

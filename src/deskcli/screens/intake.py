@@ -37,10 +37,12 @@ from textual.widgets import (
 )
 
 from deskcli.domain import engine, validation
-from deskcli.domain.checklist import StepSpec
+from deskcli.domain.checklist import Checklist, FieldKind, FieldSpec, StepSpec
 from deskcli.domain.communication import draft_acknowledgement, next_update_by
-from deskcli.domain.enums import Priority, TicketType
+from deskcli.domain.engine import StepState
+from deskcli.domain.enums import Channel, Priority, TicketType
 from deskcli.domain.errors import DeskError, InvalidInput
+from deskcli.domain.facts import TicketFacts
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.priority import impact_from_users
@@ -51,6 +53,7 @@ from deskcli.services.session import DeskSession
 from deskcli.services.worktimer import WorkTimer
 from deskcli.storage.store import Row
 from deskcli.widgets.caller_lookup import CallerLookup
+from deskcli.widgets.choice import ChoiceSelect
 from deskcli.widgets.field_error import FieldError, clear_errors, show_desk_error
 from deskcli.widgets.priority_guide import PriorityGuide, suggestion
 from deskcli.widgets.status_bar import DeskStatusBar
@@ -116,6 +119,10 @@ class IntakeScreen(Screen[None]):
         self._forms: dict[str, StepForm] = {}
         self._widgets: dict[str, Widget | None] = {}
         self._draft_timer: Timer | None = None
+        self._checklist: Checklist | None = None
+        #: Intake steps the checklist skips for the channel chosen, with the reason
+        #: (identity for a ticket raised by monitoring: there is no caller).
+        self._skipped: dict[str, str] = {}
 
     @property
     def session(self) -> DeskSession:
@@ -125,20 +132,37 @@ class IntakeScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         desk = self.session.desk
-        checklist = desk.checklists[desk.tickets.default_checklist]
+        checklist = self._checklist = desk.checklists[desk.tickets.default_checklist]
         self.steps = list(checklist.phases[0].steps)
         draft = self.session.drafts.load(DRAFT)
         saved_steps = draft.get("steps", {})
+        channel_at = self._channel_spec()
+        channel = draft.get("channel") or Channel.PHONE.value
         self.page = min(int(draft.get("page", 0)), len(self.steps) - 1)
         self._caller_client = draft.get("caller_client")
         yield Static(id="intake-title")
         yield Static(id="intake-steps")
         with ContentSwitcher(initial=f"page-{self.page}", id="intake-pages"):
             for index, step in enumerate(self.steps):
+                values = dict(saved_steps.get(step.key, {}))
                 with VerticalScroll(id=f"page-{index}", classes="intake-page"):
+                    if index == 0 and channel_at is not None:
+                        # How the ticket came in decides which pages apply: asked first.
+                        yield Vertical(
+                            Label("Came in by", classes="field-label"),
+                            ChoiceSelect([(c.replace("-", " "), c)
+                                          for c in channel_at[1].choices],
+                                         allow_blank=False, id="intake-channel",
+                                         compact=True, value=channel
+                                         if channel in channel_at[1].choices
+                                         else channel_at[1].choices[0]),
+                            Static(Text("Raised by monitoring (m): no caller, the identity "
+                                        "page is skipped."), classes="field-help"),
+                            classes="field", id="channel-box")
+                    yield Static(id=f"skip-{index}", classes="intake-skip")
                     if step.warning:
                         yield StepWarning(step.warning)
-                    yield StepForm(step, values=saved_steps.get(step.key, {}),
+                    yield StepForm(step, values=values,
                                    lead=self._lead(step, draft), trail=self._trail(step),
                                    title=False, warning=False, id=f"form-{step.key}")
             with VerticalScroll(id=DONE, classes="intake-page"):
@@ -163,22 +187,23 @@ class IntakeScreen(Screen[None]):
                          CallerLookup(self.session, id="lookup"), classes="field"),
                 Vertical(Label("Caller name", classes="field-label"),
                          Input(caller.get("caller", ""), placeholder="as they gave it",
-                               id="caller-name", compact=True),
+                               id="caller-name", compact=True, select_on_focus=False),
                          FieldError("caller"), FieldError("verified"), classes="field"),
                 Horizontal(
                     Vertical(Label("Email (optional)", classes="field-label"),
                              Input(caller.get("email", ""), placeholder="name@example.com",
-                                   id="caller-email", compact=True),
+                                   id="caller-email", compact=True, select_on_focus=False),
                              FieldError("email"), classes="field half"),
                     Vertical(Label("Phone on file (optional)", classes="field-label"),
                              Input(caller.get("phone", ""), placeholder="+1 555 0100",
-                                   id="caller-phone", compact=True),
+                                   id="caller-phone", compact=True, select_on_focus=False),
                              FieldError("phone"), classes="field half"),
                     classes="pair"),
             ]
         if step is self._summary_step():
             return [Vertical(Label("Summary: one line for the queue", classes="field-label"),
                              Input(draft.get("summary", ""), id="summary", compact=True,
+                                   select_on_focus=False,
                                    placeholder="e.g. Outlook asks for the password again"),
                              FieldError("summary"), classes="field")]
         if step.action == "set_priority":
@@ -186,7 +211,7 @@ class IntakeScreen(Screen[None]):
         if step.action == "open":
             kind = draft.get("type", TicketType.INCIDENT.value)
             return [Vertical(Label("Type", classes="field-label"),
-                             Select([(t.label, t.value) for t in TicketType],
+                             ChoiceSelect([(t.label, t.value) for t in TicketType],
                                     allow_blank=False, value=kind, id="ticket-type",
                                     compact=True),
                              FieldError("type"), classes="field")]
@@ -196,6 +221,50 @@ class IntakeScreen(Screen[None]):
         if step.action == "open":
             return [Static(id="open-sla", classes="field-help")]
         return []
+
+    def _channel_spec(self) -> tuple[StepSpec, FieldSpec] | None:
+        """The intake step and field the channel is recorded in (``maps_to = channel``)."""
+        for step in self.steps:
+            for spec in step.fields:
+                if spec.maps_to == "channel" and spec.kind is FieldKind.CHOICE:
+                    return step, spec
+        return None
+
+    def _planned_channel(self) -> str:
+        found = self.query("#intake-channel")
+        if found:
+            value = found.first(Select).value
+            if isinstance(value, str):
+                return value
+        return Channel.PHONE.value
+
+    def _replan(self) -> None:
+        """Ask the checklist which intake steps apply to a ticket that came in this way
+        (its own ``when``/``unless`` conditions), and show a skipped page's reason in
+        place of its form."""
+        if self._checklist is None:
+            return
+        try:
+            facts = TicketFacts(channel=Channel(self._planned_channel()))
+        except ValueError:
+            return
+        progress = engine.evaluate(self._checklist, facts)
+        self._skipped = {}
+        for step in self.steps:
+            item = progress.of(step.key)
+            if item.state is StepState.SKIPPED and not item.by_hand:
+                self._skipped[step.key] = item.reason
+        for index, step in enumerate(self.steps):
+            reason = self._skipped.get(step.key)
+            page = self._page_widget(index)
+            note = page.query_one(f"#skip-{index}", Static)
+            note.display = reason is not None
+            if reason is not None:
+                note.update(Text(f"– Not needed on this ticket: {reason}\nctrl+s goes on to "
+                                 "the next page.", style="bold"))
+            for widget in page.query(StepWarning):
+                widget.display = reason is None
+            self.form(step).display = reason is None
 
     def _summary_step(self) -> StepSpec | None:
         """The first step without an action carries the summary (capture, in Tier 1)."""
@@ -210,6 +279,7 @@ class IntakeScreen(Screen[None]):
                                app.desk.now)
         if draft:
             self.notify("Resumed the unfinished intake (ctrl+r starts over).")
+        self._replan()
         self._show_page(self.page)
         if app.tick:
             self.set_interval(app.tick, self._show_timer)
@@ -238,6 +308,8 @@ class IntakeScreen(Screen[None]):
             if number:
                 marks.append("  ›  ", style="dim")
             marker = "✓" if number < index else "▶" if number == index else "·"
+            if other.key in self._skipped and number != index:
+                marker = "–"
             marks.append(f"{marker} {number + 1} {step_label(other)}",
                          style="bold" if number == index else "dim")
         self.query_one("#intake-steps", Static).update(marks)
@@ -255,7 +327,13 @@ class IntakeScreen(Screen[None]):
         self._save_draft()
 
     def _focus_page(self, step: StepSpec) -> None:
-        if step.action == "verify_identity":
+        if step.key in self._skipped:
+            channel = self.query("#intake-channel")
+            if channel and self.page == 0:
+                channel.first().focus()
+            else:
+                self.query_one("#next", Button).focus()
+        elif step.action == "verify_identity":
             self.query_one("#lookup-input", Input).focus()
         elif step is self._summary_step():
             self.query_one("#summary", Input).focus()
@@ -275,9 +353,10 @@ class IntakeScreen(Screen[None]):
         step = self.steps[index]
         page = self._page_widget(index)
         clear_errors(page)
+        if step.key in self._skipped:
+            return True  # not needed on this ticket: nothing to check
         form = self.form(step)
-        for spec in step.fields:
-            form.check_field(spec)
+        form.check_all()
         try:
             if step.action == "verify_identity":
                 # The same record check the ticket is created with (caller, email, phone,
@@ -325,9 +404,25 @@ class IntakeScreen(Screen[None]):
         self.action_back()
 
     def action_start_over(self) -> None:
-        if self.ticket is None:
-            self.session.drafts.discard(DRAFT)
-            self.app.switch_screen(IntakeScreen())
+        """Start again, after asking: everything typed on every page would be lost."""
+        from deskcli.screens.confirm import ConfirmScreen
+
+        if self.ticket is not None:
+            return
+        self._save_draft()
+        if not self.session.drafts.load(DRAFT):
+            return  # nothing typed yet: nothing to wipe
+
+        def answered(wipe: bool | None) -> None:
+            if wipe:
+                self.session.drafts.discard(DRAFT)
+                self.app.switch_screen(IntakeScreen())
+
+        self.app.push_screen(ConfirmScreen(
+            "Start this intake over?",
+            "Everything typed on every page (caller, their words, priority, tags) is "
+            "thrown away. This cannot be undone.",
+            yes="Wipe it and start over", no="Keep it"), answered)
 
     # --- what was entered -------------------------------------------------------------------
 
@@ -344,13 +439,15 @@ class IntakeScreen(Screen[None]):
 
     def _caller_record(self) -> dict[str, Any]:
         verify = next((s for s in self.steps if s.action == "verify_identity"), None)
-        method = self.form(verify).values().get("method") if verify else None
+        method = self.form(verify).values().get("method") if (
+            verify and verify.key not in self._skipped) else None
         record = {"caller": self._value("#caller-name"), "email": self._value("#caller-email"),
                   "phone": self._value("#caller-phone"), "verified": method}
         return {k: v for k, v in record.items() if v}
 
     def _step_values(self) -> dict[str, dict[str, Any]]:
-        return {step.key: self.form(step).values() for step in self.steps}
+        return {step.key: self.form(step).values() for step in self.steps
+                if step.key not in self._skipped}
 
     def _record(self) -> dict[str, Any]:
         """The new-ticket record: caller, summary, type, and every field mapped to a column."""
@@ -387,6 +484,9 @@ class IntakeScreen(Screen[None]):
         summary = self._value("#summary")
         data: dict[str, Any] = {"page": self.page, "steps": steps, "caller": caller,
                                 "summary": summary, "caller_client": self._caller_client}
+        channel = self._planned_channel()
+        if channel != Channel.PHONE.value:
+            data["channel"] = channel
         kind = self._value("#ticket-type")
         if kind and kind != TicketType.INCIDENT.value:
             data["type"] = kind
@@ -398,8 +498,15 @@ class IntakeScreen(Screen[None]):
         self.session.drafts.save(DRAFT, data)
 
     @on(Input.Changed)
-    def _typed(self) -> None:
+    def _typed(self, event: Input.Changed) -> None:
         self._keep()
+        self._recheck(event.input)
+        opener = next((s for s in self.steps if s.action == "open"), None)
+        client = next((f for f in opener.fields if f.maps_to == "client"), None) \
+            if opener is not None else None
+        if client is not None and event.input.id == f"field-{client.key}":
+            # The SLA preview names the client and its contract tier: follow the typing.
+            self._refresh_guide()
 
     @on(TextArea.Changed)
     def _area_typed(self, event: TextArea.Changed) -> None:
@@ -409,9 +516,51 @@ class IntakeScreen(Screen[None]):
     @on(Select.Changed)
     def _chosen(self, event: Select.Changed) -> None:
         self._keep()
+        channel_at = self._channel_spec()
+        if channel_at is not None and isinstance(event.value, str) and (
+                event.select.id in ("intake-channel", f"field-{channel_at[1].key}")):
+            # One channel, chosen on the first page or the last: keep both in step and
+            # re-plan the pages that apply.
+            opener = self.form(channel_at[0])
+            current = opener.values().get(channel_at[1].key)
+            if current != event.value and (current or event.value != Channel.PHONE.value):
+                # (The chooser's own default is not typing: page 4 takes it when shown.)
+                opener.set_value(channel_at[1].key, event.value)
+            chooser = self.query_one("#intake-channel", Select)
+            if chooser.value != event.value:
+                chooser.value = event.value
+            skipped = dict(self._skipped)
+            self._replan()
+            if skipped != self._skipped:
+                self._show_page(self.page)
         key = (event.select.id or "").removeprefix("field-")
         if key in ("impact", "urgency", "priority") or event.select.id == "ticket-type":
             self._priority_changed(key, event.value)
+
+    #: The intake's own inputs (beside the step forms) and the field their errors name.
+    LEAD_FIELDS: ClassVar[dict[str, str]] = {
+        "caller-name": "caller", "caller-email": "email", "caller-phone": "phone",
+        "summary": "summary"}
+
+    def _recheck(self, widget: Input) -> None:
+        """A message beside one of intake's own fields goes as soon as the value is
+        accepted (the same checks the page runs on ctrl+s)."""
+        field = self.LEAD_FIELDS.get(widget.id or "")
+        if field is None:
+            return
+        slots = [s for s in self.query(FieldError) if s.field == field and s.has_class("-shown")]
+        if not slots:
+            return
+        try:
+            if field == "summary":
+                validation.summary(widget.value)
+            else:
+                NewTicket.from_mapping({"summary": "-", **self._caller_record()})
+        except DeskError as error:
+            if error.field == field:
+                return  # still wrong: the message stands
+        for slot in slots:
+            slot.clear()
 
     # --- caller look-up -----------------------------------------------------------------
 
@@ -477,11 +626,13 @@ class IntakeScreen(Screen[None]):
         return (typed or self._caller_client or None)
 
     def _prefill_open(self) -> None:
-        """Carry the caller's client and email from the identity page to the tags."""
+        """Carry the caller's client and email, and the channel chosen on the first page,
+        to the tags."""
         opener = next((s for s in self.steps if s.action == "open"), None)
         if opener is None:
             return
-        known = {"client": self._caller_client, "caller_email": self._value("#caller-email")}
+        known = {"client": self._caller_client, "caller_email": self._value("#caller-email"),
+                 "channel": self._planned_channel()}
         form = self.form(opener)
         for spec in opener.fields:
             value = known.get(spec.maps_to or "")
@@ -499,6 +650,8 @@ class IntakeScreen(Screen[None]):
         self.post_message(self._Tier(client, session.client_tier(client)))
 
     def on_intake_screen__tier(self, message: _Tier) -> None:
+        if message.client != self._client():
+            return  # an answer for what was typed before: a newer look-up is on its way
         self._tier = (message.client, message.tier)
         self._draw_guide()
 
@@ -508,7 +661,8 @@ class IntakeScreen(Screen[None]):
             return
         desk = self.session.desk
         values = self.form(step).values()
-        client, tier = self._tier
+        client = self._client()
+        tier = self._tier[1] if self._tier[0] == client else None
         self.query_one(PriorityGuide).show(
             impact=values.get("impact"), urgency=values.get("urgency"),
             chosen=values.get("priority"), policy=desk.config.sla, now=desk.now(),
@@ -564,6 +718,14 @@ class IntakeScreen(Screen[None]):
     def on_intake_screen__opened(self, message: _Opened) -> None:
         ticket = self.ticket = message.ticket
         self.session.drafts.discard(DRAFT)
+        if ticket["channel"] == Channel.MONITORING.value and not ticket["caller_name"]:
+            # Raised by monitoring: there is nobody to acknowledge to.
+            ref = display_ref(ticket["number"], ticket["provisional"])
+            self.notify(f"Ticket {ref} is open (raised by monitoring: no caller to "
+                        "acknowledge).")
+            desk_app(self).refresh_alerts()
+            self._go_to_ticket()
+            return
         ref = display_ref(ticket["number"], ticket["provisional"])
         response_due = from_iso(ticket["response_due"])
         resolve_due = from_iso(ticket["resolve_due"])

@@ -14,7 +14,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from deskcli.domain.sla import format_span
-from deskcli.services.session import QueueFilters
+from deskcli.services.session import OPEN_STATUSES, QueueFilters
 from deskcli.widgets.queue_table import SILENT_MARK, QueueTable
 from deskcli.widgets.status_bar import DeskStatusBar
 
@@ -80,8 +80,9 @@ class QueueScreen(Screen[None]):
 
     def _title(self, total: int | None) -> None:
         filters = self.table.filters
-        what = "Queue" if not filters.statuses else "Tickets"
-        count = "" if total is None else f" · {total:,} {'open' if not filters.statuses else ''}"
+        every = filters.to_store("")["statuses"] != list(OPEN_STATUSES)
+        what = "Tickets" if every else "Queue"
+        count = "" if total is None else f" · {total:,} {'' if every else 'open'}"
         text = Text(f" {what}{count}".rstrip(), style="bold")
         described = filters.describe(self.desk_app.session.tech)
         if described:

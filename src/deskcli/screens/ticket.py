@@ -23,8 +23,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets import (
+    Button,
+    Footer,
+    OptionList,
+    Static,
+    TabbedContent,
+    TabPane,
+    Tabs,
+)
 
+from deskcli.domain import engine
 from deskcli.domain.checklist import FieldKind, StepSpec
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError
@@ -88,6 +97,10 @@ class TicketScreen(Screen[None]):
         Binding("a", "assignee", "Assign", show=False, tooltip="Change who owns the ticket"),
         Binding("f", "attach", "Attach", show=False, tooltip="Attach a file"),
         Binding("t", "log_time", "Time", tooltip="Log time on the ticket"),
+        Binding("x", "skip_step", "Skip step", show=False,
+                tooltip="Skip the step shown, with the reason it was not done"),
+        Binding("g", "csat", "Rating", show=False,
+                tooltip="Record the caller's satisfaction rating (1-5) and their words"),
         Binding("slash", "kb_search", "Search KB", show=False,
                 tooltip="Search KB articles and resolved tickets for a fix"),
         Binding("w", "kb_write", "Write KB", show=False,
@@ -160,7 +173,7 @@ class TicketScreen(Screen[None]):
                 with TabPane("2 Timeline", id="timeline"):
                     yield TimelineView(id="timeline-view")
                 with TabPane("3 Details", id="details"):
-                    with VerticalScroll():
+                    with VerticalScroll(id="details-scroll"):
                         yield Static(id="details-text")
         yield DeskStatusBar()
         yield Footer()
@@ -168,6 +181,9 @@ class TicketScreen(Screen[None]):
     def on_mount(self) -> None:
         app = desk_app(self)
         now = app.desk.now
+        # The tab strip takes no focus (1, 2, 3 switch tabs): tab from the checklist goes
+        # straight into the step, the timeline or the details, which then scroll.
+        self.query_one(TabbedContent).query_one(Tabs).can_focus = False
         self.timer = WorkTimer(self._timer_started or now(), now)
         self._show_timer()
         self.query_one(ChecklistSidebar).focus()
@@ -224,8 +240,13 @@ class TicketScreen(Screen[None]):
         self.query_one("#progress-line", Static).update(Text(
             f"Checklist: {progress.done} of {progress.applicable} done", style="bold"))
         self._show_repeat(view.extra.get("repeat"))
+        advanced = self._advance
         if self._advance or self.selected is None:
-            current = progress.current
+            # The step to do next; with none open, the first one held up (it says why:
+            # "no time is logged" before closing).
+            current = progress.current or next(
+                (i for i in progress.items
+                 if i.state is StepState.BLOCKED and not i.undecided), None)
             self.selected = current.step.key if current else self.selected
             self._advance = False
         if self.selected is None:  # every step done or skipped: show the last one
@@ -234,6 +255,21 @@ class TicketScreen(Screen[None]):
         self.query_one(TimelineView).show(view.detail.timeline)
         self.query_one("#details-text", Static).update(render_details(view))
         await self.show_step(self.selected)
+        if advanced:
+            self._focus_step()
+
+    def _focus_step(self) -> None:
+        """After a save, straight on to the next step's first field: focus left on the
+        page would turn the next typed letters into hotkeys. With nothing left to fill
+        in (every step settled), the checklist takes it."""
+        form = self.form
+        state = self.view.detail.progress.of(form.step.key).state if (
+            form is not None and self.view is not None) else None
+        if form is not None and form.step.fields and state in (StepState.CURRENT,
+                                                                StepState.TODO):
+            form.focus_first()
+        else:
+            self.query_one(ChecklistSidebar).focus()
 
     @work(thread=True, exclusive=True, group="presence", exit_on_error=False)
     def _announce(self, session: DeskSession, ticket_id: str) -> None:
@@ -276,7 +312,7 @@ class TicketScreen(Screen[None]):
         area = self.query_one("#step-area", VerticalScroll)
         await area.remove_children()
         step = item.step
-        if item.state is StepState.SKIPPED:
+        if item.state is StepState.SKIPPED and not item.by_hand:
             await area.mount(
                 Static(Text(step.title, style="bold")),
                 Static(Text(f"– Not needed on this ticket: {item.reason}"),
@@ -284,15 +320,29 @@ class TicketScreen(Screen[None]):
             return
         # What the ticket already records, then what this step recorded, then the draft.
         values = recorded_values(step, self.view.ticket)
+        # Fields that start from an earlier step's record (reproduce notes → repro steps).
+        values.update(engine.prefilled(step, self.view.step_values))
         values.update(self.view.step_values.get(step_key, {}))
         values.update(self.session.drafts.step(self.view.ticket["id"], step_key))
         kind, notice = NOTICES.get(item.state, ("", ""))
+        if item.by_hand:
+            kind, notice = ("skipped", "– Skipped: {reason}. Complete it below to record "
+                                       "it done after all.")
         form = StepForm(step, values=values, notice=notice.format(reason=item.reason),
                         notice_kind=kind, warning=False)
         label = "Record again" if item.state is StepState.DONE else "Complete step"
+        # Completing or skipping (with a reason): the two honest ends of a step.
+        can_skip = item.state not in (StepState.DONE, StepState.SKIPPED)
         widgets: list[Widget] = [StepWarning(step.warning)] if step.warning else []
+        note = self.view.detail.notes.get(step_key)
+        if note and item.state not in (StepState.DONE, StepState.SKIPPED):
+            # Said before the step is completed: no channel can carry what it is about
+            # (no pager for the page, no email channel for the survey).
+            widgets.append(Static(Text("! " + note), classes="step-channel-note"))
         widgets += [form, Button(f"{label} (ctrl+s)", id="complete", variant="primary",
                                  compact=True)]
+        if can_skip:
+            widgets.append(Button("Skip, with a reason (x)", id="skip", compact=True))
         if step.key == KB_SEARCH_STEP:
             widgets.append(Button("Search the knowledge base (/)", id="kb-open",
                                   compact=True))
@@ -322,6 +372,10 @@ class TicketScreen(Screen[None]):
     def action_complete(self) -> None:
         if self.form is not None:
             self.form.submit()
+
+    @on(Button.Pressed, "#skip")
+    def _skip_pressed(self) -> None:
+        self.action_skip_step()
 
     @on(StepForm.Submitted)
     def _submit(self, event: StepForm.Submitted) -> None:
@@ -463,9 +517,44 @@ class TicketScreen(Screen[None]):
         self.app.push_screen(AttachScreen(self.ref), self._after)
 
     def action_log_time(self) -> None:
+        """Log time, pre-filled from the running timer. What is logged here is not
+        offered again on the way out: the timer restarts from now."""
         from deskcli.screens.time_entry import TimeEntryScreen
 
-        self.app.push_screen(TimeEntryScreen(self.ref), self._after)
+        suggested = self.timer.entry_text() if self.timer is not None else ""
+
+        def logged(changed: bool | None) -> None:
+            if changed:
+                now = desk_app(self).desk.now
+                self.timer = WorkTimer(now(), now)
+                self._show_timer()
+                if self.view is not None and self.selected is not None and (
+                        self.view.detail.progress.of(self.selected).state
+                        in (StepState.DONE, StepState.SKIPPED)):
+                    self._advance = True  # time was what the close step waited for
+            self._after(changed)
+
+        self.app.push_screen(TimeEntryScreen(self.ref, suggested=suggested), logged)
+
+    def action_skip_step(self) -> None:
+        """Skip the step shown, with a required reason (the domain refuses a blank one)."""
+        from deskcli.screens.skip_step import SkipStepScreen
+
+        if self.view is None or self.selected is None:
+            return
+        step = self.view.detail.progress.of(self.selected).step
+
+        def skipped(changed: bool | None) -> None:
+            if changed:
+                self._advance = True
+            self._after(changed)
+
+        self.app.push_screen(SkipStepScreen(self.ref, step.key, step.title), skipped)
+
+    def action_csat(self) -> None:
+        from deskcli.screens.csat import CsatScreen
+
+        self.app.push_screen(CsatScreen(self.ref), self._after)
 
     def _show_repeat(self, repeat: Repeat | None) -> None:
         """Repeat detection: this error was fixed before; say how often, and the fix."""
@@ -486,9 +575,35 @@ class TicketScreen(Screen[None]):
         from deskcli.screens.kb_search import KbSearchScreen
 
         ticket = self.view.ticket if self.view is not None else {}
-        self.app.push_screen(KbSearchScreen(prefill_query(ticket),
-                                            articles_for=ticket.get("client_id") or ""),
-                             self._use_hit)
+        search = KbSearchScreen(prefill_query(ticket), articles_for=ticket.get("client_id") or "")
+
+        def done(pick: KbPick | None) -> None:
+            self._searched(search.shown)
+            self._use_hit(pick)
+
+        self.app.push_screen(search, done)
+
+    def _searched(self, query: str | None) -> None:
+        """The query searched fills "What you searched for" of the search step, unless
+        something is already there (typed, drafted or recorded)."""
+        if not query or self.view is None:
+            return
+        step = self.view.detail.progress.checklist.step(KB_SEARCH_STEP)
+        target = step.field("query") if step is not None else None
+        if target is None:
+            return
+        ticket_id = self.view.ticket["id"]
+        form = self.form
+        if form is not None and form.step.key == KB_SEARCH_STEP:
+            if not (form.raw(target) or "").strip():
+                form.set_value(target.key, query)
+                self.session.drafts.put_step(ticket_id, KB_SEARCH_STEP, form.values())
+            return
+        draft = self.session.drafts.step(ticket_id, KB_SEARCH_STEP)
+        recorded = self.view.step_values.get(KB_SEARCH_STEP, {})
+        if not draft.get(target.key) and not recorded.get(target.key):
+            self.session.drafts.put_step(ticket_id, KB_SEARCH_STEP,
+                                         {**draft, target.key: query})
 
     def _use_hit(self, pick: KbPick | None) -> None:
         """An article is linked and becomes the runbook; a past ticket is cited."""
@@ -575,3 +690,7 @@ class TicketScreen(Screen[None]):
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
+        if name == "timeline":
+            self.query_one(TimelineView).focus()  # up/down/page keys scroll it at once
+        elif name == "details":
+            self.query_one("#details-scroll", VerticalScroll).focus()

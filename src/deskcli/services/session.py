@@ -9,6 +9,7 @@ on it. Nothing here imports Textual, so it is tested like any other service.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,8 +59,12 @@ class QueueFilters:
     mine: bool = False
 
     def to_store(self, tech: str) -> dict[str, Any]:
+        statuses = list(self.statuses or OPEN_STATUSES)
+        if not self.statuses and re.fullmatch(r"#\d+", self.search.strip()):
+            # "#4521" names a ticket: find it resolved or closed too, not only open ones.
+            statuses = [s.value for s in Status]
         return {
-            "statuses": list(self.statuses or OPEN_STATUSES),
+            "statuses": statuses,
             "priorities": list(self.priorities),
             "assignee": tech if self.mine else self.assignee,
             "client": self.client,
@@ -97,6 +102,9 @@ class Alerts:
     unsent: int
     #: Intake mailboxes whose last fetches all failed ("support" …), for a short warning.
     mail_failing: tuple[str, ...] = ()
+    #: Open P1s on a desk with no pager whose page was not recorded by hand: nobody was
+    #: woken, so the status bar says so until a pager is set up or the page is recorded.
+    unpaged: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,7 +163,7 @@ class SyncState:
 
     def describe(self) -> str:
         if self.mode == "local":
-            return "local store"
+            return "local only"
         when = f" · synced {self.last_sync[11:16]}" if self.last_sync else ""
         if self.mode == "online":
             return f"online · {self.unsent} unsent{when}"
@@ -202,7 +210,8 @@ class DeskSession:
             breached = store.queue_count(statuses=OPEN_STATUSES, due_before=now)
             risky = store.queue_count(statuses=OPEN_STATUSES, risk_before=now)
             failing = MailLedger(store).failing(MAIL_FAILURES_SHOWN)
-            return Alerts(breached, max(risky - breached, 0), store.outbox_count(), failing)
+            return Alerts(breached, max(risky - breached, 0), store.outbox_count(),
+                          mail_failing=failing, unpaged=tuple(self.desk.tickets.unpaged_p1s()))
         return self.run(read)
 
     def page_warning(self) -> str | None:

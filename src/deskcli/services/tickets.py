@@ -76,8 +76,19 @@ class TicketDetail:
     timeline: list[Row]
     time_entries: list[Row]
     attachments: list[Row]
+    #: What each completed step recorded, by step key (the latest completion wins).
+    step_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Warnings to show beside steps before they are completed (``step_notes``).
     notes: Mapping[str, str] = field(default_factory=dict)
+
+    def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
+        """Each completed step with what it collected beyond the ticket's own fields."""
+        out = []
+        for item in self.progress.items:
+            values = self.step_values.get(item.step.key)
+            if values is not None and (pairs := engine.collected(item.step, values)):
+                out.append((item.step, pairs))
+        return out
 
     @property
     def ref(self) -> str:
@@ -202,12 +213,14 @@ class TicketService:
 
     def detail(self, ref: str | TicketRef) -> TicketDetail:
         ticket = self.find(ref)
+        facts = self.facts(ticket)
         return TicketDetail(
             ticket=ticket,
-            progress=self.progress(ticket),
+            progress=engine.evaluate(self.checklist_for(ticket), facts),
             timeline=self.store.timeline(ticket["id"]),
             time_entries=self.store.time_entries(ticket["id"]),
             attachments=self.store.attachments(ticket["id"]),
+            step_values=facts.steps,
             notes=self.step_notes(ticket),
         )
 
@@ -798,8 +811,11 @@ class TicketService:
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
             "step": step.key, "at": at, "actor": self.actor,
             "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
-        self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}",
-                    {"step": step.key})
+        detail: dict[str, Any] = {"step": step.key}
+        if pairs := engine.collected(step, values):
+            # What the step collected goes on the timeline with it (labels and text).
+            detail["collected"] = [list(pair) for pair in pairs]
+        self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
         self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
     def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:

@@ -55,13 +55,20 @@ class DeskStatusBar(Static):
             left = Text(sync.describe(),
                         style="dim" if sync.mode == "online" else "bold yellow")
         else:
+            # No team server: nothing is waiting to be sent anywhere, so no "N unsent".
             left = Text(short_path(app.session.desk.store.path), style="dim")
-            if alerts is not None:
-                left.append(f" · {alerts.unsent} unsent", style="dim")
+            left.append(" · local only", style="dim")
         middle = Text()
         if app.timer_text:
             middle.append(f"timer {app.timer_text}", style="bold")
         right = Text()
+        if alerts is not None and alerts.unpaged and not app.page_alert:
+            # A new P1 and no pager: nobody was woken. It stays until a pager is set up
+            # or the page is recorded by hand (the P1's "Page on-call" step).
+            first, more = alerts.unpaged[0], len(alerts.unpaged) - 1
+            left = Text(f"!! P1 {first} NOT PAGED: no pager set up; call on-call, record "
+                        "the page" + (f" (+{more} more)" if more else ""),
+                        style="bold white on red")
         if app.page_alert:
             # Louder than any SLA count, and it stays until the page is delivered.
             left = Text(f"!! {app.page_alert}", style="bold white on red")
@@ -80,14 +87,15 @@ class DeskStatusBar(Static):
                 right.append("SLA clocks all fine", style="dim")
         width = max(self.size.width - 2, 20)
         used = cell_len(left.plain) + cell_len(middle.plain) + cell_len(right.plain)
-        if used + 4 > width and app.page_alert:  # the alert keeps its start; clocks go
+        shouting = bool(app.page_alert or (alerts is not None and alerts.unpaged))
+        if used + 4 > width and shouting:  # the alert keeps its start; clocks go
             right = Text()
             used = cell_len(left.plain) + cell_len(middle.plain)
             if used + 4 > width:
                 middle = Text()
                 left.truncate(width - 2, overflow="ellipsis")
                 used = cell_len(left.plain)
-        if used + 4 > width:  # too narrow: the path gives way first
+        if used + 4 > width and not shouting:  # too narrow: the path gives way first
             room = max(width - cell_len(middle.plain) - cell_len(right.plain) - 4, 8)
             plain = left.plain
             left = Text("…" + plain[-(room - 1):]) if cell_len(plain) > room else left

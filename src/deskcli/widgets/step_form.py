@@ -23,6 +23,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from deskcli.domain import engine, validation
 from deskcli.domain.checklist import FieldKind, FieldSpec, StepSpec
+from deskcli.widgets.choice import ChoiceSelect
 from deskcli.widgets.field_error import FORM, FieldError
 from deskcli.widgets.text_box import TextBox
 
@@ -47,6 +48,11 @@ def as_text(value: Any) -> str:
 
 def choice_label(choice: str) -> str:
     return choice.replace("-", " ")
+
+
+def choice_prompt(count: int) -> str:
+    """The blank choice's prompt names the quick keys."""
+    return f"Choose: 1-{count} or a first letter" if count > 1 else "Choose…"
 
 
 def rule_verdict(text: str) -> Text:
@@ -172,11 +178,13 @@ class StepForm(Vertical):
         if spec.kind is FieldKind.CHOICE:
             current = as_text(value)
             options = [(choice_label(c), c) for c in spec.choices]
-            return Select(options, prompt="Choose…", id=widget_id, allow_blank=True,
-                          value=current if current in spec.choices else Select.NULL,
-                          compact=True)
+            return ChoiceSelect(options, prompt=choice_prompt(len(options)), id=widget_id,
+                                allow_blank=True, compact=True,
+                                value=current if current in spec.choices else Select.NULL)
+        # Tabbing into a filled field puts the cursor at its end: selecting it all made
+        # the next key replace what was there (a caller's email was lost that way).
         return Input(as_text(value), placeholder=PLACEHOLDERS.get(spec.kind, ""),
-                     id=widget_id, compact=True)
+                     id=widget_id, compact=True, select_on_focus=False)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -236,6 +244,13 @@ class StepForm(Vertical):
         else:
             slot.clear()
         return problem
+
+    def check_all(self) -> None:
+        """Check every field and keep checking them live from now on, so each message
+        goes away as soon as its field is put right."""
+        self._checked.update(spec.key for spec in self.step.fields)
+        for spec in self.step.fields:
+            self.check_field(spec)
 
     def _edited(self, widget: Widget) -> None:
         spec = self._spec_of(widget)

@@ -44,6 +44,13 @@ def render_details(view: TicketView) -> RenderableType:
         if t["client_name"] else None)
     for label, key in FIELDS:
         row(label, t.get(key))
+    for number, (step, pairs) in enumerate(view.detail.collected()):
+        # What each step recorded beyond the fields above: notes, reasons, the KB query.
+        text = Text(step.title, style="bold")
+        for label, value in pairs:
+            text.append(f"\n  {label}: ", style="dim")
+            text.append(value)
+        table.add_row("" if number else "Steps recorded", text)
     entries = view.detail.time_entries
     row("Time", f"{view.minutes_logged} min in {len(entries)} "
         f"entr{'y' if len(entries) == 1 else 'ies'}")

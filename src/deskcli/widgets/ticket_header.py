@@ -1,7 +1,8 @@
 """The top of the ticket screen: who, what, how urgent, and both SLA clocks.
 
-Three lines that never wrap (an 80-column terminal must keep room for the work), plus a
-fourth when the caller has heard nothing for too long. Each clock says met/missed once it
+Three lines that never wrap (an 80-column terminal must keep room for the work; there the
+caller's line splits in two so channel, owner and queue stay in view), plus one more when
+the caller has heard nothing for too long. Each clock says met/missed once it
 stopped, else the time left; at-risk and breached carry the queue's markers (``!`` and
 ``!!``), so they read without colour.
 """
@@ -76,7 +77,14 @@ class TicketHeader(Static):
     #: Other technicians who have this ticket open right now (team server presence).
     also_open: tuple[str, ...] = ()
 
+    _shown: tuple[TicketView, datetime, timedelta] | None = None
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self.show_view(*self._shown)
+
     def show_view(self, view: TicketView, now: datetime, checkpoint: timedelta) -> None:
+        self._shown = (view, now, checkpoint)
         t = view.ticket
         priority = Priority(t["priority"])
         status = Status(t["status"])
@@ -97,15 +105,24 @@ class TicketHeader(Static):
             line2.append(" ✗ identity not verified", style="bold yellow")
         if t["client_name"]:
             line2.append(f"{SEP}{t['client_name']} ({t['contract_tier'] or 'standard'})")
-        line2.append(f"{SEP}{Channel(t['channel']).value}{SEP}owner {t['assignee'] or '—'}")
+        routing = Text(f"{Channel(t['channel']).value}{SEP}owner {t['assignee'] or '—'}")
         if t["queue"]:
-            line2.append(f"{SEP}queue {t['queue']}")
+            routing.append(f"{SEP}queue {t['queue']}")
+        width = self.content_region.width or self.size.width
+        split = bool(width) and line2.cell_len + len(SEP) + routing.cell_len > width
 
         response, resolve = clocks_of(t, now)
         line3 = clock_text("Response", response, now)
         line3.append("   ")
         line3.append_text(clock_text("Resolve", resolve, now))
-        lines = [line1, line2, line3]
+        if split:
+            # Too narrow for one line (80 columns): channel, owner and queue get a line of
+            # their own rather than being cut off at the edge.
+            lines = [line1, line2, routing, line3]
+        else:
+            line2.append(SEP)
+            line2.append_text(routing)
+            lines = [line1, line2, line3]
         if view.silent:
             last = t["last_contact_at"] or t["created_at"]
             quiet = format_span(now - from_iso(last))

@@ -7,6 +7,7 @@ their own column at any width.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from rich.console import RenderableType
@@ -31,6 +32,20 @@ _KIND_STYLE = {
 }
 
 
+def collected_of(event: Row) -> list[tuple[str, str]]:
+    """What a completed step collected, as its event recorded it (labels and text)."""
+    if event.get("kind") != "step_completed" or not event.get("detail"):
+        return []
+    try:
+        detail = json.loads(event["detail"])
+    except (TypeError, ValueError):
+        return []
+    pairs = detail.get("collected") if isinstance(detail, dict) else None
+    if not isinstance(pairs, list):
+        return []
+    return [(str(p[0]), str(p[1])) for p in pairs if isinstance(p, list) and len(p) == 2]
+
+
 def render_timeline(events: Sequence[Row]) -> RenderableType:
     if not events:
         return Text("Nothing has happened on this ticket yet.", style="dim")
@@ -40,6 +55,9 @@ def render_timeline(events: Sequence[Row]) -> RenderableType:
     table.add_column("what", ratio=1)
     for event in events:
         what = Text(event["summary"], style=_KIND_STYLE.get(event["kind"], ""))
+        for label, value in collected_of(event):
+            what.append(f"\n{label}: ", style="dim")
+            what.append(value)
         body = event.get("note_body")
         if body:
             label = ("internal" if event.get("note_internal") else
