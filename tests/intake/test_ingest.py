@@ -12,7 +12,7 @@ from deskcli.cli.main import app
 from deskcli.domain.mailboxes import parse_intake
 from deskcli.services.desk import Desk, open_desk
 from deskcli.services.mail import MailIntake
-from helpers import FakeClock, make_desk
+from helpers import FakeClock, make_desk, settle_steps
 from intake import corpus
 from intake.dovecot import PASSWORD, USER, Dovecot
 from notify.mail import PASSWORD as SMTP_PASSWORD
@@ -51,6 +51,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_linked_one_every_time_once(
     desk.tickets.resolve(ref, root_cause="cache", resolution="Cleared the Outlook credential "
                                                               "cache in Credential Manager")
     desk.tickets.log_time(ref, "10m")
+    settle_steps(desk, ref)
     desk.tickets.close(ref)
     ticket = desk.tickets.find(ref)
     reply = corpus.gmail_reply(_ack_id(ticket["id"]), "We have your request")
