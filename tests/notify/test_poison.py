@@ -64,7 +64,8 @@ def test_a_cr_in_the_subject_is_sent_clean_and_parses_with_zero_defects(
             assert "\r" not in value and "\n" not in value and "\x1b" not in value, name
     first = next(m for m in mail.messages if m["To"] == "ben@example.org")
     assert first["Bcc"] is None
-    assert first["Subject"] == "[#1] Printer Bcc: victim@example.org ]0;x"
+    # The ticket's own tag goes in front, so a reply finds its ticket (docs/email.md).
+    assert first["Subject"] == f"[{poisoned}] [#1] Printer Bcc: victim@example.org ]0;x"
     assert "\x1b" not in first.get_payload(decode=True).decode()
     assert behind  # the second ticket's acknowledgement went out too
 

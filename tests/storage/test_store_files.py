@@ -185,7 +185,7 @@ def corrupt_pages(path: Path, first_fraction: float = 0.4, pages: int = 6) -> No
 
 
 def test_a_damaged_store_is_refused_with_the_way_to_recover(tmp_path: Path) -> None:
-    add_tickets(tmp_path, 60)
+    add_tickets(tmp_path, 200)
     database = tmp_path / "data" / "deskcli.db"
     corrupt_pages(database)
     with pytest.raises(StoreDamaged, match="doctor --salvage"):
@@ -208,13 +208,13 @@ def test_salvage_copies_what_can_be_read_into_a_sound_store(tmp_path: Path) -> N
     from deskcli.paths import Paths
     from deskcli.services.doctor import salvage_store
 
-    add_tickets(tmp_path, 60)
+    add_tickets(tmp_path, 200)
     database = tmp_path / "data" / "deskcli.db"
     corrupt_pages(database)
     paths = Paths(tmp_path / "data", tmp_path / "config")
     result = salvage_store(paths, "20261124T090000Z")
     assert result is not None and result.kept_at.exists()
-    assert 0 < result.copied["tickets"] <= 60
+    assert 0 < result.copied["tickets"] <= 200
     assert not health.marker_path(database).exists()
     store = open_store(database, check=True)
     try:

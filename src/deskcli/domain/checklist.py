@@ -310,9 +310,9 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
                 if f.prefill is None:
                     continue
                 source_key, source_field = f.prefill.split(".")
-                source = next((s for p in phases for s in p.steps if s.key == source_key),
+                origin = next((s for p in phases for s in p.steps if s.key == source_key),
                               None) or next((s for s in steps if s.key == source_key), None)
-                if source is None or source.field(source_field) is None:
+                if origin is None or origin.field(source_field) is None:
                     raise loc.fail(f"{where}: field '{f.key}' is prefilled from "
                                    f"'{f.prefill}', which is not a field of an earlier step",
                                    s_line)

@@ -7,7 +7,8 @@ into it. Rows are read by rowid, and a read that fails on a broken page skips ah
 it, so one bad page costs the rows on that page, not the rest of the table. The search
 index is rebuilt by the new store's own triggers as articles and tickets arrive; rows
 whose parent was lost (a note of a ticket that could not be read) are dropped so the new
-store's references hold.
+store's references hold, and a row whose optional reference was lost (a ticket whose caller
+could not be read) keeps everything else, with that reference cleared.
 """
 
 from __future__ import annotations
@@ -39,6 +40,17 @@ def _tables(connection: sqlite3.Connection, schema: str) -> list[str]:
 
 def _columns(connection: sqlite3.Connection, schema: str, table: str) -> list[str]:
     return [str(row[1]) for row in connection.execute(f'PRAGMA {schema}.table_info("{table}")')]
+
+
+def _optional_reference(connection: sqlite3.Connection, table: str, key: int) -> str | None:
+    """The column of foreign key ``key`` of ``table`` if it may be NULL, else None."""
+    columns = [str(row[3]) for row in connection.execute(
+        f'PRAGMA main.foreign_key_list("{table}")') if row[0] == key]
+    if len(columns) != 1:
+        return None
+    nullable = {str(row[1]): not row[3] and not row[5] for row in connection.execute(
+        f'PRAGMA main.table_info("{table}")')}
+    return columns[0] if nullable.get(columns[0]) else None
 
 
 def _rows(connection: sqlite3.Connection, table: str, columns: list[str],
@@ -121,11 +133,18 @@ def salvage(source: Path, target: Path, *, open_new: Callable[[Path], object]) -
                                    row)
                 count += 1
             report.copied[table] = count
-        for table, rowid, _parent, _key in connection.execute(
+        for table, rowid, _parent, key in connection.execute(
                 "PRAGMA main.foreign_key_check").fetchall():
+            report.damaged_tables.add(table)
+            column = _optional_reference(connection, table, key)
+            if column is not None:
+                # A ticket whose caller was lost is still a ticket: keep it, without
+                # the caller, rather than lose the whole row.
+                connection.execute(f'UPDATE main."{table}" SET "{column}" = NULL '
+                                   "WHERE rowid = ?", (rowid,))
+                continue
             connection.execute(f'DELETE FROM main."{table}" WHERE rowid = ?', (rowid,))
             report.orphans_dropped += 1
-            report.damaged_tables.add(table)
         connection.execute("COMMIT")
     finally:
         connection.close()
