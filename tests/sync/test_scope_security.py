@@ -5,6 +5,7 @@ SQLite and (when DESKCLI_TEST_POSTGRES_URL is set) PostgreSQL."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,11 @@ _n = iter(range(1, 10_000))
 
 def op(entity: str, entity_id: str, kind: str, value: Any, field: str | None = None) -> dict:
     n = next(_n)
+    # Later than anything the honest stores (on the fake clock) stamp, and within the
+    # server's one-hour skew window, so each op is judged on its scope alone.
     return {"op_id": f"hostile-{n:08d}", "entity": entity, "entity_id": entity_id,
             "kind": kind, "field": field, "value": value,
-            "hlc": f"{1_800_000_000_000 + n:015d}-000000-evil"}
+            "hlc": f"{time.time_ns() // 1_000_000 + n:015d}-000000-evil"}
 
 
 def rows(tech: Tech, table: str) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
 """Authentication before anything else reads a request (issue 14, finding 8).
 
-Every ``/v1/`` request is authenticated first, ahead of body limits, JSON parsing, protocol
-and schema checks: a caller without a valid token learns nothing from a 400, 409, 413 or
-422 and gets only 401. ``/health`` and the OpenAPI pages stay open.
+Every ``/v1/`` request for an operation the API has is authenticated first, ahead of body
+limits, JSON parsing, protocol and schema checks: a caller without a valid token learns
+nothing from a 400, 409, 413 or 422 and gets only 401. A method the API does not have on
+one of its paths is answered 405 (the OpenAPI document already says which methods exist);
+any other unknown path gets 401 like the rest. ``/health`` and the OpenAPI pages stay open.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Match
 
 from deskcli.server.auth import authenticate
 from deskcli.server.feed import Tech
@@ -32,6 +35,12 @@ def unauthorised() -> JSONResponse:
                         headers={"WWW-Authenticate": "Bearer"})
 
 
+def _wrong_method(request: Request) -> bool:
+    """The path is one of the API's but not with this method (405 for anyone)."""
+    matches = {route.matches(request.scope)[0] for route in request.app.router.routes}
+    return Match.FULL not in matches and Match.PARTIAL in matches
+
+
 def authenticate_first(app: FastAPI, engine: Engine) -> None:
     """Install the check as the outermost middleware: call after every other one."""
 
@@ -43,7 +52,7 @@ def authenticate_first(app: FastAPI, engine: Engine) -> None:
 
     @app.middleware("http")
     async def _authenticate(request: Request, call_next: Any) -> Any:
-        if not request.url.path.startswith(PROTECTED_PREFIX):
+        if not request.url.path.startswith(PROTECTED_PREFIX) or _wrong_method(request):
             return await call_next(request)
         found = await run_in_threadpool(lookup, bearer_token(request.headers.get(
             "authorization")))
