@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from deskcli.app import DeskApp
 from deskcli.screens.ticket import TicketScreen
 from helpers import FakeClock
-from tui.driving import go_to_step, pick, press, settle, type_text, until
+from tui.driving import fill, go_to_step, pick, press, settle, until
 from tui.sample_app import sample_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -45,8 +45,10 @@ def keys(*names: str) -> Callable[[Pilot[int]], Awaitable[None]]:
 
 
 def typed(text: str) -> Callable[[Pilot[int]], Awaitable[None]]:
+    """Text entered in the focused field. A picture shows where typing ends up, not the
+    typing, so it goes in one go (``fill``); the pilot tests cover typing key by key."""
     async def run(pilot: Pilot[int]) -> None:
-        await type_text(pilot, text)
+        await fill(pilot, text)
     return run
 
 
