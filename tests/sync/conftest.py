@@ -119,6 +119,8 @@ class TeamServer:
 
 @pytest.fixture(params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServer]:
+    """A started server; ``@pytest.mark.hold_pushes(after=N)`` starts it holding the push
+    after the first N (see ``held_server.py``)."""
     home = tmp_path / "server-home"
     home.mkdir()
     if request.param == "sqlite":
@@ -130,6 +132,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServe
         # binds it: then the server exits at once, and a new port is tried.
         port = free_port()
         team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
+        hold = request.node.get_closest_marker("hold_pushes")
+        team.hold_after = None if hold is None else int(hold.kwargs["after"])
         try:
             team.start()
             break
