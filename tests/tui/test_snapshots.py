@@ -60,6 +60,14 @@ async def kb_caught_up(pilot: Pilot[int]) -> None:
     await until(pilot, lambda: screen.caught_up, "the knowledge-base results")
 
 
+async def caller_found(pilot: Pilot[int]) -> None:
+    """The caller look-up answers a moment after the typing stops (it is debounced)."""
+    from deskcli.widgets.caller_lookup import CallerLookup
+
+    lookup = pilot.app.screen.query_one(CallerLookup)
+    await until(pilot, lambda: bool(lookup.rows()), "the caller look-up")
+
+
 def step(key: str) -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
         await go_to_step(pilot, key)
@@ -127,7 +135,8 @@ def test_sample_data_offer(snap_compare: Snap, isolated_home: Path, clock: FakeC
 class TestIntake:
     def test_identity(self, snap_compare: Snap, app: DeskApp, size: Any) -> None:
         """Step 1: caller look-up, the warning about resets, verification method."""
-        shoot(snap_compare, app, size, sequence(keys("n"), typed("Ana"), keys("enter")))
+        shoot(snap_compare, app, size, sequence(keys("n"), typed("Ana"), caller_found,
+                                                 keys("enter")))
 
     def test_identity_refused(self, snap_compare: Snap, app: DeskApp, size: Any) -> None:
         """Continuing without a method is refused beside the field, not skipped."""
