@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,25 @@ from deskcli.services.desk import Desk
 from helpers import FakeClock, make_desk
 from notify.mail import MailCatcher
 from notify.receivers import Receiver
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """How many worker processes ``-n auto`` (our default, see pyproject.toml) starts.
+
+    For the suite or a folder of it: two per core, since a console test spends most of its
+    time waiting for the app to go idle between keys. None (the tests run in this process)
+    when only files or single tests are named, where starting workers costs more than it
+    saves, and for ``--snapshot-update``, since syrupy finds and removes unused pictures
+    only without workers. ``PYTEST_XDIST_AUTO_NUM_WORKERS`` or ``-n N`` overrides this.
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return int(os.environ["PYTEST_XDIST_AUTO_NUM_WORKERS"])
+    if getattr(config.option, "update_snapshots", False):
+        return 0
+    here = config.invocation_params.dir
+    if not any((here / arg.split("::")[0]).is_dir() for arg in config.args):
+        return 0
+    return 2 * len(os.sched_getaffinity(0))
 
 
 @pytest.fixture(autouse=True)

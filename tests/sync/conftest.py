@@ -47,6 +47,10 @@ def postgres_database() -> str:
     return f"{head}/{name}"
 
 
+class PortTaken(RuntimeError):
+    """The server could not bind its port: someone else took it first."""
+
+
 @dataclass
 class TeamServer:
     url: str
@@ -55,13 +59,26 @@ class TeamServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    #: When set, the next ``start`` runs the server through ``held_server.py``: it lets this
+    #: many pushes through, then holds the next one until killed (and creates ``held``).
+    hold_after: int | None = None
+
+    @property
+    def held(self) -> Path:
+        """Appears once the server holds a push (see ``hold_after``)."""
+        return self.home / "push-held"
 
     def start(self) -> None:
         env = {**os.environ, "DESKCLI_HOME": str(self.home)}
+        command = [sys.executable, "-m", "deskcli"]
+        if self.hold_after is not None:
+            self.held.unlink(missing_ok=True)
+            command = [sys.executable, str(Path(__file__).with_name("held_server.py"))]
+            env |= {"DESKCLI_TEST_HOLD_AFTER": str(self.hold_after),
+                    "DESKCLI_TEST_HELD": str(self.held)}
         log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "deskcli", "serve", "--port", str(self.port),
-             "--database-url", self.database_url],
+            [*command, "serve", "--port", str(self.port), "--database-url", self.database_url],
             env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -71,7 +88,11 @@ class TeamServer:
             except httpx.HTTPError:
                 pass
             if self.process.poll() is not None:
-                raise RuntimeError((self.home / "server.log").read_text())
+                log_text = (self.home / "server.log").read_text()
+                if "address already in use" in log_text.lower():
+                    (self.home / "server.log").unlink()
+                    raise PortTaken(log_text)
+                raise RuntimeError(log_text)
             time.sleep(0.1)
         raise RuntimeError("server did not start in 30 s")
 
@@ -98,15 +119,27 @@ class TeamServer:
 
 @pytest.fixture(params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServer]:
+    """A started server; ``@pytest.mark.hold_pushes(after=N)`` starts it holding the push
+    after the first N (see ``held_server.py``)."""
     home = tmp_path / "server-home"
     home.mkdir()
     if request.param == "sqlite":
         database_url = f"sqlite:///{home / 'server.db'}"
     else:
         database_url = postgres_database()
-    port = free_port()
-    team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
-    team.start()
+    for attempt in range(3):
+        # A port found free can be taken by another test process (xdist) before the server
+        # binds it: then the server exits at once, and a new port is tried.
+        port = free_port()
+        team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
+        hold = request.node.get_closest_marker("hold_pushes")
+        team.hold_after = None if hold is None else int(hold.kwargs["after"])
+        try:
+            team.start()
+            break
+        except PortTaken:
+            if attempt == 2:
+                raise
     yield team
     team.kill()
 

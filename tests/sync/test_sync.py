@@ -19,7 +19,7 @@ from sqlmodel import col, func, select
 from deskcli.domain.intake import NewTicket
 from deskcli.server.models import SrvOp
 from deskcli.services.desk import Desk
-from deskcli.sync.client import SyncClient, SyncError
+from deskcli.sync.client import PUSH_BATCH, SyncClient, SyncError
 from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
 
@@ -161,15 +161,20 @@ class TestNothingLostOrDoubled:
         assert len([o for o in server_ops(server) if o.origin != "server"]) == len(ops)
         assert second["server_seq"] == first["server_seq"]
 
+    @pytest.mark.hold_pushes(after=1)
     def test_server_killed_mid_push_then_restarted(self, server: TeamServer,
                                                    team: dict[str, Tech]) -> None:
-        """Kill -9 the server while a big backlog is going up; after a restart the client
-        finishes, and every op is on the server exactly once."""
+        """Kill -9 the server while a backlog is going up (the first batch committed, the
+        next one in flight); after a restart the client finishes, and every op is on the
+        server exactly once."""
         ana = team["ana"]
-        for index in range(1200):  # about five push batches
+        for index in range(300):  # a little over one push batch
             ticket = new(ana.desk, f"Backlog ticket {index}")
             ana.desk.tickets.add_note(ticket, "note", internal=True)
         local_ids = {o["op_id"] for o in ana.desk.store.outbox()}
+        assert len(local_ids) > PUSH_BATCH, "the backlog needs a second batch"
+        # The server holds the second push (before it touches the database) until killed,
+        # so the kill lands at that point on every run, however loaded the machine is.
         errors: list[Exception] = []
 
         def run() -> None:
@@ -180,13 +185,16 @@ class TestNothingLostOrDoubled:
 
         worker = threading.Thread(target=run)
         worker.start()
-        deadline = time.monotonic() + 30
-        while not server_ops(server) and time.monotonic() < deadline:
-            time.sleep(0.005)  # the first batch is committed on the server...
-        server.kill()  # ...and the rest are still queued on the laptop
+        deadline = time.monotonic() + 60
+        while not server.held.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.held.exists(), "the second push never reached the server"
+        server.kill()  # the first batch is committed on the server, the rest on the laptop
         worker.join(timeout=60)
         assert errors, "the sync round was cut off by the kill"
-        assert 0 < len([o for o in server_ops(server) if o.origin != "server"]) < len(local_ids)
+        assert len([o for o in server_ops(server) if o.origin != "server"]) == PUSH_BATCH
+        assert ana.desk.store.outbox_count() == len(local_ids) - PUSH_BATCH
+        server.hold_after = None
         server.start()
         deadline = time.monotonic() + 60
         while ana.desk.store.outbox_count() and time.monotonic() < deadline:

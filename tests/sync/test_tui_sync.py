@@ -3,6 +3,7 @@ without a restart, and who else has a ticket open, against a real server process
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from deskcli.widgets.queue_table import QueueTable
 from deskcli.widgets.status_bar import DeskStatusBar
 from deskcli.widgets.ticket_header import TicketHeader
 from helpers import SeqIds
-from tui.driving import drive, settle
+from tui.driving import drive, settle, track_worker_threads, workers_done
 
 from .conftest import TeamServer, Tech
 from .test_sync import new
@@ -22,10 +23,18 @@ from .test_sync import new
 pytestmark = pytest.mark.subprocess
 
 
-async def wait_for(pilot: Pilot[int], condition, rounds: int = 60) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(autouse=True)
+def worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    track_worker_threads(monkeypatch)
+
+
+async def wait_for(pilot: Pilot[int], condition: Callable[[], bool],
+                   rounds: int = 60) -> None:
+    """Poll ``condition`` between background rounds. ``run_sync`` is exclusive, so a round
+    the test starts may replace one the app started: ``workers_done`` expects that."""
     for _ in range(rounds):
         await pilot.pause(0.05)
-        await pilot.app.workers.wait_for_complete()
+        await workers_done(pilot.app)  # type: ignore[arg-type]
         if condition():
             return
     raise AssertionError("the screen never showed what was expected")

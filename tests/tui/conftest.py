@@ -5,11 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.notifications import Notification
 from textual.widgets import Input, TextArea
 
 from deskcli.app import DeskApp
 from helpers import FakeClock
+from tui.driving import track_worker_threads
 from tui.sample_app import sample_app
+
+
+@pytest.fixture(autouse=True)
+def worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``settle`` waits for worker threads too, even one whose worker was replaced."""
+    track_worker_threads(monkeypatch)
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +25,14 @@ def steady_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
     """A blinking cursor is a coin toss in a screenshot: keep it on."""
     monkeypatch.setattr(Input, "cursor_blink", False)
     monkeypatch.setattr(TextArea, "cursor_blink", False)
+
+
+@pytest.fixture(autouse=True)
+def lasting_toasts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A toast disappears after a few seconds of real time, so whether a picture still
+    shows it would depend on how fast the machine ran the scenario. In tests a toast
+    stays up until the test ends (or it is dismissed): the same picture on every run."""
+    monkeypatch.setattr(Notification, "time_left", property(lambda _self: 3600.0))
 
 
 @pytest.fixture(autouse=True)

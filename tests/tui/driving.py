@@ -1,25 +1,146 @@
 """Run a pilot scenario from a plain (synchronous) test, with no async pytest plugin.
 
 ``drive(app, steps)`` opens the app headless at a terminal size and awaits ``steps(pilot)``;
-``settle`` lets thread workers finish and their messages land before asserting.
+``settle`` waits until no worker runs and no worker thread is busy, and their messages
+have landed, before asserting. ``fill`` puts text in the focused field in one go, for the
+many tests where typing is not what is tested; ``type_text`` types it key by key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import weakref
 from collections.abc import Awaitable, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
+import pytest
+from textual import events
 from textual.pilot import Pilot
+from textual.worker import Worker, WorkerFailed, WorkerState
 
 from deskcli.app import DeskApp
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
+#: How long ``settle`` waits for workers and their threads before it gives up and fails.
+SETTLE_TIMEOUT = 30.0
+
+
+class TrackedExecutor(ThreadPoolExecutor):
+    """The event loop's default executor, which knows what it still has to finish.
+
+    Textual runs a thread worker through ``loop.run_in_executor``. When an exclusive worker
+    is replaced, its asyncio task is cancelled at once but its thread cannot be stopped: it
+    runs to the end and may still post a message. Waiting for the workers alone therefore
+    misses work that is still going on; this executor counts the threads' jobs too.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(thread_name_prefix="test-worker")
+        self._pending: set[Future[Any]] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._pending)
+
+
+_EXECUTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TrackedExecutor] = \
+    weakref.WeakKeyDictionary()
+
+
+def track_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give every event loop a :class:`TrackedExecutor` as its default executor (the one
+    Textual's thread workers use), however the loop was started (``drive`` or the snapshot
+    plugin's ``App.run``). An autouse fixture calls this for every test."""
+    original = asyncio.BaseEventLoop.run_in_executor
+
+    def run_in_executor(self: asyncio.BaseEventLoop, executor: Any,
+                        func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        if executor is None:
+            executor = _EXECUTORS.get(self)
+            if executor is None:
+                executor = _EXECUTORS[self] = TrackedExecutor()
+                self.set_default_executor(executor)  # shut down with the loop
+        return original(self, executor, func, *args)
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", run_in_executor)
+
+
+def _busy_workers(app: DeskApp) -> list[Worker[Any]]:
+    return [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+
+
+async def workers_done(app: DeskApp, timeout: float = SETTLE_TIMEOUT) -> None:
+    """Wait until no worker is running and no worker thread is busy.
+
+    A worker cancelled because an exclusive one replaced it is expected (that is what
+    ``exclusive`` is for), so unlike ``app.workers.wait_for_complete()`` this does not raise
+    ``WorkerCancelled``; a worker that failed and would end the app is raised at once.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        busy = _busy_workers(app)
+        running = [w for w in busy if w.state is WorkerState.RUNNING]
+        if running:
+            try:
+                results = await asyncio.wait_for(asyncio.gather(
+                    *(w.wait() for w in running), return_exceptions=True),
+                    max(deadline - loop.time(), 0.01))
+            except TimeoutError:
+                raise AssertionError(f"workers still running after {timeout:.0f} s: "
+                                     f"{running}") from None
+            for worker, result in zip(running, results, strict=True):
+                if isinstance(result, WorkerFailed) and worker.exit_on_error:
+                    raise result
+        executor = _EXECUTORS.get(loop)
+        if not busy and (executor is None or not executor.busy):
+            return
+        assert loop.time() < deadline, (
+            f"workers still busy after {timeout:.0f} s: {busy or 'a replaced worker thread'}")
+        await asyncio.sleep(0.005)
+
+
+def _busy(app: DeskApp) -> bool:
+    executor = _EXECUTORS.get(asyncio.get_running_loop())
+    return bool(_busy_workers(app)) or (executor is not None and executor.busy)
+
 
 async def settle(pilot: Pilot[int], rounds: int = 3) -> None:
+    """Let the app go quiet: pending messages handled, workers and their threads done, and
+    what they posted handled too.
+
+    Each round is a pause (Textual handles what is queued) and then a wait for whatever is
+    running; a message may start a new worker, hence several rounds. Once two pauses in a
+    row found nothing running, the app is quiet and the remaining rounds are skipped: every
+    pause costs a message to each widget on the screen.
+    """
+    app: DeskApp = pilot.app  # type: ignore[assignment]
+    quiet = 0
     for _ in range(rounds):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        if _busy(app):
+            quiet = 0
+            await workers_done(app)
+        else:
+            quiet += 1
+            if quiet == 2:
+                return
     await pilot.pause()
 
 
@@ -40,6 +161,24 @@ async def press(pilot: Pilot[int], *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot, rounds=1)
+
+
+async def fill(pilot: Pilot[int], text: str) -> None:
+    """Put ``text`` into the focused text field in one go, as a paste does.
+
+    For tests where the text matters and typing does not: it goes through the field's own
+    paste handling, as a bracketed paste from the terminal would (replacing a selection,
+    honouring restrictions, one ``Changed``), and costs one message instead of two idle
+    waits per character. Tests about typing itself
+    (as-you-type look-ups, shortcodes, keys landing while a search runs) use ``type_text``.
+    """
+    from textual.widgets import Input, TextArea
+
+    field = pilot.app.focused
+    assert isinstance(field, Input | TextArea), f"focus is on {field!r}, not a text field"
+    pilot.app.post_message(events.Paste(text))  # as the terminal driver does: the app
+    # hands it to the focused widget (posted to the widget, a TextArea's would bubble back)
+    await settle(pilot, rounds=1)
 
 
 async def type_text(pilot: Pilot[int], text: str) -> None:

@@ -1,4 +1,8 @@
-"""A new ticket through the four intake pages, with real key presses."""
+"""A new ticket through the four intake pages, with real key presses.
+
+The caller's name is typed key by key, since the look-up answers as you type; the other
+text fields get their text in one go (``fill``): the keys that move between fields, open
+choices and save are real presses."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from deskcli.domain.engine import StepState
 from deskcli.screens.intake import IntakeScreen
 from deskcli.screens.ticket import TicketScreen
 from deskcli.widgets.field_error import FieldError
-from tui.driving import drive, press, settle, type_text
+from tui.driving import drive, fill, press, settle, type_text
 
 
 def shown_errors(app: DeskApp) -> dict[str, str]:
@@ -40,21 +44,21 @@ def test_full_intake_to_a_p2_ticket(app: DeskApp) -> None:
         assert intake.page == 0
         await choose(pilot, 1)  # callback
         await press(pilot, "tab")
-        await type_text(pilot, "Called back the number on file")
+        await fill(pilot, "Called back the number on file")
         await press(pilot, "ctrl+s")
         assert intake.page == 1, shown_errors(app)
         # 2. The caller's words.
-        await type_text(pilot, "Outlook keeps asking for my password")
+        await fill(pilot, "Outlook keeps asking for my password")
         await press(pilot, "tab")
-        await type_text(pilot, "Every time I open Outlook it asks again")
+        await fill(pilot, "Every time I open Outlook it asks again")
         await press(pilot, "tab")
-        await type_text(pilot, "Need password")
+        await fill(pilot, "Need password")
         await press(pilot, "tab")
-        await type_text(pilot, "Opening Outlook")
+        await fill(pilot, "Opening Outlook")
         await press(pilot, "tab")
         await choose(pilot, 1)  # reproducible: yes
         await press(pilot, "tab")
-        await type_text(pilot, "1")
+        await fill(pilot, "1")
         await press(pilot, "ctrl+s")
         assert intake.page == 2, shown_errors(app)
         # 3. Priority: one person (medium impact, prefilled) and work stopped now.
@@ -73,7 +77,7 @@ def test_full_intake_to_a_p2_ticket(app: DeskApp) -> None:
         opener = intake.query_one("#form-open_ticket")
         assert opener.query_one("#field-client", Input).value == "Northwind Dental"
         await press(pilot, "tab", "tab", "tab")
-        await type_text(pilot, "email")
+        await fill(pilot, "email")
         await press(pilot, "tab")
         await choose(pilot, 1)  # phone
         await press(pilot, "ctrl+s")

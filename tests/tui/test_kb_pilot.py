@@ -19,7 +19,7 @@ from deskcli.screens.kb_search import KbSearchScreen
 from deskcli.screens.ticket import TicketScreen
 from deskcli.services.kb import KbService
 from helpers import FakeClock
-from tui.driving import drive, go_to_step, press, settle, type_text, until
+from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.kb_app import kb_app
 
 FIX = "Re-pointed SMTP to smtp.office365.com:587 with STARTTLS in the account settings"
@@ -155,7 +155,7 @@ def test_update_kb_drafts_an_article_then_edits_the_linked_one(app: DeskApp) -> 
         assert editor.query_one("#kb-errors", Input).value == "0xC004F074"
         editor.query_one("#kb-products", Input).value = "Microsoft 365, Office"
         await press(pilot, "end")
-        await type_text(pilot, " with KMS")
+        await fill(pilot, " with KMS")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert pilot.app.screen is ticket

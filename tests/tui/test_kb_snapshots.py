@@ -14,7 +14,7 @@ from deskcli.app import DeskApp
 from deskcli.domain.intake import NewTicket
 from deskcli.screens.kb_search import KbSearchScreen
 from helpers import FakeClock
-from tui.driving import press, settle, type_text, until
+from tui.driving import fill, press, settle, until
 from tui.kb_app import kb_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -41,7 +41,7 @@ def opened(ref: str, *keys: str, typed: str = "") -> Callable[[Pilot[int]], Awai
         await settle(pilot)
         await press(pilot, *keys)
         if typed:
-            await type_text(pilot, typed)
+            await fill(pilot, typed)
         screen = pilot.app.screen
         if isinstance(screen, KbSearchScreen):
             await until(pilot, lambda: screen.caught_up, "the search results")

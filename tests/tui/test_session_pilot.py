@@ -17,7 +17,7 @@ from deskcli.screens.time_entry import TimeEntryScreen
 from deskcli.widgets.queue_table import QueueTable
 from deskcli.widgets.ticket_header import TicketHeader
 from helpers import FakeClock, SeqIds, make_desk
-from tui.driving import drive, go_to_step, press, settle, type_text
+from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.sample_app import sample_app
 
 OUTLOOK = "#1165"  # opened ten minutes before "now", verified, owned by dana
@@ -38,7 +38,7 @@ def test_step_draft_survives_leaving_the_ticket_and_the_app(isolated_home: Path,
     async def type_and_quit(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, OUTLOOK)
         await go_to_step(pilot, "check_changes")
-        await type_text(pilot, "Password changed yesterday")
+        await fill(pilot, "Password changed yesterday")
         await press(pilot, "escape", "escape")  # form, then the ticket
         assert isinstance(app.screen, QueueScreen)
         await press(pilot, "ctrl+q")
@@ -61,8 +61,10 @@ def test_step_draft_survives_leaving_the_ticket_and_the_app(isolated_home: Path,
 def test_intake_draft_resumes_where_the_call_left_off(app: DeskApp) -> None:
     async def steps(pilot: Pilot[int]) -> None:
         await press(pilot, "n", "tab")
-        await type_text(pilot, "Ben Brooks")
-        await pilot.pause(0.4)  # the draft is written once typing pauses
+        await fill(pilot, "Ben Brooks")
+        # The draft is written once typing pauses, before anyone leaves the form.
+        await until(pilot, lambda: app.session.drafts.load("intake").get("caller")
+                    == {"caller": "Ben Brooks"}, "the intake draft")
         await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen)
         assert app.session.drafts.load("intake")["caller"] == {"caller": "Ben Brooks"}
@@ -100,7 +102,7 @@ def test_timer_is_offered_as_an_editable_entry_when_leaving(isolated_home: Path,
         assert duration.value == "13m", "rounded up to the minute"
         await type_text(pilot, "15m")  # the suggestion is selected: typing replaces it
         await press(pilot, "tab")
-        await type_text(pilot, "Remote session")
+        await fill(pilot, "Remote session")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen) and app.timer_text == ""
@@ -114,7 +116,7 @@ def test_a_bad_duration_is_refused_beside_the_field(app: DeskApp) -> None:
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, OUTLOOK)
         await press(pilot, "t")
-        await type_text(pilot, "lots")
+        await fill(pilot, "lots")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         error = app.screen.query_one("FieldError.-shown")
@@ -133,7 +135,7 @@ def test_reply_to_the_caller_clears_the_silent_flag(isolated_home: Path,
         screen = await open_ticket(pilot, OUTLOOK)
         assert "~ Silent" in screen.query_one(TicketHeader).plain
         await press(pilot, "r")
-        await type_text(pilot, "We are on it and will call you back by noon.")
+        await fill(pilot, "We are on it and will call you back by noon.")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert "~ Silent" not in screen.query_one(TicketHeader).plain

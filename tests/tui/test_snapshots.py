@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from deskcli.app import DeskApp
 from deskcli.screens.ticket import TicketScreen
 from helpers import FakeClock
-from tui.driving import go_to_step, pick, press, settle, type_text, until
+from tui.driving import fill, go_to_step, pick, press, settle, until
 from tui.sample_app import sample_app
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -45,8 +45,10 @@ def keys(*names: str) -> Callable[[Pilot[int]], Awaitable[None]]:
 
 
 def typed(text: str) -> Callable[[Pilot[int]], Awaitable[None]]:
+    """Text entered in the focused field. A picture shows where typing ends up, not the
+    typing, so it goes in one go (``fill``); the pilot tests cover typing key by key."""
     async def run(pilot: Pilot[int]) -> None:
-        await type_text(pilot, text)
+        await fill(pilot, text)
     return run
 
 
@@ -56,6 +58,14 @@ async def kb_caught_up(pilot: Pilot[int]) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, KbSearchScreen)
     await until(pilot, lambda: screen.caught_up, "the knowledge-base results")
+
+
+async def caller_found(pilot: Pilot[int]) -> None:
+    """The caller look-up answers a moment after the typing stops (it is debounced)."""
+    from deskcli.widgets.caller_lookup import CallerLookup
+
+    lookup = pilot.app.screen.query_one(CallerLookup)
+    await until(pilot, lambda: bool(lookup.rows()), "the caller look-up")
 
 
 def step(key: str) -> Callable[[Pilot[int]], Awaitable[None]]:
@@ -125,7 +135,8 @@ def test_sample_data_offer(snap_compare: Snap, isolated_home: Path, clock: FakeC
 class TestIntake:
     def test_identity(self, snap_compare: Snap, app: DeskApp, size: Any) -> None:
         """Step 1: caller look-up, the warning about resets, verification method."""
-        shoot(snap_compare, app, size, sequence(keys("n"), typed("Ana"), keys("enter")))
+        shoot(snap_compare, app, size, sequence(keys("n"), typed("Ana"), caller_found,
+                                                 keys("enter")))
 
     def test_identity_refused(self, snap_compare: Snap, app: DeskApp, size: Any) -> None:
         """Continuing without a method is refused beside the field, not skipped."""

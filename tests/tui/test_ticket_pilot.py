@@ -2,7 +2,8 @@
 
 Each test opens a ticket from the queue the way a technician would (``/``, the number,
 enter, enter), then walks the checklist with j/k and fills the step forms, which are
-built from the checklist data.
+built from the checklist data. Keys are real key presses; the text of a field goes in
+at once (``fill``), since what is tested is what the form does with it, not typing.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from deskcli.screens.ticket import TicketScreen
 from deskcli.widgets.checklist_sidebar import ChecklistSidebar
 from deskcli.widgets.field_error import FieldError
 from deskcli.widgets.ticket_header import TicketHeader
-from tui.driving import drive, go_to_step, pick, press, settle, type_text
+from tui.driving import drive, fill, go_to_step, pick, press, settle
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 
@@ -30,10 +31,8 @@ def new_ticket(app: DeskApp, **record: str) -> str:
 
 async def open_ticket(pilot: Pilot[int], ref: str) -> TicketScreen:
     await press(pilot, "slash")
-    await type_text(pilot, ref)
-    await pilot.pause(0.3)
-    await settle(pilot)
-    await press(pilot, "enter", "enter")
+    await fill(pilot, ref)
+    await press(pilot, "enter", "enter")  # the search applies on enter, then opens
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, TicketScreen) and screen.ref == ref
@@ -63,7 +62,7 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         await go_to_step(pilot, "verify_identity")
         await pick(pilot, "none")
         await press(pilot, "tab")
-        await type_text(pilot, "No callback number on file")
+        await fill(pilot, "No callback number on file")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert state(app, ref, "verify_identity") is StepState.DONE
@@ -73,7 +72,7 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         await go_to_step(pilot, "scope_decision")
         await pick(pilot, "tier1")
         await press(pilot, "tab")
-        await type_text(pilot, "MFA re-enrolment is Tier 1 work")
+        await fill(pilot, "MFA re-enrolment is Tier 1 work")
         await press(pilot, "ctrl+s")
         await settle(pilot)
 
@@ -85,7 +84,7 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         notice = [str(w.render()) for w in app.screen.query(".step-notice").results(Static)]
         assert notice and notice[0].startswith(
             "✗ Blocked: account or credential work needs a verified caller")
-        await type_text(pilot, "KB 3390")
+        await fill(pilot, "KB 3390")
         before = records(app)
         await press(pilot, "ctrl+s")
         await settle(pilot)
@@ -99,7 +98,7 @@ def test_identity_gate_refuses_the_credential_step(app: DeskApp) -> None:
         await press(pilot, "ctrl+s")
         await settle(pilot)
         await go_to_step(pilot, "apply_fix")
-        await type_text(pilot, "KB 3390")
+        await fill(pilot, "KB 3390")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert state(app, ref, "apply_fix") is StepState.DONE
@@ -115,12 +114,12 @@ def test_escalation_refused_until_its_notes_are_complete(app: DeskApp) -> None:
         await go_to_step(pilot, "scope_decision")
         await pick(pilot, "escalate")
         await press(pilot, "tab")
-        await type_text(pilot, "Gateway side, not Tier 1")
+        await fill(pilot, "Gateway side, not Tier 1")
         await press(pilot, "ctrl+s")
         await settle(pilot)
 
         await go_to_step(pilot, "escalate")
-        await type_text(pilot, "networking")
+        await fill(pilot, "networking")
         before = records(app)
         await press(pilot, "ctrl+s")
         await settle(pilot)
@@ -130,11 +129,11 @@ def test_escalation_refused_until_its_notes_are_complete(app: DeskApp) -> None:
         assert records(app) == before
 
         await press(pilot, "tab")
-        await type_text(pilot, "Connect the VPN and wait five minutes")
+        await fill(pilot, "Connect the VPN and wait five minutes")
         await press(pilot, "tab", "tab")  # leave the error text empty for now
-        await type_text(pilot, "Reinstalled the GlobalProtect client")
+        await fill(pilot, "Reinstalled the GlobalProtect client")
         await press(pilot, "tab")
-        await type_text(pilot, "Six sales staff cannot reach the CRM")
+        await fill(pilot, "Six sales staff cannot reach the CRM")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         # No error text here nor on the ticket: the handoff rule refuses, beside the field.
@@ -143,7 +142,7 @@ def test_escalation_refused_until_its_notes_are_complete(app: DeskApp) -> None:
 
         screen = app.screen
         screen.query_one("#field-error").focus()
-        await type_text(pilot, "GlobalProtect: gateway unreachable (error 1809)")
+        await fill(pilot, "GlobalProtect: gateway unreachable (error 1809)")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         ticket = app.desk.tickets.find(ref)
@@ -173,7 +172,7 @@ def test_p1_shows_the_paging_step_and_others_skip_it(app: DeskApp) -> None:
         await go_to_step(pilot, "page_oncall")
         await pick(pilot, "pagerduty")
         await press(pilot, "tab")
-        await type_text(pilot, "bridge 555")
+        await fill(pilot, "bridge 555")
         await press(pilot, "tab")
         await pick(pilot, "no")
         await press(pilot, "ctrl+s")
@@ -194,9 +193,9 @@ def test_closure_refuses_a_vague_resolution_live_and_on_save(app: DeskApp) -> No
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, ref)
         await go_to_step(pilot, "document_resolution")
-        await type_text(pilot, "Stale token after the password change")
+        await fill(pilot, "Stale token after the password change")
         await press(pilot, "tab")
-        await type_text(pilot, "Rebooted and it worked")
+        await fill(pilot, "Rebooted and it worked")
         verdict = str(app.screen.query_one("#rule-resolution").render())
         assert "it has only 4 words" in verdict and "names no system" in verdict
         await press(pilot, "ctrl+s")
@@ -205,7 +204,7 @@ def test_closure_refuses_a_vague_resolution_live_and_on_save(app: DeskApp) -> No
         assert app.desk.tickets.find(ref)["status"] == "new"
 
         await press(pilot, "ctrl+a", "ctrl+k")  # line start, delete to its end
-        await type_text(pilot, GOOD_RESOLUTION)
+        await fill(pilot, GOOD_RESOLUTION)
         assert app.screen.query_one("#field-resolution").text == GOOD_RESOLUTION  # type: ignore[attr-defined]
         assert "specific enough" in str(app.screen.query_one("#rule-resolution").render())
         await press(pilot, "ctrl+s")
