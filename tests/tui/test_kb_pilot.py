@@ -60,7 +60,12 @@ def test_search_step_opens_prefilled_and_links_the_runbook(app: DeskApp) -> None
         preview = search.query_one("#kb-preview", Markdown)
         assert "smtp.office365.com" in preview.source
         await press(pilot, "down", "enter")
-        await settle(pilot)
+        # Back on the ticket, its view is read again in a worker and the step's form is
+        # rebuilt with the link: wait for that form, not for a quiet moment.
+        await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen)
+                    and pilot.app.screen.form is not None
+                    and "references" in pilot.app.screen.form.values(),
+                    "the search step's form with the linked article")
         ticket = pilot.app.screen
         assert isinstance(ticket, TicketScreen)
         handle = search.hits[0].ref
