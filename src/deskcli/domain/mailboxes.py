@@ -18,7 +18,7 @@ from typing import Any
 
 from .enums import Priority
 from .errors import InvalidInput
-from .validation import email, parse_duration
+from .validation import email, known_table, parse_duration
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _INTAKE_KEYS = frozenset({"mailboxes", "sender_limit", "watch_interval"})
@@ -94,12 +94,7 @@ def _mailbox(name: str, data: Any) -> MailboxSettings:
     if not _NAME.match(name):
         raise InvalidInput(f"{where}: mailbox names use lower-case letters, digits, - and _ "
                            "(the name is part of the password's environment variable)")
-    if not isinstance(data, Mapping):
-        raise InvalidInput(f"{where} must be a table")
-    unknown = sorted(set(data) - _MAILBOX_KEYS)
-    if unknown:
-        raise InvalidInput(f"{where}: unknown setting {unknown[0]!r}; known: "
-                           f"{', '.join(sorted(_MAILBOX_KEYS))}")
+    data = known_table(data, where, _MAILBOX_KEYS)
     host = _text(data, "host", where, what="the IMAP server's host name")
     if host is None or "/" in host or " " in host:
         raise InvalidInput(f"{where}.host: give the IMAP server's host name, like "
@@ -154,12 +149,7 @@ def _mailbox(name: str, data: Any) -> MailboxSettings:
 
 def parse_intake(data: Any) -> IntakeSettings:
     """The ``[intake]`` table; every unknown key or bad value is refused, named."""
-    if not isinstance(data, Mapping):
-        raise InvalidInput("intake must be a table")
-    unknown = sorted(set(data) - _INTAKE_KEYS)
-    if unknown:
-        raise InvalidInput(f"intake: unknown setting {unknown[0]!r}; known: "
-                           f"{', '.join(sorted(_INTAKE_KEYS))}")
+    data = known_table(data, "intake", _INTAKE_KEYS)
     raw = data.get("mailboxes", {})
     if not isinstance(raw, Mapping):
         raise InvalidInput("intake.mailboxes must be a table of named mailboxes, like "

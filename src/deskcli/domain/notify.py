@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import InvalidInput
-from .validation import parse_duration
+from .validation import known_table, parse_duration
 
 
 class ChannelKind(StrEnum):
@@ -261,19 +261,8 @@ def _channel(name: str, data: Any) -> ChannelSettings:
     return ChannelSettings(name=name, kind=kind, secret=secret, url=url, options=options)
 
 
-def _table(data: Any, where: str, known: frozenset[str]) -> Mapping[str, Any]:
-    """A config table whose every key is known: a misspelt setting is named, not ignored."""
-    if not isinstance(data, Mapping):
-        raise InvalidInput(f"{where} must be a table")
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InvalidInput(f"{where}: unknown setting {unknown[0]!r}; known: "
-                           f"{', '.join(sorted(known))}")
-    return data
-
-
 def _retry(data: Any) -> RetryPolicy:
-    data = _table(data, "notify.retry", _RETRY_KEYS)
+    data = known_table(data, "notify.retry", _RETRY_KEYS)
     attempts = data.get("max_attempts", RetryPolicy.max_attempts)
     if not isinstance(attempts, int) or not 1 <= attempts <= 100:
         raise InvalidInput("notify.retry.max_attempts must be a whole number from 1 to 100")
@@ -303,7 +292,7 @@ def _duration(value: Any) -> timedelta:
 
 def parse_settings(data: Any) -> NotifySettings:
     """The ``[notify]`` table; every unknown key or bad value is refused, named."""
-    data = _table(data, "notify", _NOTIFY_KEYS)
+    data = known_table(data, "notify", _NOTIFY_KEYS)
     raw_channels = data.get("channels", {})
     if not isinstance(raw_channels, Mapping):
         raise InvalidInput("notify.channels must be a table of named channels")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from deskcli.domain.errors import InvalidInput, Refused
 
@@ -305,3 +307,14 @@ class EscalationNotes:
         if self.asset:
             lines.append(f"Asset: {self.asset}")
         return "\n".join(lines)
+
+
+def known_table(data: Any, where: str, known: frozenset[str]) -> Mapping[str, Any]:
+    """A config table whose every key is known: a misspelt setting is named, not ignored."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput(f"{where} must be a table")
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InvalidInput(f"{where}: unknown setting {unknown[0]!r}; known: "
+                           f"{', '.join(sorted(known))}")
+    return data
