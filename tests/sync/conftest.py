@@ -123,7 +123,17 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServe
     after the first N (see ``held_server.py``)."""
     home = tmp_path / "server-home"
     home.mkdir()
-    if request.param == "sqlite":
+    hold = request.node.get_closest_marker("hold_pushes")
+    team = start_server(home, request.param,
+                        hold_after=None if hold is None else int(hold.kwargs["after"]))
+    yield team
+    team.kill()
+
+
+def start_server(home: Path, backend: str, *, hold_after: int | None = None) -> TeamServer:
+    """A server process on a free loopback port with a database of its own (``backend`` is
+    ``sqlite`` or ``postgresql``), for fixtures of any scope."""
+    if backend == "sqlite":
         database_url = f"sqlite:///{home / 'server.db'}"
     else:
         database_url = postgres_database()
@@ -132,16 +142,14 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TeamServe
         # binds it: then the server exits at once, and a new port is tried.
         port = free_port()
         team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
-        hold = request.node.get_closest_marker("hold_pushes")
-        team.hold_after = None if hold is None else int(hold.kwargs["after"])
+        team.hold_after = hold_after
         try:
             team.start()
-            break
+            return team
         except PortTaken:
             if attempt == 2:
                 raise
-    yield team
-    team.kill()
+    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -21,7 +21,7 @@ from deskcli.sync.client import SyncClient
 from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
 
-from .conftest import BACKENDS, TeamServer, free_port, postgres_database
+from .conftest import BACKENDS, TeamServer, start_server
 from .test_sync import state
 
 pytestmark = pytest.mark.subprocess
@@ -32,11 +32,7 @@ _example = itertools.count(1)
 @pytest.fixture(scope="module", params=BACKENDS)
 def shared_server(request: pytest.FixtureRequest) -> Iterator[TeamServer]:
     home = Path(tempfile.mkdtemp(prefix="deskcli-prop-"))
-    url = (f"sqlite:///{home / 'server.db'}" if request.param == "sqlite"
-           else postgres_database())
-    port = free_port()
-    team = TeamServer(f"http://127.0.0.1:{port}", url, home, port)
-    team.start()
+    team = start_server(home, request.param)
     yield team
     team.kill()
     shutil.rmtree(home, ignore_errors=True)

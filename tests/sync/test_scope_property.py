@@ -34,7 +34,7 @@ from deskcli.sync.client import SyncClient
 from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
 
-from .conftest import BACKENDS, TeamServer, free_port, postgres_database
+from .conftest import BACKENDS, TeamServer, start_server
 
 pytestmark = pytest.mark.subprocess
 
@@ -45,11 +45,7 @@ HONEST = ("ana", "olga", "max", "root")
 @pytest.fixture(scope="module", params=BACKENDS[:1])  # SQLite: bounded time in CI
 def shared_server(request: pytest.FixtureRequest) -> Iterator[TeamServer]:
     home = Path(tempfile.mkdtemp(prefix="deskcli-scope-"))
-    url = (f"sqlite:///{home / 'server.db'}" if request.param == "sqlite"
-           else postgres_database())
-    port = free_port()
-    team = TeamServer(f"http://127.0.0.1:{port}", url, home, port)
-    team.start()
+    team = start_server(home, request.param)
     yield team
     team.kill()
     shutil.rmtree(home, ignore_errors=True)
