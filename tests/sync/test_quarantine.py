@@ -8,6 +8,7 @@ aside, apply the rest and keep syncing, and an admin's retraction must reach eve
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +175,32 @@ def _ops(server: TeamServer) -> list[SrvOp]:
         return list(s.exec(select(SrvOp)).all())
 
 
+def _client_with_push_faults(
+        server: TeamServer, tech: Tech,
+        on_push: Callable[[httpx.Request], httpx.Response | None]) -> SyncClient:
+    """A sync client whose pushes pass through ``on_push`` first: its answer stands in for
+    the server's, None lets the push through. Every other request reaches the server."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v1/push":
+            answer = on_push(request)
+            if answer is not None:
+                return answer
+        with httpx.Client(base_url=server.url, headers=dict(request.headers)) as real:
+            forwarded = real.request(request.method, request.url.path,
+                                     params=request.url.params, content=request.content)
+        return httpx.Response(forwarded.status_code, content=forwarded.content,
+                              headers={"content-type": "application/json"})
+
+    token = server.tokens[tech.handle]
+    http = httpx.Client(base_url=server.url, transport=httpx.MockTransport(handler),
+                        headers={"Authorization": f"Bearer {token}",
+                                 "X-Deskcli-Protocol": "1"})
+    client = SyncClient(tech.desk, Credentials(server.url, token, "t"), http=http)
+    client.retry_delays = (0.01, 0.01)
+    return client
+
+
 def test_a_server_error_on_one_op_does_not_hold_up_the_rest(
         server: TeamServer, team: dict[str, Tech], shared: tuple[str, str]) -> None:
     ticket, _ = shared
@@ -183,26 +210,13 @@ def test_a_server_error_on_one_op_does_not_hold_up_the_rest(
     poison = next(json.loads(o["value"])["id"] for o in ana.desk.store.pending_ops(100)
                   if o["entity"] == "note" and json.loads(o["value"])["body"] == "Poison")
     failing = {"on": True}
-    calls = {"push": 0}
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        real = httpx.Client(base_url=server.url, headers=dict(request.headers))
-        if request.url.path == "/v1/push":
-            calls["push"] += 1
-            if failing["on"] and poison.encode() in request.content:
-                return httpx.Response(500, json={"detail": "Internal Server Error"})
-        forwarded = real.request(request.method, request.url.path,
-                                 params=request.url.params, content=request.content)
-        real.close()
-        return httpx.Response(forwarded.status_code, content=forwarded.content,
-                              headers={"content-type": "application/json"})
+    def poisoned(request: httpx.Request) -> httpx.Response | None:
+        if failing["on"] and poison.encode() in request.content:
+            return httpx.Response(500, json={"detail": "Internal Server Error"})
+        return None
 
-    token = server.tokens["ana"]
-    http = httpx.Client(base_url=server.url, transport=httpx.MockTransport(handler),
-                        headers={"Authorization": f"Bearer {token}",
-                                 "X-Deskcli-Protocol": "1"})
-    client = SyncClient(ana.desk, Credentials(server.url, token, "t"), http=http)
-    client.retry_delays = (0.01, 0.01)
+    client = _client_with_push_faults(server, ana, poisoned)
     report = client.sync()
     assert len(report.deferred) == 2, "the poison note and its timeline event wait"
     assert report.pushed >= 4, "the other notes and events went out"
@@ -222,27 +236,16 @@ def test_a_server_failing_on_everything_stops_the_sync_without_losing_anything(
     for index in range(50):
         ana.desk.tickets.add_note(ticket, f"Note {index}", internal=True)
     queued = ana.desk.store.outbox_count()
-    calls = {"push": 0}
+    pushes = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/v1/push":
-            calls["push"] += 1
-            return httpx.Response(503, json={"detail": "down for maintenance"})
-        with httpx.Client(base_url=server.url, headers=dict(request.headers)) as real:
-            forwarded = real.request(request.method, request.url.path,
-                                     params=request.url.params, content=request.content)
-        return httpx.Response(forwarded.status_code, content=forwarded.content,
-                              headers={"content-type": "application/json"})
+    def down(request: httpx.Request) -> httpx.Response:
+        pushes.append(request)
+        return httpx.Response(503, json={"detail": "down for maintenance"})
 
-    token = server.tokens["ana"]
-    http = httpx.Client(base_url=server.url, transport=httpx.MockTransport(handler),
-                        headers={"Authorization": f"Bearer {token}",
-                                 "X-Deskcli-Protocol": "1"})
-    client = SyncClient(ana.desk, Credentials(server.url, token, "t"), http=http)
-    client.retry_delays = (0.01, 0.01)
+    client = _client_with_push_faults(server, ana, down)
     with pytest.raises(SyncError, match="keeps failing"):
         client.sync()
-    assert calls["push"] <= MAX_SERVER_ERRORS + 3
+    assert len(pushes) <= MAX_SERVER_ERRORS + 3
     assert ana.desk.store.outbox_count() == queued
     client.close()
     assert ana.sync().unsent == 0, "the real server takes them all next time"
