@@ -43,9 +43,9 @@ Floor().run(headless=True, size=(120, 40))
 """
 
 DESKCLI = """
-from deskcli.app import DeskApp
+from deskcli.tui.app import DeskApp
 from deskcli.services.desk import open_desk
-from deskcli.widgets.queue_table import QueueTable
+from deskcli.tui.widgets.queue_table import QueueTable
 
 class Timed(DeskApp):
     def on_queue_table_page_shown(self, message: QueueTable.PageShown) -> None:

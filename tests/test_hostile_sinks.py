@@ -310,7 +310,7 @@ def test_console_text_is_visible_and_inert() -> None:
     from rich.segment import Segment
     from textual.strip import Strip
 
-    from deskcli.widgets import inert
+    from deskcli.tui.widgets import inert
 
     inert.install()
     console = Console(color_system=None, force_terminal=True)

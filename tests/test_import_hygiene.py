@@ -15,7 +15,7 @@ import pytest
 CORE_MODULES = [
     "deskcli.domain.engine", "deskcli.domain.sla", "deskcli.domain.intake",
     "deskcli.storage.store", "deskcli.services.desk", "deskcli.services.tickets",
-    "deskcli.services.demo", "deskcli.services.session", "deskcli.services.drafts",
+    "deskcli.services.demo", "deskcli.tui.session", "deskcli.services.drafts",
     "deskcli.services.worktimer", "deskcli.checklists", "deskcli.sync.client",
     "deskcli.sync.apply", "deskcli.services.notify", "deskcli.services.outbound",
     "deskcli.notify.channels", "deskcli.notify.pagerduty", "deskcli.notify.webhook",

@@ -33,17 +33,17 @@ def test_help_lists_every_command(cli) -> None:
 
 def test_no_arguments_opens_the_full_screen_app(cli, monkeypatch) -> None:
     calls = []
-    fake = types.ModuleType("deskcli.app")
+    fake = types.ModuleType("deskcli.tui.app")
     fake.main = lambda: calls.append("tui") or 0  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "deskcli.app", fake)
+    monkeypatch.setitem(sys.modules, "deskcli.tui.app", fake)
     result = CliRunner().invoke(app, [], prog_name="deskcli")
     assert result.exit_code == 0 and calls == ["tui"]
 
 
 def test_the_apps_exit_code_is_passed_on(monkeypatch) -> None:
-    fake = types.ModuleType("deskcli.app")
+    fake = types.ModuleType("deskcli.tui.app")
     fake.main = lambda: 3  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "deskcli.app", fake)
+    monkeypatch.setitem(sys.modules, "deskcli.tui.app", fake)
     assert CliRunner().invoke(app, [], prog_name="deskcli").exit_code == 3
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 
 from deskcli.storage.mail import MailLedger
-from deskcli.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.status_bar import DeskStatusBar
 from helpers import FakeClock
 from tui.driving import drive, settle
 from tui.sample_app import sample_app

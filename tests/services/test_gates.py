@@ -336,7 +336,7 @@ class TestHonestOutcomes:
     def test_unpaged_p1s_until_a_page_is_recorded_or_a_pager_configured(
             self, desk: Desk) -> None:
         from deskcli.domain.outcomes import DeskChannels, unpaged_warning
-        from deskcli.services.session import DeskSession
+        from deskcli.tui.session import DeskSession
 
         p1 = _new(desk, priority="P1", verified="callback")
         _new(desk, priority="P2")

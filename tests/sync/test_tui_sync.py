@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp, build_app
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.queue_table import QueueTable
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.ticket_header import TicketHeader
+from deskcli.tui.app import DeskApp, build_app
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.queue_table import QueueTable
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.ticket_header import TicketHeader
 from helpers import SeqIds
 from tui.driving import drive, settle, track_worker_threads, workers_done
 

@@ -8,7 +8,7 @@ import pytest
 from textual.notifications import Notification
 from textual.widgets import Input, TextArea
 
-from deskcli.app import DeskApp
+from deskcli.tui.app import DeskApp
 from helpers import FakeClock
 from tui.driving import track_worker_threads
 from tui.sample_app import sample_app

@@ -20,7 +20,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.worker import Worker, WorkerFailed, WorkerState
 
-from deskcli.app import DeskApp
+from deskcli.tui.app import DeskApp
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -201,7 +201,7 @@ def drive(app: DeskApp, steps: Steps, size: tuple[int, int] = (120, 40)) -> None
 
 async def go_to_step(pilot: Pilot[int], step_key: str) -> None:
     """Walk the checklist with j/k to ``step_key`` and open it with enter."""
-    from deskcli.widgets.checklist_sidebar import ChecklistSidebar
+    from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
 
     sidebar = pilot.app.screen.query_one(ChecklistSidebar)
     sidebar.focus()

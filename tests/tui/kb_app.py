@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from deskcli.app import DeskApp, build_app
 from deskcli.services import demo_kb
+from deskcli.tui.app import DeskApp, build_app
 from helpers import FakeClock, SeqIds
 from tui.sample_app import sample_desk
 

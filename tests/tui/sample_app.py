@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deskcli.app import DeskApp, build_app
 from deskcli.domain.intake import NewTicket
 from deskcli.services import demo
 from deskcli.services.desk import Desk
+from deskcli.tui.app import DeskApp, build_app
 from helpers import FakeClock, SeqIds, make_desk
 
 #: (minutes before now, record) for the tickets opened through the service.

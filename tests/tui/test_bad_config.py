@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deskcli.app import main
+from deskcli.tui.app import main
 
 
 @pytest.mark.parametrize(("text", "needle"), [

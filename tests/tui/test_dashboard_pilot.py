@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp
 from deskcli.domain import metrics
-from deskcli.screens.dashboard import DashboardScreen
-from deskcli.screens.metric_tickets import PAGE, MetricTicketsScreen
-from deskcli.screens.queue import QueueScreen
-from deskcli.screens.ticket import TicketScreen
 from deskcli.services.metrics import build_report
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.dashboard import DashboardScreen
+from deskcli.tui.screens.metric_tickets import PAGE, MetricTicketsScreen
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.vim_list import VimOptionList
 from tui.driving import drive, press, settle
 
 
@@ -98,7 +98,7 @@ def test_enter_drills_down_then_opens_a_ticket(app: DeskApp) -> None:
 
 
 def test_dashboard_is_in_the_help_and_the_palette(app: DeskApp) -> None:
-    from deskcli.screens.help import help_table
+    from deskcli.tui.screens.help import help_table
 
     async def steps(pilot: Pilot[int]) -> None:
         commands = [c.title for c in app.get_system_commands(app.screen)]

@@ -33,7 +33,7 @@ def test_control_sequences_in_stored_text_are_inert_in_the_queue_and_ticket(
                                    (HOSTILE, row["id"]))
 
     async def steps(pilot: Pilot[int]) -> None:
-        from deskcli.widgets.queue_table import QueueTable
+        from deskcli.tui.widgets.queue_table import QueueTable
 
         queue = pilot.app.screen.query_one(QueueTable)
         views = [queue.view_at(i) for i in range(queue.total)]
@@ -60,7 +60,7 @@ def test_the_intake_refuses_a_pasted_escape_sequence_inline(
     """The console's inputs apply the same one-line rule as the CLI: named, inline."""
     from textual.widgets import Input
 
-    from deskcli.screens.intake import IntakeScreen
+    from deskcli.tui.screens.intake import IntakeScreen
 
     app = sample_app(isolated_home, clock)
     before = app.desk.store.count_tickets()
@@ -72,7 +72,7 @@ def test_the_intake_refuses_a_pasted_escape_sequence_inline(
         intake.query_one("#caller-name", Input).value = "Ana\x1b]0;owned\x07 Chen"
         await press(pilot, "ctrl+s")
         await settle(pilot)
-        from deskcli.widgets.field_error import FieldError
+        from deskcli.tui.widgets.field_error import FieldError
 
         errors = " ".join(str(e.render()) for e in intake.query(FieldError)
                           if e.has_class("-shown"))

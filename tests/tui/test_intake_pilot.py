@@ -9,11 +9,11 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Input, Select
 
-from deskcli.app import DeskApp
 from deskcli.domain.engine import StepState
-from deskcli.screens.intake import IntakeScreen
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.field_error import FieldError
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.intake import IntakeScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.field_error import FieldError
 from tui.driving import drive, fill, press, settle, type_text
 
 

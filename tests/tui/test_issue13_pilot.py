@@ -14,19 +14,19 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static
 
-from deskcli.app import DeskApp
 from deskcli.domain.engine import StepState
 from deskcli.domain.intake import NewTicket
-from deskcli.screens.csat import CsatScreen
-from deskcli.screens.intake import IntakeScreen
-from deskcli.screens.sample_data import SampleDataScreen
-from deskcli.screens.skip_step import SkipStepScreen
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.checklist_sidebar import ChecklistSidebar
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.ticket_header import TicketHeader
-from deskcli.widgets.timeline import TimelineView
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.csat import CsatScreen
+from deskcli.tui.screens.intake import IntakeScreen
+from deskcli.tui.screens.sample_data import SampleDataScreen
+from deskcli.tui.screens.skip_step import SkipStepScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.ticket_header import TicketHeader
+from deskcli.tui.widgets.timeline import TimelineView
 from helpers import FakeClock
 from tui.driving import drive, go_to_step, press, settle, type_text, until
 from tui.sample_app import sample_app

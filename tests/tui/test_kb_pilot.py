@@ -12,12 +12,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Markdown, Static, TextArea
 
-from deskcli.app import DeskApp
 from deskcli.domain.intake import NewTicket
-from deskcli.screens.kb_editor import KbEditorScreen
-from deskcli.screens.kb_search import KbSearchScreen
-from deskcli.screens.ticket import TicketScreen
 from deskcli.services.kb import KbService
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.kb_editor import KbEditorScreen
+from deskcli.tui.screens.kb_search import KbSearchScreen
+from deskcli.tui.screens.ticket import TicketScreen
 from helpers import FakeClock
 from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.kb_app import kb_app

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp
 from deskcli.domain.intake import NewTicket
-from deskcli.screens.kb_search import KbSearchScreen
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.kb_search import KbSearchScreen
 from helpers import FakeClock
 from tui.driving import fill, press, settle, until
 from tui.kb_app import kb_app
@@ -34,7 +34,7 @@ def ticket_with(app: DeskApp, **record: Any) -> str:
 
 def opened(ref: str, *keys: str, typed: str = "") -> Callable[[Pilot[int]], Awaitable[None]]:
     async def run(pilot: Pilot[int]) -> None:
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         await settle(pilot)
         pilot.app.push_screen(TicketScreen(ref))

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp
 from deskcli.domain.engine import StepState
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.checklist_sidebar import ChecklistSidebar
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.step_form import StepForm
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.step_form import StepForm
 from tui.driving import drive, press, settle, type_text
 
 #: The most keys the whole scenario may take, and the most of them that are not words.

@@ -19,7 +19,7 @@ def loaded_after(code: str) -> set[str]:
 @pytest.mark.subprocess
 def test_session_drafts_and_timer_import_without_textual() -> None:
     """What the TUI asks of the store is a service: testable, and usable without a screen."""
-    loaded = loaded_after("import deskcli.services.session, deskcli.services.drafts, "
+    loaded = loaded_after("import deskcli.tui.session, deskcli.services.drafts, "
                           "deskcli.services.worktimer")
     assert not {m for m in loaded if m.split(".")[0] == "textual"}
 
@@ -27,7 +27,7 @@ def test_session_drafts_and_timer_import_without_textual() -> None:
 @pytest.mark.subprocess
 def test_starting_the_app_loads_only_the_queue_screen() -> None:
     """The other screens load when first opened: the cold start is the queue's alone."""
-    loaded = loaded_after("import deskcli.app")
-    screens = {m for m in loaded if m.startswith("deskcli.screens.")}
-    assert screens == {"deskcli.screens.queue"}
+    loaded = loaded_after("import deskcli.tui.app")
+    screens = {m for m in loaded if m.startswith("deskcli.tui.screens.")}
+    assert screens == {"deskcli.tui.screens.queue"}
     assert "deskcli.services.demo" not in loaded

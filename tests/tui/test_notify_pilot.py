@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp, build_app
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.notify import incident_key
-from deskcli.screens.note import NoteScreen
 from deskcli.storage.outbound import OutboundQueue
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.text_box import TextBox
-from deskcli.widgets.ticket_header import TicketHeader
+from deskcli.tui.app import DeskApp, build_app
+from deskcli.tui.screens.note import NoteScreen
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.text_box import TextBox
+from deskcli.tui.widgets.ticket_header import TicketHeader
 from helpers import FakeClock, SeqIds
 from notify.conftest import notify_config
 from notify.mail import PASSWORD, MailCatcher

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from deskcli.app import DeskApp, build_app
+from deskcli.tui.app import DeskApp, build_app
 from helpers import FakeClock, SeqIds
 from tui.sample_app import sample_desk
 from tui.test_snapshots import P1_FILE_SERVER, SIZES, Snap, keys, shoot, ticket, typed

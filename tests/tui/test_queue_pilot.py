@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp
-from deskcli.screens.queue import QueueScreen
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.queue_table import QueueTable
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.queue_table import QueueTable
 from tui.driving import drive, press, settle, type_text
 
 

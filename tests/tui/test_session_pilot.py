@@ -7,15 +7,15 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from deskcli.app import DeskApp, build_app
-from deskcli.screens.confirm import ConfirmScreen
-from deskcli.screens.help import help_table
-from deskcli.screens.intake import IntakeScreen
-from deskcli.screens.queue import QueueScreen
-from deskcli.screens.ticket import TicketScreen
-from deskcli.screens.time_entry import TimeEntryScreen
-from deskcli.widgets.queue_table import QueueTable
-from deskcli.widgets.ticket_header import TicketHeader
+from deskcli.tui.app import DeskApp, build_app
+from deskcli.tui.screens.confirm import ConfirmScreen
+from deskcli.tui.screens.help import help_table
+from deskcli.tui.screens.intake import IntakeScreen
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.screens.time_entry import TimeEntryScreen
+from deskcli.tui.widgets.queue_table import QueueTable
+from deskcli.tui.widgets.ticket_header import TicketHeader
 from helpers import FakeClock, SeqIds, make_desk
 from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.sample_app import sample_app

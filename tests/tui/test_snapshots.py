@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from deskcli.app import DeskApp
-from deskcli.screens.ticket import TicketScreen
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.ticket import TicketScreen
 from helpers import FakeClock
 from tui.driving import fill, go_to_step, pick, press, settle, until
 from tui.sample_app import sample_app
@@ -53,7 +53,7 @@ def typed(text: str) -> Callable[[Pilot[int]], Awaitable[None]]:
 
 
 async def kb_caught_up(pilot: Pilot[int]) -> None:
-    from deskcli.screens.kb_search import KbSearchScreen
+    from deskcli.tui.screens.kb_search import KbSearchScreen
 
     screen = pilot.app.screen
     assert isinstance(screen, KbSearchScreen)
@@ -62,7 +62,7 @@ async def kb_caught_up(pilot: Pilot[int]) -> None:
 
 async def caller_found(pilot: Pilot[int]) -> None:
     """The caller look-up answers a moment after the typing stops (it is debounced)."""
-    from deskcli.widgets.caller_lookup import CallerLookup
+    from deskcli.tui.widgets.caller_lookup import CallerLookup
 
     lookup = pilot.app.screen.query_one(CallerLookup)
     await until(pilot, lambda: bool(lookup.rows()), "the caller look-up")

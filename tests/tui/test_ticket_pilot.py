@@ -11,13 +11,13 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Static
 
-from deskcli.app import DeskApp
 from deskcli.domain.engine import StepState
 from deskcli.domain.intake import NewTicket
-from deskcli.screens.ticket import TicketScreen
-from deskcli.widgets.checklist_sidebar import ChecklistSidebar
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.ticket_header import TicketHeader
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.ticket_header import TicketHeader
 from tui.driving import drive, fill, go_to_step, pick, press, settle
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"

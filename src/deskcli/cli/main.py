@@ -199,9 +199,9 @@ def root(
 def launch_tui() -> int:
     """Imported only here, so no scripted command pays for loading Textual."""
     try:
-        from deskcli.app import main as tui_main
+        from deskcli.tui.app import main as tui_main
     except ModuleNotFoundError as error:
-        if error.name not in ("deskcli.app", "textual"):
+        if error.name not in ("deskcli.tui.app", "textual"):
             raise
         report("the full-screen app is not available in this installation; see "
                "'deskcli --help' for the commands")

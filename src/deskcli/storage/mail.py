@@ -23,7 +23,7 @@ class MailLedger:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._db = store._db  # the storage layer's own connection
+        self._db = store.db  # the storage layer's own connection
 
     def by_key(self, key: str) -> Row | None:
         row: Row | None = self._db.execute("SELECT * FROM mail_messages WHERE key = ?",
@@ -44,7 +44,7 @@ class MailLedger:
 
     def record(self, row: Mapping[str, Any]) -> bool:
         """Remember a message; False when its key is already remembered."""
-        self.store._require_tx()
+        self.store.require_tx()
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         cursor = self._db.execute(
@@ -70,7 +70,7 @@ class MailLedger:
 
     def forget(self, key: str) -> None:
         """Drop a refused or parked message's row, so it is judged again."""
-        self.store._require_tx()
+        self.store.require_tx()
         self._db.execute("DELETE FROM mail_messages WHERE key = ?", (key,))
 
     def sender_count(self, sender: str, since: str) -> int:
@@ -114,7 +114,7 @@ class MailLedger:
 
     def fetched(self, mailbox: str, at: str, error: str | None) -> None:
         """Record one fetch attempt: a success clears the failure count, an error adds one."""
-        self.store._require_tx()
+        self.store.require_tx()
         self._db.execute(
             "INSERT INTO mailbox_state (mailbox, last_attempt_at, last_success_at, last_error, "
             "failures) VALUES (?, ?, ?, ?, ?) ON CONFLICT(mailbox) DO UPDATE SET "
@@ -131,7 +131,7 @@ class MailLedger:
         """Take the mailbox for ``owner`` until ``until``; returns None when taken, else the
         owner that holds it. A lease that ran out, or whose owner ``is_dead``, is taken
         over."""
-        self.store._require_tx()
+        self.store.require_tx()
         row = self.state(mailbox)
         if row is None:
             self._db.execute("INSERT INTO mailbox_state (mailbox, lease_owner, lease_until) "
@@ -146,6 +146,6 @@ class MailLedger:
         return None
 
     def release(self, mailbox: str, owner: str) -> None:
-        self.store._require_tx()
+        self.store.require_tx()
         self._db.execute("UPDATE mailbox_state SET lease_owner = NULL, lease_until = NULL "
                          "WHERE mailbox = ? AND lease_owner = ?", (mailbox, owner))

@@ -19,12 +19,12 @@ class OutboundQueue:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._db = store._db  # the storage layer's own connection
+        self._db = store.db  # the storage layer's own connection
 
     def add(self, row: Mapping[str, Any]) -> bool:
         """Queue a message; False when one with the same idempotency key already exists
         (so asking twice for the same page queues it once)."""
-        self.store._require_tx()
+        self.store.require_tx()
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         cursor = self._db.execute(
@@ -36,7 +36,7 @@ class OutboundQueue:
         """Take the next due message for one of ``channels``: queued and due, or held by a
         lease that ran out. Messages for other channels are left for a sender that has
         them (an app started before the channel was added to the config)."""
-        self.store._require_tx()
+        self.store.require_tx()
         if not channels:
             return None
         marks = ", ".join("?" for _ in channels)
@@ -61,14 +61,14 @@ class OutboundQueue:
         return row is not None and row["state"] == "sending" and row["lease_owner"] == owner
 
     def finish(self, message_id: str, changes: Mapping[str, Any]) -> None:
-        self.store._require_tx()
+        self.store.require_tx()
         assignments = ", ".join(f'"{c}" = ?' for c in changes)
         self._db.execute(f"UPDATE outbound SET {assignments} WHERE id = ?",
                          (*changes.values(), message_id))
 
     def cancel_queued(self, ticket_id: str, purposes: Sequence[str], reason: str) -> int:
         """Withdraw messages not yet sent (a survey when the ticket reopens)."""
-        self.store._require_tx()
+        self.store.require_tx()
         marks = ", ".join("?" for _ in purposes)
         return self._db.execute(
             f"UPDATE outbound SET state = 'cancelled', last_error = ? WHERE ticket_id = ? "

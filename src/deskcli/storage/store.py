@@ -275,7 +275,14 @@ class Store:
         finally:
             self._in_tx = False
 
-    def _require_tx(self) -> None:
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The one connection every room of the store shares, and so one transaction: a
+        room module (``storage/outbound.py``, ``storage/mail.py``) runs its SQL on it."""
+        return self._db
+
+    def require_tx(self) -> None:
+        """Rooms call this before a write: a write outside ``transaction()`` is a bug."""
         if not self._in_tx:
             raise RuntimeError("writes must happen inside Store.transaction()")
 
@@ -286,7 +293,7 @@ class Store:
         return None if row is None else str(row["value"])
 
     def _set_meta(self, key: str, value: str) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
@@ -331,7 +338,7 @@ class Store:
     # --- sync bookkeeping ---------------------------------------------------------------
 
     def set_meta(self, key: str, value: str | None) -> None:
-        self._require_tx()
+        self.require_tx()
         if value is None:
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
         else:
@@ -342,13 +349,13 @@ class Store:
             "SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,)))
 
     def mark_acked(self, op_ids: Sequence[str], server_seq: int) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.executemany(
             "UPDATE outbox SET state = 'acked', acked_seq = ? WHERE op_id = ?",
             [(server_seq, op_id) for op_id in op_ids])
 
     def mark_rejected(self, op_id: str, reason: str, at: str) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.execute("UPDATE outbox SET state = 'rejected' WHERE op_id = ?", (op_id,))
         self._db.execute(
             "INSERT OR REPLACE INTO sync_rejections(op_id, reason, rejected_at) VALUES (?, ?, ?)",
@@ -364,7 +371,7 @@ class Store:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """Undo only what happens inside if it fails: one pulled row, not the whole page."""
-        self._require_tx()
+        self.require_tx()
         self._db.execute("SAVEPOINT apply_one")
         try:
             yield
@@ -376,7 +383,7 @@ class Store:
 
     def quarantine(self, change: Mapping[str, Any], reason: str, at: str) -> None:
         """Set a pulled row aside, with why; kept as received (value as JSON text)."""
-        self._require_tx()
+        self.require_tx()
         self._db.execute(
             "INSERT INTO sync_quarantine(op_id, seq, entity, entity_id, kind, field, value, "
             "hlc, tech, reason, quarantined_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -394,17 +401,17 @@ class Store:
 
     def release_quarantined(self, op_id: str) -> None:
         """A held row that now applied (after an upgrade, or once its parent arrived)."""
-        self._require_tx()
+        self.require_tx()
         self._db.execute("DELETE FROM sync_quarantine WHERE op_id = ?", (op_id,))
 
     def retract_quarantined(self, op_id: str) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.execute("UPDATE sync_quarantine SET state = 'retracted' WHERE op_id = ?",
                          (op_id,))
 
     def repend_acked(self) -> int:
         """After the server lost history (restored backup): send everything again."""
-        self._require_tx()
+        self.require_tx()
         return self._db.execute(
             "UPDATE outbox SET state = 'pending', acked_seq = NULL WHERE state = 'acked'"
         ).rowcount
@@ -412,7 +419,7 @@ class Store:
     def rewrite_pending_create(self, entity: str, entity_id: str,
                                changes: Mapping[str, Any]) -> None:
         """Amend a create op that was never sent (numbers handed over when joining a team)."""
-        self._require_tx()
+        self.require_tx()
         for op in self._db.execute(
                 "SELECT op_id, value FROM outbox WHERE entity = ? AND entity_id = ? AND "
                 "kind = 'create' AND state = 'pending'", (entity, entity_id)).fetchall():
@@ -423,7 +430,7 @@ class Store:
 
     def rewrite_pending_value(self, op_id: str, value: Any) -> None:
         """Amend an op that was never sent (its authors, when the store joins a team)."""
-        self._require_tx()
+        self.require_tx()
         self._db.execute("UPDATE outbox SET value = ? WHERE op_id = ? AND state = 'pending'",
                          (json.dumps(value, ensure_ascii=False, sort_keys=True), op_id))
 
@@ -475,7 +482,7 @@ class Store:
 
     def insert_remote(self, table: str, row: Mapping[str, Any]) -> bool:
         """Insert a row that came from the server (no op); False if it was already here."""
-        self._require_tx()
+        self.require_tx()
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         cursor = self._db.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
@@ -484,7 +491,7 @@ class Store:
 
     def update_remote(self, table: str, row_id: str, changes: Mapping[str, Any]) -> None:
         """Update columns from the server's feed (no op: the change is not ours to send)."""
-        self._require_tx()
+        self.require_tx()
         if changes:
             assignments = ", ".join(f'"{c}" = ?' for c in changes)
             self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
@@ -493,7 +500,7 @@ class Store:
     def delete_remote(self, table: str, column: str, value: Any) -> int:
         """Delete rows the server says this store may no longer hold (no op: the record
         moved to a client the technician does not work for, or an admin retracted it)."""
-        self._require_tx()
+        self.require_tx()
         return self._db.execute(f'DELETE FROM {table} WHERE "{column}" = ?', (value,)).rowcount
 
     # --- number leases ------------------------------------------------------------------
@@ -503,18 +510,18 @@ class Store:
                 for r in self._db.execute("SELECT * FROM number_leases ORDER BY start")]
 
     def save_lease(self, lease: Lease, granted_at: str) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.execute(
             'INSERT INTO number_leases(start, "end", next, authority, granted_at) '
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(start) DO UPDATE SET next = excluded.next",
             (lease.start, lease.end, lease.next, lease.authority.value, granted_at))
 
     def drop_leases(self, authority: Authority) -> None:
-        self._require_tx()
+        self.require_tx()
         self._db.execute("DELETE FROM number_leases WHERE authority = ?", (authority.value,))
 
     def next_provisional_seq(self) -> int:
-        self._require_tx()
+        self.require_tx()
         current = int(self.meta("provisional_seq") or 0) + 1
         self._set_meta("provisional_seq", str(current))
         return current
@@ -527,7 +534,7 @@ class Store:
 
         ``op_extra`` travels in the op but is not a column (an attachment's content).
         """
-        self._require_tx()
+        self.require_tx()
         columns = ", ".join(f'"{c}"' for c in row)
         marks = ", ".join("?" for _ in row)
         self._db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(row.values()))
@@ -540,7 +547,7 @@ class Store:
 
     def update_ticket(self, ticket_id: str, changes: Mapping[str, Any], at: str) -> None:
         """Update ticket columns; one 'set' op per non-derived column changed."""
-        self._require_tx()
+        self.require_tx()
         if not changes:
             return
         assignments = ", ".join(f'"{c}" = ?' for c in changes)
@@ -552,7 +559,7 @@ class Store:
 
     def update_row(self, table: str, row_id: str, changes: Mapping[str, Any], at: str) -> None:
         """Update a client or caller record (both are last-writer-wins per field)."""
-        self._require_tx()
+        self.require_tx()
         assignments = ", ".join(f'"{c}" = ?' for c in changes)
         self._db.execute(f"UPDATE {table} SET {assignments} WHERE id = ?",
                          (*changes.values(), row_id))
@@ -566,7 +573,7 @@ class Store:
         under a wrong hash it would stand in for the real file forever, so it is refused
         with ``ContentMismatch``, naming the hash, and nothing is stored.
         """
-        self._require_tx()
+        self.require_tx()
         import hashlib
 
         if hashlib.sha256(data).hexdigest() != sha256:
@@ -916,7 +923,7 @@ class Store:
 
     def bulk_insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert many rows *without* sync ops: for sample data that must never sync."""
-        self._require_tx()
+        self.require_tx()
         if not rows:
             return
         columns = list(rows[0])

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 if TYPE_CHECKING:
-    from deskcli.app import DeskApp
+    from deskcli.tui.app import DeskApp
 
 
 def short_path(path: Path) -> str:

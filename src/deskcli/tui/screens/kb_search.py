@@ -22,10 +22,10 @@ from textual.timer import Timer
 from textual.widgets import Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from deskcli.screens.context import desk_app
 from deskcli.services.kb import HIT_END, HIT_START, Hit, one_line
-from deskcli.services.session import DeskSession
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.session import DeskSession
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 #: Seconds after the last key before a search runs.
 DEBOUNCE = 0.2

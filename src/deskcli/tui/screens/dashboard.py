@@ -21,9 +21,9 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskcli.domain import metrics
-from deskcli.screens.context import desk_app
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 #: The windows ``w`` steps through, in days.
 WINDOWS = (7, 30, 90, 365)
@@ -208,7 +208,7 @@ class DashboardScreen(Screen[None]):
             self._open(rows.get_option_at_index(rows.highlighted).id)
 
     def _open(self, key: str | None) -> None:
-        from deskcli.screens.metric_tickets import MetricTicketsScreen
+        from deskcli.tui.screens.metric_tickets import MetricTicketsScreen
 
         drill = self._drills.get(key or "")
         if drill is not None:

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from deskcli.domain.enums import Channel, TicketType
 from deskcli.domain.timefmt import from_iso
-from deskcli.services.session import TicketView
+from deskcli.tui.session import TicketView
 
 FIELDS = [
     ("Caller's words", "verbatim"),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, cast
 from textual.dom import DOMNode
 
 if TYPE_CHECKING:
-    from deskcli.app import DeskApp
+    from deskcli.tui.app import DeskApp
 
 
 def desk_app(node: DOMNode) -> DeskApp:

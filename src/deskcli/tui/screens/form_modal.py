@@ -20,10 +20,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from deskcli.domain.errors import DeskError, OperationFailed
-from deskcli.screens.context import desk_app
-from deskcli.services.session import DeskSession
 from deskcli.storage.store import StoreError
-from deskcli.widgets.field_error import FORM, FieldError, clear_errors, show_desk_error
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.session import DeskSession
+from deskcli.tui.widgets.field_error import FORM, FieldError, clear_errors, show_desk_error
 
 
 class FormModal(ModalScreen[bool]):

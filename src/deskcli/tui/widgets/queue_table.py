@@ -31,7 +31,7 @@ from deskcli.domain.inert import visible
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import SlaState, classify, format_span
 from deskcli.domain.timefmt import from_iso, to_iso
-from deskcli.services.session import DeskSession, Q, QueueFilters
+from deskcli.tui.session import DeskSession, Q, QueueFilters
 
 Row = tuple[Any, ...]
 

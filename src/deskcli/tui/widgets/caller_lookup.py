@@ -18,9 +18,9 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from deskcli.services.session import DeskSession
 from deskcli.storage.store import Row
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.session import DeskSession
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 
 def caller_prompt(row: Row) -> Text:

@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from deskcli.screens.context import desk_app
 from deskcli.storage.store import Row
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 #: Tickets per page: a screenful or two, never the whole figure.
 PAGE = 100
@@ -100,7 +100,7 @@ class MetricTicketsScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#drill-rows")
     def _open(self, event: OptionList.OptionSelected) -> None:
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         row = self._rows[int(event.option.id or 0)]
         ref = f"#{row['number']}" if row["number"] is not None else str(row["provisional"])

@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from deskcli.domain.enums import Priority, Status
-from deskcli.screens.context import desk_app
-from deskcli.services.session import DeskSession, QueueFilters
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.session import DeskSession, QueueFilters
 
 OPEN = "__open__"
 

@@ -38,20 +38,20 @@ from deskcli.domain.checklist import FieldKind, StepSpec
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError
 from deskcli.domain.kb import prefill_query
-from deskcli.screens.context import desk_app
-from deskcli.screens.kb_editor import KbSaved
-from deskcli.screens.kb_search import KbPick
 from deskcli.services.kb import Repeat
-from deskcli.services.session import DeskSession, TicketView
 from deskcli.services.worktimer import WorkTimer
 from deskcli.storage.store import Row
-from deskcli.widgets.checklist_sidebar import ChecklistSidebar
-from deskcli.widgets.field_error import show_desk_error
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.step_form import StepForm, StepWarning
-from deskcli.widgets.ticket_details import render_details
-from deskcli.widgets.ticket_header import TicketHeader
-from deskcli.widgets.timeline import TimelineView
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.screens.kb_editor import KbSaved
+from deskcli.tui.screens.kb_search import KbPick
+from deskcli.tui.session import DeskSession, TicketView
+from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+from deskcli.tui.widgets.field_error import show_desk_error
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.step_form import StepForm, StepWarning
+from deskcli.tui.widgets.ticket_details import render_details
+from deskcli.tui.widgets.ticket_header import TicketHeader
+from deskcli.tui.widgets.timeline import TimelineView
 
 #: The checklist steps the knowledge base serves: search, follow the runbook, write it up.
 KB_SEARCH_STEP, KB_FIX_STEP, KB_WRITE_STEP = "search_kb", "apply_fix", "update_kb"
@@ -412,7 +412,7 @@ class TicketScreen(Screen[None]):
 
     def offer_time(self, then: Callable[[], object]) -> None:
         """Offer the timer's reading as an editable time entry, then carry on."""
-        from deskcli.screens.time_entry import TimeEntryScreen
+        from deskcli.tui.screens.time_entry import TimeEntryScreen
 
         assert self.timer is not None
         suggested, elapsed = self.timer.entry_text(), self.timer.display()
@@ -463,7 +463,7 @@ class TicketScreen(Screen[None]):
     def action_update(self) -> None:
         """The communication checkpoint's one key: a reply that starts from the 'working'
         canned response, ready to send with ctrl+s or to edit first."""
-        from deskcli.screens.note import NoteScreen
+        from deskcli.tui.screens.note import NoteScreen
 
         key = self._draft_key()
         if key is not None:
@@ -484,42 +484,42 @@ class TicketScreen(Screen[None]):
         self.app.call_from_thread(self._after, True)
 
     def _note(self, *, public: bool) -> None:
-        from deskcli.screens.note import NoteScreen
+        from deskcli.tui.screens.note import NoteScreen
 
         key = self._draft_key()
         if key is not None:
             self.app.push_screen(NoteScreen(self.ref, key, public=public), self._after)
 
     def action_status(self) -> None:
-        from deskcli.screens.status import StatusScreen
+        from deskcli.tui.screens.status import StatusScreen
 
         if self.view is not None:
             self.app.push_screen(StatusScreen(self.ref, self.view.ticket["status"]),
                                  self._after)
 
     def action_priority(self) -> None:
-        from deskcli.screens.priority import PriorityScreen
+        from deskcli.tui.screens.priority import PriorityScreen
 
         if self.view is not None:
             self.app.push_screen(PriorityScreen(self.ref, self.view.ticket["priority"]),
                                  self._after)
 
     def action_assignee(self) -> None:
-        from deskcli.screens.assignee import AssigneeScreen
+        from deskcli.tui.screens.assignee import AssigneeScreen
 
         if self.view is not None:
             self.app.push_screen(AssigneeScreen(self.ref, self.view.ticket["assignee"]),
                                  self._after)
 
     def action_attach(self) -> None:
-        from deskcli.screens.attach import AttachScreen
+        from deskcli.tui.screens.attach import AttachScreen
 
         self.app.push_screen(AttachScreen(self.ref), self._after)
 
     def action_log_time(self) -> None:
         """Log time, pre-filled from the running timer. What is logged here is not
         offered again on the way out: the timer restarts from now."""
-        from deskcli.screens.time_entry import TimeEntryScreen
+        from deskcli.tui.screens.time_entry import TimeEntryScreen
 
         suggested = self.timer.entry_text() if self.timer is not None else ""
 
@@ -538,7 +538,7 @@ class TicketScreen(Screen[None]):
 
     def action_skip_step(self) -> None:
         """Skip the step shown, with a required reason (the domain refuses a blank one)."""
-        from deskcli.screens.skip_step import SkipStepScreen
+        from deskcli.tui.screens.skip_step import SkipStepScreen
 
         if self.view is None or self.selected is None:
             return
@@ -552,7 +552,7 @@ class TicketScreen(Screen[None]):
         self.app.push_screen(SkipStepScreen(self.ref, step.key, step.title), skipped)
 
     def action_csat(self) -> None:
-        from deskcli.screens.csat import CsatScreen
+        from deskcli.tui.screens.csat import CsatScreen
 
         self.app.push_screen(CsatScreen(self.ref), self._after)
 
@@ -572,7 +572,7 @@ class TicketScreen(Screen[None]):
 
     @on(Button.Pressed, "#kb-open")
     def action_kb_search(self) -> None:
-        from deskcli.screens.kb_search import KbSearchScreen
+        from deskcli.tui.screens.kb_search import KbSearchScreen
 
         ticket = self.view.ticket if self.view is not None else {}
         search = KbSearchScreen(prefill_query(ticket), articles_for=ticket.get("client_id") or "")
@@ -664,7 +664,7 @@ class TicketScreen(Screen[None]):
 
     @on(Button.Pressed, "#kb-write")
     def action_kb_write(self) -> None:
-        from deskcli.screens.kb_editor import KbEditorScreen
+        from deskcli.tui.screens.kb_editor import KbEditorScreen
 
         if self.view is not None:
             self.app.push_screen(KbEditorScreen(self.ref), self._kb_written)

@@ -13,8 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Static
 
-from deskcli.screens.form_modal import FormModal
-from deskcli.widgets.field_error import FieldError
+from deskcli.tui.screens.form_modal import FormModal
+from deskcli.tui.widgets.field_error import FieldError
 
 
 class TimeEntryScreen(FormModal):

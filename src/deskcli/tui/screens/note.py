@@ -20,9 +20,9 @@ from textual.widgets import Label, Select
 
 from deskcli.domain.errors import DeskError
 from deskcli.domain.templates import expand_shortcodes
-from deskcli.screens.form_modal import FormModal
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.text_box import TextBox
+from deskcli.tui.screens.form_modal import FormModal
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.text_box import TextBox
 
 DRAFT = "note"
 PUBLIC, INTERNAL = "public", "internal"

@@ -20,7 +20,7 @@ from deskcli.domain.inert import visible
 from deskcli.domain.priority import DEFINITIONS
 from deskcli.domain.sla import ClockReading, ClockState, clocks_of, format_span
 from deskcli.domain.timefmt import from_iso
-from deskcli.services.session import TicketView
+from deskcli.tui.session import TicketView
 
 SEP = " · "
 

@@ -13,7 +13,7 @@ from textual import events
 from textual.widgets.option_list import Option
 
 from deskcli.domain.engine import Progress, StepProgress, StepState
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 _STYLE = {
     StepState.DONE: "green",

@@ -25,10 +25,10 @@ from textual.screen import Screen
 
 from deskcli.clock import new_id as system_ids
 from deskcli.domain.errors import ChecklistFileError, DeskError, InvalidInput
-from deskcli.screens.queue import QueueScreen
 from deskcli.services.desk import Desk, open_desk
-from deskcli.services.session import Alerts, DeskSession, NotifyState, SyncState
 from deskcli.storage.store import StoreError
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.session import Alerts, DeskSession, NotifyState, SyncState
 
 
 def command_bindings(nodes: Iterable[DOMNode]) -> Iterator[tuple[Binding, DOMNode]]:
@@ -85,7 +85,7 @@ class DeskApp(App[int]):
                  sample_count: int = 1000, sync_every: float | None = 30.0,
                  notify_every: float | None = 15.0) -> None:
         super().__init__()
-        from deskcli.widgets import inert
+        from deskcli.tui.widgets import inert
 
         inert.install()  # no control character from data ever reaches the terminal
         #: Seconds between runs of the outbound sender; None turns it off (it also stays
@@ -140,7 +140,7 @@ class DeskApp(App[int]):
         self.refresh_alerts()
         if not state.changed:
             return
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, QueueScreen):
@@ -165,7 +165,7 @@ class DeskApp(App[int]):
         previous, self.page_alert = self.page_alert, alert
         if alert and alert != previous:
             self.notify(message.state.detail(), title=alert, severity="error", timeout=30)
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         current = self.screen
         if not isinstance(current, TicketScreen) or current.view is None:
@@ -192,14 +192,14 @@ class DeskApp(App[int]):
             self.post_message(self.StoreEmpty())
 
     def on_desk_app_store_empty(self, _message: StoreEmpty) -> None:
-        from deskcli.screens.sample_data import SampleDataScreen
+        from deskcli.tui.screens.sample_data import SampleDataScreen
 
         def chosen(load: bool | None) -> None:
             if load:
                 self.notify(f"Loading {self.sample_count:,} sample tickets…")
                 self._load_samples()
 
-        from deskcli.widgets.status_bar import short_path
+        from deskcli.tui.widgets.status_bar import short_path
 
         self.push_screen(SampleDataScreen(self.sample_count,
                                           short_path(self.desk.store.path)), chosen)
@@ -223,14 +223,14 @@ class DeskApp(App[int]):
     # --- keys everywhere ------------------------------------------------------------------
 
     def action_help(self) -> None:
-        from deskcli.screens.help import HelpScreen
+        from deskcli.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
         """Quit, first offering the running timer as a time entry if a ticket is open."""
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         for screen in self.screen_stack:
             flush = getattr(screen, "flush", None)

@@ -38,13 +38,13 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 
 def help_table() -> Table:
-    from deskcli.app import DeskApp
-    from deskcli.screens.dashboard import DashboardScreen
-    from deskcli.screens.intake import IntakeScreen
-    from deskcli.screens.queue import QueueScreen
-    from deskcli.screens.ticket import TicketScreen
-    from deskcli.widgets.checklist_sidebar import ChecklistSidebar
-    from deskcli.widgets.queue_table import QueueTable
+    from deskcli.tui.app import DeskApp
+    from deskcli.tui.screens.dashboard import DashboardScreen
+    from deskcli.tui.screens.intake import IntakeScreen
+    from deskcli.tui.screens.queue import QueueScreen
+    from deskcli.tui.screens.ticket import TicketScreen
+    from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+    from deskcli.tui.widgets.queue_table import QueueTable
 
     sections = [
         ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),

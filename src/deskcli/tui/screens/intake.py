@@ -48,17 +48,17 @@ from deskcli.domain.numbering import display_ref
 from deskcli.domain.priority import impact_from_users
 from deskcli.domain.sla import compute_clock
 from deskcli.domain.timefmt import from_iso, to_iso
-from deskcli.screens.context import desk_app
-from deskcli.services.session import DeskSession
 from deskcli.services.worktimer import WorkTimer
 from deskcli.storage.store import Row
-from deskcli.widgets.caller_lookup import CallerLookup
-from deskcli.widgets.choice import ChoiceSelect
-from deskcli.widgets.field_error import FieldError, clear_errors, show_desk_error
-from deskcli.widgets.priority_guide import PriorityGuide, suggestion
-from deskcli.widgets.status_bar import DeskStatusBar
-from deskcli.widgets.step_form import StepForm, StepWarning
-from deskcli.widgets.text_box import TextBox
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.session import DeskSession
+from deskcli.tui.widgets.caller_lookup import CallerLookup
+from deskcli.tui.widgets.choice import ChoiceSelect
+from deskcli.tui.widgets.field_error import FieldError, clear_errors, show_desk_error
+from deskcli.tui.widgets.priority_guide import PriorityGuide, suggestion
+from deskcli.tui.widgets.status_bar import DeskStatusBar
+from deskcli.tui.widgets.step_form import StepForm, StepWarning
+from deskcli.tui.widgets.text_box import TextBox
 
 DRAFT = "intake"
 DONE = "page-done"
@@ -405,7 +405,7 @@ class IntakeScreen(Screen[None]):
 
     def action_start_over(self) -> None:
         """Start again, after asking: everything typed on every page would be lost."""
-        from deskcli.screens.confirm import ConfirmScreen
+        from deskcli.tui.screens.confirm import ConfirmScreen
 
         if self.ticket is not None:
             return
@@ -765,7 +765,7 @@ class IntakeScreen(Screen[None]):
         self._go_to_ticket()
 
     def _go_to_ticket(self) -> None:
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         assert self.ticket is not None
         ref = display_ref(self.ticket["number"], self.ticket["provisional"])

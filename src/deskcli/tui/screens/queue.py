@@ -14,12 +14,12 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from deskcli.domain.sla import format_span
-from deskcli.services.session import OPEN_STATUSES, QueueFilters
-from deskcli.widgets.queue_table import SILENT_MARK, QueueTable
-from deskcli.widgets.status_bar import DeskStatusBar
+from deskcli.tui.session import OPEN_STATUSES, QueueFilters
+from deskcli.tui.widgets.queue_table import SILENT_MARK, QueueTable
+from deskcli.tui.widgets.status_bar import DeskStatusBar
 
 if TYPE_CHECKING:
-    from deskcli.app import DeskApp
+    from deskcli.tui.app import DeskApp
 
 LEGEND = "!! breached  ! at risk  || paused  {silent} silent: no word to the caller in {span}"
 
@@ -98,7 +98,7 @@ class QueueScreen(Screen[None]):
             self.desk_app.refresh_alerts()
 
     def on_queue_table_opened(self, message: QueueTable.Opened) -> None:
-        from deskcli.screens.ticket import TicketScreen
+        from deskcli.tui.screens.ticket import TicketScreen
 
         self.app.push_screen(TicketScreen(message.ref))
 
@@ -108,12 +108,12 @@ class QueueScreen(Screen[None]):
         self.table.action_open()
 
     def action_new_ticket(self) -> None:
-        from deskcli.screens.intake import IntakeScreen
+        from deskcli.tui.screens.intake import IntakeScreen
 
         self.app.push_screen(IntakeScreen())
 
     def action_dashboard(self) -> None:
-        from deskcli.screens.dashboard import DashboardScreen
+        from deskcli.tui.screens.dashboard import DashboardScreen
 
         self.app.push_screen(DashboardScreen())
 
@@ -123,7 +123,7 @@ class QueueScreen(Screen[None]):
         search.focus()
 
     def action_filter(self) -> None:
-        from deskcli.screens.filters import FilterScreen
+        from deskcli.tui.screens.filters import FilterScreen
 
         def apply(filters: QueueFilters | None) -> None:
             if filters is not None:

@@ -23,9 +23,9 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from deskcli.domain import engine, validation
 from deskcli.domain.checklist import FieldKind, FieldSpec, StepSpec
-from deskcli.widgets.choice import ChoiceSelect
-from deskcli.widgets.field_error import FORM, FieldError
-from deskcli.widgets.text_box import TextBox
+from deskcli.tui.widgets.choice import ChoiceSelect
+from deskcli.tui.widgets.field_error import FORM, FieldError
+from deskcli.tui.widgets.text_box import TextBox
 
 PLACEHOLDERS = {
     FieldKind.EMAIL: "name@example.com",

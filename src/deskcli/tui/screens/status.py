@@ -17,9 +17,9 @@ from textual.widgets.option_list import Option
 from deskcli.domain.enums import Status
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.transitions import allowed_from, is_reopen
-from deskcli.screens.form_modal import FormModal
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.screens.form_modal import FormModal
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 BY_CHECKLIST = (Status.RESOLVED, Status.CLOSED)
 

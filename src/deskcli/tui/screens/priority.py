@@ -12,9 +12,9 @@ from textual.widgets.option_list import Option
 
 from deskcli.domain.enums import Priority
 from deskcli.domain.priority import DEFINITIONS
-from deskcli.screens.form_modal import FormModal
-from deskcli.widgets.field_error import FieldError
-from deskcli.widgets.vim_list import VimOptionList
+from deskcli.tui.screens.form_modal import FormModal
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.vim_list import VimOptionList
 
 
 class PriorityScreen(FormModal):

@@ -22,8 +22,8 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 
 from deskcli.domain.errors import DeskError
 from deskcli.domain.kb import ArticleDraft, short_handle, split_list
-from deskcli.screens.context import desk_app
-from deskcli.services.session import DeskSession
+from deskcli.tui.screens.context import desk_app
+from deskcli.tui.session import DeskSession
 
 
 @dataclass(frozen=True)
