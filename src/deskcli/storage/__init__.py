@@ -1,6 +1,10 @@
 """The local store: the only code that speaks SQL.
 
 ``store.Store`` talks to SQLite through the standard library driver, because the CLI's
-start-up budget cannot afford SQLAlchemy. ``models`` declares the same tables as SQLModel
+start-up budget cannot afford SQLAlchemy. It keeps the connection, the transaction, the
+migrations and the write path that records sync ops; every other query lives in a room, one
+module per concern (``tickets``, ``contacts``, ``queue``, ``timeline``, ``attachments``,
+``kb``, ``metrics``, ``sync_state``, ``outbound``, ``mail``), reached as ``store.<room>``
+and sharing the one connection. Rooms import nothing of ``store`` at run time. ``models`` declares the same tables as SQLModel
 classes for the team server and for the test that keeps the two from drifting apart.
 """
