@@ -5,6 +5,7 @@ start-up budget cannot afford SQLAlchemy. It keeps the connection, the transacti
 migrations and the write path that records sync ops; every other query lives in a room, one
 module per concern (``tickets``, ``contacts``, ``queue``, ``timeline``, ``attachments``,
 ``kb``, ``metrics``, ``sync_state``, ``outbound``, ``mail``), reached as ``store.<room>``
-and sharing the one connection. Rooms import nothing of ``store`` at run time. ``models`` declares the same tables as SQLModel
-classes for the team server and for the test that keeps the two from drifting apart.
+and sharing the one connection. Rooms import nothing of ``store`` at run time.
+``models`` declares the same tables as SQLModel classes for the team server and for the
+test that keeps the two from drifting apart.
 """
