@@ -393,7 +393,11 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
     WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
-V9_TAGS = """
+V9_WORKLOAD = """
+CREATE INDEX IF NOT EXISTS tickets_by_assignee_status ON tickets(assignee, status);
+"""
+
+V10_TAGS = """
 CREATE TABLE tag_changes (
     id TEXT PRIMARY KEY,
     ticket_id TEXT NOT NULL REFERENCES tickets(id),
@@ -439,8 +443,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
-    (9, "ticket tags: the synced add/remove records and the current set they give",
-     V9_TAGS),
+    (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
+    (10, "ticket tags: the synced add/remove records and the current set they give",
+     V10_TAGS),
 ]
 
 LATEST = MIGRATIONS[-1][0]
