@@ -393,6 +393,10 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
     WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
+V9_WORKLOAD = """
+CREATE INDEX IF NOT EXISTS tickets_by_assignee_status ON tickets(assignee, status);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -404,6 +408,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
+    (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
 ]
 
 LATEST = MIGRATIONS[-1][0]
