@@ -340,7 +340,7 @@ class MailboxState(LocalTable, table=True):
     lease_until: str | None = None
 
 
-class TagChange(SQLModel, table=True):
+class TagChange(LocalTable, table=True):
     """One tag added to or removed from a ticket (append-only; ``domain.tags``)."""
 
     __tablename__ = "tag_changes"
@@ -353,7 +353,7 @@ class TagChange(SQLModel, table=True):
     author: str
 
 
-class TicketTag(SQLModel, table=True):
+class TicketTag(LocalTable, table=True):
     """The tags on each ticket now, kept from ``tag_changes`` by triggers (local only)."""
 
     __tablename__ = "ticket_tags"

@@ -592,7 +592,7 @@ class TicketService:
         for held in self._tags.live_adds(ticket["id"], change.removed):
             self._tags.record({"id": self._new_id(), **base, "tag": held["tag"],
                                "action": REMOVE, "removes": held["id"]})
-        self._event(ticket["id"], at, "tags_changed", change.summary(),
+        self.record_event(ticket["id"], at, "tags_changed", change.summary(),
                     {"added": list(change.added), "removed": list(change.removed)})
         self.store.update_ticket(ticket["id"], {"updated_at": at}, at)
         self._notice("tags", ticket["id"], at,
