@@ -17,12 +17,12 @@ from typing import Any
 
 from deskcli.domain.account_work import AccountWords
 from deskcli.domain.calendar import BusinessCalendar, parse_calendar
+from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.mailboxes import IntakeSettings, parse_intake
 from deskcli.domain.notify import NotifySettings, parse_settings
 from deskcli.domain.roster import Roster, parse_roster
 from deskcli.domain.sla import SlaPolicy
-from deskcli.domain.validation import parse_duration
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
                         "notify", "account_work", "intake", "calendar", "technicians",

@@ -71,7 +71,7 @@ class TestAddShowSearch:
         (("kb", "add", "--title", "x", "--client", "Nobody"), 2, "no client named"),
         (("kb", "add", "--title", "x", "--body-file", "/nope/file.md"), 2,
          "no file at '/nope/file.md': give a Markdown file"),
-        (("kb", "search", "x", "--since", "ninety"), 2, "age 'ninety' not understood"),
+        (("kb", "search", "x", "--since", "ninety"), 2, "--since 'ninety' is not a duration"),
         (("kb", "search", "x", "--kind", "note"), 2, "kind 'note' not known"),
         (("kb", "show", "zz"), 2, "not an article id"),
         (("kb", "show", "abc"), 2, "too short"),

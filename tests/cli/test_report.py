@@ -91,8 +91,9 @@ class TestReport:
         assert data["total"]["volume"]["count"] == 0
 
     @pytest.mark.parametrize(("args", "needle"), [
-        (["--since", "yesterday"], "is not a number of days"),
-        (["--since", "0d"], "empty window"),
+        (["--since", "yesterday"], "is not a length of time back"),
+        (["--since", "0d"], "is less than 1d"),
+        (["--since", "6m"], "m is minutes; for months write 6mo"),
         (["--since", "2026-02-01", "--until", "2026-01-01"], "must come after --since"),
         (["--until", "30d"], "is not a date"),
         (["--by", "colour"], "use one of priority, type, client, tech, category, week"),

@@ -168,11 +168,13 @@ def test_parse_window_relative_dates_and_errors() -> None:
     assert metrics.parse_window("2w", None, NOW).since == NOW - timedelta(days=14)
     january = metrics.parse_window("2026-01-01", "2026-02-01", NOW)
     assert january.until - january.since == timedelta(days=31)
-    for since, until, words in [("x", None, "not a number of days"),
-                                ("0d", None, "empty window"),
+    assert metrics.parse_window("6mo", None, NOW).since == NOW - timedelta(days=180)
+    for since, until, words in [("x", None, "not a length of time back"),
+                                ("0d", None, "less than 1d"),
+                                ("6m", None, "for months write 6mo"),
                                 ("2026-02-01", "2026-01-01", "must come after"),
                                 ("30d", "30d", "is not a date"),
-                                ("2026-13-01", None, "not a number")]:
+                                ("2026-13-01", None, "not a length of time back")]:
         with pytest.raises(InvalidInput, match=words):
             metrics.parse_window(since, until, NOW)
 

@@ -277,7 +277,7 @@ class TestFilters:
         assert {h.ref for h in kb.search("0x800CCC0E", since="90d")} == {
             f"#{new}", everyone["id"][-8:]}
         assert {h.kind for h in kb.search("0x800CCC0E", kind="ticket")} == {"ticket"}
-        with pytest.raises(InvalidInput, match="age '90x' not understood"):
+        with pytest.raises(InvalidInput, match="--since '90x' is not a duration"):
             kb.search("x", since="90x")
 
     def test_from_a_ticket_only_articles_it_may_use(self, desk: Desk, kb: KbService) -> None:

@@ -1,6 +1,6 @@
 """The ticket fields the CLI prints: their stable names, and how each is worked out.
 
-The queue streams tuples in ``Queue.COLUMNS`` order; ``projector`` turns one into the
+The queue streams tuples in ``QueueRow`` field order; ``projector`` turns one into the
 fields asked for. Two fields are computed rather than stored: ``sla_state`` (by the
 domain's ``classify`` on the stored ISO strings) and ``time_left``. ``deskcli show`` and
 ``deskcli new --format json`` use the same names, so a script learns them once.
@@ -16,12 +16,11 @@ from typing import Any
 from deskcli.domain.enums import Status
 from deskcli.domain.sla import classify, format_span
 from deskcli.domain.timefmt import to_iso
-from deskcli.storage.queue import Queue
+from deskcli.storage.rows import QUEUE_AT as _AT
+from deskcli.storage.rows import QueueRow
 
-#: Names of the tuple positions in ``Queue.COLUMNS`` ("c.name AS caller" → caller).
-SOURCE = tuple(part.split(" AS ")[-1].split(".")[-1].strip()
-               for part in Queue.COLUMNS.split(","))
-_AT = {name: index for index, name in enumerate(SOURCE)}
+#: Names of the tuple positions of a queue row.
+SOURCE: tuple[str, ...] = QueueRow._fields
 
 #: The documented, stable field names (JSON keys, TSV/CSV headers), in JSON order.
 FIELDS: dict[str, str] = {

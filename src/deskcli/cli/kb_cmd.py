@@ -76,7 +76,8 @@ def search(
     tag: Annotated[str | None, opt("Only articles with this tag (tickets: category).",
                                    metavar="TAG")] = None,
     since: Annotated[str | None, opt("Only what was written or resolved within this age: "
-                                     "48h, 90d, 12w, 6m, 1y.", metavar="AGE")] = None,
+                                     "48h, 90d, 12w, 6mo, 1y (m is minutes, mo months).",
+                                     metavar="AGE")] = None,
     kind: Annotated[str | None, opt("Only article or only ticket hits.",
                                     metavar="KIND")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="At most this many hits.")

@@ -115,8 +115,8 @@ def _write_tables(report: metrics.Report) -> None:
 
 def report(
     since: Annotated[str | None, opt(
-        "Start of the window: a number of days or weeks back (30d, 12w) or a date "
-        "(2026-01-31, start of that day UTC). Default: 30d.", metavar="30d|DATE")] = None,
+        "Start of the window: a length of time back, at least a day (30d, 12w, 6mo) or "
+        "a date (2026-01-31, start of that day UTC). Default: 30d.", metavar="30d|DATE")] = None,
     until: Annotated[str | None, opt(
         "End of the window, exclusive: a date. Default: now.", metavar="DATE")] = None,
     by: Annotated[str | None, opt(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.validation import check_one_line
 
@@ -37,9 +38,6 @@ _CODE_PATTERNS = (
 _CODE_RE = re.compile("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
 _EVENT_RE = re.compile(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
 _TOKEN_RE = re.compile(r'"([^"]*)"?|(\S+)')
-_AGE_RE = re.compile(r"^\s*(\d{1,5})\s*([hdwmy])\s*$", re.IGNORECASE)
-_AGE_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1),
-              "m": timedelta(days=30), "y": timedelta(days=365)}
 
 
 def short_handle(article_id: str) -> str:
@@ -195,13 +193,10 @@ def extract_codes(*texts: str | None) -> list[str]:
 
 
 def parse_age(text: str) -> timedelta:
-    """``90d``, ``12w``, ``6m``, ``1y`` or ``48h``: how far back a search looks."""
-    match = _AGE_RE.match(text or "")
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"age {text!r} not understood: use a number and a unit, "
-                           "h (hours), d (days), w (weeks), m (30 days) or y (365 days), "
-                           "e.g. 90d")
-    return int(match.group(1)) * _AGE_UNITS[match.group(2).lower()]
+    """How far back a search looks (``48h``, ``90d``, ``6mo``): at least an hour, so
+    ``6m`` (six minutes) is refused with a pointer to ``6mo`` instead of finding nothing."""
+    return parse_duration(text, what="--since", bare_unit=None,
+                          minimum=timedelta(hours=1))
 
 
 # --- drafting an article from a ticket -----------------------------------------------------

@@ -16,9 +16,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from .durations import parse_duration
 from .enums import Priority
 from .errors import InvalidInput
-from .validation import email, known_table, parse_duration
+from .validation import email, known_table
 
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _INTAKE_KEYS = frozenset({"mailboxes", "sender_limit", "watch_interval"})
@@ -162,14 +163,9 @@ def parse_intake(data: Any) -> IntakeSettings:
     interval = timedelta(seconds=60)
     if "watch_interval" in data:
         value = data["watch_interval"]
-        text = value.strip() if isinstance(value, str) else ""
         try:
-            if text.endswith("s") and text[:-1].isdigit() and int(text[:-1]) > 0:
-                interval = timedelta(seconds=int(text[:-1]))
-            else:
-                interval = parse_duration(text)
-            if interval <= timedelta(0):
-                raise InvalidInput("zero")
+            interval = parse_duration(value if isinstance(value, str) else "",
+                                      minimum=timedelta(seconds=1))
         except InvalidInput:
             raise InvalidInput(f"intake.watch_interval: {value!r} is not a duration; write "
                                "it like \"30s\", \"5m\" or \"1h\"") from None

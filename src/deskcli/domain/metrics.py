@@ -40,6 +40,7 @@ from functools import lru_cache
 from statistics import median
 from typing import NamedTuple
 
+from deskcli.domain.durations import UNITS_HELP, at_least, parse_duration
 from deskcli.domain.enums import Priority, Status
 from deskcli.domain.errors import InvalidInput, Refused
 from deskcli.domain.sla import SlaPolicy
@@ -155,9 +156,6 @@ _SILENT = Outcome(None, None, 0, 0, False, False, False, None)
 
 # --- the window -----------------------------------------------------------------------
 
-_RELATIVE = re.compile(r"(?P<n>\d+)\s*(?P<unit>[dw])", re.IGNORECASE)
-
-
 @dataclass(frozen=True)
 class Window:
     """``[since, until)`` in whole epoch seconds."""
@@ -179,20 +177,22 @@ class Window:
 
 def _parse_point(text: str, what: str, now: datetime, *, relative: bool) -> datetime:
     raw = text.strip()
-    if relative and (match := _RELATIVE.fullmatch(raw)):
-        days = int(match["n"]) * (7 if match["unit"].lower() == "w" else 1)
-        if days < 1:
-            raise InvalidInput(f"--{what} {text!r} is an empty window: give at least 1d",
-                               field=what)
-        return now - timedelta(days=days)
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        accepted = "a number of days or weeks (30d, 12w) or a date (2026-01-31)"
-        if not relative:
-            accepted = "a date (2026-01-31)"
-        raise InvalidInput(f"--{what} {text!r} is not {accepted}", field=what) from None
-    return datetime.combine(day, time(0), tzinfo=UTC)
+        pass
+    else:
+        return datetime.combine(day, time(0), tzinfo=UTC)
+    if not relative:
+        raise InvalidInput(f"--{what} {text!r} is not a date (2026-01-31)", field=what)
+    try:
+        span = parse_duration(raw, bare_unit=None)
+    except InvalidInput:
+        raise InvalidInput(
+            f"--{what} {text!r} is not a length of time back (30d, 12w, 6mo) or a date "
+            f"(2026-01-31); units: {UNITS_HELP}", field=what) from None
+    at_least(span, raw, timedelta(days=1), what=f"--{what}")
+    return now - span
 
 
 def parse_window(since: str | None, until: str | None, now: datetime) -> Window:
@@ -249,9 +249,11 @@ def week_of(epoch: int) -> str:
     return _week_of_day(epoch // 86400)
 
 
-#: Where each grouping finds its value in a ``Timeline``.
-_GROUP_FIELD = {GroupBy.PRIORITY: 2, GroupBy.TYPE: 3, GroupBy.CLIENT: 4, GroupBy.TECH: 6,
-                GroupBy.CATEGORY: 7}
+#: Where each grouping finds its value in a ``Timeline`` (a position: the rows are plain
+#: tuples in ``Timeline`` order, see ``Timeline``).
+_GROUP_FIELD = {by: Timeline._fields.index(name) for by, name in (
+    (GroupBy.PRIORITY, "priority"), (GroupBy.TYPE, "type"), (GroupBy.CLIENT, "client"),
+    (GroupBy.TECH, "tech"), (GroupBy.CATEGORY, "category"))}
 
 
 def group_key(by: GroupBy, ticket: Timeline, at: int) -> str:
@@ -371,14 +373,15 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
         return tally
 
     for ticket in tickets:
-        outcome = fold(ticket[10])
-        ref = ticket[1]
-        created = ticket[9]
+        # Unpacked by name (one C-level step, cheaper than indexing field by field).
+        (ticket_id, ref, priority, _type, _client, tier, _tech, category, error_text,
+         created, events, minutes) = ticket
+        outcome = fold(events)
         if weekly:
             group = None
         else:
             group = tally_of(ALL if index is None else ticket[index] or NOBODY)
-        response_target, resolve_target = targets(ticket[2], ticket[5])
+        response_target, resolve_target = targets(priority, tier)
         if start <= created < end:
             pair = (group or tally_of(week_of(created)), total)
             first = outcome.first_response
@@ -394,10 +397,10 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
                         tally.response_met.append(ref)
                 elif created + response_target < end:
                     tally.response_due.append(ref)  # unanswered past its due time
-            if ticket[7]:
-                categories.setdefault(ticket[7], []).append(ref)
-            if ticket[8]:
-                for code in error_codes(ticket[8]):
+            if category:
+                categories.setdefault(category, []).append(ref)
+            if error_text:
+                for code in error_codes(error_text):
                     codes.setdefault(code, []).append(ref)
         resolved = outcome.first_resolution
         if resolved is not None and start <= resolved < end:
@@ -406,14 +409,14 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
             for tally in (group or tally_of(week_of(resolved)), total):
                 tally.resolved.append(spent)
                 tally.resolved_refs.append(ref)
-                tally.minutes += ticket[11]
+                tally.minutes += minutes
                 if spent <= resolve_target:
                     tally.resolve_met.append(ref)
                 if fcr:
                     tally.fcr.append(ref)
                 if outcome.reopened:
                     tally.reopened.append(ref)
-        answer = latest.get(ticket[0]) if latest else None
+        answer = latest.get(ticket_id) if latest else None
         sent = outcome.survey_sent
         if sent is not None and start <= sent < end:
             for tally in (group or tally_of(week_of(sent)), total):

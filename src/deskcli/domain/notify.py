@@ -19,8 +19,9 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from .durations import parse_duration
 from .errors import InvalidInput
-from .validation import known_table, parse_duration
+from .validation import known_table
 
 
 class ChannelKind(StrEnum):
@@ -277,17 +278,11 @@ def _retry(data: Any) -> RetryPolicy:
 
 
 def _duration(value: Any) -> timedelta:
-    """Durations as in the rest of the config ("5m", "1h") plus seconds ("30s")."""
+    """A config duration ("30s", "5m", "1h"); more than zero."""
     if not isinstance(value, str):
         raise InvalidInput(f"{value!r} is not a duration: write it as text, like \"30s\", "
                            "\"5m\" or \"1h\"")
-    text = value.strip()
-    if text.endswith("s") and text[:-1].replace(".", "", 1).isdigit():
-        seconds = float(text[:-1])
-        if seconds <= 0:
-            raise InvalidInput("must be more than zero")
-        return timedelta(seconds=seconds)
-    return parse_duration(text)
+    return parse_duration(value, minimum=timedelta(seconds=1))
 
 
 def parse_settings(data: Any) -> NotifySettings:

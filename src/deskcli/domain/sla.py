@@ -86,7 +86,7 @@ class SlaPolicy:
         ``[sla.targets.P1] response = "15m"  resolve = "4h"`` and
         ``[sla.tiers.premium.P1] ...`` override the built-in defaults piecemeal.
         """
-        from deskcli.domain.validation import parse_duration
+        from deskcli.domain.durations import parse_duration
 
         def read_targets(raw: Any, where: str) -> dict[Priority, SlaTarget]:
             if not isinstance(raw, Mapping):

@@ -19,7 +19,12 @@ def to_iso(moment: datetime) -> str:
 
 
 def from_iso(text: str) -> datetime:
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    """The store's own format only (``2026-01-31T09:30:00Z``); anything else is a
+    ``ValueError``. ``fromisoformat`` rather than ``strptime``: it needs no regex module
+    at start-up and is several times faster per call."""
+    if len(text) != 20 or text[4::3] != "--T::Z":
+        raise ValueError(f"time data {text!r} is not in the form 2026-01-31T09:30:00Z")
+    return datetime.fromisoformat(text[:19]).replace(tzinfo=UTC)
 
 
 def floor_second(moment: datetime) -> datetime:

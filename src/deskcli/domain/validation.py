@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput, Refused
 
 SUMMARY_MAX = 200
@@ -164,32 +165,6 @@ def count(value: object, *, field: str) -> int | None:
     if number < 0:
         raise InvalidInput(f"{field} cannot be negative", field=field)
     return number
-
-
-_DURATION = re.compile(
-    r"(?:(?P<h>\d+(?:\.\d+)?)\s*h(?:ours?|rs?)?)?\s*(?:(?P<m>\d+)\s*m(?:in(?:utes?|s)?)?)?",
-    re.IGNORECASE,
-)
-_CLOCK = re.compile(r"(?P<h>\d+):(?P<m>[0-5]\d)")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Accept ``1h15m``, ``90m``, ``1.5h``, ``1:15`` or bare minutes ``45``."""
-    raw = text.strip()
-    hours = minutes = 0.0
-    if raw.isdigit():
-        minutes = float(raw)
-    elif match := _CLOCK.fullmatch(raw):
-        hours, minutes = float(match["h"]), float(match["m"])
-    elif raw and (match := _DURATION.fullmatch(raw)) and (match["h"] or match["m"]):
-        hours = float(match["h"] or 0)
-        minutes = float(match["m"] or 0)
-    else:
-        raise InvalidInput(
-            f"{text!r} is not a duration: use forms like 1h15m, 90m, 1.5h, 1:15 or 45 (minutes)",
-            field="duration",
-        )
-    return timedelta(hours=hours, minutes=minutes)
 
 
 def time_entry(text: str) -> int:

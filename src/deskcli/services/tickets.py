@@ -1185,7 +1185,7 @@ class TicketService:
         rows = list(self.store.metrics.timelines("", _END_OF_TIME,
                                                 metrics.paused_statuses(self.policy),
                                                 ticket_ids=[ticket_id]))
-        return str(rows[0][10] or "") if rows else ""
+        return str(metrics.Timeline._make(rows[0]).events or "") if rows else ""
 
     def survey_state(self, ref: str) -> metrics.SurveyState:
         ticket = self.find(ref)

@@ -1,5 +1,5 @@
 """The queue: open tickets, most urgent first, filtered the way the CLI's ``queue`` and
-the console's queue ask for. Rows stream as tuples in ``Queue.COLUMNS`` order.
+the console's queue ask for. Rows stream as plain tuples in ``rows.QueueRow`` field order.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain.enums import Status
+
+from .rows import QueueRow
 
 if TYPE_CHECKING:
     from .store import Store
@@ -23,13 +25,11 @@ class Queue:
         self.store = store
         self.db = store.db
 
-    COLUMNS = (
-        "t.id, t.number, t.provisional, t.status, t.priority, t.type, t.summary, "
-        "c.name AS caller, k.name AS client, t.assignee, t.category, t.channel, "
-        "t.created_at, t.updated_at, t.response_due, t.response_risk_at, t.resolve_due, "
-        "t.resolve_risk_at, t.first_response_at, t.resolved_at, t.sla_paused_since, "
-        "t.urgency_due, t.last_contact_at"
-    )
+    #: The select list, in ``QueueRow`` field order (each field is the ticket column of
+    #: its name unless named here): rows stream as tuples in this order.
+    COLUMNS = ", ".join(
+        {"caller": "c.name AS caller", "client": "k.name AS client"}.get(name, f"t.{name}")
+        for name in QueueRow._fields)
 
     #: The queue's order, ``sla.queue_rank`` in SQL: open P1s not yet answered first, then
     #: running clocks by due time (breached first), then tickets with no clock running;
@@ -93,7 +93,7 @@ class Queue:
 
     def rows(self, *, limit: int | None = None, offset: int = 0,
                    **filters: Any) -> Iterator[tuple[Any, ...]]:
-        """Stream queue rows as tuples in ``QUEUE_COLUMNS`` order, most urgent first.
+        """Stream queue rows as tuples in ``QueueRow`` field order, most urgent first.
 
         Tuples, not dicts or objects: the queue can be 100,000 rows and the listing must
         stay within a small factor of a bare sqlite3 read. Filters: see ``filter``.

@@ -24,7 +24,7 @@ from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
-from deskcli.storage.queue import Queue
+from deskcli.storage.rows import QUEUE_AT
 from deskcli.storage.store import Row
 
 P = ParamSpec("P")
@@ -34,13 +34,8 @@ MAIL_FAILURES_SHOWN = 3
 T = TypeVar("T")
 
 
-def _column_names(columns: str) -> dict[str, int]:
-    names = [part.split(" AS ")[-1].split(".")[-1].strip() for part in columns.split(",")]
-    return {name: index for index, name in enumerate(names)}
-
-
-#: Position of each field in a queue row tuple (``Queue.COLUMNS`` order).
-Q = _column_names(Queue.COLUMNS)
+#: Position of each field in a queue row tuple (``QueueRow`` field order).
+Q = QUEUE_AT
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
