@@ -34,7 +34,7 @@ def test_batches_write_everything_once_and_nothing_to_sync(desk: Desk) -> None:
     assert (result.first_number, result.last_number) == (1001, 2000)
     assert count(desk, "tickets") == 1_000
     assert desk.store.meta("demo_tickets") == "1000"
-    assert desk.store.outbox_count() == 0 and count(desk, "outbox") == 0
+    assert desk.store.sync.outbox_count() == 0 and count(desk, "outbox") == 0
     for table in TABLES:
         ids = [r["id"] for r in desk.store.db.execute(f"SELECT id FROM {table}")]
         assert len(ids) == len(set(ids)), table
@@ -90,7 +90,7 @@ def test_an_interrupted_load_keeps_whole_counted_batches(desk: Desk,
                   new_id=SeqIds(), batch=300)
     assert count(desk, "tickets") == 600           # two whole batches of 300
     assert desk.store.meta("demo_tickets") == "600"
-    assert count(desk, "events") > 600 and desk.store.outbox_count() == 0
+    assert count(desk, "events") > 600 and desk.store.sync.outbox_count() == 0
     orphans = desk.store.db.execute(
         "SELECT count(*) AS n FROM events WHERE ticket_id NOT IN (SELECT id FROM tickets)"
     ).fetchone()["n"]

@@ -228,7 +228,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     """
     if count < 1:
         raise Refused("give at least one ticket to create")
-    if any(lease.authority is Authority.SERVER for lease in store.leases()):
+    if any(lease.authority is Authority.SERVER for lease in store.sync.leases()):
         raise Refused("this store has joined a team server; sample data is only for a "
                       "standalone store (use DESKCLI_HOME to try it in a scratch profile)")
     batch = max(1, batch)
@@ -238,7 +238,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     with store.transaction():
         clients = []
         for name, tier in CLIENTS:
-            existing = store.client_by_name(name)
+            existing = store.contacts.client_by_name(name)
             if existing:
                 clients.append((existing["id"], existing["contract_tier"]))
                 continue
@@ -260,11 +260,12 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                 "vip": int(index % 17 == 0), "created_at": at_now})
             callers.append((caller_id, client_id, tier))
         store.bulk_insert("callers", caller_rows)
-        highest = store.highest_number()
-        block = next_local_block(store.leases(), size=count, highest_used=highest)
+        highest = store.tickets.highest_number()
+        block = next_local_block(store.sync.leases(), size=count, highest_used=highest)
         # The whole block is taken at once: a load stopped part-way leaves its numbers
         # unused rather than handing them out twice.
-        store.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
+        store.sync.save_lease(block.__class__(block.start, block.end, block.end,
+                                              block.authority),
                          at_now)
     # Ids of the worked steps and of the after-care history come from their own ordered
     # stream (no draw from ``new_id``), started where this block's numbers start, so a
