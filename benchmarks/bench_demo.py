@@ -1,0 +1,181 @@
+"""``deskcli demo --tickets N``: time, peak memory and peak write-ahead-log size, against a
+floor that writes the same rows with plain SQL in the same run.
+
+The floor is a separate process that opens a fresh store (same schema, indexes and
+triggers, same pragmas) and copies every row the demo wrote, table by table in rowid
+order, with ``INSERT INTO … SELECT … WHERE rowid BETWEEN`` in transactions of the same
+number of tickets (and their rows), checkpointing between them: the same rows, in the
+same order, with no Python per row at all. Its time includes reading the rows back from
+the demo's file (a few seconds at 1M), which favours the floor slightly... in deskcli's
+disfavour, so the ratio is if anything pessimistic.
+
+Each round runs the command, then the floor on what it wrote, then removes both stores.
+Peak RSS comes from ``wait4`` (the child's own maximum resident set), the WAL's peak from
+sampling its size every 10 ms while the child runs.
+
+    python benchmarks/bench_demo.py                        # 100,000 tickets, 3 rounds
+    python benchmarks/bench_demo.py --tickets 1000000 --rounds 1
+
+Targets (issue 20): 1M under 3 minutes with a bounded WAL. The script prints medians and
+the ratio of medians; it exits 1 when the 1M run takes 3 minutes or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLES = ("clients", "callers", "tickets", "events", "notes", "time_entries",
+          "step_records", "csat_responses")
+
+
+@dataclass
+class Run:
+    seconds: float
+    #: User plus system CPU time: on a shared, busy machine the steadier figure.
+    cpu: float
+    peak_rss_mib: float
+    peak_wal_mib: float
+    db_mib: float
+
+
+def _watch(wal: Path, stop: threading.Event, peak: list[int]) -> None:
+    while not stop.is_set():
+        try:
+            peak[0] = max(peak[0], wal.stat().st_size)
+        except OSError:
+            pass
+        stop.wait(0.01)
+
+
+def measure(args: list[str], env: dict[str, str], database: Path) -> Run:
+    """Run a child process; its wall time, peak RSS (wait4) and the WAL's peak size."""
+    stop, peak = threading.Event(), [0]
+    watcher = threading.Thread(target=_watch, args=(database.with_name(database.name + "-wal"),
+                                                    stop, peak), daemon=True)
+    watcher.start()
+    started = time.perf_counter()
+    child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    stop.set()
+    watcher.join()
+    error = child.stderr.read().decode() if child.stderr else ""
+    if status != 0:
+        raise SystemExit(f"{' '.join(args[:4])} failed ({status}): {error}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, peak[0] / 2**20,
+               database.stat().st_size / 2**20)
+
+
+def floor_copy(source: Path, target: Path, batch: int) -> None:
+    """The floor itself (run in a child process): the same rows into a fresh store with
+    plain SQL, in bounded transactions with a checkpoint between them."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from deskcli.storage.store import Store
+
+    store = Store.open(target, ids=lambda: "0" * 32, now_ms=lambda: 0,
+                       now_iso=lambda: "2026-01-01T00:00:00Z")
+    db = store.db
+    db.execute("PRAGMA cache_size = -65536")
+    db.execute("PRAGMA journal_size_limit = 67108864")
+    db.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
+    tickets = db.execute("SELECT count(*) AS n FROM src.tickets").fetchone()["n"] or 1
+    for table in TABLES:
+        columns = [r["name"] for r in db.execute(f"PRAGMA src.table_info({table})")]
+        names = ", ".join(f'"{c}"' for c in columns)
+        low, high = db.execute(f"SELECT min(rowid) AS a, max(rowid) AS b FROM src.{table}"
+                               ).fetchone().values()
+        if low is None:
+            continue
+        rows = high - low + 1
+        # As many rows per transaction as the demo writes with `batch` tickets.
+        step = max(1, rows * batch // tickets)
+        for start in range(low, high + 1, step):
+            with store.transaction():
+                db.execute(f"INSERT INTO main.{table} ({names}) SELECT {names} FROM "
+                           f"src.{table} WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                           (start, start + step - 1))
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    db.execute("DETACH DATABASE src")
+    store.close()
+
+
+def round_trip(tickets: int, scratch: Path, batch: int) -> tuple[Run, Run]:
+    home = scratch / "cmd"
+    env = {**os.environ, "DESKCLI_HOME": str(home), "PYTHONPATH": str(ROOT / "src"),
+           "DESKCLI_TECH": "bench"}
+    database = home / "data" / "deskcli.db"
+    command = measure([sys.executable, "-m", "deskcli", "demo", "--tickets", str(tickets)],
+                      env, database)
+    target = scratch / "floor" / "floor.db"
+    target.parent.mkdir(parents=True)
+    floor = measure([sys.executable, __file__, "--floor", str(database), str(target),
+                     "--batch", str(batch)], env, target)
+    with sqlite3.connect(database) as check:  # the demo's promise: no row syncs
+        assert check.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+        assert check.execute("SELECT count(*) FROM tickets").fetchone()[0] == tickets
+    shutil.rmtree(home)
+    shutil.rmtree(target.parent)
+    return command, floor
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scratch", type=Path, default=None,
+                        help="Where the stores are built (default: a temporary folder).")
+    parser.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", nargs=2, type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    from deskcli.services.demo import BATCH
+
+    batch = args.batch or BATCH
+    if args.floor:
+        floor_copy(args.floor[0], args.floor[1], batch)
+        return 0
+    failed = False
+    for tickets in args.tickets:
+        scratch = Path(tempfile.mkdtemp(prefix="bench-demo-", dir=args.scratch))
+        runs = []
+        try:
+            for n in range(args.rounds):
+                command, floor = round_trip(tickets, scratch / str(n), batch)
+                runs.append((command, floor))
+                print(f"{tickets:>9,} round {n + 1}: deskcli {command.seconds:7.1f} s "
+                      f"(cpu {command.cpu:6.1f} s) {command.peak_rss_mib:5.0f} MiB RSS "
+                      f"{command.peak_wal_mib:5.0f} MiB WAL | floor {floor.seconds:7.1f} s "
+                      f"(cpu {floor.cpu:6.1f} s) {floor.peak_rss_mib:5.0f} MiB RSS "
+                      f"{floor.peak_wal_mib:6.0f} MiB WAL | store {command.db_mib:,.0f} MiB",
+                      flush=True)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        cmd = statistics.median(c.seconds for c, _ in runs)
+        flo = statistics.median(f.seconds for _, f in runs)
+        cmd_cpu = statistics.median(c.cpu for c, _ in runs)
+        flo_cpu = statistics.median(f.cpu for _, f in runs)
+        print(f"{tickets:>9,} median: deskcli {cmd:.1f} s, floor {flo:.1f} s, "
+              f"ratio {cmd / flo:.2f}x; cpu {cmd_cpu:.1f} s vs {flo_cpu:.1f} s, ratio "
+              f"{cmd_cpu / flo_cpu:.2f}x; peak RSS {max(c.peak_rss_mib for c, _ in runs):.0f} "
+              f"MiB (floor {max(f.peak_rss_mib for _, f in runs):.0f}); peak WAL "
+              f"{max(c.peak_wal_mib for c, _ in runs):.0f} MiB "
+              f"(floor {max(f.peak_wal_mib for _, f in runs):.0f})")
+        if tickets >= 1_000_000 and cmd >= 180:
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

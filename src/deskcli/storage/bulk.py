@@ -1,0 +1,82 @@
+"""Bulk loading in bounded transactions: many rows per statement, a checkpoint between
+batches, so a large load keeps the write-ahead log (and memory) the size of one batch.
+
+Used by the sample data (``services.demo``), whose rows never sync: a caller that needs
+sync ops writes through ``Store.insert`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from itertools import chain
+from typing import Any
+
+from .store import Store
+
+
+class BulkWriter:
+    """``insert`` must run inside ``store.transaction()``; ``checkpoint`` outside it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._db = store.db
+        self._sql: dict[tuple[str, tuple[str, ...], int], str] = {}
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Rows given as tuples in ``columns`` order, up to ``ROWS_PER_STATEMENT`` per
+        ``INSERT … VALUES (…), (…)`` statement.
+
+        Many rows per statement rather than one ``executemany`` row at a time: each
+        statement on a table with triggers runs in a statement savepoint, and the full-text
+        index (``kb_fts``, fed by a trigger on tickets) writes its pending terms to disk at
+        every savepoint, so row-at-a-time inserts build one tiny index segment per ticket
+        and spend their time merging them."""
+        self.store.require_tx()
+        per = max(1, min(self.ROWS_PER_STATEMENT, self.MAX_VARIABLES // len(columns)))
+        whole = len(rows) - len(rows) % per
+        if whole:
+            sql = self._statement(table, columns, per)
+            self._db.executemany(sql, (tuple(chain.from_iterable(rows[i:i + per]))
+                                       for i in range(0, whole, per)))
+        if whole < len(rows):
+            rest = rows[whole:]
+            self._db.execute(self._statement(table, columns, len(rest)),
+                             tuple(chain.from_iterable(rest)))
+
+    #: Rows per statement, and SQLite's limit on parameters in one (32,766 since 3.32).
+    ROWS_PER_STATEMENT = 200
+    MAX_VARIABLES = 32_000
+
+    def _statement(self, table: str, columns: Sequence[str], count: int) -> str:
+        key = (table, tuple(columns), count)
+        sql = self._sql.get(key)
+        if sql is None:
+            names = ", ".join(f'"{c}"' for c in columns)
+            marks = "(" + ", ".join("?" for _ in columns) + ")"
+            sql = self._sql[key] = (f"INSERT INTO {table} ({names}) VALUES "
+                                    + ", ".join(marks for _ in range(count)))
+        return sql
+
+    def checkpoint(self) -> None:
+        """Copy the log into the database file and let the next batch reuse it from the
+        start (a reader still on old pages only delays this; nothing waits for it)."""
+        self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    @contextmanager
+    def loading(self, cache_mib: int = 64, log_limit_mib: int = 64) -> Iterator[None]:
+        """A larger page cache for the load (fewer index pages re-read and re-written per
+        batch), and the log file cut back to ``log_limit_mib`` after each checkpoint;
+        both are put back afterwards. Memory stays bounded by ``cache_mib``."""
+        db = self._db
+        cache = db.execute("PRAGMA cache_size").fetchone()
+        limit = db.execute("PRAGMA journal_size_limit").fetchone()
+        old_cache = next(iter(cache.values())) if isinstance(cache, dict) else cache[0]
+        old_limit = next(iter(limit.values())) if isinstance(limit, dict) else limit[0]
+        db.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
+        db.execute(f"PRAGMA journal_size_limit = {int(log_limit_mib) * 1024 * 1024}")
+        try:
+            yield
+        finally:
+            db.execute(f"PRAGMA cache_size = {int(old_cache)}")
+            db.execute(f"PRAGMA journal_size_limit = {int(old_limit)}")
