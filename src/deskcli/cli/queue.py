@@ -123,7 +123,7 @@ def queue(
         elif breached:
             filters.update(due_before=now_iso)
         rows: Iterator[Any] = map(fields_mod.projector(keys, now),
-                                  desk.tickets.queue(limit=limit, **filters))
+                                  desk.queue(limit=limit, **filters))
         count = output.write_rows(rows, keys, chosen, header=header, labels=LABELS,
                                   style=_style, fixed=FIXED, csv_safe=csv_safe)
     if count == 0 and chosen is Format.TABLE:

@@ -266,6 +266,11 @@ def main() -> int:
     """Open the technician's desk and run the console; the exit code for the shell."""
     try:
         desk = open_desk()
+        try:
+            len(desk.checklists)  # read on first use; the console needs them at once
+        except ChecklistFileError:
+            desk.close()
+            raise
     except (InvalidInput, ChecklistFileError) as error:
         # A config or checklist file that cannot be used is the environment, not what was
         # typed: exit 1, as every command does (docs/cli.md, exit codes).
