@@ -24,6 +24,8 @@ from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.queue_pages import Key as QueueKey
+from deskcli.storage.queue_pages import QueuePages
 from deskcli.storage.store import Row, Store
 
 P = ParamSpec("P")
@@ -196,10 +198,17 @@ class DeskSession:
     def queue_count(self, filters: QueueFilters) -> int:
         return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
 
-    def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
+    def queue_page(self, filters: QueueFilters, offset: int, limit: int, *,
+                   total: int | None = None, after: QueueKey | None = None,
+                   before: QueueKey | None = None) -> list[tuple[Any, ...]]:
+        """Queue rows from ``offset``, each ending with its key: read after the key of
+        the row above (``after``) or before the one below (``before``) when the caller
+        has a neighbouring page, so a page costs the same at any depth of a million
+        rows (``storage/queue_pages.py``). ``total`` (the count) chooses the plan."""
         def read() -> list[tuple[Any, ...]]:
-            return list(self.desk.store.queue_rows(limit=limit, offset=offset,
-                                                   **filters.to_store(self.tech)))
+            return QueuePages(self.desk.store).page(
+                offset, limit, total=total, after=after, before=before,
+                **filters.to_store(self.tech))
         return self.run(read)
 
     def alerts(self) -> Alerts:
