@@ -22,18 +22,22 @@ from deskcli.domain.validation import parse_duration
 
 if TYPE_CHECKING:  # parsed here only when the file has the section (see ``Config``)
     from deskcli.domain.account_work import AccountWords
+    from deskcli.domain.calendar import BusinessCalendar
     from deskcli.domain.mailboxes import IntakeSettings
     from deskcli.domain.notify import NotifySettings
+    from deskcli.domain.roster import Roster
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
-                        "notify", "account_work", "intake"})
+                        "notify", "account_work", "intake", "calendar", "technicians",
+                        "shifts"})
 
 
 @dataclass(frozen=True)
 class Config:
-    """The settings. ``[notify]``, ``[account_work]`` and ``[intake]`` are checked when
-    the file is read if it has them; a file without them gets their defaults on first use,
-    so a command that never looks at them (``deskcli queue``) does not import their code.
+    """The settings. ``[notify]``, ``[account_work]``, ``[intake]``, ``[calendar]``,
+    ``[technicians]`` and ``[shifts]`` are checked when the file is read if it has them;
+    a file without them gets their defaults on first use, so a command that never looks
+    at them (``deskcli queue``) does not import their code.
     """
 
     #: The technician's handle, recorded as the actor on every event.
@@ -45,6 +49,8 @@ class Config:
     notify_given: NotifySettings | None = field(default=None, repr=False)
     account_words_given: AccountWords | None = field(default=None, repr=False)
     intake_given: IntakeSettings | None = field(default=None, repr=False)
+    calendar_given: BusinessCalendar | None = field(default=None, repr=False)
+    roster_given: Roster | None = field(default=None, repr=False)
 
     @cached_property
     def notify(self) -> NotifySettings:
@@ -79,6 +85,27 @@ class Config:
         from deskcli.domain.mailboxes import IntakeSettings
 
         return IntakeSettings()
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """The desk's business hours (``[calendar]``; docs/rules.md); always open when
+        unset."""
+        if self.calendar_given is not None:
+            return self.calendar_given
+        from deskcli.domain.calendar import BusinessCalendar
+
+        return BusinessCalendar.always()
+
+    @cached_property
+    def roster(self) -> Roster:
+        """Technicians with their groups and shifts (``[technicians.HANDLE]``,
+        ``[shifts]``), what a solo store's rules assign to; a team server keeps its own
+        (server records)."""
+        if self.roster_given is not None:
+            return self.roster_given
+        from deskcli.domain.roster import Roster
+
+        return Roster()
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -128,9 +155,19 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             from deskcli.domain.mailboxes import parse_intake
 
             intake = parse_intake(data["intake"])
+        calendar = roster = None
+        if {"calendar", "technicians", "shifts"} & set(data):
+            from deskcli.domain.calendar import BusinessCalendar, parse_calendar
+            from deskcli.domain.roster import parse_roster
+
+            calendar = (parse_calendar(data["calendar"], "calendar") if "calendar" in data
+                        else BusinessCalendar.always())
+            roster = parse_roster(data.get("technicians"), data.get("shifts"),
+                                  calendar=calendar, calendar_configured="calendar" in data)
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
                   attachment_max_bytes=int(max_mb * 1024 * 1024), notify_given=notify,
-                  account_words_given=account_words, intake_given=intake)
+                  account_words_given=account_words, intake_given=intake,
+                  calendar_given=calendar, roster_given=roster)

@@ -396,11 +396,15 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
 #: The queue's order as one index (``storage/queue_pages.py``, whose ``INDEX_SQL`` is this
 #: statement; a test keeps the two equal): each page of the console's queue, the history
 #: of a million tickets included, is then a few index seeks instead of a sort of every row.
-V9_QUEUE_KEY = """
+V10_QUEUE_KEY = """
 CREATE INDEX IF NOT EXISTS tickets_queue_key ON tickets((CASE WHEN priority = 'P1' AND \
 first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-caller', \
 'pending-third-party', 'escalated') THEN 0 WHEN urgency_due IS NULL THEN 2 ELSE 1 END), \
 coalesce(urgency_due, ''), priority, coalesce(number, 0), status);
+"""
+
+V9_WORKLOAD = """
+CREATE INDEX IF NOT EXISTS tickets_by_assignee_status ON tickets(assignee, status);
 """
 
 #: (version, description, script). Version N's script upgrades N-1 to N.
@@ -414,7 +418,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
-    (9, "the queue's order as an index: console pages by keyset", V9_QUEUE_KEY),
+    (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
+    (10, "the queue's order as an index: console pages by keyset", V10_QUEUE_KEY),
 ]
 
 LATEST = MIGRATIONS[-1][0]
