@@ -43,6 +43,10 @@ def _column_names(columns: str) -> dict[str, int]:
 #: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
 Q = _column_names(Store.QUEUE_COLUMNS)
 
+#: Timeline events read when a ticket opens, and per "earlier events" after that: a ticket
+#: with a thousand events opens as fast as one with ten.
+TIMELINE_PAGE = 50
+
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
 #: (30 ms against 0.6 ms on 100,000 tickets).
@@ -254,7 +258,7 @@ class DeskSession:
         tickets = self.desk.tickets
 
         def read() -> TicketView:
-            detail = tickets.detail(ref)
+            detail = tickets.detail(ref, timeline_limit=TIMELINE_PAGE)
             facts = tickets.facts(detail.ticket)
             ticket = detail.ticket
             last = ticket["last_contact_at"]
@@ -275,6 +279,10 @@ class DeskSession:
                     extra["repeat"] = repeat
             return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
         return self.run(read)
+
+    def earlier_events(self, ticket_id: str, event: Row) -> tuple[list[Row], bool]:
+        """The timeline page before ``event``, and whether there are earlier ones still."""
+        return self.run(self.desk.tickets.earlier_events, ticket_id, event, TIMELINE_PAGE)
 
     # --- notifications -----------------------------------------------------------------
 

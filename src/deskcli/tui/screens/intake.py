@@ -28,7 +28,6 @@ from textual.widget import Widget
 from textual.widgets import (
     Button,
     ContentSwitcher,
-    Footer,
     Input,
     Label,
     Select,
@@ -55,6 +54,7 @@ from deskcli.tui.session import DeskSession
 from deskcli.tui.widgets.caller_lookup import CallerLookup
 from deskcli.tui.widgets.choice import ChoiceSelect
 from deskcli.tui.widgets.field_error import FieldError, clear_errors, show_desk_error
+from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.priority_guide import PriorityGuide, suggestion
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 from deskcli.tui.widgets.step_form import StepForm, StepWarning
@@ -176,7 +176,7 @@ class IntakeScreen(Screen[None]):
             yield Button("‹ Back (esc)", id="back", compact=True)
             yield Button("Next › (ctrl+s)", id="next", variant="primary", compact=True)
         yield DeskStatusBar()
-        yield Footer()
+        yield DeskFooter()
 
     def _lead(self, step: StepSpec, draft: dict[str, Any]) -> list[Widget]:
         """What intake adds above a step's own fields."""
@@ -765,10 +765,8 @@ class IntakeScreen(Screen[None]):
         self._go_to_ticket()
 
     def _go_to_ticket(self) -> None:
-        from deskcli.tui.screens.ticket import TicketScreen
-
         assert self.ticket is not None
         ref = display_ref(self.ticket["number"], self.ticket["provisional"])
         started = self.timer.started if self.timer else None
-        self.app.switch_screen(TicketScreen(ref, timer_started=started))
+        desk_app(self).open_ticket(ref, timer_started=started, switch=True)
 
