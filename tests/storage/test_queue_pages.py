@@ -15,7 +15,7 @@ from tests.helpers import FakeClock, SeqIds, make_desk
 from deskcli.domain.enums import Status
 from deskcli.services import demo
 from deskcli.services.desk import Desk
-from deskcli.storage.migrations import MIGRATIONS, V10_QUEUE_KEY
+from deskcli.storage.migrations import MIGRATIONS, V11_QUEUE_KEY
 from deskcli.storage.queue_pages import INDEX_SQL, KEY_PARTS, QueuePages, key_of
 from deskcli.storage.store import Store
 
@@ -85,7 +85,7 @@ def test_pages_reached_any_way_are_the_queue_in_order(desk: Desk,
 
 
 def test_the_migration_creates_the_index_the_pages_name(desk: Desk) -> None:
-    assert V10_QUEUE_KEY.strip().rstrip(";") == INDEX_SQL
+    assert V11_QUEUE_KEY.strip().rstrip(";") == INDEX_SQL
     found = desk.store.db.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'tickets_queue_key'").fetchone()
     assert found is not None

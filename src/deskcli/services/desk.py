@@ -11,7 +11,7 @@ stays a small multiple of a bare ``python -c "import sqlite3"`` (benchmarks/benc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,9 @@ class Desk:
         self.checklists = checklists
         self.store = store
         self.now = now
-        self._ids = ids
+        #: The id factory every service of this desk stamps new rows with (handed to each
+        #: service when it is built; injected by tests for reproducible ids).
+        self.new_id = ids
         #: Who the changes are recorded as (the team handle once joined, else the config's).
         self.actor = actor or config.tech
         #: Queues pages, chat posts and caller email with ticket changes; None when the
@@ -83,7 +85,7 @@ class Desk:
             config = self.config
             service = TicketService(
                 self.store, checklists=self.checklists, policy=config.sla,
-                actor=self.actor, now=self.now, new_id=self._ids,
+                actor=self.actor, now=self.now, new_id=self.new_id,
                 default_checklist=DEFAULT_CHECKLIST,
                 attachment_max_bytes=config.attachment_max_bytes,
                 account_words=config.account_words,
@@ -94,10 +96,18 @@ class Desk:
             self._tickets = service
         return self._tickets
 
-    def queue(self, **filters: Any) -> Iterator[tuple[Any, ...]]:
-        """Queue rows, most urgent first (``Store.queue_rows``): a listing needs neither
-        the checklists nor the ticket service, so it does not build them."""
+    def queue(self, *, tags: Sequence[str] = (), **filters: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows, most urgent first (``TicketService.queue``): a listing needs neither
+        the checklists nor the ticket service, so without a tag filter it builds neither."""
+        if tags:
+            return self.tickets.queue(tags=tags, **filters)
         return self.store.queue_rows(**filters)
+
+    def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Tags of many tickets (``TicketService.tags_of_many``), without the service."""
+        from deskcli.storage.tags import Tags
+
+        return Tags(self.store).of_tickets(ticket_ids)
 
     def close(self) -> None:
         self.store.close()
