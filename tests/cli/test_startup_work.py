@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,21 @@ def test_a_broken_team_checklist_is_reported_by_the_command_that_needs_it(
                              timeout=60, check=False, env=env)
     assert opening.returncode == 1
     assert "team.toml" in opening.stderr and "not valid TOML" in opening.stderr
+
+
+@pytest.mark.subprocess
+def test_seven_digit_ticket_numbers_show_whole_in_the_table(tmp_path: Path) -> None:
+    """At a million tickets the numbers have seven digits: never cut, even when narrow."""
+    env = {**os.environ, "DESKCLI_HOME": str(tmp_path), "DESKCLI_TECH": "sam",
+           "COLUMNS": "60"}
+    for summary in ("Printer shows offline on floor 3", "VPN drops every ten minutes"):
+        subprocess.run([sys.executable, "-m", "deskcli", "new", "--summary", summary,
+                        "--caller", "Ana Chen"], env=env, check=True, capture_output=True)
+    db = sqlite3.connect(tmp_path / "data" / "deskcli.db")
+    db.execute("UPDATE tickets SET number = number + 1000000")
+    db.commit()
+    db.close()
+    table = subprocess.run([sys.executable, "-m", "deskcli", "queue", "--format", "table"],
+                           env=env, check=True, capture_output=True, text=True).stdout
+    numbers = [line.split()[0] for line in table.splitlines()[1:]]
+    assert len(numbers) == 2 and all(len(n) == 7 and n.isdigit() for n in numbers), table
