@@ -249,7 +249,11 @@ class TicketScreen(Screen[None]):
             self.view.extra.update(message.view.extra)
             self._show_header(message.view)
             return
-        view = self.view = message.view
+        with self.app.batch_update():  # one paint for the whole ticket, not one per part
+            await self._show_view(message.view)
+
+    async def _show_view(self, view: TicketView) -> None:
+        self.view = view
         self.query_one(Presence).enter(view.ticket["id"])
         self.ref = view.detail.ref
         self._show_header(view)
