@@ -93,6 +93,7 @@ class TimelineView(VerticalScroll):
     TimelineView > #timeline-earlier {
         color: $text-muted;
         display: none;
+        dock: top;
     }
     TimelineView > #timeline-earlier.-shown {
         display: block;
@@ -122,8 +123,8 @@ class TimelineView(VerticalScroll):
         self._shown = 0
 
     def compose(self) -> ComposeResult:
-        yield Static(id="timeline-earlier")
         yield Static(id="timeline-text")
+        yield Static(id="timeline-earlier")  # docked above the events
 
     def show(self, events: Sequence[Row], more: bool = False, *,
              ticket_id: str | None = None) -> None:
