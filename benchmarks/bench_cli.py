@@ -178,11 +178,11 @@ def seed(home: Path, tickets: int, open_share: float | None) -> None:
 
     started = time.perf_counter()
     with open_desk(Paths(home / "data", home / "config")) as desk:
-        if desk.store.count_tickets() == 0:
+        if desk.store.tickets.count() == 0:
             demo.seed(desk.store, count=tickets, now=desk.now(), policy=desk.config.sla,
                       new_id=new_id, open_share=open_share)
-        open_count = desk.store.queue_count()
-        total = desk.store.count_tickets()
+        open_count = desk.store.queue.count()
+        total = desk.store.tickets.count()
     print(f"store {home}: {total:,} tickets ({open_count:,} open), ready in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
 

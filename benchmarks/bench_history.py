@@ -8,7 +8,7 @@ connection (what the console's worker does):
 
 * first page; the next page from the last key; the End key (the last page);
   a page up from there by key; a jump to the middle;
-* "before": the same pages as ``Store.queue_rows(limit=100, offset=...)``, the query the
+* "before": the same pages as ``store.queue.rows(limit=100, offset=...)``, the query the
   console ran until issue 20 (every page sorted all matching rows).
 
 Target (issue 20): every page under 100 ms at a million tickets. Not part of the tests.
@@ -55,7 +55,7 @@ def main() -> None:
             "open queue": {"statuses": None, "open_only": True},
         }
         for name, filters in views.items():
-            total = store.queue_count(**filters)
+            total = store.queue.count(**filters)
             first = pages.page(0, PAGE, total=total, **filters)
             end_at = max(total - PAGE, 0)
             last = pages.page(end_at, PAGE, total=total, **filters)
@@ -78,7 +78,7 @@ def main() -> None:
             for what, read in keyset.items():
                 now = median_ms(read, args.runs)
                 before = median_ms(lambda o=offsets[what], f=filters: list(
-                    store.queue_rows(limit=PAGE, offset=o, **f)), max(1, args.runs // 2))
+                    store.queue.rows(limit=PAGE, offset=o, **f)), max(1, args.runs // 2))
                 print(f"  {what:<28} keyset {now:8.1f} ms   LIMIT/OFFSET {before:8.1f} ms   "
                       f"{'ok' if now < 100 else 'OVER 100 ms'}", flush=True)
 

@@ -1,5 +1,5 @@
 """The console's queue pages (``storage/queue_pages.py``): the same rows in the same order
-as ``Store.queue_rows`` whichever way a page is reached, and each long-list page served
+as ``Queue.rows`` whichever way a page is reached, and each long-list page served
 by the queue key's index, not by a sort of every ticket."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
 
 
 def expected(desk: Desk, filters: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return list(desk.store.queue_rows(**filters))
+    return list(desk.store.queue.rows(**filters))
 
 
 def strip(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

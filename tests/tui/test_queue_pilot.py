@@ -21,7 +21,7 @@ def table(app: DeskApp) -> QueueTable:
 def test_open_tickets_most_urgent_first_with_markers(app: DeskApp) -> None:
     async def steps(pilot: Pilot[int]) -> None:
         queue = table(app)
-        assert queue.total == app.desk.store.queue_count()
+        assert queue.total == app.desk.store.queue.count()
         states = [queue.view_at(i) for i in range(queue.total)]
         assert all(states), "every visible row is loaded"
         flags = [v.cells["flag"][:2] for v in states if v]
@@ -72,7 +72,7 @@ def test_mine_toggle_and_filters(app: DeskApp) -> None:
         await press(pilot, "m")
         await settle(pilot)
         queue = table(app)
-        mine = app.desk.store.queue_count(assignee="dana")
+        mine = app.desk.store.queue.count(assignee="dana")
         assert queue.total == mine < everything
         assert "mine (dana)" in str(app.screen.query_one("#queue-title").render())
         await press(pilot, "m")
@@ -82,7 +82,7 @@ def test_mine_toggle_and_filters(app: DeskApp) -> None:
         await press(pilot, "f", "tab", "enter", "down", "enter", "ctrl+s")
         await settle(pilot)
         assert table(app).filters.priorities == ("P1",)
-        assert table(app).total == app.desk.store.queue_count(priorities=["P1"])
+        assert table(app).total == app.desk.store.queue.count(priorities=["P1"])
         await press(pilot, "escape")
         await settle(pilot)
         assert table(app).total == everything
@@ -117,7 +117,7 @@ def test_history_pages_follow_each_other_by_key(app: DeskApp,
     monkeypatch.setattr(QueueTable, "PAGE", 20)
     monkeypatch.setattr(QueueTable, "CACHED_PAGES", 3)
     every = tuple(s.value for s in Status)
-    want = [row[:4] for row in app.desk.store.queue_rows(statuses=every)]
+    want = [row[:4] for row in app.desk.store.queue.rows(statuses=every)]
     calls: list[dict[str, object]] = []
     session = app.session
     real = session.queue_page

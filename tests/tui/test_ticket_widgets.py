@@ -109,7 +109,7 @@ def test_the_timeline_shows_the_latest_page_and_reads_earlier_ones(app: DeskApp)
         assert len(timeline.events) == 2 * TIMELINE_PAGE and timeline.more
         await press(pilot, "e")
         await settle(pilot)
-        everything = app.desk.store.timeline(screen.view.ticket["id"])  # type: ignore[union-attr]
+        everything = app.desk.store.timeline.events(screen.view.ticket["id"])  # type: ignore[union-attr]
         assert [e["id"] for e in timeline.events] == [e["id"] for e in everything]
         assert not timeline.more
 

@@ -101,7 +101,7 @@ class Desk:
         the checklists nor the ticket service, so without a tag filter it builds neither."""
         if tags:
             return self.tickets.queue(tags=tags, **filters)
-        return self.store.queue_rows(**filters)
+        return self.store.queue.rows(**filters)
 
     def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
         """Tags of many tickets (``TicketService.tags_of_many``), without the service."""

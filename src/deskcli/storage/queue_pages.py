@@ -15,9 +15,9 @@ queue's order is a *key* that one index serves (``tickets_queue_key``, migration
 - a page with no neighbour in reach (a jump to the middle): ``OFFSET`` over the index
   alone (rowids only, no table row and no sort), then the page's rows by rowid.
 
-The key sorts exactly as ``Store.QUEUE_ORDER`` (the CLI's ``queue``): ``coalesce`` puts the
+The key sorts exactly as ``Queue.ORDER`` (the CLI's ``queue``): ``coalesce`` puts the
 missing values where ``ORDER BY`` puts NULLs, and the rowid only breaks ties that order
-leaves open. Each row is the ``Store.QUEUE_COLUMNS`` tuple followed by its key.
+leaves open. Each row is the ``Queue.COLUMNS`` tuple followed by its key.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from typing import Any
 
 from deskcli.domain.enums import Status
 
-from .store import OPEN_STATUSES, Store
+from .queue import OPEN_STATUSES, Queue
+from .store import Store
 
 _OPEN = ", ".join(repr(s) for s in OPEN_STATUSES)
 
@@ -80,7 +81,7 @@ class QueuePages:
     @staticmethod
     def _body(filters: dict[str, Any], *, total: int | None = None,
               joins: bool = True) -> tuple[str, list[Any]]:
-        """FROM/WHERE for ``filters`` (``Store._queue_filter``), steered to the key's index
+        """FROM/WHERE for ``filters`` (``Queue.filter``), steered to the key's index
         when the list is long (over ``WALK_ABOVE`` matches, or with no count given: every
         status, or the resolved and closed ones). SQLite then walks the index and stops
         after a page, where its own choice (the status or client index, then a sort of
@@ -97,7 +98,7 @@ class QueuePages:
                 statuses and _CLOSED & set(statuses))
         else:
             walk = total > WALK_ABOVE
-        body, params = Store._queue_filter(**filters)
+        body, params = Queue.filter(**filters)
         if walk:
             body = body.replace("FROM tickets t ", "FROM tickets t INDEXED BY tickets_queue_key ",
                                 1).replace("t.priority IN (", "+t.priority IN (", 1)
@@ -111,7 +112,7 @@ class QueuePages:
 
     def _select(self, body: str, params: Sequence[Any], order: str, limit: int,
                 offset: int = 0) -> list[Row]:
-        sql = (f"SELECT {Store.QUEUE_COLUMNS}, {KEY} {body} ORDER BY {order} "
+        sql = (f"SELECT {Queue.COLUMNS}, {KEY} {body} ORDER BY {order} "
                "LIMIT ? OFFSET ?")
         cursor = self._db.cursor()
         cursor.row_factory = None
@@ -158,7 +159,7 @@ class QueuePages:
         marks = ", ".join("?" for _ in ids)
         # Put in order here: an ORDER BY would send SQLite down the whole key index.
         found = {row[-1]: row for row in cursor.execute(
-            f"SELECT {Store.QUEUE_COLUMNS}, {KEY} FROM tickets t {_JOINS} "
+            f"SELECT {Queue.COLUMNS}, {KEY} FROM tickets t {_JOINS} "
             f"WHERE t.rowid IN ({marks})", ids)}
         return [found[rowid] for rowid in ids if rowid in found]
 

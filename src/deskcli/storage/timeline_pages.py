@@ -5,7 +5,7 @@ A ticket can carry a thousand events (a monitoring alert that fires all week, a 
 email thread); reading and laying out all of them made opening such a ticket slow, and
 the technician looks at the latest first. Pages are read by keyset on ``(at, rowid)``
 from the ``events_by_ticket`` index, so a page costs the same however far back it is.
-Rows are those of ``Store.timeline`` (the event with its note's body) plus
+Rows are those of ``Timeline.events`` (the event with its note's body) plus
 ``event_rowid``, the key of the page before.
 """
 
