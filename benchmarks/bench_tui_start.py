@@ -11,11 +11,26 @@ cache and CPU noise hit both alike. The issue's bar: deskcli's median at most 1.
 floor's. Not part of the test suite; run it by hand:
 
     python benchmarks/bench_tui_start.py [--tickets 100000] [--runs 7] [--home DIR]
+
+``--ticket`` measures opening a ticket from the queue and going back instead (issue 20),
+in one running console (Textual's pilot, headless, 120x40):
+
+* open:   enter on the queue until the ticket's screen is fully shown (its step form
+          mounted, the body displayed) and painted; floor: pushing a plain one-label
+          screen until it is painted;
+* escape: escape on the ticket until the queue is painted again; floor: popping the
+          plain screen;
+* the same for a ticket with 1,000 timeline events (added to the store once).
+
+Each figure is the median of ``--runs`` (at least 5), floor and deskcli alternating, in
+wall time and in the process's CPU time (on a machine shared with other work the CPU
+time is the steadier of the two). Targets: open under 100 ms, escape under 30 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -83,12 +98,153 @@ def timed(code: str, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
+TICKET = """
+import asyncio, json, statistics, sys, time
+from textual.screen import Screen
+from textual.widgets import Static
+from deskcli.services.desk import open_desk
+from deskcli.tui.app import build_app
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.screens.ticket import TicketScreen
+
+runs, big = int(sys.argv[1]), sys.argv[2]
+
+
+class Plain(Screen):
+    def compose(self):
+        yield Static("a plain screen")
+
+
+def clocks():
+    return time.perf_counter(), time.process_time()
+
+
+def since(start):
+    wall, cpu = clocks()
+    return wall - start[0], cpu - start[1]
+
+
+async def until(pilot, condition):
+    while not condition():
+        await asyncio.sleep(0.001)
+    await pilot.pause()  # the paint that follows
+
+
+def shown(app, ref=None):
+    screen = app.screen
+    return (isinstance(screen, TicketScreen) and screen.view is not None
+            and (ref is None or screen.view.detail.ref == ref)
+            and screen.query_one("#ticket-body").display and screen.form is not None)
+
+
+async def main():
+    out = {k: [] for k in ("floor_open", "open", "floor_escape", "escape", "open_big",
+                           "escape_big")}
+    with open_desk() as desk:
+        app = build_app(desk, tick=None, offer_samples=False, sync_every=None,
+                        notify_every=None)
+        async with app.run_test(headless=True, size=(120, 40)) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen)
+                        and app.screen.table.view_at(0) is not None)
+            table = app.screen.table
+            for i in range(runs + 1):
+                start = clocks()
+                app.push_screen(Plain())
+                await until(pilot, lambda: isinstance(app.screen, Plain))
+                floor_open = since(start)
+                start = clocks()
+                app.pop_screen()
+                await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+                floor_escape = since(start)
+                table.cursor = i % 10
+                await pilot.pause()
+                ref = table.selected_ref
+                start = clocks()
+                await pilot.press("enter")
+                await until(pilot, lambda: shown(app, ref))
+                opened = since(start)
+                start = clocks()
+                await pilot.press("escape")
+                await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+                escaped = since(start)
+                start = clocks()
+                if hasattr(app, "open_ticket"):
+                    app.open_ticket(big)
+                else:  # deskcli before issue 20: a new screen per ticket
+                    app.push_screen(TicketScreen(big))
+                await until(pilot, lambda: shown(app, big))
+                opened_big = since(start)
+                start = clocks()
+                await pilot.press("escape")
+                await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+                escaped_big = since(start)
+                if i:  # the first round builds the ticket screen and warms caches
+                    for key, value in (("floor_open", floor_open), ("open", opened),
+                                       ("floor_escape", floor_escape), ("escape", escaped),
+                                       ("open_big", opened_big),
+                                       ("escape_big", escaped_big)):
+                        out[key].append(value)
+    print(json.dumps({k: [statistics.median(w for w, _ in v), statistics.median(c for _, c in v)]
+                      for k, v in out.items()}))
+
+asyncio.run(main())
+"""
+
+
+def big_ticket(home: Path, events: int = 1000) -> str:
+    """A ticket with ``events`` timeline events (notes), made once per store."""
+    env = {**os.environ, "DESKCLI_HOME": str(home), "DESKCLI_TECH": "bench"}
+    code = (
+        "from deskcli.services.desk import open_desk\n"
+        "from deskcli.domain.intake import NewTicket\n"
+        "with open_desk() as desk:\n"
+        "    row = desk.store.db.execute(\"SELECT number FROM tickets WHERE summary = "
+        "'Bench: a ticket with a long timeline'\").fetchone()\n"
+        "    if row is None:\n"
+        "        row = desk.tickets.create(NewTicket.from_mapping({'summary': "
+        "'Bench: a ticket with a long timeline', 'caller': 'Ana Chen'}))\n"
+        f"        for n in range({events}):\n"
+        "            desk.tickets.add_note(f\"#{row['number']}\", f'monitoring check {n}', "
+        "internal=True)\n"
+        "    print(row['number'])\n")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    return f"#{out[-1]}"
+
+
+def ticket_bench(home: Path, runs: int) -> int:
+    ref = big_ticket(home)
+    env = {**os.environ, "DESKCLI_HOME": str(home), "TEXTUAL": ""}
+    done = subprocess.run([sys.executable, "-c", TICKET, str(max(runs, 5)), ref], env=env,
+                          check=True, capture_output=True, text=True)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    ok = True
+    for what, floor, target in (("open", "floor_open", 0.100),
+                                ("escape", "floor_escape", 0.030),
+                                ("open_big", "floor_open", 0.100),
+                                ("escape_big", "floor_escape", 0.030)):
+        (wall, cpu), (floor_wall, floor_cpu) = figures[what], figures[floor]
+        ok = ok and wall <= target
+        print(f"{what:<11} wall {wall * 1000:7.1f} ms (floor {floor_wall * 1000:6.1f} ms, "
+              f"{wall / floor_wall:5.1f}x)   cpu {cpu * 1000:7.1f} ms (floor "
+              f"{floor_cpu * 1000:6.1f} ms, {cpu / max(floor_cpu, 1e-6):5.1f}x)   "
+              f"target {target * 1000:.0f} ms: {'ok' if wall <= target else 'OVER'}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--home", type=Path, help="reuse (or create) a seeded profile here")
+    parser.add_argument("--ticket", action="store_true",
+                        help="measure opening a ticket and going back instead")
     args = parser.parse_args()
+    if args.ticket:
+        with tempfile.TemporaryDirectory(prefix="deskcli-bench-") as scratch:
+            home = args.home or Path(scratch)
+            seed(home, args.tickets)
+            return ticket_bench(home, args.runs)
 
     with tempfile.TemporaryDirectory(prefix="deskcli-bench-") as scratch:
         home = args.home or Path(scratch)

@@ -12,17 +12,20 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deskcli.domain.account_work import AccountWords
-from deskcli.domain.calendar import BusinessCalendar, parse_calendar
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
-from deskcli.domain.mailboxes import IntakeSettings, parse_intake
-from deskcli.domain.notify import NotifySettings, parse_settings
-from deskcli.domain.roster import Roster, parse_roster
 from deskcli.domain.sla import SlaPolicy
+
+if TYPE_CHECKING:  # parsed here only when the file has the section (see ``Config``)
+    from deskcli.domain.account_work import AccountWords
+    from deskcli.domain.calendar import BusinessCalendar
+    from deskcli.domain.mailboxes import IntakeSettings
+    from deskcli.domain.notify import NotifySettings
+    from deskcli.domain.roster import Roster
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
                         "notify", "account_work", "intake", "calendar", "technicians",
@@ -31,24 +34,78 @@ KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "ackno
 
 @dataclass(frozen=True)
 class Config:
+    """The settings. ``[notify]``, ``[account_work]``, ``[intake]``, ``[calendar]``,
+    ``[technicians]`` and ``[shifts]`` are checked when the file is read if it has them;
+    a file without them gets their defaults on first use, so a command that never looks
+    at them (``deskcli queue``) does not import their code.
+    """
+
     #: The technician's handle, recorded as the actor on every event.
     tech: str
     sla: SlaPolicy = field(default_factory=SlaPolicy)
     #: A ticket with no word to the caller for this long is flagged (communication checkpoint).
     checkpoint: timedelta = timedelta(hours=4)
     attachment_max_bytes: int = 10 * 1024 * 1024
-    #: Channels, templates, survey delay and retry policy (``[notify]``; docs/notifications.md).
-    notify: NotifySettings = field(default_factory=NotifySettings)
-    #: What names account or credential work (``[account_work]``): built-in words plus
-    #: the team's, so the identity rule catches the desk's own vocabulary.
-    account_words: AccountWords = field(default_factory=AccountWords)
-    #: Support mailboxes tickets are taken from (``[intake]``; docs/email.md).
-    intake: IntakeSettings = field(default_factory=IntakeSettings)
-    #: The desk's business hours (``[calendar]``; docs/rules.md); always open when unset.
-    calendar: BusinessCalendar = field(default_factory=BusinessCalendar.always)
-    #: Technicians with their groups and shifts (``[technicians.HANDLE]``, ``[shifts]``),
-    #: what a solo store's rules assign to; a team server keeps its own (server records).
-    roster: Roster = field(default_factory=Roster)
+    notify_given: NotifySettings | None = field(default=None, repr=False)
+    account_words_given: AccountWords | None = field(default=None, repr=False)
+    intake_given: IntakeSettings | None = field(default=None, repr=False)
+    calendar_given: BusinessCalendar | None = field(default=None, repr=False)
+    roster_given: Roster | None = field(default=None, repr=False)
+
+    @cached_property
+    def notify(self) -> NotifySettings:
+        """Channels, templates, survey delay and retry policy (``[notify]``;
+        docs/notifications.md)."""
+        if self.notify_given is not None:
+            return self.notify_given
+        from deskcli.domain.notify import NotifySettings
+
+        return NotifySettings()
+
+    @property
+    def notify_enabled(self) -> bool:
+        """Whether any channel is in use, without building the default settings."""
+        return self.notify_given is not None and self.notify_given.enabled
+
+    @cached_property
+    def account_words(self) -> AccountWords:
+        """What names account or credential work (``[account_work]``): built-in words plus
+        the team's, so the identity rule catches the desk's own vocabulary."""
+        if self.account_words_given is not None:
+            return self.account_words_given
+        from deskcli.domain.account_work import AccountWords
+
+        return AccountWords()
+
+    @cached_property
+    def intake(self) -> IntakeSettings:
+        """Support mailboxes tickets are taken from (``[intake]``; docs/email.md)."""
+        if self.intake_given is not None:
+            return self.intake_given
+        from deskcli.domain.mailboxes import IntakeSettings
+
+        return IntakeSettings()
+
+    @cached_property
+    def calendar(self) -> BusinessCalendar:
+        """The desk's business hours (``[calendar]``; docs/rules.md); always open when
+        unset."""
+        if self.calendar_given is not None:
+            return self.calendar_given
+        from deskcli.domain.calendar import BusinessCalendar
+
+        return BusinessCalendar.always()
+
+    @cached_property
+    def roster(self) -> Roster:
+        """Technicians with their groups and shifts (``[technicians.HANDLE]``,
+        ``[shifts]``), what a solo store's rules assign to; a team server keeps its own
+        (server records)."""
+        if self.roster_given is not None:
+            return self.roster_given
+        from deskcli.domain.roster import Roster
+
+        return Roster()
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -81,21 +138,36 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         max_mb = data.get("attachment_max_mb", 10)
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")
-        notify = parse_settings(data.get("notify", {}))
-        account_raw = data.get("account_work", {})
-        if not isinstance(account_raw, dict):
-            raise InvalidInput("account_work must be a table: [account_work] with "
-                               "categories = [...] and words = [...]")
-        account_words = AccountWords.from_mapping(account_raw)
-        intake = parse_intake(data.get("intake", {}))
-        calendar = (parse_calendar(data["calendar"], "calendar") if "calendar" in data
-                    else BusinessCalendar.always())
-        roster = parse_roster(data.get("technicians"), data.get("shifts"), calendar=calendar,
-                              calendar_configured="calendar" in data)
+        notify = account_words = intake = None
+        if "notify" in data:
+            from deskcli.domain.notify import parse_settings
+
+            notify = parse_settings(data["notify"])
+        if "account_work" in data:
+            from deskcli.domain.account_work import AccountWords
+
+            account_raw = data["account_work"]
+            if not isinstance(account_raw, dict):
+                raise InvalidInput("account_work must be a table: [account_work] with "
+                                   "categories = [...] and words = [...]")
+            account_words = AccountWords.from_mapping(account_raw)
+        if "intake" in data:
+            from deskcli.domain.mailboxes import parse_intake
+
+            intake = parse_intake(data["intake"])
+        calendar = roster = None
+        if {"calendar", "technicians", "shifts"} & set(data):
+            from deskcli.domain.calendar import BusinessCalendar, parse_calendar
+            from deskcli.domain.roster import parse_roster
+
+            calendar = (parse_calendar(data["calendar"], "calendar") if "calendar" in data
+                        else BusinessCalendar.always())
+            roster = parse_roster(data.get("technicians"), data.get("shifts"),
+                                  calendar=calendar, calendar_configured="calendar" in data)
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
-                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify,
-                  account_words=account_words, intake=intake, calendar=calendar,
-                  roster=roster)
+                  attachment_max_bytes=int(max_mb * 1024 * 1024), notify_given=notify,
+                  account_words_given=account_words, intake_given=intake,
+                  calendar_given=calendar, roster_given=roster)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 
+from deskcli.domain.enums import Status
 from deskcli.tui.app import DeskApp
 from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.session import QueueFilters
 from deskcli.tui.widgets.queue_table import QueueTable
 from tui.driving import drive, press, settle, type_text
 
@@ -83,5 +86,66 @@ def test_mine_toggle_and_filters(app: DeskApp) -> None:
         await press(pilot, "escape")
         await settle(pilot)
         assert table(app).total == everything
+
+    drive(app, steps)
+
+
+def test_seven_digit_ticket_numbers_show_whole(app: DeskApp) -> None:
+    """At a million tickets the numbers have seven digits: cut to "#10008…" two tickets
+    would look alike."""
+    store = app.desk.store
+    with store.transaction():
+        store.db.execute("UPDATE tickets SET number = number + 1000000")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await press(pilot, "r")
+        await settle(pilot)
+        queue = table(app)
+        first = queue.view_at(0)
+        assert first is not None and len(first.ref) == 8
+        line = "".join(segment.text for segment in queue.render_line(1))
+        assert f" {first.ref} " in line, line
+
+    drive(app, steps)
+
+
+def test_history_pages_follow_each_other_by_key(app: DeskApp,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every status (the history): End, then paging up to the top, shows the same rows
+    in the same order as the store's queue, each page read from its neighbour's key.
+    Small pages and a small cache, so the sample's 170 tickets make many pages."""
+    monkeypatch.setattr(QueueTable, "PAGE", 20)
+    monkeypatch.setattr(QueueTable, "CACHED_PAGES", 3)
+    every = tuple(s.value for s in Status)
+    want = [row[:4] for row in app.desk.store.queue.rows(statuses=every)]
+    calls: list[dict[str, object]] = []
+    session = app.session
+    real = session.queue_page
+
+    def spy(*args: object, **kwargs: object) -> list[tuple[object, ...]]:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    session.queue_page = spy  # type: ignore[method-assign]
+
+    async def steps(pilot: Pilot[int]) -> None:
+        queue = table(app)
+        queue.load(QueueFilters(statuses=every))
+        await settle(pilot)
+        assert queue.total == len(want) > 2 * queue.PAGE
+        await press(pilot, "end")
+        await settle(pilot)
+        seen: dict[int, tuple[object, ...]] = {}
+        for _ in range(queue.total // queue.rows_visible + 2):
+            top = queue.scroll_offset.y
+            for index in range(top, min(top + queue.rows_visible, queue.total)):
+                row = queue._row(index)
+                if row is not None:
+                    seen[index] = row[:4]
+            await press(pilot, "pageup")
+            await settle(pilot)
+        assert len(seen) == queue.total
+        assert all(seen[i] == want[i] for i in seen)
+        assert any(c.get("before") for c in calls), "pages above came from a key"
 
     drive(app, steps)

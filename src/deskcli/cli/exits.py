@@ -12,7 +12,7 @@ from typing import NoReturn
 
 import typer
 
-from deskcli.domain.errors import DeskError, NotFound, OperationFailed
+from deskcli.domain.errors import ChecklistFileError, DeskError, NotFound, OperationFailed
 
 
 class ExitCode(IntEnum):
@@ -38,7 +38,9 @@ class ExitCode(IntEnum):
 def code_for(error: DeskError) -> ExitCode:
     """``NotFound`` is a failure of a valid request; every other domain error means the
     input has to change before the command can succeed, so it is bad input."""
-    if isinstance(error, NotFound | OperationFailed):
+    if isinstance(error, NotFound | OperationFailed | ChecklistFileError):
+        # A team checklist file that cannot be used is the environment, not what was
+        # typed (it is read when a command first needs the checklists).
         return ExitCode.FAILED
     return ExitCode.BAD_INPUT
 

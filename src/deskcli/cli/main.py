@@ -61,6 +61,39 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "mail": ("mail_cmd", "app"),
 }
 
+#: Each command's one-line summary (the first paragraph of its help), for shell completion:
+#: offering the command names must not import every command's module to ask for its help
+#: (that took Tab to ~0.7 s). tests/cli/test_completion_speed.py keeps it equal to the help.
+SUMMARIES: dict[str, str] = {
+    'new': 'Open a new ticket and print its number.',
+    'queue': 'List the open queue, what to pick up next first.',
+    'show': 'Show a ticket with its checklist progress and timeline.',
+    'set': "Change a ticket's fields.",
+    'note': 'Add a reply to the caller, or an internal note.',
+    'log-time': 'Log time spent on a ticket.',
+    'attach': 'Attach a file to a ticket; its content is copied into the store.',
+    'attachment': "Save an attachment's content, after checking it against its SHA-256 hash.",
+    'step': 'Complete a checklist step with what it collects, or skip it with a reason.',
+    'escalate': 'Escalate to a Tier 2 queue with handoff notes.',
+    'resolve': 'Resolve a ticket, from any open status.',
+    'close': 'Close a resolved ticket.',
+    'reopen': 'Reopen a resolved or closed ticket.',
+    'report': 'Report the service-desk metrics over a window.',
+    'csat': "Record a caller's satisfaction survey answer.",
+    'checklist': 'List and show the installed checklists.',
+    'kb': 'The knowledge base: articles and the fixes recorded on resolved tickets.',
+    'client-tier': "Set a client's contract tier.",
+    'demo': 'Fill the store with sample tickets.',
+    'login': 'Connect this store to a team server and keep your token in the OS keyring.',
+    'logout': "Forget the token for this store's team server (the store keeps its data).",
+    'sync': "Send this store's changes to the team server and fetch everyone else's.",
+    'serve': "Run the team server that technicians' deskcli sync with.",
+    'server': "Administer a team server's technicians (run on the server machine).",
+    'notify': 'Pages, incident chat posts and caller email: test, inspect and send.',
+    'doctor': 'Check the store, config, checklists, credentials and file permissions.',
+    'mail': 'Tickets by email: fetch the support mailboxes, check them, see their state.',
+}
+
 
 def load_command(name: str) -> Any:
     """Import one command's module and build its click command with Typer."""
@@ -90,6 +123,18 @@ class DeskGroup(TyperGroup):
         if cmd_name not in self._loaded:
             self._loaded[cmd_name] = load_command(cmd_name)
         return self._loaded[cmd_name]
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """Command names with their summaries from ``SUMMARIES`` (no command module is
+        imported for this), then the root's own options."""
+        from typer._click.core import Command
+        from typer._click.shell_completion import CompletionItem
+        from typer._click.utils import make_default_short_help
+
+        results = [CompletionItem(name, help=make_default_short_help(SUMMARIES[name]))
+                   for name in COMMANDS if name.startswith(incomplete)]
+        results.extend(Command.shell_complete(self, ctx, incomplete))
+        return results
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,

@@ -140,9 +140,9 @@ def queue(
             filters.update(risk_before=now_iso, due_after=now_iso)
         elif breached:
             filters.update(due_before=now_iso)
-        source: Iterator[Any] = desk.tickets.queue(limit=limit, tags=tags, **filters)
+        source: Iterator[Any] = desk.queue(limit=limit, tags=tags, **filters)
         if fields_mod.TAGS in keys:
-            source = fields_mod.with_tags(source, desk.tickets.tags_of_many,
+            source = fields_mod.with_tags(source, desk.tags_of_many,
                                           as_list=chosen in (Format.JSON, Format.JSONL))
         rows: Iterator[Any] = map(fields_mod.projector(keys, now), source)
         if chosen is Format.TABLE and fields is None:

@@ -2,43 +2,112 @@
 
 Front ends call ``open_desk()`` and use what it returns; they never build a Store or read
 the config themselves, so the CLI and the TUI always see the same settings.
+
+What a command may not need is built on first use: the checklists are parsed, and the
+ticket service (with the domain rules it imports) is created, only when something asks for
+them. ``deskcli queue`` reads the store and the config and nothing else, so its start-up
+stays a small multiple of a bare ``python -c "import sqlite3"`` (benchmarks/bench_cli.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from deskcli import checklists as checklist_files
 from deskcli.clock import SystemClock, new_id, now_ms
 from deskcli.config import Config, load_config
-from deskcli.domain.checklist import Checklist
-from deskcli.domain.outcomes import DeskChannels
 from deskcli.domain.timefmt import to_iso
 from deskcli.paths import Paths, resolve_paths
-from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
 
 if TYPE_CHECKING:  # the notification code loads only for a team that uses it
+    from deskcli.domain.checklist import Checklist
     from deskcli.services.outbound import OutboundPlanner
+    from deskcli.services.tickets import TicketService
 
 
-@dataclass
+class LazyChecklists(Mapping[str, "Checklist"]):
+    """The built-in and team checklists, read and checked the first time one is asked
+    for. A broken team file is reported then, by the command that needs checklists."""
+
+    def __init__(self, config_dir: Path | None) -> None:
+        self._config_dir = config_dir
+        self._loaded: dict[str, Checklist] | None = None
+
+    def _all(self) -> dict[str, Checklist]:
+        if self._loaded is None:
+            from deskcli import checklists as checklist_files
+
+            self._loaded = checklist_files.load_all(self._config_dir)
+        return self._loaded
+
+    def __getitem__(self, key: str) -> Checklist:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 class Desk:
-    paths: Paths
-    config: Config
-    checklists: Mapping[str, Checklist]
-    store: Store
-    tickets: TicketService
-    now: Callable[[], datetime]
-    #: The id factory every service of this desk stamps new rows with (handed to each
-    #: service when it is built; injected by tests for reproducible ids).
-    new_id: Callable[[], str]
-    #: Queues pages, chat posts and caller email with ticket changes; None when the
-    #: config has no ``[notify]`` channels in use.
-    outbound: OutboundPlanner | None = None
+    """The technician's store with its settings and services; the ticket service is
+    created on first use (see the module docstring)."""
+
+    def __init__(self, paths: Paths, config: Config, checklists: Mapping[str, Checklist],
+                 store: Store, now: Callable[[], datetime], *,
+                 ids: Callable[[], str] = new_id, actor: str | None = None,
+                 outbound: OutboundPlanner | None = None) -> None:
+        self.paths = paths
+        self.config = config
+        self.checklists = checklists
+        self.store = store
+        self.now = now
+        #: The id factory every service of this desk stamps new rows with (handed to each
+        #: service when it is built; injected by tests for reproducible ids).
+        self.new_id = ids
+        #: Who the changes are recorded as (the team handle once joined, else the config's).
+        self.actor = actor or config.tech
+        #: Queues pages, chat posts and caller email with ticket changes; None when the
+        #: config has no ``[notify]`` channels in use.
+        self.outbound = outbound
+        self._tickets: TicketService | None = None
+
+    @property
+    def tickets(self) -> TicketService:
+        if self._tickets is None:
+            from deskcli.domain.outcomes import DeskChannels
+            from deskcli.services.tickets import TicketService
+
+            config = self.config
+            service = TicketService(
+                self.store, checklists=self.checklists, policy=config.sla,
+                actor=self.actor, now=self.now, new_id=self.new_id,
+                default_checklist=DEFAULT_CHECKLIST,
+                attachment_max_bytes=config.attachment_max_bytes,
+                account_words=config.account_words,
+                channels=DeskChannels(email=config.notify.email,
+                                      pagers=tuple(config.notify.page)))
+            if self.outbound is not None:
+                service.on_change = self.outbound.notice
+            self._tickets = service
+        return self._tickets
+
+    def queue(self, *, tags: Sequence[str] = (), **filters: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows, most urgent first (``TicketService.queue``): a listing needs neither
+        the checklists nor the ticket service, so without a tag filter it builds neither."""
+        if tags:
+            return self.tickets.queue(tags=tags, **filters)
+        return self.store.queue.rows(**filters)
+
+    def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Tags of many tickets (``TicketService.tags_of_many``), without the service."""
+        from deskcli.storage.tags import Tags
+
+        return Tags(self.store).of_tickets(ticket_ids)
 
     def close(self) -> None:
         self.store.close()
@@ -48,6 +117,11 @@ class Desk:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+#: The checklist new tickets follow (``deskcli.checklists.DEFAULT_KEY``, repeated here so
+#: opening a desk does not import the checklist parser; a test keeps the two equal).
+DEFAULT_CHECKLIST = "tier1"
 
 
 def _team_handle(store: Store) -> str | None:
@@ -61,9 +135,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
     """Open the technician's store, creating and upgrading it as needed."""
     paths = paths or resolve_paths()
     config = load_config(paths.config_file)
-    checklists = checklist_files.load_all(paths.config_dir)
     templates = None
-    if config.notify.enabled:  # checked before the store opens: a bad file opens nothing
+    if config.notify_enabled:  # checked before the store opens: a bad file opens nothing
         from deskcli.services.notify_templates import load_templates
 
         templates = load_templates(paths.config_dir, config.notify)
@@ -71,19 +144,12 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
     store = Store.open(paths.database, ids=ids,
                        now_ms=(lambda: int(clock().timestamp() * 1000)) if now else now_ms,
                        now_iso=lambda: to_iso(clock()))
-    service = TicketService(store, checklists=checklists, policy=config.sla,
-                            actor=actor or _team_handle(store) or config.tech, now=clock,
-                            new_id=ids,
-                            default_checklist=checklist_files.DEFAULT_KEY,
-                            attachment_max_bytes=config.attachment_max_bytes,
-                            account_words=config.account_words,
-                            channels=DeskChannels(email=config.notify.email,
-                                                  pagers=tuple(config.notify.page)))
+    actor = actor or _team_handle(store) or config.tech
     planner = None
     if templates is not None:
         from deskcli.services.outbound import OutboundPlanner
 
-        planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
+        planner = OutboundPlanner(store, config.notify, templates, actor=actor,
                                   new_id=ids, checkpoint=config.checkpoint)
-        service.on_change = planner.notice
-    return Desk(paths, config, checklists, store, service, clock, ids, planner)
+    return Desk(paths, config, LazyChecklists(paths.config_dir), store, clock, ids=ids,
+                actor=actor, outbound=planner)

@@ -57,6 +57,7 @@ from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.store import Row, Store
 from deskcli.storage.tags import Tags
+from deskcli.storage.timeline_pages import TimelinePages
 
 if TYPE_CHECKING:  # the metrics load with the survey code that needs them, not per command
     from deskcli.domain import metrics
@@ -82,6 +83,9 @@ class TicketDetail:
     step_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Warnings to show beside steps before they are completed (``step_notes``).
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: The timeline holds the latest events only and earlier ones exist (``detail`` with
+    #: ``timeline_limit``; the console reads them on demand).
+    timeline_more: bool = False
 
     def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
         """Each completed step with what it collected beyond the ticket's own fields."""
@@ -151,6 +155,11 @@ class TicketService:
                            "installed here; add its file to the checklists folder")
         return checklist
 
+    def earlier_events(self, ticket_id: str, event: Row,
+                       limit: int) -> tuple[list[Row], bool]:
+        """The timeline page before ``event`` (see ``detail(timeline_limit=...)``)."""
+        return TimelinePages(self.store).before(ticket_id, event, limit)
+
     def facts(self, ticket: Row) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
         skipped: dict[str, str] = {}
@@ -214,14 +223,22 @@ class TicketService:
     def progress(self, ticket: Row) -> engine.Progress:
         return engine.evaluate(self.checklist_for(ticket), self.facts(ticket))
 
-    def detail(self, ref: str | TicketRef) -> TicketDetail:
+    def detail(self, ref: str | TicketRef, *, timeline_limit: int | None = None) -> TicketDetail:
+        """Everything about a ticket; with ``timeline_limit``, only that many of the latest
+        events (``timeline_more`` says whether there are earlier ones)."""
         ticket = self.find(ref)
         facts = self.facts(ticket)
+        more = False
+        if timeline_limit is None:
+            timeline = self.store.timeline.events(ticket["id"])
+        else:
+            timeline, more = TimelinePages(self.store).newest(ticket["id"], timeline_limit)
         ticket["tags"] = self._tags.of_ticket(ticket["id"])
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
-            timeline=self.store.timeline.events(ticket["id"]),
+            timeline=timeline,
+            timeline_more=more,
             time_entries=self.store.timeline.time_entries(ticket["id"]),
             attachments=self.store.attachments.of_ticket(ticket["id"]),
             step_values=facts.steps,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -29,6 +30,9 @@ from deskcli.services.desk import Desk, open_desk
 from deskcli.storage.store import StoreError
 from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.session import Alerts, DeskSession, NotifyState, SyncState
+
+if TYPE_CHECKING:  # the ticket screen loads when the first ticket opens
+    from deskcli.tui.screens.ticket import TicketScreen
 
 
 def command_bindings(nodes: Iterable[DOMNode]) -> Iterator[tuple[Binding, DOMNode]]:
@@ -98,10 +102,36 @@ class DeskApp(App[int]):
         self.tick = tick
         self.offer_samples = offer_samples
         self.sample_count = sample_count
+        #: The one ticket screen, built on the first open and kept (``open_ticket``).
+        self._ticket_screen: TicketScreen | None = None
 
     @property
     def desk(self) -> Desk:
         return self.session.desk
+
+    def open_ticket(self, ref: str, *, timer_started: datetime | None = None,
+                    switch: bool = False) -> None:
+        """Show ticket ``ref`` (pushed, or in place of the current screen with ``switch``).
+
+        The ticket screen is built once and kept when the technician goes back: the next
+        ticket only changes what it shows, so opening one does not compose and style a
+        hundred widgets again. A second ticket opened while the first is still on the
+        stack (from a screen above it) gets a screen of its own, dropped when it closes.
+        """
+        from deskcli.tui.screens.ticket import TicketScreen
+
+        screen = self._ticket_screen
+        if screen is not None and screen not in self.screen_stack:
+            screen.show_ticket(ref, timer_started=timer_started)
+        else:
+            screen = TicketScreen(ref, timer_started=timer_started)
+            if self._ticket_screen is None:
+                self._ticket_screen = screen
+                self.install_screen(screen, "ticket")
+        if switch:
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())  # it asks for the alerts once its first page shows
@@ -266,6 +296,11 @@ def main() -> int:
     """Open the technician's desk and run the console; the exit code for the shell."""
     try:
         desk = open_desk()
+        try:
+            len(desk.checklists)  # read on first use; the console needs them at once
+        except ChecklistFileError:
+            desk.close()
+            raise
     except (InvalidInput, ChecklistFileError) as error:
         # A config or checklist file that cannot be used is the environment, not what was
         # typed: exit 1, as every command does (docs/cli.md, exit codes).

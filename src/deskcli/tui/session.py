@@ -24,6 +24,8 @@ from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.queue_pages import Key as QueueKey
+from deskcli.storage.queue_pages import QueuePages
 from deskcli.storage.rows import QUEUE_AT
 from deskcli.storage.store import Row
 
@@ -36,6 +38,10 @@ T = TypeVar("T")
 
 #: Position of each field in a queue row tuple (``QueueRow`` field order).
 Q = QUEUE_AT
+
+#: Timeline events read when a ticket opens, and per "earlier events" after that: a ticket
+#: with a thousand events opens as fast as one with ten.
+TIMELINE_PAGE = 50
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
@@ -192,10 +198,17 @@ class DeskSession:
     def queue_count(self, filters: QueueFilters) -> int:
         return self.run(self.desk.store.queue.count, **filters.to_store(self.tech))
 
-    def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
+    def queue_page(self, filters: QueueFilters, offset: int, limit: int, *,
+                   total: int | None = None, after: QueueKey | None = None,
+                   before: QueueKey | None = None) -> list[tuple[Any, ...]]:
+        """Queue rows from ``offset``, each ending with its key: read after the key of
+        the row above (``after``) or before the one below (``before``) when the caller
+        has a neighbouring page, so a page costs the same at any depth of a million
+        rows (``storage/queue_pages.py``). ``total`` (the count) chooses the plan."""
         def read() -> list[tuple[Any, ...]]:
-            return list(self.desk.store.queue.rows(limit=limit, offset=offset,
-                                                   **filters.to_store(self.tech)))
+            return QueuePages(self.desk.store).page(
+                offset, limit, total=total, after=after, before=before,
+                **filters.to_store(self.tech))
         return self.run(read)
 
     def alerts(self) -> Alerts:
@@ -241,7 +254,7 @@ class DeskSession:
         tickets = self.desk.tickets
 
         def read() -> TicketView:
-            detail = tickets.detail(ref)
+            detail = tickets.detail(ref, timeline_limit=TIMELINE_PAGE)
             facts = tickets.facts(detail.ticket)
             ticket = detail.ticket
             last = ticket["last_contact_at"]
@@ -262,6 +275,10 @@ class DeskSession:
                     extra["repeat"] = repeat
             return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
         return self.run(read)
+
+    def earlier_events(self, ticket_id: str, event: Row) -> tuple[list[Row], bool]:
+        """The timeline page before ``event``, and whether there are earlier ones still."""
+        return self.run(self.desk.tickets.earlier_events, ticket_id, event, TIMELINE_PAGE)
 
     # --- notifications -----------------------------------------------------------------
 

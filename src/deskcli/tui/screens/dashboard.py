@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskcli.domain import metrics
 from deskcli.tui.screens.context import desk_app
+from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 from deskcli.tui.widgets.vim_list import VimOptionList
 
@@ -143,7 +144,7 @@ class DashboardScreen(Screen[None]):
         yield Static(id="dashboard-title")
         yield VimOptionList(id="dashboard-rows")
         yield DeskStatusBar()
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#dashboard-rows", VimOptionList).focus()

@@ -20,7 +20,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
@@ -28,7 +28,6 @@ from textual.widget import Widget
 from textual.widgets import (
     Button,
     ContentSwitcher,
-    Footer,
     Input,
     Label,
     Select,
@@ -37,7 +36,7 @@ from textual.widgets import (
 )
 
 from deskcli.domain import engine, validation
-from deskcli.domain.checklist import Checklist, FieldKind, FieldSpec, StepSpec
+from deskcli.domain.checklist import Checklist, StepSpec
 from deskcli.domain.communication import draft_acknowledgement, next_update_by
 from deskcli.domain.engine import StepState
 from deskcli.domain.enums import Channel, Priority, TicketType
@@ -53,11 +52,19 @@ from deskcli.storage.store import Row
 from deskcli.tui.screens.context import desk_app
 from deskcli.tui.session import DeskSession
 from deskcli.tui.widgets.caller_lookup import CallerLookup
-from deskcli.tui.widgets.choice import ChoiceSelect
-from deskcli.tui.widgets.field_error import FieldError, clear_errors, show_desk_error
+from deskcli.tui.widgets.field_error import FieldError, show_desk_error
+from deskcli.tui.widgets.footer import DeskFooter
+from deskcli.tui.widgets.intake_page import (
+    IntakePage,
+    channel_box,
+    channel_spec,
+    lead_for,
+    summary_step,
+    trail_for,
+)
 from deskcli.tui.widgets.priority_guide import PriorityGuide, suggestion
 from deskcli.tui.widgets.status_bar import DeskStatusBar
-from deskcli.tui.widgets.step_form import StepForm, StepWarning
+from deskcli.tui.widgets.step_form import StepForm
 from deskcli.tui.widgets.text_box import TextBox
 
 DRAFT = "intake"
@@ -136,35 +143,21 @@ class IntakeScreen(Screen[None]):
         self.steps = list(checklist.phases[0].steps)
         draft = self.session.drafts.load(DRAFT)
         saved_steps = draft.get("steps", {})
-        channel_at = self._channel_spec()
+        channel_at = channel_spec(self.steps)
         channel = draft.get("channel") or Channel.PHONE.value
         self.page = min(int(draft.get("page", 0)), len(self.steps) - 1)
         self._caller_client = draft.get("caller_client")
         yield Static(id="intake-title")
         yield Static(id="intake-steps")
         with ContentSwitcher(initial=f"page-{self.page}", id="intake-pages"):
+            carrier = summary_step(self.steps)
             for index, step in enumerate(self.steps):
-                values = dict(saved_steps.get(step.key, {}))
-                with VerticalScroll(id=f"page-{index}", classes="intake-page"):
-                    if index == 0 and channel_at is not None:
-                        # How the ticket came in decides which pages apply: asked first.
-                        yield Vertical(
-                            Label("Came in by", classes="field-label"),
-                            ChoiceSelect([(c.replace("-", " "), c)
-                                          for c in channel_at[1].choices],
-                                         allow_blank=False, id="intake-channel",
-                                         compact=True, value=channel
-                                         if channel in channel_at[1].choices
-                                         else channel_at[1].choices[0]),
-                            Static(Text("Raised by monitoring (m): no caller, the identity "
-                                        "page is skipped."), classes="field-help"),
-                            classes="field", id="channel-box")
-                    yield Static(id=f"skip-{index}", classes="intake-skip")
-                    if step.warning:
-                        yield StepWarning(step.warning)
-                    yield StepForm(step, values=values,
-                                   lead=self._lead(step, draft), trail=self._trail(step),
-                                   title=False, warning=False, id=f"form-{step.key}")
+                yield IntakePage(
+                    index, step, values=saved_steps.get(step.key, {}),
+                    lead=lead_for(step, draft, self.session, carries_summary=step is carrier),
+                    trail=trail_for(step),
+                    before=[channel_box(channel_at[1].choices, channel)]
+                    if index == 0 and channel_at is not None else ())
             with VerticalScroll(id=DONE, classes="intake-page"):
                 yield Static(id="done-summary")
                 yield Label("Acknowledgement for the caller: read it out or send it (edit "
@@ -176,59 +169,7 @@ class IntakeScreen(Screen[None]):
             yield Button("‹ Back (esc)", id="back", compact=True)
             yield Button("Next › (ctrl+s)", id="next", variant="primary", compact=True)
         yield DeskStatusBar()
-        yield Footer()
-
-    def _lead(self, step: StepSpec, draft: dict[str, Any]) -> list[Widget]:
-        """What intake adds above a step's own fields."""
-        if step.action == "verify_identity":
-            caller = draft.get("caller", {})
-            return [
-                Vertical(Label("Find the caller", classes="field-label"),
-                         CallerLookup(self.session, id="lookup"), classes="field"),
-                Vertical(Label("Caller name", classes="field-label"),
-                         Input(caller.get("caller", ""), placeholder="as they gave it",
-                               id="caller-name", compact=True, select_on_focus=False),
-                         FieldError("caller"), FieldError("verified"), classes="field"),
-                Horizontal(
-                    Vertical(Label("Email (optional)", classes="field-label"),
-                             Input(caller.get("email", ""), placeholder="name@example.com",
-                                   id="caller-email", compact=True, select_on_focus=False),
-                             FieldError("email"), classes="field half"),
-                    Vertical(Label("Phone on file (optional)", classes="field-label"),
-                             Input(caller.get("phone", ""), placeholder="+1 555 0100",
-                                   id="caller-phone", compact=True, select_on_focus=False),
-                             FieldError("phone"), classes="field half"),
-                    classes="pair"),
-            ]
-        if step is self._summary_step():
-            return [Vertical(Label("Summary: one line for the queue", classes="field-label"),
-                             Input(draft.get("summary", ""), id="summary", compact=True,
-                                   select_on_focus=False,
-                                   placeholder="e.g. Outlook asks for the password again"),
-                             FieldError("summary"), classes="field")]
-        if step.action == "set_priority":
-            return [PriorityGuide(id="guide")]
-        if step.action == "open":
-            kind = draft.get("type", TicketType.INCIDENT.value)
-            return [Vertical(Label("Type", classes="field-label"),
-                             ChoiceSelect([(t.label, t.value) for t in TicketType],
-                                    allow_blank=False, value=kind, id="ticket-type",
-                                    compact=True),
-                             FieldError("type"), classes="field")]
-        return []
-
-    def _trail(self, step: StepSpec) -> list[Widget]:
-        if step.action == "open":
-            return [Static(id="open-sla", classes="field-help")]
-        return []
-
-    def _channel_spec(self) -> tuple[StepSpec, FieldSpec] | None:
-        """The intake step and field the channel is recorded in (``maps_to = channel``)."""
-        for step in self.steps:
-            for spec in step.fields:
-                if spec.maps_to == "channel" and spec.kind is FieldKind.CHOICE:
-                    return step, spec
-        return None
+        yield DeskFooter()
 
     def _planned_channel(self) -> str:
         found = self.query("#intake-channel")
@@ -254,22 +195,8 @@ class IntakeScreen(Screen[None]):
             item = progress.of(step.key)
             if item.state is StepState.SKIPPED and not item.by_hand:
                 self._skipped[step.key] = item.reason
-        for index, step in enumerate(self.steps):
-            reason = self._skipped.get(step.key)
-            page = self._page_widget(index)
-            note = page.query_one(f"#skip-{index}", Static)
-            note.display = reason is not None
-            if reason is not None:
-                note.update(Text(f"– Not needed on this ticket: {reason}\nctrl+s goes on to "
-                                 "the next page.", style="bold"))
-            for widget in page.query(StepWarning):
-                widget.display = reason is None
-            self.form(step).display = reason is None
-
-    def _summary_step(self) -> StepSpec | None:
-        """The first step without an action carries the summary (capture, in Tier 1)."""
-        plain = [s for s in self.steps if s.action is None]
-        return plain[0] if plain else (self.steps[0] if self.steps else None)
+        for page in self.query(IntakePage):
+            page.show_skipped(self._skipped.get(page.step.key))
 
     def on_mount(self) -> None:
         app = desk_app(self)
@@ -293,7 +220,7 @@ class IntakeScreen(Screen[None]):
     def form(self, step: StepSpec) -> StepForm:
         form = self._forms.get(step.key)
         if form is None:
-            form = self._forms[step.key] = self.query_one(f"#form-{step.key}", StepForm)
+            form = self._forms[step.key] = self._page_widget(self.steps.index(step)).form
         return form
 
     def _show_page(self, index: int) -> None:
@@ -335,7 +262,7 @@ class IntakeScreen(Screen[None]):
                 self.query_one("#next", Button).focus()
         elif step.action == "verify_identity":
             self.query_one("#lookup-input", Input).focus()
-        elif step is self._summary_step():
+        elif step is summary_step(self.steps):
             self.query_one("#summary", Input).focus()
         else:
             self.form(step).focus_first()
@@ -345,31 +272,24 @@ class IntakeScreen(Screen[None]):
         button.label = text
         button.refresh(layout=True)  # a longer label needs a wider button
 
-    def _page_widget(self, index: int) -> Widget:
-        return self.query_one(f"#page-{index}")
+    def _page_widget(self, index: int) -> IntakePage:
+        return self.query_one(f"#page-{index}", IntakePage)
 
     def check_page(self, index: int) -> bool:
         """The domain's checks for one page; the first problem is shown beside its field."""
         step = self.steps[index]
-        page = self._page_widget(index)
-        clear_errors(page)
-        if step.key in self._skipped:
-            return True  # not needed on this ticket: nothing to check
-        form = self.form(step)
-        form.check_all()
-        try:
+
+        def own_fields() -> None:
             if step.action == "verify_identity":
                 # The same record check the ticket is created with (caller, email, phone,
                 # and a verified identity needs a name).
                 NewTicket.from_mapping({"summary": "-", **self._caller_record()})
-            if step is self._summary_step():
+            if step is summary_step(self.steps):
                 validation.summary(self.query_one("#summary", Input).value)
-            engine.validate_values(step, form.values())
-        except DeskError as error:
-            show_desk_error(page, error)
-            return False
-        return True
 
+        return self._page_widget(index).check(own_fields)
+
+    @on(Button.Pressed, "#next")
     def action_next(self) -> None:
         if self.ticket is not None:
             self._send_acknowledgement(self.session, self.ticket,
@@ -383,6 +303,7 @@ class IntakeScreen(Screen[None]):
         self.query_one("#next", Button).disabled = True
         self._open(self.session, self._record(), self._step_values())
 
+    @on(Button.Pressed, "#back")
     def action_back(self) -> None:
         if self.ticket is not None:
             self._go_to_ticket()
@@ -394,14 +315,6 @@ class IntakeScreen(Screen[None]):
                 self.app.notify("Intake kept as a draft: n resumes it.")
             desk_app(self).timer_text = ""
             self.app.pop_screen()
-
-    @on(Button.Pressed, "#next")
-    def _next_pressed(self) -> None:
-        self.action_next()
-
-    @on(Button.Pressed, "#back")
-    def _back_pressed(self) -> None:
-        self.action_back()
 
     def action_start_over(self) -> None:
         """Start again, after asking: everything typed on every page would be lost."""
@@ -516,7 +429,7 @@ class IntakeScreen(Screen[None]):
     @on(Select.Changed)
     def _chosen(self, event: Select.Changed) -> None:
         self._keep()
-        channel_at = self._channel_spec()
+        channel_at = channel_spec(self.steps)
         if channel_at is not None and isinstance(event.value, str) and (
                 event.select.id in ("intake-channel", f"field-{channel_at[1].key}")):
             # One channel, chosen on the first page or the last: keep both in step and
@@ -701,11 +614,11 @@ class IntakeScreen(Screen[None]):
         self.query_one("#next", Button).disabled = False
         error = message.error
         page = self.page
-        summary_step = self._summary_step()
+        carrier = summary_step(self.steps)
         if error.field in CALLER_FIELDS:
             page = 0
-        elif error.field == "summary" and summary_step is not None:
-            page = self.steps.index(summary_step)
+        elif error.field == "summary" and carrier is not None:
+            page = self.steps.index(carrier)
         else:
             for index, step in enumerate(self.steps):
                 if error.field and step.field(error.field) is not None:
@@ -765,10 +678,8 @@ class IntakeScreen(Screen[None]):
         self._go_to_ticket()
 
     def _go_to_ticket(self) -> None:
-        from deskcli.tui.screens.ticket import TicketScreen
-
         assert self.ticket is not None
         ref = display_ref(self.ticket["number"], self.ticket["provisional"])
         started = self.timer.started if self.timer else None
-        self.app.switch_screen(TicketScreen(ref, timer_started=started))
+        desk_app(self).open_ticket(ref, timer_started=started, switch=True)
 

@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskcli.storage.store import Row
 from deskcli.tui.screens.context import desk_app
+from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 from deskcli.tui.widgets.vim_list import VimOptionList
 
@@ -65,7 +66,7 @@ class MetricTicketsScreen(Screen[None]):
         yield Static(id="drill-title")
         yield VimOptionList(id="drill-rows")
         yield DeskStatusBar()
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#drill-rows", VimOptionList).focus()
@@ -100,11 +101,9 @@ class MetricTicketsScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#drill-rows")
     def _open(self, event: OptionList.OptionSelected) -> None:
-        from deskcli.tui.screens.ticket import TicketScreen
-
         row = self._rows[int(event.option.id or 0)]
         ref = f"#{row['number']}" if row["number"] is not None else str(row["provisional"])
-        self.app.push_screen(TicketScreen(ref))
+        desk_app(self).open_ticket(ref)
 
     def action_page(self, step: int) -> None:
         target = self.page + step

@@ -11,10 +11,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from deskcli.domain.sla import format_span
 from deskcli.tui.session import OPEN_STATUSES, QueueFilters
+from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.queue_table import SILENT_MARK, QueueTable
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 
@@ -59,7 +60,7 @@ class QueueScreen(Screen[None]):
         legend = LEGEND.format(silent=SILENT_MARK, span=format_span(desk.config.checkpoint))
         yield Static(Text(legend), id="queue-legend")
         yield DeskStatusBar()
-        yield Footer()
+        yield DeskFooter()
 
     @property
     def table(self) -> QueueTable:
@@ -98,9 +99,7 @@ class QueueScreen(Screen[None]):
             self.desk_app.refresh_alerts()
 
     def on_queue_table_opened(self, message: QueueTable.Opened) -> None:
-        from deskcli.tui.screens.ticket import TicketScreen
-
-        self.app.push_screen(TicketScreen(message.ref))
+        self.desk_app.open_ticket(message.ref)
 
     # --- actions ------------------------------------------------------------------------
 

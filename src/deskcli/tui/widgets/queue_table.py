@@ -3,7 +3,8 @@
 The store can hold 100,000 tickets; a widget holding them all takes seconds to build (a
 naive DataTable measured 22× slower than a 200-row one). This table knows only the row
 count; ``render_line`` draws the visible lines from a small cache of pages, and a thread
-worker fetches a missing page with ``LIMIT/OFFSET`` and posts it back. The store sorts by
+worker fetches a missing page (by keyset from a neighbouring page's key, see
+``storage/queue_pages.py``) and posts it back. The store sorts by
 SLA urgency, so the first page is always the work that matters most.
 """
 
@@ -31,6 +32,7 @@ from deskcli.domain.inert import visible
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import SlaState, classify, format_span
 from deskcli.domain.timefmt import from_iso, to_iso
+from deskcli.storage.queue_pages import key_of
 from deskcli.tui.session import DeskSession, Q, QueueFilters
 
 Row = tuple[Any, ...]
@@ -61,11 +63,17 @@ class Column:
     flex: int = 0
 
 
-def layout(width: int) -> list[Column]:
-    """Columns for a table ``width`` cells wide; caller, client and summary share the rest."""
+#: The ticket column's least width: "#" and six digits.
+REF_WIDTH = 7
+
+
+def layout(width: int, ref_width: int = REF_WIDTH) -> list[Column]:
+    """Columns for a table ``width`` cells wide; caller, client and summary share the rest.
+    ``ref_width`` fits the longest ticket reference loaded (#1000812 at a million
+    tickets), so two tickets never look alike."""
     narrow = width < 100
     fixed = [
-        Column("flag", "", 3), Column("ref", "#", 7), Column("priority", "P", 2),
+        Column("flag", "", 3), Column("ref", "#", ref_width), Column("priority", "P", 2),
         Column("status", "Status", 12), Column("left", "Left", 7),
     ]
     owner = Column("assignee", "Owner", 5 if narrow else 8)
@@ -230,6 +238,9 @@ class QueueTable(ScrollView, can_focus=True):
         self._reloading = False
         #: Enter was pressed during a reload: open the cursor's ticket once rows arrive.
         self._open_when_loaded = False
+        #: Width of the ticket column: grows to the longest reference loaded, never shrinks
+        #: (columns do not jump about while scrolling).
+        self.ref_width = REF_WIDTH
 
     # --- loading ----------------------------------------------------------------------
 
@@ -248,7 +259,7 @@ class QueueTable(ScrollView, can_focus=True):
     def _reload(self, generation: int, filters: QueueFilters, page: int) -> None:
         total = self.session.queue_count(filters)
         page = min(page, max(total - 1, 0) // self.PAGE)
-        rows = self.session.queue_page(filters, page * self.PAGE, self.PAGE)
+        rows = self.session.queue_page(filters, page * self.PAGE, self.PAGE, total=total)
         self.post_message(self._Reloaded(generation, total, rows if page == 0 else []))
         if page:
             self.post_message(self._PageLoaded(generation, page, rows))
@@ -257,10 +268,17 @@ class QueueTable(ScrollView, can_focus=True):
         if page in self._pending or page in self._pages:
             return
         self._pending.add(page)
-        generation, filters = self._generation, self.filters
+        generation, filters, total = self._generation, self.filters, self.total
+        # From a neighbouring page's key when one is loaded (scrolling, paging): the same
+        # few index seeks at any depth. The End key and jumps have none; the store then
+        # reads back from the end, or walks its index.
+        above, below = self._pages.get(page - 1), self._pages.get(page + 1)
+        after = key_of(above[-1]) if above and len(above) == self.PAGE else None
+        before = key_of(below[0]) if below and after is None else None
 
         def read() -> None:
-            rows = self.session.queue_page(filters, page * self.PAGE, self.PAGE)
+            rows = self.session.queue_page(filters, page * self.PAGE, self.PAGE, total=total,
+                                           after=after, before=before)
             self.post_message(self._PageLoaded(generation, page, rows))
 
         self.run_worker(read, thread=True, group="queue-page")
@@ -276,6 +294,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._views.clear()
         if message.rows:
             self._pages[0] = message.rows
+            self._widen(message.rows)
         self.cursor = min(self.cursor, max(self.total - 1, 0))
         self._resize_virtual()
         self.refresh()
@@ -292,6 +311,7 @@ class QueueTable(ScrollView, can_focus=True):
         if message.generation != self._generation:
             return
         self._pages[message.page] = message.rows
+        self._widen(message.rows)
         self._pages.move_to_end(message.page)
         while len(self._pages) > self.CACHED_PAGES:
             old, _ = self._pages.popitem(last=False)
@@ -299,6 +319,13 @@ class QueueTable(ScrollView, can_focus=True):
                 self._views.pop(index, None)
         self.refresh()
         self._announce()
+
+    def _widen(self, rows: list[Row]) -> None:
+        widest = max((len(display_ref(r[Q["number"]], r[Q["provisional"]])) for r in rows),
+                     default=0)
+        if widest > self.ref_width:
+            self.ref_width = widest
+            self._views.clear()
 
     def _announce(self) -> None:
         self.call_after_refresh(self.post_message, self.PageShown(self.total))
@@ -359,7 +386,7 @@ class QueueTable(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         base = self.rich_style
-        columns = layout(width)
+        columns = layout(width, self.ref_width)
         if y == 0:
             header = self.get_component_rich_style("queue-table--header")
             text = " ".join(fit(c.title, c.width) for c in columns)

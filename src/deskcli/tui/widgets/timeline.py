@@ -8,13 +8,19 @@ their own column at any width.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.events import Click
+from textual.message import Message
 from textual.widgets import Static
 
 from deskcli.domain.timefmt import from_iso
@@ -68,7 +74,14 @@ def render_timeline(events: Sequence[Row]) -> RenderableType:
     return table
 
 
+#: Reads the page of events before the given one: (events oldest first, earlier ones left).
+EarlierReader = Callable[[str, Row], tuple[list[Row], bool]]
+
+
 class TimelineView(VerticalScroll):
+    """The latest events of a ticket, with earlier ones read on demand: ``e`` (or a click
+    on the line at the top) reads the page before, in a thread worker."""
+
     DEFAULT_CSS = """
     TimelineView {
         height: 1fr;
@@ -77,11 +90,80 @@ class TimelineView(VerticalScroll):
     TimelineView > Static {
         width: 100%;
     }
+    TimelineView > #timeline-earlier {
+        color: $text-muted;
+        display: none;
+        dock: top;
+    }
+    TimelineView > #timeline-earlier.-shown {
+        display: block;
+    }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("e", "earlier", "Earlier events", show=False,
+                tooltip="Show the timeline's earlier events"),
+    ]
+
+    @dataclass
+    class _Earlier(Message):
+        shown: int
+        events: list[Row]
+        more: bool
+
+    def __init__(self, read_earlier: EarlierReader | None = None, *,
+                 id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.read_earlier = read_earlier
+        self.ticket_id: str | None = None
+        self.events: list[Row] = []
+        self.more = False
+        self._asked = False
+        #: Counts the timelines shown: a page read for an earlier one is dropped.
+        self._shown = 0
 
     def compose(self) -> ComposeResult:
         yield Static(id="timeline-text")
+        yield Static(id="timeline-earlier")  # docked above the events
 
-    def show(self, events: Sequence[Row]) -> None:
-        self.query_one("#timeline-text", Static).update(render_timeline(events))
+    def show(self, events: Sequence[Row], more: bool = False, *,
+             ticket_id: str | None = None) -> None:
+        """The latest events of ticket ``ticket_id``; ``more`` when earlier ones exist."""
+        self._shown += 1
+        self.ticket_id = ticket_id
+        self.events = list(events)
+        self._draw(more)
         self.scroll_end(animate=False)
+
+    def prepend(self, events: Sequence[Row], more: bool) -> None:
+        """Earlier events go above the ones shown."""
+        self.events = [*events, *self.events]
+        self._draw(more)
+        self.scroll_home(animate=False)
+
+    def _draw(self, more: bool) -> None:
+        self.more, self._asked = more, False
+        earlier = self.query_one("#timeline-earlier", Static)
+        earlier.set_class(more, "-shown")
+        if more:
+            earlier.update(Text("… earlier events: press e to show them", style="dim"))
+        self.query_one("#timeline-text", Static).update(render_timeline(self.events))
+
+    def action_earlier(self) -> None:
+        if (self.more and self.events and not self._asked and self.ticket_id is not None
+                and self.read_earlier is not None):
+            self._asked = True  # once per page: a held key must not ask again and again
+            self._read(self.read_earlier, self.ticket_id, self.events[0], self._shown)
+
+    @work(thread=True, exclusive=True, group="timeline-earlier")
+    def _read(self, read: EarlierReader, ticket_id: str, first: Row, shown: int) -> None:
+        events, more = read(ticket_id, first)
+        self.post_message(self._Earlier(shown, events, more))
+
+    def on_timeline_view__earlier(self, message: _Earlier) -> None:
+        if message.shown == self._shown:
+            self.prepend(message.events, message.more)
+
+    def on_click(self, event: Click) -> None:
+        if event.widget is not None and event.widget.id == "timeline-earlier":
+            self.action_earlier()

@@ -1,0 +1,204 @@
+"""Pages of the queue in its order, read by keyset so a page costs the same at any depth.
+
+The console's queue is a virtual table over every ticket the filters match: a million in
+the history view. Reading page N with ``ORDER BY ... LIMIT/OFFSET`` sorted every matching
+row for every page (2.7 s for the first page of a million, 5.4 s for the last). Here the
+queue's order is a *key* that one index serves (``tickets_queue_key``, migration
+"queue key"), and a page is read from a neighbour's key:
+
+- the next page: the rows after the last key of the page above, as up to five index seeks
+  (equal on the leading parts of the key, greater on the next), so no row before the page
+  is visited;
+- the page above: the same with "less than", read backwards;
+- a page near the end (the End key): read backwards from the end, skipping the few rows
+  after it;
+- a page with no neighbour in reach (a jump to the middle): ``OFFSET`` over the index
+  alone (rowids only, no table row and no sort), then the page's rows by rowid.
+
+The key sorts exactly as ``Queue.ORDER`` (the CLI's ``queue``): ``coalesce`` puts the
+missing values where ``ORDER BY`` puts NULLs, and the rowid only breaks ties that order
+leaves open. Each row is the ``Queue.COLUMNS`` tuple followed by its key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from deskcli.domain.enums import Status
+
+from .queue import OPEN_STATUSES, Queue
+from .store import Store
+
+_OPEN = ", ".join(repr(s) for s in OPEN_STATUSES)
+
+#: The queue's order as index expressions (the index is created on the same text without
+#: the ``t.`` alias, see ``INDEX_SQL``): rank, due time, priority, number, rowid.
+KEY_PARTS: tuple[str, ...] = (
+    f"(CASE WHEN t.priority = 'P1' AND t.first_response_at IS NULL "
+    f"AND t.status IN ({_OPEN}) THEN 0 WHEN t.urgency_due IS NULL THEN 2 ELSE 1 END)",
+    "coalesce(t.urgency_due, '')",
+    "t.priority",
+    "coalesce(t.number, 0)",
+    # Only ties left here; in the index, it lets a status filter be checked there.
+    "t.status",
+    "t.rowid",
+)
+KEY_WIDTH = len(KEY_PARTS)
+KEY = ", ".join(KEY_PARTS)
+KEY_DESC = ", ".join(f"{part} DESC" for part in KEY_PARTS)
+
+#: The index that serves ``KEY`` (its last part, the rowid, is in every index).
+INDEX_SQL = ("CREATE INDEX IF NOT EXISTS tickets_queue_key ON tickets("
+             + ", ".join(part.replace("t.", "") for part in KEY_PARTS[:-1]) + ")")
+
+#: A list longer than this is paged by walking the key's index (see ``QueuePages._body``).
+WALK_ABOVE = 2000
+
+Key = tuple[Any, ...]
+Row = tuple[Any, ...]
+
+_EVERY_STATUS = frozenset(s.value for s in Status)
+_CLOSED = frozenset(s.value for s in Status if not s.is_open)
+_JOINS = ("LEFT JOIN callers c ON c.id = t.caller_id "
+          "LEFT JOIN clients k ON k.id = t.client_id")
+
+
+def key_of(row: Row) -> Key:
+    """The key a page row ends with."""
+    return tuple(row[-KEY_WIDTH:])
+
+
+class QueuePages:
+    """Keyset pages of the queue on one store (reads only)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._db = store.db
+
+    # --- the filters ----------------------------------------------------------------------
+
+    @staticmethod
+    def _body(filters: dict[str, Any], *, total: int | None = None,
+              joins: bool = True) -> tuple[str, list[Any]]:
+        """FROM/WHERE for ``filters`` (``Queue.filter``), steered to the key's index
+        when the list is long (over ``WALK_ABOVE`` matches, or with no count given: every
+        status, or the resolved and closed ones). SQLite then walks the index and stops
+        after a page, where its own choice (the status or client index, then a sort of
+        every match) is what made the history slow; a priority filter is checked on each
+        row (``+``) rather than split into one index range per priority and sorted again.
+        A short list (the open queue) keeps SQLite's plan: sorting it is cheap."""
+        statuses = filters.get("statuses")
+        if statuses and _EVERY_STATUS <= set(statuses):
+            # Every status is no filter at all.
+            filters = {**filters, "statuses": None, "open_only": False}
+            statuses = None
+        if total is None:
+            walk = (not statuses and not filters.get("open_only", True)) or bool(
+                statuses and _CLOSED & set(statuses))
+        else:
+            walk = total > WALK_ABOVE
+        body, params = Queue.filter(**filters)
+        if walk:
+            body = body.replace("FROM tickets t ", "FROM tickets t INDEXED BY tickets_queue_key ",
+                                1).replace("t.priority IN (", "+t.priority IN (", 1)
+        if not joins and not any(filters.get(k) for k in ("client", "search")):
+            body = body.replace(_JOINS, "", 1)  # rowids only: no caller or client needed
+        return body, params
+
+    @staticmethod
+    def _and(body: str, condition: str) -> str:
+        return f"{body} {'AND' if ' WHERE ' in body else 'WHERE'} {condition}"
+
+    def _select(self, body: str, params: Sequence[Any], order: str, limit: int,
+                offset: int = 0) -> list[Row]:
+        sql = (f"SELECT {Queue.COLUMNS}, {KEY} {body} ORDER BY {order} "
+               "LIMIT ? OFFSET ?")
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, [*params, limit, offset]).fetchall()
+
+    # --- pages ------------------------------------------------------------------------------
+
+    def first(self, limit: int, *, total: int | None = None, **filters: Any) -> list[Row]:
+        body, params = self._body(filters, total=total)
+        return self._select(body, params, KEY, limit)
+
+    def after(self, key: Key, limit: int, *, total: int | None = None,
+              **filters: Any) -> list[Row]:
+        """Up to ``limit`` rows after ``key``, in order."""
+        return self._seek(key, limit, filters, total, ">", "")
+
+    def before(self, key: Key, limit: int, *, total: int | None = None,
+               **filters: Any) -> list[Row]:
+        """Up to ``limit`` rows before ``key``, in order (the nearest last)."""
+        return self._seek(key, limit, filters, total, "<", " DESC")[::-1]
+
+    def from_end(self, skip: int, limit: int, *, total: int | None = None,
+                 **filters: Any) -> list[Row]:
+        """The ``limit`` rows that end ``skip`` rows before the last one, in order."""
+        return self._walk(filters, total, KEY_DESC, limit, skip)[::-1]
+
+    def at(self, offset: int, limit: int, *, total: int | None = None,
+           **filters: Any) -> list[Row]:
+        """Rows from ``offset`` (a jump to the middle of a long list)."""
+        return self._walk(filters, total, KEY, limit, offset)
+
+    def _walk(self, filters: dict[str, Any], total: int | None, order: str, limit: int,
+              offset: int) -> list[Row]:
+        """``OFFSET`` over the index for rowids only (no caller or client is joined for
+        the rows skipped), then the page's own rows by rowid."""
+        body, params = self._body(filters, total=total, joins=False)
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        ids = [r[0] for r in cursor.execute(
+            f"SELECT t.rowid {body} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset])]
+        if not ids:
+            return []
+        marks = ", ".join("?" for _ in ids)
+        # Put in order here: an ORDER BY would send SQLite down the whole key index.
+        found = {row[-1]: row for row in cursor.execute(
+            f"SELECT {Queue.COLUMNS}, {KEY} FROM tickets t {_JOINS} "
+            f"WHERE t.rowid IN ({marks})", ids)}
+        return [found[rowid] for rowid in ids if rowid in found]
+
+    def page(self, offset: int, limit: int, *, total: int | None = None,
+             after: Key | None = None, before: Key | None = None,
+             **filters: Any) -> list[Row]:
+        """The rows at ``offset``, the cheapest way there: from a neighbour's key when one
+        is given, backwards from the end when that is nearer, else by index offset."""
+        if after is not None:
+            return self.after(after, limit, total=total, **filters)
+        if before is not None:
+            return self.before(before, limit, total=total, **filters)
+        if offset <= 0:
+            return self.first(limit, total=total, **filters)
+        if total is not None:
+            end = min(offset + limit, total)
+            skip = total - end
+            if skip < offset:
+                return self.from_end(skip, max(end - offset, 0), total=total, **filters)
+        return self.at(offset, limit, total=total, **filters)
+
+    def _seek(self, key: Key, limit: int, filters: dict[str, Any], total: int | None,
+              op: str, direction: str) -> list[Row]:
+        """Rows strictly beyond ``key`` (``op`` says which way) as a run of index seeks:
+        equal on the first i parts of the key and beyond on part i, from the deepest i
+        up, each continuing where the one before ran out. A single
+        ``(a, b, ...) > (?, ?, ...)`` would make SQLite scan from the start, and each
+        seek orders by the parts it does not hold equal only (naming the equal ones too
+        makes SQLite sort the rows in a temporary B-tree)."""
+        if len(key) != KEY_WIDTH:
+            raise ValueError(f"a queue key has {KEY_WIDTH} parts, got {len(key)}")
+        body, params = self._body(filters, total=total)
+        out: list[Row] = []
+        for depth in range(KEY_WIDTH - 1, -1, -1):
+            if len(out) >= limit:
+                break
+            equal = [f"{KEY_PARTS[i]} = ?" for i in range(depth)]
+            condition = " AND ".join([*equal, f"{KEY_PARTS[depth]} {op} ?"])
+            order = ", ".join(f"{part}{direction}" for part in KEY_PARTS[depth:])
+            out.extend(self._select(self._and(body, condition),
+                                    [*params, *key[:depth + 1]], order, limit - len(out)))
+        return out

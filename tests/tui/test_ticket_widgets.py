@@ -1,0 +1,224 @@
+"""The ticket screen's parts on their own and the screen kept between tickets: the step
+panel, the knowledge-base actions, the timeline read a page at a time, the intake page,
+and the footer that rebuilds only when its keys change."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.widgets import Footer
+
+from deskcli.domain.errors import InvalidInput
+from deskcli.domain.intake import NewTicket
+from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.kb_search import KbPick
+from deskcli.tui.screens.queue import QueueScreen
+from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.session import TIMELINE_PAGE
+from deskcli.tui.widgets.field_error import FieldError
+from deskcli.tui.widgets.footer import DeskFooter
+from deskcli.tui.widgets.intake_page import IntakePage
+from deskcli.tui.widgets.kb_actions import KbActions
+from deskcli.tui.widgets.step_panel import KB_SEARCH_STEP, StepPanel
+from deskcli.tui.widgets.ticket_header import TicketHeader
+from deskcli.tui.widgets.timeline import TimelineView
+from tui.driving import drive, fill, go_to_step, press, settle
+
+RECORD = {"summary": "Outlook asks for a password again and again", "caller": "Ana Chen",
+          "email": "ana@example.com"}
+
+
+def new_ticket(app: DeskApp, summary: str = RECORD["summary"]) -> str:
+    row = app.desk.tickets.create(NewTicket.from_mapping({**RECORD, "summary": summary}))
+    return f"#{row['number']}"
+
+
+async def open_from_queue(pilot: Pilot[int], ref: str) -> TicketScreen:
+    await press(pilot, "slash")
+    await fill(pilot, ref)
+    await press(pilot, "enter", "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen) and screen.ref == ref
+    return screen
+
+
+def header_text(screen: TicketScreen) -> str:
+    return screen.query_one(TicketHeader).plain
+
+
+def test_the_ticket_screen_is_built_once_and_shows_each_ticket(app: DeskApp) -> None:
+    first = new_ticket(app, "Printer on the third floor prints blank pages")
+    second = new_ticket(app, "VPN drops every ten minutes at home")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, first)
+        assert "Printer on the third floor" in header_text(screen)
+        await press(pilot, "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "escape")  # clear the search
+        await settle(pilot)
+        again = await open_from_queue(pilot, second)
+        assert again is screen, "the same screen, not a new one"
+        assert "VPN drops" in header_text(again)
+        assert "Printer" not in header_text(again)
+        assert again.query_one(StepPanel).ticket_id == again.view.ticket["id"]  # type: ignore[union-attr]
+        assert again.query_one("#ticket-body").display
+
+    drive(app, steps)
+
+
+def test_a_read_for_the_previous_ticket_is_dropped(app: DeskApp) -> None:
+    first = new_ticket(app, "Printer on the third floor prints blank pages")
+    second = new_ticket(app, "VPN drops every ten minutes at home")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, first)
+        stale = screen.session.ticket_view(first)
+        opening = screen._opening
+        await press(pilot, "escape")
+        await settle(pilot)
+        await press(pilot, "escape")
+        await settle(pilot)
+        await open_from_queue(pilot, second)
+        # An answer for the first ticket arriving late must not replace the second.
+        screen.post_message(TicketScreen._Loaded(stale, opening))
+        await settle(pilot)
+        assert screen.ref == second and "VPN drops" in header_text(screen)
+
+    drive(app, steps)
+
+
+def test_the_timeline_shows_the_latest_page_and_reads_earlier_ones(app: DeskApp) -> None:
+    ref = new_ticket(app)
+    for n in range(2 * TIMELINE_PAGE + 5):
+        app.desk.tickets.add_note(ref, f"checked the mailbox, attempt {n}", internal=True)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, ref)
+        timeline = screen.query_one(TimelineView)
+        assert len(timeline.events) == TIMELINE_PAGE and timeline.more
+        assert timeline.events[-1]["note_body"].endswith(f"attempt {2 * TIMELINE_PAGE + 4}")
+        await press(pilot, "2", "e")
+        await settle(pilot)
+        assert len(timeline.events) == 2 * TIMELINE_PAGE and timeline.more
+        await press(pilot, "e")
+        await settle(pilot)
+        everything = app.desk.store.timeline.events(screen.view.ticket["id"])  # type: ignore[union-attr]
+        assert [e["id"] for e in timeline.events] == [e["id"] for e in everything]
+        assert not timeline.more
+
+    drive(app, steps)
+
+
+def test_step_panel_cites_and_fills_the_search_query_into_drafts(app: DeskApp) -> None:
+    ref = new_ticket(app)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, ref)
+        await go_to_step(pilot, KB_SEARCH_STEP)
+        await settle(pilot)
+        if isinstance(app.screen, TicketScreen) is False:  # the step opens the search
+            await press(pilot, "escape")
+            await settle(pilot)
+        panel = screen.query_one(StepPanel)
+        assert panel.form is not None and panel.form.step.key == KB_SEARCH_STEP
+        view = screen.view
+        assert view is not None
+        panel.form.set_value("query", "")
+        panel.searched("outlook password prompt",
+                       view.detail.progress.checklist.step(KB_SEARCH_STEP), {})
+        assert panel.form.values()["query"] == "outlook password prompt"
+        added = panel.cite("#1234")
+        assert added is not None and added[0] == "#1234"
+        kept = app.session.drafts.step(view.ticket["id"], KB_SEARCH_STEP)
+        assert "#1234" in str(kept) and kept["query"] == "outlook password prompt"
+        # A past ticket picked in the search is cited the same way, through KbActions.
+        screen.query_one(KbActions).use(ref, KbPick(kind="ticket", ref="#77", ref_id="x",
+                                                    title="an old one"))
+        await settle(pilot)
+        assert "#77" in str(panel.form.values())
+
+    drive(app, steps)
+
+
+def test_a_refused_step_shows_the_reason_beside_its_field(app: DeskApp) -> None:
+    ref = new_ticket(app)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, ref)
+        panel = screen.query_one(StepPanel)
+        form = panel.form
+        assert form is not None and form.step.fields
+        field = form.step.fields[0].key
+        panel.post_message(StepPanel._Refused(form.step.key,
+                                              InvalidInput("not like that", field=field)))
+        await settle(pilot)
+        shown = [e for e in panel.query(FieldError) if e.has_class("-shown")]
+        assert shown and "not like that" in str(shown[0].render())
+
+    drive(app, steps)
+
+
+class IntakePageApp(App[None]):
+    def __init__(self, page: IntakePage) -> None:
+        super().__init__()
+        self.page = page
+
+    def compose(self) -> ComposeResult:
+        yield self.page
+
+
+def test_intake_page_checks_its_step_and_shows_why_it_is_skipped(app: DeskApp) -> None:
+    checklist = app.desk.checklists[app.desk.tickets.default_checklist]
+    step = next(s for s in checklist.phases[0].steps
+                if any(f.required for f in s.fields))
+    page = IntakePage(0, step, values={}, lead=[], trail=[])
+    calls: list[str] = []
+
+    async def run() -> None:
+        async with IntakePageApp(page).run_test() as pilot:
+            assert page.check(lambda: calls.append("own")) is False
+            assert calls == ["own"]
+            assert any(e.has_class("-shown") for e in page.query(FieldError))
+            page.show_skipped("raised by monitoring")
+            await pilot.pause()
+            assert not page.form.display
+            assert page.check() is True, "a skipped page has nothing to check"
+            page.show_skipped(None)
+            assert page.form.display
+
+    asyncio.run(run())
+
+
+def test_the_footer_rebuilds_only_when_its_keys_change(
+        app: DeskApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    rebuilt: list[Any] = []
+    real = Footer.bindings_changed
+
+    def counted(self: Footer, screen: Any) -> None:
+        rebuilt.append(screen)
+        real(self, screen)
+
+    monkeypatch.setattr(Footer, "bindings_changed", counted)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        await settle(pilot)
+        footer = app.screen.query_one(DeskFooter)
+        rebuilt.clear()
+        app.screen.refresh_bindings()
+        await settle(pilot)
+        app.screen.refresh_bindings()
+        await settle(pilot)
+        assert rebuilt == [], "the same keys: nothing rebuilt"
+        footer._shown = None
+        app.screen.refresh_bindings()
+        await settle(pilot)
+        assert rebuilt == [app.screen]
+
+    drive(app, steps)
