@@ -23,6 +23,7 @@ from deskcli.storage.store import Store
 
 if TYPE_CHECKING:  # the notification code loads only for a team that uses it
     from deskcli.services.outbound import OutboundPlanner
+    from deskcli.services.rules import RuleRunner
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Desk:
     #: Queues pages, chat posts and caller email with ticket changes; None when the
     #: config has no ``[notify]`` channels in use.
     outbound: OutboundPlanner | None = None
+    #: The rules in force on this store (``rules.toml``); None when there is no rules
+    #: file, or when the store is joined to a team server (the server runs them).
+    rules: RuleRunner | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -83,4 +87,15 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
         planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
                                   new_id=ids, checkpoint=config.checkpoint)
         service.on_change = planner.notice
-    return Desk(paths, config, checklists, store, service, clock, planner)
+    desk = Desk(paths, config, checklists, store, service, clock, planner)
+    if (paths.config_dir / "rules.toml").is_file() and store.meta("server_url") is None:
+        # Parsed only when the file exists, and the rules code imported only then, so a
+        # desk without rules pays nothing for them.
+        from deskcli.services.rules import attach_rules
+
+        try:
+            attach_rules(desk)
+        except BaseException:
+            store.close()
+            raise
+    return desk

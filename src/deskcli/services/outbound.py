@@ -72,6 +72,8 @@ class OutboundPlanner:
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
         """Called by the ticket service after each change, in its transaction."""
+        if what == "updated":
+            return  # a field change as such queues nothing (the specific notices do)
         ticket = self.store.ticket_by_id(ticket_id)
         if ticket is None:
             return

@@ -512,6 +512,7 @@ class TicketService:
         if all_changes:
             all_changes["updated_at"] = at
             self.store.update_ticket(ticket["id"], all_changes, at)
+            self._notice("updated", ticket["id"], at)
         return {**merged, **derived}
 
     def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None) -> Row:

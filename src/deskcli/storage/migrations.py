@@ -393,6 +393,24 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
     WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
+V9_RULE_FIRINGS = """
+CREATE TABLE rule_firings (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    episode INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    anchors TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    outcome TEXT NOT NULL
+);
+CREATE UNIQUE INDEX rule_firings_by_episode ON rule_firings(rule, ticket_id, episode);
+CREATE INDEX rule_firings_active ON rule_firings(rule, active, ticket_id);
+CREATE INDEX rule_firings_by_ticket ON rule_firings(ticket_id);
+CREATE INDEX events_by_kind_at ON events(kind, at);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -404,6 +422,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
+    (9, "rules: which rule fired on which ticket, once per condition episode",
+     V9_RULE_FIRINGS),
 ]
 
 LATEST = MIGRATIONS[-1][0]
