@@ -621,3 +621,20 @@ def format_span(span: timedelta) -> str:
     text = (f"{days}d" if days else "") + (f"{hours}h" if hours else "") + (
         f"{minutes}m" if minutes else "")
     return text or "0m"
+
+
+def parse_at(text: str, now: datetime) -> datetime:
+    """``--at`` of ``rules test``: a date and time (UTC unless it names an offset), or
+    ``+DURATION`` from now (``+3d``, ``+2h30m``) to ask what would fire later."""
+    from datetime import UTC
+
+    raw = text.strip()
+    if raw.startswith("+"):
+        return now + parse_span(raw[1:])
+    try:
+        moment = datetime.fromisoformat(raw.replace(" ", "T", 1) if " " in raw else raw)
+    except ValueError:
+        raise InvalidInput(f"--at {text!r} is not a time: use 2026-11-24T14:00 (UTC), "
+                           "2026-11-24T14:00+01:00, or +DURATION such as +3d",
+                           field="at") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

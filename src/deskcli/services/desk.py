@@ -58,8 +58,12 @@ def _team_handle(store: Store) -> str | None:
 
 
 def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None = None,
-              ids: Callable[[], str] = new_id, actor: str | None = None) -> Desk:
-    """Open the technician's store, creating and upgrading it as needed."""
+              ids: Callable[[], str] = new_id, actor: str | None = None,
+              rules: bool = True) -> Desk:
+    """Open the technician's store, creating and upgrading it as needed.
+
+    ``rules=False`` leaves the rules file alone (``deskcli rules check`` reads it itself,
+    to report every problem instead of refusing to open)."""
     paths = paths or resolve_paths()
     config = load_config(paths.config_file)
     checklists = checklist_files.load_all(paths.config_dir)
@@ -88,7 +92,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
                                   new_id=ids, checkpoint=config.checkpoint)
         service.on_change = planner.notice
     desk = Desk(paths, config, checklists, store, service, clock, planner)
-    if (paths.config_dir / "rules.toml").is_file() and store.meta("server_url") is None:
+    if rules and (paths.config_dir / "rules.toml").is_file() \
+            and store.meta("server_url") is None:
         # Parsed only when the file exists, and the rules code imported only then, so a
         # desk without rules pays nothing for them.
         from deskcli.services.rules import attach_rules
