@@ -34,10 +34,10 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def view(**kw: object) -> r.TicketView:
-    base: dict[str, object] = dict(
-        id="t1", ref="#1", status="open", priority="P3", type="incident", channel="phone",
-        created_at=NOW - timedelta(hours=5), updated_at=NOW - timedelta(hours=3),
-        status_since=NOW - timedelta(hours=5))
+    base: dict[str, object] = {
+        "id": "t1", "ref": "#1", "status": "open", "priority": "P3", "type": "incident",
+        "channel": "phone", "created_at": NOW - timedelta(hours=5),
+        "updated_at": NOW - timedelta(hours=3), "status_since": NOW - timedelta(hours=5)}
     base.update(kw)
     return r.TicketView(**base)  # type: ignore[arg-type]
 

@@ -223,7 +223,8 @@ then = { close = true }
         ref = f"#{row['number']}"
         desk.tickets.log_time(ref, "5m")
         desk.tickets.resolve(ref, root_cause="printer driver",
-                             resolution="Reinstalled the HP Universal Print Driver 7.0 from Control Panel > Devices")
+                             resolution="Reinstalled the HP Universal Print Driver 7.0 "
+                                        "from Control Panel > Devices")
         settle_steps(desk, ref)
         refs.append(ref)
     desk.close()

@@ -145,7 +145,7 @@ def list_rules(fmt: output.FormatOption = None) -> None:
     if chosen is output.Format.JSON:
         output.write_text(output.dumps(rows))
         return
-    output.write_rows(((row[k] for k in LIST_KEYS) for row in rows), LIST_KEYS, chosen)
+    output.write_rows(([row[k] for k in LIST_KEYS] for row in rows), LIST_KEYS, chosen)
 
 
 @app.command("test")

@@ -392,13 +392,15 @@ def parse_rules(text: str, source: str) -> RuleSet:
             continue
         lines: dict[str, int] = {}
 
-        def line_of(key: str, index: int = index) -> int | None:
+        def line_of(key: str, index: int = index, lines: dict[str, int] = lines
+                    ) -> int | None:
             found = loc.key_line(index, key)
             if found is not None:
                 lines[key] = found
             return found
 
-        def fail(key: str, problem: str, index: int = index) -> None:
+        def fail(key: str, problem: str, index: int = index,
+                 line_of: Callable[..., int | None] = line_of) -> None:
             problems.append((line_of(key, index), problem))
 
         before = len(problems)
@@ -439,10 +441,12 @@ def parse_rules(text: str, source: str) -> RuleSet:
         if not isinstance(description, str):
             fail("description", f"rule {name!r}: description must be a string")
             description = ""
-        conditions = _conditions(raw_if, lambda key, problem, n=name: fail(
-            key, f"rule {n!r}: {problem}"))
-        actions = _actions(raw_then, lambda key, problem, n=name: fail(
-            key, f"rule {n!r}: {problem}"))
+        def named(key: str, problem: str, name: str = name,
+                  fail: Callable[[str, str], None] = fail) -> None:
+            fail(key, f"rule {name!r}: {problem}")
+
+        conditions = _conditions(raw_if, named)
+        actions = _actions(raw_then, named)
         if on == "schedule" and not (conditions.time_keys() or conditions.sla
                                      or conditions.business_hours is not None):
             fail("if", f"rule {name!r}: a schedule rule needs a time condition (idle, "

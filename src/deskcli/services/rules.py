@@ -207,7 +207,7 @@ class RuleRunner:
         self._flushing = True
         try:
             for ticket_id, events in pending.items():
-                order = [e for e in ("create", "reply", "update") if e in events]
+                order: list[str] = [e for e in ("create", "reply", "update") if e in events]
                 if "create" in events and "update" in order:
                     order.remove("update")  # what happened while it was created is creation
                 self.run_events(ticket_id, order, reply=events.get("reply"))
