@@ -37,7 +37,7 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
 
 
-def help_table() -> Table:
+def help_table(rules: Iterable[dict[str, object]] = ()) -> Table:
     from deskcli.tui.app import DeskApp
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
@@ -54,6 +54,10 @@ def help_table() -> Table:
         ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
         ("Forms and dialogs", FORMS),
     ]
+    in_force = [(str(rule["name"]), f"on {rule['on']}: if {rule['if']}; then {rule['then']}")
+                for rule in rules]
+    if in_force:
+        sections.append(("Rules in force (rules.toml)", in_force))
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("does", ratio=1)
@@ -78,7 +82,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text("Keys (escape closes; j/k scroll)", style="bold"),
                          id="help-title")
-            yield Static(help_table())
+            session = getattr(self.app, "session", None)
+            rules = session.rules_in_force() if session is not None else []
+            yield Static(help_table(rules))
 
     def action_close(self) -> None:
         self.dismiss(None)
