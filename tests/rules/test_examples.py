@@ -5,6 +5,7 @@ that closes the ticket when the caller confirms or stays silent."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from deskcli.domain.enums import Priority
 from deskcli.domain.ids import stable_id
@@ -257,3 +258,30 @@ then = { reply = "still-there", status = "open" }
         assert desk.tickets.find(ref)["status"] == "open"
         assert fired(desk, ref) == [
             "rule 'silent caller: nudge, then close' set status open; sent reply 'still-there'"]
+
+
+def test_the_dashboard_counts_what_rules_did(rules_desk: DeskMaker, clock: FakeClock) -> None:
+    from deskcli.domain import metrics
+    from deskcli.services.metrics import build_report, rule_activity
+
+    desk = rules_desk(ROUTING + UNTOUCHED)
+    assert desk.rules is not None
+    routed = desk.tickets.create(NewTicket(summary="refund", priority=Priority.P2))
+    desk.tickets.create(NewTicket(summary="printer"))
+    clock.advance(hours=3)
+    desk.rules.run_schedule()
+    window = metrics.parse_window("7d", None, clock.advance(minutes=1))
+    activity = rule_activity(desk.store, window)
+    assert activity.firings == 2
+    assert activity.refs["routed"] == (ref_of(routed),)  # routed on create, escalated later
+    assert activity.refs["escalated"] == (ref_of(routed),)
+    assert activity.count("followed_up") == activity.count("auto_closed") == 0
+    from deskcli.tui.screens.dashboard import DashboardData, dashboard_rows
+
+    report = build_report(desk.store, desk.config.sla, window, metrics.GroupBy.WEEK)
+    rows = dashboard_rows(DashboardData(report, report, activity))
+    texts = [str(row[0] if isinstance(row, tuple) else row) for row in rows if row]
+    assert "WHAT RULES DID (2 firings; enter lists the tickets)" in texts
+    assert any(" ".join(t.split()) == "Tickets routed 1 tickets" for t in texts)
+    earlier = metrics.parse_window("7d", None, clock.now() - timedelta(days=30))
+    assert rule_activity(desk.store, earlier).firings == 0

@@ -617,6 +617,41 @@ def summarise(rules: Iterable[Rule]) -> list[dict[str, Any]]:
     return out
 
 
+#: What the dashboard counts, in the order it shows them.
+ACTIVITY = {"routed": "Tickets routed", "followed_up": "Followed up",
+            "auto_closed": "Auto-closed", "escalated": "Escalated by a rule"}
+
+
+@dataclass(frozen=True)
+class RuleActivity:
+    """What rules did in a window: for each kind, the tickets (refs) it happened to."""
+
+    firings: int = 0
+    refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def count(self, kind: str) -> int:
+        return len(self.refs.get(kind, ()))
+
+
+def count_activity(fired: Iterable[tuple[str, str | None]]) -> RuleActivity:
+    """Fold ``(ticket ref, rule_fired detail JSON)`` pairs into what rules did; a ticket
+    counts once per kind however many rules did that to it."""
+    import json
+
+    refs: dict[str, dict[str, None]] = {kind: {} for kind in ACTIVITY}
+    firings = 0
+    for ref, detail in fired:
+        firings += 1
+        try:
+            counts = json.loads(detail or "{}").get("counts", [])
+        except (ValueError, AttributeError):
+            continue  # a malformed detail (from an old or hostile client) counts as a firing
+        for kind in counts if isinstance(counts, list) else ():
+            if kind in refs:
+                refs[kind][ref] = None
+    return RuleActivity(firings, {kind: tuple(found) for kind, found in refs.items()})
+
+
 def format_span(span: timedelta) -> str:
     seconds = int(span.total_seconds())
     days, rest = divmod(seconds, 86400)

@@ -182,11 +182,12 @@ class RuleLedger:
 
     # --- what rules did (the dashboard) -------------------------------------------------
 
-    def fired_events(self, since: str, until: str) -> list[tuple[str, str | None]]:
-        """``(ticket_id, detail)`` of every ``rule_fired`` event in the window (synced, so
-        a technician joined to a server sees what the server's rules did)."""
+    def fired_events(self, since: str, until: str) -> list[tuple[Any, Any, str | None]]:
+        """``(number, provisional, detail)`` of every ``rule_fired`` event in the window:
+        the events sync, so a technician joined to a server sees what its rules did."""
         cursor = self._db.cursor()
         cursor.row_factory = None
-        return [(str(t), d) for t, d in cursor.execute(
-            "SELECT ticket_id, detail FROM events WHERE kind = 'rule_fired' AND at >= ? "
-            "AND at < ?", (since, until))]
+        return [(n, p, d) for n, p, d in cursor.execute(
+            "SELECT t.number, t.provisional, e.detail FROM events e JOIN tickets t "
+            "ON t.id = e.ticket_id WHERE e.kind = 'rule_fired' AND e.at >= ? AND e.at < ?",
+            (since, until))]
