@@ -393,7 +393,11 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
     WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
-V9_RULE_FIRINGS = """
+V9_WORKLOAD = """
+CREATE INDEX IF NOT EXISTS tickets_by_assignee_status ON tickets(assignee, status);
+"""
+
+V10_RULE_FIRINGS = """
 CREATE TABLE rule_firings (
     id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
@@ -422,8 +426,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
-    (9, "rules: which rule fired on which ticket, once per condition episode",
-     V9_RULE_FIRINGS),
+    (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
+    (10, "rules: which rule fired on which ticket, once per condition episode",
+     V10_RULE_FIRINGS),
 ]
 
 LATEST = MIGRATIONS[-1][0]
