@@ -86,7 +86,8 @@ class TestKeywordRouting:
         assert fired(desk, ref_of(row)) == [
             "rule 'refund to billing' set queue billing; added an internal note"]
         change = next(e for e in events if e["kind"] == "field_changed")
-        assert change["actor"] == "rules" and change["summary"] == "queue: — → billing"
+        assert change["actor"] == "rule:refund to billing"
+        assert change["summary"] == "queue: — → billing"
         note = next(e for e in events if e["kind"] == "internal_note")
         assert note["note_body"] == "Routed to billing: the caller mentions a refund."
         firing = next(e for e in events if e["kind"] == "rule_fired")

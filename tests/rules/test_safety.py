@@ -94,7 +94,8 @@ then = { queue = "major-incident" }
 
 
 def test_taking_a_ticket_by_hand_wins(rules_desk: DeskMaker) -> None:
-    desk = rules_desk("""
+    desk = rules_desk(config=NOTIFY + "\n[technicians.sam]\ngroups = [\"network\"]\n",
+                      rules="""
 [[rule]]
 name = "network to sam"
 on = "update"
@@ -111,21 +112,11 @@ then = { assign = "sam" }
         "rule 'network to sam' left it with dana (taken by hand)"]
 
 
-def test_group_assignment_is_refused_until_available(rules_desk: DeskMaker) -> None:
+def test_an_unknown_group_is_named_with_its_line(rules_desk: DeskMaker) -> None:
     text = ('[[rule]]\nname = "a"\non = "create"\nif = { text_has = "x" }\n'
-            'then = { assign = "round-robin:tier2" }\n')
-    if _has_assignment():
-        pytest.skip("group assignment is available in this build")
-    with pytest.raises(RulesFileError, match="rules.toml:5: .*not available yet"):
+            'then = { assign = "round-robin:tier9" }\n')
+    with pytest.raises(RulesFileError, match=r"rules.toml:5: rule 'a': action 'assign': "):
         rules_desk(text)
-
-
-def _has_assignment() -> bool:
-    try:
-        import deskcli.services.assignment  # type: ignore[import-not-found]  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_config_problems_name_the_line(rules_desk: DeskMaker) -> None:

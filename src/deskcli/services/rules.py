@@ -31,6 +31,7 @@ from deskcli.domain.enums import Status
 from deskcli.domain.errors import DeskError, InvalidInput, Refused
 from deskcli.domain.ids import stable_id
 from deskcli.domain.notify import NotifySettings, Purpose
+from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import classify
 from deskcli.domain.timefmt import to_iso
@@ -323,6 +324,10 @@ class RuleRunner:
             return None  # done before (its event arrived by sync from another runner)
         firing = Firing(rule.name, view.ref, view.id, event, rule.then.planned())
         at = to_iso(now)
+        # Every change the rule makes is recorded under ``rule:<name>`` (a team server
+        # records its rules account instead, from the token, and the rule_fired event
+        # still names the rule).
+        self.service.actor = rule_actor(rule.name)
         with self.store.transaction():
             for key, run in self._steps(rule, view):
                 try:
@@ -336,8 +341,8 @@ class RuleRunner:
             done = list(firing.did) + [f"could not {item}" for item in firing.refused]
             kinds = sorted(self._kinds(rule, firing))
             self.store.insert("events", {
-                "id": firing_id, "ticket_id": view.id, "at": at, "actor": self.actor,
-                "kind": "rule_fired", "summary": r.describe(rule.name, done),
+                "id": firing_id, "ticket_id": view.id, "at": at,
+                "actor": self.service.actor, "kind": "rule_fired", "summary": r.describe(rule.name, done),
                 "detail": json.dumps({"rule": rule.name, "episode": number, "on": event,
                                       "changes": firing.changes, "refused": firing.refused,
                                       "counts": kinds}, ensure_ascii=False, sort_keys=True)})
@@ -423,23 +428,31 @@ class RuleRunner:
     def _assign(self, rule: r.Rule, ticket_id: str, spec: str) -> str:
         ticket = self._ticket(ticket_id)
         current = ticket.get("assignee")
-        if current:
-            by = self.ledger.last_assigned_by(ticket_id)
-            if by != self.actor:
-                # Taking a ticket by hand always wins over a rule.
-                return f"left it with {current} (taken by hand)"
-        handle: str | None = spec
-        kind, _, _group = spec.partition(":")
-        if kind in ("round-robin", "least-loaded"):
-            if self._assignment is None:
-                raise Refused("assignment to a group is not available yet in this version")
+        if current and self._taken_by_hand(ticket_id):
+            return f"left it with {current} (taken by hand)"
+        if self._assignment is None:
+            handle: str | None = spec
+            if ":" in spec:
+                raise Refused("assignment to a group is not available in this build")
+        else:
             handle = self._assignment().pick(spec, ticket_id)
             if handle is None:
-                raise Refused(f"nobody in {spec.partition(':')[2]} is on shift")
+                raise Refused(f"nobody in {spec.partition(':')[2]} is on shift; the "
+                              "ticket stays as it was")
         if handle == current:
             return ""
         self.service.update(self._ref(ticket), {"assignee": handle})
         return f"assigned {handle}"
+
+    def _taken_by_hand(self, ticket_id: str) -> bool:
+        """Taking a ticket by hand always wins over a rule: the latest assignment was a
+        person's (not a rule's, nor the team server's rules account's)."""
+        if self._assignment is not None:
+            by_person = bool(self._assignment().assigned_by_person(ticket_id))
+            if not by_person:
+                return False
+        by = self.ledger.last_assigned_by(ticket_id)
+        return not (by is not None and (is_rule_actor(by) or by == self.actor))
 
     def _status(self, rule: r.Rule, ticket_id: str, target: str) -> str:
         ticket = self._ticket(ticket_id)
@@ -494,7 +507,7 @@ class RuleRunner:
             raise Refused("the caller has no email address")
         from datetime import timedelta
 
-        values = ticket_values(ticket, technician=self.actor, now=self.tickets._now(),
+        values = ticket_values(ticket, technician="the service desk", now=self.tickets._now(),
                                checkpoint=self.checkpoint or timedelta(hours=4))
         self.service.add_note(self._ref(ticket), fill(text, values), internal=False)
         return f"sent reply '{snippet}'"
@@ -607,7 +620,8 @@ class RuleRunner:
         return fired
 
 
-def build_runner(desk: Any, *, actor: str = ACTOR, check: bool = True) -> RuleRunner:
+def build_runner(desk: Any, *, actor: str = ACTOR, check: bool = True,
+                 roster: Any = None) -> RuleRunner:
     """The rule runner of an open desk, from its rules file and configuration (not yet
     hooked into the desk's changes: ``attach_rules`` does that)."""
     ruleset = load_rules(rules_path(desk.paths.config_dir))
@@ -616,26 +630,24 @@ def build_runner(desk: Any, *, actor: str = ACTOR, check: bool = True) -> RuleRu
         from deskcli.services.notify_templates import load_snippets
 
         snippets = load_snippets(desk.paths.config_dir, desk.config.notify)
-    assignment = assignment_factory(desk)
+    assignment = assignment_factory(desk, roster)
     if check:
         check_against_config(ruleset, snippets=snippets, notify=desk.config.notify,
                              validate_assign=_validator(assignment))
-    calendar = getattr(desk.config, "calendar", None)
     return RuleRunner(desk.tickets, ruleset, snippets=snippets, notify=desk.config.notify,
-                      planner=desk.outbound, is_open=calendar.is_open if calendar else None,
+                      planner=desk.outbound, is_open=desk.config.calendar.is_open,
                       assignment=assignment, actor=actor, checkpoint=desk.config.checkpoint)
 
 
-def assignment_factory(desk: Any) -> Callable[[], Any] | None:
-    """How group assignment is made (``services.assignment``), when this build has it."""
-    try:
-        from deskcli.services import assignment as module  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    roster = getattr(desk.config, "roster", None)
+def assignment_factory(desk: Any, roster: Any = None) -> Callable[[], Any] | None:
+    """How rules assign (``services.assignment``): from the config's technicians on a
+    solo store, or from ``roster`` (the server's technician records) on the server."""
+    from deskcli.services.assignment import AssignmentService
+
+    chosen = roster if roster is not None else desk.config.roster
 
     def make() -> Any:
-        return module.AssignmentService(desk.store, roster, desk.now)
+        return AssignmentService(desk.store, chosen, desk.tickets._now)
 
     return make
 
