@@ -31,8 +31,8 @@ from deskcli.domain.enums import Status
 from deskcli.domain.errors import DeskError, InvalidInput, Refused
 from deskcli.domain.ids import stable_id
 from deskcli.domain.notify import NotifySettings, Purpose
-from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.numbering import display_ref
+from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.sla import classify
 from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketService
@@ -342,7 +342,8 @@ class RuleRunner:
             kinds = sorted(self._kinds(rule, firing))
             self.store.insert("events", {
                 "id": firing_id, "ticket_id": view.id, "at": at,
-                "actor": self.service.actor, "kind": "rule_fired", "summary": r.describe(rule.name, done),
+                "actor": self.service.actor, "kind": "rule_fired",
+                "summary": r.describe(rule.name, done),
                 "detail": json.dumps({"rule": rule.name, "episode": number, "on": event,
                                       "changes": firing.changes, "refused": firing.refused,
                                       "counts": kinds}, ensure_ascii=False, sort_keys=True)})
