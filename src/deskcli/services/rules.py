@@ -666,6 +666,12 @@ def _validator(factory: Callable[[], Any] | None) -> Callable[[str], None] | Non
 def attach_rules(desk: Any) -> RuleRunner:
     """Run the event rules inside every change the desk's ticket service makes."""
     runner = build_runner(desk)
+    wire(desk, runner)
+    return runner
+
+
+def wire(desk: Any, runner: RuleRunner) -> None:
+    """Chain the runner onto the ticket service's notices (after the outbound planner)."""
     planner_notice = desk.tickets.on_change
 
     def chained(what: str, ticket_id: str, at: str,
@@ -676,4 +682,51 @@ def attach_rules(desk: Any) -> RuleRunner:
 
     desk.tickets.on_change = chained
     desk.rules = runner
-    return runner
+
+
+#: Timeline kinds that mean a ticket's fields changed (an ``update`` event for rules that
+#: run on changes pulled from a team server).
+UPDATE_KINDS = frozenset({"field_changed", "status_changed", "reopened", "escalated",
+                          "resolved", "closed"})
+
+
+def run_pulled(runner: RuleRunner, *, skip_actor: str) -> int:
+    """Event rules for the changes that arrived since the last call (the server's rules
+    account: it learns of changes by pulling them, not from a notice). Returns how many
+    tickets were looked at. The cursor (the events table's rowid) moves in the same
+    transaction as the rules' changes, so a crash repeats nothing and skips nothing."""
+    store = runner.store
+    key = "rules_event_cursor"
+    last = store.meta(key)
+    if last is None:
+        row = store.db.execute("SELECT coalesce(max(rowid), 0) AS n FROM events").fetchone()
+        with store.transaction():
+            store.set_meta(key, str(row["n"]))  # history is not replayed on the first start
+        return 0
+    rows = store.db.execute(
+        "SELECT rowid AS n, ticket_id, kind, actor, at, detail FROM events WHERE rowid > ? "
+        "ORDER BY rowid LIMIT 2000", (int(last),)).fetchall()
+    if not rows:
+        return 0
+    seen: dict[str, None] = {}
+    with store.transaction():
+        for row in rows:
+            actor = str(row["actor"])
+            if is_rule_actor(actor) or actor == skip_actor:
+                continue  # a rule's own change does not set rules off again
+            kind = row["kind"]
+            if kind == "created":
+                runner.notice("created", row["ticket_id"], row["at"])
+            elif kind == "caller_reply":
+                detail = json.loads(row["detail"] or "{}")
+                note = store.row("notes", str(detail.get("note_id") or ""))
+                runner.notice("caller_reply", row["ticket_id"], row["at"],
+                              {"text": note["body"] if note else "",
+                               "note_id": detail.get("note_id")})
+            elif kind in UPDATE_KINDS:
+                runner.notice("updated", row["ticket_id"], row["at"])
+            else:
+                continue
+            seen[row["ticket_id"]] = None
+        store.set_meta(key, str(rows[-1]["n"]))
+    return len(seen)
