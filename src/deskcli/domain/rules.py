@@ -507,13 +507,23 @@ class TicketView:
         return self.created_at
 
 
-def anchors(rule: Rule, view: TicketView) -> dict[str, str]:
+def anchors(rule: Rule, view: TicketView) -> str:
     """The episode's anchors: the clocks the rule's time conditions measure from (and, for
-    a reply rule, the reply itself)."""
-    out = {key: view.anchor(key).isoformat() for key in rule.when.time_keys()}
+    a reply rule, the reply itself), as ``idle=<time>;silent=<time>`` in the store's
+    timestamp format, so the store can compare them in SQL too (``anchor_sql``)."""
+    from .timefmt import to_iso
+
+    parts = [f"{key}={to_iso(view.anchor(key))}" for key in rule.when.time_keys()]
     if rule.on == "reply" and view.reply_key:
-        out["reply"] = view.reply_key
-    return out
+        parts.append(f"reply={view.reply_key}")
+    return ";".join(parts)
+
+
+def python_only(rule: Rule) -> bool:
+    """Whether some condition can only be decided in Python (the rest SQL decides)."""
+    c = rule.when
+    return bool(c.text_has or c.caller or c.tag or c.sla or any(
+        not v.isascii() for v in (*c.category, *c.client, *c.tier)))
 
 
 def _in(allowed: frozenset[str], value: str | None, *, fold: bool = False) -> bool:
@@ -563,7 +573,7 @@ class Episode:
     """The stored state of a rule on a ticket: its latest episode."""
 
     number: int
-    anchors: Mapping[str, str]
+    anchors: str
     active: bool
 
 
@@ -578,7 +588,7 @@ def decide(rule: Rule, view: TicketView, now: datetime, episode: Episode | None,
            business_open: bool | None) -> str:
     """What to do with ``rule`` on this ticket now, given its latest episode."""
     current = anchors(rule, view)
-    same_clocks = episode is not None and dict(episode.anchors) == current
+    same_clocks = episode is not None and episode.anchors == current
     if holds(rule, view, now, business_open=business_open):
         if episode is not None and episode.active and same_clocks:
             return Decision.SKIP

@@ -277,7 +277,7 @@ class RuleRunner:
     def _episode(row: Row | None) -> r.Episode | None:
         if row is None:
             return None
-        return r.Episode(int(row["episode"]), json.loads(row["anchors"]), bool(row["active"]))
+        return r.Episode(int(row["episode"]), str(row["anchors"]), bool(row["active"]))
 
     def view(self, row: Row, now: datetime, *, reply: Mapping[str, Any] | None = None,
              want_words: bool = True) -> r.TicketView:
@@ -526,8 +526,8 @@ class RuleRunner:
 
     # --- the scheduled pass -------------------------------------------------------------
 
-    def query_for(self, rule: r.Rule, now: datetime) -> CandidateQuery:
-        """The SQL part of a schedule rule's conditions."""
+    def static_query(self, rule: r.Rule, now: datetime) -> CandidateQuery:
+        """The SQL part of a rule's conditions other than the waits."""
         c = rule.when
         q = CandidateQuery()
         q.one_of("t.status", c.status)
@@ -537,16 +537,8 @@ class RuleRunner:
         q.one_of("t.category", c.category, nocase=True)
         q.one_of("k.name", c.client, nocase=True)
         q.one_of("k.contract_tier", c.tier, nocase=True)
-        if c.idle is not None:
-            q.at_most("t.updated_at", to_iso(now - c.idle))
-        if c.silent is not None:
-            q.at_most("coalesce(t.last_contact_at, t.created_at)", to_iso(now - c.silent))
-        if c.age is not None:
-            q.at_most("t.created_at", to_iso(now - c.age))
         if c.waiting is not None:
-            if not c.status:
-                q.one_of("t.status", r.WAITING_STATUSES)
-            q.at_most(self.ledger.status_since_sql(), to_iso(now - c.waiting))
+            q.one_of("t.status", r.WAITING_STATUSES)
         if c.sla:
             iso = to_iso(now)
             q.add("t.status NOT IN ('resolved', 'closed') AND ((t.first_response_at IS NULL "
@@ -554,46 +546,103 @@ class RuleRunner:
                   "AND t.resolve_risk_at <= ?))", iso, iso)
         return q
 
+    def query_for(self, rule: r.Rule, now: datetime) -> CandidateQuery:
+        """The SQL part of a schedule rule's conditions: the candidate tickets."""
+        c = rule.when
+        q = self.static_query(rule, now)
+        if c.idle is not None:
+            q.at_most("t.updated_at", to_iso(now - c.idle))
+        if c.silent is not None:
+            q.at_most("coalesce(t.last_contact_at, t.created_at)", to_iso(now - c.silent))
+        if c.age is not None:
+            q.at_most("t.created_at", to_iso(now - c.age))
+        if c.waiting is not None:
+            q.at_most(self.ledger.status_since_sql(), to_iso(now - c.waiting))
+        return q
+
+    def anchor_sql(self, rule: r.Rule) -> str:
+        """``domain.rules.anchors`` computed by SQL for the row ``t``."""
+        exprs = {"idle": "t.updated_at", "silent": "coalesce(t.last_contact_at, t.created_at)",
+                 "waiting": self.ledger.status_since_sql(), "age": "t.created_at"}
+        parts = [f"'{key}=' || {exprs[key]}" for key in rule.when.time_keys()]
+        return " || ';' || ".join(parts) or "''"
+
     def run_schedule(self, now: datetime | None = None, *, dry_run: bool = False,
                      ticket_id: str | None = None) -> list[Firing]:
         """One pass of the time-based rules (file order); with ``dry_run`` nothing is
-        written and the result says what would fire."""
+        written and the result says what would fire.
+
+        SQL decides whatever it can: the candidates, and which of them already fired in
+        the episode going on. When SQL decides every condition of a rule, each row it
+        returns fires, and the episodes that ended are closed by one UPDATE; otherwise the
+        candidates (and the tickets with an episode going on) are judged in Python."""
         moment = now or self.tickets._now()
         out: list[Firing] = []
         open_now = self._open(moment)
         for rule in self.ruleset.for_event("schedule"):
+            closed_hours = (rule.when.business_hours is not None
+                            and rule.when.business_hours != open_now)
+            if closed_hours:
+                if not dry_run:
+                    with self.store.transaction():
+                        self.ledger.end_all(rule.name)
+                continue
+            if r.python_only(rule):
+                out.extend(self._judged_pass(rule, moment, open_now, dry_run, ticket_id))
+                continue
             query = self.query_for(rule, moment)
             if ticket_id is not None:
                 query.add("t.id = ?", ticket_id)
-            active = self.ledger.active_episodes(rule.name)
-            ended: list[str] = []
-            seen: set[str] = set()
-            rows = list(self.ledger.candidates(query, texts=bool(rule.when.text_has)))
-            for row in rows:
-                seen.add(row["id"])
-                view = self.view(row, moment, want_words=bool(rule.when.text_has))
-                decision = r.decide(rule, view, moment, self._episode(active.get(row["id"])),
-                                    business_open=open_now)
-                if decision == r.Decision.END:
-                    ended.append(row["id"])
-                elif decision == r.Decision.FIRE:
-                    if dry_run:
-                        out.append(Firing(rule.name, view.ref, view.id, "schedule",
-                                          rule.then.planned()))
-                    else:
-                        firing = self._fire(rule, view, "schedule", moment, reply=None)
-                        if firing is not None:
-                            out.append(firing)
-            leftover = [t for t in active if t not in seen
-                        and (ticket_id is None or t == ticket_id)]
-            for row in self.ledger.views(leftover, texts=bool(rule.when.text_has)):
-                view = self.view(row, moment, want_words=bool(rule.when.text_has))
-                if r.decide(rule, view, moment, self._episode(active.get(row["id"])),
-                            business_open=open_now) == r.Decision.END:
-                    ended.append(row["id"])
-            if ended and not dry_run:
-                with self.store.transaction():
-                    self.ledger.end(rule.name, ended)
+            anchor_sql = self.anchor_sql(rule)
+            rows = self.ledger.fire_rows(query, rule.name, anchor_sql)
+            if dry_run:
+                out.extend(Firing(rule.name, display_ref(row["number"], row["provisional"]),
+                                  row["id"], "schedule", rule.then.planned()) for row in rows)
+                continue
+            for row in self.ledger.views([row["id"] for row in rows]):
+                firing = self._fire(rule, self.view(row, moment, want_words=False),
+                                    "schedule", moment, reply=None)
+                if firing is not None:
+                    out.append(firing)
+            static = self.static_query(rule, moment)
+            with self.store.transaction():
+                self.ledger.end_where(rule.name, static, anchor_sql)
+        return out
+
+    def _judged_pass(self, rule: r.Rule, moment: datetime, open_now: bool, dry_run: bool,
+                     ticket_id: str | None) -> list[Firing]:
+        """A rule with conditions only Python can decide (words, the exact SLA state)."""
+        out: list[Firing] = []
+        query = self.query_for(rule, moment)
+        if ticket_id is not None:
+            query.add("t.id = ?", ticket_id)
+        active = self.ledger.active_episodes(rule.name)
+        ended: list[str] = []
+        seen: set[str] = set()
+        words = bool(rule.when.text_has)
+        for row in list(self.ledger.candidates(query, texts=words)):
+            seen.add(row["id"])
+            view = self.view(row, moment, want_words=words)
+            decision = r.decide(rule, view, moment, self._episode(active.get(row["id"])),
+                                business_open=open_now)
+            if decision == r.Decision.END:
+                ended.append(row["id"])
+            elif decision == r.Decision.FIRE:
+                if dry_run:
+                    out.append(Firing(rule.name, view.ref, view.id, "schedule",
+                                      rule.then.planned()))
+                elif (firing := self._fire(rule, view, "schedule", moment,
+                                           reply=None)) is not None:
+                    out.append(firing)
+        leftover = [t for t in active if t not in seen and (ticket_id is None or t == ticket_id)]
+        for row in self.ledger.views(leftover, texts=words):
+            view = self.view(row, moment, want_words=words)
+            if r.decide(rule, view, moment, self._episode(active.get(row["id"])),
+                        business_open=open_now) == r.Decision.END:
+                ended.append(row["id"])
+        if ended and not dry_run:
+            with self.store.transaction():
+                self.ledger.end(rule.name, ended)
         return out
 
     def test(self, now: datetime, ticket_id: str | None = None) -> list[Firing]:

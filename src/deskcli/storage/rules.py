@@ -159,15 +159,35 @@ class RuleLedger:
             "INSERT OR IGNORE INTO rule_firings(id, rule, ticket_id, episode, event, at, "
             "anchors, active, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
             (row["id"], row["rule"], row["ticket_id"], row["episode"], row["event"],
-             row["at"], json.dumps(row["anchors"], sort_keys=True),
+             row["at"], row["anchors"],
              json.dumps(row["outcome"], ensure_ascii=False, sort_keys=True)))
         return cursor.rowcount > 0
 
-    def set_anchors(self, firing_id: str, anchors: Mapping[str, str]) -> None:
-        """After the rule's own change: its clocks restarted by itself keep the episode."""
+    def fire_rows(self, query: CandidateQuery, rule: str, anchor_sql: str) -> list[Row]:
+        """Candidates with no episode of ``rule`` going on from the same clocks: when SQL
+        decides every condition, each of these fires."""
+        return list(self._db.execute(
+            f"SELECT t.id, t.number, t.provisional{_FROM}{query.sql()}"
+            + (" AND " if query.where else " WHERE ")
+            + "NOT EXISTS (SELECT 1 FROM rule_firings f WHERE f.rule = ? "
+            f"AND f.ticket_id = t.id AND f.active = 1 AND f.anchors = {anchor_sql})",
+            [*query.params, rule]))
+
+    def end_where(self, rule: str, static: CandidateQuery, anchor_sql: str) -> int:
+        """End the episodes of ``rule`` on tickets where its conditions (other than the
+        waits) stopped holding, or a clock it measures was restarted by someone else."""
         self.store.require_tx()
-        self._db.execute("UPDATE rule_firings SET anchors = ? WHERE id = ?",
-                         (json.dumps(anchors, sort_keys=True), firing_id))
+        static_sql = " AND ".join(static.where) or "1"
+        return self._db.execute(
+            "UPDATE rule_firings SET active = 0 WHERE rule = ? AND active = 1 AND EXISTS ("
+            f"SELECT 1{_FROM} WHERE t.id = rule_firings.ticket_id AND "
+            f"(NOT coalesce(({static_sql}), 0) OR {anchor_sql} <> rule_firings.anchors))",
+            [rule, *static.params]).rowcount
+
+    def end_all(self, rule: str) -> int:
+        self.store.require_tx()
+        return self._db.execute("UPDATE rule_firings SET active = 0 WHERE rule = ? "
+                                "AND active = 1", (rule,)).rowcount
 
     def end(self, rule: str, ticket_ids: Sequence[str]) -> None:
         """These episodes are over: the next time the rule holds is a new one."""
