@@ -522,8 +522,8 @@ def anchors(rule: Rule, view: TicketView) -> str:
 def python_only(rule: Rule) -> bool:
     """Whether some condition can only be decided in Python (the rest SQL decides)."""
     c = rule.when
-    return bool(c.text_has or c.caller or c.tag or c.sla or any(
-        not v.isascii() for v in (*c.category, *c.client, *c.tier)))
+    return bool(c.text_has or c.tag or any(
+        not v.isascii() for v in (*c.category, *c.client, *c.tier, *c.caller)))
 
 
 def _in(allowed: frozenset[str], value: str | None, *, fold: bool = False) -> bool:

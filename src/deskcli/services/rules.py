@@ -173,6 +173,7 @@ class RuleRunner:
         self._flushing = False
         self._touched: set[str] = set()
         self._registered = False
+        self._iso: tuple[datetime | None, str] = (None, "")
         #: Firings made since the last ``take_fired``, for commands that print them.
         self.fired: list[Firing] = []
 
@@ -292,7 +293,9 @@ class RuleRunner:
                 texts.append(self.ledger.latest_caller_reply(row["id"]))
             words = r.words_of("\n".join(t for t in texts if t))
         status = Status(row["status"])
-        iso_now = to_iso(now)
+        if self._iso[0] != now:
+            self._iso = (now, to_iso(now))
+        iso_now = self._iso[1]
         sla = classify(now=iso_now, is_open=status.is_open,
                        paused=row["sla_paused_since"] is not None,
                        response_due=row["response_due"],
@@ -539,11 +542,28 @@ class RuleRunner:
         q.one_of("k.contract_tier", c.tier, nocase=True)
         if c.waiting is not None:
             q.one_of("t.status", r.WAITING_STATUSES)
+        if c.caller and all(v.isascii() for v in c.caller):
+            items = sorted(c.caller)
+            marks = ", ".join("?" for _ in items)
+            q.add(f"(lower(c.email) IN ({marks}) OR lower(c.name) IN ({marks}))",
+                  *items, *items)
         if c.sla:
+            # domain.sla.classify, in SQL: the store keeps the due and risk times.
             iso = to_iso(now)
-            q.add("t.status NOT IN ('resolved', 'closed') AND ((t.first_response_at IS NULL "
-                  "AND t.response_risk_at <= ?) OR (t.sla_paused_since IS NULL "
-                  "AND t.resolve_risk_at <= ?))", iso, iso)
+            breached = ("((t.first_response_at IS NULL AND t.response_due <= ?) OR "
+                        "(t.sla_paused_since IS NULL AND t.resolve_due <= ?))")
+            risky = ("((t.first_response_at IS NULL AND t.response_risk_at <= ?) OR "
+                     "(t.sla_paused_since IS NULL AND t.resolve_risk_at <= ?))")
+            states = []
+            params: list[str] = []
+            if "breached" in c.sla:
+                states.append(breached)
+                params += [iso, iso]
+            if "at-risk" in c.sla:
+                states.append(f"(NOT {breached} AND {risky})")
+                params += [iso, iso, iso, iso]
+            q.add("t.status NOT IN ('resolved', 'closed') AND (" + " OR ".join(states) + ")",
+                  *params)
         return q
 
     def query_for(self, rule: r.Rule, now: datetime) -> CandidateQuery:
@@ -599,7 +619,8 @@ class RuleRunner:
                 out.extend(Firing(rule.name, display_ref(row["number"], row["provisional"]),
                                   row["id"], "schedule", rule.then.planned()) for row in rows)
                 continue
-            for row in self.ledger.views([row["id"] for row in rows]):
+            for row in self.ledger.views([row["id"] for row in rows],
+                                         since=rule.when.waiting is not None):
                 firing = self._fire(rule, self.view(row, moment, want_words=False),
                                     "schedule", moment, reply=None)
                 if firing is not None:
@@ -611,37 +632,38 @@ class RuleRunner:
 
     def _judged_pass(self, rule: r.Rule, moment: datetime, open_now: bool, dry_run: bool,
                      ticket_id: str | None) -> list[Firing]:
-        """A rule with conditions only Python can decide (words, the exact SLA state)."""
+        """A rule with a condition only Python can decide (words): SQL still narrows the
+        candidates to those without an episode going on, and ends the episodes whose
+        other conditions or clocks changed; Python judges the words, and looks again at
+        an episode's ticket only when it was updated since the firing (words change
+        only with an update)."""
         out: list[Firing] = []
         query = self.query_for(rule, moment)
         if ticket_id is not None:
             query.add("t.id = ?", ticket_id)
-        active = self.ledger.active_episodes(rule.name)
-        ended: list[str] = []
-        seen: set[str] = set()
+        anchor_sql = self.anchor_sql(rule)
         words = bool(rule.when.text_has)
-        for row in list(self.ledger.candidates(query, texts=words)):
-            seen.add(row["id"])
+        since = rule.when.waiting is not None
+        fresh = [row["id"] for row in self.ledger.fire_rows(query, rule.name, anchor_sql)]
+        for row in self.ledger.views(fresh, texts=words, since=since):
             view = self.view(row, moment, want_words=words)
-            decision = r.decide(rule, view, moment, self._episode(active.get(row["id"])),
-                                business_open=open_now)
-            if decision == r.Decision.END:
-                ended.append(row["id"])
-            elif decision == r.Decision.FIRE:
-                if dry_run:
-                    out.append(Firing(rule.name, view.ref, view.id, "schedule",
-                                      rule.then.planned()))
-                elif (firing := self._fire(rule, view, "schedule", moment,
-                                           reply=None)) is not None:
-                    out.append(firing)
-        leftover = [t for t in active if t not in seen and (ticket_id is None or t == ticket_id)]
-        for row in self.ledger.views(leftover, texts=words):
-            view = self.view(row, moment, want_words=words)
-            if r.decide(rule, view, moment, self._episode(active.get(row["id"])),
-                        business_open=open_now) == r.Decision.END:
-                ended.append(row["id"])
-        if ended and not dry_run:
-            with self.store.transaction():
+            if r.decide(rule, view, moment, None, business_open=open_now) != r.Decision.FIRE:
+                continue
+            if dry_run:
+                out.append(Firing(rule.name, view.ref, view.id, "schedule",
+                                  rule.then.planned()))
+            elif (firing := self._fire(rule, view, "schedule", moment,
+                                       reply=None)) is not None:
+                out.append(firing)
+        if dry_run:
+            return out
+        touched = self.ledger.updated_since_firing(rule.name)
+        ended = [row["id"] for row in self.ledger.views(touched, texts=words, since=since)
+                 if not r.static_holds(rule, self.view(row, moment, want_words=words),
+                                       business_open=open_now)]
+        with self.store.transaction():
+            self.ledger.end_where(rule.name, self.static_query(rule, moment), anchor_sql)
+            if ended:
                 self.ledger.end(rule.name, ended)
         return out
 

@@ -28,9 +28,11 @@ _VIEW_COLUMNS = (
     "t.first_response_at, t.resolved_at, t.sla_paused_since, t.response_due, "
     "t.response_risk_at, t.resolve_due, t.resolve_risk_at, "
     "c.name AS caller_name, c.email AS caller_email, "
-    "k.name AS client_name, k.contract_tier AS contract_tier, "
-    "coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id "
-    "AND e.kind IN ('status_changed', 'reopened')), t.created_at) AS status_since")
+    "k.name AS client_name, k.contract_tier AS contract_tier, ")
+_SINCE_COLUMN = ("coalesce((SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id "
+                 "AND e.kind IN ('status_changed', 'reopened')), t.created_at) AS status_since")
+#: For a rule that does not look at waits: the start of the wait is not read.
+_NO_SINCE = "t.created_at AS status_since"
 _TEXT_COLUMNS = ", t.summary, t.verbatim, t.error_text, t.event_ids"
 _FROM = (" FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
          "LEFT JOIN clients k ON k.id = t.client_id")
@@ -80,19 +82,24 @@ class RuleLedger:
 
     # --- facts ----------------------------------------------------------------------
 
-    def views(self, ticket_ids: Sequence[str], *, texts: bool = True) -> list[Row]:
-        """The rule facts of these tickets (in batches, for any number of ids)."""
+    def views(self, ticket_ids: Sequence[str], *, texts: bool = True,
+              since: bool = True) -> list[Row]:
+        """The rule facts of these tickets (in batches, for any number of ids); without
+        ``since`` the start of the current wait is not looked up."""
         out: list[Row] = []
-        cols = _VIEW_COLUMNS + (_TEXT_COLUMNS if texts else "")
+        cols = _VIEW_COLUMNS + (_SINCE_COLUMN if since else _NO_SINCE) + (
+            _TEXT_COLUMNS if texts else "")
         for start in range(0, len(ticket_ids), 500):
             chunk = list(ticket_ids[start:start + 500])
             out.extend(self._db.execute(
                 f"SELECT {cols}{_FROM} WHERE t.id IN ({_marks(chunk)})", chunk))
         return out
 
-    def candidates(self, query: CandidateQuery, *, texts: bool) -> Iterator[Row]:
+    def candidates(self, query: CandidateQuery, *, texts: bool,
+                   since: bool = True) -> Iterator[Row]:
         """Tickets the SQL part of a rule's conditions lets through."""
-        cols = _VIEW_COLUMNS + (_TEXT_COLUMNS if texts else "")
+        cols = _VIEW_COLUMNS + (_SINCE_COLUMN if since else _NO_SINCE) + (
+            _TEXT_COLUMNS if texts else "")
         yield from self._db.execute(f"SELECT {cols}{_FROM}{query.sql()}", query.params)
 
     def candidate_ids(self, query: CandidateQuery) -> list[str]:
@@ -183,6 +190,12 @@ class RuleLedger:
             f"SELECT 1{_FROM} WHERE t.id = rule_firings.ticket_id AND "
             f"(NOT coalesce(({static_sql}), 0) OR {anchor_sql} <> rule_firings.anchors))",
             [rule, *static.params]).rowcount
+
+    def updated_since_firing(self, rule: str) -> list[str]:
+        """Tickets with an episode of ``rule`` going on that changed after it fired."""
+        return [row["ticket_id"] for row in self._db.execute(
+            "SELECT f.ticket_id FROM rule_firings f JOIN tickets t ON t.id = f.ticket_id "
+            "WHERE f.rule = ? AND f.active = 1 AND t.updated_at > f.at", (rule,))]
 
     def end_all(self, rule: str) -> int:
         self.store.require_tx()
