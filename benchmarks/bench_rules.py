@@ -53,7 +53,8 @@ def rules_text() -> str:
         'if = { status = ["new", "open"], priority = ["P1", "P2"], idle = "2h" }\n'
         'then = { note = "Untouched for two hours." }',
         'if = { status = ["pending-caller"], waiting = "3d" }\nthen = { note = "Nudge." }',
-        'if = { status = ["resolved"], waiting = "5d" }\nthen = { close = true }',
+        'if = { status = ["resolved"], priority = ["P1"], waiting = "5d" }\n'
+        'then = { close = true }',
         'if = { status = ["new", "open", "in-progress"], sla = ["breached"] }\n'
         'then = { note = "SLA breached." }',
         'if = { status = ["new", "open", "in-progress"], sla = ["at-risk"] }\n'

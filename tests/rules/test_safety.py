@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import timedelta
 import subprocess
 import sys
 import textwrap
@@ -245,3 +246,51 @@ then = { close = true }
                                                                        ("nudge", 1)]
     finally:
         desk.close()
+
+
+def test_the_sla_state_in_sql_agrees_with_the_domain(rules_desk: DeskMaker,
+                                                      clock: FakeClock) -> None:
+    """Minute by minute through a P1's and a P2's clocks (answered, paused, untouched):
+    the rules fire exactly where ``domain.sla.classify`` says at-risk or breached."""
+    from deskcli.domain.enums import Priority
+    from deskcli.domain.sla import classify
+    from deskcli.domain.timefmt import to_iso
+
+    desk = rules_desk("""
+[[rule]]
+name = "at risk"
+on = "schedule"
+if = { status = ["new", "open", "pending-caller"], sla = "at-risk" }
+then = { note = "at risk" }
+
+[[rule]]
+name = "breached"
+on = "schedule"
+if = { sla = ["breached"] }
+then = { note = "breached" }
+""", config="")
+    assert desk.rules is not None
+    rows = [desk.tickets.create(NewTicket(summary=f"t{n}", priority=p))
+            for n, p in enumerate((Priority.P1, Priority.P2, Priority.P1, Priority.P2))]
+    desk.tickets.add_note(f"#{rows[1]['number']}", "On it", internal=False)  # answered
+    desk.tickets.set_status(f"#{rows[2]['number']}", "open")
+    desk.tickets.set_status(f"#{rows[2]['number']}", "pending-caller")  # paused
+    start = clock.now()
+    for minute in range(0, 10 * 60, 7):
+        now = start + timedelta(minutes=minute)
+        expected = set()
+        for row in rows:
+            t = desk.tickets.find(row["id"])
+            state = classify(now=to_iso(now), is_open=True,
+                             paused=t["sla_paused_since"] is not None,
+                             response_due=t["response_due"],
+                             response_risk_at=t["response_risk_at"],
+                             first_response_at=t["first_response_at"],
+                             resolve_due=t["resolve_due"], resolve_risk_at=t["resolve_risk_at"],
+                             resolved_at=None)
+            if state.value == "at-risk":
+                expected.add(("at risk", f"#{t['number']}"))
+            if state.value == "breached":
+                expected.add(("breached", f"#{t['number']}"))
+        found = {(f.rule, f.ticket) for f in desk.rules.test(now)}
+        assert found == expected, minute
