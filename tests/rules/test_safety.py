@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import timedelta
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
