@@ -231,10 +231,13 @@ class RuleRunner:
         while current and rounds < MAX_ROUNDS:
             self._touched.discard(ticket_id)
             for event in current:
+                # The ticket's facts are read once per event and again only after a rule
+                # changed something (a bulk import runs every create rule per ticket).
+                cache: dict[str, Any] = {}
                 for rule in self.ruleset.for_event(event):
                     if rule.name in fired:
                         continue
-                    firing = self._consider(rule, ticket_id, event,
+                    firing = self._consider(rule, ticket_id, event, cache,
                                             reply=reply if event == "reply" else None)
                     if firing is not None:
                         fired.add(rule.name)
@@ -254,19 +257,29 @@ class RuleRunner:
     def service_now(self) -> str:
         return to_iso(self.tickets._now())
 
-    def _consider(self, rule: r.Rule, ticket_id: str, event: str, *,
+    def _consider(self, rule: r.Rule, ticket_id: str, event: str, cache: dict[str, Any], *,
                   reply: Mapping[str, Any] | None) -> Firing | None:
-        rows = self.ledger.views([ticket_id])
-        if not rows:
-            return None
         now = self.tickets._now()
-        view = self.view(rows[0], now, reply=reply, want_words=bool(rule.when.text_has))
-        episode = self._episode(self.ledger.episodes_of_ticket(ticket_id).get(rule.name))
+        if "row" not in cache:
+            rows = self.ledger.views([ticket_id])
+            cache["row"] = rows[0] if rows else None
+            cache["episodes"] = self.ledger.episodes_of_ticket(ticket_id) if rows else {}
+        row = cache["row"]
+        if row is None:
+            return None
+        words = bool(rule.when.text_has)
+        key = "view+words" if words else "view"
+        view = cache.get(key)
+        if view is None:
+            view = cache[key] = self.view(row, now, reply=reply, want_words=words)
+        episode = self._episode(cache["episodes"].get(rule.name))
         decision = r.decide(rule, view, now, episode, business_open=self._open(now))
         if decision == r.Decision.END:
             self.ledger.end(rule.name, [ticket_id])
+            cache.clear()
         if decision != r.Decision.FIRE:
             return None
+        cache.clear()
         return self._fire(rule, view, event, now, reply=reply)
 
     # --- facts ------------------------------------------------------------------------
