@@ -141,6 +141,11 @@ class TestBadFiles:
         assert any(n == 11 and "two rules are named 'x'" in t and "line 6" in t
                    for n, t in found)
 
+    def test_a_name_with_control_characters(self) -> None:
+        found = problems('[[rule]]\nname = "a\\u001b[2Jb"\non = "create"\n'
+                         'then = { queue = "q" }\n')
+        assert found[0][0] == 2 and "control characters" in found[0][1]
+
     def test_unknown_top_level_table(self) -> None:
         found = problems('[settings]\nx = 1\n\n[[rule]]\nname = "a"\non = "create"\n'
                          'then = { queue = "q" }\n')

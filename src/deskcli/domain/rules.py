@@ -346,8 +346,8 @@ def _actions(raw: Mapping[str, Any], fail: Callable[[str, str], None]) -> Action
             elif key == "note":
                 if len(text) > MAX_NOTE:
                     raise InvalidInput(f"longer than {MAX_NOTE} characters")
-            elif "\n" in text or len(text) > 200:
-                raise InvalidInput("must be one line of at most 200 characters")
+            elif "\n" in text or len(text) > 200 or not text.isprintable():
+                raise InvalidInput("must be one line of plain text, at most 200 characters")
             values[key] = text
         except InvalidInput as error:
             fail(key, f"action {key!r}: {error.message}")
@@ -412,6 +412,8 @@ def parse_rules(text: str, source: str) -> RuleSet:
         name = " ".join(name.split())
         if len(name) > MAX_NAME:
             fail("name", f"rule name longer than {MAX_NAME} characters")
+        if not name.isprintable():
+            fail("name", f"rule name {name!r} has control characters; use plain text")
         if name in names:
             fail("name", f"two rules are named {name!r} (the other at line "
                          f"{names[name]}): each name must be unique")
