@@ -34,6 +34,9 @@ class Desk:
     store: Store
     tickets: TicketService
     now: Callable[[], datetime]
+    #: The id factory every service of this desk stamps new rows with (handed to each
+    #: service when it is built; injected by tests for reproducible ids).
+    new_id: Callable[[], str]
     #: Queues pages, chat posts and caller email with ticket changes; None when the
     #: config has no ``[notify]`` channels in use.
     outbound: OutboundPlanner | None = None
@@ -91,7 +94,7 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
         planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
                                   new_id=ids, checkpoint=config.checkpoint)
         service.on_change = planner.notice
-    desk = Desk(paths, config, checklists, store, service, clock, planner)
+    desk = Desk(paths, config, checklists, store, service, clock, ids, planner)
     if rules and (paths.config_dir / "rules.toml").is_file() \
             and store.meta("server_url") is None:
         # Parsed only when the file exists, and the rules code imported only then, so a

@@ -37,8 +37,11 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
 
 
-def help_table(rules: Iterable[dict[str, object]] = ()) -> Table:
-    from deskcli.tui.app import DeskApp
+def help_table(app_bindings: Iterable[BindingType],
+               rules: Iterable[dict[str, object]] = ()) -> Table:
+    """Every key, by where it works; ``app_bindings`` are the running app's own (passed
+    in: a screen never imports the app module, which imports the screens). ``rules``
+    are the rules in force (``DeskSession.rules_in_force``), listed after the keys."""
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
     from deskcli.tui.screens.queue import QueueScreen
@@ -47,7 +50,7 @@ def help_table(rules: Iterable[dict[str, object]] = ()) -> Table:
     from deskcli.tui.widgets.queue_table import QueueTable
 
     sections = [
-        ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),
+        ("Everywhere", GENERAL + binding_rows(app_bindings)),
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
         ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
         ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
@@ -84,7 +87,7 @@ class HelpScreen(ModalScreen[None]):
                          id="help-title")
             session = getattr(self.app, "session", None)
             rules = session.rules_in_force() if session is not None else []
-            yield Static(help_table(rules))
+            yield Static(help_table(self.app.BINDINGS, rules))
 
     def action_close(self) -> None:
         self.dismiss(None)
