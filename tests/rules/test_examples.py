@@ -188,7 +188,7 @@ class TestFollowUpThenClose:
         settings = parse_intake({"mailboxes": {"support": {
             "host": "127.0.0.1", "security": "none", "username": "support@example.org"}}})
         box = settings.mailboxes["support"]
-        intake = MailIntake(desk.tickets, settings)
+        intake = MailIntake(desk, settings)
         uids = iter(range(1, 100))
         return lambda raw: intake.ingest(box, "INBOX", 7, next(uids), raw)
 
@@ -286,3 +286,35 @@ def test_the_dashboard_counts_what_rules_did(rules_desk: DeskMaker, clock: FakeC
     assert any(" ".join(t.split()) == "Tickets routed 1 tickets" for t in texts)
     earlier = metrics.parse_window("7d", None, clock.now() - timedelta(days=30))
     assert rule_activity(desk.store, earlier).firings == 0
+
+
+def test_tags_as_conditions_and_actions(rules_desk: DeskMaker, clock: FakeClock) -> None:
+    desk = rules_desk("""
+[[rule]]
+name = "outages are tagged"
+on = "create"
+if = { text_has = ["outage", "down"] }
+then = { tag = "outage" }
+
+[[rule]]
+name = "a vip tag goes to the vip queue"
+on = "update"
+if = { tag = ["vip"] }
+then = { queue = "vip" }
+
+[[rule]]
+name = "untouched outages are raised"
+on = "schedule"
+if = { tag = "outage", status = ["new"], idle = "1h" }
+then = { priority = "P2" }
+""")
+    assert desk.rules is not None
+    down = desk.tickets.create(NewTicket(summary="ERP is down"))
+    calm = desk.tickets.create(NewTicket(summary="new keyboard"))
+    assert desk.tickets.tags_of(down["id"]) == ["outage"]
+    assert desk.tickets.tags_of(calm["id"]) == []
+    desk.tickets.tag(ref_of(calm), add=["vip"])
+    assert desk.tickets.find(calm["id"])["queue"] == "vip"
+    clock.advance(hours=1)
+    assert [f.ticket for f in desk.rules.run_schedule()] == [ref_of(down)]
+    assert desk.tickets.find(down["id"])["priority"] == "P2"

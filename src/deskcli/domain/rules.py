@@ -27,6 +27,7 @@ from typing import Any
 from .enums import Channel, Priority, Status, TicketType
 from .errors import InvalidInput
 from .sla import SlaState
+from .tags import parse_tag
 from .validation import parse_duration
 
 #: When a rule is evaluated: a new ticket, a change to one, a caller's reply, or the
@@ -61,7 +62,7 @@ ACTIONS: dict[str, str] = {
     "type": "set the type",
     "category": "set the category",
     "queue": "move to a queue",
-    "tag": "add a tag",
+    "tag": "add a tag (as deskcli set --tag writes it)",
     "assign": "a handle, round-robin:GROUP or least-loaded:GROUP",
     "status": "change the status (resolved re-uses the recorded resolution; closed closes)",
     "escalate": "escalate to this queue",
@@ -69,11 +70,6 @@ ACTIONS: dict[str, str] = {
     "note": "add an internal note",
     "reply": "send this canned reply (a snippet name) to the caller",
     "notify": "post to this chat channel",
-}
-
-#: Keys that are not available in this build yet (they arrive with ticket tags).
-UNAVAILABLE: dict[str, str] = {
-    "tag": "tags are not available yet in this version of deskcli",
 }
 
 RULE_KEYS = frozenset({"name", "on", "if", "then", "enabled", "description"})
@@ -272,9 +268,6 @@ def _conditions(raw: Mapping[str, Any], fail: Callable[[str, str], None]) -> Con
         if key not in CONDITIONS:
             fail(key, f"unknown condition {key!r}; conditions: {', '.join(CONDITIONS)}")
             continue
-        if key in UNAVAILABLE:
-            fail(key, f"condition {key!r}: {UNAVAILABLE[key]}")
-            continue
         try:
             if key in TIME_CONDITIONS:
                 if not isinstance(value, str):
@@ -303,6 +296,8 @@ def _conditions(raw: Mapping[str, Any], fail: Callable[[str, str], None]) -> Con
                         raise InvalidInput(f"unknown SLA state {bad[0]!r}: use at-risk or "
                                            "breached")
                     values[key] = frozenset(v.lower() for v in cleaned)
+                elif key == "tag":
+                    values[key] = frozenset(parse_tag(v) for v in cleaned)
                 elif key == "text_has":
                     phrases = [words_of(v).strip() for v in cleaned]
                     if any(not p for p in phrases):
@@ -320,9 +315,6 @@ def _actions(raw: Mapping[str, Any], fail: Callable[[str, str], None]) -> Action
     for key, value in raw.items():
         if key not in ACTIONS:
             fail(key, f"unknown action {key!r}; actions: {', '.join(ACTIONS)}")
-            continue
-        if key in UNAVAILABLE:
-            fail(key, f"action {key!r}: {UNAVAILABLE[key]}")
             continue
         try:
             if key == "close":
@@ -343,6 +335,8 @@ def _actions(raw: Mapping[str, Any], fail: Callable[[str, str], None]) -> Action
                     raise InvalidInput("use escalate = \"QUEUE\" to escalate (it needs the "
                                        "queue it goes to)")
                 text = status.value
+            elif key == "tag":
+                text = parse_tag(text)
             elif key == "note":
                 if len(text) > MAX_NOTE:
                     raise InvalidInput(f"longer than {MAX_NOTE} characters")
@@ -524,7 +518,7 @@ def anchors(rule: Rule, view: TicketView) -> str:
 def python_only(rule: Rule) -> bool:
     """Whether some condition can only be decided in Python (the rest SQL decides)."""
     c = rule.when
-    return bool(c.text_has or c.tag or any(
+    return bool(c.text_has or any(
         not v.isascii() for v in (*c.category, *c.client, *c.tier, *c.caller)))
 
 

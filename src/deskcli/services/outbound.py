@@ -101,6 +101,12 @@ class OutboundPlanner:
             self.queue.cancel_queued(ticket_id, [Purpose.SURVEY.value],
                                      "the ticket was reopened before the survey went out")
 
+    def post_chat(self, ticket: Row, channel: str, at: str, text: str) -> bool:
+        """Queue a post to one chat channel (a rule's ``notify``), in the caller's
+        transaction; each post is a message of its own."""
+        return self._add(ticket, Purpose.CHAT, channel, at, {"text": text, "bridge": ""},
+                         repeat=True)
+
     def acknowledge_page(self, ticket: Row, at: str) -> int:
         """The on-call engineer has it: tell the pager, so it stops escalating."""
         return self._pager_follow_up(ticket, Purpose.PAGE_ACK, at)

@@ -248,18 +248,18 @@ class RuleRunner:
         if current:
             ticket = self.store.ticket_by_id(ticket_id)
             if ticket is not None:
-                self.service._event(ticket_id, self.service_now(), "rules_stopped",
+                self.service.record_event(ticket_id, self.service_now(), "rules_stopped",
                                     f"Rules stopped after {MAX_ROUNDS} rounds of changes on "
                                     "this ticket; check rules.toml for rules that keep "
                                     "answering each other", {"fired": sorted(fired)})
         return out
 
     def service_now(self) -> str:
-        return to_iso(self.tickets._now())
+        return to_iso(self.tickets.now())
 
     def _consider(self, rule: r.Rule, ticket_id: str, event: str, cache: dict[str, Any], *,
                   reply: Mapping[str, Any] | None) -> Firing | None:
-        now = self.tickets._now()
+        now = self.tickets.now()
         if "row" not in cache:
             rows = self.ledger.views([ticket_id])
             cache["row"] = rows[0] if rows else None
@@ -267,11 +267,12 @@ class RuleRunner:
         row = cache["row"]
         if row is None:
             return None
-        words = bool(rule.when.text_has)
-        key = "view+words" if words else "view"
+        words, tags = bool(rule.when.text_has), bool(rule.when.tag)
+        key = f"view{'+words' if words else ''}{'+tags' if tags else ''}"
         view = cache.get(key)
         if view is None:
-            view = cache[key] = self.view(row, now, reply=reply, want_words=words)
+            view = cache[key] = self.view(row, now, reply=reply, want_words=words,
+                                          want_tags=tags)
         episode = self._episode(cache["episodes"].get(rule.name))
         decision = r.decide(rule, view, now, episode, business_open=self._open(now))
         if decision == r.Decision.END:
@@ -294,7 +295,7 @@ class RuleRunner:
         return r.Episode(int(row["episode"]), str(row["anchors"]), bool(row["active"]))
 
     def view(self, row: Row, now: datetime, *, reply: Mapping[str, Any] | None = None,
-             want_words: bool = True) -> r.TicketView:
+             want_words: bool = True, want_tags: bool = True) -> r.TicketView:
         """A ticket's rule facts from a ``RuleLedger`` row."""
         words = " "
         if want_words:
@@ -327,6 +328,7 @@ class RuleRunner:
             tier=row["contract_tier"], category=row["category"], queue=row["queue"],
             assignee=row["assignee"], caller_name=row["caller_name"],
             caller_email=row["caller_email"], words=words, sla=sla.value,
+            tags=frozenset(self.tickets.tags_of(row["id"])) if want_tags else frozenset(),
             reply_key=str(reply.get("note_id") or reply.get("at") or "reply")
             if reply is not None else None)
 
@@ -413,6 +415,11 @@ class RuleRunner:
             value = getattr(then, key)
             if value is not None:
                 steps.append((key, set_field(key, value)))
+        if then.tag is not None:
+            def tag() -> str:
+                change = svc.tag(self._ref(self._ticket(ref)), add=[then.tag or ""])
+                return f"tagged {then.tag}" if not change.empty else ""
+            steps.append(("tag", tag))
         if then.assign is not None:
             steps.append(("assign", lambda: self._assign(rule, ref, then.assign or "")))
         if then.status is not None:
@@ -524,7 +531,7 @@ class RuleRunner:
             raise Refused("the caller has no email address")
         from datetime import timedelta
 
-        values = ticket_values(ticket, technician="the service desk", now=self.tickets._now(),
+        values = ticket_values(ticket, technician="the service desk", now=self.tickets.now(),
                                checkpoint=self.checkpoint or timedelta(hours=4))
         self.service.add_note(self._ref(ticket), fill(text, values), internal=False)
         return f"sent reply '{snippet}'"
@@ -536,8 +543,7 @@ class RuleRunner:
         ref = self._ref(ticket)
         text = (f"{ref} {ticket['priority']} ({ticket['status']}): {ticket['summary']} "
                 f"[rule '{rule.name}']")
-        self.planner._add(ticket, Purpose.CHAT, channel, self.service_now(),
-                          {"text": text, "bridge": ""}, repeat=True)
+        self.planner.post_chat(ticket, channel, self.service_now(), text)
         return f"notified {channel}"
 
     # --- the scheduled pass -------------------------------------------------------------
@@ -555,6 +561,10 @@ class RuleRunner:
         q.one_of("k.contract_tier", c.tier, nocase=True)
         if c.waiting is not None:
             q.one_of("t.status", r.WAITING_STATUSES)
+        if c.tag:
+            items = sorted(c.tag)
+            q.add(f"EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag IN "
+                  f"({', '.join('?' for _ in items)}))", *items)
         if c.caller and all(v.isascii() for v in c.caller):
             items = sorted(c.caller)
             marks = ", ".join("?" for _ in items)
@@ -609,7 +619,7 @@ class RuleRunner:
         the episode going on. When SQL decides every condition of a rule, each row it
         returns fires, and the episodes that ended are closed by one UPDATE; otherwise the
         candidates (and the tickets with an episode going on) are judged in Python."""
-        moment = now or self.tickets._now()
+        moment = now or self.tickets.now()
         out: list[Firing] = []
         open_now = self._open(moment)
         for rule in self.ruleset.for_event("schedule"):
@@ -732,7 +742,7 @@ def assignment_factory(desk: Any, roster: Any = None) -> Callable[[], Any] | Non
     chosen = roster if roster is not None else desk.config.roster
 
     def make() -> Any:
-        return AssignmentService(desk.store, chosen, desk.tickets._now)
+        return AssignmentService(desk.store, chosen, desk.tickets.now)
 
     return make
 
