@@ -30,7 +30,7 @@ from deskcli.domain import rules as r
 from deskcli.domain.enums import Status
 from deskcli.domain.errors import DeskError, InvalidInput, Refused
 from deskcli.domain.ids import stable_id
-from deskcli.domain.notify import NotifySettings, Purpose
+from deskcli.domain.notify import NotifySettings
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.sla import classify
