@@ -41,10 +41,17 @@ def server_home(root: Path) -> Path:
     return root
 
 
-def start(home: Path, database_url: str) -> TeamServer:
+def start(home: Path, database_url: str, *, ready: bool = True) -> TeamServer:
+    """A server whose rules worker has made its first sync (what came with it counts as
+    history, so a test creates its tickets after this)."""
     port = free_port()
     team = TeamServer(f"http://127.0.0.1:{port}", database_url, home, port)
     team.start()
+    deadline = time.monotonic() + 60
+    log = home / "server.log"
+    while ready and "rules: ready" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.1)
     return team
 
 
@@ -118,10 +125,11 @@ def test_two_server_processes_never_fire_a_rule_twice(tmp_path: Path, fast_round
         client = SyncClient(ana, Credentials(first.url, first.add("ana", ["Acme"]), "t"))
         for n in range(3):
             ana.tickets.create(NewTicket(summary=f"refund {n}", client="Acme"))
-        client.sync()
+        wait_for(client, ana, {f"refund {n}": ("billing", 1, 1) for n in range(3)}, servers)
         # A second host on the same database, with its own store: it takes over the rules
-        # account, and the claim in the database keeps the two from running at once.
-        second = start(server_home(tmp_path / "host-b"), url)
+        # account, and the claim in the database keeps the two from running at once. It
+        # must not repeat what the first one did (it learns of it by sync).
+        second = start(server_home(tmp_path / "host-b"), url, ready=False)
         servers.append(second)
         for n in range(3):
             ana.tickets.create(NewTicket(summary=f"other {n}", client="Acme"))

@@ -63,7 +63,7 @@ def test_help_lists_the_rules_in_force(isolated_home: Path, clock: FakeClock) ->
         from deskcli.tui.screens.help import help_table
 
         console = Console(width=200, record=True)
-        console.print(help_table(app.session.rules_in_force()))
+        console.print(help_table(app.BINDINGS, app.session.rules_in_force()))
         text = console.export_text()
         assert "RULES IN FORCE (RULES.TOML)" in text
         line = next(x for x in text.splitlines() if "untouched P2 escalates" in x)

@@ -174,7 +174,11 @@ class RulesWorker(threading.Thread):
                                   roster=load_server_roster(self.database_url))
             wire(desk, runner)
         assert desk.rules is not None
+        first = desk.store.meta("rules_event_cursor") is None
         run_pulled(desk.rules, skip_actor=HANDLE)
+        if first:
+            # What the very first sync brought is history: the event rules start here.
+            self.log("rules: ready (changes from now on set the event rules off)")
         desk.rules.run_schedule()
         client.sync()
         if desk.outbound is not None:
