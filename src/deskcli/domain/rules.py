@@ -449,8 +449,9 @@ def parse_rules(text: str, source: str) -> RuleSet:
                        "waiting, silent, age), sla or business_hours; otherwise it belongs "
                        "on create or update")
         if len(problems) == before:
-            for key in (*raw_if, *raw_then):
-                line_of(key)
+            for key in ("reply", "notify", "assign"):  # what the config checks name
+                if key in raw_then:
+                    line_of(key)
             rules.append(Rule(name=name, on=str(on), when=conditions, then=actions,
                               line=start or 0, enabled=enabled, description=description,
                               lines=dict(lines)))

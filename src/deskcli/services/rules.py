@@ -737,11 +737,12 @@ def build_runner(desk: Any, *, actor: str = ACTOR, check: bool = True,
 def assignment_factory(desk: Any, roster: Any = None) -> Callable[[], Any] | None:
     """How rules assign (``services.assignment``): from the config's technicians on a
     solo store, or from ``roster`` (the server's technician records) on the server."""
-    from deskcli.services.assignment import AssignmentService
-
     chosen = roster if roster is not None else desk.config.roster
 
     def make() -> Any:
+        # Imported on first use: a desk whose rules never assign does not load it.
+        from deskcli.services.assignment import AssignmentService
+
         return AssignmentService(desk.store, chosen, desk.tickets.now)
 
     return make
