@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -622,16 +623,18 @@ class RuleRunner:
         moment = now or self.tickets.now()
         out: list[Firing] = []
         open_now = self._open(moment)
+        #: Episodes that ended are closed together at the end of the pass, in one
+        #: transaction (a pass where nothing changed commits nothing per rule).
+        enders: list[Callable[[], object]] = []
         for rule in self.ruleset.for_event("schedule"):
             closed_hours = (rule.when.business_hours is not None
                             and rule.when.business_hours != open_now)
             if closed_hours:
-                if not dry_run:
-                    with self.store.transaction():
-                        self.ledger.end_all(rule.name)
+                enders.append(partial(self.ledger.end_all, rule.name))
                 continue
             if r.python_only(rule):
-                out.extend(self._judged_pass(rule, moment, open_now, dry_run, ticket_id))
+                out.extend(self._judged_pass(rule, moment, open_now, dry_run, ticket_id,
+                                             enders))
                 continue
             query = self.query_for(rule, moment)
             if ticket_id is not None:
@@ -649,12 +652,17 @@ class RuleRunner:
                 if firing is not None:
                     out.append(firing)
             static = self.static_query(rule, moment)
+            enders.append(partial(self.ledger.end_where, rule.name, static, anchor_sql))
+        active = self.ledger.rules_with_episodes()
+        if enders and not dry_run and active:
             with self.store.transaction():
-                self.ledger.end_where(rule.name, static, anchor_sql)
+                for end in enders:
+                    end()
         return out
 
     def _judged_pass(self, rule: r.Rule, moment: datetime, open_now: bool, dry_run: bool,
-                     ticket_id: str | None) -> list[Firing]:
+                     ticket_id: str | None, enders: list[Callable[[], object]]
+                     ) -> list[Firing]:
         """A rule with a condition only Python can decide (words): SQL still narrows the
         candidates to those without an episode going on, and ends the episodes whose
         other conditions or clocks changed; Python judges the words, and looks again at
@@ -684,10 +692,10 @@ class RuleRunner:
         ended = [row["id"] for row in self.ledger.views(touched, texts=words, since=since)
                  if not r.static_holds(rule, self.view(row, moment, want_words=words),
                                        business_open=open_now)]
-        with self.store.transaction():
-            self.ledger.end_where(rule.name, self.static_query(rule, moment), anchor_sql)
-            if ended:
-                self.ledger.end(rule.name, ended)
+        static = self.static_query(rule, moment)
+        enders.append(partial(self.ledger.end_where, rule.name, static, anchor_sql))
+        if ended:
+            enders.append(partial(self.ledger.end, rule.name, ended))
         return out
 
     def test(self, now: datetime, ticket_id: str | None = None) -> list[Firing]:

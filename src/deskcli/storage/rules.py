@@ -197,6 +197,11 @@ class RuleLedger:
             "SELECT f.ticket_id FROM rule_firings f JOIN tickets t ON t.id = f.ticket_id "
             "WHERE f.rule = ? AND f.active = 1 AND t.updated_at > f.at", (rule,))]
 
+    def rules_with_episodes(self) -> bool:
+        """Whether any episode is going on at all (else there is nothing to end)."""
+        return self._db.execute("SELECT 1 FROM rule_firings WHERE active = 1 LIMIT 1"
+                                ).fetchone() is not None
+
     def end_all(self, rule: str) -> int:
         self.store.require_tx()
         return self._db.execute("UPDATE rule_firings SET active = 0 WHERE rule = ? "
