@@ -294,3 +294,21 @@ then = { note = "breached" }
                 expected.add(("breached", f"#{t['number']}"))
         found = {(f.rule, f.ticket) for f in desk.rules.test(now)}
         assert found == expected, minute
+
+
+def test_a_long_chain_of_rules_stops_and_says_so(rules_desk: DeskMaker) -> None:
+    """Ten update rules, each set off by the one before and written before it in the file
+    (so each round fires one): the chain stops after eight rounds and says why."""
+    from deskcli.services.rules import MAX_ROUNDS
+
+    chain = "\n".join(
+        f'[[rule]]\nname = "step {n}"\non = "update"\nif = {{ category = "c{n}" }}\n'
+        f'then = {{ category = "c{n + 1}" }}\n' for n in reversed(range(10)))
+    desk = rules_desk(chain)
+    row = desk.tickets.create(NewTicket(summary="chain"))
+    desk.tickets.update(f"#{row['number']}", {"category": "c0"})
+    timeline = desk.tickets.detail(row["id"]).timeline
+    assert len([e for e in timeline if e["kind"] == "rule_fired"]) == MAX_ROUNDS
+    stopped = [e for e in timeline if e["kind"] == "rules_stopped"]
+    assert len(stopped) == 1 and "stopped after 8 rounds" in stopped[0]["summary"]
+    assert desk.tickets.find(row["id"])["category"] == f"c{MAX_ROUNDS}"
