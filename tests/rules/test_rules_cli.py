@@ -134,3 +134,12 @@ class TestListTestRun:
             desk.store.set_meta("server_url", "http://127.0.0.1:9")
         write_rules(isolated_home, RULES)
         cli.refused(("rules", "run"), 1, "joined to a team server")
+
+
+def test_serve_refuses_a_broken_rules_file(cli: Cli, isolated_home: Path,
+                                           tmp_path: Path) -> None:
+    path = write_rules(isolated_home, '[[rule]]\nname = "a"\non = "never"\n'
+                                      'then = { queue = "q" }\n')
+    result = cli("serve", "--database-url", f"sqlite:///{tmp_path / 'server.db'}")
+    assert result.exit_code == 2
+    assert f"{path}:3: rule 'a': on = 'never' is not an event" in result.stderr
