@@ -312,3 +312,46 @@ def test_a_long_chain_of_rules_stops_and_says_so(rules_desk: DeskMaker) -> None:
     stopped = [e for e in timeline if e["kind"] == "rules_stopped"]
     assert len(stopped) == 1 and "stopped after 8 rounds" in stopped[0]["summary"]
     assert desk.tickets.find(row["id"])["category"] == f"c{MAX_ROUNDS}"
+
+
+CHILD_NEW = textwrap.dedent("""
+    import os, signal, sys
+    sys.path.insert(0, sys.argv[2])
+    from pathlib import Path
+    from helpers import paths_under
+    from deskcli.domain.intake import NewTicket
+    from deskcli.services.desk import open_desk
+    from deskcli.storage import rules as storage_rules
+
+    def record(self, row):
+        os.kill(os.getpid(), signal.SIGKILL)  # the rule acted; nothing is committed yet
+
+    storage_rules.RuleLedger.record = record
+    desk = open_desk(paths_under(Path(sys.argv[1])))
+    desk.tickets.create(NewTicket(summary="refund please"))
+""")
+
+
+def test_a_crash_inside_an_event_rule_leaves_neither_the_ticket_nor_the_rule(
+        isolated_home: Path, clock: FakeClock) -> None:
+    """Event rules run in the change's own transaction: killed while a rule acts on a new
+    ticket, the store has neither the ticket nor the rule's changes."""
+    config = isolated_home / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "rules.toml").write_text('[[rule]]\nname = "refund"\non = "create"\n'
+                                       'if = { text_has = "refund" }\n'
+                                       'then = { queue = "billing" }\n')
+    make_desk(isolated_home, clock).close()
+    tests_dir = str(Path(__file__).resolve().parent.parent)
+    child = subprocess.run([sys.executable, "-c", CHILD_NEW, str(isolated_home), tests_dir],
+                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    desk = make_desk(isolated_home, clock)
+    try:
+        db = desk.store.db
+        assert db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"] == 0
+        assert db.execute("SELECT count(*) AS n FROM events").fetchone()["n"] == 0
+        assert db.execute("SELECT count(*) AS n FROM outbox").fetchone()["n"] == 0
+    finally:
+        desk.close()
