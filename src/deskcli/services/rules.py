@@ -29,10 +29,10 @@ from typing import Any
 
 from deskcli.domain import rules as r
 from deskcli.domain.enums import Status
-from deskcli.domain.errors import DeskError, InvalidInput, Refused
+from deskcli.domain.errors import DeskError, InvalidInput, NotFound, Refused
 from deskcli.domain.ids import stable_id
 from deskcli.domain.notify import NotifySettings
-from deskcli.domain.numbering import display_ref
+from deskcli.domain.numbering import TicketRef, display_ref
 from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.sla import classify
 from deskcli.domain.timefmt import to_iso
@@ -247,8 +247,7 @@ class RuleRunner:
             current = ["update"] if ticket_id in self._touched and any(
                 rule.name not in fired for rule in self.ruleset.for_event("update")) else []
         if current:
-            ticket = self.store.ticket_by_id(ticket_id)
-            if ticket is not None:
+            if self._find(ticket_id) is not None:
                 self.service.record_event(ticket_id, self.service_now(), "rules_stopped",
                                     f"Rules stopped after {MAX_ROUNDS} rounds of changes on "
                                     "this ticket; check rules.toml for rules that keep "
@@ -440,8 +439,14 @@ class RuleRunner:
             steps.append(("notify", lambda: self._notify(rule, ref, then.notify or "")))
         return steps
 
+    def _find(self, ticket_id: str) -> Row | None:
+        try:
+            return self.tickets.find(TicketRef(ticket_id=ticket_id))
+        except NotFound:
+            return None
+
     def _ticket(self, ticket_id: str) -> Row:
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self._find(ticket_id)
         if ticket is None:
             raise Refused("the ticket is gone")
         return ticket
