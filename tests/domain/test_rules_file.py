@@ -306,3 +306,15 @@ def test_summary_for_the_list() -> None:
     assert rows[1]["then"] == "queue tier2, status escalated, notify incident-room"
     assert r.describe("refund to billing", ["set queue billing"]) == \
         "rule 'refund to billing' set queue billing"
+
+
+def test_every_rules_example_in_the_docs_parses() -> None:
+    """docs/rules.md's examples are rules files that work (they cannot drift)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
+    blocks = [b for b in re.findall(r"```toml\n(.*?)```", text, re.S) if "[[rule]]" in b]
+    assert len(blocks) >= 2
+    for block in blocks:
+        assert r.parse_rules(block, "docs/rules.md").rules
