@@ -20,7 +20,7 @@ CORE_MODULES = [
     "deskcli.sync.apply", "deskcli.services.notify", "deskcli.services.outbound",
     "deskcli.notify.channels", "deskcli.notify.pagerduty", "deskcli.notify.webhook",
     "deskcli.notify.email", "deskcli.storage.outbound", "deskcli.services.mail",
-    "deskcli.storage.mail",
+    "deskcli.storage.mail", "deskcli.services.rules", "deskcli.storage.rules",
 ]
 #: imapclient loads only when a mailbox is actually opened (``deskcli.intake.imap``).
 FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic",
@@ -50,7 +50,22 @@ def test_domain_is_pure() -> None:
     """No database driver, no front-end library: the domain is plain Python."""
     domain = ["deskcli.domain." + m for m in ("engine", "sla", "intake", "numbering", "hlc",
                                               "validation", "communication", "priority",
-                                              "notify", "templates", "mail", "mailboxes")]
+                                              "notify", "templates", "mail", "mailboxes", "rules")]
     loaded = _loaded(domain)
     leaked = sorted(m for m in DOMAIN_FORBIDDEN if m in loaded)
     assert not leaked, f"the domain imported {leaked}"
+
+
+@pytest.mark.subprocess
+def test_a_desk_without_a_rules_file_never_loads_the_rules(tmp_path: object) -> None:
+    """``deskcli new`` on a desk without rules.toml pays nothing for rules (issue 18)."""
+    code = ("import json, sys\nfrom deskcli.services.desk import open_desk\n"
+            "from deskcli.paths import Paths\nfrom pathlib import Path\n"
+            f"root = Path({str(tmp_path)!r})\n"
+            "open_desk(Paths(root / 'data', root / 'config')).close()\n"
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    loaded = set(json.loads(out))
+    assert not {"deskcli.services.rules", "deskcli.domain.rules",
+                "deskcli.storage.rules"} & loaded

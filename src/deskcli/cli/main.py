@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("notify_cmd", "app"),
     "doctor": ("doctor_cmd", "doctor"),
     "mail": ("mail_cmd", "app"),
+    "rules": ("rules_cmd", "app"),
 }
 
 #: Each command's one-line summary (the first paragraph of its help), for shell completion:

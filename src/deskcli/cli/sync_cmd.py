@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from deskcli.domain.errors import InvalidInput
+from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.paths import resolve_paths
 
 from . import output
@@ -59,7 +59,9 @@ def serve(
     """Run the team server that technicians' deskcli sync with.
 
     When the server's config.toml has [intake.mailboxes], the server also fetches them
-    and the tickets reach every technician by sync (docs/email.md).
+    and the tickets reach every technician by sync (docs/email.md). When its config
+    folder has a rules.toml, the server runs the rules for every technician
+    (docs/rules.md).
 
     Example:
 
@@ -93,6 +95,13 @@ def serve(
                            paths=resolve_paths(), log=say)
     if fetcher is not None:
         say(f"fetching mail from: {', '.join(fetcher.mailboxes)} (docs/email.md)")
+    from deskcli.server import rules as server_rules
+
+    try:
+        server_rules.start(server_url=f"http://{local}:{port}", database_url=url,
+                           paths=resolve_paths(), log=say)
+    except DeskError as error:  # a broken rules.toml: named, and the server does not start
+        fail(str(error))
     if workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info")
     else:

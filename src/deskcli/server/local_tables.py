@@ -359,3 +359,19 @@ class TicketTag(LocalTable, table=True):
     __tablename__ = "ticket_tags"
     tag: str = Field(primary_key=True)
     ticket_id: str = Field(primary_key=True, foreign_key="tickets.id")
+
+
+class RuleFiring(LocalTable, table=True):
+    """One rule firing on one ticket in one condition episode (local to the store that
+    runs the rules; its ``rule_fired`` event is what syncs). ``services/rules.py``."""
+
+    __tablename__ = "rule_firings"
+    id: str = Field(primary_key=True)
+    rule: str
+    ticket_id: str = Field(foreign_key="tickets.id")
+    episode: int
+    event: str
+    at: str
+    anchors: str
+    active: int = 1
+    outcome: str

@@ -25,6 +25,7 @@ from deskcli.storage.store import Store
 if TYPE_CHECKING:  # the notification code loads only for a team that uses it
     from deskcli.domain.checklist import Checklist
     from deskcli.services.outbound import OutboundPlanner
+    from deskcli.services.rules import RuleRunner
     from deskcli.services.tickets import TicketService
 
 
@@ -74,6 +75,9 @@ class Desk:
         #: Queues pages, chat posts and caller email with ticket changes; None when the
         #: config has no ``[notify]`` channels in use.
         self.outbound = outbound
+        #: The rules in force on this store (``rules.toml``); None when there is no rules
+        #: file, or when the store is joined to a team server (the server runs them).
+        self.rules: RuleRunner | None = None
         self._tickets: TicketService | None = None
 
     @property
@@ -131,8 +135,12 @@ def _team_handle(store: Store) -> str | None:
 
 
 def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None = None,
-              ids: Callable[[], str] = new_id, actor: str | None = None) -> Desk:
-    """Open the technician's store, creating and upgrading it as needed."""
+              ids: Callable[[], str] = new_id, actor: str | None = None,
+              rules: bool = True) -> Desk:
+    """Open the technician's store, creating and upgrading it as needed.
+
+    ``rules=False`` leaves the rules file alone (``deskcli rules check`` reads it itself,
+    to report every problem instead of refusing to open)."""
     paths = paths or resolve_paths()
     config = load_config(paths.config_file)
     templates = None
@@ -151,5 +159,17 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
 
         planner = OutboundPlanner(store, config.notify, templates, actor=actor,
                                   new_id=ids, checkpoint=config.checkpoint)
-    return Desk(paths, config, LazyChecklists(paths.config_dir), store, clock, ids=ids,
+    desk = Desk(paths, config, LazyChecklists(paths.config_dir), store, clock, ids=ids,
                 actor=actor, outbound=planner)
+    if rules and (paths.config_dir / "rules.toml").is_file() \
+            and store.meta("server_url") is None:
+        # Parsed only when the file exists, and the rules code imported only then, so a
+        # desk without rules pays nothing for them.
+        from deskcli.services.rules import attach_rules
+
+        try:
+            attach_rules(desk)
+        except BaseException:
+            store.close()
+            raise
+    return desk

@@ -294,6 +294,8 @@ class MailIntake:
                               "mail_key": mail.key, "from": sender})
         # A word from the caller is contact: the checkpoint clock restarts.
         ticket = service.write_changes(ticket, {"last_contact_at": at}, at)
+        # The caller-reply rules (services/rules.py) run on this, with the reply's words.
+        service.notice("caller_reply", ticket["id"], at, {"text": body, "note_id": note_id})
         if effect is rules.ReplyEffect.BACK_TO_OPEN:
             ticket = service.change_status(ticket, Status.OPEN, at,
                                            reason=rules.REOPEN_REASON)

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import cast
 
 from deskcli.domain import metrics
+from deskcli.domain.rules import RuleActivity
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.timefmt import to_iso
 from deskcli.storage.store import Store
@@ -41,3 +42,14 @@ def build_report(store: Store, policy: SlaPolicy, window: metrics.Window,
 
 def window_for(since: str | None, until: str | None, now: datetime) -> metrics.Window:
     return metrics.parse_window(since, until, now)
+
+
+def rule_activity(store: Store, window: metrics.Window) -> RuleActivity:
+    """What rules did in ``window`` (tickets routed, followed up, auto-closed), from the
+    ``rule_fired`` timeline events every firing writes."""
+    from deskcli.domain.numbering import display_ref
+    from deskcli.domain.rules import count_activity
+    from deskcli.storage.rules import RuleLedger
+
+    rows = RuleLedger(store).fired_events(to_iso(window.since), to_iso(window.until))
+    return count_activity((display_ref(n, p), d) for n, p, d in rows)

@@ -72,6 +72,8 @@ class OutboundPlanner:
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
         """Called by the ticket service after each change, in its transaction."""
+        if what == "updated":
+            return  # a field change as such queues nothing (the specific notices do)
         ticket = self.store.tickets.by_id(ticket_id)
         if ticket is None:
             return
@@ -98,6 +100,12 @@ class OutboundPlanner:
         if what == "reopened":
             self.queue.cancel_queued(ticket_id, [Purpose.SURVEY.value],
                                      "the ticket was reopened before the survey went out")
+
+    def post_chat(self, ticket: Row, channel: str, at: str, text: str) -> bool:
+        """Queue a post to one chat channel (a rule's ``notify``), in the caller's
+        transaction; each post is a message of its own."""
+        return self._add(ticket, Purpose.CHAT, channel, at, {"text": text, "bridge": ""},
+                         repeat=True)
 
     def acknowledge_page(self, ticket: Row, at: str) -> int:
         """The on-call engineer has it: tell the pager, so it stops escalating."""

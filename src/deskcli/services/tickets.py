@@ -507,6 +507,17 @@ class TicketService:
         if self.on_change is not None:
             self.on_change(what, ticket_id, at, info)
 
+    def notice(self, what: str, ticket_id: str, at: str,
+               info: Mapping[str, Any] | None = None) -> None:
+        """Tell ``on_change`` of a change another service made in this service's
+        transaction (mail intake's caller reply, which the reply rules run on), as this
+        service's own changes do."""
+        self._notice(what, ticket_id, at, info)
+
+    def now(self) -> datetime:
+        """The service's clock (injected: tests and ``rules test --at`` move it)."""
+        return self._now()
+
     def mark_contacted(self, ticket_id: str, at: str) -> None:
         """A message reached the caller (sent by the outbound queue): the checkpoint clock
         restarts and, if it was the first word, the response SLA is met. Runs in the
@@ -541,6 +552,7 @@ class TicketService:
         if all_changes:
             all_changes["updated_at"] = at
             self.store.update_ticket(ticket["id"], all_changes, at)
+            self._notice("updated", ticket["id"], at)
         return {**merged, **derived}
 
     def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None,

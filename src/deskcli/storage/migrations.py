@@ -442,6 +442,24 @@ CREATE TRIGGER tag_changes_deleted AFTER DELETE ON tag_changes BEGIN
 END;
 """
 
+V11_RULE_FIRINGS = """
+CREATE TABLE rule_firings (
+    id TEXT PRIMARY KEY,
+    rule TEXT NOT NULL,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    episode INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    at TEXT NOT NULL,
+    anchors TEXT NOT NULL,
+    active INTEGER NOT NULL DEFAULT 1,
+    outcome TEXT NOT NULL
+);
+CREATE UNIQUE INDEX rule_firings_by_episode ON rule_firings(rule, ticket_id, episode);
+CREATE INDEX rule_firings_active ON rule_firings(rule, active, ticket_id);
+CREATE INDEX rule_firings_by_ticket ON rule_firings(ticket_id);
+CREATE INDEX events_by_kind_at ON events(kind, at);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -457,6 +475,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (10, "ticket tags: the synced add/remove records and the current set they give",
      V10_TAGS),
     (11, "the queue's order as an index: console pages by keyset", V11_QUEUE_KEY),
+    (12, "rules: which rule fired on which ticket, once per condition episode",
+     V11_RULE_FIRINGS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -88,6 +88,10 @@ class Store:
         self._new_id = ids
         self._now_ms = now_ms
         self._in_tx = False
+        #: Called once, inside the transaction, just before the outermost one commits
+        #: (the rules run there, so a rule's changes commit with the change that caused
+        #: them); cleared at every commit or rollback.
+        self.before_commit: list[Callable[[], None]] = []
         #: What ``quick_check`` found wrong, when opened with ``allow_damaged`` (read-only).
         self.damage: str | None = None
         self._counted = False  # whether ``_open_paths`` counts this connection
@@ -268,6 +272,8 @@ class Store:
         self._in_tx = True
         try:
             yield self
+            while self.before_commit:
+                self.before_commit.pop(0)()
             self._db.execute("COMMIT")
         except BaseException as error:
             # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK
@@ -282,6 +288,7 @@ class Store:
             raise
         finally:
             self._in_tx = False
+            self.before_commit.clear()
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -78,6 +78,10 @@ class DeskApp(App[int]):
     class AlertsRead(Message):
         alerts: Alerts
 
+    @dataclass
+    class RulesDone(Message):
+        fired: int
+
     class StoreEmpty(Message):
         """The store has no tickets at all: offer the sample data."""
 
@@ -87,7 +91,8 @@ class DeskApp(App[int]):
     def __init__(self, desk: Desk, *, new_id: Callable[[], str] = system_ids,
                  tick: float | None = 1.0, offer_samples: bool = True,
                  sample_count: int = 1000, sync_every: float | None = 30.0,
-                 notify_every: float | None = 15.0) -> None:
+                 notify_every: float | None = 15.0,
+                 rules_every: float | None = 60.0) -> None:
         super().__init__()
         from deskcli.tui.widgets import inert
 
@@ -95,6 +100,9 @@ class DeskApp(App[int]):
         #: Seconds between runs of the outbound sender; None turns it off (it also stays
         #: off when the config sets up no channels).
         self.notify_every = notify_every
+        #: Seconds between passes of the time-based rules; None turns them off (they
+        #: also stay off without a rules file, and on a store joined to a server).
+        self.rules_every = rules_every
         #: Seconds between background syncs with the team server; None turns them off.
         self.sync_every = sync_every
         self.session = DeskSession(desk, new_id=new_id)
@@ -145,6 +153,8 @@ class DeskApp(App[int]):
         if self.notify_every and self.session.notify_enabled():
             self.run_notify()
             self.set_interval(self.notify_every, self.run_notify)
+        if self.rules_every and self.session.rules_enabled():
+            self.set_interval(self.rules_every, self.run_rules)
 
     def on_unmount(self) -> None:
         self.session.close_sync()
@@ -181,6 +191,23 @@ class DeskApp(App[int]):
             current.load()
             self.notify(f"{current.ref} was changed by a colleague; showing the latest "
                         "(your draft is kept)")
+
+    # --- time-based rules -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="rules", exit_on_error=False)
+    def run_rules(self) -> None:
+        """One pass of the time-based rules in a thread, off the screen's way."""
+        self.post_message(self.RulesDone(self.session.rules_once()))
+
+    def on_desk_app_rules_done(self, message: RulesDone) -> None:
+        if not message.fired:
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen):
+                screen.action_refresh()
+        self.refresh_alerts()
+        if self.session.notify_enabled():
+            self.run_notify()
 
     # --- outbound messages ----------------------------------------------------------------
 

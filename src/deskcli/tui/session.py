@@ -183,6 +183,7 @@ class DeskSession:
         self._sync_closed = False
         self._notify_desk: Desk | None = None
         self._notify_service: Any = None
+        self._rules_desk: Desk | None = None
 
     @property
     def tech(self) -> str:
@@ -279,6 +280,37 @@ class DeskSession:
     def earlier_events(self, ticket_id: str, event: Row) -> tuple[list[Row], bool]:
         """The timeline page before ``event``, and whether there are earlier ones still."""
         return self.run(self.desk.tickets.earlier_events, ticket_id, event, TIMELINE_PAGE)
+
+    # --- rules ------------------------------------------------------------------------
+
+    def rules_enabled(self) -> bool:
+        """Whether this console runs time-based rules (a solo store with a rules file)."""
+        return self.desk.rules is not None and bool(self.desk.rules.ruleset.for_event(
+            "schedule"))
+
+    def rules_in_force(self) -> list[dict[str, Any]]:
+        """The rules in force, for the help screen (empty without a rules file)."""
+        if self.desk.rules is None:
+            return []
+        from deskcli.domain.rules import summarise
+
+        return [row for row in summarise(self.desk.rules.ruleset.rules) if row["enabled"]]
+
+    def rules_once(self) -> int:
+        """One pass of the time-based rules on a connection of its own (like the sender),
+        so a long pass never holds the store the screens read from. Returns how many
+        rules fired."""
+        if not self.rules_enabled() or self._sync_closed:
+            return 0
+        from deskcli.services.desk import open_desk
+
+        if self._rules_desk is None:
+            self._rules_desk = open_desk(self.desk.paths, now=self.desk.now,
+                                         ids=self.new_id, actor=self.tech)
+        runner = self._rules_desk.rules
+        if runner is None:
+            return 0
+        return len(runner.run_schedule())
 
     # --- notifications -----------------------------------------------------------------
 
@@ -446,6 +478,9 @@ class DeskSession:
             service.close()
         if notify_desk is not None:
             notify_desk.close()
+        rules_desk, self._rules_desk = self._rules_desk, None
+        if rules_desk is not None:
+            rules_desk.close()
         client, desk = self._sync_client, self._sync_desk
         self._sync_client = self._sync_desk = None
         if client is not None:

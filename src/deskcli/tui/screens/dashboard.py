@@ -21,6 +21,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from deskcli.domain import metrics
+from deskcli.domain.rules import ACTIVITY, RuleActivity
 from deskcli.tui.screens.context import desk_app
 from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.status_bar import DeskStatusBar
@@ -45,6 +46,8 @@ class DashboardData:
 
     weekly: metrics.Report
     by_priority: metrics.Report
+    #: What rules did in the window; None on a desk without rules and no rule firings.
+    rules: RuleActivity | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,14 @@ def dashboard_rows(data: DashboardData, trend_width: int = TREND_WEEKS
         line.append(f"{item.key:<25}", style="bold")
         line.append(f"{item.count:>8} tickets")
         rows.append((line, Drill(f"{kind} {item.key}", item.refs)))
+    if data.rules is not None:
+        rows.append(None)
+        rows.append(Text(f"WHAT RULES DID ({data.rules.firings} firings; enter lists the "
+                         "tickets)", style="bold underline"))
+        for kind, label in ACTIVITY.items():
+            line = Text(f"{label:<26}", style="bold")
+            line.append(f"{data.rules.count(kind):>8} tickets")
+            rows.append((line, Drill(f"{label} by rules", data.rules.refs.get(kind, ()))))
     return rows
 
 
@@ -162,16 +173,18 @@ class DashboardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="dashboard")
     def _compute(self, days: int) -> None:
-        from deskcli.services.metrics import build_report
+        from deskcli.services.metrics import build_report, rule_activity
 
         session = desk_app(self).session
         desk = session.desk
         window = metrics.parse_window(f"{days}d", None, desk.now())
 
         def both() -> DashboardData:
+            activity = rule_activity(desk.store, window)
             return DashboardData(
                 build_report(desk.store, desk.config.sla, window, metrics.GroupBy.WEEK),
-                build_report(desk.store, desk.config.sla, window, metrics.GroupBy.PRIORITY))
+                build_report(desk.store, desk.config.sla, window, metrics.GroupBy.PRIORITY),
+                activity if activity.firings or desk.rules is not None else None)
         self.post_message(self._Computed(days, session.run(both)))
 
     def on_dashboard_screen__computed(self, message: _Computed) -> None:

@@ -37,9 +37,11 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
 
 
-def help_table(app_bindings: Iterable[BindingType]) -> Table:
+def help_table(app_bindings: Iterable[BindingType],
+               rules: Iterable[dict[str, object]] = ()) -> Table:
     """Every key, by where it works; ``app_bindings`` are the running app's own (passed
-    in: a screen never imports the app module, which imports the screens)."""
+    in: a screen never imports the app module, which imports the screens). ``rules``
+    are the rules in force (``DeskSession.rules_in_force``), listed after the keys."""
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
     from deskcli.tui.screens.queue import QueueScreen
@@ -55,6 +57,10 @@ def help_table(app_bindings: Iterable[BindingType]) -> Table:
         ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
         ("Forms and dialogs", FORMS),
     ]
+    in_force = [(str(rule["name"]), f"on {rule['on']}: if {rule['if']}; then {rule['then']}")
+                for rule in rules]
+    if in_force:
+        sections.append(("Rules in force (rules.toml)", in_force))
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
     table.add_column("key", style="bold", no_wrap=True)
     table.add_column("does", ratio=1)
@@ -79,7 +85,9 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text("Keys (escape closes; j/k scroll)", style="bold"),
                          id="help-title")
-            yield Static(help_table(self.app.BINDINGS))
+            session = getattr(self.app, "session", None)
+            rules = session.rules_in_force() if session is not None else []
+            yield Static(help_table(self.app.BINDINGS, rules))
 
     def action_close(self) -> None:
         self.dismiss(None)
