@@ -478,3 +478,12 @@ server_app.command("ops")(ops)
 server_app.command("revoke")(revoke)
 server_app.command("techs")(techs)
 server_app.command("upgrade")(upgrade)
+
+
+def _register_tech_commands() -> None:
+    from .tech_cmd import tech_app
+
+    server_app.add_typer(tech_app, name="tech")
+
+
+_register_tech_commands()

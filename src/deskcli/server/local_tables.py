@@ -338,3 +338,24 @@ class MailboxState(LocalTable, table=True):
     failures: int = 0
     lease_owner: str | None = None
     lease_until: str | None = None
+
+
+class TagChange(LocalTable, table=True):
+    """One tag added to or removed from a ticket (append-only; ``domain.tags``)."""
+
+    __tablename__ = "tag_changes"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    tag: str
+    action: str
+    removes: str | None = None
+    at: str
+    author: str
+
+
+class TicketTag(LocalTable, table=True):
+    """The tags on each ticket now, kept from ``tag_changes`` by triggers (local only)."""
+
+    __tablename__ = "ticket_tags"
+    tag: str = Field(primary_key=True)
+    ticket_id: str = Field(primary_key=True, foreign_key="tickets.id")
