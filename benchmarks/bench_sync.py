@@ -11,10 +11,12 @@
    pragmas, same full-text triggers). Target (issue 20): the pull at most 3x its floor.
 2. 20 clients, each its own process, pushing small batches at once: p50 and p99 latency
    of a sync round (whoami, push, pull). Target (issue 20): p99 under 500 ms, on SQLite
-   and on PostgreSQL with 4 server workers.
+   and on PostgreSQL with 4 server workers. Floor, same run, same processes: rounds of
+   three bare GET /health requests, all clients at once (what the machine and HTTP cost).
 
 Run: python benchmarks/bench_sync.py [--ops 10000] [--clients 20] [--runs 3]
      [--postgres-url postgresql+psycopg://...] [--workers 4] [--skip-throughput]
+     [--skip-latency] [--rounds 10]
 With --postgres-url the server database is a fresh database on that cluster (quote figures
 from a cluster with fsync on; the CI cluster runs with fsync off).
 """
@@ -184,46 +186,75 @@ def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, 
         reader_client.join("ana")
         before = _store_rows(reader.store)
         pulled = SyncReport(server=base)
+        cpu = time.process_time(), _cpu_of(process.pid)
         started = time.perf_counter()
         reader_client.pull(pulled)  # pull alone: pages, apply, cursor
         pull_s = time.perf_counter() - started
+        client_cpu_s = time.process_time() - cpu[0]
+        pull_cpu_s = client_cpu_s + _cpu_of(process.pid) - cpu[1]
+        floor_cpu = time.process_time()
         pull_floor_s = pull_floor(reader, before, root)
+        pull_floor_cpu_s = time.process_time() - floor_cpu
         assert report.pushed == count and pulled.pulled >= count, (report, pulled)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     floor_s = direct_write_floor(url, floor_url)
     return {"ops": count, "push_s": push_s, "floor_s": floor_s, "pull_s": pull_s,
-            "pull_floor_s": pull_floor_s}
+            "pull_floor_s": pull_floor_s, "pull_cpu_s": pull_cpu_s,
+            "pull_client_cpu_s": client_cpu_s,
+            "pull_floor_cpu_s": pull_floor_cpu_s}
+
+
+def _cpu_of(pid: int) -> float:
+    """CPU seconds a process has used (Linux /proc): the server's share of a pull."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
                     start: Any, results: Any) -> None:
     """One technician's process: join, sync once, wait for everyone, then ``rounds`` times
-    create a ticket and time the sync round that sends it."""
+    create a ticket and time the sync round that sends it. Then, as the floor, the same
+    number of rounds of three bare ``GET /health`` requests (a sync round makes three:
+    whoami, push, pull), all clients again at once."""
     desk = desk_at(Path(root) / handle, handle)
     sync = SyncClient(desk, Credentials(base, token, "bench"))
     sync.join(handle)
     sync.sync()
     start.wait()
-    latencies = []
+    latencies: list[float | None] = []
     for _ in range(rounds):
         desk.tickets.create(NewTicket(summary="Small batch", client="Acme"))
         started = time.perf_counter()
-        sync.sync()
-        latencies.append(time.perf_counter() - started)
+        try:
+            sync.sync()
+            latencies.append(time.perf_counter() - started)
+        except Exception:  # noqa: BLE001 - a failed round is counted, not timed
+            latencies.append(None)
+    start.wait()
+    floor = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(3):
+            sync.http.get("/health")
+        floor.append(time.perf_counter() - started)
     sync.close()
     desk.close()
-    results.put(latencies)
+    results.put((latencies, floor))
 
 
 def latency_run(root: Path, url: str, clients: int, workers: int = 1,
-                rounds: int = 10) -> list[float]:
+                rounds: int = 10) -> tuple[list[float], int, list[float]]:
+    """Sorted latencies of the sync rounds that finished, how many failed, and the
+    sorted floor latencies."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     process, base = start_server(url, root / "server-home", workers)
     latencies: list[float] = []
+    floor: list[float] = []
+    failed = 0
     try:
         tokens = {f"c{i}": token_for(url, f"c{i}") for i in range(clients)}
         start = context.Barrier(clients)
@@ -235,13 +266,16 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
         for child in children:
             child.start()
         for _ in children:
-            latencies.extend(results.get(timeout=600))
+            timed, bare = results.get(timeout=900)
+            latencies.extend(t for t in timed if t is not None)
+            failed += sum(t is None for t in timed)
+            floor.extend(bare)
         for child in children:
             child.join(timeout=60)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    return sorted(latencies)
+    return sorted(latencies), failed, sorted(floor)
 
 
 def p99(values: list[float]) -> float:
@@ -259,6 +293,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes for the latency run (PostgreSQL only)")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
 
     def server_url(root: Path) -> str:
@@ -292,24 +327,32 @@ def main() -> None:
             "pull_s_median": round(statistics.median(r["pull_s"] for r in runs), 3),
             "pull_time_vs_floor_median": round(statistics.median(
                 r["pull_s"] / r["pull_floor_s"] for r in runs), 2),
+            # CPU seconds (client and server processes against the floor's): steadier than
+            # wall time on a shared, loaded machine; fsync waits are not in it.
+            "pull_cpu_vs_floor_cpu_median": round(statistics.median(
+                r["pull_cpu_s"] / r["pull_floor_cpu_s"] for r in runs), 2),
             "pull_target": "time <= 3 x floor",
         })
-    root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
-    try:
-        latencies = latency_run(root, server_url(root), args.clients, args.workers,
-                                args.rounds)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    result.update({
-        "concurrent_clients": args.clients,
-        "client_processes": True,
-        "server_workers": args.workers,
-        "sync_rounds": len(latencies),
-        "sync_round_p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "sync_round_p99_ms": round(p99(latencies) * 1000, 1),
-        "sync_round_max_ms": round(latencies[-1] * 1000, 1),
-        "latency_target": "p99 < 500 ms",
-    })
+    if not args.skip_latency:
+        root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
+        try:
+            latencies, failed, floor = latency_run(root, server_url(root), args.clients,
+                                                   args.workers, args.rounds)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        result.update({
+            "concurrent_clients": args.clients,
+            "client_processes": True,
+            "server_workers": args.workers,
+            "sync_rounds": len(latencies),
+            "sync_rounds_failed": failed,
+            "sync_round_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "sync_round_p99_ms": round(p99(latencies) * 1000, 1),
+            "sync_round_max_ms": round(latencies[-1] * 1000, 1),
+            "floor_3_health_gets_p50_ms": round(statistics.median(floor) * 1000, 1),
+            "floor_3_health_gets_p99_ms": round(p99(floor) * 1000, 1),
+            "latency_target": "p99 < 500 ms",
+        })
     print(json.dumps(result, indent=2))
 
 
