@@ -70,6 +70,7 @@ def start_server(url: str, home: Path,
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.1)
+    process.kill()
     raise SystemExit("server did not start")
 
 
