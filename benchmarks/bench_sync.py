@@ -1,15 +1,24 @@
 """Sync throughput and latency through a real team server on 127.0.0.1.
 
-1. Push 10,000 ops from one store, then pull them into a second store; report ops/second.
-   Floor, measured in the same run: exactly the rows the push left in the server's tables
-   (feed, entity index, field versions, numbers) written straight into a fresh database,
-   one executemany per table in one transaction: no HTTP, JSON, checks or merging.
-   Target: at least a quarter of the floor's rate.
-   Push and pull are timed on their own (a full round would also pull the writer's own
-   ops back). Pull rate is reported beside the same floor.
-2. 20 clients pushing small batches at once: p50 and p99 latency of a sync round.
+1. Push 10,000 ops from one store, then pull them into a second store.
+   Push floor, measured in the same run: exactly the rows the push left in the server's
+   tables (feed, entity index, field versions, numbers) written straight into a fresh
+   database, one executemany per table in one transaction: no HTTP, JSON, checks or
+   merging. Target: at least a quarter of the floor's rate.
+   Pull floor, measured in the same run: exactly the rows the pull wrote into the second
+   store (tickets, notes, events, field versions, the cursor...) written straight into a
+   fresh store with one executemany per table in one of the store's own transactions (same
+   pragmas, same full-text triggers). Target (issue 20): the pull at most 3x its floor.
+2. 20 clients, each its own process, pushing small batches at once: p50 and p99 latency
+   of a sync round (whoami, push, pull). Target (issue 20): p99 under 500 ms, on SQLite
+   and on PostgreSQL with 4 server workers. Floor, same run, same processes: rounds of
+   three bare GET /health requests, all clients at once (what the machine and HTTP cost).
 
 Run: python benchmarks/bench_sync.py [--ops 10000] [--clients 20] [--runs 3]
+     [--postgres-url postgresql+psycopg://...] [--workers 4] [--skip-throughput]
+     [--skip-latency] [--rounds 10]
+With --postgres-url the server database is a fresh database on that cluster (quote figures
+from a cluster with fsync on; the CI cluster runs with fsync off).
 """
 
 from __future__ import annotations
@@ -24,9 +33,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlmodel import Session
@@ -46,10 +55,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(url: str, home: Path,
+                 workers: int = 1) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "deskcli", "serve", "--port", str(port), "--database-url", url],
+        [sys.executable, "-m", "deskcli", "serve", "--port", str(port), "--database-url", url,
+         "--workers", str(workers)],
         env={**os.environ, "DESKCLI_HOME": str(home)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
@@ -59,6 +70,7 @@ def start_server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
                 return process, base
         except httpx.HTTPError:
             time.sleep(0.1)
+    process.kill()
     raise SystemExit("server did not start")
 
 
@@ -104,6 +116,55 @@ def direct_write_floor(source_url: str, floor_url: str) -> float:
     return elapsed
 
 
+def fresh_postgres(base: str) -> str:
+    """A new, empty database on the cluster at ``base``."""
+    import secrets
+
+    import psycopg
+
+    name = "deskcli_bench_" + secrets.token_hex(4)
+    with psycopg.connect(base.replace("postgresql+psycopg://", "postgresql://"),
+                         autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base.rpartition('/')[0]}/{name}"
+
+
+#: Local tables a pull may write; ``meta`` is the cursor, clock and last-sync stamp.
+def _store_rows(store: Any) -> dict[str, list[tuple[Any, ...]]]:
+    import sqlite3
+
+    db = sqlite3.connect(store.path)
+    tables = [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "AND name NOT LIKE 'kb_fts%' AND sql NOT LIKE 'CREATE VIRTUAL%'")]
+    rows = {t: [tuple(r) for r in db.execute(f'SELECT * FROM "{t}"')] for t in tables}
+    db.close()
+    return rows
+
+
+def pull_floor(reader: Any, before: dict[str, list[tuple[Any, ...]]], root: Path) -> float:
+    """Write the rows the pull wrote into ``reader`` (what it holds now and did not hold
+    before the pull) into a fresh store, one executemany per table in one of the store's
+    own transactions: the same rows, the same schema, pragmas and triggers, no HTTP, JSON,
+    checks or merging."""
+    after = _store_rows(reader.store)
+    written = {}
+    for table, rows in after.items():
+        held = set(before.get(table, []))
+        written[table] = [r for r in rows if r not in held]
+    floor = desk_at(root / "floor", "ana")
+    db = floor.store.db
+    started = time.perf_counter()
+    with floor.store.transaction():
+        for table, rows in written.items():
+            if rows:
+                marks = ", ".join("?" for _ in rows[0])
+                db.executemany(f'INSERT OR REPLACE INTO "{table}" VALUES ({marks})', rows)
+    elapsed = time.perf_counter() - started
+    floor.close()
+    return elapsed
+
+
 def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, float]:
     """Push ops_wanted ops from a fresh store, pull them into another, time the floor."""
     writer = desk_at(root / "writer", "ana")
@@ -124,48 +185,102 @@ def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, 
         reader = desk_at(root / "reader", "ana")
         reader_client = SyncClient(reader, Credentials(base, token, "bench"))
         reader_client.join("ana")
+        before = _store_rows(reader.store)
         pulled = SyncReport(server=base)
+        cpu = time.process_time(), _cpu_of(process.pid)
         started = time.perf_counter()
         reader_client.pull(pulled)  # pull alone: pages, apply, cursor
         pull_s = time.perf_counter() - started
+        client_cpu_s = time.process_time() - cpu[0]
+        pull_cpu_s = client_cpu_s + _cpu_of(process.pid) - cpu[1]
+        floor_cpu = time.process_time()
+        pull_floor_s = pull_floor(reader, before, root)
+        pull_floor_cpu_s = time.process_time() - floor_cpu
         assert report.pushed == count and pulled.pulled >= count, (report, pulled)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
     floor_s = direct_write_floor(url, floor_url)
-    return {"ops": count, "push_s": push_s, "pull_s": pull_s, "floor_s": floor_s}
+    return {"ops": count, "push_s": push_s, "floor_s": floor_s, "pull_s": pull_s,
+            "pull_floor_s": pull_floor_s, "pull_cpu_s": pull_cpu_s,
+            "pull_client_cpu_s": client_cpu_s,
+            "pull_floor_cpu_s": pull_floor_cpu_s}
 
 
-def latency_run(root: Path, url: str, clients: int) -> list[float]:
-    process, base = start_server(url, root / "server-home")
-    latencies: list[float] = []
-    lock = threading.Lock()
+def _cpu_of(pid: int) -> float:
+    """CPU seconds a process has used (Linux /proc): the server's share of a pull."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def one_client(index: int) -> None:
-        handle = f"c{index}"
-        desk = desk_at(root / handle, handle)
-        sync = SyncClient(desk, Credentials(base, token_for(url, handle), "bench"))
-        sync.join(handle)
-        sync.sync()
-        for _ in range(10):
-            desk.tickets.create(NewTicket(summary="Small batch", client="Acme"))
-            started = time.perf_counter()
+
+def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
+                    start: Any, results: Any) -> None:
+    """One technician's process: join, sync once, wait for everyone, then ``rounds`` times
+    create a ticket and time the sync round that sends it. Then, as the floor, the same
+    number of rounds of three bare ``GET /health`` requests (a sync round makes three:
+    whoami, push, pull), all clients again at once."""
+    desk = desk_at(Path(root) / handle, handle)
+    sync = SyncClient(desk, Credentials(base, token, "bench"))
+    sync.join(handle)
+    sync.sync()
+    start.wait()
+    latencies: list[float | None] = []
+    for _ in range(rounds):
+        desk.tickets.create(NewTicket(summary="Small batch", client="Acme"))
+        started = time.perf_counter()
+        try:
             sync.sync()
-            with lock:
-                latencies.append(time.perf_counter() - started)
-        sync.close()
-        desk.close()
+            latencies.append(time.perf_counter() - started)
+        except Exception:  # noqa: BLE001 - a failed round is counted, not timed
+            latencies.append(None)
+    start.wait()
+    floor = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(3):
+            sync.http.get("/health")
+        floor.append(time.perf_counter() - started)
+    sync.close()
+    desk.close()
+    results.put((latencies, floor))
 
+
+def latency_run(root: Path, url: str, clients: int, workers: int = 1,
+                rounds: int = 10) -> tuple[list[float], int, list[float]]:
+    """Sorted latencies of the sync rounds that finished, how many failed, and the
+    sorted floor latencies."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    process, base = start_server(url, root / "server-home", workers)
+    latencies: list[float] = []
+    floor: list[float] = []
+    failed = 0
     try:
-        threads = [threading.Thread(target=one_client, args=(i,)) for i in range(clients)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        tokens = {f"c{i}": token_for(url, f"c{i}") for i in range(clients)}
+        start = context.Barrier(clients)
+        results = context.Queue()
+        children = [context.Process(target=_latency_client,
+                                    args=(str(root), base, handle, token, rounds, start,
+                                          results))
+                    for handle, token in tokens.items()]
+        for child in children:
+            child.start()
+        for _ in children:
+            timed, bare = results.get(timeout=900)
+            latencies.extend(t for t in timed if t is not None)
+            failed += sum(t is None for t in timed)
+            floor.extend(bare)
+        for child in children:
+            child.join(timeout=60)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    return sorted(latencies)
+    return sorted(latencies), failed, sorted(floor)
+
+
+def p99(values: list[float]) -> float:
+    return values[min(len(values) - 1, int(len(values) * 0.99))]
 
 
 def main() -> None:
@@ -173,40 +288,72 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="sync rounds per latency client")
+    parser.add_argument("--postgres-url", help="run the server on a fresh database there")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes for the latency run (PostgreSQL only)")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-latency", action="store_true")
     args = parser.parse_args()
+
+    def server_url(root: Path) -> str:
+        if args.postgres_url:
+            return fresh_postgres(args.postgres_url)
+        return f"sqlite:///{root / 'server.db'}"
+
+    result: dict[str, Any] = {"backend": "postgresql" if args.postgres_url else "sqlite"}
     runs = []
-    for index in range(args.runs):
+    for index in range(0 if args.skip_throughput else args.runs):
         root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
         try:
-            runs.append(one_run(root, f"sqlite:///{root / 'server.db'}",
-                                f"sqlite:///{root / 'floor.db'}", args.ops))
+            floor_url = (fresh_postgres(args.postgres_url) if args.postgres_url
+                         else f"sqlite:///{root / 'floor.db'}")
+            runs.append(one_run(root, server_url(root), floor_url, args.ops))
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print(f"run {index + 1}: " + ", ".join(f"{k}={v:.3f}" for k, v in runs[-1].items()),
               file=sys.stderr)
-    root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
-    try:
-        latencies = latency_run(root, f"sqlite:///{root / 'server.db'}", args.clients)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    ops = statistics.median(r["ops"] for r in runs)
-    push_ratio = statistics.median(r["floor_s"] / r["push_s"] for r in runs)
-    pull_ratio = statistics.median(r["floor_s"] / r["pull_s"] for r in runs)
-    result = {
-        "ops": int(ops),
-        "runs": args.runs,
-        "floor_direct_write_ops_per_s": round(statistics.median(r["ops"] / r["floor_s"]
-                                                                for r in runs)),
-        "push_ops_per_s": round(statistics.median(r["ops"] / r["push_s"] for r in runs)),
-        "pull_ops_per_s": round(statistics.median(r["ops"] / r["pull_s"] for r in runs)),
-        "push_vs_floor_median": round(push_ratio, 3),
-        "pull_vs_floor_median": round(pull_ratio, 3),
-        "target": ">= 0.25",
-        "concurrent_clients": args.clients,
-        "sync_round_p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "sync_round_p99_ms": round(latencies[min(len(latencies) - 1,
-                                                 int(len(latencies) * 0.99))] * 1000, 1),
-    }
+    if runs:
+        result.update({
+            "ops": int(statistics.median(r["ops"] for r in runs)),
+            "runs": args.runs,
+            "push_floor_ops_per_s": round(statistics.median(r["ops"] / r["floor_s"]
+                                                            for r in runs)),
+            "push_ops_per_s": round(statistics.median(r["ops"] / r["push_s"] for r in runs)),
+            "push_rate_vs_floor_median": round(statistics.median(
+                r["floor_s"] / r["push_s"] for r in runs), 3),
+            "push_target": "rate >= 0.25 x floor",
+            "pull_floor_s_median": round(statistics.median(r["pull_floor_s"] for r in runs), 3),
+            "pull_s_median": round(statistics.median(r["pull_s"] for r in runs), 3),
+            "pull_time_vs_floor_median": round(statistics.median(
+                r["pull_s"] / r["pull_floor_s"] for r in runs), 2),
+            # CPU seconds (client and server processes against the floor's): steadier than
+            # wall time on a shared, loaded machine; fsync waits are not in it.
+            "pull_cpu_vs_floor_cpu_median": round(statistics.median(
+                r["pull_cpu_s"] / r["pull_floor_cpu_s"] for r in runs), 2),
+            "pull_target": "time <= 3 x floor",
+        })
+    if not args.skip_latency:
+        root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
+        try:
+            latencies, failed, floor = latency_run(root, server_url(root), args.clients,
+                                                   args.workers, args.rounds)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        result.update({
+            "concurrent_clients": args.clients,
+            "client_processes": True,
+            "server_workers": args.workers,
+            "sync_rounds": len(latencies),
+            "sync_rounds_failed": failed,
+            "sync_round_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "sync_round_p99_ms": round(p99(latencies) * 1000, 1),
+            "sync_round_max_ms": round(latencies[-1] * 1000, 1),
+            "floor_3_health_gets_p50_ms": round(statistics.median(floor) * 1000, 1),
+            "floor_3_health_gets_p99_ms": round(p99(floor) * 1000, 1),
+            "latency_target": "p99 < 500 ms",
+        })
     print(json.dumps(result, indent=2))
 
 

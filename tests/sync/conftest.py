@@ -94,6 +94,9 @@ class TeamServer:
                     raise PortTaken(log_text)
                 raise RuntimeError(log_text)
             time.sleep(0.1)
+        # Never leave it running: an orphaned server would load the machine for every
+        # later test (and under load, more servers miss this deadline).
+        self.kill()
         raise RuntimeError("server did not start in 30 s")
 
     def kill(self) -> None:

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from deskcli.domain import hlc as hlc_mod
+from deskcli.domain.enums import Status
 from deskcli.domain.numbering import provisional_label
 from deskcli.storage.store import Store
 from deskcli.sync import schema
@@ -61,6 +62,8 @@ class ChangeApplier:
         self.store = store
         self.tickets = tickets
         self._columns: dict[str, set[str]] = {}
+        #: Tickets the last page created whose derived columns need no second look.
+        self._settled: set[str] = set()
 
     def _cols(self, table: str) -> set[str]:
         if table not in self._columns:
@@ -101,6 +104,7 @@ class ChangeApplier:
                 else:
                     self.store.sync.quarantine(change, problem[:500], at)
                     stats.quarantined += 1
+        self._settled = set()
         applied = self._apply_all(ready, stats)
         if applied is None:  # some row failed: undo the page's rows, then one at a time
             applied = [change for change in ready if self._try(change, limit, at, stats)]
@@ -115,17 +119,32 @@ class ChangeApplier:
         if applied:
             # One clock observation per page, not per change.
             self.store.sync.observe_hlc(max(change["hlc"] for change in applied))
-        self._refresh(stats)
+        self._refresh(stats, skip=self._settled)
         return stats
 
     def _apply_all(self, ready: list[Mapping[str, Any]],
                    stats: ApplyStats) -> list[Mapping[str, Any]] | None:
-        """The fast path: the whole page in one savepoint. None if any row failed."""
+        """The fast path: the whole page in one savepoint, decided in memory and written
+        in bulk (``_PageBatch``) when the page holds only plain rows, else row by row.
+        None if any row failed."""
+        outcomes: list[bool] | None = None
         try:
-            with self.store.savepoint():
-                outcomes = [self._apply_one(change) for change in ready]
+            if _PageBatch.suits(ready):
+                with self.store.savepoint():
+                    batch = _PageBatch(self)
+                    outcomes = batch.apply(ready)
+                    settled = batch.settled()
+                self._settled = settled
+        except _NeedsRowByRow:
+            outcomes = None
         except Exception:  # noqa: BLE001 - the slow path finds and quarantines the row
             return None
+        if outcomes is None:
+            try:
+                with self.store.savepoint():
+                    outcomes = [self._apply_one(change) for change in ready]
+            except Exception:  # noqa: BLE001 - the slow path finds and quarantines the row
+                return None
         stats.applied += sum(outcomes)
         stats.skipped += len(outcomes) - sum(outcomes)
         return ready
@@ -149,8 +168,10 @@ class ChangeApplier:
         self._refresh(stats)
         return stats
 
-    def _refresh(self, stats: ApplyStats) -> None:
-        for ticket_id in sorted(stats.tickets):
+    def _refresh(self, stats: ApplyStats, skip: Set[str] = frozenset()) -> None:
+        """Recompute what sync changes imply for each ticket touched; ``skip`` holds
+        tickets for which that is known to change nothing (see ``_PageBatch.settled``)."""
+        for ticket_id in sorted(stats.tickets - skip):
             try:
                 with self.store.savepoint():
                     self.tickets.refresh_derived(ticket_id)
@@ -277,6 +298,184 @@ class ChangeApplier:
         self.store.sync.update_remote(table, entity_id, {name: value})
         self.store.sync.set_field_version(entity, entity_id, name, stamp)
         return True
+
+
+class _NeedsRowByRow(Exception):
+    """The page does something the batch does not decide in memory (a ticket number held
+    by another ticket here): the caller applies it row by row instead."""
+
+
+#: Tables written before the others, so a row's parent is in place when it is inserted.
+_PARENTS_FIRST = ("clients", "callers", "tickets", "kb_articles")
+
+
+class _PageBatch:
+    """One page of plain feed rows, applied with the same rules as ``_apply_one`` but
+    decided in memory: what the page touches is read in a few queries up front, and the
+    result is written with one statement per table and shape (``storage.pulled``).
+
+    It runs inside the applier's savepoint: if anything fails, nothing of it stays and
+    the page is applied row by row, which finds and quarantines the row at fault.
+    """
+
+    def __init__(self, applier: ChangeApplier) -> None:
+        from deskcli.storage.pulled import PulledRows
+
+        self.applier = applier
+        self.rows = PulledRows(applier.store)
+        self.present: dict[str, set[str]] = {}
+        self.inserts: dict[str, dict[str, dict[str, Any]]] = {}
+        self.updates: dict[str, dict[str, dict[str, Any]]] = {}
+        self.versions: dict[tuple[str, str, str], str] = {}
+        self.dirty: dict[tuple[str, str, str], str] = {}
+        self.holders: dict[int, str] = {}
+        self.tiers: dict[str, str] = {}
+        self.changed_after_create: set[str] = set()
+
+    @staticmethod
+    def suits(changes: Sequence[Mapping[str, Any]]) -> bool:
+        """Plain rows only: removals and attachments (with their blobs) go row by row."""
+        return all(change["kind"] in ("create", "set", "append")
+                   and change["entity"] != "attachment" for change in changes)
+
+    def _load(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        ids: dict[str, set[str]] = {}
+        numbers: set[int] = set()
+        ticket_ids: set[str] = set()
+        clients: set[str] = set()
+        for change in changes:
+            table = ENTITY_TABLES.get(change["entity"])
+            if table is None:
+                continue
+            ids.setdefault(table, set()).add(change["entity_id"])
+            value = change["value"]
+            if change["entity"] == "ticket":
+                ticket_ids.add(change["entity_id"])
+                if isinstance(value, Mapping):
+                    if isinstance(value.get("number"), int):
+                        numbers.add(value["number"])
+                    if value.get("client_id"):
+                        clients.add(str(value["client_id"]))
+                elif change.get("field") == "number" and isinstance(value, int):
+                    numbers.add(value)
+        self.present = {table: self.rows.existing_ids(table, wanted)
+                        for table, wanted in ids.items()}
+        self.versions = self.rows.versions(
+            {change["entity_id"] for change in changes if change["kind"] != "append"})
+        self.holders = self.rows.ticket_numbers(numbers, ticket_ids)
+        self.tiers = self.rows.client_tiers(clients)
+
+    def apply(self, changes: Sequence[Mapping[str, Any]]) -> list[bool]:
+        self._load(changes)
+        outcomes = [self._one(change) for change in changes]
+        self._write()
+        return outcomes
+
+    def settled(self) -> set[str]:
+        """Open tickets this page created and did not change afterwards: their SLA columns
+        were computed from the very row stored (``derived_for_new``), so recomputing them
+        changes nothing, and an open ticket is never flagged for unverified account work
+        (``TicketService.flag_unverified_account_work``)."""
+        return {ticket_id for ticket_id, row in self.inserts.get("tickets", {}).items()
+                if ticket_id not in self.changed_after_create
+                and Status(row["status"]).is_open}
+
+    def _exists(self, table: str, row_id: str) -> bool:
+        return row_id in self.present.get(table, ()) or row_id in self.inserts.get(table, {})
+
+    def _one(self, change: Mapping[str, Any]) -> bool:
+        entity, entity_id, kind = change["entity"], change["entity_id"], change["kind"]
+        table = ENTITY_TABLES.get(entity)
+        if table is None:
+            return False
+        value = change["value"]
+        cols = self.applier._cols(table)
+        if kind == "append":
+            if self._exists(table, entity_id):
+                return False
+            self.inserts.setdefault(table, {})[entity_id] = {
+                k: v for k, v in value.items() if k in cols}
+            return True
+        if kind == "create":
+            if not self._exists(table, entity_id):
+                row = {k: v for k, v in value.items()
+                       if k in cols and k not in DERIVED_FIELDS}
+                if entity == "ticket":
+                    self._take_number(row.get("number"), entity_id)
+                    row.update(self.applier.tickets.derived_for_new(
+                        row, self._tier(row.get("client_id"))))
+                    row["updated_at"] = row.get("created_at")
+                self.inserts.setdefault(table, {})[entity_id] = row
+                self._stamp((entity, entity_id, "*"), change["hlc"])
+                return True
+            changed = False
+            for name, field_value in value.items():
+                if name != "id":
+                    changed |= self._set(entity, table, entity_id, name, field_value,
+                                         change["hlc"])
+            return changed
+        if kind == "set" and change.get("field"):
+            return self._set(entity, table, entity_id, change["field"], value, change["hlc"])
+        return False
+
+    def _tier(self, client_id: Any) -> str | None:
+        """The client's contract tier as the row-by-row path would read it here."""
+        if not client_id:
+            return None
+        client_id = str(client_id)
+        changed = self.updates.get("clients", {}).get(client_id, {})
+        if "contract_tier" in changed:
+            return str(changed["contract_tier"])
+        created = self.inserts.get("clients", {}).get(client_id)
+        if created is not None:
+            return str(created.get("contract_tier") or "standard")  # the column's default
+        return self.tiers.get(client_id)
+
+    def _stamp(self, key: tuple[str, str, str], stamp: str) -> None:
+        self.versions[key] = stamp
+        self.dirty[key] = stamp
+
+    def _take_number(self, number: Any, ticket_id: str) -> None:
+        """The batch's part of ``_free_number``: a number held by another ticket here is
+        handed over row by row (it relabels that ticket)."""
+        if not isinstance(number, int):
+            return
+        holder = self.holders.get(number)
+        if holder is not None and holder != ticket_id:
+            raise _NeedsRowByRow(f"number {number} is held by ticket {holder}")
+        self.holders[number] = ticket_id
+
+    def _set(self, entity: str, table: str, entity_id: str, name: str, value: Any,
+             stamp: str) -> bool:
+        if name not in self.applier._cols(table) or name in DERIVED_FIELDS:
+            return False
+        if not self._exists(table, entity_id):
+            return False
+        local = self.versions.get((entity, entity_id, name))
+        if local is None:
+            local = self.versions.get((entity, entity_id, "*"))
+        if local is not None and local >= stamp:
+            return False  # what we hold is newer (possibly our own unsent edit)
+        if entity == "ticket" and name == "number":
+            self._take_number(value, entity_id)
+        created = self.inserts.get(table, {}).get(entity_id)
+        if created is not None:
+            created[name] = value
+            self.changed_after_create.add(entity_id)
+        else:
+            self.updates.setdefault(table, {}).setdefault(entity_id, {})[name] = value
+        self._stamp((entity, entity_id, name), stamp)
+        return True
+
+    def _write(self) -> None:
+        order = [t for t in _PARENTS_FIRST if t in self.inserts]
+        order += [t for t in self.inserts if t not in _PARENTS_FIRST]
+        for table in order:
+            self.rows.insert_many(table, self.inserts[table].values())
+        for table, changes in self.updates.items():
+            self.rows.update_many(table, changes)
+        if self.dirty:
+            self.rows.set_versions(self.dirty)
 
 
 def _wall(stamp: Any) -> int:

@@ -40,6 +40,8 @@ from deskcli.sync.protocol import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import httpx
 
 PUSH_BATCH = MAX_OPS_PER_PUSH
@@ -268,6 +270,13 @@ class SyncClient:
         report.pushed += len(body["accepted"])
         report.duplicates += len(body["duplicates"])
 
+    def _page(self, since: int) -> dict[str, Any]:
+        response = self._call("GET", "/v1/changes", params={"since": since, "limit": PULL_PAGE})
+        if response.status_code != 200:
+            raise SyncError(f"the server refused the pull: {self._detail(response)}")
+        page: dict[str, Any] = response.json()
+        return page
+
     def pull(self, report: SyncReport) -> None:
         applier = ChangeApplier(self.store, self.desk.tickets)
         cursor = int(self.store.meta("sync_cursor") or 0)
@@ -276,25 +285,40 @@ class SyncClient:
                 retried = applier.retry_quarantined(to_iso(self.desk.now()))
             report.released += retried.released
             report.changed_tickets.extend(sorted(retried.tickets))
-        while True:
-            response = self._call("GET", "/v1/changes",
-                                  params={"since": cursor, "limit": PULL_PAGE})
-            if response.status_code != 200:
-                raise SyncError(f"the server refused the pull: {self._detail(response)}")
-            page = response.json()
-            with self.store.transaction():
-                stats = applier.apply(page["changes"], server_ms=page.get("server_ms"),
-                                      at=to_iso(self.desk.now()))
-                cursor = int(page["next"])
-                self.store.set_meta("sync_cursor", str(cursor))
-                self.store.set_meta("last_sync_at", to_iso(self.desk.now()))
-            report.pulled += len(page["changes"])
-            report.applied += stats.applied
-            report.changed_tickets.extend(sorted(stats.tickets - set(report.changed_tickets)))
-            report.conflicts += stats.conflicts
-            report.quarantined += stats.quarantined
-            if not page["has_more"]:
-                break
+        page = self._page(cursor)
+        ahead: ThreadPoolExecutor | None = None
+        try:
+            while True:
+                coming: Future[dict[str, Any]] | None = None
+                if page["has_more"]:
+                    # Ask for the next page while this one is applied, so the server and
+                    # this store work at the same time. The cursor still moves only with
+                    # the page it follows, in that page's transaction: a failed or
+                    # interrupted fetch leaves it where the last applied page put it.
+                    if ahead is None:
+                        from concurrent.futures import ThreadPoolExecutor
+
+                        ahead = ThreadPoolExecutor(max_workers=1,
+                                                   thread_name_prefix="deskcli-pull")
+                    coming = ahead.submit(self._page, int(page["next"]))
+                with self.store.transaction():
+                    stats = applier.apply(page["changes"], server_ms=page.get("server_ms"),
+                                          at=to_iso(self.desk.now()))
+                    cursor = int(page["next"])
+                    self.store.set_meta("sync_cursor", str(cursor))
+                    self.store.set_meta("last_sync_at", to_iso(self.desk.now()))
+                report.pulled += len(page["changes"])
+                report.applied += stats.applied
+                report.changed_tickets.extend(
+                    sorted(stats.tickets - set(report.changed_tickets)))
+                report.conflicts += stats.conflicts
+                report.quarantined += stats.quarantined
+                if coming is None:
+                    break
+                page = coming.result()
+        finally:
+            if ahead is not None:
+                ahead.shutdown(wait=True, cancel_futures=True)
         report.cursor = cursor
 
     def sync(self) -> SyncReport:
