@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from deskcli.domain import hlc as hlc_mod
 from deskcli.server import scope as scope_rules
+from deskcli.server.local_tables import LOCAL_METADATA
 from deskcli.server.models import (
     SrvCounter,
     SrvEntity,
@@ -35,7 +36,6 @@ from deskcli.server.models import (
     SrvNumber,
     SrvOp,
 )
-from deskcli.storage import models as local_models
 from deskcli.sync.protocol import (
     APPEND_ONLY,
     DERIVED_FIELDS,
@@ -87,7 +87,7 @@ class PushResult:
 
 
 def _columns(entity: str) -> frozenset[str]:
-    table = local_models.SQLModel.metadata.tables[ENTITY_TABLES[entity]]
+    table = LOCAL_METADATA.tables[ENTITY_TABLES[entity]]
     return frozenset(c.name for c in table.columns)
 
 

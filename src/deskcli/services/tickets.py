@@ -52,9 +52,11 @@ from deskcli.domain.outcomes import (
     survey_outcome,
 )
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
+from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.store import Row, Store
+from deskcli.storage.tags import Tags
 
 if TYPE_CHECKING:  # the metrics load with the survey code that needs them, not per command
     from deskcli.domain import metrics
@@ -125,6 +127,7 @@ class TicketService:
         #: Told of each change inside its transaction (the outbound queue's planner), so a
         #: message caused by a change commits with it. ``(what, ticket_id, at, info)``.
         self.on_change: Callable[[str, str, str, Mapping[str, Any] | None], None] | None = None
+        self._tags = Tags(store)
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -214,6 +217,7 @@ class TicketService:
     def detail(self, ref: str | TicketRef) -> TicketDetail:
         ticket = self.find(ref)
         facts = self.facts(ticket)
+        ticket["tags"] = self._tags.of_ticket(ticket["id"])
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
@@ -522,19 +526,78 @@ class TicketService:
             self.store.update_ticket(ticket["id"], all_changes, at)
         return {**merged, **derived}
 
-    def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None) -> Row:
-        """Change ticket fields directly (``deskcli set``, the TUI's edit actions)."""
+    def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None,
+               add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> Row:
+        """Change ticket fields directly (``deskcli set``, the TUI's edit actions), and its
+        tags with them (one transaction: the fields and the tags change together)."""
         unknown = sorted(set(changes) - set(EDITABLE))
         if unknown:
             raise InvalidInput(f"cannot set {unknown[0]!r}; settable fields: "
                                f"{', '.join(EDITABLE)}", field=unknown[0])
-        if not changes:
+        adding, removing = parse_tags(add_tags), parse_tags(remove_tags)
+        if not changes and not adding and not removing:
             raise InvalidInput("nothing to change: give at least one field to set")
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
-            ticket = self._apply_fields(ticket, changes, at, reason=reason)
+            if changes:
+                ticket = self._apply_fields(ticket, changes, at, reason=reason)
+            if adding or removing:
+                self._apply_tags(ticket, adding, removing, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    # --- tags -------------------------------------------------------------------------
+
+    def tag(self, ref: str | TicketRef, *, add: Sequence[str] = (),
+            remove: Sequence[str] = ()) -> TagChange:
+        """Add and remove tags on one ticket (``deskcli set --tag/--untag``, the console,
+        rules). Returns what changed: adding a tag already there changes nothing.
+
+        Tags are checked by ``domain.tags`` (bad tag: ``InvalidInput`` naming the accepted
+        form, nothing written) and merge between offline machines as a set: see there.
+        """
+        adding, removing = parse_tags(add), parse_tags(remove)
+        if not adding and not removing:
+            raise InvalidInput("nothing to change: give a tag to add or to remove",
+                               field="tags")
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            return self._apply_tags(ticket, adding, removing, at)
+
+    def tags_of(self, ticket_id: str) -> list[str]:
+        """The tags on a ticket now, sorted."""
+        return self._tags.of_ticket(ticket_id)
+
+    def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Tags of many tickets (a queue page): id -> sorted tags; untagged left out."""
+        return self._tags.of_tickets(ticket_ids)
+
+    def known_tags(self) -> list[tuple[str, int]]:
+        """Every tag in use, with how many tickets carry it, most used first."""
+        return self._tags.known()
+
+    def _apply_tags(self, ticket: Row, add: Sequence[str], remove: Sequence[str],
+                    at: str) -> TagChange:
+        """Write the add and remove records of a tag change, inside the caller's
+        transaction: one add record per new tag, one remove record per add record of a
+        removed tag (what makes the set merge, ``domain.tags``), and one timeline event."""
+        change = plan_change(self._tags.of_ticket(ticket["id"]), add, remove)
+        if change.empty:
+            return change
+        base = {"ticket_id": ticket["id"], "at": at, "author": self.actor}
+        for tag in change.added:
+            self._tags.record({"id": self._new_id(), **base, "tag": tag, "action": ADD,
+                               "removes": None})
+        for held in self._tags.live_adds(ticket["id"], change.removed):
+            self._tags.record({"id": self._new_id(), **base, "tag": held["tag"],
+                               "action": REMOVE, "removes": held["id"]})
+        self.record_event(ticket["id"], at, "tags_changed", change.summary(),
+                    {"added": list(change.added), "removed": list(change.removed)})
+        self.store.update_ticket(ticket["id"], {"updated_at": at}, at)
+        self._notice("tags", ticket["id"], at,
+                     {"added": list(change.added), "removed": list(change.removed)})
+        return change
 
     def _apply_fields(self, ticket: Row, changes: Mapping[str, Any], at: str, *,
                       reason: str | None = None) -> Row:
@@ -1134,5 +1197,10 @@ class TicketService:
 
     # --- the queue --------------------------------------------------------------------
 
-    def queue(self, **filters: Any) -> Iterator[tuple[Any, ...]]:
+    def queue(self, *, tags: Sequence[str] = (), **filters: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows, most urgent first (``Store.queue_rows``); ``tags`` keeps the tickets
+        carrying every one of them (each checked as a tag: a bad one is refused)."""
+        wanted = parse_tags(tags)
+        if wanted:
+            return self._tags.queue_rows(wanted, **filters)
         return self.store.queue_rows(**filters)
