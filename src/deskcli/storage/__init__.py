@@ -3,4 +3,7 @@
 ``store.Store`` talks to SQLite through the standard library driver, because the CLI's
 start-up budget cannot afford SQLAlchemy; nothing here imports it. The same tables as
 SQLModel classes live with the server (``deskcli.server.local_tables``).
+
+May import: ``domain`` and ``paths``. Nothing above it (services, sync, server, cli, tui,
+notify, intake) and not SQLModel. Enforced by tests/test_layers.py.
 """
