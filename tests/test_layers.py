@@ -1,6 +1,7 @@
 """The layers of docs/architecture.md hold: import-linter checks the contracts in
 pyproject.toml ([tool.importlinter]) over this checkout's src/, and a broken contract fails
-the test with the linter's own report (which import, by which chain of modules)."""
+the test with the linter's own report (which import, by which chain of modules). Beside
+the imports, no module outside storage/ uses another object's private members."""
 
 from __future__ import annotations
 
