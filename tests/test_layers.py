@@ -1,9 +1,11 @@
 """The layers of docs/architecture.md hold: import-linter checks the contracts in
 pyproject.toml ([tool.importlinter]) over this checkout's src/, and a broken contract fails
-the test with the linter's own report (which import, by which chain of modules)."""
+the test with the linter's own report (which import, by which chain of modules). Beside
+the imports, no module outside storage/ uses another object's private members."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -36,3 +38,25 @@ def test_every_layer_contract_is_kept() -> None:
         "tool"]["importlinter"]["contracts"]
     # Every contract was read and checked: a misspelt option would drop one silently.
     assert f"Contracts: {len(contracts)} kept, 0 broken." in report, report
+
+
+#: Underscore names that are public API despite the underscore: an Enum member's value
+#: (set in ``ExitCode.__new__``) and SQLAlchemy's ``Row._mapping``.
+PUBLIC_UNDERSCORE = {"_value_", "_mapping"}
+
+
+def test_no_module_uses_another_objects_private_members() -> None:
+    """``x._name`` only on ``self``/``cls``: a service, command, screen or server module
+    that needs another's internals gets a public, documented method instead. The store's
+    rooms have their own check (tests/storage); this covers everything else."""
+    found = []
+    for path in sorted((ROOT / "src" / "deskcli").rglob("*.py")):
+        if "storage" in path.relative_to(ROOT / "src" / "deskcli").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                    and not node.attr.startswith("__") and node.attr not in PUBLIC_UNDERSCORE
+                    and not (isinstance(node.value, ast.Name)
+                             and node.value.id in ("self", "cls"))):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert not found, "private members used from outside their object:\n" + "\n".join(found)

@@ -3,6 +3,9 @@
 The built-in Tier 1 checklist lives beside this file as ``tier1.toml``. Teams drop their
 own ``*.toml`` files into ``<config dir>/checklists/``; a team file with the same key
 as a built-in one replaces it.
+
+May import: ``domain`` only (the checklist model and its parser); the services load
+checklists through ``load_all``.
 """
 
 from __future__ import annotations

@@ -378,9 +378,9 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
         return
     if rejected:
         with open_cli_desk() as desk:
-            rows = [(r["rejected_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
-                     r["reason"]) for r in desk.store.sync.rejections()]
-        output.write_rows(rows, ["rejected_at", "entity", "entity_id", "change", "reason"],
+            refused = [(r["rejected_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
+                        r["reason"]) for r in desk.store.sync.rejections()]
+        output.write_rows(refused, ["rejected_at", "entity", "entity_id", "change", "reason"],
                           output.pick_format(fmt))
         return
     with open_cli_desk() as desk:

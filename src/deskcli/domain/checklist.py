@@ -276,7 +276,7 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
         raise loc.fail("a checklist needs at least one [[phase]]", None)
 
     seen_steps: set[str] = set()
-    phases = []
+    phases: list[Phase] = []
     step_index = 0
     for p_index, p_raw in enumerate(phases_raw):
         p_line = loc.line_of(r"^\s*\[\[phase\]\]", p_index)
@@ -286,7 +286,7 @@ def parse_checklist(document: Mapping[str, Any], *, source: str, text: str) -> C
         steps_raw = p_raw.get("step")
         if not isinstance(steps_raw, list) or not steps_raw:
             raise loc.fail(f"phase '{p_key}' has no [[phase.step]] entries", p_line)
-        steps = []
+        steps: list[StepSpec] = []
         for s_raw in steps_raw:
             s_line = loc.line_of(r"^\s*\[\[phase\.step\]\]", step_index)
             step_index += 1

@@ -7,6 +7,7 @@ TOML checklists; ``label`` gives the human wording for screens.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Self
 
 from deskcli.domain.errors import InvalidInput
 
@@ -15,7 +16,7 @@ class _Vocabulary(StrEnum):
     """A StrEnum that parses user input with a message listing what is accepted."""
 
     @classmethod
-    def parse(cls, raw: str, *, what: str | None = None) -> _Vocabulary:
+    def parse(cls, raw: str, *, what: str | None = None) -> Self:
         text = raw.strip().lower().replace("_", "-")
         for member in cls:
             if text == member.value or text in member.aliases():

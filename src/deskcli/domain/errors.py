@@ -1,8 +1,9 @@
 """Errors the domain raises, each carrying a message fit to show a technician.
 
-Front ends map these to exit code 2 (``InvalidInput``) or 1 (``Refused``/``NotFound``)
-on the CLI, or to an inline message in the TUI; the wording is written once, here and
-in the rules that raise them, so both front ends say exactly the same thing.
+On the CLI, ``NotFound`` and ``OperationFailed`` exit 1, as does any error in opening
+the desk (a config or checklist file that cannot be used), and every other one exits 2
+(``cli/exits.py``); the TUI shows the message inline. The wording is written once, here
+and in the rules that raise them, so both front ends say exactly the same thing.
 """
 
 from __future__ import annotations

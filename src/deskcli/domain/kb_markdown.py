@@ -75,13 +75,13 @@ def parse(text: str, source: str) -> ArticleDraft:
         return _from_front(front, "\n".join(lines[end + 1:]), front_lines, source)
     if lines and lines[0].strip() == YAML_FENCE:
         return _parse_yaml(lines, source)
-    for number, line in enumerate(lines):
-        if line.strip():
-            if not line.startswith("# "):
+    for number, text in enumerate(lines):
+        if text.strip():
+            if not text.startswith("# "):
                 raise _problem(source, number + 1, "no title: start the file with '+++' "
                                "front matter holding title = \"...\", '---' front matter "
                                "holding title: ..., or a '# Title' heading")
-            title = line[2:].strip()
+            title = text[2:].strip()
             return ArticleDraft(title=title, body="\n".join(lines[number + 1:]).strip("\n"))
     raise _problem(source, 1, "the file is empty")
 

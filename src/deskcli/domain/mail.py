@@ -391,7 +391,8 @@ def _leaves(part: Message) -> Iterable[Message]:
         payload = part.get_payload()
         if isinstance(payload, list):
             for child in payload:
-                yield from _leaves(child)
+                if isinstance(child, Message):
+                    yield from _leaves(child)
         return
     yield part
 
@@ -422,7 +423,8 @@ def _walk(msg: Message, problems: list[str]) -> tuple[str | None, str | None,
         try:
             if ctype == "message/rfc822":
                 inner = part.get_payload()
-                data = (inner[0] if isinstance(inner, list) else inner).as_bytes()
+                forwarded = inner[0] if isinstance(inner, list) else inner
+                data = forwarded.as_bytes() if isinstance(forwarded, Message) else None
             else:
                 data = part.get_payload(decode=True)
         except Exception:
@@ -451,9 +453,9 @@ def _reported_ids(msg: Message) -> tuple[str, ...]:
                 found.extend(message_ids(str(inner.get("Message-ID", ""))))
             elif ctype == "message/rfc822":
                 payload = part.get_payload()
-                inner = payload[0] if isinstance(payload, list) and payload else None
-                if isinstance(inner, Message):
-                    found.extend(message_ids(str(inner.get("Message-ID", ""))))
+                attached = payload[0] if isinstance(payload, list) and payload else None
+                if isinstance(attached, Message):
+                    found.extend(message_ids(str(attached.get("Message-ID", ""))))
         except Exception:  # a report we cannot read threads nowhere; nothing else breaks
             continue
     return tuple(dict.fromkeys(found))[:MAX_REFERENCES]

@@ -129,7 +129,8 @@ class RetryPolicy:
         backoff step, so a receiver coming back is not hit by all of them at once. A
         receiver's own Retry-After is a floor: sending sooner would only be refused again.
         """
-        step = self.first_delay * (2 ** max(attempt - 1, 0))
+        doubling: int = 2 ** max(attempt - 1, 0)  # int ** int is typed Any (it may be float)
+        step = self.first_delay * doubling
         base = min(step, self.max_delay)
         wait = base + base * 0.5 * jitter
         if retry_after is not None:

@@ -52,7 +52,7 @@ class _Strict(BaseModel):
 class OpIn(_Strict):
     op_id: str = Field(min_length=8, max_length=64, pattern=ID_PATTERN)
     entity: str = Field(min_length=1, max_length=64,
-                        json_schema_extra={"enum": sorted(ENTITY_TABLES)})
+                        json_schema_extra={"enum": [*sorted(ENTITY_TABLES)]})
     entity_id: str = Field(min_length=1, max_length=64, pattern=ID_PATTERN)
     kind: Literal["create", "set", "append"]
     field: str | None = Field(default=None, max_length=64)
@@ -367,7 +367,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                 responses=_errors(400, 401, 409, 422))
     def leave(ticket_id: TicketId, who: TechDep, s: SessionDep) -> dict[str, str]:
         s.exec(delete(SrvPresence).where(  # type: ignore[call-overload]
-            SrvPresence.ticket_id == ticket_id, SrvPresence.tech == who.handle))
+            col(SrvPresence.ticket_id) == ticket_id, col(SrvPresence.tech) == who.handle))
         s.commit()
         return {"status": "ok"}
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy import select as sa_select
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
 
 from deskcli.domain import hlc as hlc_mod
@@ -173,9 +174,10 @@ class FeedWriter:
             for row in self.s.exec(select(SrvEntity).where(col(SrvEntity.entity_id).in_(chunk))):
                 self.scopes[(row.entity, row.entity_id)] = row.scope
         for chunk in _chunks(sorted(field_ids)):
-            for row in self.s.exec(select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
-                self.fields[(row.entity, row.entity_id, row.field)] = FieldVersion(
-                    row.value, row.hlc, row.seq, row.origin, row.tech)
+            for stored in self.s.exec(
+                    select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
+                self.fields[(stored.entity, stored.entity_id, stored.field)] = FieldVersion(
+                    stored.value, stored.hlc, stored.seq, stored.origin, stored.tech)
         self.leases = list(self.s.exec(select(SrvLease).where(
             SrvLease.client_id == self.origin)).all())
         for chunk in _chunks(numbers):
@@ -483,13 +485,19 @@ def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
             keys: list[str], updates: list[str]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE, in the dialect of the server's database."""
     table = model.__table__  # type: ignore[attr-defined]
+    statement: Executable
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        from sqlalchemy.dialects.postgresql import insert as postgres_insert
+
+        on_postgres = postgres_insert(table)
+        statement = on_postgres.on_conflict_do_update(
+            index_elements=keys, set_={name: on_postgres.excluded[name] for name in updates})
     else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=keys, set_={name: statement.excluded[name] for name in updates})
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        on_sqlite = sqlite_insert(table)
+        statement = on_sqlite.on_conflict_do_update(
+            index_elements=keys, set_={name: on_sqlite.excluded[name] for name in updates})
     # A list of parameter sets: one statement compiled once, run as executemany.
     session.execute(statement, rows)
 

@@ -1124,6 +1124,7 @@ class TicketService:
         """
         how = validation.clean_text(via, field="via", required=True, max_len=40,
                                     one_line=True)
+        assert how is not None  # required: refused above when empty
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():

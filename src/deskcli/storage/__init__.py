@@ -8,4 +8,7 @@ query lives in a room, one module per concern (``tickets``, ``contacts``, ``queu
 reached as ``store.<room>`` and sharing the one connection. Rooms import nothing of
 ``store`` at run time. The same tables as SQLModel classes live with the server
 (``deskcli.server.local_tables``).
+
+May import: ``domain`` and ``paths``. Nothing above it (services, sync, server, cli, tui,
+notify, intake) and not SQLModel. Enforced by tests/test_layers.py.
 """

@@ -313,8 +313,7 @@ def check_op(op: Mapping[str, Any], *, from_server: bool = False) -> None:
         _row(entity, value, entity_id, kind="append")
     elif kind == "set" and entity in MUTABLE:
         name = op.get("field")
-        spec = ENTITIES[entity].get(name) if isinstance(name, str) else None
-        if spec is None:
+        if not isinstance(name, str) or (spec := ENTITIES[entity].get(name)) is None:
             raise OpInvalid(f"unknown {entity} field {str(name)[:64]!r}", "field")
         if name == "id" or name in DERIVED_FIELDS or (
                 name in IMMUTABLE_FIELDS and not from_server):

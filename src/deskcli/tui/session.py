@@ -117,7 +117,9 @@ class TicketView:
     step_values: Mapping[str, Mapping[str, Any]]
     silent: bool
     minutes_logged: int
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Page state, email channel, repeat callers: a dict because a header-only reload
+    #: (``TicketScreen``) refreshes it in place.
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ticket(self) -> Row:
