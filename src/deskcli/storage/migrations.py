@@ -432,6 +432,13 @@ CREATE TRIGGER tag_changes_deleted AFTER DELETE ON tag_changes BEGIN
 END;
 """
 
+V11_LINKS = """
+ALTER TABLE tickets ADD COLUMN parent_id TEXT;
+ALTER TABLE tickets ADD COLUMN merged_into TEXT;
+CREATE INDEX tickets_by_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX tickets_by_merged_into ON tickets(merged_into) WHERE merged_into IS NOT NULL;
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -446,6 +453,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
     (10, "ticket tags: the synced add/remove records and the current set they give",
      V10_TAGS),
+    (11, "ticket links: a parent (an incident and its duplicates) and merged duplicates",
+     V11_LINKS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -92,6 +92,8 @@ class Ticket(SQLModel, table=True):
     sla_paused_seconds: int = 0
     urgency_due: str | None = None
     flagged: str | None = None
+    parent_id: str | None = None
+    merged_into: str | None = None
 
 
 class Event(SQLModel, table=True):
