@@ -23,10 +23,10 @@ from deskcli.domain.errors import InvalidInput
 from deskcli.domain.numbering import TicketRef, parse_ref
 from deskcli.domain.tags import parse_tags
 
-#: Fields a bulk ``set`` may change: the ones a technician changes across an outage.
-#: (Summary, caller and the like are one ticket's own facts, never shared.)
+#: Fields a bulk ``set`` may change. The summary and the error text are one ticket's own
+#: words and are never copied across tickets.
 BULK_FIELDS = ("status", "priority", "assignee", "queue", "type", "category", "impact",
-               "urgency")
+               "urgency", "asset", "channel", "client", "flagged")
 
 
 class BulkKind(StrEnum):
@@ -36,6 +36,12 @@ class BulkKind(StrEnum):
     LINK = "link"
     RESOLVE = "resolve"
     CLOSE = "close"
+    REOPEN = "reopen"
+    LOG_TIME = "log-time"
+    ESCALATE = "escalate"
+    STEP = "step"
+    ATTACH = "attach"
+    MERGE = "merge"
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,15 @@ class BulkAction:
     #: RESOLVE: the root cause; RESOLVE/CLOSE: the resolution category.
     root_cause: str | None = None
     category: str | None = None
-    #: LINK: the parent ticket.
+    #: LINK: the parent ticket; MERGE: the ticket merged into.
     parent: TicketRef | None = None
     #: RESOLVE: also resolve each ticket's children with the same note (``link``).
     children: bool = False
+    #: ESCALATE: the handoff fields; STEP: what the step collects; LOG_TIME: minutes;
+    #: ATTACH: the file's path and whether links are followed.
+    values: Mapping[str, Any] = field(default_factory=dict)
+    #: STEP: the step's key.
+    step: str | None = None
 
     # --- building -------------------------------------------------------------------
 
@@ -69,9 +80,9 @@ class BulkAction:
         changes = {k: v for k, v in (fields or {}).items() if v is not None}
         unknown = sorted(set(changes) - set(BULK_FIELDS))
         if unknown:
-            raise InvalidInput(f"cannot set {unknown[0]!r} on several tickets at once; "
-                               f"fields for a bulk change: {', '.join(BULK_FIELDS)}",
-                               field=unknown[0])
+            raise InvalidInput(f"cannot set {unknown[0]!r} on several tickets at once (it "
+                               "is each ticket's own text); fields for a bulk change: "
+                               f"{', '.join(BULK_FIELDS)}", field=unknown[0])
         adding, removing = parse_tags(add_tags), parse_tags(remove_tags)
         if not changes and not adding and not removing:
             raise InvalidInput("nothing to change: give at least one field or tag")
@@ -99,6 +110,12 @@ class BulkAction:
         return cls(BulkKind.LINK, parent=ref)
 
     @classmethod
+    def merge(cls, target: str | TicketRef) -> BulkAction:
+        """Merge each ticket into ``target`` as a duplicate (``domain.links``)."""
+        ref = parse_ref(target) if isinstance(target, str) else target
+        return cls(BulkKind.MERGE, parent=ref)
+
+    @classmethod
     def resolve(cls, *, root_cause: str | None, resolution: str | None,
                 category: str | None = None, children: bool = False) -> BulkAction:
         """One resolution for every ticket: the specificity rule runs once, here."""
@@ -114,6 +131,36 @@ class BulkAction:
         if category:
             ResolutionCategory.parse(category, what="category")
         return cls(BulkKind.CLOSE, category=category)
+
+    @classmethod
+    def reopen(cls, *, reason: str | None) -> BulkAction:
+        if not (reason or "").strip():
+            raise InvalidInput("reopening needs a reason: say why the fix did not hold",
+                               field="reason")
+        return cls(BulkKind.REOPEN, reason=reason)
+
+    @classmethod
+    def log_time(cls, duration: str, *, note: str | None = None) -> BulkAction:
+        """The same time on every ticket (each ticket is charged the whole duration)."""
+        minutes = validation.time_entry(duration)
+        text = validation.clean_text(note, field="note", max_len=1000)
+        return cls(BulkKind.LOG_TIME, text=text, values={"duration": duration,
+                                                          "minutes": minutes})
+
+    @classmethod
+    def escalate(cls, values: Mapping[str, Any]) -> BulkAction:
+        """The same handoff for every ticket; a ticket's own error text and asset fill
+        in what is not given, so completeness is checked per ticket."""
+        return cls(BulkKind.ESCALATE, values=dict(values))
+
+    @classmethod
+    def complete_step(cls, step: str, values: Mapping[str, Any] | None = None, *,
+                      skip: str | None = None) -> BulkAction:
+        return cls(BulkKind.STEP, step=step, values=dict(values or {}), reason=skip)
+
+    @classmethod
+    def attach(cls, path: str, *, follow_symlinks: bool = False) -> BulkAction:
+        return cls(BulkKind.ATTACH, values={"path": path, "follow_symlinks": follow_symlinks})
 
     # --- describing -------------------------------------------------------------------
 
@@ -131,6 +178,18 @@ class BulkAction:
             return f"link under {self.parent}"
         if self.kind is BulkKind.RESOLVE:
             return "resolve" + (" with their children" if self.children else "")
+        if self.kind is BulkKind.REOPEN:
+            return "reopen"
+        if self.kind is BulkKind.LOG_TIME:
+            return f"log {self.values.get('minutes')} min"
+        if self.kind is BulkKind.ESCALATE:
+            return f"escalate to {self.values.get('queue') or '?'}"
+        if self.kind is BulkKind.STEP:
+            return f"{'skip' if self.reason is not None else 'complete'} step {self.step}"
+        if self.kind is BulkKind.MERGE:
+            return f"merge into {self.parent}"
+        if self.kind is BulkKind.ATTACH:
+            return f"attach {self.values.get('path')}"
         return "close"
 
 

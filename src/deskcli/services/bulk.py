@@ -36,7 +36,7 @@ from deskcli.storage.store import Row
 
 #: Ticket fields whose change a preview lists (old → new).
 _SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact",
-          "urgency", "parent_id")
+          "urgency", "parent_id", "merged_into")
 
 
 class _Undo(Exception):
@@ -131,11 +131,31 @@ class BulkService:
         elif kind is BulkKind.LINK:
             assert parent is not None
             service._link(ticket, parent, to_iso(service._now()))
+        elif kind is BulkKind.MERGE:
+            assert parent is not None
+            service.merge(ref, TicketRef(ticket_id=parent["id"]))
         elif kind is BulkKind.RESOLVE:
             service.resolve(ref, root_cause=action.root_cause, resolution=action.text,
                             category=action.category, children=action.children)
         elif kind is BulkKind.CLOSE:
             service.close(ref, category=action.category)
+        elif kind is BulkKind.REOPEN:
+            service.reopen(ref, reason=action.reason)
+        elif kind is BulkKind.LOG_TIME:
+            service.log_time(ref, str(action.values["duration"]), note=action.text)
+        elif kind is BulkKind.ESCALATE:
+            v = action.values
+            service.escalate(ref, queue=v.get("queue"), repro=v.get("repro"),
+                             tried=v.get("tried"), impact=v.get("impact"),
+                             error=v.get("error"), asset=v.get("asset"))
+        elif kind is BulkKind.STEP:
+            if action.reason is not None:
+                service.skip_step(ref, str(action.step), action.reason)
+            else:
+                service.complete_step(ref, str(action.step), dict(action.values))
+        elif kind is BulkKind.ATTACH:
+            service.attach(ref, str(action.values["path"]),
+                           follow_symlinks=bool(action.values.get("follow_symlinks")))
 
     # --- describing what changed ----------------------------------------------------------
 
@@ -155,6 +175,8 @@ class BulkService:
             if before[key] != after[key]:
                 if key == "parent_id":
                     changes.append(f"under {self._ref_of(after[key])}")
+                elif key == "merged_into":
+                    changes.append(f"merged into {self._ref_of(after[key])}")
                 else:
                     changes.append(f"{key.replace('_', ' ')} {before[key] or '—'} → "
                                    f"{after[key] or '—'}")
@@ -163,10 +185,14 @@ class BulkService:
         if added or removed:
             changes.append("tags " + " ".join([f"+{t}" for t in added]
                                               + [f"−{t}" for t in removed]))
-        if action.kind is BulkKind.NOTE:
-            changes.append("internal note added")
-        elif action.kind is BulkKind.UPDATE:
-            changes.append("update sent to the caller")
+        extra = {BulkKind.NOTE: "internal note added",
+                 BulkKind.UPDATE: "reply to the caller added",
+                 BulkKind.LOG_TIME: f"{action.values.get('minutes')} min logged",
+                 BulkKind.STEP: f"step {action.step} "
+                                + ("skipped" if action.reason is not None else "done"),
+                 BulkKind.ATTACH: f"attached {action.values.get('path')}"}
+        if action.kind in extra:
+            changes.append(extra[action.kind])
         return changes
 
     def _ref_of(self, ticket_id: str | None) -> str:

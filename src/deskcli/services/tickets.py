@@ -84,6 +84,15 @@ class TicketDetail:
     step_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Warnings to show beside steps before they are completed (``step_notes``).
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: The ticket it is linked under (``link``), if any: id, number, summary, status...
+    parent: Row | None = None
+    #: Tickets linked under it, oldest first.
+    children: list[Row] = field(default_factory=list)
+    #: Duplicates merged into it, oldest first; their timeline, time and attachments are
+    #: in the lists above, each row's ``from_ref`` naming the duplicate.
+    merged: list[Row] = field(default_factory=list)
+    #: The ticket this one was merged into (``merge``), if it was.
+    merged_target: Row | None = None
 
     def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
         """Each completed step with what it collected beyond the ticket's own fields."""
@@ -221,14 +230,37 @@ class TicketService:
         ticket = self.find(ref)
         facts = self.facts(ticket)
         ticket["tags"] = self._tags.of_ticket(ticket["id"])
+        timeline = self.store.timeline(ticket["id"])
+        time_entries = self.store.time_entries(ticket["id"])
+        attachments = self.store.attachments(ticket["id"])
+        merged = self._links.merged_into_this(ticket["id"])
+        for dup in merged:
+            # A merged duplicate's records stay where they were written (append-only,
+            # synced); the target shows them, each saying where it came from.
+            origin = display_ref(dup["number"], dup["provisional"])
+            timeline += [{**e, "from_ref": origin} for e in self.store.timeline(dup["id"])]
+            time_entries += [{**t, "from_ref": origin}
+                             for t in self.store.time_entries(dup["id"])]
+            attachments += [{**a, "from_ref": origin} for a in self.store.attachments(dup["id"])]
+        if merged:
+            timeline.sort(key=lambda e: e["at"])
+            time_entries.sort(key=lambda t: t["at"])
+            attachments.sort(key=lambda a: a["at"])
+        parent = (self.store.ticket_by_id(ticket["parent_id"]) if ticket.get("parent_id")
+                  else None)
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
-            timeline=self.store.timeline(ticket["id"]),
-            time_entries=self.store.time_entries(ticket["id"]),
-            attachments=self.store.attachments(ticket["id"]),
+            timeline=timeline,
+            time_entries=time_entries,
+            attachments=attachments,
             step_values=facts.steps,
             notes=self.step_notes(ticket),
+            parent=parent,
+            children=self._links.children(ticket["id"]),
+            merged=merged,
+            merged_target=(self.store.ticket_by_id(ticket["merged_into"])
+                           if ticket.get("merged_into") else None),
         )
 
     # --- creation ---------------------------------------------------------------------
@@ -753,7 +785,7 @@ class TicketService:
                 self._write(ticket, contact, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def log_time(self, ref: str, duration: str, *, note: str | None = None) -> int:
+    def log_time(self, ref: str | TicketRef, duration: str, *, note: str | None = None) -> int:
         minutes = validation.time_entry(duration)
         text = validation.clean_text(note, field="note", max_len=1000)
         ticket = self.find(ref)
@@ -831,7 +863,7 @@ class TicketService:
                     {"attachment_id": attachment_id, "sha256": digest})
         return attachment_id
 
-    def attach(self, ref: str, path: str, *, follow_symlinks: bool = False) -> str:
+    def attach(self, ref: str | TicketRef, path: str, *, follow_symlinks: bool = False) -> str:
         name, data = self._read_attachment(path, follow_symlinks=follow_symlinks)
         ticket = self.find(ref)
         at = to_iso(self._now())
@@ -885,7 +917,7 @@ class TicketService:
         self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
         self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
-    def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:
+    def complete_step(self, ref: str | TicketRef, step_key: str, raw: Mapping[str, Any]) -> Row:
         """Complete a checklist step with what it collects, running its action if any."""
         ticket = self.find(ref)
         checklist = self.checklist_for(ticket)
@@ -937,7 +969,7 @@ class TicketService:
             self._record_step(ticket, checklist, step, values, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def skip_step(self, ref: str, step_key: str, reason: str | None) -> Row:
+    def skip_step(self, ref: str | TicketRef, step_key: str, reason: str | None) -> Row:
         """Skip an applicable step with the reason it was not done.
 
         The reason is required (the domain refuses a blank one) and goes on the timeline
@@ -971,8 +1003,9 @@ class TicketService:
 
     # --- lifecycle verbs --------------------------------------------------------------
 
-    def escalate(self, ref: str, *, queue: str | None, repro: str | None, tried: str | None,
-                 impact: str | None, error: str | None = None, asset: str | None = None) -> Row:
+    def escalate(self, ref: str | TicketRef, *, queue: str | None, repro: str | None,
+                 tried: str | None, impact: str | None, error: str | None = None,
+                 asset: str | None = None) -> Row:
         ticket = self.find(ref)
         values = {"queue": queue, "repro": repro, "tried": tried, "impact": impact,
                   "error": error, "asset": asset}
@@ -1088,7 +1121,7 @@ class TicketService:
         self._notice("closed", ticket["id"], at)
         return ticket
 
-    def reopen(self, ref: str, *, reason: str | None) -> Row:
+    def reopen(self, ref: str | TicketRef, *, reason: str | None) -> Row:
         """Reopen a resolved or closed ticket; refused for one that is still open, where
         "reopen" would quietly become an ordinary status change."""
         ticket = self.find(ref)
