@@ -162,9 +162,11 @@ def _value_ids(op: dict[str, Any]) -> set[str]:
     value, name = op.get("value"), op.get("field")
     ids: set[str] = set()
     if isinstance(value, dict):
-        ids.update(str(value[k]) for k in ("client_id", "caller_id", "article_id")
+        ids.update(str(value[k]) for k in ("client_id", "caller_id", "article_id",
+                                           "parent_id", "merged_into")
                    if isinstance(value.get(k), str))
-    elif op["kind"] == "set" and name in ("client_id", "caller_id") and isinstance(value, str):
+    elif op["kind"] == "set" and name in ("client_id", "caller_id", "parent_id",
+                                          "merged_into") and isinstance(value, str):
         ids.add(value)
     return ids
 

@@ -30,7 +30,6 @@ from deskcli.domain.bulk import (
 )
 from deskcli.domain.errors import DeskError, NotFound
 from deskcli.domain.numbering import TicketRef, display_ref, parse_ref
-from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Row
 
@@ -130,7 +129,7 @@ class BulkService:
             service.add_note(ref, action.text or "", internal=kind is BulkKind.NOTE)
         elif kind is BulkKind.LINK:
             assert parent is not None
-            service._link(ticket, parent, to_iso(service._now()))
+            service.link(ref, TicketRef(ticket_id=parent["id"]))
         elif kind is BulkKind.MERGE:
             assert parent is not None
             service.merge(ref, TicketRef(ticket_id=parent["id"]))

@@ -38,6 +38,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.domain.links import MAX_DEPTH, check_link, check_merge, merge_summary
 from deskcli.domain.numbering import (
     Authority,
+    Lease,
     TicketRef,
     display_ref,
     next_local_block,
@@ -56,6 +57,7 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
+from deskcli.storage.batch import BatchWriter
 from deskcli.storage.links import Links
 from deskcli.storage.store import Row, Store
 from deskcli.storage.tags import Tags
@@ -140,6 +142,11 @@ class TicketService:
         self.on_change: Callable[[str, str, str, Mapping[str, Any] | None], None] | None = None
         self._tags = Tags(store)
         self._links = Links(store)
+        #: While ``create_many`` runs: new rows are buffered here and written with
+        #: ``executemany`` (``storage/batch.py``), and what would be read back per ticket
+        #: (clients, callers, number leases, SLA clocks) is kept in ``_cache``.
+        self._batch: BatchWriter | None = None
+        self._cache: dict[str, Any] = {}
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -292,10 +299,57 @@ class TicketService:
         now = self._now()
         created: list[tuple[str, str]] = []
         with self.store.transaction():
-            for draft in drafts:
-                row = self._insert_new(draft, now)
-                created.append((row["id"], display_ref(row["number"], row["provisional"])))
+            self.begin_batch()
+            try:
+                for draft in drafts:
+                    row = self._insert_new(draft, now)
+                    created.append((row["id"], display_ref(row["number"],
+                                                           row["provisional"])))
+                self.end_batch()
+            finally:
+                self._batch, self._cache = None, {}
         return created
+
+    # --- the batched write path (bulk creation, bulk actions) ---------------------------
+
+    def begin_batch(self) -> None:
+        """Buffer new rows until ``end_batch`` (inside the caller's transaction): the same
+        rows and sync ops, written with ``executemany``; the clock stamp kept in memory;
+        clients, callers and number leases looked up once per batch, not once per ticket.
+        """
+        self.store.require_tx()
+        self._batch = BatchWriter(self.store, self._new_id)
+        leases = self.store.leases()
+        self._cache = {"clients": {}, "callers": {}, "clocks": {},
+                       "joined": self.store.meta("server_url") is not None,
+                       "leases": {lease.start: lease for lease in leases}, "touched": {}}
+
+    def end_batch(self) -> None:
+        """Write what the batch holds (rows, ops, leases used) in the transaction."""
+        batch, cache = self._batch, self._cache
+        if batch is None:
+            return
+        batch.flush()
+        for lease, at in cache.get("touched", {}).values():
+            self.store.save_lease(lease, at)
+        self._batch, self._cache = None, {}
+
+    def _put(self, table: str, row: Mapping[str, Any], **extra: Any) -> None:
+        """Insert a row with its op: buffered in a batch, straight away otherwise."""
+        if self._batch is not None:
+            self._batch.insert(table, row, **extra)
+        else:
+            self.store.insert(table, row, **extra)
+
+    def _unbuffered(self) -> None:
+        """About to read or update rows the batch may hold, or write around it: flush, so
+        reads see them and the store's clock continues from the batch's last stamp."""
+        if self._batch is not None:
+            self._batch.flush()
+
+    def _rebuffered(self) -> None:
+        if self._batch is not None:
+            self._batch.resync_clock()
 
     def intake(self, draft: NewTicket, steps: Mapping[str, Mapping[str, Any]]) -> Row:
         """Open a ticket and complete its intake steps in ONE transaction (the TUI's guided
@@ -338,7 +392,7 @@ class TicketService:
             "assignee": draft.assignee, "created_at": at, "created_by": self.actor,
             "updated_at": at, **clock_cols,
         }
-        self.store.insert("tickets", row)
+        self._put("tickets", row)
         self._event(ticket_id, at, "created",
                     f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
                     {"channel": draft.channel.value, "priority": priority.value})
@@ -352,9 +406,20 @@ class TicketService:
                                         {"priority": draft.priority.value}, at)
         return row
 
+    def _save_lease(self, lease: Lease, at: str) -> None:
+        if self._batch is not None:
+            self._cache["leases"][lease.start] = lease
+            self._cache["touched"][lease.start] = (lease, at)
+        else:
+            self.store.save_lease(lease, at)
+
     def _allocate_number(self, at: str) -> tuple[int | None, str | None]:
-        leases = self.store.leases()
-        joined = self.store.meta("server_url") is not None
+        if self._batch is not None:
+            leases = list(self._cache["leases"].values())
+            joined = bool(self._cache["joined"])
+        else:
+            leases = self.store.leases()
+            joined = self.store.meta("server_url") is not None
         if joined:
             # Once in a team, only the server's blocks are safe from collisions.
             leases = [lease for lease in leases if lease.authority is Authority.SERVER]
@@ -362,14 +427,15 @@ class TicketService:
         if taken is None and not joined and all(
                 lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
+            self._unbuffered()  # the highest number may be in the batch
             block = next_local_block(leases, highest_used=self.store.highest_number())
-            self.store.save_lease(block, at)
+            self._save_lease(block, at)
             taken = take_number([block])
         if taken is None:
             seq = self.store.next_provisional_seq()
             return None, provisional_label(self.store.client_id[:4], seq)
         number, lease = taken
-        self.store.save_lease(lease, at)
+        self._save_lease(lease, at)
         return number, None
 
     def _client_id_for(self, name: str | None) -> str | None:
@@ -380,13 +446,17 @@ class TicketService:
         return str(existing["id"]) if existing else stable_id("client", name)
 
     def _client(self, name: str, at: str) -> Row:
+        cached = self._cache.get("clients", {}).get(name) if self._batch else None
+        if cached is not None:
+            return dict(cached)
         existing = self.store.client_by_name(name)
-        if existing:
-            return existing
-        row = {"id": stable_id("client", name), "name": name, "contract_tier": "standard",
-               "created_at": at}
-        self.store.insert("clients", row)
-        return row
+        if not existing:
+            existing = {"id": stable_id("client", name), "name": name,
+                        "contract_tier": "standard", "created_at": at}
+            self._put("clients", existing)
+        if self._batch is not None:
+            self._cache["clients"][name] = existing
+        return existing
 
     def set_client_tier(self, name: str, tier: str) -> Row:
         checked = validation.one_line(name, field="client", required=True)
@@ -423,24 +493,64 @@ class TicketService:
         if not (draft.caller or draft.email):
             return None
         name = draft.caller or (draft.email or "").split("@")[0]
-        existing = self.store.find_caller(name, draft.email, client_id)
+        key = (name.casefold(), draft.email, client_id)
+        known: dict[Any, Row] = self._cache.get("callers", {}) if self._batch else {}
+        # As ``find_caller`` would with the batch written: by address first (the batch's,
+        # then the store's), then by name (the store's rows are older, so first).
+        # Every name in the cache was looked up in the store when it was first seen.
+        existing = (known.get(("@", draft.email, client_id)) if draft.email
+                    else known.get((name.casefold(), None, client_id)))
+        if existing is None:
+            existing = self.store.find_caller(name, draft.email, client_id)
+        if existing is None and draft.email:
+            existing = known.get((name.casefold(), None, client_id))
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
             if updates:
+                self._unbuffered()
                 self.store.update_row("callers", existing["id"], updates, at)
+                self._rebuffered()
+                existing = {**existing, **updates}
+            self._remember_caller(key, existing)
             return str(existing["id"])
         caller_id = caller_key(draft.email, client_id) if draft.email else self._new_id()
-        self.store.insert("callers", {
-            "id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
-            "client_id": client_id, "vip": 0, "created_at": at})
+        row = {"id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
+               "client_id": client_id, "vip": 0, "created_at": at}
+        self._put("callers", row)
+        self._remember_caller(key, row)
         return caller_id
+
+    def _remember_caller(self, key: tuple[Any, ...], row: Row) -> None:
+        """In a batch, the next record naming this caller finds it here (it may not be
+        written yet): by name, and by address (how ``find_caller`` matches first)."""
+        if self._batch is not None:
+            known = self._cache["callers"]
+            aliases = [(str(row["name"]).casefold(), None, key[2])]
+            if row.get("email"):
+                aliases.append(("@", row["email"], key[2]))
+            for alias in aliases:  # the first record of a name keeps it; its updates too
+                if alias not in known or known[alias]["id"] == row["id"]:
+                    known[alias] = row
 
     # --- SLA bookkeeping ---------------------------------------------------------------------
 
     def _clock_columns(self, created: datetime, priority: Priority, tier: str | None,
                        paused: timedelta, paused_since: str | None,
                        first_response_at: str | None) -> dict[str, Any]:
+        if self._batch is not None:  # a batch shares one creation time: few distinct clocks
+            key = (created, priority, tier, paused, paused_since, first_response_at)
+            found = self._cache["clocks"].get(key)
+            if found is None:
+                found = self._cache["clocks"][key] = self._compute_clock_columns(
+                    created, priority, tier, paused, paused_since, first_response_at)
+            return dict(found)
+        return self._compute_clock_columns(created, priority, tier, paused, paused_since,
+                                           first_response_at)
+
+    def _compute_clock_columns(self, created: datetime, priority: Priority, tier: str | None,
+                               paused: timedelta, paused_since: str | None,
+                               first_response_at: str | None) -> dict[str, Any]:
         clock = compute_clock(created, priority, self.policy, tier=tier, paused=paused)
         key = clock.queue_key(is_open=True, paused=paused_since is not None,
                               responded=first_response_at is not None)
@@ -521,7 +631,9 @@ class TicketService:
     def _notice(self, what: str, ticket_id: str, at: str,
                 info: Mapping[str, Any] | None = None) -> None:
         if self.on_change is not None:
+            self._unbuffered()  # the listener reads the ticket and writes its own rows
             self.on_change(what, ticket_id, at, info)
+            self._rebuffered()
 
     def mark_contacted(self, ticket_id: str, at: str) -> None:
         """A message reached the caller (sent by the outbound queue): the checkpoint clock
@@ -537,7 +649,7 @@ class TicketService:
 
     def _event(self, ticket_id: str, at: str, kind: str, summary: str,
                detail: Mapping[str, Any] | None = None) -> None:
-        self.store.insert("events", {
+        self._put("events", {
             "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": kind, "summary": summary,
             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
@@ -550,7 +662,9 @@ class TicketService:
         all_changes = {k: v for k, v in {**changes, **derived}.items() if ticket.get(k) != v}
         if all_changes:
             all_changes["updated_at"] = at
+            self._unbuffered()
             self.store.update_ticket(ticket["id"], all_changes, at)
+            self._rebuffered()
         return {**merged, **derived}
 
     def update(self, ref: str | TicketRef, changes: Mapping[str, Any], *,
@@ -906,7 +1020,7 @@ class TicketService:
 
     def _record_step(self, ticket: Row, checklist: Checklist, step: StepSpec,
                      values: Mapping[str, Any], at: str) -> None:
-        self.store.insert("step_records", {
+        self._put("step_records", {
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
             "step": step.key, "at": at, "actor": self.actor,
             "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
@@ -992,10 +1106,12 @@ class TicketService:
 
     def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
                             at: str) -> None:
+        self._unbuffered()
         self.store.update_ticket(ticket_id, {
             "verification": method.value, "verification_detail": detail,
             "verified_at": at if method.verified else None,
             "verified_by": self.actor if method.verified else None}, at)
+        self._rebuffered()
         summary = (f"Identity verified: {method.label.lower()}" if method.verified
                    else "Identity could NOT be verified: credential actions stay blocked")
         self._event(ticket_id, at, "identity_verified" if method.verified
