@@ -64,7 +64,7 @@ def test_batched_and_row_at_a_time_write_the_same(tmp_path: Path) -> None:
         now = service._now()
         with plain.store.transaction():  # what create_many did before it was batched
             for draft in drafts:
-                service._insert_new(draft, now)
+                service.insert_ticket(draft, now)
         assert _dump(batched) == _dump(plain)
     finally:
         batched.close()

@@ -37,8 +37,9 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
 
 
-def help_table() -> Table:
-    from deskcli.tui.app import DeskApp
+def help_table(app_bindings: Iterable[BindingType]) -> Table:
+    """Every key, by where it works; ``app_bindings`` are the running app's own (passed
+    in: a screen never imports the app module, which imports the screens)."""
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
     from deskcli.tui.screens.queue import QueueScreen
@@ -47,7 +48,7 @@ def help_table() -> Table:
     from deskcli.tui.widgets.queue_table import QueueTable
 
     sections = [
-        ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),
+        ("Everywhere", GENERAL + binding_rows(app_bindings)),
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
         ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
         ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
@@ -78,7 +79,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text("Keys (escape closes; j/k scroll)", style="bold"),
                          id="help-title")
-            yield Static(help_table())
+            yield Static(help_table(self.app.BINDINGS))
 
     def action_close(self) -> None:
         self.dismiss(None)
