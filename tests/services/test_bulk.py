@@ -164,3 +164,19 @@ def test_bad_shared_input_is_refused_before_any_ticket(desk: Desk) -> None:
 def test_reading_refs_from_a_stream() -> None:
     text = "4521\n\n# the outage\n#4522\n  4530  # Ana's\nL-3f9a-2\n"
     assert read_ref_lines(text) == ["4521", "#4522", "4530", "L-3f9a-2"]
+
+
+def test_a_refused_public_update_queues_no_message(mail_desk: Desk) -> None:
+    """All or nothing covers the outbound queue too: one refused ticket, and no caller
+    gets the update, no row or op is written."""
+    desk = mail_desk
+    refs = [_new(desk, f"ERP fails for {who}", caller=who, email=f"{who}@acme.example")
+            for who in ("ana", "ben")]
+    bulk = BulkService(desk.tickets)
+    before = _counts(desk)
+    result = bulk.apply([*refs, "9999"], BulkAction.note("Fixed, please retry",
+                                                         internal=False))
+    assert not result.applied and _counts(desk) == before
+    kept = bulk.apply([*refs, "9999"], BulkAction.note("Fixed, please retry",
+                                                       internal=False), keep_going=True)
+    assert kept.applied and _counts(desk)["outbound"] == before["outbound"] + 2

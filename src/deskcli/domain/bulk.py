@@ -275,6 +275,7 @@ def unique_refs(texts: Sequence[str]) -> tuple[list[TicketRef], list[str]]:
     """Parse references, dropping exact repeats; returns (refs, the texts that are not
     references at all). A bad reference is named, never skipped silently."""
     refs: list[TicketRef] = []
+    seen: set[TicketRef] = set()
     bad: list[str] = []
     for text in texts:
         try:
@@ -282,7 +283,8 @@ def unique_refs(texts: Sequence[str]) -> tuple[list[TicketRef], list[str]]:
         except InvalidInput:
             bad.append(text)
             continue
-        if ref not in refs:
+        if ref not in seen:
+            seen.add(ref)
             refs.append(ref)
     return refs, bad
 

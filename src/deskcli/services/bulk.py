@@ -97,7 +97,8 @@ class BulkService:
             return None  # named twice (4521 and #4521): acted on once
         seen.add(ticket["id"])
         label = display_ref(ticket["number"], ticket["provisional"])
-        before = self._snapshot(ticket)
+        tags = bool(action.add_tags or action.remove_tags)
+        before = self._snapshot(ticket, tags)
         mark = self._outbox_mark()
         try:
             with self.store.savepoint():
@@ -108,7 +109,7 @@ class BulkService:
         if self._outbox_mark() == mark:
             return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED)
         after = self.store.ticket_by_id(ticket["id"]) or ticket
-        changes = self._describe(action, before, self._snapshot(after))
+        changes = self._describe(action, before, self._snapshot(after, tags))
         return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED,
                              changes=tuple(changes))
 
@@ -162,9 +163,9 @@ class BulkService:
         row = self.store.db.execute("SELECT coalesce(max(seq), 0) AS n FROM outbox").fetchone()
         return int(row["n"])
 
-    def _snapshot(self, ticket: Row) -> dict[str, Any]:
+    def _snapshot(self, ticket: Row, tags: bool) -> dict[str, Any]:
         shot = {key: ticket.get(key) for key in _SHOWN}
-        shot["tags"] = self.tickets.tags_of(ticket["id"])
+        shot["tags"] = self.tickets.tags_of(ticket["id"]) if tags else []
         return shot
 
     def _describe(self, action: BulkAction, before: dict[str, Any],
