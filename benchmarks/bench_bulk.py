@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -65,12 +66,21 @@ def deskcli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "deskcli"]
 
 
+#: CPU seconds (user + system) of the last ``timed`` child: on a shared machine the wall
+#: time also counts waiting for the CPU and the disk, the CPU time does not.
+last_cpu = 0.0
+
+
 def timed(cmd: Sequence[str], env: dict[str, str] | None = None,
           stdin: bytes | None = None) -> float:
+    global last_cpu
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    last_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): "
                          f"{done.stderr.decode()[-500:]}")
@@ -158,28 +168,39 @@ def bench_import(base: Path, n: int, runs: int) -> None:
     if has_task:
         taskwarrior_file(n, task_source)
     deskcli_times, floor_times, task_times = [], [], []
+    cpu: dict[str, list[float]] = {"deskcli": [], "floor": [], "task": []}
     for run in range(runs + 1):  # the first round warms caches and is not counted
         home = fresh_home(base, "run", template)
         took = timed([*deskcli(), "new", "--from", str(source)], child_env(home))
+        took_cpu = last_cpu
         floor_home = fresh_home(base, "floor", template)
         floor_took = timed([sys.executable, str(floor_script),
                             str(floor_home / "data" / "deskcli.db"), str(rows)])
+        floor_cpu = last_cpu
         task_took = taskwarrior_import(base, task_source) if has_task else None
         if run:
             deskcli_times.append(took)
             floor_times.append(floor_took)
+            cpu["deskcli"].append(took_cpu)
+            cpu["floor"].append(floor_cpu)
             if task_took is not None:
                 task_times.append(task_took)
+                cpu["task"].append(last_cpu)
     d, f = statistics.median(deskcli_times), statistics.median(floor_times)
+    dc, fc = statistics.median(cpu["deskcli"]), statistics.median(cpu["floor"])
     print(f"import of {n:,} JSONL records ({sum(counts.values()):,} rows: "
           + ", ".join(f"{t} {c:,}" for t, c in counts.items()) + ")")
-    print(f"  floor: executemany of the same rows    {f:7.2f} s  {n / f:9,.0f} tickets/s")
-    print(f"  deskcli new --from                      {d:7.2f} s  {n / d:9,.0f} tickets/s  "
-          f"{d / f:5.2f}x the floor")
+    print("  (wall seconds, then CPU seconds of the process)")
+    print(f"  floor: executemany of the same rows    {f:7.2f} s  {n / f:9,.0f} tickets/s"
+          f"   cpu {fc:6.2f} s = {n / fc:9,.0f}/s")
+    print(f"  deskcli new --from                      {d:7.2f} s  {n / d:9,.0f} tickets/s"
+          f"   cpu {dc:6.2f} s = {n / dc:9,.0f}/s   {d / f:5.2f}x the floor "
+          f"({dc / fc:4.2f}x in CPU)")
     if task_times:
-        t = statistics.median(task_times)
-        print(f"  taskwarrior task import                 {t:7.2f} s  {n / t:9,.0f} tasks/s    "
-              f"deskcli {d / t:5.2f}x taskwarrior (target <= 2x)")
+        t, tc = statistics.median(task_times), statistics.median(cpu["task"])
+        print(f"  taskwarrior task import                 {t:7.2f} s  {n / t:9,.0f} tasks/s  "
+              f"   cpu {tc:6.2f} s = {n / tc:9,.0f}/s   deskcli {d / t:5.2f}x taskwarrior "
+              f"({dc / tc:4.2f}x in CPU; target <= 2x)")
     else:
         print("  taskwarrior not installed: no comparison")
 
