@@ -180,3 +180,15 @@ def test_a_refused_public_update_queues_no_message(mail_desk: Desk) -> None:
     kept = bulk.apply([*refs, "9999"], BulkAction.note("Fixed, please retry",
                                                        internal=False), keep_going=True)
     assert kept.applied and _counts(desk)["outbound"] == before["outbound"] + 2
+
+
+def test_shared_status_and_priority_are_checked_once(desk: Desk, bulk) -> None:
+    with pytest.raises(InvalidInput, match="status"):
+        BulkAction.set({"status": "sleeping"})
+    with pytest.raises(Refused, match="cannot set the status to resolved directly"):
+        BulkAction.set({"status": "resolved"})
+    ref = _new(desk, "VPN down")
+    desk.tickets.update(ref, {"status": "in-progress"})
+    # An alias of the status the ticket has is no change, not a refusal.
+    result = bulk.apply([ref], BulkAction.set({"status": "In_Progress", "priority": "2"}))
+    assert result.changed[0].changes == ("priority P3 → P2",)

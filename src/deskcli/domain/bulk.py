@@ -18,10 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 from deskcli.domain import validation
-from deskcli.domain.enums import ResolutionCategory
+from deskcli.domain.enums import Priority, ResolutionCategory, Status
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.numbering import TicketRef, parse_ref
 from deskcli.domain.tags import parse_tags
+from deskcli.domain.transitions import check_direct_move
 
 #: Fields a bulk ``set`` may change. The summary and the error text are one ticket's own
 #: words and are never copied across tickets.
@@ -83,6 +84,14 @@ class BulkAction:
             raise InvalidInput(f"cannot set {unknown[0]!r} on several tickets at once (it "
                                "is each ticket's own text); fields for a bulk change: "
                                f"{', '.join(BULK_FIELDS)}", field=unknown[0])
+        # Shared values are checked once, before any ticket: a bad status or priority is
+        # one refusal, not forty, and "In Progress" means in-progress on every ticket.
+        if changes.get("status") is not None:
+            status = Status(Status.parse(str(changes["status"]), what="status").value)
+            check_direct_move(status)
+            changes["status"] = status.value
+        if changes.get("priority") is not None:
+            changes["priority"] = Priority.parse(str(changes["priority"])).value
         adding, removing = parse_tags(add_tags), parse_tags(remove_tags)
         if not changes and not adding and not removing:
             raise InvalidInput("nothing to change: give at least one field or tag")

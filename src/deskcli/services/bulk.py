@@ -120,8 +120,7 @@ class BulkService:
         kind = action.kind
         if kind is BulkKind.SET:
             fields = dict(action.fields)
-            if fields.get("status") is not None and str(fields["status"]).strip().lower() \
-                    == str(ticket["status"]):
+            if fields.get("status") == ticket["status"]:
                 del fields["status"]  # already there: no change, not a refusal
             if fields or action.add_tags or action.remove_tags:
                 service.update(ref, fields, reason=action.reason,
