@@ -17,6 +17,12 @@ Refs = Annotated[list[str], typer.Argument(
     metavar="REF...", show_default=False,
     help="Tickets: 4521, #4521, a provisional label or an id; several at once, or - to "
          "read them from stdin, one per line.")]
+#: The same, for a command whose last argument is optional (``note REF... [TEXT]``): the
+#: command checks that a reference was given.
+OptionalRefs = Annotated[list[str] | None, typer.Argument(
+    metavar="REF...", show_default=False,
+    help="Tickets: 4521, #4521, a provisional label or an id; several at once, or - to "
+         "read them from stdin, one per line.")]
 DryRun = Annotated[bool, typer.Option(
     "--dry-run", help="Show what would change on each ticket, and which would be refused "
     "and why; write nothing.")]

@@ -15,7 +15,7 @@ from deskcli.domain.tags import parse_tags
 
 from . import bulk_cmd, completion, output
 from .exits import ExitCode, fail, report, say
-from .params import DryRun, KeepGoing, Ref, Refs, opt, ref_of
+from .params import DryRun, KeepGoing, OptionalRefs, Ref, Refs, opt, ref_of
 from .records import Problem, parse_records, read_source
 from .render import detail_json, detail_text, ticket_json
 from .session import open_cli_desk
@@ -298,7 +298,7 @@ def set_fields(
 
 
 def note(
-    refs: Refs,
+    refs: OptionalRefs = None,
     text: Annotated[str | None, typer.Argument(
         metavar="TEXT", show_default=False,
         help="The note; - reads it from stdin. Omit it with --template.")] = None,
@@ -328,11 +328,14 @@ def note(
       deskcli note 4521 --template remote
       deskcli queue --tag outage --format ids | deskcli note - "Fixed at 10:40, please retry"
     """
+    refs = list(refs or [])
     if template is not None and text is not None:
         # With --template there is no TEXT: the last word given is a ticket too.
         refs, text = [*refs, text], None
     if not refs and text is not None:
         refs, text = [text], None
+    if not refs:
+        fail("name the ticket: deskcli note REF... TEXT (see deskcli note --help)")
     if text is not None and template is not None:
         fail("give the note text or --template NAME, not both")
     if text is None and template is None:
