@@ -195,7 +195,7 @@ class MailIntake:
     def _ref_of(self, ticket_id: str | None) -> str | None:
         if not ticket_id:
             return None
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         return self._ref(ticket) if ticket else None
 
     @staticmethod
@@ -213,7 +213,7 @@ class MailIntake:
                 known = self.ledger.by_key(mid)
                 ticket_id = known["ticket_id"] if known else None
             if ticket_id:
-                ticket = self.store.ticket_by_id(ticket_id)
+                ticket = self.store.tickets.by_id(ticket_id)
                 if ticket is not None:
                     # A reply to a duplicate goes to the ticket it was merged into.
                     target = self.tickets.merge_target(ticket)
@@ -223,7 +223,7 @@ class MailIntake:
                     return target, via, None
         if mail.tag is None:
             return None, "", None
-        tagged = self.store.ticket_by_number(mail.tag)
+        tagged = self.store.tickets.by_number(mail.tag)
         if tagged is None:
             return None, "", None
         ticket = self.tickets.merge_target(tagged)
@@ -249,11 +249,11 @@ class MailIntake:
         service = self.tickets
         now = self.now()
         at = to_iso(now)
-        known = self.ledger.caller_by_email(sender) or self.store.caller(
+        known = self.ledger.caller_by_email(sender) or self.store.contacts.caller(
             stable_id("caller", sender))
         client = box.client
         if client is None and known is not None and known["client_id"]:
-            found = self.store.client_by_id(known["client_id"])
+            found = self.store.contacts.client_by_id(known["client_id"])
             client = found["name"] if found else None
         if known is None:
             # The caller is found by address only, never by the display name: anyone can
@@ -274,7 +274,7 @@ class MailIntake:
         # The ticket service's own write path (numbering, SLA clocks, caller lookup, the
         # acknowledgement queued by the planner), inside this transaction.
         row = service.insert_ticket(draft, now)
-        ticket = self.store.ticket_by_id(row["id"])
+        ticket = self.store.tickets.by_id(row["id"])
         assert ticket is not None
         service.record_event(ticket["id"], at, "email_received",
                              f"Opened from email to {box.address} by {sender}; identity NOT "
