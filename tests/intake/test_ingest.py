@@ -263,3 +263,25 @@ def test_a_message_already_on_a_synced_ticket_is_not_taken_in_again(
             "json_extract(detail, '$.mail_key') = ? AND kind IN ('email_received', "
             "'caller_reply', 'internal_note') LIMIT 1", ("<x>",)).fetchall()
         assert "events_by_mail_key" in str(plan)
+
+
+def test_replies_about_a_merged_duplicate_land_on_the_ticket_it_went_into(
+        feed: Feed, desk: Desk) -> None:
+    """Bob's ticket was merged into Alice's: his reply to his own acknowledgement, and a
+    later mail naming his old number, both land on Alice's ticket, where Bob is now a
+    party (issue 19: "their replies thread to it")."""
+    target = feed(corpus.plain()).ticket_ref
+    dup = feed(corpus.plain("Outlook password prompt again", "bob@acme.example",
+                            message_id="<b1@acme.example>", name="Bob")).ticket_ref
+    desk.tickets.merge(dup, target)
+    dup_row = desk.tickets.find(dup)
+    reply = feed(corpus.gmail_reply(_ack_id(dup_row["id"]), "Re: We have your request",
+                                    sender="bob@acme.example"))
+    assert reply.action == "reply" and reply.ticket_ref == target, reply
+    assert f"merged into {target}" in reply.detail
+    tagged = feed(corpus.plain(f"Still broken [{dup}]", "bob@acme.example",
+                               message_id="<b2@acme.example>", name="Bob"))
+    assert tagged.ticket_ref == target, tagged
+    notes = [e for e in desk.tickets.detail(target).timeline
+             if e["kind"] == "caller_reply" and not e.get("from_ref")]
+    assert len(notes) == 2 and all("bob@acme.example" in e["summary"] for e in notes)

@@ -182,6 +182,10 @@ class TestMigration:
         with make_desk(tmp_path, clock) as desk:  # already v4: write, then roll back to v3
             ref = resolved(desk, "Printer queue stuck", error="0x00000709")
         raw = sqlite3.connect(path)
+        raw.execute("DROP INDEX tickets_by_parent")
+        raw.execute("DROP INDEX tickets_by_merged_into")
+        raw.execute("ALTER TABLE tickets DROP COLUMN parent_id")
+        raw.execute("ALTER TABLE tickets DROP COLUMN merged_into")
         for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs",
                      "csat_responses", "outbound", "sync_quarantine", "mail_messages",
                      "mailbox_state", "tag_changes", "ticket_tags"):  # and what later versions add

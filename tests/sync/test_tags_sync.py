@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deskcli.domain.intake import NewTicket
 from deskcli.services.desk import Desk
+from deskcli.sync.client import SyncClient
+from deskcli.sync.credentials import Credentials
+from helpers import FakeClock, make_desk
 
-from .conftest import Tech
+from .conftest import TeamServer, Tech
 
 pytestmark = pytest.mark.subprocess
 
@@ -77,3 +81,75 @@ def test_a_server_refuses_a_malformed_tag(team: dict[str, Tech]) -> None:
     assert [r["entity_id"] for r in rejected] == ["bad-tag-1"], report
     assert "lower-case word" in rejected[0]["reason"]
     assert ana.tickets.find(ticket)["number"] is not None
+
+
+def _state(desk: Desk) -> dict[str, Any]:
+    db = desk.store.db
+    local_only = {"response_due", "response_risk_at", "resolve_due", "resolve_risk_at",
+                  "urgency_due", "updated_at"}
+    out: dict[str, Any] = {}
+    for table in ("tickets", "events", "notes", "time_entries", "tag_changes"):
+        out[table] = [{k: v for k, v in row.items() if k not in local_only}
+                      for row in db.execute(f"SELECT * FROM {table} ORDER BY id")]
+    return out
+
+
+def test_the_same_merge_made_on_two_laptops_converges(team: dict[str, Tech]) -> None:
+    ana, ben = team["ana"].desk, team["ben"].desk
+    target = _new(ana, "ERP posting fails", caller="Zoe", email="zoe@acme.example")
+    dup = _new(ana, "Cannot post invoices", caller="Yan", email="yan@acme.example")
+    _sync(team["ana"], team["ben"])
+    ana.tickets.merge(dup, target)
+    ben.tickets.add_note(dup, "Yan says it started at 09:10", internal=True)
+    ben.tickets.merge(dup, target)
+    _sync(team["ana"], team["ben"])
+    assert _state(ana) == _state(ben)
+    for desk in (ana, ben):
+        row = desk.tickets.find(dup)
+        assert (row["merged_into"], row["status"]) == (target, "closed")
+        detail = desk.tickets.detail(target)
+        assert [d["id"] for d in detail.merged] == [dup]
+        notes = [e for e in detail.timeline if e.get("from_ref") and e.get("note_body")]
+        assert [e["note_body"] for e in notes] == ["Yan says it started at 09:10"]
+        assert desk.tickets.party_emails(desk.tickets.find(target)) == {
+            "zoe@acme.example", "yan@acme.example"}
+
+
+def test_merges_into_different_targets_offline_agree_on_one(team: dict[str, Tech]) -> None:
+    """Ana merges the duplicate into one ticket, Ben into another: every replica ends with
+    the same target (last writer wins), and the losing choice is on the timeline."""
+    ana, ben = team["ana"].desk, team["ben"].desk
+    first, second = _new(ana, "ERP down (sales)"), _new(ana, "ERP down (finance)")
+    dup = _new(ana, "ERP down")
+    _sync(team["ana"], team["ben"])
+    ana.tickets.merge(dup, first)
+    clock = ben.now.__self__  # type: ignore[attr-defined]
+    clock.advance(seconds=5)
+    ben.tickets.merge(dup, second)
+    _sync(team["ana"], team["ben"])
+    assert _state(ana) == _state(ben)
+    assert ana.tickets.find(dup)["merged_into"] == second
+    conflicts = [e for e in ana.tickets.detail(dup).timeline if e["kind"] == "conflict"]
+    assert any("merged into" in e["summary"] for e in conflicts)
+
+
+def test_a_server_refuses_a_merge_across_clients(server: TeamServer, tmp_path: Path) -> None:
+    """A technician of two clients cannot merge (or link) across them, even around the
+    service: the server names the field and the rule, and applies nothing of it."""
+    token = server.add("cy", ["Acme", "Globex"])
+    desk = make_desk(tmp_path / "cy", FakeClock(), actor="cy")
+    client = SyncClient(desk, Credentials(server.url, token, "test"))
+    try:
+        mine = _new(desk, "Printer jam")
+        theirs = _new(desk, "Printer jam too", client="Globex")
+        client.sync()
+        with desk.store.transaction():  # around the service, as an old or hostile client
+            desk.store.update_ticket(mine, {"merged_into": theirs}, "2026-11-24T09:00:00Z")
+            desk.store.update_ticket(mine, {"parent_id": theirs}, "2026-11-24T09:00:00Z")
+        client.sync()
+        rejected = {r["field"]: r["reason"] for r in desk.store.sync.rejections()}
+        assert set(rejected) == {"merged_into", "parent_id"}
+        assert all("another client" in reason for reason in rejected.values()), rejected
+    finally:
+        client.close()
+        desk.close()

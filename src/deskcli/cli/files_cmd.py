@@ -9,18 +9,21 @@ from typing import Annotated
 
 import typer
 
+from . import bulk_cmd
 from .exits import ExitCode, fail, say
-from .params import Ref, ref_of
+from .params import DryRun, KeepGoing, Refs, ref_of
 from .session import open_cli_desk
 
 
 def attach(
-    ref: Ref,
+    refs: Refs,
     file: Annotated[str, typer.Argument(metavar="FILE", show_default=False,
                                         help="The file to attach (a screenshot, a log).")],
     follow_symlinks: Annotated[bool, typer.Option(
         "--follow-symlinks", help="Attach what a symbolic link points to; without it a "
         "link is refused.")] = False,
+    dry_run: DryRun = False,
+    keep_going: KeepGoing = False,
 ) -> None:
     """Attach a file to a ticket; its content is copied into the store.
 
@@ -34,6 +37,13 @@ def attach(
       deskcli attach 4521 ~/Desktop/outlook-error.png
       deskcli attach 4521 /var/log/vpn/current.log --follow-symlinks
     """
+    if bulk_cmd.is_bulk(refs, dry_run, keep_going):
+        from deskcli.domain.bulk import BulkAction
+
+        bulk_cmd.run(refs, lambda: BulkAction.attach(file, follow_symlinks=follow_symlinks),
+                     dry_run=dry_run, keep_going=keep_going)
+        return
+    [ref] = refs
     with open_cli_desk() as desk:
         attachment_id = desk.tickets.attach(ref, file, follow_symlinks=follow_symlinks)
         row = desk.tickets.find(ref)

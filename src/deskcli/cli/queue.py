@@ -9,6 +9,7 @@ a bare ``sqlite3`` read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -48,6 +49,17 @@ def _style(key: str, value: Any) -> str | None:
     if key == "priority" and value == "P1":
         return "bold"
     return None
+
+
+class QueueFormat(StrEnum):
+    """``--format`` of the queue: the listing formats plus ``ids``."""
+
+    TABLE = "table"
+    TSV = "tsv"
+    CSV = "csv"
+    JSON = "json"
+    JSONL = "jsonl"
+    IDS = "ids"
 
 
 def _without_empty_tags(rows: Iterator[Any], keys: list[str]
@@ -91,7 +103,11 @@ def queue(
                                            "tickets.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, metavar="N",
                                               help="At most this many rows.")] = None,
-    fmt: output.FormatOption = None,
+    fmt: Annotated[QueueFormat | None, typer.Option(
+        "--format", "-f", case_sensitive=False,
+        help="Output format: table, tsv, csv, json, jsonl, or ids (only the ticket "
+        "references, one per line, for piping into another command). Default: table on "
+        "a terminal, tsv when piped.", show_default=False)] = None,
     fields: Annotated[str | None, typer.Option(
         help="Comma-separated fields to show, in order (see docs/cli.md for the list). "
         "Default: " + ", ".join(DEFAULT_TEXT_FIELDS) + "; every field for json/jsonl.",
@@ -111,11 +127,19 @@ def queue(
       deskcli queue --mine --at-risk --breached
       deskcli queue --priority P1,P2 --format json
       deskcli queue --tag outage --fields number,summary,tags
+      deskcli queue --tag outage --format ids | deskcli note - "Fixed at 10:40, please retry"
       deskcli queue --fields number,priority,summary --no-header | sort -k2
       deskcli queue --all --format csv > tickets.csv
       deskcli queue --all --format csv --csv-safe > for-a-spreadsheet.csv
     """
-    chosen = output.pick_format(fmt)
+    ids_only = fmt is QueueFormat.IDS
+    if ids_only:
+        if fields is not None:
+            raise InvalidInput("--format ids prints only references: leave out --fields",
+                               field="fields")
+        # References, one per line, as "deskcli new" prints numbers: ready for "-".
+        fmt, fields, header = QueueFormat.TSV, "ref", False
+    chosen = output.pick_format(Format(fmt.value) if fmt is not None else None)
     output.check_header_option(chosen, header, csv_safe)
     default = (list(FIELDS) if chosen in (Format.JSON, Format.JSONL)
                else DEFAULT_TEXT_FIELDS)
@@ -147,6 +171,8 @@ def queue(
         rows: Iterator[Any] = map(fields_mod.projector(keys, now), source)
         if chosen is Format.TABLE and fields is None:
             rows, keys = _without_empty_tags(rows, keys)
+        if ids_only:  # 4521, as "deskcli new" prints it: no "#" to quote in a shell
+            rows = ((str(row[0]).lstrip("#"),) for row in rows)
         count = output.write_rows(rows, keys, chosen, header=header, labels=LABELS,
                                   style=_style, fixed=FIXED, csv_safe=csv_safe)
     if count == 0 and chosen is Format.TABLE:

@@ -76,20 +76,36 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
                    else detail.notes.get(item.step.key)}
                   for item in progress.items],
     }
+    out["parent"] = _link_json(detail.parent)
+    out["children"] = [_link_json(child) for child in detail.children]
+    out["merged"] = [_link_json(dup) for dup in detail.merged]
+    out["merged_into"] = _link_json(detail.merged_target)
     out["timeline"] = [_event_json(event) for event in detail.timeline]
     out["time_entries"] = [{"at": t["at"], "author": t["author"], "minutes": t["minutes"],
-                            "note": t["note"]} for t in detail.time_entries]
+                            "note": t["note"], "from": t.get("from_ref")}
+                           for t in detail.time_entries]
     out["minutes_logged"] = sum(t["minutes"] for t in detail.time_entries)
     out["attachments"] = [{"id": a["id"], "at": a["at"], "filename": a["filename"],
-                           "size": a["size"], "sha256": a["sha256"]}
+                           "size": a["size"], "sha256": a["sha256"], "from": a.get("from_ref")}
                           for a in detail.attachments]
     return out
+
+
+def _link_json(row: Row | None) -> dict[str, Any] | None:
+    """A linked ticket in a detail document: enough to name it and see where it stands."""
+    if row is None:
+        return None
+    return {"ref": display_ref(row["number"], row["provisional"]), "number": row["number"],
+            "id": row["id"], "status": row["status"], "priority": row["priority"],
+            "summary": row["summary"]}
 
 
 def _event_json(event: Row) -> dict[str, Any]:
     detail = json.loads(event["detail"]) if event["detail"] else None
     out = {"at": event["at"], "actor": event["actor"], "kind": event["kind"],
            "summary": event["summary"], "detail": detail}
+    if event.get("from_ref"):
+        out["from"] = event["from_ref"]  # a merged duplicate's event
     if event.get("note_body") is not None:
         out["note"] = event["note_body"]
         out["internal"] = bool(event["note_internal"])
@@ -118,6 +134,10 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     pair("Type", data["type"])
     pair("Flagged", data["flagged"])
     pair("Tags", " ".join(data["tags"]))
+    if detail.parent is not None:
+        pair("Parent", _line(detail.parent))
+    if detail.merged_target is not None:
+        pair("Merged into", _line(detail.merged_target))
     sla = data["sla_state"]
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"
@@ -131,6 +151,9 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     if caller and contact:
         caller = f"{caller} ({contact})"
     pair("Caller", caller)
+    also = sorted({str(dup["caller_email"]) for dup in detail.merged if dup["caller_email"]}
+                  - {str(data["caller_email"] or "")})
+    pair("Also from", ", ".join(also))
     pair("Verified", data["verification"])
     client = data["client"]
     if client and data["contract_tier"]:
@@ -171,9 +194,17 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         if note and item.state not in (StepState.DONE, StepState.SKIPPED):
             lines.append(f"        ! {note}")
 
+    if detail.children:
+        lines += ["", f"Children ({len(detail.children)}):"]
+        lines += [f"  {_line(child)}" for child in detail.children]
+    if detail.merged:
+        lines += ["", f"Merged duplicates ({len(detail.merged)}):"]
+        lines += [f"  {_line(dup)}" for dup in detail.merged]
+
     lines += ["", "Timeline:"]
     for event in detail.timeline:
-        lines.append(f"  {_when(event['at'])}  {event['actor']:<10} {event['summary']}")
+        origin = f"[{event['from_ref']}] " if event.get("from_ref") else ""
+        lines.append(f"  {_when(event['at'])}  {event['actor']:<10} {origin}{event['summary']}")
         if event.get("note_body"):
             lines += [f"      {line}" for line in str(event["note_body"]).splitlines()]
     minutes = sum(t["minutes"] for t in detail.time_entries)
@@ -182,5 +213,14 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
         lines += ["", f"Time logged: {minutes} min in {count} entr{'y' if count == 1 else 'ies'}"]
     if detail.attachments:
         lines += ["", "Attachments:"]
-        lines += [f"  {a['filename']} ({a['size']} bytes)" for a in detail.attachments]
+        lines += [f"  {a['filename']} ({a['size']} bytes)"
+                  + (f" from {a['from_ref']}" if a.get("from_ref") else "")
+                  for a in detail.attachments]
     return "\n".join(lines)
+
+
+def _line(row: Row) -> str:
+    """``#4522  open  P2  ERP down for sales``: a linked ticket on one line."""
+    return (f"{display_ref(row['number'], row['provisional'])}  {row['status']}  "
+            f"{row['priority']}  {row['summary']}")
+

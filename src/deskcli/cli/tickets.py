@@ -13,9 +13,9 @@ from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.tags import parse_tags
 
-from . import completion, output
+from . import bulk_cmd, completion, output
 from .exits import ExitCode, fail, report, say
-from .params import Ref, opt, ref_of
+from .params import DryRun, KeepGoing, OptionalRefs, Ref, Refs, opt, ref_of
 from .records import Problem, parse_records, read_source
 from .render import detail_json, detail_text, ticket_json
 from .session import open_cli_desk
@@ -212,7 +212,7 @@ def show(
 
 
 def set_fields(
-    ref: Ref,
+    refs: Refs,
     status: Annotated[str | None, opt(
         "New status: " + ", ".join(Status) + ".", autocompletion=completion.statuses,
         metavar="STATUS")] = None,
@@ -246,8 +246,10 @@ def set_fields(
     settled: Annotated[bool, typer.Option(
         "--settled", help="Clear the conflict flag once the two versions on the timeline "
                           "are settled.")] = False,
+    dry_run: DryRun = False,
+    keep_going: KeepGoing = False,
 ) -> None:
-    """Change a ticket's fields.
+    """Change the fields and tags of one ticket or several.
 
     Each change is recorded on the ticket's timeline.
 
@@ -261,6 +263,8 @@ def set_fields(
       deskcli set 4521 --priority P2 --category email
       deskcli set 4521 --status pending-caller --reason "waiting for the error screenshot"
       deskcli set 4521 --tag outage --untag vip
+      deskcli set 4521 4522 4530 --priority P2 --dry-run
+      deskcli queue --tag outage --format ids | deskcli set - --assignee dana
     """
     given = {"status": status, "priority": priority, "assignee": assignee,
              "type": ticket_type, "category": category, "asset": asset, "channel": channel,
@@ -273,6 +277,14 @@ def set_fields(
     if not changes and not adding and not removing:
         raise InvalidInput("nothing to change: give at least one option, e.g. --status or "
                            "--priority (see deskcli set --help)")
+    if bulk_cmd.is_bulk(refs, dry_run, keep_going):
+        from deskcli.domain.bulk import BulkAction
+
+        bulk_cmd.run(refs, lambda: BulkAction.set(changes, add_tags=adding,
+                                                  remove_tags=removing, reason=reason),
+                     dry_run=dry_run, keep_going=keep_going)
+        return
+    [ref] = refs
     with open_cli_desk() as desk:
         row = desk.tickets.update(ref, changes, reason=reason, add_tags=adding,
                                   remove_tags=removing)
@@ -286,7 +298,7 @@ def set_fields(
 
 
 def note(
-    ref: Ref,
+    refs: OptionalRefs = None,
     text: Annotated[str | None, typer.Argument(
         metavar="TEXT", show_default=False,
         help="The note; - reads it from stdin. Omit it with --template.")] = None,
@@ -296,8 +308,10 @@ def note(
     template: Annotated[str | None, opt(
         "Use a canned response, filled in for this ticket (list them with 'deskcli notify "
         "snippets'). /name words in TEXT are expanded too.", metavar="NAME")] = None,
+    dry_run: DryRun = False,
+    keep_going: KeepGoing = False,
 ) -> None:
-    """Add a reply to the caller, or an internal note.
+    """Add a reply to the caller, or an internal note, on one ticket or several.
 
     Use --internal for a note only technicians see.
 
@@ -312,11 +326,24 @@ def note(
       deskcli note 4521 --internal "Credential Manager had two stale entries."
       journalctl -u vpn --since today | deskcli note 4521 --internal -
       deskcli note 4521 --template remote
+      deskcli queue --tag outage --format ids | deskcli note - "Fixed at 10:40, please retry"
     """
+    refs = list(refs or [])
+    if template is not None and text is not None:
+        # With --template there is no TEXT: the last word given is a ticket too.
+        refs, text = [*refs, text], None
+    if not refs and text is not None:
+        refs, text = [text], None
+    if not refs:
+        fail("name the ticket: deskcli note REF... TEXT (see deskcli note --help)")
     if text is not None and template is not None:
         fail("give the note text or --template NAME, not both")
     if text is None and template is None:
         fail("say what the note is: give TEXT, - for stdin, or --template NAME")
+    if bulk_cmd.is_bulk(refs, dry_run, keep_going):
+        _bulk_note(refs, text, template, internal, dry_run, keep_going)
+        return
+    [ref] = refs
     body = sys.stdin.read() if text == "-" else text
     with open_cli_desk() as desk:
         if template is not None or (body and "/" in body):
@@ -331,15 +358,39 @@ def note(
     say(f"{ref_of(row)}: {'internal note' if internal else 'reply'} added")
 
 
+def _bulk_note(refs: list[str], text: str | None, template: str | None, internal: bool,
+               dry_run: bool, keep_going: bool) -> None:
+    """The same note on every ticket. A template or /snippet is filled in once, for the
+    first ticket's values: a shared update says the same words to every caller (their
+    own ticket number travels in each message's subject)."""
+    from deskcli.domain.bulk import BulkAction
+
+    body = sys.stdin.read() if text == "-" else text
+    if template is not None or (body and "/" in body):
+        names = bulk_cmd.expand_refs(refs, stdin_taken=text == "-")
+        from deskcli.services.notify import NotifyService
+
+        with open_cli_desk() as desk:
+            service = NotifyService(desk)
+            first = desk.tickets.find(names[0])
+            body = (service.snippet(template, first) if template is not None
+                    else service.expand(body or "", first))
+        refs = names
+    bulk_cmd.run(refs, lambda: BulkAction.note(body, internal=internal), dry_run=dry_run,
+                 keep_going=keep_going, stdin_taken=text == "-")
+
+
 def log_time(
-    ref: Ref,
+    refs: Refs,
     duration: Annotated[str, typer.Argument(metavar="DURATION", show_default=False,
                                             help="Time spent: 1h15m, 90m, 1.5h, 1:15 or "
                                             "minutes.")],
     note_text: Annotated[str | None, opt("What the time was spent on.",
                                          param_decls=["--note"])] = None,
+    dry_run: DryRun = False,
+    keep_going: KeepGoing = False,
 ) -> None:
-    """Log time spent on a ticket.
+    """Log time spent on a ticket (each of several tickets gets the whole duration).
 
     A ticket cannot be closed until some time is logged.
 
@@ -349,6 +400,13 @@ def log_time(
       deskcli log-time 4521 1h15m --note "profile rebuild and test with the user"
       deskcli log-time 4521 20
     """
+    if bulk_cmd.is_bulk(refs, dry_run, keep_going):
+        from deskcli.domain.bulk import BulkAction
+
+        bulk_cmd.run(refs, lambda: BulkAction.log_time(duration, note=note_text),
+                     dry_run=dry_run, keep_going=keep_going)
+        return
+    [ref] = refs
     with open_cli_desk() as desk:
         minutes = desk.tickets.log_time(ref, duration, note=note_text)
         row = desk.tickets.find(ref)

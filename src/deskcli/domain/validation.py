@@ -77,6 +77,10 @@ def check_one_line(field: str, value: str) -> str:
     intake, and the sync server's op validation): CR, LF, VT, FF, NEL, LS/PS, ESC, BEL,
     every other C0/C1 control and DEL, lone surrogates and bidi overrides.
     """
+    if value.isprintable():
+        # Every character refused below is unprintable (categories Cc, Cs, Zl, Zp, and
+        # the bidi controls in Cf): the common case needs no walk through the text.
+        return value
     for position, char in enumerate(value, 1):
         if forbidden_in_line(char):
             hint = ("; put detail in --verbatim or a note"
@@ -111,6 +115,13 @@ def clean_text(value: str | None, *, field: str, required: bool = False,
 def _check_text(field: str, text: str) -> None:
     """Multi-line text keeps tabs and newlines, but a lone surrogate cannot be stored as
     UTF-8 at all: refuse it here rather than fail deep in the store."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+        return  # only a lone surrogate fails to encode
+    except UnicodeEncodeError:
+        pass
     for position, char in enumerate(text, 1):
         if unicodedata.category(char) == "Cs":
             raise InvalidInput(f"{field}: character {position} is {describe_char(char)}; "

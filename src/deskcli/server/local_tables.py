@@ -106,6 +106,8 @@ class Ticket(LocalTable, table=True):
     sla_paused_seconds: int = 0
     urgency_due: str | None = None
     flagged: str | None = None
+    parent_id: str | None = None
+    merged_into: str | None = None
 
 
 class Event(LocalTable, table=True):

@@ -162,9 +162,11 @@ def _value_ids(op: dict[str, Any]) -> set[str]:
     value, name = op.get("value"), op.get("field")
     ids: set[str] = set()
     if isinstance(value, dict):
-        ids.update(str(value[k]) for k in ("client_id", "caller_id", "article_id")
+        ids.update(str(value[k]) for k in ("client_id", "caller_id", "article_id",
+                                           "parent_id", "merged_into")
                    if isinstance(value.get(k), str))
-    elif op["kind"] == "set" and name in ("client_id", "caller_id") and isinstance(value, str):
+    elif op["kind"] == "set" and name in ("client_id", "caller_id", "parent_id",
+                                          "merged_into") and isinstance(value, str):
         ids.add(value)
     return ids
 
@@ -239,6 +241,12 @@ def check_op(writer: FeedWriter, op: dict[str, Any], scope: str) -> None:
         if caller is not None and name != "client_id":
             _known(writer, "caller", caller, "caller")
         writer.rules.tickets[ticket_id] = (caller, target, op["op_id"])
+    if entity == "ticket" and kind in ("create", "set"):
+        for link in ("parent_id", "merged_into"):
+            other = value.get(link) if kind == "create" else value if name == link else None
+            if other is not None and _known(writer, "ticket", other, "ticket") != scope:
+                raise ValueError(f"ticket {other} belongs to another client than ticket "
+                                 f"{op['entity_id']}: {link} stays within one client")
     if entity == "kb_link" and kind == "append":
         article_scope = _known(writer, "kb_article", value.get("article_id"), "article")
         if article_scope not in ("", scope):

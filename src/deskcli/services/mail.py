@@ -215,18 +215,31 @@ class MailIntake:
             if ticket_id:
                 ticket = self.store.tickets.by_id(ticket_id)
                 if ticket is not None:
-                    return ticket, "its In-Reply-To/References", None
+                    # A reply to a duplicate goes to the ticket it was merged into.
+                    target = self.tickets.merge_target(ticket)
+                    via = "its In-Reply-To/References"
+                    if target["id"] != ticket["id"]:
+                        via += f" (to {self._ref(ticket)}, merged into {self._ref(target)})"
+                    return target, via, None
         if mail.tag is None:
             return None, "", None
-        ticket = self.store.tickets.by_number(mail.tag)
-        if ticket is None:
+        tagged = self.store.tickets.by_number(mail.tag)
+        if tagged is None:
             return None, "", None
-        parties = {ticket.get("caller_email") or "", *self.ledger.senders_of(ticket["id"])}
+        ticket = self.tickets.merge_target(tagged)
+        # Parties: the caller, everyone whose mail is on it, and the callers of the
+        # duplicates merged into it (and everyone whose mail was on those).
+        parties = {ticket.get("caller_email") or "", *self.ledger.senders_of(ticket["id"]),
+                   *self.tickets.party_emails(ticket)}
+        for dup in self.tickets.merged_duplicates(ticket["id"]):
+            parties |= self.ledger.senders_of(dup["id"])
         refusal = rules.tag_refusal(number=mail.tag, sender=sender, parties=parties,
                                     ticket_client=ticket.get("client_name"),
                                     mailbox_client=box.client)
         if refusal is not None:
             return None, "", (ticket, refusal)
+        if ticket["id"] != tagged["id"]:
+            return ticket, (f"the [#{mail.tag}] tag (merged into {self._ref(ticket)})"), None
         return ticket, f"the [#{mail.tag}] tag", None
 
     # --- writes (inside the ingest transaction) -------------------------------------------

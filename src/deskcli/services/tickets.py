@@ -30,13 +30,15 @@ from deskcli.domain.enums import (
     Urgency,
     Verification,
 )
-from deskcli.domain.errors import InvalidInput, NotFound, OperationFailed, Refused
+from deskcli.domain.errors import DeskError, InvalidInput, NotFound, OperationFailed, Refused
 from deskcli.domain.facts import SKIPPED_KEY, TicketFacts
 from deskcli.domain.gates import identity_for_account_work, resolved, time_logged
 from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
+from deskcli.domain.links import MAX_DEPTH, check_link, check_merge, merge_summary
 from deskcli.domain.numbering import (
     Authority,
+    Lease,
     TicketRef,
     display_ref,
     next_local_block,
@@ -55,6 +57,8 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
+from deskcli.storage.batch import BatchWriter
+from deskcli.storage.links import Links
 from deskcli.storage.store import Row, Store
 from deskcli.storage.tags import Tags
 from deskcli.storage.timeline_pages import TimelinePages
@@ -86,6 +90,15 @@ class TicketDetail:
     #: The timeline holds the latest events only and earlier ones exist (``detail`` with
     #: ``timeline_limit``; the console reads them on demand).
     timeline_more: bool = False
+    #: The ticket it is linked under (``link``), if any: id, number, summary, status...
+    parent: Row | None = None
+    #: Tickets linked under it, oldest first.
+    children: list[Row] = field(default_factory=list)
+    #: Duplicates merged into it, oldest first; their timeline, time and attachments are
+    #: in the lists above, each row's ``from_ref`` naming the duplicate.
+    merged: list[Row] = field(default_factory=list)
+    #: The ticket this one was merged into (``merge``), if it was.
+    merged_target: Row | None = None
 
     def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
         """Each completed step with what it collected beyond the ticket's own fields."""
@@ -132,6 +145,12 @@ class TicketService:
         #: message caused by a change commits with it. ``(what, ticket_id, at, info)``.
         self.on_change: Callable[[str, str, str, Mapping[str, Any] | None], None] | None = None
         self._tags = Tags(store)
+        self._links = Links(store)
+        #: While ``create_many`` runs: new rows are buffered here and written with
+        #: ``executemany`` (``storage/batch.py``), and what would be read back per ticket
+        #: (clients, callers, number leases, SLA clocks) is kept in ``_cache``.
+        self._batch: BatchWriter | None = None
+        self._cache: dict[str, Any] = {}
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -234,15 +253,38 @@ class TicketService:
         else:
             timeline, more = TimelinePages(self.store).newest(ticket["id"], timeline_limit)
         ticket["tags"] = self._tags.of_ticket(ticket["id"])
+        time_entries = self.store.timeline.time_entries(ticket["id"])
+        attachments = self.store.attachments.of_ticket(ticket["id"])
+        merged = self._links.merged_into_this(ticket["id"])
+        for dup in merged:
+            # A merged duplicate's records stay where they were written (append-only,
+            # synced); the target shows them, each saying where it came from.
+            origin = display_ref(dup["number"], dup["provisional"])
+            timeline += [{**e, "from_ref": origin} for e in self.store.timeline.events(dup["id"])]
+            time_entries += [{**t, "from_ref": origin}
+                             for t in self.store.timeline.time_entries(dup["id"])]
+            attachments += [{**a, "from_ref": origin}
+                            for a in self.store.attachments.of_ticket(dup["id"])]
+        if merged:
+            timeline.sort(key=lambda e: e["at"])
+            time_entries.sort(key=lambda t: t["at"])
+            attachments.sort(key=lambda a: a["at"])
+        parent = (self.store.tickets.by_id(ticket["parent_id"]) if ticket.get("parent_id")
+                  else None)
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
             timeline=timeline,
             timeline_more=more,
-            time_entries=self.store.timeline.time_entries(ticket["id"]),
-            attachments=self.store.attachments.of_ticket(ticket["id"]),
+            time_entries=time_entries,
+            attachments=attachments,
             step_values=facts.steps,
             notes=self.step_notes(ticket),
+            parent=parent,
+            children=self._links.children(ticket["id"]),
+            merged=merged,
+            merged_target=(self.store.tickets.by_id(ticket["merged_into"])
+                           if ticket.get("merged_into") else None),
         )
 
     # --- creation ---------------------------------------------------------------------
@@ -274,10 +316,57 @@ class TicketService:
         now = self._now()
         created: list[tuple[str, str]] = []
         with self.store.transaction():
-            for draft in drafts:
-                row = self.insert_ticket(draft, now)
-                created.append((row["id"], display_ref(row["number"], row["provisional"])))
+            self.begin_batch()
+            try:
+                for draft in drafts:
+                    row = self.insert_ticket(draft, now)
+                    created.append((row["id"], display_ref(row["number"],
+                                                           row["provisional"])))
+                self.end_batch()
+            finally:
+                self._batch, self._cache = None, {}
         return created
+
+    # --- the batched write path (bulk creation, bulk actions) ---------------------------
+
+    def begin_batch(self) -> None:
+        """Buffer new rows until ``end_batch`` (inside the caller's transaction): the same
+        rows and sync ops, written with ``executemany``; the clock stamp kept in memory;
+        clients, callers and number leases looked up once per batch, not once per ticket.
+        """
+        self.store.require_tx()
+        self._batch = BatchWriter(self.store, self._new_id)
+        leases = self.store.sync.leases()
+        self._cache = {"clients": {}, "callers": {}, "clocks": {},
+                       "joined": self.store.meta("server_url") is not None,
+                       "leases": {lease.start: lease for lease in leases}, "touched": {}}
+
+    def end_batch(self) -> None:
+        """Write what the batch holds (rows, ops, leases used) in the transaction."""
+        batch, cache = self._batch, self._cache
+        if batch is None:
+            return
+        batch.flush()
+        for lease, at in cache.get("touched", {}).values():
+            self.store.sync.save_lease(lease, at)
+        self._batch, self._cache = None, {}
+
+    def _put(self, table: str, row: Mapping[str, Any], **extra: Any) -> None:
+        """Insert a row with its op: buffered in a batch, straight away otherwise."""
+        if self._batch is not None:
+            self._batch.insert(table, row, **extra)
+        else:
+            self.store.insert(table, row, **extra)
+
+    def _unbuffered(self) -> None:
+        """About to read or update rows the batch may hold, or write around it: flush, so
+        reads see them and the store's clock continues from the batch's last stamp."""
+        if self._batch is not None:
+            self._batch.flush()
+
+    def _rebuffered(self) -> None:
+        if self._batch is not None:
+            self._batch.resync_clock()
 
     def intake(self, draft: NewTicket, steps: Mapping[str, Mapping[str, Any]]) -> Row:
         """Open a ticket and complete its intake steps in ONE transaction (the TUI's guided
@@ -320,7 +409,7 @@ class TicketService:
             "assignee": draft.assignee, "created_at": at, "created_by": self.actor,
             "updated_at": at, **clock_cols,
         }
-        self.store.insert("tickets", row)
+        self._put("tickets", row)
         self.record_event(ticket_id, at, "created",
                           f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
                           {"channel": draft.channel.value, "priority": priority.value})
@@ -334,9 +423,20 @@ class TicketService:
                                         {"priority": draft.priority.value}, at)
         return row
 
+    def _save_lease(self, lease: Lease, at: str) -> None:
+        if self._batch is not None:
+            self._cache["leases"][lease.start] = lease
+            self._cache["touched"][lease.start] = (lease, at)
+        else:
+            self.store.sync.save_lease(lease, at)
+
     def _allocate_number(self, at: str) -> tuple[int | None, str | None]:
-        leases = self.store.sync.leases()
-        joined = self.store.meta("server_url") is not None
+        if self._batch is not None:
+            leases = list(self._cache["leases"].values())
+            joined = bool(self._cache["joined"])
+        else:
+            leases = self.store.sync.leases()
+            joined = self.store.meta("server_url") is not None
         if joined:
             # Once in a team, only the server's blocks are safe from collisions.
             leases = [lease for lease in leases if lease.authority is Authority.SERVER]
@@ -344,14 +444,15 @@ class TicketService:
         if taken is None and not joined and all(
                 lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
+            self._unbuffered()  # the highest number may be in the batch
             block = next_local_block(leases, highest_used=self.store.tickets.highest_number())
-            self.store.sync.save_lease(block, at)
+            self._save_lease(block, at)
             taken = take_number([block])
         if taken is None:
             seq = self.store.sync.next_provisional_seq()
             return None, provisional_label(self.store.client_id[:4], seq)
         number, lease = taken
-        self.store.sync.save_lease(lease, at)
+        self._save_lease(lease, at)
         return number, None
 
     def _client_id_for(self, name: str | None) -> str | None:
@@ -364,13 +465,17 @@ class TicketService:
     def ensure_client(self, name: str, at: str) -> Row:
         """The client named ``name``, created (standard tier) if the store has none yet.
         Writes, so it runs inside the caller's transaction."""
+        cached = self._cache.get("clients", {}).get(name) if self._batch else None
+        if cached is not None:
+            return dict(cached)
         existing = self.store.contacts.client_by_name(name)
-        if existing:
-            return existing
-        row = {"id": stable_id("client", name), "name": name, "contract_tier": "standard",
-               "created_at": at}
-        self.store.insert("clients", row)
-        return row
+        if not existing:
+            existing = {"id": stable_id("client", name), "name": name,
+                        "contract_tier": "standard", "created_at": at}
+            self._put("clients", existing)
+        if self._batch is not None:
+            self._cache["clients"][name] = existing
+        return existing
 
     def set_client_tier(self, name: str, tier: str) -> Row:
         checked = validation.one_line(name, field="client", required=True)
@@ -407,24 +512,64 @@ class TicketService:
         if not (draft.caller or draft.email):
             return None
         name = draft.caller or (draft.email or "").split("@")[0]
-        existing = self.store.contacts.find_caller(name, draft.email, client_id)
+        key = (name.casefold(), draft.email, client_id)
+        known: dict[Any, Row] = self._cache.get("callers", {}) if self._batch else {}
+        # As ``find_caller`` would with the batch written: by address first (the batch's,
+        # then the store's), then by name (the store's rows are older, so first).
+        # Every name in the cache was looked up in the store when it was first seen.
+        existing = (known.get(("@", draft.email, client_id)) if draft.email
+                    else known.get((name.casefold(), None, client_id)))
+        if existing is None:
+            existing = self.store.contacts.find_caller(name, draft.email, client_id)
+        if existing is None and draft.email:
+            existing = known.get((name.casefold(), None, client_id))
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
             if updates:
+                self._unbuffered()
                 self.store.update_row("callers", existing["id"], updates, at)
+                self._rebuffered()
+                existing = {**existing, **updates}
+            self._remember_caller(key, existing)
             return str(existing["id"])
         caller_id = caller_key(draft.email, client_id) if draft.email else self._new_id()
-        self.store.insert("callers", {
-            "id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
-            "client_id": client_id, "vip": 0, "created_at": at})
+        row = {"id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,
+               "client_id": client_id, "vip": 0, "created_at": at}
+        self._put("callers", row)
+        self._remember_caller(key, row)
         return caller_id
+
+    def _remember_caller(self, key: tuple[Any, ...], row: Row) -> None:
+        """In a batch, the next record naming this caller finds it here (it may not be
+        written yet): by name, and by address (how ``find_caller`` matches first)."""
+        if self._batch is not None:
+            known = self._cache["callers"]
+            aliases = [(str(row["name"]).casefold(), None, key[2])]
+            if row.get("email"):
+                aliases.append(("@", row["email"], key[2]))
+            for alias in aliases:  # the first record of a name keeps it; its updates too
+                if alias not in known or known[alias]["id"] == row["id"]:
+                    known[alias] = row
 
     # --- SLA bookkeeping ---------------------------------------------------------------------
 
     def _clock_columns(self, created: datetime, priority: Priority, tier: str | None,
                        paused: timedelta, paused_since: str | None,
                        first_response_at: str | None) -> dict[str, Any]:
+        if self._batch is not None:  # a batch shares one creation time: few distinct clocks
+            key = (created, priority, tier, paused, paused_since, first_response_at)
+            found = self._cache["clocks"].get(key)
+            if found is None:
+                found = self._cache["clocks"][key] = self._compute_clock_columns(
+                    created, priority, tier, paused, paused_since, first_response_at)
+            return dict(found)
+        return self._compute_clock_columns(created, priority, tier, paused, paused_since,
+                                           first_response_at)
+
+    def _compute_clock_columns(self, created: datetime, priority: Priority, tier: str | None,
+                               paused: timedelta, paused_since: str | None,
+                               first_response_at: str | None) -> dict[str, Any]:
         clock = compute_clock(created, priority, self.policy, tier=tier, paused=paused)
         key = clock.queue_key(is_open=True, paused=paused_since is not None,
                               responded=first_response_at is not None)
@@ -505,7 +650,9 @@ class TicketService:
     def _notice(self, what: str, ticket_id: str, at: str,
                 info: Mapping[str, Any] | None = None) -> None:
         if self.on_change is not None:
+            self._unbuffered()  # the listener reads the ticket and writes its own rows
             self.on_change(what, ticket_id, at, info)
+            self._rebuffered()
 
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
@@ -535,7 +682,7 @@ class TicketService:
         """Add one event to a ticket's timeline, by this service's actor, inside the
         caller's transaction. Every service that changes a ticket (mail intake, the KB's
         links) writes its events here, so they all have one shape."""
-        self.store.insert("events", {
+        self._put("events", {
             "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": kind, "summary": summary,
             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
@@ -551,11 +698,14 @@ class TicketService:
         all_changes = {k: v for k, v in {**changes, **derived}.items() if ticket.get(k) != v}
         if all_changes:
             all_changes["updated_at"] = at
+            self._unbuffered()
             self.store.update_ticket(ticket["id"], all_changes, at)
+            self._rebuffered()
             self._notice("updated", ticket["id"], at)
         return {**merged, **derived}
 
-    def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None,
+    def update(self, ref: str | TicketRef, changes: Mapping[str, Any], *,
+               reason: str | None = None,
                add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> Row:
         """Change ticket fields directly (``deskcli set``, the TUI's edit actions), and its
         tags with them (one transaction: the fields and the tags change together)."""
@@ -636,8 +786,9 @@ class TicketService:
         status_target: Status | None = None
         for key, raw in changes.items():
             if key == "status":
-                status_target = Status.parse(str(raw), what="status")
-                check_direct_move(status_target)
+                target = Status(Status.parse(str(raw), what="status").value)
+                check_direct_move(target)
+                status_target = target
                 continue
             if key == "client":
                 name = validation.one_line(None if raw is None else str(raw), field="client")
@@ -771,7 +922,7 @@ class TicketService:
 
     # --- notes, time, attachments -----------------------------------------------------
 
-    def add_note(self, ref: str, text: str, *, internal: bool) -> Row:
+    def add_note(self, ref: str | TicketRef, text: str, *, internal: bool) -> Row:
         body = validation.clean_text(text, field="note", required=True)
         ticket = self.find(ref)
         at = to_iso(self._now())
@@ -792,7 +943,7 @@ class TicketService:
                 self.write_changes(ticket, contact, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def log_time(self, ref: str, duration: str, *, note: str | None = None) -> int:
+    def log_time(self, ref: str | TicketRef, duration: str, *, note: str | None = None) -> int:
         minutes = validation.time_entry(duration)
         text = validation.clean_text(note, field="note", max_len=1000)
         ticket = self.find(ref)
@@ -874,7 +1025,7 @@ class TicketService:
                           {"attachment_id": attachment_id, "sha256": digest})
         return attachment_id
 
-    def attach(self, ref: str, path: str, *, follow_symlinks: bool = False) -> str:
+    def attach(self, ref: str | TicketRef, path: str, *, follow_symlinks: bool = False) -> str:
         name, data = self._read_attachment(path, follow_symlinks=follow_symlinks)
         ticket = self.find(ref)
         at = to_iso(self._now())
@@ -917,7 +1068,7 @@ class TicketService:
 
     def _record_step(self, ticket: Row, checklist: Checklist, step: StepSpec,
                      values: Mapping[str, Any], at: str) -> None:
-        self.store.insert("step_records", {
+        self._put("step_records", {
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
             "step": step.key, "at": at, "actor": self.actor,
             "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
@@ -928,7 +1079,7 @@ class TicketService:
         self.record_event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
         self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
-    def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:
+    def complete_step(self, ref: str | TicketRef, step_key: str, raw: Mapping[str, Any]) -> Row:
         """Complete a checklist step with what it collects, running its action if any."""
         ticket = self.find(ref)
         checklist = self.checklist_for(ticket)
@@ -980,7 +1131,7 @@ class TicketService:
             self._record_step(ticket, checklist, step, values, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def skip_step(self, ref: str, step_key: str, reason: str | None) -> Row:
+    def skip_step(self, ref: str | TicketRef, step_key: str, reason: str | None) -> Row:
         """Skip an applicable step with the reason it was not done.
 
         The reason is required (the domain refuses a blank one) and goes on the timeline
@@ -1003,10 +1154,12 @@ class TicketService:
 
     def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
                             at: str) -> None:
+        self._unbuffered()
         self.store.update_ticket(ticket_id, {
             "verification": method.value, "verification_detail": detail,
             "verified_at": at if method.verified else None,
             "verified_by": self.actor if method.verified else None}, at)
+        self._rebuffered()
         summary = (f"Identity verified: {method.label.lower()}" if method.verified
                    else "Identity could NOT be verified: credential actions stay blocked")
         self.record_event(ticket_id, at, "identity_verified" if method.verified
@@ -1014,8 +1167,9 @@ class TicketService:
 
     # --- lifecycle verbs --------------------------------------------------------------
 
-    def escalate(self, ref: str, *, queue: str | None, repro: str | None, tried: str | None,
-                 impact: str | None, error: str | None = None, asset: str | None = None) -> Row:
+    def escalate(self, ref: str | TicketRef, *, queue: str | None, repro: str | None,
+                 tried: str | None, impact: str | None, error: str | None = None,
+                 asset: str | None = None) -> Row:
         ticket = self.find(ref)
         values = {"queue": queue, "repro": repro, "tried": tried, "impact": impact,
                   "error": error, "asset": asset}
@@ -1042,15 +1196,44 @@ class TicketService:
                           {"queue": notes.queue, "note_id": note_id})
         return ticket
 
-    def resolve(self, ref: str, *, root_cause: str | None, resolution: str | None,
-                category: str | None = None) -> Row:
+    def resolve(self, ref: str | TicketRef, *, root_cause: str | None,
+                resolution: str | None, category: str | None = None,
+                children: bool = False) -> Row:
+        """Resolve a ticket; with ``children``, also every open ticket linked under it,
+        with the same root cause and resolution (each caller is told about their own
+        ticket by the outbound queue). All in one transaction: a child the rules refuse
+        refuses the whole change, naming the child."""
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
             ticket = self._resolve(ticket, root_cause, resolution, category, at)
             self._record_step_by_action(ticket, "resolve", {
                 "root_cause": ticket["root_cause"], "resolution": ticket["resolution"]}, at)
+            if children:
+                self._resolve_children(ticket, category, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def open_children(self, ticket_id: str) -> list[Row]:
+        """Children still open (what resolving the parent with ``children`` resolves)."""
+        return [row for row in self._links.children(ticket_id)
+                if Status(row["status"]).is_open]
+
+    def _resolve_children(self, parent: Row, category: str | None, at: str) -> None:
+        parent_ref = display_ref(parent["number"], parent["provisional"])
+        for row in self.open_children(parent["id"]):
+            child = self.store.tickets.by_id(row["id"])
+            if child is None:
+                continue
+            try:
+                child = self._resolve(child, parent["root_cause"], parent["resolution"],
+                                      category, at)
+            except DeskError as error:
+                ref = display_ref(row["number"], row["provisional"])
+                message = error.message if ref in error.message else f"{ref}: {error.message}"
+                raise Refused(f"cannot resolve {parent_ref} with its children: {message}",
+                              field=error.field) from None
+            self._record_step_by_action(child, "resolve", {
+                "root_cause": child["root_cause"], "resolution": child["resolution"]}, at)
 
     def _resolve(self, ticket: Row, root_cause: str | None, resolution: str | None,
                  category: str | None, at: str) -> Row:
@@ -1071,7 +1254,7 @@ class TicketService:
         self._notice("resolved", ticket["id"], at)
         return ticket
 
-    def close(self, ref: str, *, category: str | None = None) -> Row:
+    def close(self, ref: str | TicketRef, *, category: str | None = None) -> Row:
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
@@ -1102,7 +1285,7 @@ class TicketService:
         self._notice("closed", ticket["id"], at)
         return ticket
 
-    def reopen(self, ref: str, *, reason: str | None) -> Row:
+    def reopen(self, ref: str | TicketRef, *, reason: str | None) -> Row:
         """Reopen a resolved or closed ticket; refused for one that is still open, where
         "reopen" would quietly become an ordinary status change."""
         ticket = self.find(ref)
@@ -1224,6 +1407,131 @@ class TicketService:
         from deskcli.domain import metrics
 
         return metrics.survey_state(events, answers)
+
+    # --- parents, children and merged duplicates -------------------------------------
+
+    def link(self, child_ref: str | TicketRef, parent_ref: str | TicketRef) -> Row:
+        """Link a ticket under a parent (``deskcli link``); refused across clients, under
+        itself or a descendant, or to a merged ticket (``domain.links``)."""
+        child, parent = self.find(child_ref), self.find(parent_ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            child = self._link(child, parent, at)
+        return self.find(TicketRef(ticket_id=child["id"]))
+
+    def unlink(self, child_ref: str | TicketRef) -> Row:
+        """Take a ticket out from under its parent."""
+        child = self.find(child_ref)
+        if not child.get("parent_id"):
+            raise Refused(f"{display_ref(child['number'], child['provisional'])} has no "
+                          "parent", field="parent")
+        at = to_iso(self._now())
+        with self.store.transaction():
+            parent = self.store.tickets.by_id(child["parent_id"])
+            child = self.write_changes(child, {"parent_id": None}, at)
+            was = display_ref(parent["number"], parent["provisional"]) if parent else "?"
+            self.record_event(child["id"], at, "unlinked", f"No longer under {was}",
+                        {"parent_id": child.get("parent_id")})
+        return self.find(TicketRef(ticket_id=child["id"]))
+
+    def _link(self, child: Row, parent: Row, at: str) -> Row:
+        check_link(child, parent, self._links.parent_of)
+        if child.get("parent_id") == parent["id"]:
+            return child  # already there: nothing to record
+        child_ref = display_ref(child["number"], child["provisional"])
+        parent_ref = display_ref(parent["number"], parent["provisional"])
+        child = self.write_changes(child, {"parent_id": parent["id"]}, at)
+        self.record_event(child["id"], at, "linked", f"Linked under {parent_ref}",
+                    {"parent_id": parent["id"]})
+        self.record_event(parent["id"], at, "child_linked", f"{child_ref} linked under this ticket",
+                    {"child_id": child["id"]})
+        return child
+
+    def children(self, ticket_id: str) -> list[Row]:
+        """The tickets linked under this one (not merged ones), oldest first."""
+        return self._links.children(ticket_id)
+
+    def merged_duplicates(self, ticket_id: str) -> list[Row]:
+        """The duplicates merged into this ticket, oldest first."""
+        return self._links.merged_into_this(ticket_id)
+
+    def merge(self, duplicate_ref: str | TicketRef, target_ref: str | TicketRef) -> Row:
+        """Merge a duplicate into a target (``deskcli merge DUP --into TARGET``).
+
+        The duplicate is closed as "merged into #N" (whatever its checklist says: it is
+        not being resolved, it is the same request as the target); its notes, time,
+        attachments and timeline stay where they were written and are shown under the
+        target; its caller becomes a party of the target, so their email replies thread
+        there. Refused across clients and for a ticket merged already.
+        """
+        duplicate, target = self.find(duplicate_ref), self.find(target_ref)
+        check_merge(duplicate, target)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self._merge(duplicate, target, at)
+        return self.find(TicketRef(ticket_id=duplicate["id"]))
+
+    def _merge(self, duplicate: Row, target: Row, at: str) -> Row:
+        check_merge(duplicate, target)
+        dup_ref = display_ref(duplicate["number"], duplicate["provisional"])
+        target_ref = display_ref(target["number"], target["provisional"])
+        on_duplicate, on_target = merge_summary(dup_ref, target_ref)
+        # Children of the duplicate belong under the target now.
+        for child in self._links.children(duplicate["id"]):
+            full = self.store.tickets.by_id(child["id"])
+            if full is not None and full["id"] != target["id"]:
+                self.write_changes(full, {"parent_id": target["id"]}, at)
+        duplicate = self.write_changes(duplicate, {"merged_into": target["id"]}, at)
+        current = Status(duplicate["status"])
+        if current is not Status.CLOSED:
+            now = from_iso(at)
+            since = (from_iso(duplicate["sla_paused_since"])
+                     if duplicate["sla_paused_since"] else None)
+            new_since, paused = pause_update(
+                self.policy, current, Status.CLOSED, now, since,
+                timedelta(seconds=duplicate["sla_paused_seconds"]))
+            duplicate = self.write_changes(duplicate, {
+                "status": Status.CLOSED.value, "closed_at": at,
+                "sla_paused_since": to_iso(new_since) if new_since else None,
+                "sla_paused_seconds": int(paused.total_seconds()),
+                "resolution_category": duplicate["resolution_category"] or duplicate["type"],
+            }, at)
+            self.record_event(duplicate["id"], at, "status_changed",
+                        f"Status: {current.value} → closed (merged into {target_ref})",
+                        {"from": current.value, "to": Status.CLOSED.value,
+                         "reason": f"merged into {target_ref}"})
+        self.record_event(duplicate["id"], at, "merged", on_duplicate,
+                    {"into": target["id"]})
+        self.record_event(target["id"], at, "merged_in", on_target,
+                    {"duplicate_id": duplicate["id"],
+                     "caller_email": duplicate.get("caller_email")})
+        return duplicate
+
+    def merge_target(self, ticket: Row) -> Row:
+        """The ticket a merged duplicate now lives in (following merges of merges), or the
+        ticket itself. Two offline merges into each other make a loop: the chain stops at
+        the first ticket seen twice, the same one on every replica."""
+        seen = {ticket["id"]}
+        current = ticket
+        for _ in range(MAX_DEPTH):
+            into = current.get("merged_into")
+            if not into or into in seen:
+                return current
+            found = self.store.tickets.by_id(into)
+            if found is None:
+                return current
+            seen.add(into)
+            current = found
+        return current
+
+    def party_emails(self, ticket: Row) -> set[str]:
+        """Addresses that speak for the ticket: its caller and the callers of every
+        duplicate merged into it (their replies belong here)."""
+        emails = {str(ticket["caller_email"]).lower()} if ticket.get("caller_email") else set()
+        emails |= {str(row["caller_email"]).lower()
+                   for row in self._links.merged_into_this(ticket["id"])
+                   if row["caller_email"]}
+        return emails
 
     # --- the queue --------------------------------------------------------------------
 

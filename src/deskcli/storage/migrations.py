@@ -442,7 +442,7 @@ CREATE TRIGGER tag_changes_deleted AFTER DELETE ON tag_changes BEGIN
 END;
 """
 
-V11_RULE_FIRINGS = """
+V12_RULE_FIRINGS = """
 CREATE TABLE rule_firings (
     id TEXT PRIMARY KEY,
     rule TEXT NOT NULL,
@@ -458,6 +458,13 @@ CREATE UNIQUE INDEX rule_firings_by_episode ON rule_firings(rule, ticket_id, epi
 CREATE INDEX rule_firings_active ON rule_firings(rule, active, ticket_id);
 CREATE INDEX rule_firings_by_ticket ON rule_firings(ticket_id);
 CREATE INDEX events_by_kind_at ON events(kind, at);
+"""
+
+V13_LINKS = """
+ALTER TABLE tickets ADD COLUMN parent_id TEXT;
+ALTER TABLE tickets ADD COLUMN merged_into TEXT;
+CREATE INDEX tickets_by_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX tickets_by_merged_into ON tickets(merged_into) WHERE merged_into IS NOT NULL;
 """
 
 #: (version, description, script). Version N's script upgrades N-1 to N.
@@ -476,7 +483,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
      V10_TAGS),
     (11, "the queue's order as an index: console pages by keyset", V11_QUEUE_KEY),
     (12, "rules: which rule fired on which ticket, once per condition episode",
-     V11_RULE_FIRINGS),
+     V12_RULE_FIRINGS),
+    (13, "ticket links: a parent (an incident and its duplicates) and merged duplicates",
+     V13_LINKS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

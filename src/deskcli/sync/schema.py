@@ -133,7 +133,8 @@ ENTITIES: dict[str, dict[str, Spec]] = {
         "resolved_at": _time(), "closed_at": _time(), "response_due": _time(),
         "response_risk_at": _time(), "resolve_due": _time(), "resolve_risk_at": _time(),
         "sla_paused_since": _time(), "sla_paused_seconds": _int(0, nullable=False),
-        "urgency_due": _time(), "flagged": _text(),
+        "urgency_due": _time(), "flagged": _text(), "parent_id": _id(),
+        "merged_into": _id(),
     },
     "event": {
         "id": _id(True), "ticket_id": _id(True), "at": _time(True),
