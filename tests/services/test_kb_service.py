@@ -188,10 +188,12 @@ class TestMigration:
         raw.execute("ALTER TABLE tickets DROP COLUMN merged_into")
         for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs",
                      "csat_responses", "outbound", "sync_quarantine", "mail_messages",
-                     "mailbox_state", "tag_changes", "ticket_tags"):  # and what later versions add
+                     "mailbox_state", "tag_changes", "ticket_tags",
+                     "rule_firings"):  # and what later versions add
             raw.execute(f"DROP TABLE {name}")
         raw.execute("DROP INDEX events_by_mail_key")
-        raw.execute("DROP INDEX tickets_by_assignee_status")
+        for index in ("tickets_by_assignee_status", "tickets_queue_key", "events_by_kind_at"):
+            raw.execute(f"DROP INDEX {index}")
         for (trigger,) in raw.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             raw.execute(f"DROP TRIGGER {trigger}")

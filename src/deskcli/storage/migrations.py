@@ -463,8 +463,9 @@ CREATE INDEX events_by_kind_at ON events(kind, at);
 V13_LINKS = """
 ALTER TABLE tickets ADD COLUMN parent_id TEXT;
 ALTER TABLE tickets ADD COLUMN merged_into TEXT;
-CREATE INDEX tickets_by_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL;
-CREATE INDEX tickets_by_merged_into ON tickets(merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX tickets_by_parent ON tickets(parent_id, created_at, id) WHERE parent_id IS NOT NULL;
+CREATE INDEX tickets_by_merged_into ON tickets(merged_into, created_at, id)
+    WHERE merged_into IS NOT NULL;
 """
 
 #: (version, description, script). Version N's script upgrades N-1 to N.
