@@ -262,8 +262,8 @@ def group_key(by: GroupBy, ticket: Timeline, at: int) -> str:
         return ALL
     if by is GroupBy.WEEK:
         return week_of(at)
-    value: str | None = ticket[_GROUP_FIELD[by]]
-    return value or NOBODY
+    value = ticket[_GROUP_FIELD[by]]
+    return str(value) if value else NOBODY
 
 
 # --- accumulating -----------------------------------------------------------------------
@@ -396,11 +396,11 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
     categories: dict[str, list[str]] = {}
     codes: dict[str, list[str]] = {}
     latest: dict[str, Answer] = {}  # the latest answer per ticket
-    for answer in answers:
-        if answer.at < end:
-            kept = latest.get(answer.ticket_id)
-            if kept is None or answer.at >= kept.at:
-                latest[answer.ticket_id] = answer
+    for given in answers:
+        if given.at < end:
+            kept = latest.get(given.ticket_id)
+            if kept is None or given.at >= kept.at:
+                latest[given.ticket_id] = given
     weekly = by is GroupBy.WEEK
     index = _GROUP_FIELD.get(by)
 
@@ -421,7 +421,7 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
         if weekly:
             group = None
         else:
-            group = tally_of(ALL if index is None else ticket[index] or NOBODY)
+            group = tally_of(ALL if index is None else str(ticket[index] or NOBODY))
         response_target, resolve_target = targets(priority, tier)
         if start <= created < end:
             first = outcome.first_response
