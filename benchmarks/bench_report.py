@@ -10,15 +10,23 @@ resolution, pauses, FCR, escalations and reopens, one of the time entries, one o
 survey answers, and the recurring categories and error texts. The floor runs the same
 kind of Python start-up (``python -c`` with ``sqlite3``) and prints its rows as TSV.
 Target: at most 2x. Floor and command alternate so machine load hits both alike.
+
+Peak memory (issue 20): each process's own peak resident size (``os.wait4``), deskcli's
+against the floor's, with a ceiling of 150 MiB for deskcli. ``--store PATH`` measures an
+existing store instead of seeding one (build a million-ticket store once and reuse it:
+``DESKCLI_HOME=/tmp/x deskcli demo --tickets 1000000``, then ``--store /tmp/x``).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from bench_cli import child_env, compare, deskcli_command, seed
@@ -91,15 +99,47 @@ def window_bounds(home: Path) -> tuple[str, str]:
     return to_iso(now - timedelta(days=365)), to_iso(now + timedelta(minutes=10))
 
 
+#: The ceiling for ``deskcli report --since 365d``'s peak memory at a million tickets.
+MEMORY_TARGET_MIB = 150.0
+
+
+def peak_mib(cmd: Sequence[str], env: dict[str, str]) -> float:
+    """The peak resident memory of one run of ``cmd``, in MiB (this child's own,
+    from ``wait4``; ``RUSAGE_CHILDREN`` would give the largest of every child so far)."""
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        error = child.stderr.read().decode()[-500:] if child.stderr else ""
+        raise SystemExit(f"{' '.join(cmd)} failed ({child.returncode}): {error}")
+    return usage.ru_maxrss / 1024  # KiB on Linux
+
+
+def compare_memory(label: str, floor: Sequence[str], command: Sequence[str],
+                   env: dict[str, str], runs: int) -> None:
+    floors, commands = [], []
+    for _ in range(runs):
+        floors.append(peak_mib(floor, env))
+        commands.append(peak_mib(command, env))
+    f, c = statistics.median(floors), statistics.median(commands)
+    verdict = "ok" if c <= MEMORY_TARGET_MIB else "OVER TARGET"
+    print(f"{label:<44} floor {f:8.1f} MiB deskcli {c:8.1f} MiB ratio {c / f:5.2f}x  "
+          f"(target <= {MEMORY_TARGET_MIB:.0f} MiB at 1M: {verdict})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--store", type=Path, default=None,
+                        help="DESKCLI_HOME of an existing store to measure (not seeded)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="deskcli-bench-report-"))
     try:
-        home = root / "history"
-        seed(home, args.tickets, None)
+        home = args.store or root / "history"
+        if args.store is None:
+            seed(home, args.tickets, None)
         env = child_env(home)
         db = str(home / "data" / "deskcli.db")
         since, until = window_bounds(home)
@@ -107,6 +147,8 @@ def main() -> None:
         command = [*deskcli_command(), "report", "--since", "365d", "--format", "tsv"]
         lines = subprocess.run(command, env=env, capture_output=True, check=True).stdout
         print(f"report: {len(lines.splitlines())} lines of output")
+        compare_memory("report --since 365d (peak memory)", floor, command, env,
+                       max(3, args.runs // 2))
         for by in (None, "priority", "week"):
             extra = ["--by", by] if by else []
             compare(f"report --since 365d {' '.join(extra)}".strip(), floor,

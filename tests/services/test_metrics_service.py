@@ -209,3 +209,23 @@ class TestDemoData:
         fcr = _figure(report, "fcr")
         assert 0 < fcr.count < fcr.total
         assert report.categories and report.error_codes
+
+
+@pytest.mark.parametrize("by", list(GroupBy))
+def test_counting_only_gives_the_same_figures(desk: Desk, by: GroupBy) -> None:
+    """``refs=False`` (what ``deskcli report`` prints from) keeps no ticket refs behind
+    the figures, and every value, count and total stays the same."""
+    demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla,
+              new_id=SeqIds())
+    window = window_for("365d", None, desk.now())
+    full = build_report(desk.store, desk.config.sla, window, by)
+    lean = build_report(desk.store, desk.config.sla, window, by, refs=False)
+
+    def numbers(report: metrics.Report) -> dict[str, list[tuple[Any, ...]]]:
+        groups = {**report.groups, "(total)": report.total}
+        return {name: [(f.metric, f.value, f.count, f.total) for f in metrics.figures(tally)]
+                for name, tally in groups.items()}
+
+    assert numbers(lean) == numbers(full)
+    assert full.total.created and not any(f.refs for f in metrics.figures(lean.total))
+    assert (lean.categories, lean.error_codes) == (full.categories, full.error_codes)

@@ -31,13 +31,14 @@ def timelines(store: Store, window: metrics.Window, policy: SlaPolicy,
 
 
 def build_report(store: Store, policy: SlaPolicy, window: metrics.Window,
-                 by: metrics.GroupBy = metrics.GroupBy.NONE, *, top: int = 10
-                 ) -> metrics.Report:
-    """Every metric for ``window``, grouped ``by``, with recurring issues."""
+                 by: metrics.GroupBy = metrics.GroupBy.NONE, *, top: int = 10,
+                 refs: bool = True) -> metrics.Report:
+    """Every metric for ``window``, grouped ``by``, with recurring issues; without
+    ``refs``, counts only, not the tickets behind each figure (``metrics.Count``)."""
     answers = (metrics.Answer(ticket_id, at, score)
                for ticket_id, at, score in store.metrics.csat_answers(to_iso(window.until)))
     return metrics.compute(timelines(store, window, policy), answers, window, policy, by,
-                           top=top)
+                           top=top, refs=refs)
 
 
 def window_for(since: str | None, until: str | None, now: datetime) -> metrics.Window:
