@@ -202,6 +202,16 @@ class DeskSession:
                                                    **filters.to_store(self.tech)))
         return self.run(read)
 
+    def queue_ids(self, filters: QueueFilters) -> list[str]:
+        """The ids of every ticket ``filters`` shows, from the store (``*`` marks them
+        all, including rows never loaded into the table)."""
+        column = Q["id"]
+
+        def read() -> list[str]:
+            return [row[column] for row in self.desk.store.queue_rows(
+                **filters.to_store(self.tech))]
+        return self.run(read)
+
     def alerts(self) -> Alerts:
         now = to_iso(self.desk.now())
         store = self.desk.store

@@ -24,7 +24,7 @@ FORMS = [
     ("ctrl+s", "Save: complete the step, next intake page, save a dialog"),
     ("escape", "Cancel a dialog; in a form, back to the checklist first"),
 ]
-KEY_NAMES = {"question_mark": "?", "slash": "/"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "asterisk": "*"}
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
