@@ -16,14 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from deskcli.domain.account_work import AccountWords
+from deskcli.domain.calendar import BusinessCalendar, parse_calendar
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.mailboxes import IntakeSettings, parse_intake
 from deskcli.domain.notify import NotifySettings, parse_settings
+from deskcli.domain.roster import Roster, parse_roster
 from deskcli.domain.sla import SlaPolicy
 from deskcli.domain.validation import parse_duration
 
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
-                        "notify", "account_work", "intake"})
+                        "notify", "account_work", "intake", "calendar", "technicians",
+                        "shifts"})
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,11 @@ class Config:
     account_words: AccountWords = field(default_factory=AccountWords)
     #: Support mailboxes tickets are taken from (``[intake]``; docs/email.md).
     intake: IntakeSettings = field(default_factory=IntakeSettings)
+    #: The desk's business hours (``[calendar]``; docs/rules.md); always open when unset.
+    calendar: BusinessCalendar = field(default_factory=BusinessCalendar.always)
+    #: Technicians with their groups and shifts (``[technicians.HANDLE]``, ``[shifts]``),
+    #: what a solo store's rules assign to; a team server keeps its own (server records).
+    roster: Roster = field(default_factory=Roster)
 
 
 def default_tech(environ: Mapping[str, str]) -> str:
@@ -80,9 +88,14 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
                                "categories = [...] and words = [...]")
         account_words = AccountWords.from_mapping(account_raw)
         intake = parse_intake(data.get("intake", {}))
+        calendar = (parse_calendar(data["calendar"], "calendar") if "calendar" in data
+                    else BusinessCalendar.always())
+        roster = parse_roster(data.get("technicians"), data.get("shifts"), calendar=calendar,
+                              calendar_configured="calendar" in data)
     except InvalidInput as error:
         raise InvalidInput(f"{path}: {error.message}") from None
     tech = env.get("DESKCLI_TECH") or data.get("tech") or default_tech(env)
     return Config(tech=str(tech), sla=sla, checkpoint=checkpoint,
                   attachment_max_bytes=int(max_mb * 1024 * 1024), notify=notify,
-                  account_words=account_words, intake=intake)
+                  account_words=account_words, intake=intake, calendar=calendar,
+                  roster=roster)

@@ -14,7 +14,8 @@ from helpers import FakeClock, make_desk, settle_steps
 
 #: Tables a refused command must leave untouched.
 TABLES = ("tickets", "events", "notes", "time_entries", "step_records", "attachments",
-          "outbox", "clients", "callers", "kb_articles", "kb_versions", "kb_links")
+          "outbox", "clients", "callers", "kb_articles", "kb_versions", "kb_links",
+          "tag_changes", "ticket_tags", "outbound")
 
 
 class Cli:

@@ -8,7 +8,7 @@ domain's ``classify`` on the stored ISO strings) and ``time_left``. ``deskcli sh
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
@@ -47,9 +47,14 @@ FIELDS: dict[str, str] = {
     "sla_state": "ok, at-risk, breached, paused; met or missed once resolved",
     "time_left": "Time until next_due, e.g. 2h05m; negative once breached",
     "time_left_seconds": "time_left in seconds",
+    "tags": "The ticket's tags, sorted: space-separated in tsv, csv and the table; a list "
+            "in json",
 }
 DEFAULT_TEXT_FIELDS = ("number", "priority", "status", "sla_state", "time_left", "client",
-                       "caller", "assignee", "summary")
+                       "caller", "assignee", "summary", "tags")
+#: Fields not in the queue's SQL: ``with_tags`` adds them to each row (``TAGS_AT``).
+TAGS = "tags"
+TAGS_AT = len(SOURCE)
 _RENAMED = {"next_due": "urgency_due"}
 #: Computed fields, in the order ``projector`` appends them to a row.
 _EXTRA = ("sla_state", "time_left", "time_left_seconds", "ref")
@@ -63,9 +68,11 @@ def projector(fields: Sequence[str], now: datetime) -> Callable[[tuple[Any, ...]
     speed: the computed values are appended to the row and one ``itemgetter`` (C code)
     picks every output field, and each computed field costs only when it is asked for.
     """
-    width = len(SOURCE)
+    # Rows carry their tags after the SQL's columns when asked for (``with_tags``).
+    width = len(SOURCE) + (1 if TAGS in fields else 0)
     extra_at = {name: width + offset for offset, name in enumerate(_EXTRA)}
-    positions = [extra_at[name] if name in _COMPUTED else _AT[_RENAMED.get(name, name)]
+    extra_at[TAGS] = TAGS_AT
+    positions = [extra_at[name] if name in extra_at else _AT[_RENAMED.get(name, name)]
                  for name in fields]
     getter = itemgetter(*positions)
     # With one position itemgetter returns the bare value, so wrap it in a tuple.
@@ -108,6 +115,32 @@ def projector(fields: Sequence[str], now: datetime) -> Callable[[tuple[Any, ...]
         return picked
 
     return project
+
+
+def with_tags(rows: Iterable[tuple[Any, ...]],
+              tags_of: Callable[[Sequence[str]], Mapping[str, Sequence[str]]], *,
+              as_list: bool, batch: int = 1000) -> Iterator[tuple[Any, ...]]:
+    """Queue rows with the ticket's tags appended (at ``TAGS_AT``), looked up a batch of
+    rows at a time (one indexed query per batch, not one per row): a list for JSON, one
+    space-separated string for the text formats ("" for none)."""
+    i_id = _AT["id"]
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= batch:
+            yield from _tagged(chunk, tags_of, as_list, i_id)
+            chunk = []
+    if chunk:
+        yield from _tagged(chunk, tags_of, as_list, i_id)
+
+
+def _tagged(chunk: list[tuple[Any, ...]],
+            tags_of: Callable[[Sequence[str]], Mapping[str, Sequence[str]]],
+            as_list: bool, i_id: int) -> Iterator[tuple[Any, ...]]:
+    found = tags_of([row[i_id] for row in chunk])
+    for row in chunk:
+        tags = found.get(row[i_id], ())
+        yield row + ((list(tags) if as_list else " ".join(tags)),)
 
 
 def computed_for(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import typer
 
 from deskcli.domain.enums import Priority, Status, TicketType
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.tags import parse_tags
 from deskcli.domain.timefmt import to_iso
 
 from . import completion, output
@@ -26,7 +27,7 @@ from .session import open_cli_desk
 
 LABELS = {"number": "#", "priority": "Pri", "status": "Status", "sla_state": "SLA",
           "time_left": "Left", "client": "Client", "caller": "Caller",
-          "assignee": "Assignee", "summary": "Summary", "type": "Type"}
+          "assignee": "Assignee", "summary": "Summary", "type": "Type", "tags": "Tags"}
 #: Table columns never cut short on a narrow terminal: the codes a technician scans for.
 FIXED = frozenset({"number", "ref", "id", "priority", "status", "type", "sla_state",
                    "time_left", "time_left_seconds", "created_at", "updated_at",
@@ -49,6 +50,18 @@ def _style(key: str, value: Any) -> str | None:
     return None
 
 
+def _without_empty_tags(rows: Iterator[Any], keys: list[str]
+                        ) -> tuple[Iterator[Any], list[str]]:
+    """The default table leaves out the tags column when no row has a tag, so a desk that
+    does not use tags keeps its summaries as wide as before (the table is read in full
+    before it is drawn anyway). TSV and the other formats always keep the column."""
+    at = keys.index(fields_mod.TAGS)
+    listed = list(rows)
+    if any(row[at] for row in listed):
+        return iter(listed), keys
+    return (row[:at] + row[at + 1:] for row in listed), keys[:at] + keys[at + 1:]
+
+
 def queue(
     status: Annotated[list[str] | None, typer.Option(
         "--status", "-s", help="Only these statuses (repeat or comma-separate): "
@@ -65,6 +78,9 @@ def queue(
     assignee: Annotated[str | None, typer.Option(help="Only tickets owned by this technician.",
                                                                 metavar="TECH")
                         ] = None,
+    tag: Annotated[list[str] | None, typer.Option(
+        "--tag", help="Only tickets carrying this tag (repeat or comma-separate: every "
+        "tag given).", show_default=False, metavar="TAG")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="Only tickets assigned to you "
                                        "(the configured technician).")] = False,
     at_risk: Annotated[bool, typer.Option("--at-risk", help="Only tickets whose SLA is at "
@@ -94,6 +110,7 @@ def queue(
     \b
       deskcli queue --mine --at-risk --breached
       deskcli queue --priority P1,P2 --format json
+      deskcli queue --tag outage --fields number,summary,tags
       deskcli queue --fields number,priority,summary --no-header | sort -k2
       deskcli queue --all --format csv > tickets.csv
       deskcli queue --all --format csv --csv-safe > for-a-spreadsheet.csv
@@ -108,6 +125,7 @@ def queue(
     statuses = [Status.parse(s, what="status").value for s in _split(status)]
     priorities = [Priority.parse(p).value for p in _split(priority)]
     types = [TicketType.parse(t, what="type").value for t in _split(ticket_type)]
+    tags = parse_tags(tag or ())
     with open_cli_desk() as desk:
         now = desk.now()
         filters: dict[str, Any] = {
@@ -122,8 +140,13 @@ def queue(
             filters.update(risk_before=now_iso, due_after=now_iso)
         elif breached:
             filters.update(due_before=now_iso)
-        rows: Iterator[Any] = map(fields_mod.projector(keys, now),
-                                  desk.tickets.queue(limit=limit, **filters))
+        source: Iterator[Any] = desk.tickets.queue(limit=limit, tags=tags, **filters)
+        if fields_mod.TAGS in keys:
+            source = fields_mod.with_tags(source, desk.tickets.tags_of_many,
+                                          as_list=chosen in (Format.JSON, Format.JSONL))
+        rows: Iterator[Any] = map(fields_mod.projector(keys, now), source)
+        if chosen is Format.TABLE and fields is None:
+            rows, keys = _without_empty_tags(rows, keys)
         count = output.write_rows(rows, keys, chosen, header=header, labels=LABELS,
                                   style=_style, fixed=FIXED, csv_safe=csv_safe)
     if count == 0 and chosen is Format.TABLE:

@@ -43,6 +43,7 @@ def ticket_json(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
                caller_phone=row.get("caller_phone"), client=row.get("client_name"),
                contract_tier=row.get("contract_tier"))
     out.update((key, row.get(key)) for key in _MORE)
+    out["tags"] = list(row.get("tags") or [])
     out["next_due"] = row.get("urgency_due")
     out.update(computed_for(row, now))
     out["clocks"] = {reading.name: {
@@ -116,6 +117,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     pair("Priority", data["priority"])
     pair("Type", data["type"])
     pair("Flagged", data["flagged"])
+    pair("Tags", " ".join(data["tags"]))
     sla = data["sla_state"]
     if data["time_left"] is not None:
         sla += f", {data['time_left']} left (due {_when(data['next_due'])})"

@@ -418,3 +418,12 @@ server_app.command("new-epoch")(new_epoch)
 server_app.command("ops")(ops)
 server_app.command("revoke")(revoke)
 server_app.command("techs")(techs)
+
+
+def _register_tech_commands() -> None:
+    from .tech_cmd import tech_app
+
+    server_app.add_typer(tech_app, name="tech")
+
+
+_register_tech_commands()

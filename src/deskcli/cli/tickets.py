@@ -11,6 +11,7 @@ import typer
 from deskcli.domain.enums import Channel, Status, TicketType, Verification
 from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
+from deskcli.domain.tags import parse_tags
 
 from . import completion, output
 from .exits import ExitCode, fail, report, say
@@ -237,6 +238,11 @@ def set_fields(
     error: Annotated[str | None, opt("Exact error text.")] = None,
     reason: Annotated[str | None, opt("Why (recorded on the timeline with a status "
                                       "change; required to reopen).")] = None,
+    tag: Annotated[list[str] | None, opt(
+        "Add this tag: one lower-case word (letters, digits, hyphens). Repeat or "
+        "comma-separate for several.", metavar="TAG")] = None,
+    untag: Annotated[list[str] | None, opt(
+        "Remove this tag. Repeat or comma-separate for several.", metavar="TAG")] = None,
     settled: Annotated[bool, typer.Option(
         "--settled", help="Clear the conflict flag once the two versions on the timeline "
                           "are settled.")] = False,
@@ -254,6 +260,7 @@ def set_fields(
       deskcli set 4521 --status in-progress --assignee dana
       deskcli set 4521 --priority P2 --category email
       deskcli set 4521 --status pending-caller --reason "waiting for the error screenshot"
+      deskcli set 4521 --tag outage --untag vip
     """
     given = {"status": status, "priority": priority, "assignee": assignee,
              "type": ticket_type, "category": category, "asset": asset, "channel": channel,
@@ -262,16 +269,20 @@ def set_fields(
     changes = {key: value for key, value in given.items() if value is not None}
     if settled:
         changes["flagged"] = ""
-    if not changes:
+    adding, removing = parse_tags(tag or ()), parse_tags(untag or ())
+    if not changes and not adding and not removing:
         raise InvalidInput("nothing to change: give at least one option, e.g. --status or "
                            "--priority (see deskcli set --help)")
     with open_cli_desk() as desk:
-        row = desk.tickets.update(ref, changes, reason=reason)
+        row = desk.tickets.update(ref, changes, reason=reason, add_tags=adding,
+                                  remove_tags=removing)
         send_queued(desk)
-    summary_text = ", ".join(f"{key.replace('_', ' ')} {row.get(key) or '—'}"
-                             if key != "client" else f"client {row.get('client_name') or '—'}"
-                             for key in changes)
-    say(f"{ref_of(row)} updated: {summary_text}")
+        parts = [f"{key.replace('_', ' ')} {row.get(key) or '—'}"
+                 if key != "client" else f"client {row.get('client_name') or '—'}"
+                 for key in changes]
+        if adding or removing:
+            parts.append("tags " + (" ".join(desk.tickets.tags_of(row["id"])) or "—"))
+    say(f"{ref_of(row)} updated: {', '.join(parts)}")
 
 
 def note(

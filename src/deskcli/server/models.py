@@ -150,3 +150,17 @@ class SrvIntakeClaim(SQLModel, table=True):
     name: str = Field(primary_key=True)
     owner: str
     until: str
+
+
+class SrvTechRoster(SQLModel, table=True):
+    """A technician's groups and shift, for assignment rules (round-robin, least-loaded).
+
+    A table of its own rather than columns on ``srv_tech``, so a database created before
+    it gains it by ``create_all`` without altering an existing table. ``groups`` is a JSON
+    list of group names; ``shift`` the calendar's JSON (``BusinessCalendar.to_mapping``),
+    null for a technician always available."""
+
+    __tablename__ = "srv_tech_roster"
+    handle: str = Field(primary_key=True, foreign_key="srv_tech.handle")
+    groups: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    shift: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

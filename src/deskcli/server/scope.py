@@ -239,6 +239,12 @@ def check_op(writer: FeedWriter, op: dict[str, Any], scope: str) -> None:
         if caller is not None and name != "client_id":
             _known(writer, "caller", caller, "caller")
         writer.rules.tickets[ticket_id] = (caller, target, op["op_id"])
+    if entity == "ticket" and kind in ("create", "set"):
+        for link in ("parent_id", "merged_into"):
+            other = value.get(link) if kind == "create" else value if name == link else None
+            if other is not None and _known(writer, "ticket", other, "ticket") != scope:
+                raise ValueError(f"ticket {other} belongs to another client than ticket "
+                                 f"{op['entity_id']}: {link} stays within one client")
     if entity == "kb_link" and kind == "append":
         article_scope = _known(writer, "kb_article", value.get("article_id"), "article")
         if article_scope not in ("", scope):

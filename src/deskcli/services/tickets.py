@@ -30,11 +30,12 @@ from deskcli.domain.enums import (
     Urgency,
     Verification,
 )
-from deskcli.domain.errors import InvalidInput, NotFound, OperationFailed, Refused
+from deskcli.domain.errors import DeskError, InvalidInput, NotFound, OperationFailed, Refused
 from deskcli.domain.facts import SKIPPED_KEY, TicketFacts
 from deskcli.domain.gates import identity_for_account_work, resolved, time_logged
 from deskcli.domain.ids import stable_id
 from deskcli.domain.intake import NewTicket
+from deskcli.domain.links import MAX_DEPTH, check_link, check_merge, merge_summary
 from deskcli.domain.numbering import (
     Authority,
     TicketRef,
@@ -52,9 +53,12 @@ from deskcli.domain.outcomes import (
     survey_outcome,
 )
 from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
+from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
+from deskcli.storage.links import Links
 from deskcli.storage.store import Row, Store
+from deskcli.storage.tags import Tags
 
 if TYPE_CHECKING:  # the metrics load with the survey code that needs them, not per command
     from deskcli.domain import metrics
@@ -125,6 +129,8 @@ class TicketService:
         #: Told of each change inside its transaction (the outbound queue's planner), so a
         #: message caused by a change commits with it. ``(what, ticket_id, at, info)``.
         self.on_change: Callable[[str, str, str, Mapping[str, Any] | None], None] | None = None
+        self._tags = Tags(store)
+        self._links = Links(store)
 
     # --- lookups ----------------------------------------------------------------------
 
@@ -214,6 +220,7 @@ class TicketService:
     def detail(self, ref: str | TicketRef) -> TicketDetail:
         ticket = self.find(ref)
         facts = self.facts(ticket)
+        ticket["tags"] = self._tags.of_ticket(ticket["id"])
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
@@ -514,19 +521,79 @@ class TicketService:
             self.store.update_ticket(ticket["id"], all_changes, at)
         return {**merged, **derived}
 
-    def update(self, ref: str, changes: Mapping[str, Any], *, reason: str | None = None) -> Row:
-        """Change ticket fields directly (``deskcli set``, the TUI's edit actions)."""
+    def update(self, ref: str | TicketRef, changes: Mapping[str, Any], *,
+               reason: str | None = None,
+               add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> Row:
+        """Change ticket fields directly (``deskcli set``, the TUI's edit actions), and its
+        tags with them (one transaction: the fields and the tags change together)."""
         unknown = sorted(set(changes) - set(EDITABLE))
         if unknown:
             raise InvalidInput(f"cannot set {unknown[0]!r}; settable fields: "
                                f"{', '.join(EDITABLE)}", field=unknown[0])
-        if not changes:
+        adding, removing = parse_tags(add_tags), parse_tags(remove_tags)
+        if not changes and not adding and not removing:
             raise InvalidInput("nothing to change: give at least one field to set")
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
-            ticket = self._apply_fields(ticket, changes, at, reason=reason)
+            if changes:
+                ticket = self._apply_fields(ticket, changes, at, reason=reason)
+            if adding or removing:
+                self._apply_tags(ticket, adding, removing, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    # --- tags -------------------------------------------------------------------------
+
+    def tag(self, ref: str | TicketRef, *, add: Sequence[str] = (),
+            remove: Sequence[str] = ()) -> TagChange:
+        """Add and remove tags on one ticket (``deskcli set --tag/--untag``, the console,
+        rules). Returns what changed: adding a tag already there changes nothing.
+
+        Tags are checked by ``domain.tags`` (bad tag: ``InvalidInput`` naming the accepted
+        form, nothing written) and merge between offline machines as a set: see there.
+        """
+        adding, removing = parse_tags(add), parse_tags(remove)
+        if not adding and not removing:
+            raise InvalidInput("nothing to change: give a tag to add or to remove",
+                               field="tags")
+        ticket = self.find(ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            return self._apply_tags(ticket, adding, removing, at)
+
+    def tags_of(self, ticket_id: str) -> list[str]:
+        """The tags on a ticket now, sorted."""
+        return self._tags.of_ticket(ticket_id)
+
+    def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Tags of many tickets (a queue page): id -> sorted tags; untagged left out."""
+        return self._tags.of_tickets(ticket_ids)
+
+    def known_tags(self) -> list[tuple[str, int]]:
+        """Every tag in use, with how many tickets carry it, most used first."""
+        return self._tags.known()
+
+    def _apply_tags(self, ticket: Row, add: Sequence[str], remove: Sequence[str],
+                    at: str) -> TagChange:
+        """Write the add and remove records of a tag change, inside the caller's
+        transaction: one add record per new tag, one remove record per add record of a
+        removed tag (what makes the set merge, ``domain.tags``), and one timeline event."""
+        change = plan_change(self._tags.of_ticket(ticket["id"]), add, remove)
+        if change.empty:
+            return change
+        base = {"ticket_id": ticket["id"], "at": at, "author": self.actor}
+        for tag in change.added:
+            self._tags.record({"id": self._new_id(), **base, "tag": tag, "action": ADD,
+                               "removes": None})
+        for held in self._tags.live_adds(ticket["id"], change.removed):
+            self._tags.record({"id": self._new_id(), **base, "tag": held["tag"],
+                               "action": REMOVE, "removes": held["id"]})
+        self._event(ticket["id"], at, "tags_changed", change.summary(),
+                    {"added": list(change.added), "removed": list(change.removed)})
+        self.store.update_ticket(ticket["id"], {"updated_at": at}, at)
+        self._notice("tags", ticket["id"], at,
+                     {"added": list(change.added), "removed": list(change.removed)})
+        return change
 
     def _apply_fields(self, ticket: Row, changes: Mapping[str, Any], at: str, *,
                       reason: str | None = None) -> Row:
@@ -666,7 +733,7 @@ class TicketService:
 
     # --- notes, time, attachments -----------------------------------------------------
 
-    def add_note(self, ref: str, text: str, *, internal: bool) -> Row:
+    def add_note(self, ref: str | TicketRef, text: str, *, internal: bool) -> Row:
         body = validation.clean_text(text, field="note", required=True)
         ticket = self.find(ref)
         at = to_iso(self._now())
@@ -932,15 +999,44 @@ class TicketService:
                     {"queue": notes.queue, "note_id": note_id})
         return ticket
 
-    def resolve(self, ref: str, *, root_cause: str | None, resolution: str | None,
-                category: str | None = None) -> Row:
+    def resolve(self, ref: str | TicketRef, *, root_cause: str | None,
+                resolution: str | None, category: str | None = None,
+                children: bool = False) -> Row:
+        """Resolve a ticket; with ``children``, also every open ticket linked under it,
+        with the same root cause and resolution (each caller is told about their own
+        ticket by the outbound queue). All in one transaction: a child the rules refuse
+        refuses the whole change, naming the child."""
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
             ticket = self._resolve(ticket, root_cause, resolution, category, at)
             self._record_step_by_action(ticket, "resolve", {
                 "root_cause": ticket["root_cause"], "resolution": ticket["resolution"]}, at)
+            if children:
+                self._resolve_children(ticket, category, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
+
+    def open_children(self, ticket_id: str) -> list[Row]:
+        """Children still open (what resolving the parent with ``children`` resolves)."""
+        return [row for row in self._links.children(ticket_id)
+                if Status(row["status"]).is_open]
+
+    def _resolve_children(self, parent: Row, category: str | None, at: str) -> None:
+        parent_ref = display_ref(parent["number"], parent["provisional"])
+        for row in self.open_children(parent["id"]):
+            child = self.store.ticket_by_id(row["id"])
+            if child is None:
+                continue
+            try:
+                child = self._resolve(child, parent["root_cause"], parent["resolution"],
+                                      category, at)
+            except DeskError as error:
+                ref = display_ref(row["number"], row["provisional"])
+                message = error.message if ref in error.message else f"{ref}: {error.message}"
+                raise Refused(f"cannot resolve {parent_ref} with its children: {message}",
+                              field=error.field) from None
+            self._record_step_by_action(child, "resolve", {
+                "root_cause": child["root_cause"], "resolution": child["resolution"]}, at)
 
     def _resolve(self, ticket: Row, root_cause: str | None, resolution: str | None,
                  category: str | None, at: str) -> Row:
@@ -961,7 +1057,7 @@ class TicketService:
         self._notice("resolved", ticket["id"], at)
         return ticket
 
-    def close(self, ref: str, *, category: str | None = None) -> Row:
+    def close(self, ref: str | TicketRef, *, category: str | None = None) -> Row:
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
@@ -1114,7 +1210,137 @@ class TicketService:
 
         return metrics.survey_state(events, answers)
 
+    # --- parents, children and merged duplicates -------------------------------------
+
+    def link(self, child_ref: str | TicketRef, parent_ref: str | TicketRef) -> Row:
+        """Link a ticket under a parent (``deskcli link``); refused across clients, under
+        itself or a descendant, or to a merged ticket (``domain.links``)."""
+        child, parent = self.find(child_ref), self.find(parent_ref)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            child = self._link(child, parent, at)
+        return self.find(TicketRef(ticket_id=child["id"]))
+
+    def unlink(self, child_ref: str | TicketRef) -> Row:
+        """Take a ticket out from under its parent."""
+        child = self.find(child_ref)
+        if not child.get("parent_id"):
+            raise Refused(f"{display_ref(child['number'], child['provisional'])} has no "
+                          "parent", field="parent")
+        at = to_iso(self._now())
+        with self.store.transaction():
+            parent = self.store.ticket_by_id(child["parent_id"])
+            child = self._write(child, {"parent_id": None}, at)
+            was = display_ref(parent["number"], parent["provisional"]) if parent else "?"
+            self._event(child["id"], at, "unlinked", f"No longer under {was}",
+                        {"parent_id": child.get("parent_id")})
+        return self.find(TicketRef(ticket_id=child["id"]))
+
+    def _link(self, child: Row, parent: Row, at: str) -> Row:
+        check_link(child, parent, self._links.parent_of)
+        if child.get("parent_id") == parent["id"]:
+            return child  # already there: nothing to record
+        child_ref = display_ref(child["number"], child["provisional"])
+        parent_ref = display_ref(parent["number"], parent["provisional"])
+        child = self._write(child, {"parent_id": parent["id"]}, at)
+        self._event(child["id"], at, "linked", f"Linked under {parent_ref}",
+                    {"parent_id": parent["id"]})
+        self._event(parent["id"], at, "child_linked", f"{child_ref} linked under this ticket",
+                    {"child_id": child["id"]})
+        return child
+
+    def children(self, ticket_id: str) -> list[Row]:
+        """The tickets linked under this one (not merged ones), oldest first."""
+        return self._links.children(ticket_id)
+
+    def merged_duplicates(self, ticket_id: str) -> list[Row]:
+        """The duplicates merged into this ticket, oldest first."""
+        return self._links.merged_into_this(ticket_id)
+
+    def merge(self, duplicate_ref: str | TicketRef, target_ref: str | TicketRef) -> Row:
+        """Merge a duplicate into a target (``deskcli merge DUP --into TARGET``).
+
+        The duplicate is closed as "merged into #N" (whatever its checklist says: it is
+        not being resolved, it is the same request as the target); its notes, time,
+        attachments and timeline stay where they were written and are shown under the
+        target; its caller becomes a party of the target, so their email replies thread
+        there. Refused across clients and for a ticket merged already.
+        """
+        duplicate, target = self.find(duplicate_ref), self.find(target_ref)
+        check_merge(duplicate, target)
+        at = to_iso(self._now())
+        with self.store.transaction():
+            self._merge(duplicate, target, at)
+        return self.find(TicketRef(ticket_id=duplicate["id"]))
+
+    def _merge(self, duplicate: Row, target: Row, at: str) -> Row:
+        check_merge(duplicate, target)
+        dup_ref = display_ref(duplicate["number"], duplicate["provisional"])
+        target_ref = display_ref(target["number"], target["provisional"])
+        on_duplicate, on_target = merge_summary(dup_ref, target_ref)
+        # Children of the duplicate belong under the target now.
+        for child in self._links.children(duplicate["id"]):
+            full = self.store.ticket_by_id(child["id"])
+            if full is not None and full["id"] != target["id"]:
+                self._write(full, {"parent_id": target["id"]}, at)
+        duplicate = self._write(duplicate, {"merged_into": target["id"]}, at)
+        current = Status(duplicate["status"])
+        if current is not Status.CLOSED:
+            now = from_iso(at)
+            since = (from_iso(duplicate["sla_paused_since"])
+                     if duplicate["sla_paused_since"] else None)
+            new_since, paused = pause_update(
+                self.policy, current, Status.CLOSED, now, since,
+                timedelta(seconds=duplicate["sla_paused_seconds"]))
+            duplicate = self._write(duplicate, {
+                "status": Status.CLOSED.value, "closed_at": at,
+                "sla_paused_since": to_iso(new_since) if new_since else None,
+                "sla_paused_seconds": int(paused.total_seconds()),
+                "resolution_category": duplicate["resolution_category"] or duplicate["type"],
+            }, at)
+            self._event(duplicate["id"], at, "status_changed",
+                        f"Status: {current.value} → closed (merged into {target_ref})",
+                        {"from": current.value, "to": Status.CLOSED.value,
+                         "reason": f"merged into {target_ref}"})
+        self._event(duplicate["id"], at, "merged", on_duplicate,
+                    {"into": target["id"]})
+        self._event(target["id"], at, "merged_in", on_target,
+                    {"duplicate_id": duplicate["id"],
+                     "caller_email": duplicate.get("caller_email")})
+        return duplicate
+
+    def merge_target(self, ticket: Row) -> Row:
+        """The ticket a merged duplicate now lives in (following merges of merges), or the
+        ticket itself. Two offline merges into each other make a loop: the chain stops at
+        the first ticket seen twice, the same one on every replica."""
+        seen = {ticket["id"]}
+        current = ticket
+        for _ in range(MAX_DEPTH):
+            into = current.get("merged_into")
+            if not into or into in seen:
+                return current
+            found = self.store.ticket_by_id(into)
+            if found is None:
+                return current
+            seen.add(into)
+            current = found
+        return current
+
+    def party_emails(self, ticket: Row) -> set[str]:
+        """Addresses that speak for the ticket: its caller and the callers of every
+        duplicate merged into it (their replies belong here)."""
+        emails = {str(ticket["caller_email"]).lower()} if ticket.get("caller_email") else set()
+        emails |= {str(row["caller_email"]).lower()
+                   for row in self._links.merged_into_this(ticket["id"])
+                   if row["caller_email"]}
+        return emails
+
     # --- the queue --------------------------------------------------------------------
 
-    def queue(self, **filters: Any) -> Iterator[tuple[Any, ...]]:
+    def queue(self, *, tags: Sequence[str] = (), **filters: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows, most urgent first (``Store.queue_rows``); ``tags`` keeps the tickets
+        carrying every one of them (each checked as a tag: a bad one is refused)."""
+        wanted = parse_tags(tags)
+        if wanted:
+            return self._tags.queue_rows(wanted, **filters)
         return self.store.queue_rows(**filters)

@@ -393,6 +393,52 @@ CREATE INDEX events_by_mail_key ON events(json_extract(detail, '$.mail_key'))
     WHERE kind IN ('email_received', 'caller_reply', 'internal_note');
 """
 
+V9_WORKLOAD = """
+CREATE INDEX IF NOT EXISTS tickets_by_assignee_status ON tickets(assignee, status);
+"""
+
+V10_TAGS = """
+CREATE TABLE tag_changes (
+    id TEXT PRIMARY KEY,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    tag TEXT NOT NULL,
+    action TEXT NOT NULL,
+    removes TEXT,
+    at TEXT NOT NULL,
+    author TEXT NOT NULL
+);
+CREATE INDEX tag_changes_by_ticket ON tag_changes(ticket_id, tag);
+CREATE TABLE ticket_tags (
+    tag TEXT NOT NULL,
+    ticket_id TEXT NOT NULL REFERENCES tickets(id),
+    PRIMARY KEY (tag, ticket_id)
+) WITHOUT ROWID;
+CREATE INDEX ticket_tags_by_ticket ON ticket_tags(ticket_id, tag);
+CREATE TRIGGER tag_changes_added AFTER INSERT ON tag_changes BEGIN
+    DELETE FROM ticket_tags WHERE tag = NEW.tag AND ticket_id = NEW.ticket_id;
+    INSERT INTO ticket_tags(tag, ticket_id) SELECT NEW.tag, NEW.ticket_id WHERE EXISTS (
+        SELECT 1 FROM tag_changes a WHERE a.ticket_id = NEW.ticket_id AND a.tag = NEW.tag
+        AND a.action = 'add' AND NOT EXISTS (
+            SELECT 1 FROM tag_changes r WHERE r.ticket_id = a.ticket_id AND r.tag = a.tag
+            AND r.action = 'remove' AND r.removes = a.id));
+END;
+CREATE TRIGGER tag_changes_deleted AFTER DELETE ON tag_changes BEGIN
+    DELETE FROM ticket_tags WHERE tag = OLD.tag AND ticket_id = OLD.ticket_id;
+    INSERT INTO ticket_tags(tag, ticket_id) SELECT OLD.tag, OLD.ticket_id WHERE EXISTS (
+        SELECT 1 FROM tag_changes a WHERE a.ticket_id = OLD.ticket_id AND a.tag = OLD.tag
+        AND a.action = 'add' AND NOT EXISTS (
+            SELECT 1 FROM tag_changes r WHERE r.ticket_id = a.ticket_id AND r.tag = a.tag
+            AND r.action = 'remove' AND r.removes = a.id));
+END;
+"""
+
+V11_LINKS = """
+ALTER TABLE tickets ADD COLUMN parent_id TEXT;
+ALTER TABLE tickets ADD COLUMN merged_into TEXT;
+CREATE INDEX tickets_by_parent ON tickets(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX tickets_by_merged_into ON tickets(merged_into) WHERE merged_into IS NOT NULL;
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -404,6 +450,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (7, "sync: feed rows this store could not apply, set aside", V7_QUARANTINE),
     (8, "email intake: messages taken in (exactly once) and each mailbox's last fetch",
      V8_MAIL_INTAKE),
+    (9, "assignment: open tickets per technician, counted from an index", V9_WORKLOAD),
+    (10, "ticket tags: the synced add/remove records and the current set they give",
+     V10_TAGS),
+    (11, "ticket links: a parent (an incident and its duplicates) and merged duplicates",
+     V11_LINKS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

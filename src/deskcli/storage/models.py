@@ -92,6 +92,8 @@ class Ticket(SQLModel, table=True):
     sla_paused_seconds: int = 0
     urgency_due: str | None = None
     flagged: str | None = None
+    parent_id: str | None = None
+    merged_into: str | None = None
 
 
 class Event(SQLModel, table=True):
@@ -324,3 +326,24 @@ class MailboxState(SQLModel, table=True):
     failures: int = 0
     lease_owner: str | None = None
     lease_until: str | None = None
+
+
+class TagChange(SQLModel, table=True):
+    """One tag added to or removed from a ticket (append-only; ``domain.tags``)."""
+
+    __tablename__ = "tag_changes"
+    id: str = Field(primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id")
+    tag: str
+    action: str
+    removes: str | None = None
+    at: str
+    author: str
+
+
+class TicketTag(SQLModel, table=True):
+    """The tags on each ticket now, kept from ``tag_changes`` by triggers (local only)."""
+
+    __tablename__ = "ticket_tags"
+    tag: str = Field(primary_key=True)
+    ticket_id: str = Field(primary_key=True, foreign_key="tickets.id")

@@ -38,13 +38,14 @@ DERIVED_TICKET_COLUMNS = frozenset({
 })
 
 APPEND_ONLY = ("events", "notes", "time_entries", "step_records", "attachments",
-               "csat_responses", "kb_versions", "kb_links")
+               "csat_responses", "kb_versions", "kb_links", "tag_changes")
 #: Table -> the entity name its ops carry on the wire (sync/protocol.py derives from this).
 TABLE_ENTITY = {"events": "event", "notes": "note", "time_entries": "time_entry",
            "step_records": "step_record", "attachments": "attachment",
            "csat_responses": "csat_response",
            "clients": "client", "callers": "caller", "tickets": "ticket",
-           "kb_articles": "kb_article", "kb_versions": "kb_version", "kb_links": "kb_link"}
+           "kb_articles": "kb_article", "kb_versions": "kb_version", "kb_links": "kb_link",
+           "tag_changes": "tag_change"}
 
 
 def _plain(value: Any) -> str:

@@ -26,6 +26,9 @@ from typing import Any
 from deskcli.domain import enums, validation
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.kb import BODY_MAX, TITLE_MAX
+from deskcli.domain.tags import ACCEPTED as TAG_ACCEPTED
+from deskcli.domain.tags import ACTIONS as TAG_ACTIONS
+from deskcli.domain.tags import TAG_MAX, TAG_PATTERN
 from deskcli.domain.validation import SUMMARY_MAX, TEXT_MAX
 from deskcli.sync.protocol import (
     APPEND_ONLY,
@@ -58,7 +61,7 @@ class Spec:
 
     ``kind`` is ``id`` (1-64 printable characters), ``text``, ``int``, ``flag`` (0 or 1),
     ``time`` (``YYYY-MM-DDTHH:MM:SSZ``), ``choice`` (one of ``choices``), ``hex64`` (a
-    SHA-256) or ``base64``.
+    SHA-256), ``base64`` or ``tag`` (``domain.tags``: one lower-case word).
     """
 
     kind: str
@@ -130,7 +133,8 @@ ENTITIES: dict[str, dict[str, Spec]] = {
         "resolved_at": _time(), "closed_at": _time(), "response_due": _time(),
         "response_risk_at": _time(), "resolve_due": _time(), "resolve_risk_at": _time(),
         "sla_paused_since": _time(), "sla_paused_seconds": _int(0, nullable=False),
-        "urgency_due": _time(), "flagged": _text(),
+        "urgency_due": _time(), "flagged": _text(), "parent_id": _id(),
+        "merged_into": _id(),
     },
     "event": {
         "id": _id(True), "ticket_id": _id(True), "at": _time(True),
@@ -184,6 +188,12 @@ ENTITIES: dict[str, dict[str, Spec]] = {
     "kb_link": {
         "id": _id(True), "article_id": _id(True), "ticket_id": _id(True), "at": _time(True),
         "author": _text(LABEL_MAX, required=True),
+    },
+    "tag_change": {
+        "id": _id(True), "ticket_id": _id(True),
+        "tag": Spec("tag", required=True, nullable=False, max_len=TAG_MAX),
+        "action": Spec("choice", required=True, nullable=False, choices=TAG_ACTIONS),
+        "removes": _id(), "at": _time(True), "author": _text(LABEL_MAX, required=True),
     },
 }
 
@@ -252,6 +262,8 @@ def check_value(spec: Spec, value: Any, name: str) -> None:
         raise OpInvalid(f"{name} must be 64 lowercase hex digits (a SHA-256)", name)
     if kind == "base64" and (len(value) % 4 or not _BASE64.fullmatch(value)):
         raise OpInvalid(f"{name} must be base64 text", name)
+    if kind == "tag" and not TAG_PATTERN.fullmatch(value):
+        raise OpInvalid(f"{name} {value[:40]!r} is not a tag: {TAG_ACCEPTED}", name)
     if spec.one_line:
         try:
             validation.check_one_line(name, value)

@@ -16,7 +16,7 @@ from deskcli.sync.protocol import AUTHOR_FIELDS, ENTITY_TABLES
 
 #: Local tables whose rows belong to one ticket (``ticket_id``), children first.
 TICKET_CHILDREN = ("events", "notes", "time_entries", "step_records", "attachments",
-                   "csat_responses", "kb_links", "outbound")
+                   "csat_responses", "kb_links", "outbound", "tag_changes")
 
 
 def remove_record(store: Store, entity: str, entity_id: str) -> bool:

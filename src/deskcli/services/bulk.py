@@ -1,0 +1,179 @@
+"""Bulk actions: one change for many tickets, previewed, then all or nothing.
+
+``BulkService.preview(refs, action)`` and ``.apply(refs, action, keep_going=False)`` run
+the single-ticket service methods (``TicketService.update``, ``add_note``, ``resolve``,
+``close``, ``link``...) ticket by ticket inside ONE transaction, each in a savepoint: a
+ticket the rules refuse is rolled back alone and its refusal is the single-ticket
+command's own message. Then:
+
+* ``preview`` rolls the whole transaction back: it shows exactly what ``apply`` would do
+  (the same checks, in the same order, on the same rows) and writes nothing;
+* ``apply`` commits if nothing was refused; with a refusal it rolls everything back
+  unless ``keep_going``, which commits the tickets that could be changed.
+
+A public update goes through ``add_note``: the outbound planner queues one message per
+caller about their own ticket, in the same transaction, so a rolled-back run queues
+nothing either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from deskcli.domain.bulk import (
+    BulkAction,
+    BulkKind,
+    BulkResult,
+    OutcomeState,
+    TicketOutcome,
+)
+from deskcli.domain.errors import DeskError, NotFound
+from deskcli.domain.numbering import TicketRef, display_ref, parse_ref
+from deskcli.domain.timefmt import to_iso
+from deskcli.services.tickets import TicketService
+from deskcli.storage.store import Row
+
+#: Ticket fields whose change a preview lists (old → new).
+_SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact",
+          "urgency", "parent_id")
+
+
+class _Undo(Exception):
+    """Raised inside the transaction to roll it back on purpose (a preview, a refusal)."""
+
+
+class BulkService:
+    """Previews and applies ``BulkAction``s through one ``TicketService``."""
+
+    def __init__(self, tickets: TicketService) -> None:
+        self.tickets = tickets
+        self.store = tickets.store
+
+    def preview(self, refs: Sequence[str | TicketRef], action: BulkAction) -> BulkResult:
+        """What ``apply`` would do to each ticket, and which it would refuse and why;
+        nothing is written (the run is rolled back)."""
+        return self._run(refs, action, commit=False, keep_going=True)
+
+    def apply(self, refs: Sequence[str | TicketRef], action: BulkAction, *,
+              keep_going: bool = False) -> BulkResult:
+        """Apply ``action`` to every ticket in one transaction. All or nothing: if any
+        ticket is refused, nothing is written (``result.applied`` is False) unless
+        ``keep_going``, which writes the tickets that could be changed."""
+        return self._run(refs, action, commit=True, keep_going=keep_going)
+
+    # --- the run ------------------------------------------------------------------------
+
+    def _run(self, refs: Sequence[str | TicketRef], action: BulkAction, *, commit: bool,
+             keep_going: bool) -> BulkResult:
+        wanted = [(str(ref), parse_ref(ref) if isinstance(ref, str) else ref)
+                  for ref in refs]
+        parent = self.tickets.find(action.parent) if action.parent is not None else None
+        outcomes: list[TicketOutcome] = []
+        written = False
+        try:
+            with self.store.transaction():
+                seen: set[str] = set()
+                for given, ref in wanted:
+                    outcome = self._one(given, ref, action, parent, seen)
+                    if outcome is not None:
+                        outcomes.append(outcome)
+                refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
+                if not commit or (refused and not keep_going):
+                    raise _Undo
+                written = True
+        except _Undo:
+            written = False
+        return BulkResult(action=action, outcomes=tuple(outcomes), applied=written,
+                          keep_going=keep_going)
+
+    def _one(self, given: str, ref: TicketRef, action: BulkAction, parent: Row | None,
+             seen: set[str]) -> TicketOutcome | None:
+        try:
+            ticket = self.tickets.find(ref)
+        except NotFound as error:
+            return TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
+                                 reason=error.message)
+        if ticket["id"] in seen:
+            return None  # named twice (4521 and #4521): acted on once
+        seen.add(ticket["id"])
+        label = display_ref(ticket["number"], ticket["provisional"])
+        before = self._snapshot(ticket)
+        mark = self._outbox_mark()
+        try:
+            with self.store.savepoint():
+                self._act(ticket, action, parent)
+        except DeskError as error:
+            return TicketOutcome(given, label, ticket["id"], OutcomeState.REFUSED,
+                                 reason=error.message)
+        if self._outbox_mark() == mark:
+            return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED)
+        after = self.store.ticket_by_id(ticket["id"]) or ticket
+        changes = self._describe(action, before, self._snapshot(after))
+        return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED,
+                             changes=tuple(changes))
+
+    def _act(self, ticket: Row, action: BulkAction, parent: Row | None) -> None:
+        """The single-ticket path for one ticket, inside the run's transaction."""
+        ref = TicketRef(ticket_id=ticket["id"])
+        service = self.tickets
+        kind = action.kind
+        if kind is BulkKind.SET:
+            fields = dict(action.fields)
+            if fields.get("status") is not None and str(fields["status"]).strip().lower() \
+                    == str(ticket["status"]):
+                del fields["status"]  # already there: no change, not a refusal
+            if fields or action.add_tags or action.remove_tags:
+                service.update(ref, fields, reason=action.reason,
+                               add_tags=action.add_tags, remove_tags=action.remove_tags)
+        elif kind in (BulkKind.NOTE, BulkKind.UPDATE):
+            service.add_note(ref, action.text or "", internal=kind is BulkKind.NOTE)
+        elif kind is BulkKind.LINK:
+            assert parent is not None
+            service._link(ticket, parent, to_iso(service._now()))
+        elif kind is BulkKind.RESOLVE:
+            service.resolve(ref, root_cause=action.root_cause, resolution=action.text,
+                            category=action.category, children=action.children)
+        elif kind is BulkKind.CLOSE:
+            service.close(ref, category=action.category)
+
+    # --- describing what changed ----------------------------------------------------------
+
+    def _outbox_mark(self) -> int:
+        row = self.store.db.execute("SELECT coalesce(max(seq), 0) AS n FROM outbox").fetchone()
+        return int(row["n"])
+
+    def _snapshot(self, ticket: Row) -> dict[str, Any]:
+        shot = {key: ticket.get(key) for key in _SHOWN}
+        shot["tags"] = self.tickets.tags_of(ticket["id"])
+        return shot
+
+    def _describe(self, action: BulkAction, before: dict[str, Any],
+                  after: dict[str, Any]) -> list[str]:
+        changes: list[str] = []
+        for key in _SHOWN:
+            if before[key] != after[key]:
+                if key == "parent_id":
+                    changes.append(f"under {self._ref_of(after[key])}")
+                else:
+                    changes.append(f"{key.replace('_', ' ')} {before[key] or '—'} → "
+                                   f"{after[key] or '—'}")
+        added = [t for t in after["tags"] if t not in before["tags"]]
+        removed = [t for t in before["tags"] if t not in after["tags"]]
+        if added or removed:
+            changes.append("tags " + " ".join([f"+{t}" for t in added]
+                                              + [f"−{t}" for t in removed]))
+        if action.kind is BulkKind.NOTE:
+            changes.append("internal note added")
+        elif action.kind is BulkKind.UPDATE:
+            changes.append("update sent to the caller")
+        return changes
+
+    def _ref_of(self, ticket_id: str | None) -> str:
+        row = self.store.ticket_by_id(ticket_id) if ticket_id else None
+        return display_ref(row["number"], row["provisional"]) if row else "—"
+
+
+def refs_of(outcomes: Iterable[TicketOutcome]) -> list[str]:
+    """The display references of outcomes, in order (for messages)."""
+    return [o.ref for o in outcomes]
