@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from deskcli.domain.communication import is_silent
 from deskcli.domain.enums import Status
@@ -25,6 +25,9 @@ from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
 from deskcli.storage.store import Row, Store
+
+if TYPE_CHECKING:
+    from deskcli.services.bulk import BulkService
 
 P = ParamSpec("P")
 #: Fetches in a row that must fail before the status bar names the mailbox: one failed
@@ -211,6 +214,13 @@ class DeskSession:
             return [row[column] for row in self.desk.store.queue_rows(
                 **filters.to_store(self.tech))]
         return self.run(read)
+
+    @property
+    def bulk(self) -> BulkService:
+        """Bulk previews and applies; call it inside ``run`` (it uses the store)."""
+        from deskcli.services.bulk import BulkService
+
+        return BulkService(self.desk.tickets)
 
     def alerts(self) -> Alerts:
         now = to_iso(self.desk.now())

@@ -22,15 +22,19 @@ from textual.widgets import Footer, Input, Static
 
 from deskcli.domain.errors import DeskError
 from deskcli.domain.sla import format_span
-from deskcli.tui.selection import Selection
+from deskcli.tui.selection import MARKED, Selection
 from deskcli.tui.session import OPEN_STATUSES, DeskSession, QueueFilters
 from deskcli.tui.widgets.queue_table import SILENT_MARK, QueueTable
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 
 if TYPE_CHECKING:
+    from deskcli.domain.bulk import BulkResult
     from deskcli.tui.app import DeskApp
 
 LEGEND = "!! breached  ! at risk  || paused  {silent} silent: no word to the caller in {span}"
+#: The legend's line while tickets are marked: what can be done with them.
+ACTION_BAR = (("a", "act on them"), ("space", "mark"), ("shift+↑↓", "range"), ("*", "all"),
+              ("esc", "unmark"))
 
 
 class QueueScreen(Screen[None]):
@@ -45,6 +49,9 @@ class QueueScreen(Screen[None]):
         Binding("r", "refresh", "Refresh", tooltip="Reload the queue and the SLA alerts"),
         Binding("d", "dashboard", "Dashboard", show=False,
                 tooltip="Dashboard: the service-desk numbers, trends and recurring issues"),
+        Binding("a", "act", "Act on marked", show=False,
+                tooltip="Act on the marked tickets: status, priority, owner, queue, tags, "
+                        "note, update, link, resolve, close (a preview comes first)"),
         Binding("asterisk", "mark_all", "Mark all", show=False,
                 tooltip="Mark every ticket the filter shows, not only those on screen"),
         Binding("escape", "clear", "Clear", show=False,
@@ -76,8 +83,7 @@ class QueueScreen(Screen[None]):
         yield QueueTable(self.desk_app.session, now=desk.now,
                          checkpoint=desk.config.checkpoint, selection=self.selection,
                          id="queue")
-        legend = LEGEND.format(silent=SILENT_MARK, span=format_span(desk.config.checkpoint))
-        yield Static(Text(legend), id="queue-legend")
+        yield Static(self._legend(), id="queue-legend")
         yield DeskStatusBar()
         yield Footer()
 
@@ -184,7 +190,21 @@ class QueueScreen(Screen[None]):
 
     def _show_marks(self) -> None:
         self.query_one(DeskStatusBar).show_marked(len(self.selection))
+        legend = self.query_one("#queue-legend", Static)
+        legend.update(self._legend())
+        legend.set_class(bool(self.selection), "-marking")
         self.table.refresh()
+
+    def _legend(self) -> Text:
+        """The SLA markers' legend; with tickets marked, the action bar instead."""
+        if not self.selection:
+            span = format_span(self.desk_app.desk.config.checkpoint)
+            return Text(LEGEND.format(silent=SILENT_MARK, span=span))
+        text = Text(f"{MARKED} {len(self.selection):,} marked ", style="bold")
+        for key, does in ACTION_BAR:
+            text.append(f"  {key}", style="bold")
+            text.append(f" {does}")
+        return text
 
     def clear_marks(self) -> None:
         count = len(self.selection)
@@ -219,6 +239,67 @@ class QueueScreen(Screen[None]):
         already = f" ({shown - added:,} already marked)" if added < shown else ""
         self.notify(f"Marked all {shown:,} ticket{'s' if shown != 1 else ''} this view "
                     f"shows{already}; {len(self.selection):,} marked in all")
+
+    # --- bulk actions ----------------------------------------------------------------------
+
+    def action_act(self) -> None:
+        """The action palette for the marked tickets; each action's form, then the preview."""
+        from deskcli.tui.screens.bulk_menu import BulkMenuScreen
+
+        if not self.selection:
+            self.notify("Nothing is marked: space marks the ticket under the cursor, "
+                        "* everything this view shows", severity="warning")
+            return
+        ids = sorted(self.selection)
+
+        def chosen(kind: str | None) -> None:
+            if kind is not None:
+                self.open_bulk_form(kind, ids)
+
+        self.app.push_screen(BulkMenuScreen(len(ids)), chosen)
+
+    def open_bulk_form(self, kind: str, ids: list[str]) -> None:
+        from deskcli.tui.screens.bulk_forms import FORMS
+
+        form = FORMS[kind](ids)
+
+        def previewed(ok: bool | None) -> None:
+            if ok and form.preview is not None:
+                self.show_preview(form.preview, ids)
+
+        self.app.push_screen(form, previewed)
+
+    def show_preview(self, preview: BulkResult, ids: list[str]) -> None:
+        from deskcli.tui.screens.bulk_preview import BulkPreviewScreen
+
+        def applied(result: BulkResult | None) -> None:
+            if result is not None:
+                self.after_bulk(result)
+
+        self.app.push_screen(BulkPreviewScreen(preview, ids), applied)
+
+    def after_bulk(self, result: BulkResult) -> None:
+        """Refresh, say what happened, and keep only the refused tickets marked.
+
+        Mid-outage, the tickets a bulk action refused are the ones still to deal with
+        (one has no time logged, one is waiting on a colleague): leaving exactly those
+        marked lets the next action, or a look at each, start from them, while the done
+        ones drop out. All done: no marks are left."""
+        from deskcli.tui.screens.bulk_menu import tickets
+
+        refused = [o.ticket_id for o in result.refused if o.ticket_id is not None]
+        self.selection.keep_only(refused)
+        self._show_marks()
+        self.action_refresh()
+        app = self.desk_app
+        if app.notify_every:
+            app.run_notify()  # updates to callers go out now, not in 15 s
+        headline = result.headline()
+        message = headline[:1].upper() + headline[1:]
+        if refused:
+            message += (f"; the {tickets(len(refused))} refused "
+                        f"{'is' if len(refused) == 1 else 'are'} still marked")
+        self.notify(message, severity="warning" if refused else "information")
 
     async def action_quit(self) -> None:
         await self.desk_app.action_quit()
