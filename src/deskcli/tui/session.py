@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -43,6 +43,9 @@ def _column_names(columns: str) -> dict[str, int]:
 
 #: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
 Q = _column_names(Store.QUEUE_COLUMNS)
+#: The console's queue rows carry one more field after those: the ticket's tags, as
+#: one space-separated string ("" for none), read with the page (``queue_page``).
+TAGS_AT = len(Q)
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
@@ -60,8 +63,12 @@ class QueueFilters:
     client: str | None = None
     search: str = ""
     mine: bool = False
+    #: Tickets carrying every one of these tags (``TicketService.queue``).
+    tags: tuple[str, ...] = ()
 
     def to_store(self, tech: str) -> dict[str, Any]:
+        """The store's queue filters (tags are not among them: ``DeskSession`` reads
+        tagged tickets through the ticket service)."""
         statuses = list(self.statuses or OPEN_STATUSES)
         if not self.statuses and re.fullmatch(r"#\d+", self.search.strip()):
             # "#4521" names a ticket: find it resolved or closed too, not only open ones.
@@ -87,6 +94,8 @@ class QueueFilters:
             parts.append(f"owner {self.assignee}")
         if self.client:
             parts.append(f"client {self.client}")
+        if self.tags:
+            parts.append("tag " + " ".join(self.tags))
         if self.search.strip():
             parts.append(f"matching “{self.search.strip()}”")
         return " · ".join(parts)
@@ -196,24 +205,38 @@ class DeskSession:
 
     # --- the queue ---------------------------------------------------------------------
 
+    def _rows(self, filters: QueueFilters, **page: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows for ``filters`` (store locked by the caller)."""
+        store_filters = filters.to_store(self.tech)
+        if filters.tags:
+            return self.desk.tickets.queue(tags=filters.tags, **page, **store_filters)
+        return self.desk.store.queue_rows(**page, **store_filters)
+
     def queue_count(self, filters: QueueFilters) -> int:
+        if filters.tags:
+            # A tag narrows the queue to the tickets carrying it (an outage's forty):
+            # counting them as they are read costs no more than the page that follows.
+            return self.run(lambda: sum(1 for _ in self._rows(filters)))
         return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
 
     def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
+        """One page of queue rows, each with its tags appended (``TAGS_AT``)."""
         def read() -> list[tuple[Any, ...]]:
-            return list(self.desk.store.queue_rows(limit=limit, offset=offset,
-                                                   **filters.to_store(self.tech)))
+            rows = list(self._rows(filters, limit=limit, offset=offset))
+            column = Q["id"]
+            tags = self.desk.tickets.tags_of_many([row[column] for row in rows])
+            return [(*row, " ".join(tags.get(row[column], ()))) for row in rows]
         return self.run(read)
 
     def queue_ids(self, filters: QueueFilters) -> list[str]:
         """The ids of every ticket ``filters`` shows, from the store (``*`` marks them
         all, including rows never loaded into the table)."""
         column = Q["id"]
+        return self.run(lambda: [row[column] for row in self._rows(filters)])
 
-        def read() -> list[str]:
-            return [row[column] for row in self.desk.store.queue_rows(
-                **filters.to_store(self.tech))]
-        return self.run(read)
+    def known_tags(self) -> list[tuple[str, int]]:
+        """Tags in use, most used first, with how many tickets carry each."""
+        return self.run(self.desk.tickets.known_tags)
 
     @property
     def bulk(self) -> BulkService:

@@ -36,7 +36,7 @@ from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import SlaState, classify, format_span
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.tui.selection import MARKED, Selection
-from deskcli.tui.session import DeskSession, Q, QueueFilters
+from deskcli.tui.session import TAGS_AT, DeskSession, Q, QueueFilters
 
 Row = tuple[Any, ...]
 
@@ -91,6 +91,8 @@ class RowView:
     state: SlaState
     silent: bool
     cells: dict[str, str]
+    #: The ticket's tags, shown in brackets before the summary ("[outage erp] ").
+    tags: str = ""
 
 
 def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
@@ -128,7 +130,8 @@ def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
         "summary": visible(row[Q["summary"]]),
         "assignee": visible(row[Q["assignee"]] or "—"),
     }
-    return RowView(ref, row[Q["id"]], state, silent, cells)
+    tags = row[TAGS_AT] if len(row) > TAGS_AT else ""
+    return RowView(ref, row[Q["id"]], state, silent, cells, f"[{tags}] " if tags else "")
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -167,6 +170,9 @@ class QueueTable(ScrollView, can_focus=True):
         text-style: bold;
         color: $text-error;
     }
+    QueueTable > .queue-table--tag {
+        color: $text-accent;
+    }
     QueueTable > .queue-table--marked {
         background: $accent 30%;
         text-style: bold;
@@ -176,7 +182,7 @@ class QueueTable(ScrollView, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "queue-table--header", "queue-table--cursor", "queue-table--breached",
         "queue-table--at-risk", "queue-table--muted", "queue-table--p1",
-        "queue-table--marked",
+        "queue-table--marked", "queue-table--tag",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -442,11 +448,18 @@ class QueueTable(ScrollView, can_focus=True):
             cell = view.cells[column.key]
             if column.key == "mark":
                 cell = MARKED if view.ticket_id in self.selection else ""
-            text = fit(cell, column.width)
             if number:
                 segments.append(Segment(" ", style))
                 used += 1
-            segments.append(Segment(text, cell_style))
+            if column.key == "summary" and view.tags:
+                # Tags lead the summary: "[outage erp] ERP login fails". Tags are
+                # lower-case ASCII words, so characters and cells count alike.
+                text = fit(view.tags + cell, column.width)
+                cut = min(len(view.tags), column.width)
+                segments.append(Segment(text[:cut], cell_style + self._ink("queue-table--tag")))
+                segments.append(Segment(text[cut:], cell_style))
+            else:
+                segments.append(Segment(fit(cell, column.width), cell_style))
             used += column.width
         if used < width:
             segments.append(Segment(" " * (width - used), style))
