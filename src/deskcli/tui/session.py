@@ -43,8 +43,8 @@ def _column_names(columns: str) -> dict[str, int]:
 
 #: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
 Q = _column_names(Store.QUEUE_COLUMNS)
-#: The console's queue rows carry one more field after those: the ticket's tags, as
-#: one space-separated string ("" for none), read with the page (``queue_page``).
+#: The console's queue rows carry one more field right after those: the ticket's tags,
+#: as one space-separated string ("" for none), read with the page (``queue_page``).
 TAGS_AT = len(Q)
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
@@ -225,7 +225,10 @@ class DeskSession:
             rows = list(self._rows(filters, limit=limit, offset=offset))
             column = Q["id"]
             tags = self.desk.tickets.tags_of_many([row[column] for row in rows])
-            return [(*row, " ".join(tags.get(row[column], ()))) for row in rows]
+            # Inserted right after the queue columns: anything a page row carries after
+            # them (a paging key at its end) stays where it was.
+            return [(*row[:TAGS_AT], " ".join(tags.get(row[column], ())), *row[TAGS_AT:])
+                    for row in rows]
         return self.run(read)
 
     def queue_ids(self, filters: QueueFilters) -> list[str]:
