@@ -135,6 +135,20 @@ class TicketView:
 
 
 @dataclass(frozen=True)
+class Family:
+    """A ticket's parent and children (``deskcli link``), for the ticket screen."""
+
+    ticket: Row
+    parent: Row | None
+    #: Linked under the ticket, oldest first (merged duplicates are not children).
+    children: list[Row]
+
+    @property
+    def open_children(self) -> list[Row]:
+        return [c for c in self.children if Status(c["status"]).is_open]
+
+
+@dataclass(frozen=True)
 class NotifyState:
     """What the background sender last did, for the status bar and alerts."""
 
@@ -311,6 +325,19 @@ class DeskSession:
                 if repeat:
                     extra["repeat"] = repeat
             return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
+        return self.run(read)
+
+    def family(self, ticket_id: str) -> Family:
+        """The ticket with its parent and children, as they are now."""
+        from deskcli.domain.numbering import TicketRef
+
+        tickets = self.desk.tickets
+
+        def read() -> Family:
+            ticket = tickets.find(TicketRef(ticket_id=ticket_id))
+            parent_id = ticket.get("parent_id")
+            parent = (self.desk.store.ticket_by_id(parent_id) if parent_id else None)
+            return Family(ticket, parent, tickets.children(ticket_id))
         return self.run(read)
 
     # --- notifications -----------------------------------------------------------------

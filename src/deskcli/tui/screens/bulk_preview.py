@@ -128,8 +128,9 @@ class BulkPreviewScreen(ModalScreen[BulkResult | None]):
             yield error
             with Horizontal(classes="dialog-buttons"):
                 if changing and not refused:
-                    yield Button(f"Apply to all {changing:,} (ctrl+s)", id="apply-all",
-                                 variant="warning", compact=True)
+                    label = "Apply" if changing == 1 else f"Apply to all {changing:,}"
+                    yield Button(f"{label} (ctrl+s)", id="apply-all", variant="warning",
+                                 compact=True)
                 elif changing:
                     # Shown, but not offered: with a refusal, all or nothing writes nothing.
                     yield Button("Apply to all (ctrl+s)", id="apply-all", variant="warning",

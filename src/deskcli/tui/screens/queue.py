@@ -259,24 +259,10 @@ class QueueScreen(Screen[None]):
         self.app.push_screen(BulkMenuScreen(len(ids)), chosen)
 
     def open_bulk_form(self, kind: str, ids: list[str]) -> None:
+        from deskcli.tui.screens.bulk_flow import start_form
         from deskcli.tui.screens.bulk_forms import FORMS
 
-        form = FORMS[kind](ids)
-
-        def previewed(ok: bool | None) -> None:
-            if ok and form.preview is not None:
-                self.show_preview(form.preview, ids)
-
-        self.app.push_screen(form, previewed)
-
-    def show_preview(self, preview: BulkResult, ids: list[str]) -> None:
-        from deskcli.tui.screens.bulk_preview import BulkPreviewScreen
-
-        def applied(result: BulkResult | None) -> None:
-            if result is not None:
-                self.after_bulk(result)
-
-        self.app.push_screen(BulkPreviewScreen(preview, ids), applied)
+        start_form(self.app, FORMS[kind](ids), self.after_bulk)
 
     def after_bulk(self, result: BulkResult) -> None:
         """Refresh, say what happened, and keep only the refused tickets marked.
@@ -285,7 +271,7 @@ class QueueScreen(Screen[None]):
         (one has no time logged, one is waiting on a colleague): leaving exactly those
         marked lets the next action, or a look at each, start from them, while the done
         ones drop out. All done: no marks are left."""
-        from deskcli.tui.screens.bulk_menu import tickets
+        from deskcli.tui.screens.bulk_flow import result_notice
 
         refused = [o.ticket_id for o in result.refused if o.ticket_id is not None]
         self.selection.keep_only(refused)
@@ -294,11 +280,11 @@ class QueueScreen(Screen[None]):
         app = self.desk_app
         if app.notify_every:
             app.run_notify()  # updates to callers go out now, not in 15 s
-        headline = result.headline()
-        message = headline[:1].upper() + headline[1:]
-        if refused:
-            message += (f"; the {tickets(len(refused))} refused "
-                        f"{'is' if len(refused) == 1 else 'are'} still marked")
+        message = result_notice(result)
+        if len(refused) == 1:
+            message += "; the refused ticket is still marked"
+        elif refused:
+            message += f"; the {len(refused):,} refused are still marked"
         self.notify(message, severity="warning" if refused else "information")
 
     async def action_quit(self) -> None:

@@ -50,6 +50,7 @@ from deskcli.tui.widgets.field_error import show_desk_error
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 from deskcli.tui.widgets.step_form import StepForm, StepWarning
 from deskcli.tui.widgets.ticket_details import render_details
+from deskcli.tui.widgets.ticket_family import TicketFamily
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from deskcli.tui.widgets.timeline import TimelineView
 
@@ -166,6 +167,7 @@ class TicketScreen(Screen[None]):
             with Vertical(id="ticket-side"):
                 yield Static(id="progress-line")
                 yield Static(id="repeat-line")
+                yield TicketFamily(id="ticket-family")
                 yield ChecklistSidebar(id="checklist")
             with TabbedContent(id="ticket-tabs", initial="step"):
                 with TabPane("1 Step", id="step"):
@@ -240,6 +242,7 @@ class TicketScreen(Screen[None]):
         self.query_one("#progress-line", Static).update(Text(
             f"Checklist: {progress.done} of {progress.applicable} done", style="bold"))
         self._show_repeat(view.extra.get("repeat"))
+        self.query_one(TicketFamily).show(view.ticket)  # parent, children: read on its own
         advanced = self._advance
         if self._advance or self.selected is None:
             # The step to do next; with none open, the first one held up (it says why:
