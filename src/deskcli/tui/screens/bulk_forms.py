@@ -21,7 +21,8 @@ from textual.widgets.option_list import Option
 
 from deskcli.domain.bulk import BulkAction, BulkResult
 from deskcli.domain.enums import Priority, ResolutionCategory, Status
-from deskcli.domain.errors import InvalidInput
+from deskcli.domain.errors import InvalidInput, Refused
+from deskcli.domain.transitions import ALLOWED, check_direct_move
 from deskcli.tui.screens.assignee import AssigneeScreen
 from deskcli.tui.screens.bulk_menu import tickets
 from deskcli.tui.screens.form_modal import FormModal
@@ -30,8 +31,20 @@ from deskcli.tui.widgets.field_error import FieldError
 from deskcli.tui.widgets.text_box import TextBox
 from deskcli.tui.widgets.vim_list import VimOptionList
 
-#: Statuses the status form offers: resolving and closing have forms of their own.
-SETTABLE = tuple(s for s in Status if s not in (Status.RESOLVED, Status.CLOSED))
+
+def _settable(status: Status) -> bool:
+    """A status a bare status change can reach: some status may move to it, and it has
+    no verb of its own (escalating needs handoff notes per ticket; resolving and closing
+    have forms of their own here)."""
+    try:
+        check_direct_move(status)
+    except Refused:
+        return False
+    return any(status in targets for targets in ALLOWED.values())
+
+
+#: The statuses the status form offers, in workflow order.
+SETTABLE = tuple(s for s in Status if _settable(s))
 
 
 class BulkForm(FormModal):
@@ -91,8 +104,8 @@ class BulkStatus(BulkForm):
             yield Input(id="status-reason", compact=True)
             yield FieldError("reason")
         yield Static("A ticket whose workflow does not allow the move is named in the "
-                     "preview. Resolve and close have their own actions.",
-                     classes="dialog-help")
+                     "preview. Resolve and close have actions of their own; escalating "
+                     "needs each ticket's handoff notes.", classes="dialog-help")
 
     def on_mount(self) -> None:
         choice = self.query_one("#status-choice", VimOptionList)
