@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from deskcli.domain.communication import is_silent
 from deskcli.domain.enums import Status
 from deskcli.domain.errors import DeskError
+from deskcli.domain.tags import parse_tags
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.services.desk import Desk
 from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.queue_ids import QueueIds
 from deskcli.storage.store import Row, Store
 
 if TYPE_CHECKING:
@@ -228,9 +230,8 @@ class DeskSession:
 
     def queue_count(self, filters: QueueFilters) -> int:
         if filters.tags:
-            # A tag narrows the queue to the tickets carrying it (an outage's forty):
-            # counting them as they are read costs no more than the page that follows.
-            return self.run(lambda: sum(1 for _ in self._rows(filters)))
+            return self.run(lambda: QueueIds(self.desk.store).count(
+                parse_tags(filters.tags), **filters.to_store(self.tech)))
         return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
 
     def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
@@ -248,8 +249,8 @@ class DeskSession:
     def queue_ids(self, filters: QueueFilters) -> list[str]:
         """The ids of every ticket ``filters`` shows, from the store (``*`` marks them
         all, including rows never loaded into the table)."""
-        column = Q["id"]
-        return self.run(lambda: [row[column] for row in self._rows(filters)])
+        return self.run(lambda: QueueIds(self.desk.store).ids(
+            parse_tags(filters.tags), **filters.to_store(self.tech)))
 
     def known_tags(self) -> list[tuple[str, int]]:
         """Tags in use, most used first, with how many tickets carry each."""
