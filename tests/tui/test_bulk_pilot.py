@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button
+from textual.widgets import Button, Static
 
 from deskcli.domain.numbering import parse_ref
 from deskcli.tui.app import DeskApp, build_app
@@ -195,7 +195,8 @@ def test_apply_to_the_ones_that_can(app: DeskApp, kind: str) -> None:
             assert len(shown.preview.changed) == 3 and not shown.preview.refused
         else:
             assert [o.ref for o in shown.preview.refused] == [case.refuse]
-            text = str(shown.query_one("#preview-refused").render())
+            text = " ".join(str(line.render()) for line in
+                            shown.query_one("#preview-refused").query(Static))
             assert case.refuse in text and "✗ Refused (1)" in text
             assert shown.query_one("#apply-all", Button).disabled
             outbox = app.desk.store.outbox_count()
@@ -288,7 +289,7 @@ def test_the_palette_lists_every_action_and_escape_leaves_it(app: DeskApp) -> No
         await press(pilot, "space", "a")
         menu = app.screen
         assert isinstance(menu, BulkMenuScreen)
-        assert "Act on the 1 ticket marked" in str(menu.query_one(".dialog-title").render())
+        assert "Act on the 1 marked ticket" in str(menu.query_one(".dialog-title").render())
         assert menu.query_one("#bulk-actions").option_count == len(ACTIONS) == 10
         await press(pilot, "down", "enter")  # the second: priority, by arrows
         assert isinstance(app.screen, BulkForm) and app.screen.KIND == "priority"

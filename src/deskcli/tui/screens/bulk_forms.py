@@ -24,7 +24,7 @@ from deskcli.domain.enums import Priority, ResolutionCategory, Status
 from deskcli.domain.errors import InvalidInput, Refused
 from deskcli.domain.transitions import ALLOWED, check_direct_move
 from deskcli.tui.screens.assignee import AssigneeScreen
-from deskcli.tui.screens.bulk_menu import tickets
+from deskcli.tui.screens.bulk_menu import marked
 from deskcli.tui.screens.form_modal import FormModal
 from deskcli.tui.screens.priority import PriorityScreen
 from deskcli.tui.widgets.field_error import FieldError
@@ -67,8 +67,8 @@ class BulkForm(FormModal):
         self.preview = None
 
     @property
-    def marked(self) -> str:
-        return f"the {tickets(len(self.ids))} marked"
+    def these(self) -> str:
+        return f"the {marked(len(self.ids))}"
 
     def request(self, values: dict[str, Any]) -> BulkAction:
         """The bulk action the form's values describe (the store is locked)."""
@@ -91,7 +91,7 @@ class BulkStatus(BulkForm):
     KIND = "status"
 
     def heading(self) -> str:
-        return f"Status of {self.marked}"
+        return f"Status of {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -136,7 +136,7 @@ class BulkPriority(BulkForm, PriorityScreen):
         self._marked(ids)
 
     def heading(self) -> str:
-        return f"Priority of {self.marked}"
+        return f"Priority of {self.these}"
 
     def request(self, values: dict[str, Any]) -> BulkAction:
         return BulkAction.set({"priority": values["priority"]})
@@ -150,7 +150,7 @@ class BulkAssignee(BulkForm, AssigneeScreen):
         self._marked(ids)
 
     def heading(self) -> str:
-        return f"Owner of {self.marked}"
+        return f"Owner of {self.these}"
 
     def request(self, values: dict[str, Any]) -> BulkAction:
         # Empty unassigns: "" (not None, which would mean "leave it").
@@ -161,7 +161,7 @@ class BulkQueue(BulkForm):
     KIND = "queue"
 
     def heading(self) -> str:
-        return f"Queue of {self.marked}"
+        return f"Queue of {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -184,7 +184,7 @@ class BulkTags(BulkForm):
     KIND = "tags"
 
     def heading(self) -> str:
-        return f"Tags of {self.marked}"
+        return f"Tags of {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -194,7 +194,7 @@ class BulkTags(BulkForm):
         with Vertical(classes="field"):
             yield Label("Remove", classes="field-label")
             yield Input(placeholder="e.g. vip", id="bulk-tag-remove", compact=True)
-            yield FieldError("tags")
+        yield FieldError("tags")  # the domain names the word, in either field
 
     def on_mount(self) -> None:
         self.query_one("#bulk-tag-add", Input).focus()
@@ -225,8 +225,8 @@ class BulkText(BulkForm):
 
     def heading(self) -> str:
         if self.PUBLIC:
-            return f"Update to the callers of {self.marked}"
-        return f"Internal note on {self.marked}"
+            return f"Update to the callers of {self.these}"
+        return f"Internal note on {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -265,7 +265,7 @@ class BulkLink(BulkForm):
     KIND = "link"
 
     def heading(self) -> str:
-        return f"Link {self.marked} to a parent"
+        return f"Link {self.these} to a parent"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -303,7 +303,7 @@ class BulkResolve(BulkForm):
         self._resolution = resolution
 
     def heading(self) -> str:
-        return self._heading or f"Resolve {self.marked}"
+        return self._heading or f"Resolve {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):
@@ -336,7 +336,7 @@ class BulkClose(BulkForm):
     KIND = "close"
 
     def heading(self) -> str:
-        return f"Close {self.marked}"
+        return f"Close {self.these}"
 
     def body(self) -> ComposeResult:
         with Vertical(classes="field"):

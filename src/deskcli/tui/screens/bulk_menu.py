@@ -36,7 +36,13 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
 
 
 def tickets(count: int) -> str:
+    """``1 ticket``, ``1,200 tickets``."""
     return f"{count:,} ticket{'s' if count != 1 else ''}"
+
+
+def marked(count: int) -> str:
+    """``3 marked tickets``."""
+    return f"{count:,} marked ticket{'s' if count != 1 else ''}"
 
 
 class BulkMenuScreen(ModalScreen[str | None]):
@@ -84,7 +90,7 @@ class BulkMenuScreen(ModalScreen[str | None]):
             text.append(f"  {label}")
             options.append(Option(text, id=action))
         with Vertical():
-            yield Static(Text(f"Act on the {tickets(self.count)} marked", style="bold"),
+            yield Static(Text(f"Act on the {marked(self.count)}", style="bold"),
                          classes="dialog-title")
             yield VimOptionList(*options, id="bulk-actions")
             yield Static("Each one asks what to do, then shows what would change, and "

@@ -60,7 +60,11 @@ class BulkPreviewScreen(ModalScreen[BulkResult | None]):
         max-height: 18;
     }
     BulkPreviewScreen .preview-section {
+        height: auto;
         margin-top: 1;
+    }
+    BulkPreviewScreen .preview-line {
+        padding-left: 2;
     }
     BulkPreviewScreen .dialog-buttons {
         height: auto;
@@ -110,18 +114,17 @@ class BulkPreviewScreen(ModalScreen[BulkResult | None]):
             yield Static(self._summary(changing, refused, same), id="preview-summary")
             with VerticalScroll(id="preview-body"):
                 if refused:
-                    yield Static(self._section(
-                        f"✗ Refused ({refused:,}): left as they are", p.refused,
-                        lambda o: o.line()), classes="preview-section", id="preview-refused")
+                    yield from self._section(
+                        "preview-refused", f"✗ Refused ({refused:,}): left as they are",
+                        p.refused, lambda o: o.line())
                 if changing:
-                    yield Static(self._section(
-                        f"Will change ({changing:,})", p.changed,
-                        lambda o: f"{o.ref}: {'; '.join(o.changes) or 'changed'}"),
-                        classes="preview-section", id="preview-changes")
+                    yield from self._section(
+                        "preview-changes", f"Will change ({changing:,})", p.changed,
+                        lambda o: f"{o.ref}: {'; '.join(o.changes) or 'changed'}")
                 if same:
-                    yield Static(self._section(
-                        f"Already so, untouched ({same:,})", p.unchanged, lambda o: o.ref,
-                        inline=True), classes="preview-section", id="preview-unchanged")
+                    yield from self._section(
+                        "preview-unchanged", f"Already so, untouched ({same:,})",
+                        p.unchanged, lambda o: o.ref, inline=True)
             error = FieldError(FORM)
             if self._stale:
                 error.show(self._stale)
@@ -164,19 +167,22 @@ class BulkPreviewScreen(ModalScreen[BulkResult | None]):
         return text
 
     @staticmethod
-    def _section(title: str, outcomes: list[TicketOutcome],
-                 line: Callable[[TicketOutcome], str], *, inline: bool = False) -> Text:
-        text = Text(title, style="bold underline")
+    def _section(id: str, title: str, outcomes: list[TicketOutcome],
+                 line: Callable[[TicketOutcome], str], *, inline: bool = False
+                 ) -> ComposeResult:
+        """A titled list of tickets, one line each (a long line wraps under itself, not
+        under the title), the rest counted."""
         shown = outcomes[:SHOWN * 3 if inline else SHOWN]
-        if inline:
-            text.append("\n" + " ".join(o.ref for o in shown))
-        else:
-            for outcome in shown:
-                text.append("\n  ")
-                text.append(visible(line(outcome)))  # ticket text is inert in every sink
-        if len(outcomes) > len(shown):
-            text.append(f"\n  … and {len(outcomes) - len(shown):,} more", style="italic")
-        return text
+        with Vertical(id=id, classes="preview-section"):
+            yield Static(Text(title, style="bold underline"))
+            if inline:
+                yield Static(" ".join(o.ref for o in shown), classes="preview-line")
+            else:
+                for outcome in shown:  # ticket text is inert in every sink
+                    yield Static(Text(visible(line(outcome))), classes="preview-line")
+            if len(outcomes) > len(shown):
+                yield Static(Text(f"… and {len(outcomes) - len(shown):,} more",
+                                  style="italic"), classes="preview-line")
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()  # enter alone never writes

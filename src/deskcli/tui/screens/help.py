@@ -39,6 +39,8 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
 
 def help_table() -> Table:
     from deskcli.tui.app import DeskApp
+    from deskcli.tui.screens.bulk_menu import ACTIONS
+    from deskcli.tui.screens.bulk_preview import BulkPreviewScreen
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
     from deskcli.tui.screens.queue import QueueScreen
@@ -49,6 +51,8 @@ def help_table() -> Table:
     sections = [
         ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
+        ("Marked tickets: after a", [(key, label) for key, _action, label in ACTIONS]),
+        ("Bulk preview", binding_rows(BulkPreviewScreen.BINDINGS)),
         ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
         ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
         ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),
