@@ -81,7 +81,8 @@ class BulkForm(FormModal):
 
     def on_form_modal__saved(self, message: FormModal._Saved) -> None:
         message.prevent_default()  # no "saved" notice: nothing is written yet
-        self.dismiss(True)
+        if self.is_current:  # ctrl+s pressed twice on a slow preview: close once
+            self.dismiss(True)
 
 
 # --- fields -------------------------------------------------------------------------------

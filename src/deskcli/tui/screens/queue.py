@@ -44,7 +44,7 @@ class QueueScreen(Screen[None]):
         Binding("enter", "open", "Open", show=False, tooltip="Open the ticket under the cursor"),
         Binding("slash", "search", "Search",
                 tooltip="Search the queue as you type (summary, caller, client, #number)"),
-        Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client"),
+        Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client, tag"),
         Binding("m", "mine", "Mine", tooltip="Only my tickets (toggle)"),
         Binding("r", "refresh", "Refresh", tooltip="Reload the queue and the SLA alerts"),
         Binding("d", "dashboard", "Dashboard", show=False,
