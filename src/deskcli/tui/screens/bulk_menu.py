@@ -86,7 +86,8 @@ class BulkMenuScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         options = []
         for key, action, label in ACTIONS:
-            text = Text(f" {key} ", style="bold reverse")
+            text = Text()
+            text.append(f" {key} ", style="bold reverse")  # the key alone, not the line
             text.append(f"  {label}")
             options.append(Option(text, id=action))
         with Vertical():

@@ -200,7 +200,8 @@ class QueueScreen(Screen[None]):
         if not self.selection:
             span = format_span(self.desk_app.desk.config.checkpoint)
             return Text(LEGEND.format(silent=SILENT_MARK, span=span))
-        text = Text(f"{MARKED} {len(self.selection):,} marked ", style="bold")
+        text = Text()
+        text.append(f"{MARKED} {len(self.selection):,} marked ", style="bold")
         for key, does in ACTION_BAR:
             text.append(f"  {key}", style="bold")
             text.append(f" {does}")
