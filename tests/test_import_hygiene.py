@@ -24,7 +24,7 @@ CORE_MODULES = [
 ]
 #: imapclient loads only when a mailbox is actually opened (``deskcli.intake.imap``).
 FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic",
-             "imapclient"]
+             "imapclient", "alembic"]
 #: The sync client may use httpx, but only once a sync actually runs.
 DOMAIN_FORBIDDEN = FORBIDDEN + ["sqlite3", "deskcli.storage", "deskcli.services", "rich",
                                 "typer"]

@@ -142,7 +142,7 @@ class TestFromFile:
         """A failure while writing the batch leaves none of it behind."""
         from deskcli.services.tickets import TicketService
 
-        original = TicketService._insert_new
+        original = TicketService.insert_ticket
         calls = []
 
         def flaky(self, draft, now):
@@ -151,7 +151,7 @@ class TestFromFile:
                 raise RuntimeError("disk unplugged")
             return original(self, draft, now)
 
-        monkeypatch.setattr(TicketService, "_insert_new", flaky)
+        monkeypatch.setattr(TicketService, "insert_ticket", flaky)
         text = "\n".join(json.dumps(r) for r in RECORDS)
         result = cli("new", "--from", "-", input=text)
         assert result.exit_code == 1 and "internal error" in result.stderr

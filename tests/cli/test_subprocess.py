@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.subprocess
 
 HEAVY = ("textual", "fastapi", "httpx", "sqlalchemy", "sqlmodel", "pydantic", "rich",
-         "uvicorn")
+         "uvicorn", "alembic")
 
 
 def deskcli() -> list[str]:

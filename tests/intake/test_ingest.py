@@ -27,7 +27,7 @@ BOX = SETTINGS.mailboxes["support"]
 class Feed:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.intake = MailIntake(desk.tickets, SETTINGS)
+        self.intake = MailIntake(desk, SETTINGS)
         self.uid = 0
 
     def __call__(self, raw: bytes):  # type: ignore[no-untyped-def]
@@ -105,7 +105,7 @@ def test_a_tag_from_the_caller_threads_but_not_across_clients(desk: Desk) -> Non
         "client": "Acme"}, "globex": {
         "host": "127.0.0.1", "security": "none", "username": "help@globex.example",
         "client": "Globex"}}})
-    intake = MailIntake(desk.tickets, acme)
+    intake = MailIntake(desk, acme)
     made = intake.ingest(acme.mailboxes["support"], "INBOX", 1, 1, corpus.plain())
     number = int(str(made.ticket_ref)[1:])
     tagged = corpus.gmail_reply(None, f"[#{number}] x", message_id="<t1@acme.example>")
@@ -120,8 +120,8 @@ def test_two_intakes_racing_on_one_message_make_one_ticket(isolated_home: Path,
                                                            clock: FakeClock) -> None:
     one, two = make_desk(isolated_home, clock), make_desk(isolated_home, clock)
     try:
-        a = MailIntake(one.tickets, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
-        b = MailIntake(two.tickets, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
+        a = MailIntake(one, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
+        b = MailIntake(two, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
         assert (a.action, b.action) == ("ticket", "seen")
         assert one.store.count_tickets() == 1
     finally:
@@ -225,7 +225,7 @@ def test_a_parked_message_moved_back_is_taken_in(desk: Desk, clock: FakeClock) -
     tight = parse_intake({"sender_limit": 1, "mailboxes": {"support": {
         "host": "127.0.0.1", "security": "none", "username": "support@example.org"}}})
     box = tight.mailboxes["support"]
-    intake = MailIntake(desk.tickets, tight)
+    intake = MailIntake(desk, tight)
     assert intake.ingest(box, "INBOX", 1, 1, corpus.plain()).action == "ticket"
     second = corpus.plain("Another", message_id="<another@acme.example>")
     assert intake.ingest(box, "INBOX", 1, 2, second).action == "parked"
@@ -255,7 +255,7 @@ def test_a_message_already_on_a_synced_ticket_is_not_taken_in_again(
     with make_desk(isolated_home, clock) as desk:
         first = Feed(desk)(corpus.plain())
         desk.store._db.execute("DELETE FROM mail_messages")  # this host never saw it
-        again = MailIntake(desk.tickets, SETTINGS).ingest(BOX, "INBOX", 9, 1, corpus.plain())
+        again = MailIntake(desk, SETTINGS).ingest(BOX, "INBOX", 9, 1, corpus.plain())
         assert again.action == "seen" and again.ticket_ref == first.ticket_ref
         assert desk.store.count_tickets() == 1
         plan = desk.store._db.execute(

@@ -21,7 +21,7 @@ BOX = SETTINGS.mailboxes["support"]
 def test_a_ticket_from_email_reaches_the_other_technician_once(
         team: dict[str, Tech]) -> None:  # noqa: F811 - the imported fixture
     ana, ben = team["ana"], team["ben"]
-    intake = MailIntake(ana.desk.tickets, SETTINGS)
+    intake = MailIntake(ana.desk, SETTINGS)
     made = intake.ingest(BOX, "INBOX", 1, 1, corpus.with_attachments())
     ticket = ana.desk.tickets.find(str(made.ticket_ref))
     ack = f"<deskcli-{ticket['id']}-acknowledgement-mail-1@deskcli.invalid>"

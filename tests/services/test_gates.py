@@ -100,9 +100,9 @@ class TestIdentityOnEveryPath:
         t = desk.tickets
         ticket = t.find(ref)
         with desk.store.transaction():  # as an old version of deskcli left it
-            ticket = t._write(ticket, {"root_cause": "Lost phone", "resolution": MFA_FIX},
-                              "2026-11-24T09:05:00Z")
-            t._change_status(ticket, Status.RESOLVED, "2026-11-24T09:05:00Z")
+            ticket = t.write_changes(ticket, {"root_cause": "Lost phone", "resolution": MFA_FIX},
+                                     "2026-11-24T09:05:00Z")
+            t.change_status(ticket, Status.RESOLVED, "2026-11-24T09:05:00Z")
         t.log_time(ref, "10m")
         settle_steps(desk, ref)
         message = refused(desk, lambda: t.close(ref), Refused)

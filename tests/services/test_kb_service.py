@@ -184,9 +184,10 @@ class TestMigration:
         raw = sqlite3.connect(path)
         for name in ("kb_fts", "kb_links", "kb_versions", "kb_articles", "kb_docs",
                      "csat_responses", "outbound", "sync_quarantine", "mail_messages",
-                     "mailbox_state"):  # and what later versions add
+                     "mailbox_state", "tag_changes", "ticket_tags"):  # and what later versions add
             raw.execute(f"DROP TABLE {name}")
         raw.execute("DROP INDEX events_by_mail_key")
+        raw.execute("DROP INDEX tickets_by_assignee_status")
         for (trigger,) in raw.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
             raw.execute(f"DROP TRIGGER {trigger}")

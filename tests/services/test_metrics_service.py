@@ -179,10 +179,10 @@ class TestReportFromRealTimelines:
         ticket = desk.tickets.find(ref)
         clock.advance(minutes=7)
         with desk.store.transaction():  # what issue 8's email worker writes
-            desk.tickets._event(ticket["id"], "2026-11-24T09:07:00Z", "message_sent",
-                                "Acknowledgement emailed", {"audience": "caller"})
-            desk.tickets._event(ticket["id"], "2026-11-24T09:05:00Z", "message_sent",
-                                "Heads-up to the team", {"audience": "team"})
+            desk.tickets.record_event(ticket["id"], "2026-11-24T09:07:00Z", "message_sent",
+                                      "Acknowledgement emailed", {"audience": "caller"})
+            desk.tickets.record_event(ticket["id"], "2026-11-24T09:05:00Z", "message_sent",
+                                      "Heads-up to the team", {"audience": "team"})
         clock.advance(hours=1)
         assert _figure(_report(desk), "frt_mean").value == 7 * 60
 

@@ -298,11 +298,13 @@ def test_content_is_never_stored_under_a_hash_it_does_not_have(tmp_path: Path) -
 def test_doctor_reports_a_token_from_the_environment(tmp_path: Path) -> None:
     from deskcli.paths import Paths
     from deskcli.services.doctor import run_checks
+    from deskcli.sync.credentials import load
 
     add_tickets(tmp_path, 1)
     checks = run_checks(Paths(tmp_path / "data", tmp_path / "config"),
                         {"DESKCLI_SERVER": "https://desk.example.com",
-                         "DESKCLI_TOKEN": "dsk_x", "DESKCLI_TECH": "dana"})
+                         "DESKCLI_TOKEN": "dsk_x", "DESKCLI_TECH": "dana"},
+                        find_token=load)
     by_topic = {check.topic: check for check in checks}
     assert by_topic["credentials"].status == "ok"
     assert "environment" in by_topic["credentials"].detail

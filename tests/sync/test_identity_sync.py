@@ -31,10 +31,10 @@ def _old_client_resolves(desk: Desk, *, resolution: str = MFA_FIX) -> str:
     t.complete_step(ticket_id, "verify_identity", {"method": "none", "detail": "no answer"})
     at = "2026-11-24T09:30:00Z"
     with desk.store.transaction():
-        ticket = t._write(t.find(ticket_id), {"root_cause": "Lost phone",
-                                              "resolution": resolution}, at)
-        ticket = t._change_status(ticket, Status.RESOLVED, at)
-        t._change_status(ticket, Status.CLOSED, at)
+        ticket = t.write_changes(t.find(ticket_id), {"root_cause": "Lost phone",
+                                                     "resolution": resolution}, at)
+        ticket = t.change_status(ticket, Status.RESOLVED, at)
+        t.change_status(ticket, Status.CLOSED, at)
     return ticket_id
 
 

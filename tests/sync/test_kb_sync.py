@@ -106,7 +106,7 @@ def test_scope_one_client_or_everyone(server: TeamServer, team: dict[str, Tech],
         # Ana (Acme) may not write an article for Globex: refused, never applied.
         new(ana.desk, "Acme ticket")
         with ana.desk.store.transaction():
-            ana.desk.tickets._client("Globex", "2026-11-24T09:00:00Z")
+            ana.desk.tickets.ensure_client("Globex", "2026-11-24T09:00:00Z")
         kb(ana.desk).add(ArticleDraft(title="Sneaky Globex note", client="Globex"))
         report = ana.sync()
         assert report.rejected

@@ -80,11 +80,11 @@ def test_sample_data_rows_pass(desk: Desk) -> None:
 
 
 def test_every_stored_column_is_declared() -> None:
-    from deskcli.storage import models
+    from deskcli.server.local_tables import LOCAL_METADATA
     from deskcli.sync.protocol import ENTITY_TABLES
 
     for entity, table in ENTITY_TABLES.items():
-        columns = {c.name for c in models.SQLModel.metadata.tables[table].columns}
+        columns = {c.name for c in LOCAL_METADATA.tables[table].columns}
         declared = set(schema.ENTITIES[entity]) - {"content_b64"}
         assert columns == declared, entity
 

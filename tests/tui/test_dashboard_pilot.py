@@ -108,5 +108,5 @@ def test_dashboard_is_in_the_help_and_the_palette(app: DeskApp) -> None:
     from rich.console import Console
 
     console = Console(width=120, record=True)
-    console.print(help_table())
+    console.print(help_table(DeskApp.BINDINGS))
     assert "Dashboard" in console.export_text()

@@ -165,7 +165,7 @@ def test_help_and_palette_list_every_action(app: DeskApp) -> None:
     from rich.console import Console
 
     console = Console(width=200, record=True)
-    console.print(help_table())
+    console.print(help_table(DeskApp.BINDINGS))
     text = console.export_text()
     for screen in (QueueScreen, TicketScreen, IntakeScreen, QueueTable, DeskApp):
         for binding in screen.BINDINGS:

@@ -39,11 +39,12 @@ def doctor(fmt: Annotated[output.Format | None, typer.Option(
       deskcli doctor --salvage
     """
     from deskcli.services.doctor import run_checks
+    from deskcli.sync.credentials import load as find_token
 
     if salvage:
         _salvage()
 
-    checks = run_checks(resolve_paths())
+    checks = run_checks(resolve_paths(), find_token=find_token)
     if fmt is None or fmt is output.Format.TABLE:  # long details: lines, not a grid
         output.write_text("\n".join(f"{c.status:<6}{c.topic:<18}{c.detail}" for c in checks))
     else:

@@ -197,7 +197,9 @@ def root(
 
 
 def launch_tui() -> int:
-    """Imported only here, so no scripted command pays for loading Textual."""
+    """Imported only here, so no scripted command pays for loading Textual. This is the
+    one import of ``deskcli.tui`` the CLI may make (the layer contract in pyproject.toml
+    names it; tests/test_layers.py fails on any other)."""
     try:
         from deskcli.tui.app import main as tui_main
     except ModuleNotFoundError as error:

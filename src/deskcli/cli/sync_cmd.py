@@ -101,17 +101,32 @@ def serve(
                     workers=workers, log_level="info")
 
 
-def _server_session(database_url: str | None) -> Any:
-    from sqlmodel import Session
-
+def _open_server_database(database_url: str | None) -> Any:
+    """The server database's engine, at the schema this deskcli needs: a database at
+    another schema revision is refused (exit 2, nothing written) with what to run."""
     from deskcli.server.db import ServerDatabaseError, init_database, make_engine
+    from deskcli.server.revisions import SchemaOutOfDate, SchemaUnknown
 
     try:
         engine = make_engine(_database_url(database_url))
     except ServerDatabaseError as error:
         fail(str(error), ExitCode.FAILED)
-    init_database(engine)
-    return Session(engine)
+    try:
+        init_database(engine)
+    except (SchemaOutOfDate, SchemaUnknown) as error:
+        engine.dispose()
+        fail(str(error))
+    except Exception as error:  # the database cannot be reached or opened
+        engine.dispose()
+        fail(f"cannot open the server database: {type(error).__name__}: {error}",
+             ExitCode.FAILED)
+    return engine
+
+
+def _server_session(database_url: str | None) -> Any:
+    from sqlmodel import Session
+
+    return Session(_open_server_database(database_url))
 
 
 def add_tech(
@@ -346,9 +361,9 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
 
     if quarantined:
         with open_cli_desk() as desk:
-            rows = [(r["quarantined_at"], r["entity"], r["entity_id"],
-                     r["field"] or r["kind"], r["tech"], r["op_id"], r["reason"])
-                    for r in desk.store.quarantined()]
+            rows: list[tuple[Any, ...]] = [
+                (r["quarantined_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
+                 r["tech"], r["op_id"], r["reason"]) for r in desk.store.quarantined()]
         output.write_rows(rows, ["quarantined_at", "entity", "entity_id", "change", "tech",
                                  "op_id", "reason"], output.pick_format(fmt))
         return
@@ -403,14 +418,58 @@ def new_epoch(database_url: DatabaseUrl = None) -> None:
     \b
       deskcli server new-epoch --database-url sqlite:////srv/deskcli/server.db
     """
-    from deskcli.server.db import init_database, make_engine
     from deskcli.server.db import new_epoch as bump
 
-    engine = make_engine(_database_url(database_url))
-    init_database(engine)
+    engine = _open_server_database(database_url)
     epoch = bump(engine)
     engine.dispose()
     say(f"the server database now has epoch {epoch}; clients will resend on their next sync")
+
+
+def upgrade(database_url: DatabaseUrl = None) -> None:
+    """Upgrade the server database to the schema this deskcli needs.
+
+    'deskcli serve' refuses to start on a database made by an older deskcli and says to
+    run this. First stop every 'deskcli serve' using the database and back it up. The
+    upgrade runs in one transaction: if it fails, the database is left as it was.
+
+    Example:
+
+    \b
+      deskcli server upgrade --database-url postgresql+psycopg://deskcli:secret@db/deskcli
+    """
+    from deskcli.server.db import ServerDatabaseError, make_engine
+    from deskcli.server.revisions import SchemaUnknown
+    from deskcli.server.revisions import upgrade as run_upgrade
+
+    url = _database_url(database_url)
+    try:
+        engine = make_engine(url)
+    except ServerDatabaseError as error:
+        fail(str(error), ExitCode.FAILED)
+    try:
+        done = run_upgrade(engine)
+    except SchemaUnknown as error:
+        fail(str(error))
+    except Exception as error:  # unreachable, or a revision failed: rolled back
+        fail(f"the server database was not upgraded (it is as it was): "
+             f"{type(error).__name__}: {error}", ExitCode.FAILED)
+    finally:
+        engine.dispose()
+    where = url.split("@")[-1]
+    if done.before is None and not done.adopted:
+        say(f"the server database {where} was empty: created it at schema revision "
+            f"{done.after}")
+        return
+    if done.adopted:
+        say(f"the server database {where} had no schema revision recorded: its tables are "
+            f"those of revision {done.before}, now recorded")
+    if done.before != done.after:
+        say(f"upgraded the server database {where} from schema revision {done.before} to "
+            f"{done.after}")
+    elif not done.adopted:
+        say(f"the server database {where} is already at schema revision {done.after}, the "
+            "newest this deskcli knows: nothing to do")
 
 
 server_app.command("add-tech")(add_tech)
@@ -418,6 +477,7 @@ server_app.command("new-epoch")(new_epoch)
 server_app.command("ops")(ops)
 server_app.command("revoke")(revoke)
 server_app.command("techs")(techs)
+server_app.command("upgrade")(upgrade)
 
 
 def _register_tech_commands() -> None:

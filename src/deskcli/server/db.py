@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from deskcli.domain.numbering import FIRST_NUMBER
 from deskcli.server.models import SrvCounter, SrvMeta
@@ -67,14 +67,16 @@ def _private_sqlite_file(url: str) -> None:
 
 
 def init_database(engine: Engine) -> str:
-    """Create tables and the epoch if missing; return the epoch.
+    """Bring an empty database to the current schema, refuse one at another schema
+    revision (``server/revisions.py``), create the epoch if missing; return the epoch.
 
     The epoch names this database's history. A server restored from an older backup gets
     a new epoch (``deskcli server new-epoch``), which tells every client to re-send what
     it has and pull from scratch.
     """
-    SQLModel.metadata.create_all(engine, tables=[
-        t for name, t in SQLModel.metadata.tables.items() if name.startswith("srv_")])
+    from deskcli.server import revisions
+
+    revisions.ensure(engine)
     with Session(engine) as session:
         epoch = session.get(SrvMeta, "epoch")
         if epoch is None:

@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from deskcli.domain import hlc as hlc_mod
 from deskcli.server import scope as scope_rules
+from deskcli.server.local_tables import LOCAL_METADATA
 from deskcli.server.models import (
     SrvCounter,
     SrvEntity,
@@ -34,7 +35,6 @@ from deskcli.server.models import (
     SrvNumber,
     SrvOp,
 )
-from deskcli.storage import models as local_models
 from deskcli.sync.protocol import (
     APPEND_ONLY,
     DERIVED_FIELDS,
@@ -86,7 +86,7 @@ class PushResult:
 
 
 def _columns(entity: str) -> frozenset[str]:
-    table = local_models.SQLModel.metadata.tables[ENTITY_TABLES[entity]]
+    table = LOCAL_METADATA.tables[ENTITY_TABLES[entity]]
     return frozenset(c.name for c in table.columns)
 
 
@@ -94,7 +94,10 @@ COLUMNS = {entity: _columns(entity) for entity in ENTITY_TABLES}
 
 
 @dataclass
-class _Field:
+class FieldVersion:
+    """One field's current value (JSON) and the stamp, feed position and author of the op
+    that set it; ``"*"`` as the field name holds the create that made the whole row."""
+
     value: str
     hlc: str
     seq: int
@@ -129,7 +132,7 @@ class FeedWriter:
         self.server_hlc: hlc_mod.Hlc | None = None
         self.scopes: dict[tuple[str, str], str] = {}
         self.new_entities: dict[tuple[str, str], dict[str, Any]] = {}
-        self.fields: dict[tuple[str, str, str], _Field] = {}
+        self.fields: dict[tuple[str, str, str], FieldVersion] = {}
         self.dirty_fields: set[tuple[str, str, str]] = set()
         self.op_rows: list[dict[str, Any]] = []
         self.leases: list[SrvLease] = []
@@ -171,7 +174,7 @@ class FeedWriter:
                 self.scopes[(row.entity, row.entity_id)] = row.scope
         for chunk in _chunks(sorted(field_ids)):
             for row in self.s.exec(select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
-                self.fields[(row.entity, row.entity_id, row.field)] = _Field(
+                self.fields[(row.entity, row.entity_id, row.field)] = FieldVersion(
                     row.value, row.hlc, row.seq, row.origin, row.tech)
         self.leases = list(self.s.exec(select(SrvLease).where(
             SrvLease.client_id == self.origin)).all())
@@ -183,7 +186,8 @@ class FeedWriter:
         self.seq += 1
         return self.seq
 
-    def _stamp(self) -> str:
+    def next_stamp(self) -> str:
+        """A fresh server HLC stamp, later than every stamp this push has seen."""
         self.server_hlc = hlc_mod.tick(self.server_hlc, self.now_ms, SERVER_NODE)
         return self.server_hlc.encode()
 
@@ -311,8 +315,11 @@ class FeedWriter:
 
     # --- applying ------------------------------------------------------------------------
 
-    def _record(self, op: dict[str, Any], scope: str, *, origin: str | None = None,
-                tech: str | None = None) -> int:
+    def record_op(self, op: dict[str, Any], scope: str, *, origin: str | None = None,
+                  tech: str | None = None) -> int:
+        """Append ``op`` to the feed at the next position, visible to ``scope``; returns
+        its position. Origin and author default to this push's client and technician;
+        ops the server makes itself pass ``SERVER_NODE`` for both."""
         seq = self._next_seq()
         self.op_rows.append({
             "seq": seq, "op_id": op["op_id"], "origin": origin or self.origin,
@@ -329,12 +336,15 @@ class FeedWriter:
         self.new_entities[(entity, entity_id)] = {"entity": entity, "entity_id": entity_id,
                                                   "scope": scope, "ticket_id": ticket_id}
 
-    def _server_op(self, entity: str, entity_id: str, kind: str, field_name: str | None,
-                   value: Any, scope: str) -> tuple[int, str]:
-        stamp = self._stamp()
+    def server_op(self, entity: str, entity_id: str, kind: str, field_name: str | None,
+                  value: Any, scope: str) -> tuple[int, str]:
+        """An op the server makes itself (a renumbering, a restored field, a conflict
+        flag): stamped now, recorded, and applied to the field versions for a ``set``.
+        Returns its feed position and stamp."""
+        stamp = self.next_stamp()
         op = {"op_id": self.new_id(), "entity": entity, "entity_id": entity_id,
               "kind": kind, "field": field_name, "value": value, "hlc": stamp}
-        seq = self._record(op, scope, origin=SERVER_NODE, tech=SERVER_NODE)
+        seq = self.record_op(op, scope, origin=SERVER_NODE, tech=SERVER_NODE)
         if kind == "set" and field_name:
             self._set_field(entity, entity_id, field_name, value, stamp, seq, SERVER_NODE,
                             SERVER_NODE)
@@ -343,11 +353,11 @@ class FeedWriter:
     def _set_field(self, entity: str, entity_id: str, name: str, value: Any, stamp: str,
                    seq: int, origin: str, tech: str) -> None:
         key = (entity, entity_id, name)
-        self.fields[key] = _Field(json.dumps(value, ensure_ascii=False, sort_keys=True),
+        self.fields[key] = FieldVersion(json.dumps(value, ensure_ascii=False, sort_keys=True),
                                   stamp, seq, origin, tech)
         self.dirty_fields.add(key)
 
-    def _current(self, entity: str, entity_id: str, name: str) -> _Field | None:
+    def field_version(self, entity: str, entity_id: str, name: str) -> FieldVersion | None:
         """The field's version, else the version of the create that made the row."""
         own = self.fields.get((entity, entity_id, name))
         if own is not None:
@@ -356,7 +366,7 @@ class FeedWriter:
         if whole is None:
             return None
         value = json.loads(whole.value).get(name)
-        return _Field(json.dumps(value), whole.hlc, whole.seq, whole.origin, whole.tech)
+        return FieldVersion(json.dumps(value), whole.hlc, whole.seq, whole.origin, whole.tech)
 
     def _number_ticket(self, op: dict[str, Any]) -> int | None:
         """Keep a number the client took from its own lease; otherwise assign one."""
@@ -391,21 +401,21 @@ class FeedWriter:
             renumbered = self._number_ticket(op) if entity == "ticket" else None
             if renumbered is not None:
                 op = {**op, "value": {**op["value"], "number": renumbered, "provisional": None}}
-            seq = self._record(op, scope)
+            seq = self.record_op(op, scope)
             self._entity(entity, entity_id, scope)
             self._set_field(entity, entity_id, "*", op["value"], op["hlc"], seq,
                             self.origin, self.tech.handle)
             if renumbered is not None:
                 # The creating machine skips its own create when it pulls, so tell it.
-                self._server_op("ticket", entity_id, "set", "number", renumbered, scope)
-                self._server_op("ticket", entity_id, "set", "provisional", None, scope)
+                self.server_op("ticket", entity_id, "set", "number", renumbered, scope)
+                self.server_op("ticket", entity_id, "set", "provisional", None, scope)
                 was = op["value"].get("provisional") or op["value"].get("number")
                 note = {"id": self.new_id(), "ticket_id": entity_id, "at": self.now_iso,
                         "actor": "sync", "kind": "renumbered",
                         "summary": f"Numbered #{renumbered} by the team server"
                                    + (f" (was {was})" if was and was != renumbered else ""),
                         "detail": json.dumps({"number": renumbered, "was": was})}
-                self._server_op("event", note["id"], "append", None, note, scope)
+                self.server_op("event", note["id"], "append", None, note, scope)
                 self._entity("event", note["id"], scope, entity_id)
             return
         if kind == "append":
@@ -414,13 +424,13 @@ class FeedWriter:
                 return
             ticket_id = _parent_of(entity, op["value"])[1]  # an article, for its versions
             scope = self._known_scope(*_parent_of(entity, op["value"])) or ""
-            self._record(op, scope)
+            self.record_op(op, scope)
             self._entity(entity, entity_id, scope, ticket_id)
             return
         scope = self._known_scope(entity, entity_id) or ""
         if entity in SCOPED_BY_CLIENT and op["field"] == "client_id":
             # A move is read by the new client's technicians; the old ones get a removal.
-            seq = self._record(op, str(op["value"] or ""))
+            seq = self.record_op(op, str(op["value"] or ""))
             self._apply_set(op, seq, scope)
             new_scope = scope_rules.new_scope_after(self, op)
             self.op_rows[-1]["scope"] = new_scope
@@ -428,12 +438,12 @@ class FeedWriter:
                 self._entity(entity, entity_id, new_scope)
                 scope_rules.moved(self, entity, entity_id, scope, new_scope)
             return
-        seq = self._record(op, scope)
+        seq = self.record_op(op, scope)
         self._apply_set(op, seq, scope)
 
     def _apply_set(self, op: dict[str, Any], seq: int, scope: str) -> None:
         entity, entity_id, name = op["entity"], op["entity_id"], op["field"]
-        previous = self._current(entity, entity_id, name)
+        previous = self.field_version(entity, entity_id, name)
         wins = previous is None or op["hlc"] > previous.hlc
         concurrent = (previous is not None and previous.origin not in (self.origin, SERVER_NODE)
                       and (op.get("base_seq") or 0) < previous.seq
@@ -445,7 +455,7 @@ class FeedWriter:
             self._record_conflict(entity_id, name, op, previous, wins, scope)
 
     def _record_conflict(self, ticket_id: str, name: str, op: dict[str, Any],
-                         previous: _Field, op_won: bool, scope: str) -> None:
+                         previous: FieldVersion, op_won: bool, scope: str) -> None:
         """Last writer wins, but the other value goes on the timeline, never lost."""
         mine, theirs = op["value"], json.loads(previous.value)
         kept, lost = (mine, theirs) if op_won else (theirs, mine)
@@ -462,11 +472,11 @@ class FeedWriter:
                  "detail": json.dumps({"field": name, "kept": kept, "kept_by": kept_by,
                                        "lost": lost, "lost_by": lost_by},
                                       ensure_ascii=False, sort_keys=True)}
-        self._server_op("event", event["id"], "append", None, event, scope)
+        self.server_op("event", event["id"], "append", None, event, scope)
         self._entity("event", event["id"], scope, ticket_id)
         if free_text:
-            self._server_op("ticket", ticket_id, "set", "flagged",
-                            f"two versions of the {label}: settle it from the timeline", scope)
+            self.server_op("ticket", ticket_id, "set", "flagged",
+                           f"two versions of the {label}: settle it from the timeline", scope)
 
 
 def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],

@@ -61,11 +61,11 @@ def retract(session: Session, op_id: str, *, reason: str, by: str, now_iso: str,
                     {"op": op_id})
     retraction: dict[str, Any] = {
         "op_id": writer.new_id(), "entity": RETRACTION, "entity_id": op_id,
-        "kind": "retract", "field": None, "hlc": writer._stamp(),
+        "kind": "retract", "field": None, "hlc": writer.next_stamp(),
         "value": {"entity": target.entity, "entity_id": target.entity_id,
                   "kind": target.kind, "field": target.field, "reason": reason[:500],
                   "by": by}}
-    writer._record(retraction, target.scope, origin=SERVER_NODE, tech=SERVER_NODE)
+    writer.record_op(retraction, target.scope, origin=SERVER_NODE, tech=SERVER_NODE)
     if target.kind == "set" and target.field:
         _restore_field(session, writer, target)
     writer.finish()
@@ -92,5 +92,5 @@ def _restore_field(session: Session, writer: FeedWriter, target: SrvOp) -> None:
             SrvOp.kind == "create", SrvOp.status == "applied")).first()
         row = json.loads(create.value) if create is not None else {}
         value = row.get(target.field) if isinstance(row, dict) else None
-    writer._server_op(target.entity, target.entity_id, "set", target.field, value,
-                      target.scope)
+    writer.server_op(target.entity, target.entity_id, "set", target.field, value,
+                     target.scope)

@@ -176,7 +176,7 @@ def preload(writer: FeedWriter, ops: list[dict[str, Any]]) -> None:
     for op in ops:
         ids |= _value_ids(op)
         if op["kind"] == "set" and op.get("field") == "client_id" and op["entity"] == "ticket":
-            current = writer._current("ticket", op["entity_id"], "caller_id")
+            current = writer.field_version("ticket", op["entity_id"], "caller_id")
             caller = json.loads(current.value) if current else None
             if isinstance(caller, str):
                 ids.add(caller)
@@ -234,7 +234,7 @@ def check_op(writer: FeedWriter, op: dict[str, Any], scope: str) -> None:
         elif ticket_id in writer.rules.tickets:
             caller = writer.rules.tickets[ticket_id][0]
         else:
-            current = writer._current("ticket", ticket_id, "caller_id")
+            current = writer.field_version("ticket", ticket_id, "caller_id")
             caller = json.loads(current.value) if current else None
         if caller is not None and name != "client_id":
             _known(writer, "caller", caller, "caller")
@@ -288,17 +288,17 @@ def duplicate_create(writer: FeedWriter, op: dict[str, Any], scope: str) -> None
     server's values (fresh stamps), so the store that sent it ends up with the same record
     as everyone else; an appended row is never changed, so nothing is sent for one."""
     writer.rules.duplicates.add(op["op_id"])
-    writer._record(op, NOBODY)
+    writer.record_op(op, NOBODY)
     writer.op_rows[-1]["status"] = "duplicate"
     current = current_row(writer, op["entity"], op["entity_id"])
     for name, value in sorted(op["value"].items()):
         if name != "id" and name in current and current[name] != value:
-            writer._server_op(op["entity"], op["entity_id"], "set", name, current[name], scope)
+            writer.server_op(op["entity"], op["entity_id"], "set", name, current[name], scope)
 
 
 def new_scope_after(writer: FeedWriter, op: dict[str, Any]) -> str:
     """The record's scope once the op (a ``set client_id``) is applied."""
-    current = writer._current(op["entity"], op["entity_id"], "client_id")
+    current = writer.field_version(op["entity"], op["entity_id"], "client_id")
     return str((json.loads(current.value) if current else None) or "")
 
 
@@ -308,7 +308,7 @@ def _send(writer: FeedWriter, entity: str, entity_id: str, kind: str, name: str 
 
     op = {"op_id": writer.new_id(), "entity": entity, "entity_id": entity_id, "kind": kind,
           "field": name, "value": value, "hlc": stamp}
-    seq = writer._record(op, NOBODY, origin=SERVER_NODE, tech=SERVER_NODE)
+    seq = writer.record_op(op, NOBODY, origin=SERVER_NODE, tech=SERVER_NODE)
     writer.rules.audience.append({"seq": seq, "source": source, "target": target})
 
 
@@ -316,7 +316,7 @@ def moved(writer: FeedWriter, entity: str, entity_id: str, old: str, new: str) -
     """A record changed client: a removal for those who saw it and no longer do, then the
     whole record, its field versions and its children, in order, for those who now do."""
     _send(writer, entity, entity_id, "remove", None, {"client_id": new or None},
-          writer._stamp(), old, new)
+          writer.next_stamp(), old, new)
     def readable(name: str, value: Any) -> Any:
         # The caller changes after the move (same push): until then, none for new readers.
         if name == "caller_id" and value is not None and writer.scopes.get(

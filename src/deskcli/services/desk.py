@@ -33,6 +33,9 @@ class Desk:
     store: Store
     tickets: TicketService
     now: Callable[[], datetime]
+    #: The id factory every service of this desk stamps new rows with (handed to each
+    #: service when it is built; injected by tests for reproducible ids).
+    new_id: Callable[[], str]
     #: Queues pages, chat posts and caller email with ticket changes; None when the
     #: config has no ``[notify]`` channels in use.
     outbound: OutboundPlanner | None = None
@@ -83,4 +86,4 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
         planner = OutboundPlanner(store, config.notify, templates, actor=service.actor,
                                   new_id=ids, checkpoint=config.checkpoint)
         service.on_change = planner.notice
-    return Desk(paths, config, checklists, store, service, clock, planner)
+    return Desk(paths, config, checklists, store, service, clock, ids, planner)

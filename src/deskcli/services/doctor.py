@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from deskcli.paths import PRIVATE_DIR, PRIVATE_FILE, Paths, narrow
 
@@ -145,15 +146,30 @@ def check_store(paths: Paths) -> tuple[list[Check], dict[str, str | None]]:
     return checks, login
 
 
-def check_credentials(login: Mapping[str, str | None],
-                      environ: Mapping[str, str]) -> list[Check]:
+class FoundToken(Protocol):
+    """A token found for a team server (``sync.credentials.Credentials``)."""
+
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+
+#: Looks up the token ``deskcli sync`` would use: (server, handle, environment) to the
+#: token found or None. The front end hands in ``sync.credentials.load``: the services
+#: layer does not import sync.
+TokenFinder = Callable[[str | None, str | None, Mapping[str, str]], FoundToken | None]
+
+
+def check_credentials(login: Mapping[str, str | None], environ: Mapping[str, str],
+                      find_token: TokenFinder) -> list[Check]:
     """Whether ``deskcli sync`` would find a token, without contacting the server."""
     from deskcli.domain.errors import DeskError
-    from deskcli.sync import credentials
 
     server, tech = login.get("server"), login.get("tech")
     try:
-        found = credentials.load(server, tech, environ)
+        found = find_token(server, tech, environ)
     except DeskError as error:
         return [Check(FAIL, "credentials", error.message)]
     if found is not None:
@@ -177,13 +193,14 @@ def check_credentials(login: Mapping[str, str | None],
                   "DESKCLI_TOKEN instead")]
 
 
-def run_checks(paths: Paths, environ: Mapping[str, str] | None = None) -> list[Check]:
+def run_checks(paths: Paths, environ: Mapping[str, str] | None = None, *,
+               find_token: TokenFinder) -> list[Check]:
     env = os.environ if environ is None else environ
     checks = check_permissions(paths)
     checks += check_config(paths, env)
     store_checks, login = check_store(paths)
     checks += store_checks
-    checks += check_credentials(login, env)
+    checks += check_credentials(login, env, find_token)
     return checks
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import kb, kb_markdown
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
@@ -22,6 +22,9 @@ from deskcli.domain.numbering import display_ref
 from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Row, Store
+
+if TYPE_CHECKING:
+    from deskcli.services.desk import Desk
 
 HIT_START, HIT_END = "\x02", "\x03"
 _HEADING = re.compile(r"(^|\s)#+ ")
@@ -126,11 +129,10 @@ class KbService:
         self._new_id = new_id
 
     @classmethod
-    def for_desk(cls, desk: Any) -> KbService:
+    def for_desk(cls, desk: Desk) -> KbService:
         """The KB service of an open ``Desk``, sharing its store, clock, ids and actor."""
-        service: TicketService = desk.tickets
-        return cls(desk.store, service, actor=service.actor, now=desk.now,
-                   new_id=service._new_id)
+        return cls(desk.store, desk.tickets, actor=desk.tickets.actor, now=desk.now,
+                   new_id=desk.new_id)
 
     # --- finding articles -----------------------------------------------------------
 
@@ -229,9 +231,9 @@ class KbService:
             self.store.insert("kb_links", {"id": self._new_id(), "article_id": article["id"],
                                            "ticket_id": ticket["id"], "at": at,
                                            "author": self.actor})
-            self.tickets._event(ticket["id"], at, "kb_linked",
-                                f"Used KB article {short}: {article['title']}",
-                                {"article_id": article["id"]})
+            self.tickets.record_event(ticket["id"], at, "kb_linked",
+                                      f"Used KB article {short}: {article['title']}",
+                                      {"article_id": article["id"]})
         return article, True
 
     def links_of_ticket(self, ticket_ref: str) -> list[Row]:

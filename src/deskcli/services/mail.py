@@ -61,16 +61,17 @@ class Outcome:
 class MailIntake:
     """Turns raw messages into ticket changes on one desk's store."""
 
-    def __init__(self, tickets: TicketService, settings: IntakeSettings, *,
+    def __init__(self, desk: Desk, settings: IntakeSettings, *,
                  own_addresses: Sequence[str] = ()) -> None:
-        self.tickets = tickets
-        self.store = tickets.store
-        self.ledger = MailLedger(tickets.store)
+        self.tickets: TicketService = desk.tickets
+        self.store = desk.store
+        self.ledger = MailLedger(desk.store)
         self.settings = settings
         self.own = tuple(a.lower() for a in own_addresses)
-
-    def _now(self) -> datetime:
-        return self.tickets._now()
+        #: The desk's clock and id factory: what the intake writes itself (notes, ledger
+        #: rows) is stamped like what the ticket service writes in the same transaction.
+        self.now: Callable[[], datetime] = desk.now
+        self.new_id: Callable[[], str] = desk.new_id
 
     # --- the one entry point -----------------------------------------------------------
 
@@ -106,7 +107,7 @@ class MailIntake:
         return self.ledger.record({
             "key": key, "mailbox": mailbox.name, "folder": folder, "uidvalidity": uidvalidity,
             "uid": uid, "sender": sender, "outcome": outcome, "ticket_id": ticket_id,
-            "reason": reason, "at": to_iso(self._now())})
+            "reason": reason, "at": to_iso(self.now())})
 
     def _ingest(self, box: MailboxSettings, folder: str, uidvalidity: int, uid: int,
                 raw: bytes, mail: rules.ParsedMail) -> Outcome:
@@ -147,7 +148,7 @@ class MailIntake:
         if sender is None:
             return done("refused", None, "refused: no usable From address, so there is "
                                          "nobody to answer or to match to a caller")
-        since = to_iso(self._now() - timedelta(hours=1))
+        since = to_iso(self.now() - timedelta(hours=1))
         if self.ledger.sender_count(sender, since) >= self.settings.sender_limit:
             return done("parked", None, f"parked: {sender} sent more than "
                         f"{self.settings.sender_limit} messages in the last hour (a runaway "
@@ -233,7 +234,7 @@ class MailIntake:
     def _new_ticket(self, box: MailboxSettings, mail: rules.ParsedMail, sender: str,
                     raw: bytes, *, linked_to: Row | None, why: str | None) -> Row:
         service = self.tickets
-        now = self._now()
+        now = self.now()
         at = to_iso(now)
         known = self.ledger.caller_by_email(sender) or self.store.caller(
             stable_id("caller", sender))
@@ -245,7 +246,7 @@ class MailIntake:
             # The caller is found by address only, never by the display name: anyone can
             # write "From: Your CEO <x@elsewhere>", and matching that to the CEO's record
             # would give the stranger the CEO's history (and address on file).
-            client_row = service._client(client, at) if client else None
+            client_row = service.ensure_client(client, at) if client else None
             known = {"id": stable_id("caller", sender),
                      "name": mail.sender_name or sender.split("@")[0], "email": sender,
                      "phone": None, "client_id": client_row["id"] if client_row else None,
@@ -259,60 +260,60 @@ class MailIntake:
             priority=box.priority, channel=Channel.EMAIL, client=client)
         # The ticket service's own write path (numbering, SLA clocks, caller lookup, the
         # acknowledgement queued by the planner), inside this transaction.
-        row = service._insert_new(draft, now)
+        row = service.insert_ticket(draft, now)
         ticket = self.store.ticket_by_id(row["id"])
         assert ticket is not None
-        service._event(ticket["id"], at, "email_received",
-                       f"Opened from email to {box.address} by {sender}; identity NOT "
-                       "verified (an email is not proof of who wrote it)",
-                       {"mailbox": box.name, "message_id": mail.message_id,
-                        "mail_key": mail.key, "from": sender})
+        service.record_event(ticket["id"], at, "email_received",
+                             f"Opened from email to {box.address} by {sender}; identity NOT "
+                             "verified (an email is not proof of who wrote it)",
+                             {"mailbox": box.name, "message_id": mail.message_id,
+                              "mail_key": mail.key, "from": sender})
         if linked_to is not None:
-            service._event(ticket["id"], at, "linked",
-                           f"Linked to {self._ref(linked_to)}: {why}",
-                           {"ticket_id": linked_to["id"], "reason": why})
-            service._event(linked_to["id"], at, "linked",
-                           f"Email from {sender} opened {self._ref(ticket)} instead of "
-                           f"writing here: {why}",
-                           {"ticket_id": ticket["id"], "reason": why})
+            service.record_event(ticket["id"], at, "linked",
+                                 f"Linked to {self._ref(linked_to)}: {why}",
+                                 {"ticket_id": linked_to["id"], "reason": why})
+            service.record_event(linked_to["id"], at, "linked",
+                                 f"Email from {sender} opened {self._ref(ticket)} instead of "
+                                 f"writing here: {why}",
+                                 {"ticket_id": ticket["id"], "reason": why})
         self._attachments(ticket, mail, raw, at)
         return ticket
 
     def _caller_reply(self, ticket: Row, mail: rules.ParsedMail, sender: str, raw: bytes,
                       effect: rules.ReplyEffect) -> None:
         service = self.tickets
-        at = to_iso(self._now())
+        at = to_iso(self.now())
         body = mail.words or "(the message had no text)"
-        note_id = service._new_id()
+        note_id = self.new_id()
         self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
                                     "author": sender, "body": body, "internal": 0})
         who = ("the caller" if sender == (ticket.get("caller_email") or "").lower()
                else "a party of the ticket")
-        service._event(ticket["id"], at, "caller_reply", f"Email from {who} ({sender})",
-                       {"note_id": note_id, "message_id": mail.message_id,
-                        "mail_key": mail.key, "from": sender})
+        service.record_event(ticket["id"], at, "caller_reply", f"Email from {who} ({sender})",
+                             {"note_id": note_id, "message_id": mail.message_id,
+                              "mail_key": mail.key, "from": sender})
         # A word from the caller is contact: the checkpoint clock restarts.
-        ticket = service._write(ticket, {"last_contact_at": at}, at)
+        ticket = service.write_changes(ticket, {"last_contact_at": at}, at)
         if effect is rules.ReplyEffect.BACK_TO_OPEN:
-            ticket = service._change_status(ticket, Status.OPEN, at,
-                                            reason=rules.REOPEN_REASON)
+            ticket = service.change_status(ticket, Status.OPEN, at,
+                                           reason=rules.REOPEN_REASON)
         elif effect is rules.ReplyEffect.REOPEN:
-            ticket = service._change_status(ticket, Status.OPEN, at,
-                                            reason=rules.REOPEN_REASON)
+            ticket = service.change_status(ticket, Status.OPEN, at,
+                                           reason=rules.REOPEN_REASON)
         self._attachments(ticket, mail, raw, at)
 
     def _automatic_note(self, ticket: Row, mail: rules.ParsedMail, sender: str) -> None:
         service = self.tickets
-        at = to_iso(self._now())
+        at = to_iso(self.now())
         text = (f"Automatic message from {sender} ({mail.kind_reason}), not answered:\n"
                 f"Subject: {mail.subject[:200]}\n\n{mail.words[:2000]}")
-        note_id = service._new_id()
+        note_id = self.new_id()
         self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
                                     "author": service.actor, "body": text, "internal": 1})
-        service._event(ticket["id"], at, "internal_note",
-                       f"Internal note by {service.actor}: automatic email",
-                       {"note_id": note_id, "message_id": mail.message_id,
-                        "mail_key": mail.key})
+        service.record_event(ticket["id"], at, "internal_note",
+                             f"Internal note by {service.actor}: automatic email",
+                             {"note_id": note_id, "message_id": mail.message_id,
+                              "mail_key": mail.key})
 
     def _attachments(self, ticket: Row, mail: rules.ParsedMail, raw: bytes, at: str) -> None:
         """Attachments within the size limit are stored like any other; what is refused
@@ -328,28 +329,28 @@ class MailIntake:
                              f"MiB; attachments are limited to {limit / 1048576:.0f} MiB). "
                              "It is in the mailbox's processed folder.")
                 continue
-            service._store_attachment(ticket, item.filename, item.data, at)
+            service.store_attachment(ticket, item.filename, item.data, at)
         if mail.words != mail.body or mail.problems:
             if len(raw) <= limit:
-                service._store_attachment(ticket, "original-message.eml", raw, at)
+                service.store_attachment(ticket, "original-message.eml", raw, at)
             else:
                 full = (f"From: {mail.sender}\nSubject: {mail.subject}\n\n{mail.body}"
                         ).encode()
-                service._store_attachment(ticket, "original-message.txt", full[:limit], at)
+                service.store_attachment(ticket, "original-message.txt", full[:limit], at)
         if notes:
-            note_id = service._new_id()
+            note_id = self.new_id()
             self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
                                         "author": service.actor, "body": "\n".join(notes),
                                         "internal": 1})
-            service._event(ticket["id"], at, "internal_note",
-                           f"Internal note by {service.actor}: parts of the email not kept",
-                           {"note_id": note_id})
+            service.record_event(ticket["id"], at, "internal_note",
+                                 f"Internal note by {service.actor}: parts of the email not kept",
+                                 {"note_id": note_id})
 
     # --- status ----------------------------------------------------------------------
 
     def status(self) -> list[dict[str, Any]]:
         """Each configured mailbox: last fetch, failures, counts (all time and 24 h)."""
-        since = to_iso(self._now() - timedelta(hours=24))
+        since = to_iso(self.now() - timedelta(hours=24))
         out = []
         for name, box in sorted(self.settings.mailboxes.items()):
             state = self.ledger.state(name) or {}
@@ -447,7 +448,7 @@ class MailFetcher:
         self.is_dead = is_dead
 
     def _claim(self, box: MailboxSettings) -> str | None:
-        now = self.intake._now()
+        now = self.intake.now()
         with self.intake.store.transaction():
             return self.intake.ledger.claim(box.name, self.owner, to_iso(now),
                                             to_iso(now + self.LEASE), self.is_dead)
@@ -487,7 +488,7 @@ class MailFetcher:
             self._say(report, f"{box.name}: cannot fetch: {error}")
         finally:
             with self.intake.store.transaction():
-                self.intake.ledger.fetched(box.name, to_iso(self.intake._now()), report.error)
+                self.intake.ledger.fetched(box.name, to_iso(self.intake.now()), report.error)
                 self.intake.ledger.release(box.name, self.owner)
         return report
 
@@ -566,7 +567,7 @@ def for_desk(desk: Desk) -> MailIntake:
     notify = desk.config.notify
     own = [str(notify.channels[notify.email].options.get("from") or "")] if notify.email \
         else []
-    return MailIntake(desk.tickets, desk.config.intake, own_addresses=own)
+    return MailIntake(desk, desk.config.intake, own_addresses=own)
 
 
 def mailbox_names(settings: IntakeSettings, only: str | None) -> list[MailboxSettings]:

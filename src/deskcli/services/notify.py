@@ -59,7 +59,7 @@ class NotifyService:
         tickets = self.desk.tickets
         return OutboundWorker(self.desk.store, self.settings, self.senders(),
                               actor=tickets.actor, now=self.desk.now,
-                              new_id=tickets._new_id, mark_contacted=tickets.mark_contacted,
+                              new_id=self.desk.new_id, mark_contacted=tickets.mark_contacted,
                               survey_delivered=tickets.survey_delivered)
 
     def send_due(self) -> WorkReport:

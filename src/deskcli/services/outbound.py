@@ -48,7 +48,7 @@ CONTACTS = frozenset({Purpose.ACKNOWLEDGEMENT.value, Purpose.UPDATE.value,
 
 def write_event(store: Store, new_id: Callable[[], str], actor: str, ticket_id: str, at: str,
                 kind: str, summary: str, detail: Mapping[str, Any]) -> None:
-    """A timeline event, shaped exactly like ``TicketService._event`` writes them."""
+    """A timeline event, shaped exactly like ``TicketService.record_event`` writes them."""
     store.insert("events", {
         "id": new_id(), "ticket_id": ticket_id, "at": at, "actor": actor, "kind": kind,
         "summary": summary, "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True)})

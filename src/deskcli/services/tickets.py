@@ -238,7 +238,7 @@ class TicketService:
         self.check_draft(draft)
         now = self._now()
         with self.store.transaction():
-            row = self._insert_new(draft, now)
+            row = self.insert_ticket(draft, now)
         return self.find(TicketRef(ticket_id=row["id"]))
 
     def check_draft(self, draft: NewTicket) -> None:
@@ -261,7 +261,7 @@ class TicketService:
         created: list[tuple[str, str]] = []
         with self.store.transaction():
             for draft in drafts:
-                row = self._insert_new(draft, now)
+                row = self.insert_ticket(draft, now)
                 created.append((row["id"], display_ref(row["number"], row["provisional"])))
         return created
 
@@ -275,19 +275,19 @@ class TicketService:
         self.check_draft(draft)
         now = self._now()
         with self.store.transaction():
-            row = self._insert_new(draft, now, shortcut_steps=False)
+            row = self.insert_ticket(draft, now, shortcut_steps=False)
             ref = display_ref(row["number"], row["provisional"])
             for step_key, values in steps.items():
                 self.complete_step(ref, step_key, values)
         return self.find(TicketRef(ticket_id=row["id"]))
 
-    def _insert_new(self, draft: NewTicket, now: datetime, *,
-                    shortcut_steps: bool = True) -> Row:
+    def insert_ticket(self, draft: NewTicket, now: datetime, *,
+                      shortcut_steps: bool = True) -> Row:
         """The writes of ``create``, inside the caller's transaction; returns the ticket
         columns as inserted (without the joined caller and client fields)."""
         checklist_key = draft.checklist or self.default_checklist
         at = to_iso(now)
-        client = self._client(draft.client, at) if draft.client else None
+        client = self.ensure_client(draft.client, at) if draft.client else None
         tier = client["contract_tier"] if client else None
         priority = draft.priority or Priority.P3
         clock_cols = self._clock_columns(now, priority, tier, timedelta(0), None, None)
@@ -307,9 +307,9 @@ class TicketService:
             "updated_at": at, **clock_cols,
         }
         self.store.insert("tickets", row)
-        self._event(ticket_id, at, "created",
-                    f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
-                    {"channel": draft.channel.value, "priority": priority.value})
+        self.record_event(ticket_id, at, "created",
+                          f"Ticket {display_ref(number, provisional)} opened: {draft.summary}",
+                          {"channel": draft.channel.value, "priority": priority.value})
         self._notice("created", ticket_id, at)
         if draft.verified is not None and shortcut_steps:
             self._record_step_by_action(row, "verify_identity",
@@ -347,7 +347,9 @@ class TicketService:
         existing = self.store.client_by_name(name)
         return str(existing["id"]) if existing else stable_id("client", name)
 
-    def _client(self, name: str, at: str) -> Row:
+    def ensure_client(self, name: str, at: str) -> Row:
+        """The client named ``name``, created (standard tier) if the store has none yet.
+        Writes, so it runs inside the caller's transaction."""
         existing = self.store.client_by_name(name)
         if existing:
             return existing
@@ -363,7 +365,7 @@ class TicketService:
         self.policy.target(Priority.P1, tier)  # refuses an unknown tier, listing known ones
         at = to_iso(self._now())
         with self.store.transaction():
-            client = self._client(name, at)
+            client = self.ensure_client(name, at)
             self.store.update_row("clients", client["id"], {"contract_tier": tier}, at)
         found = self.store.client_by_name(name)
         assert found is not None
@@ -470,7 +472,7 @@ class TicketService:
         if self.store.row("events", event_id) is not None:
             return False
         at = to_iso(self._now())
-        self._write(ticket, {"flagged": self.IDENTITY_FLAG}, at)
+        self.write_changes(ticket, {"flagged": self.IDENTITY_FLAG}, at)
         self.store.insert("events", {
             "id": event_id, "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": "identity_flagged",
@@ -501,18 +503,24 @@ class TicketService:
         contact = {"last_contact_at": at}
         if ticket["first_response_at"] is None:
             contact["first_response_at"] = at
-        self._write(ticket, contact, at)
+        self.write_changes(ticket, contact, at)
 
-    def _event(self, ticket_id: str, at: str, kind: str, summary: str,
-               detail: Mapping[str, Any] | None = None) -> None:
+    def record_event(self, ticket_id: str, at: str, kind: str, summary: str,
+                     detail: Mapping[str, Any] | None = None) -> None:
+        """Add one event to a ticket's timeline, by this service's actor, inside the
+        caller's transaction. Every service that changes a ticket (mail intake, the KB's
+        links) writes its events here, so they all have one shape."""
         self.store.insert("events", {
             "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": kind, "summary": summary,
             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
         })
 
-    def _write(self, ticket: Row, changes: Mapping[str, Any], at: str) -> Row:
-        """Apply column changes plus recomputed SLA columns; returns the merged row."""
+    def write_changes(self, ticket: Row, changes: Mapping[str, Any], at: str) -> Row:
+        """Apply column changes plus recomputed SLA columns; returns the merged row.
+
+        The one write of ticket columns (no checks, no event): callers check what they
+        change and record the event themselves, inside their transaction."""
         merged = {**ticket, **changes}
         derived = self._recompute_clock(merged)
         all_changes = {k: v for k, v in {**changes, **derived}.items() if ticket.get(k) != v}
@@ -588,7 +596,7 @@ class TicketService:
         for held in self._tags.live_adds(ticket["id"], change.removed):
             self._tags.record({"id": self._new_id(), **base, "tag": held["tag"],
                                "action": REMOVE, "removes": held["id"]})
-        self._event(ticket["id"], at, "tags_changed", change.summary(),
+        self.record_event(ticket["id"], at, "tags_changed", change.summary(),
                     {"added": list(change.added), "removed": list(change.removed)})
         self.store.update_ticket(ticket["id"], {"updated_at": at}, at)
         self._notice("tags", ticket["id"], at,
@@ -610,7 +618,7 @@ class TicketService:
                 name = validation.one_line(None if raw is None else str(raw), field="client")
                 if self._client_id_for(name) == ticket.get("client_id"):
                     continue  # the same client: a change that changes nothing is not one
-                client = self._client(name, at) if name else None
+                client = self.ensure_client(name, at) if name else None
                 columns["client_id"] = client["id"] if client else None
                 columns["contract_tier"] = client["contract_tier"] if client else None
                 labels["client"] = (ticket.get("client_name"), name)
@@ -628,15 +636,15 @@ class TicketService:
                 labels[key] = (ticket.get(key), value)
         tier_override = columns.pop("contract_tier", ticket.get("contract_tier"))
         if columns:
-            ticket = self._write({**ticket, "contract_tier": tier_override}, columns, at)
+            ticket = self.write_changes({**ticket, "contract_tier": tier_override}, columns, at)
             for key, (old, new) in labels.items():
-                self._event(ticket["id"], at, "field_changed",
-                            f"{key.replace('_', ' ')}: {old or '—'} → {new or '—'}",
-                            {"field": key, "old": old, "new": new})
+                self.record_event(ticket["id"], at, "field_changed",
+                                  f"{key.replace('_', ' ')}: {old or '—'} → {new or '—'}",
+                                  {"field": key, "old": old, "new": new})
             if "priority" in columns:
                 self._notice("priority", ticket["id"], at)
         if status_target is not None:
-            ticket = self._change_status(ticket, status_target, at, reason=reason)
+            ticket = self.change_status(ticket, status_target, at, reason=reason)
         return ticket
 
     def _normalise(self, key: str, raw: Any, ticket: Row) -> Any:
@@ -688,11 +696,15 @@ class TicketService:
             self.store.insert("callers", {
                 "id": caller_id, "name": address.split("@")[0], "email": address,
                 "phone": None, "client_id": ticket["client_id"], "vip": 0, "created_at": at})
-        self._write(ticket, {"caller_id": caller_id}, at)
+        self.write_changes(ticket, {"caller_id": caller_id}, at)
         self._notice("caller", ticket["id"], at)
 
-    def _change_status(self, ticket: Row, target: Status, at: str, *,
-                       reason: str | None = None) -> Row:
+    def change_status(self, ticket: Row, target: Status, at: str, *,
+                      reason: str | None = None) -> Row:
+        """Move a ticket to ``target`` inside the caller's transaction: checks the
+        transition (a reopen needs a reason), pauses or resumes the SLA clock, writes and
+        records the event. ``set_status`` is the front ends' way in (by ref, its own
+        transaction); this is for services already inside a change."""
         current = Status(ticket["status"])
         check_transition(current, target)
         reopening = is_reopen(current, target)
@@ -714,18 +726,18 @@ class TicketService:
             changes["closed_at"] = at
         if reopening:
             changes.update(resolved_at=None, closed_at=None)
-        ticket = self._write(ticket, changes, at)
+        ticket = self.write_changes(ticket, changes, at)
         if reopening:
-            self._event(ticket["id"], at, "reopened", f"Reopened: {reason}",
-                        {"from": current.value, "reason": reason})
+            self.record_event(ticket["id"], at, "reopened", f"Reopened: {reason}",
+                              {"from": current.value, "reason": reason})
             self._notice("reopened", ticket["id"], at)
         else:
             detail: dict[str, Any] = {"from": current.value, "to": target.value}
             if reason:
                 detail["reason"] = reason
-            self._event(ticket["id"], at, "status_changed",
-                        f"Status: {current.value} → {target.value}"
-                        + (f" ({reason})" if reason else ""), detail)
+            self.record_event(ticket["id"], at, "status_changed",
+                              f"Status: {current.value} → {target.value}"
+                              + (f" ({reason})" if reason else ""), detail)
         return ticket
 
     def set_status(self, ref: str, status: str, *, reason: str | None = None) -> Row:
@@ -744,13 +756,14 @@ class TicketService:
                                         "internal": int(internal)})
             kind = "internal_note" if internal else "public_reply"
             label = "Internal note" if internal else "Reply to caller"
-            self._event(ticket["id"], at, kind, f"{label} by {self.actor}", {"note_id": note_id})
+            self.record_event(ticket["id"], at, kind, f"{label} by {self.actor}",
+                              {"note_id": note_id})
             if not internal:
                 self._notice("reply", ticket["id"], at, {"text": body})
                 contact = {"last_contact_at": at}
                 if ticket["first_response_at"] is None:
                     contact["first_response_at"] = at
-                self._write(ticket, contact, at)
+                self.write_changes(ticket, contact, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def log_time(self, ref: str, duration: str, *, note: str | None = None) -> int:
@@ -762,9 +775,9 @@ class TicketService:
             self.store.insert("time_entries", {"id": self._new_id(), "ticket_id": ticket["id"],
                                                "at": at, "author": self.actor,
                                                "minutes": minutes, "note": text})
-            self._event(ticket["id"], at, "time_logged",
-                        f"{minutes} min logged" + (f": {text}" if text else ""),
-                        {"minutes": minutes})
+            self.record_event(ticket["id"], at, "time_logged",
+                              f"{minutes} min logged" + (f": {text}" if text else ""),
+                              {"minutes": minutes})
         return minutes
 
     def _read_attachment(self, path_text: str, *, follow_symlinks: bool = False
@@ -819,7 +832,10 @@ class TicketService:
             os.close(descriptor)
         return path.name, b"".join(chunks)
 
-    def _store_attachment(self, ticket: Row, name: str, data: bytes, at: str) -> str:
+    def store_attachment(self, ticket: Row, name: str, data: bytes, at: str) -> str:
+        """Keep ``data`` as an attachment of ``ticket`` (blob, row with its sync op, event)
+        inside the caller's transaction; returns the attachment id. No size check: the
+        caller has applied ``attachment_max_bytes`` already."""
         digest = hashlib.sha256(data).hexdigest()
         self.store.put_blob(digest, data)
         attachment_id = self._new_id()
@@ -827,8 +843,9 @@ class TicketService:
                                           "at": at, "author": self.actor, "filename": name,
                                           "sha256": digest, "size": len(data)},
                           op_extra={"content_b64": base64.b64encode(data).decode()})
-        self._event(ticket["id"], at, "attachment_added", f"Attached {name} ({len(data)} bytes)",
-                    {"attachment_id": attachment_id, "sha256": digest})
+        self.record_event(ticket["id"], at, "attachment_added",
+                          f"Attached {name} ({len(data)} bytes)",
+                          {"attachment_id": attachment_id, "sha256": digest})
         return attachment_id
 
     def attach(self, ref: str, path: str, *, follow_symlinks: bool = False) -> str:
@@ -836,7 +853,7 @@ class TicketService:
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
-            return self._store_attachment(ticket, name, data, at)
+            return self.store_attachment(ticket, name, data, at)
 
     def attachment(self, attachment_id: str) -> tuple[Row, bytes]:
         """An attachment's record and its content, checked against the stored hash.
@@ -882,7 +899,7 @@ class TicketService:
         if pairs := engine.collected(step, values):
             # What the step collected goes on the timeline with it (labels and text).
             detail["collected"] = [list(pair) for pair in pairs]
-        self._event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
+        self.record_event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
         self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
     def complete_step(self, ref: str, step_key: str, raw: Mapping[str, Any]) -> Row:
@@ -907,7 +924,7 @@ class TicketService:
         at = to_iso(self._now())
         with self.store.transaction():
             for key, (name, data) in files.items():
-                values[key] = {"attachment_id": self._store_attachment(ticket, name, data, at),
+                values[key] = {"attachment_id": self.store_attachment(ticket, name, data, at),
                                "filename": name}
             mapped = {f.maps_to: values[f.key] for f in step.fields
                       if f.maps_to and f.key in values}
@@ -923,17 +940,17 @@ class TicketService:
                 self._survey_sent(ticket, survey.via, at, kind=survey.kind,
                                   summary=survey.summary)
             elif action == "page":
-                self._event(ticket["id"], at, "page_recorded",
-                            page_summary(str(values.get("pager")), self.channels),
-                            {"pager": values.get("pager"),
-                             "configured": list(self.channels.pagers)})
+                self.record_event(ticket["id"], at, "page_recorded",
+                                  page_summary(str(values.get("pager")), self.channels),
+                                  {"pager": values.get("pager"),
+                                   "configured": list(self.channels.pagers)})
             if mapped:
                 ticket = self._apply_fields(ticket, mapped, at)
             if action == "verify_identity":
                 self._apply_verification(ticket["id"], Verification(values["method"]),
                                          values.get("detail"), at)
             elif action == "open" and Status(ticket["status"]) is Status.NEW:
-                ticket = self._change_status(ticket, Status.OPEN, at)
+                ticket = self.change_status(ticket, Status.OPEN, at)
             self._record_step(ticket, checklist, step, values, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
@@ -953,9 +970,9 @@ class TicketService:
                 "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
                 "step": step.key, "at": at, "actor": self.actor,
                 "data": json.dumps({SKIPPED_KEY: why}, ensure_ascii=False)})
-            self._event(ticket["id"], at, "step_skipped",
-                        f"Step skipped: {step.title} — {why}",
-                        {"step": step.key, "reason": why})
+            self.record_event(ticket["id"], at, "step_skipped",
+                              f"Step skipped: {step.title} — {why}",
+                              {"step": step.key, "reason": why})
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def _apply_verification(self, ticket_id: str, method: Verification, detail: str | None,
@@ -966,8 +983,8 @@ class TicketService:
             "verified_by": self.actor if method.verified else None}, at)
         summary = (f"Identity verified: {method.label.lower()}" if method.verified
                    else "Identity could NOT be verified: credential actions stay blocked")
-        self._event(ticket_id, at, "identity_verified" if method.verified
-                    else "identity_unverified", summary, {"method": method.value})
+        self.record_event(ticket_id, at, "identity_verified" if method.verified
+                          else "identity_unverified", summary, {"method": method.value})
 
     # --- lifecycle verbs --------------------------------------------------------------
 
@@ -993,10 +1010,10 @@ class TicketService:
         self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
                                     "author": self.actor, "body": notes.as_note(),
                                     "internal": 1})
-        ticket = self._write(ticket, {"queue": notes.queue}, at)
-        ticket = self._change_status(ticket, Status.ESCALATED, at)
-        self._event(ticket["id"], at, "escalated", f"Escalated to {notes.queue}",
-                    {"queue": notes.queue, "note_id": note_id})
+        ticket = self.write_changes(ticket, {"queue": notes.queue}, at)
+        ticket = self.change_status(ticket, Status.ESCALATED, at)
+        self.record_event(ticket["id"], at, "escalated", f"Escalated to {notes.queue}",
+                          {"queue": notes.queue, "note_id": note_id})
         return ticket
 
     def resolve(self, ref: str | TicketRef, *, root_cause: str | None,
@@ -1050,10 +1067,10 @@ class TicketService:
         changes: dict[str, Any] = {"root_cause": cause, "resolution": note}
         if cat:
             changes["resolution_category"] = cat
-        ticket = self._write(ticket, changes, at)
-        ticket = self._change_status(ticket, Status.RESOLVED, at)
-        self._event(ticket["id"], at, "resolved", f"Resolved: {note}",
-                    {"root_cause": cause})
+        ticket = self.write_changes(ticket, changes, at)
+        ticket = self.change_status(ticket, Status.RESOLVED, at)
+        self.record_event(ticket["id"], at, "resolved", f"Resolved: {note}",
+                          {"root_cause": cause})
         self._notice("resolved", ticket["id"], at)
         return ticket
 
@@ -1080,11 +1097,11 @@ class TicketService:
                           field="step")
         chosen = (ResolutionCategory.parse(category, what="category").value if category
                   else ticket["resolution_category"] or ticket["type"])
-        ticket = self._write(ticket, {"resolution_category": chosen}, at)
-        ticket = self._change_status(ticket, Status.CLOSED, at)
-        self._event(ticket["id"], at, "closed",
-                    f"Closed as {chosen}; {facts.minutes_logged} min logged",
-                    {"resolution_category": chosen})
+        ticket = self.write_changes(ticket, {"resolution_category": chosen}, at)
+        ticket = self.change_status(ticket, Status.CLOSED, at)
+        self.record_event(ticket["id"], at, "closed",
+                          f"Closed as {chosen}; {facts.minutes_logged} min logged",
+                          {"resolution_category": chosen})
         self._notice("closed", ticket["id"], at)
         return ticket
 
@@ -1132,8 +1149,8 @@ class TicketService:
             raise Refused(f"{display_ref(ticket['number'], ticket['provisional'])} is "
                           f"{status.value}: the survey goes out once the ticket is resolved "
                           "or closed", field="status")
-        self._event(ticket["id"], at, kind, summary or f"Satisfaction survey sent ({via})",
-                    {"via": via})
+        self.record_event(ticket["id"], at, kind, summary or f"Satisfaction survey sent ({via})",
+                          {"via": via})
 
     # --- what the configured channels can carry ------------------------------------------
 
@@ -1188,9 +1205,9 @@ class TicketService:
             self.store.insert("csat_responses", {
                 "id": answer_id, "ticket_id": ticket["id"], "at": at, "author": self.actor,
                 "score": value, "comment": text})
-            self._event(ticket["id"], at, "csat", f"Survey answer: {value}/5"
-                        + (f": {text}" if text else ""),
-                        {"answer_id": answer_id, "score": value})
+            self.record_event(ticket["id"], at, "csat", f"Survey answer: {value}/5"
+                              + (f": {text}" if text else ""),
+                              {"answer_id": answer_id, "score": value})
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def _compact_events(self, ticket_id: str) -> str:
@@ -1230,9 +1247,9 @@ class TicketService:
         at = to_iso(self._now())
         with self.store.transaction():
             parent = self.store.ticket_by_id(child["parent_id"])
-            child = self._write(child, {"parent_id": None}, at)
+            child = self.write_changes(child, {"parent_id": None}, at)
             was = display_ref(parent["number"], parent["provisional"]) if parent else "?"
-            self._event(child["id"], at, "unlinked", f"No longer under {was}",
+            self.record_event(child["id"], at, "unlinked", f"No longer under {was}",
                         {"parent_id": child.get("parent_id")})
         return self.find(TicketRef(ticket_id=child["id"]))
 
@@ -1242,10 +1259,10 @@ class TicketService:
             return child  # already there: nothing to record
         child_ref = display_ref(child["number"], child["provisional"])
         parent_ref = display_ref(parent["number"], parent["provisional"])
-        child = self._write(child, {"parent_id": parent["id"]}, at)
-        self._event(child["id"], at, "linked", f"Linked under {parent_ref}",
+        child = self.write_changes(child, {"parent_id": parent["id"]}, at)
+        self.record_event(child["id"], at, "linked", f"Linked under {parent_ref}",
                     {"parent_id": parent["id"]})
-        self._event(parent["id"], at, "child_linked", f"{child_ref} linked under this ticket",
+        self.record_event(parent["id"], at, "child_linked", f"{child_ref} linked under this ticket",
                     {"child_id": child["id"]})
         return child
 
@@ -1282,8 +1299,8 @@ class TicketService:
         for child in self._links.children(duplicate["id"]):
             full = self.store.ticket_by_id(child["id"])
             if full is not None and full["id"] != target["id"]:
-                self._write(full, {"parent_id": target["id"]}, at)
-        duplicate = self._write(duplicate, {"merged_into": target["id"]}, at)
+                self.write_changes(full, {"parent_id": target["id"]}, at)
+        duplicate = self.write_changes(duplicate, {"merged_into": target["id"]}, at)
         current = Status(duplicate["status"])
         if current is not Status.CLOSED:
             now = from_iso(at)
@@ -1292,19 +1309,19 @@ class TicketService:
             new_since, paused = pause_update(
                 self.policy, current, Status.CLOSED, now, since,
                 timedelta(seconds=duplicate["sla_paused_seconds"]))
-            duplicate = self._write(duplicate, {
+            duplicate = self.write_changes(duplicate, {
                 "status": Status.CLOSED.value, "closed_at": at,
                 "sla_paused_since": to_iso(new_since) if new_since else None,
                 "sla_paused_seconds": int(paused.total_seconds()),
                 "resolution_category": duplicate["resolution_category"] or duplicate["type"],
             }, at)
-            self._event(duplicate["id"], at, "status_changed",
+            self.record_event(duplicate["id"], at, "status_changed",
                         f"Status: {current.value} → closed (merged into {target_ref})",
                         {"from": current.value, "to": Status.CLOSED.value,
                          "reason": f"merged into {target_ref}"})
-        self._event(duplicate["id"], at, "merged", on_duplicate,
+        self.record_event(duplicate["id"], at, "merged", on_duplicate,
                     {"into": target["id"]})
-        self._event(target["id"], at, "merged_in", on_target,
+        self.record_event(target["id"], at, "merged_in", on_target,
                     {"duplicate_id": duplicate["id"],
                      "caller_email": duplicate.get("caller_email")})
         return duplicate

@@ -20,17 +20,29 @@ import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.numbering import provisional_label
-from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Store
 from deskcli.sync import schema
 from deskcli.sync.protocol import DERIVED_FIELDS, ENTITY_TABLES, SERVER_ORIGIN
 
 #: The feed's entity for an admin's retraction of an op (``deskcli server ops --retract``).
 RETRACTION = "op"
+
+
+class TicketRules(Protocol):
+    """What applying needs from the ticket service: the columns a store derives itself
+    (SLA clocks) and the identity check sync can make true. Typed by shape, so sync never
+    imports the services layer (which sits beside it); the front end hands in its desk's
+    ``TicketService``."""
+
+    def refresh_derived(self, ticket_id: str) -> None: ...
+
+    def flag_unverified_account_work(self, ticket_id: str) -> bool: ...
+
+    def derived_for_new(self, row: Mapping[str, Any], tier: str | None) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -45,7 +57,7 @@ class ApplyStats:
 
 
 class ChangeApplier:
-    def __init__(self, store: Store, tickets: TicketService) -> None:
+    def __init__(self, store: Store, tickets: TicketRules) -> None:
         self.store = store
         self.tickets = tickets
         self._columns: dict[str, set[str]] = {}

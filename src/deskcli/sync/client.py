@@ -20,13 +20,16 @@ quarantined (see ``apply``) and the pull goes on.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from deskcli.domain.errors import OperationFailed, Refused
 from deskcli.domain.numbering import Authority, Lease, provisional_label
 from deskcli.domain.timefmt import to_iso
-from deskcli.sync.apply import ChangeApplier
+from deskcli.storage.store import Store
+from deskcli.sync.apply import ChangeApplier, TicketRules
 from deskcli.sync.credentials import Credentials
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
@@ -38,8 +41,6 @@ from deskcli.sync.protocol import (
 
 if TYPE_CHECKING:
     import httpx
-
-    from deskcli.services.desk import Desk
 
 PUSH_BATCH = MAX_OPS_PER_PUSH
 #: Failed pushes one sync tolerates while it halves batches to find an op the server
@@ -78,11 +79,26 @@ class SyncReport:
         return dict(self.__dict__)
 
 
+class SyncDesk(Protocol):
+    """The part of an open desk a sync round uses. Front ends pass their ``Desk``
+    (``services.desk``); sync names only the shape, so it does not import the services
+    layer and the two stay free of a cycle."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def tickets(self) -> TicketRules: ...
+
+    @property
+    def now(self) -> Callable[[], datetime]: ...
+
+
 class SyncClient:
     #: Seconds to wait before each retry of a request the server failed (5xx).
     retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 
-    def __init__(self, desk: Desk, credentials: Credentials,
+    def __init__(self, desk: SyncDesk, credentials: Credentials,
                  http: httpx.Client | None = None, timeout: float = 30.0) -> None:
         import httpx
 

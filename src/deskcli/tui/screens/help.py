@@ -37,8 +37,9 @@ def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
     return [(" / ".join(dict.fromkeys(keys)), does) for does, keys in merged.items()]
 
 
-def help_table() -> Table:
-    from deskcli.tui.app import DeskApp
+def help_table(app_bindings: Iterable[BindingType]) -> Table:
+    """Every key, by where it works; ``app_bindings`` are the running app's own (passed
+    in: a screen never imports the app module, which imports the screens)."""
     from deskcli.tui.screens.bulk_menu import ACTIONS
     from deskcli.tui.screens.bulk_preview import BulkPreviewScreen
     from deskcli.tui.screens.dashboard import DashboardScreen
@@ -49,7 +50,7 @@ def help_table() -> Table:
     from deskcli.tui.widgets.queue_table import QueueTable
 
     sections = [
-        ("Everywhere", GENERAL + binding_rows(DeskApp.BINDINGS)),
+        ("Everywhere", GENERAL + binding_rows(app_bindings)),
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
         ("Marked tickets: after a", [(key, label) for key, _action, label in ACTIONS]),
         ("Bulk preview", binding_rows(BulkPreviewScreen.BINDINGS)),
@@ -82,7 +83,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-body"):
             yield Static(Text("Keys (escape closes; j/k scroll)", style="bold"),
                          id="help-title")
-            yield Static(help_table())
+            yield Static(help_table(self.app.BINDINGS))
 
     def action_close(self) -> None:
         self.dismiss(None)

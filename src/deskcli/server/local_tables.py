@@ -1,23 +1,37 @@
-"""The schema as SQLModel tables.
+"""The local store's tables, declared as SQLModel classes for the team server's side.
 
-The team server (which must also run on PostgreSQL) builds its database from these; the
-local store creates the same tables with the SQL migrations in ``migrations.py``, so CLI
-start-up never pays for importing SQLAlchemy. ``tests/test_schema_models.py`` compares
-the two, so they cannot drift apart.
+The local store creates its tables with the SQL migrations in ``storage/migrations.py``
+and never imports SQLAlchemy (CLI start-up cannot pay for it). The server needs the same
+schema to know which columns each synced entity has (``server/feed.py``), so it is
+declared a second time here, next to the server, on purpose.
+``tests/sync/test_local_tables.py`` builds a store with the migrations and a database
+from these classes and compares them, so the two declarations cannot drift apart.
+
+These tables live in their own metadata (``LOCAL_METADATA``), apart from the server's
+own tables in ``server/models.py``: the server database never creates them, and the
+server's schema revisions (``server/migrations``) never see them.
 """
 
 from __future__ import annotations
 
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+_REGISTRY = registry()
+LOCAL_METADATA = _REGISTRY.metadata
 
-class Meta(SQLModel, table=True):
+
+class LocalTable(SQLModel, registry=_REGISTRY):
+    """Base of the local tables: keeps them out of ``SQLModel.metadata``."""
+
+
+class Meta(LocalTable, table=True):
     __tablename__ = "meta"
     key: str = Field(primary_key=True)
     value: str
 
 
-class Client(SQLModel, table=True):
+class Client(LocalTable, table=True):
     __tablename__ = "clients"
     id: str = Field(primary_key=True)
     name: str = Field(unique=True)
@@ -25,7 +39,7 @@ class Client(SQLModel, table=True):
     created_at: str
 
 
-class Caller(SQLModel, table=True):
+class Caller(LocalTable, table=True):
     __tablename__ = "callers"
     id: str = Field(primary_key=True)
     name: str
@@ -36,7 +50,7 @@ class Caller(SQLModel, table=True):
     created_at: str
 
 
-class NumberLease(SQLModel, table=True):
+class NumberLease(LocalTable, table=True):
     __tablename__ = "number_leases"
     start: int = Field(primary_key=True)
     end: int
@@ -45,7 +59,7 @@ class NumberLease(SQLModel, table=True):
     granted_at: str
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(LocalTable, table=True):
     __tablename__ = "tickets"
     id: str = Field(primary_key=True)
     number: int | None = Field(default=None, unique=True)
@@ -96,7 +110,7 @@ class Ticket(SQLModel, table=True):
     merged_into: str | None = None
 
 
-class Event(SQLModel, table=True):
+class Event(LocalTable, table=True):
     __tablename__ = "events"
     id: str = Field(primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id")
@@ -107,7 +121,7 @@ class Event(SQLModel, table=True):
     detail: str | None = None
 
 
-class Note(SQLModel, table=True):
+class Note(LocalTable, table=True):
     __tablename__ = "notes"
     id: str = Field(primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id")
@@ -117,7 +131,7 @@ class Note(SQLModel, table=True):
     internal: int
 
 
-class TimeEntry(SQLModel, table=True):
+class TimeEntry(LocalTable, table=True):
     __tablename__ = "time_entries"
     id: str = Field(primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id")
@@ -127,7 +141,7 @@ class TimeEntry(SQLModel, table=True):
     note: str | None = None
 
 
-class StepRecord(SQLModel, table=True):
+class StepRecord(LocalTable, table=True):
     __tablename__ = "step_records"
     id: str = Field(primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id")
@@ -138,7 +152,7 @@ class StepRecord(SQLModel, table=True):
     data: str
 
 
-class OutboxOp(SQLModel, table=True):
+class OutboxOp(LocalTable, table=True):
     __tablename__ = "outbox"
     seq: int | None = Field(default=None, primary_key=True)
     op_id: str = Field(unique=True)
@@ -154,7 +168,7 @@ class OutboxOp(SQLModel, table=True):
     acked_seq: int | None = None
 
 
-class FieldVersion(SQLModel, table=True):
+class FieldVersion(LocalTable, table=True):
     """The HLC stamp of the value each field holds; ``*`` covers a whole created row."""
 
     __tablename__ = "field_versions"
@@ -164,14 +178,14 @@ class FieldVersion(SQLModel, table=True):
     hlc: str
 
 
-class SyncRejection(SQLModel, table=True):
+class SyncRejection(LocalTable, table=True):
     __tablename__ = "sync_rejections"
     op_id: str = Field(primary_key=True)
     reason: str
     rejected_at: str
 
 
-class SyncQuarantine(SQLModel, table=True):
+class SyncQuarantine(LocalTable, table=True):
     """Local only: a pulled feed row this store could not apply, kept with the reason so
     sync goes on without it (``deskcli sync --quarantined``)."""
 
@@ -190,14 +204,14 @@ class SyncQuarantine(SQLModel, table=True):
     quarantined_at: str
 
 
-class Blob(SQLModel, table=True):
+class Blob(LocalTable, table=True):
     __tablename__ = "blobs"
     sha256: str = Field(primary_key=True)
     size: int
     data: bytes
 
 
-class Attachment(SQLModel, table=True):
+class Attachment(LocalTable, table=True):
     __tablename__ = "attachments"
     id: str = Field(primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id")
@@ -208,7 +222,7 @@ class Attachment(SQLModel, table=True):
     size: int
 
 
-class KbArticle(SQLModel, table=True):
+class KbArticle(LocalTable, table=True):
     """A knowledge-base article's current fields (last-writer-wins, like a ticket's)."""
 
     __tablename__ = "kb_articles"
@@ -225,7 +239,7 @@ class KbArticle(SQLModel, table=True):
     revised_by: str
 
 
-class KbVersion(SQLModel, table=True):
+class KbVersion(LocalTable, table=True):
     """One saved version of an article: append-only history of who changed what."""
 
     __tablename__ = "kb_versions"
@@ -242,7 +256,7 @@ class KbVersion(SQLModel, table=True):
     client_id: str | None = None
 
 
-class KbLink(SQLModel, table=True):
+class KbLink(LocalTable, table=True):
     """A ticket that used an article (append-only)."""
 
     __tablename__ = "kb_links"
@@ -253,7 +267,7 @@ class KbLink(SQLModel, table=True):
     author: str
 
 
-class KbDoc(SQLModel, table=True):
+class KbDoc(LocalTable, table=True):
     """Local only: what each full-text index row is (kind, id, filters); never synced."""
 
     __tablename__ = "kb_docs"
@@ -265,7 +279,7 @@ class KbDoc(SQLModel, table=True):
     at: str
 
 
-class CsatResponse(SQLModel, table=True):
+class CsatResponse(LocalTable, table=True):
     """A caller's satisfaction survey answer: append-only, like notes."""
 
     __tablename__ = "csat_responses"
@@ -277,7 +291,7 @@ class CsatResponse(SQLModel, table=True):
     comment: str | None = None
 
 
-class Outbound(SQLModel, table=True):
+class Outbound(LocalTable, table=True):
     """A message waiting to go out, or the record of one that went (local: never synced)."""
 
     __tablename__ = "outbound"
@@ -298,7 +312,7 @@ class Outbound(SQLModel, table=True):
     sent_at: str | None = None
 
 
-class MailMessage(SQLModel, table=True):
+class MailMessage(LocalTable, table=True):
     """An email the intake took in, refused or parked (local: never synced); the key is its
     Message-ID or a content hash, so it is taken in once."""
 
@@ -315,7 +329,7 @@ class MailMessage(SQLModel, table=True):
     at: str
 
 
-class MailboxState(SQLModel, table=True):
+class MailboxState(LocalTable, table=True):
     """Each intake mailbox's last fetch and the claim of the fetcher working on it."""
 
     __tablename__ = "mailbox_state"
@@ -328,7 +342,7 @@ class MailboxState(SQLModel, table=True):
     lease_until: str | None = None
 
 
-class TagChange(SQLModel, table=True):
+class TagChange(LocalTable, table=True):
     """One tag added to or removed from a ticket (append-only; ``domain.tags``)."""
 
     __tablename__ = "tag_changes"
@@ -341,7 +355,7 @@ class TagChange(SQLModel, table=True):
     author: str
 
 
-class TicketTag(SQLModel, table=True):
+class TicketTag(LocalTable, table=True):
     """The tags on each ticket now, kept from ``tag_changes`` by triggers (local only)."""
 
     __tablename__ = "ticket_tags"

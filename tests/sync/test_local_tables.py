@@ -1,4 +1,5 @@
-"""The SQL migrations and the SQLModel tables describe the same schema."""
+"""The local store's SQL migrations and its SQLModel declaration (server/local_tables.py)
+describe the same schema: a column added to one and not the other fails here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from deskcli.storage import models
+from deskcli.server.local_tables import LOCAL_METADATA
 from deskcli.storage.store import Store
 
 
@@ -33,11 +34,7 @@ def test_migrations_and_models_agree(tmp_path: Path) -> None:
     Store.open(migrated, ids=lambda: "0" * 32, now_ms=lambda: 0, now_iso=lambda: "x").close()
     modelled = tmp_path / "modelled.db"
     engine = create_engine(f"sqlite:///{modelled}")
-    # SQLModel keeps one global metadata; the team server's own tables (srv_*) live there
-    # too once imported, and are not part of the local store.
-    local = [t for name, t in models.SQLModel.metadata.tables.items()
-             if not name.startswith("srv_")]
-    models.SQLModel.metadata.create_all(engine, tables=local)
+    LOCAL_METADATA.create_all(engine)
     engine.dispose()
     expected, actual = _columns(migrated), _columns(modelled)
     assert set(expected) == set(actual)
