@@ -160,14 +160,14 @@ def test_cancel_writes_nothing_then_apply_to_all(app: DeskApp, kind: str) -> Non
         await mark(pilot, *case.accept)
         marked = ids(app, *case.accept)
         rows = {ref: ticket(app, ref) for ref in case.accept}
-        outbox = app.desk.store.outbox_count()
+        outbox = app.desk.store.sync.outbox_count()
 
         shown = await preview(pilot, case)
         assert len(shown.preview.changed) == 2 and not shown.preview.refused
         assert "2 tickets will change" in str(shown.query_one("#preview-summary").render())
         await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen)
-        assert app.desk.store.outbox_count() == outbox, "a cancelled preview writes nothing"
+        assert app.desk.store.sync.outbox_count() == outbox, "a cancelled preview writes nothing"
         assert {ref: ticket(app, ref) for ref in case.accept} == rows
         assert set(queue(app).selection) == marked, "cancel keeps the marks"
 
@@ -176,7 +176,7 @@ def test_cancel_writes_nothing_then_apply_to_all(app: DeskApp, kind: str) -> Non
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
         assert all(case.landed(app, ref) for ref in case.accept)
-        assert app.desk.store.outbox_count() > outbox, "each change carries its sync op"
+        assert app.desk.store.sync.outbox_count() > outbox, "each change carries its sync op"
         assert not queue(app).selection, "everything went through: no marks left"
         assert "2 tickets changed" in last_notice(app)
 
@@ -199,9 +199,9 @@ def test_apply_to_the_ones_that_can(app: DeskApp, kind: str) -> None:
                             shown.query_one("#preview-refused").query(Static))
             assert case.refuse in text and "✗ Refused (1)" in text
             assert shown.query_one("#apply-all", Button).disabled
-            outbox = app.desk.store.outbox_count()
+            outbox = app.desk.store.sync.outbox_count()
             await press(pilot, "ctrl+s")  # all or nothing, with a refusal: not offered
-            assert app.screen is shown and app.desk.store.outbox_count() == outbox
+            assert app.screen is shown and app.desk.store.sync.outbox_count() == outbox
         await press(pilot, "k")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
@@ -225,12 +225,12 @@ def test_a_refusal_since_the_preview_writes_nothing(app: DeskApp) -> None:
         await mark(pilot, "#1158", "#1159")
         shown = await preview(pilot, CASES["status"])
         app.desk.tickets.resolve("#1159", root_cause="Cable unplugged", resolution=RESOLUTION)
-        outbox = app.desk.store.outbox_count()
+        outbox = app.desk.store.sync.outbox_count()
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert app.screen is shown
         assert ticket(app, "#1158")["status"] == "new", "nothing was written"
-        assert app.desk.store.outbox_count() == outbox
+        assert app.desk.store.sync.outbox_count() == outbox
         errors = " ".join(str(e.render()) for e in shown.query(FieldError))
         assert "Nothing was written: #1159 refused since the preview" in errors
         assert [o.ref for o in shown.preview.refused] == ["#1159"]
@@ -256,7 +256,7 @@ def test_bad_input_is_refused_in_the_form(app: DeskApp, kind: str, steps_: Steps
                                           field: str, says: str) -> None:
     async def steps(pilot: Pilot[int]) -> None:
         await mark(pilot, "#1158", "#1159")
-        outbox = app.desk.store.outbox_count()
+        outbox = app.desk.store.sync.outbox_count()
         await press(pilot, "a", CASES[kind].key)
         await steps_(pilot)
         await press(pilot, "ctrl+s")
@@ -266,7 +266,7 @@ def test_bad_input_is_refused_in_the_form(app: DeskApp, kind: str, steps_: Steps
         shown = [e for e in form.query(FieldError) if e.has_class("-shown")]
         assert [e.field for e in shown] == [field]
         assert says in str(shown[0].render())
-        assert app.desk.store.outbox_count() == outbox, "nothing written"
+        assert app.desk.store.sync.outbox_count() == outbox, "nothing written"
         await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen) and len(queue(app).selection) == 2
 

@@ -80,13 +80,13 @@ def test_resolving_the_parent_offers_to_resolve_its_children(app: DeskApp) -> No
         assert status(app, PARENT) == "resolved"
         assert isinstance(app.screen, ConfirmScreen), "the offer comes as the step saves"
         assert all(status(app, c) != "resolved" for c in CHILDREN), "nothing yet"
-        outbox = app.desk.store.outbox_count()
+        outbox = app.desk.store.sync.outbox_count()
         await press(pilot, "y")
         await settle(pilot)
         shown = app.screen
         assert isinstance(shown, BulkPreviewScreen)
         assert sorted(o.ref for o in shown.preview.changed) == list(CHILDREN)
-        assert app.desk.store.outbox_count() == outbox, "the preview writes nothing"
+        assert app.desk.store.sync.outbox_count() == outbox, "the preview writes nothing"
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
@@ -94,7 +94,7 @@ def test_resolving_the_parent_offers_to_resolve_its_children(app: DeskApp) -> No
             row = app.desk.tickets.find(child)
             assert row["status"] == "resolved"
             assert (row["root_cause"], row["resolution"]) == (CAUSE, FIX)
-        assert app.desk.store.outbox_count() > outbox
+        assert app.desk.store.sync.outbox_count() > outbox
         assert "none open" in family_text(app)
 
     drive(app, steps)

@@ -91,14 +91,14 @@ def test_star_marks_everything_the_filter_shows_counted_by_the_store(app: DeskAp
         every = QueueFilters(statuses=tuple(s.value for s in Status))
         table(app).load(every)
         await settle(pilot)
-        total = app.desk.store.queue_count(statuses=[s.value for s in Status])
+        total = app.desk.store.queue.count(statuses=[s.value for s in Status])
         assert total > QueueTable.PAGE, "more tickets than one page: not all are loaded"
         assert table(app).total == total
         await press(pilot, "asterisk")
         await settle(pilot)
         assert len(screen.selection) == total
         assert f"{total:,} marked" in status_line(app)
-        ids = {row[0] for row in app.desk.store.queue_rows(
+        ids = {row[0] for row in app.desk.store.queue.rows(
             statuses=[s.value for s in Status])}
         assert set(screen.selection) == ids
 
@@ -112,10 +112,10 @@ def test_star_after_a_search_marks_only_what_it_found(app: DeskApp) -> None:
         await press(pilot, "enter")
         await settle(pilot)
         found = table(app).total
-        assert 0 < found < app.desk.store.queue_count()
+        assert 0 < found < app.desk.store.queue.count()
         await press(pilot, "asterisk")
         await settle(pilot)
-        assert len(queue(app).selection) == found == app.desk.store.queue_count(
+        assert len(queue(app).selection) == found == app.desk.store.queue.count(
             search="vpn")
 
     drive(app, steps)

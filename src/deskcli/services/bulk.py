@@ -108,7 +108,7 @@ class BulkService:
                                  reason=error.message)
         if self._outbox_mark() == mark:
             return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED)
-        after = self.store.ticket_by_id(ticket["id"]) or ticket
+        after = self.store.tickets.by_id(ticket["id"]) or ticket
         changes = self._describe(action, before, self._snapshot(after))
         return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED,
                              changes=tuple(changes))
@@ -170,7 +170,7 @@ class BulkService:
         return changes
 
     def _ref_of(self, ticket_id: str | None) -> str:
-        row = self.store.ticket_by_id(ticket_id) if ticket_id else None
+        row = self.store.tickets.by_id(ticket_id) if ticket_id else None
         return display_ref(row["number"], row["provisional"]) if row else "—"
 
 

@@ -25,8 +25,9 @@ from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.queue import Queue
 from deskcli.storage.queue_ids import QueueIds
-from deskcli.storage.store import Row, Store
+from deskcli.storage.store import Row
 
 if TYPE_CHECKING:
     from deskcli.services.bulk import BulkService
@@ -43,8 +44,8 @@ def _column_names(columns: str) -> dict[str, int]:
     return {name: index for index, name in enumerate(names)}
 
 
-#: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
-Q = _column_names(Store.QUEUE_COLUMNS)
+#: Position of each field in a queue row tuple (``Queue.COLUMNS`` order).
+Q = _column_names(Queue.COLUMNS)
 #: The console's queue rows carry one more field right after those: the ticket's tags,
 #: as one space-separated string ("" for none), read with the page (``queue_page``).
 TAGS_AT = len(Q)
@@ -226,13 +227,13 @@ class DeskSession:
         store_filters = filters.to_store(self.tech)
         if filters.tags:
             return self.desk.tickets.queue(tags=filters.tags, **page, **store_filters)
-        return self.desk.store.queue_rows(**page, **store_filters)
+        return self.desk.store.queue.rows(**page, **store_filters)
 
     def queue_count(self, filters: QueueFilters) -> int:
         if filters.tags:
             return self.run(lambda: QueueIds(self.desk.store).count(
                 parse_tags(filters.tags), **filters.to_store(self.tech)))
-        return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
+        return self.run(self.desk.store.queue.count, **filters.to_store(self.tech))
 
     def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
         """One page of queue rows, each with its tags appended (``TAGS_AT``)."""
@@ -268,10 +269,10 @@ class DeskSession:
         store = self.desk.store
 
         def read() -> Alerts:
-            breached = store.queue_count(statuses=OPEN_STATUSES, due_before=now)
-            risky = store.queue_count(statuses=OPEN_STATUSES, risk_before=now)
+            breached = store.queue.count(statuses=OPEN_STATUSES, due_before=now)
+            risky = store.queue.count(statuses=OPEN_STATUSES, risk_before=now)
             failing = MailLedger(store).failing(MAIL_FAILURES_SHOWN)
-            return Alerts(breached, max(risky - breached, 0), store.outbox_count(),
+            return Alerts(breached, max(risky - breached, 0), store.sync.outbox_count(),
                           mail_failing=failing, unpaged=tuple(self.desk.tickets.unpaged_p1s()))
         return self.run(read)
 
@@ -285,7 +286,7 @@ class DeskSession:
         return self.run(lambda: unpaged_warning(len(self.desk.tickets.unpaged_p1s())))
 
     def is_empty(self) -> bool:
-        return self.run(self.desk.store.count_tickets) == 0
+        return self.run(self.desk.store.tickets.count) == 0
 
     def load_samples(self, count: int = 1000) -> int:
         """Fill an empty store with sample tickets; returns how many were written."""
@@ -337,7 +338,7 @@ class DeskSession:
         def read() -> Family:
             ticket = tickets.find(TicketRef(ticket_id=ticket_id))
             parent_id = ticket.get("parent_id")
-            parent = (self.desk.store.ticket_by_id(parent_id) if parent_id else None)
+            parent = (self.desk.store.tickets.by_id(parent_id) if parent_id else None)
             return Family(ticket, parent, tickets.children(ticket_id))
         return self.run(read)
 
@@ -392,17 +393,17 @@ class DeskSession:
     # --- look-ups for forms ------------------------------------------------------------
 
     def search_callers(self, text: str) -> list[Row]:
-        return self.run(self.desk.store.search_callers, text, 8)
+        return self.run(self.desk.store.contacts.search_callers, text, 8)
 
     def client_tier(self, name: str | None) -> str | None:
         """The contract tier of a known client; ``None`` for a new or absent one."""
         if not name:
             return None
-        row = self.run(self.desk.store.client_by_name, name)
+        row = self.run(self.desk.store.contacts.client_by_name, name)
         return str(row["contract_tier"]) if row else None
 
     def client_names(self) -> list[str]:
-        return [str(row["name"]) for row in self.run(self.desk.store.clients)]
+        return [str(row["name"]) for row in self.run(self.desk.store.contacts.clients)]
 
     # --- the knowledge base -------------------------------------------------------------
 
@@ -476,13 +477,13 @@ class DeskSession:
             return SyncState("local")
         client = self._client()
         if client is None:
-            return SyncState("offline", self.run(store.outbox_count),
+            return SyncState("offline", self.run(store.sync.outbox_count),
                              self.run(store.meta, "last_sync_at"),
                              "no token: run deskcli login")
         try:
             report = client.sync()
         except DeskError as error:
-            return SyncState("offline", self.run(store.outbox_count),
+            return SyncState("offline", self.run(store.sync.outbox_count),
                              self.run(store.meta, "last_sync_at"), error.message)
         return SyncState("online", report.unsent, self.run(store.meta, "last_sync_at"),
                          changed=frozenset(report.changed_tickets))
