@@ -11,23 +11,28 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from deskcli.domain.communication import is_silent
 from deskcli.domain.enums import Status
 from deskcli.domain.errors import DeskError
+from deskcli.domain.tags import parse_tags
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.services.desk import Desk
 from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.queue_ids import QueueIds
 from deskcli.storage.queue_pages import Key as QueueKey
 from deskcli.storage.queue_pages import QueuePages
 from deskcli.storage.rows import QUEUE_AT
 from deskcli.storage.store import Row
+
+if TYPE_CHECKING:
+    from deskcli.services.bulk import BulkService
 
 P = ParamSpec("P")
 #: Fetches in a row that must fail before the status bar names the mailbox: one failed
@@ -42,6 +47,10 @@ Q = QUEUE_AT
 #: Timeline events read when a ticket opens, and per "earlier events" after that: a ticket
 #: with a thousand events opens as fast as one with ten.
 TIMELINE_PAGE = 50
+#: The console's queue rows carry one more field right after the queue columns: the
+#: ticket's tags, as one space-separated string ("" for none), read with the page
+#: (``queue_page``); the paging key stays at the end of the row.
+TAGS_AT = len(Q)
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
@@ -59,8 +68,12 @@ class QueueFilters:
     client: str | None = None
     search: str = ""
     mine: bool = False
+    #: Tickets carrying every one of these tags (``TicketService.queue``).
+    tags: tuple[str, ...] = ()
 
     def to_store(self, tech: str) -> dict[str, Any]:
+        """The store's queue filters (tags are not among them: ``DeskSession`` reads
+        tagged tickets through the ticket service)."""
         statuses = list(self.statuses or OPEN_STATUSES)
         if not self.statuses and re.fullmatch(r"#\d+", self.search.strip()):
             # "#4521" names a ticket: find it resolved or closed too, not only open ones.
@@ -86,6 +99,8 @@ class QueueFilters:
             parts.append(f"owner {self.assignee}")
         if self.client:
             parts.append(f"client {self.client}")
+        if self.tags:
+            parts.append("tag " + " ".join(self.tags))
         if self.search.strip():
             parts.append(f"matching “{self.search.strip()}”")
         return " · ".join(parts)
@@ -124,6 +139,20 @@ class TicketView:
     @property
     def ticket(self) -> Row:
         return self.detail.ticket
+
+
+@dataclass(frozen=True)
+class Family:
+    """A ticket's parent and children (``deskcli link``), for the ticket screen."""
+
+    ticket: Row
+    parent: Row | None
+    #: Linked under the ticket, oldest first (merged duplicates are not children).
+    children: list[Row]
+
+    @property
+    def open_children(self) -> list[Row]:
+        return [c for c in self.children if Status(c["status"]).is_open]
 
 
 @dataclass(frozen=True)
@@ -198,21 +227,57 @@ class DeskSession:
 
     # --- the queue ---------------------------------------------------------------------
 
+    def _rows(self, filters: QueueFilters, **page: Any) -> Iterator[tuple[Any, ...]]:
+        """Queue rows for ``filters`` (store locked by the caller)."""
+        store_filters = filters.to_store(self.tech)
+        if filters.tags:
+            return self.desk.tickets.queue(tags=filters.tags, **page, **store_filters)
+        return self.desk.store.queue.rows(**page, **store_filters)
+
     def queue_count(self, filters: QueueFilters) -> int:
+        if filters.tags:
+            return self.run(lambda: QueueIds(self.desk.store).count(
+                parse_tags(filters.tags), **filters.to_store(self.tech)))
         return self.run(self.desk.store.queue.count, **filters.to_store(self.tech))
 
     def queue_page(self, filters: QueueFilters, offset: int, limit: int, *,
                    total: int | None = None, after: QueueKey | None = None,
                    before: QueueKey | None = None) -> list[tuple[Any, ...]]:
-        """Queue rows from ``offset``, each ending with its key: read after the key of
-        the row above (``after``) or before the one below (``before``) when the caller
-        has a neighbouring page, so a page costs the same at any depth of a million
-        rows (``storage/queue_pages.py``). ``total`` (the count) chooses the plan."""
+        """Queue rows from ``offset``, each with its tags (``TAGS_AT``) and ending with its
+        key: read after the key of the row above (``after``) or before the one below
+        (``before``) when the caller has a neighbouring page, so a page costs the same at
+        any depth of a million rows (``storage/queue_pages.py``). ``total`` (the count)
+        chooses the plan. With a tag filter the rows come by offset through the tag index
+        (a tag's tickets are few) and the keys are not used."""
         def read() -> list[tuple[Any, ...]]:
-            return QueuePages(self.desk.store).page(
-                offset, limit, total=total, after=after, before=before,
-                **filters.to_store(self.tech))
+            if filters.tags:
+                rows = list(self._rows(filters, limit=limit, offset=offset))
+            else:
+                rows = QueuePages(self.desk.store).page(
+                    offset, limit, total=total, after=after, before=before,
+                    **filters.to_store(self.tech))
+            column = Q["id"]
+            tags = self.desk.tags_of_many([row[column] for row in rows])
+            return [(*row[:TAGS_AT], " ".join(tags.get(row[column], ())), *row[TAGS_AT:])
+                    for row in rows]
         return self.run(read)
+
+    def queue_ids(self, filters: QueueFilters) -> list[str]:
+        """The ids of every ticket ``filters`` shows, from the store (``*`` marks them
+        all, including rows never loaded into the table)."""
+        return self.run(lambda: QueueIds(self.desk.store).ids(
+            parse_tags(filters.tags), **filters.to_store(self.tech)))
+
+    def known_tags(self) -> list[tuple[str, int]]:
+        """Tags in use, most used first, with how many tickets carry each."""
+        return self.run(self.desk.tickets.known_tags)
+
+    @property
+    def bulk(self) -> BulkService:
+        """Bulk previews and applies; call it inside ``run`` (it uses the store)."""
+        from deskcli.services.bulk import BulkService
+
+        return BulkService(self.desk.tickets)
 
     def alerts(self) -> Alerts:
         now = to_iso(self.desk.now())
@@ -313,6 +378,19 @@ class DeskSession:
         if runner is None:
             return 0
         return len(runner.run_schedule())
+
+    def family(self, ticket_id: str) -> Family:
+        """The ticket with its parent and children, as they are now."""
+        from deskcli.domain.numbering import TicketRef
+
+        tickets = self.desk.tickets
+
+        def read() -> Family:
+            ticket = tickets.find(TicketRef(ticket_id=ticket_id))
+            parent_id = ticket.get("parent_id")
+            parent = (self.desk.store.tickets.by_id(parent_id) if parent_id else None)
+            return Family(ticket, parent, tickets.children(ticket_id))
+        return self.run(read)
 
     # --- notifications -----------------------------------------------------------------
 

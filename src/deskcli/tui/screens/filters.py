@@ -1,4 +1,5 @@
-"""Narrow the queue: by status, priority, owner or client. The store does the filtering."""
+"""Narrow the queue: by status, priority, owner, client or tag. The store does the
+filtering."""
 
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ class FilterScreen(ModalScreen[QueueFilters | None]):
             super().__init__()
             self.names = names
 
+    class _Tags(Message):
+        def __init__(self, tags: list[tuple[str, int]]) -> None:
+            super().__init__()
+            self.tags = tags
+
     def __init__(self, current: QueueFilters) -> None:
         super().__init__()
         self.current = current
@@ -57,6 +63,9 @@ class FilterScreen(ModalScreen[QueueFilters | None]):
             with Vertical(classes="field"):
                 yield Label("Client", classes="field-label")
                 yield Select([], prompt="any client", id="filter-client", compact=True)
+            with Vertical(classes="field"):
+                yield Label("Tag", classes="field-label")
+                yield Select([], prompt="any tag", id="filter-tag", compact=True)
             with Horizontal(id="filter-buttons"):
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary", compact=True)
                 yield Button("Clear all", id="clear", compact=True)
@@ -65,10 +74,25 @@ class FilterScreen(ModalScreen[QueueFilters | None]):
     def on_mount(self) -> None:
         self.query_one("#filter-status", Select).focus()
         self._load_clients(desk_app(self).session)
+        self._load_tags(desk_app(self).session)
 
     @work(thread=True, exclusive=True)
     def _load_clients(self, session: DeskSession) -> None:
         self.post_message(self._Clients(session.client_names()))
+
+    @work(thread=True, exclusive=True, group="filter-tags")
+    def _load_tags(self, session: DeskSession) -> None:
+        self.post_message(self._Tags(session.known_tags()))
+
+    def on_filter_screen__tags(self, message: _Tags) -> None:
+        select: Select[str] = self.query_one("#filter-tag", Select)
+        known = [tag for tag, _count in message.tags]
+        # The tag filtered on now stays offered even if no ticket carries it any more.
+        extra = [(tag, 0) for tag in self.current.tags if tag not in known]
+        select.set_options([(f"{tag} ({count:,})", tag) for tag, count in
+                            [*message.tags, *extra]])
+        if self.current.tags:
+            select.value = self.current.tags[0]
 
     def on_filter_screen__clients(self, message: _Clients) -> None:
         select: Select[str] = self.query_one("#filter-client", Select)
@@ -82,6 +106,7 @@ class FilterScreen(ModalScreen[QueueFilters | None]):
         priority = self.query_one("#filter-priority", Select).value
         client = self.query_one("#filter-client", Select).value
         assignee = self.query_one("#filter-assignee", Input).value.strip() or None
+        tag = self.query_one("#filter-tag", Select).value
         self.dismiss(QueueFilters(
             statuses=() if status in (OPEN, Select.NULL) else (str(status),),
             priorities=() if priority is Select.NULL else (str(priority),),
@@ -89,6 +114,7 @@ class FilterScreen(ModalScreen[QueueFilters | None]):
             client=None if client is Select.NULL else str(client),
             search=self.current.search,
             mine=self.current.mine and assignee is None,
+            tags=() if tag is Select.NULL else (str(tag),),
         ))
 
     @on(Button.Pressed, "#clear")

@@ -24,7 +24,7 @@ FORMS = [
     ("ctrl+s", "Save: complete the step, next intake page, save a dialog"),
     ("escape", "Cancel a dialog; in a form, back to the checklist first"),
 ]
-KEY_NAMES = {"question_mark": "?", "slash": "/"}
+KEY_NAMES = {"question_mark": "?", "slash": "/", "asterisk": "*"}
 
 
 def binding_rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
@@ -42,6 +42,8 @@ def help_table(app_bindings: Iterable[BindingType],
     """Every key, by where it works; ``app_bindings`` are the running app's own (passed
     in: a screen never imports the app module, which imports the screens). ``rules``
     are the rules in force (``DeskSession.rules_in_force``), listed after the keys."""
+    from deskcli.tui.screens.bulk_menu import ACTIONS
+    from deskcli.tui.screens.bulk_preview import BulkPreviewScreen
     from deskcli.tui.screens.dashboard import DashboardScreen
     from deskcli.tui.screens.intake import IntakeScreen
     from deskcli.tui.screens.queue import QueueScreen
@@ -52,6 +54,8 @@ def help_table(app_bindings: Iterable[BindingType],
     sections = [
         ("Everywhere", GENERAL + binding_rows(app_bindings)),
         ("Queue", binding_rows([*QueueScreen.BINDINGS, *QueueTable.BINDINGS])),
+        ("Marked tickets: after a", [(key, label) for key, _action, label in ACTIONS]),
+        ("Bulk preview", binding_rows(BulkPreviewScreen.BINDINGS)),
         ("Ticket", binding_rows([*TicketScreen.BINDINGS, *ChecklistSidebar.BINDINGS])),
         ("New ticket", binding_rows(IntakeScreen.BINDINGS)),
         ("Dashboard", binding_rows(DashboardScreen.BINDINGS)),

@@ -1,28 +1,41 @@
-"""The home screen: open tickets, most urgent SLA first, one key to open any of them."""
+"""The home screen: open tickets, most urgent SLA first, one key to open any of them.
+
+It also holds the technician's marks (``Selection``): ``space`` and ``shift+↑/↓`` on the
+table, ``*`` for everything the current filter shows, ``escape`` to drop them. The marks
+are the screen's, not the table's rows, so they survive scrolling, searches and a visit
+to a ticket.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
+from deskcli.domain.errors import DeskError
 from deskcli.domain.sla import format_span
-from deskcli.tui.session import OPEN_STATUSES, QueueFilters
+from deskcli.tui.selection import MARKED, Selection
+from deskcli.tui.session import OPEN_STATUSES, DeskSession, QueueFilters
 from deskcli.tui.widgets.footer import DeskFooter
 from deskcli.tui.widgets.queue_table import SILENT_MARK, QueueTable
 from deskcli.tui.widgets.status_bar import DeskStatusBar
 
 if TYPE_CHECKING:
+    from deskcli.domain.bulk import BulkResult
     from deskcli.tui.app import DeskApp
 
 LEGEND = "!! breached  ! at risk  || paused  {silent} silent: no word to the caller in {span}"
+#: The legend's line while tickets are marked: what can be done with them.
+ACTION_BAR = (("a", "act on them"), ("space", "mark"), ("shift+↑↓", "range"), ("*", "all"),
+              ("esc", "unmark"))
 
 
 class QueueScreen(Screen[None]):
@@ -32,19 +45,32 @@ class QueueScreen(Screen[None]):
         Binding("enter", "open", "Open", show=False, tooltip="Open the ticket under the cursor"),
         Binding("slash", "search", "Search",
                 tooltip="Search the queue as you type (summary, caller, client, #number)"),
-        Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client"),
+        Binding("f", "filter", "Filter", tooltip="Filter by status, priority, owner, client, tag"),
         Binding("m", "mine", "Mine", tooltip="Only my tickets (toggle)"),
         Binding("r", "refresh", "Refresh", tooltip="Reload the queue and the SLA alerts"),
         Binding("d", "dashboard", "Dashboard", show=False,
                 tooltip="Dashboard: the service-desk numbers, trends and recurring issues"),
+        Binding("a", "act", "Act on marked", show=False,
+                tooltip="Act on the marked tickets: status, priority, owner, queue, tags, "
+                        "note, update, link, resolve, close (a preview comes first)"),
+        Binding("asterisk", "mark_all", "Mark all", show=False,
+                tooltip="Mark every ticket the filter shows, not only those on screen"),
         Binding("escape", "clear", "Clear", show=False,
-                tooltip="Clear the search, then the filters"),
+                tooltip="Clear the search field, then the marks, then the search and "
+                        "filters"),
         Binding("q", "quit", "Quit", tooltip="Quit deskcli"),
     ]
+
+    @dataclass
+    class _AllIds(Message):
+        filters: QueueFilters
+        ids: list[str]
 
     def __init__(self) -> None:
         super().__init__()
         self._debounce: Timer | None = None
+        #: The marked tickets, for the bulk actions. The screen's, not a widget's.
+        self.selection = Selection()
 
     @property
     def desk_app(self) -> DeskApp:
@@ -56,9 +82,9 @@ class QueueScreen(Screen[None]):
         yield Input(placeholder="Search summary, caller, client or #number (enter: to list, "
                     "escape: clear)", id="queue-search", compact=True)
         yield QueueTable(self.desk_app.session, now=desk.now,
-                         checkpoint=desk.config.checkpoint, id="queue")
-        legend = LEGEND.format(silent=SILENT_MARK, span=format_span(desk.config.checkpoint))
-        yield Static(Text(legend), id="queue-legend")
+                         checkpoint=desk.config.checkpoint, selection=self.selection,
+                         id="queue")
+        yield Static(self._legend(), id="queue-legend")
         yield DeskStatusBar()
         yield DeskFooter()
 
@@ -141,15 +167,125 @@ class QueueScreen(Screen[None]):
         self.desk_app.refresh_alerts()
 
     def action_clear(self) -> None:
+        """Escape undoes the nearest thing first: the search being typed, then the
+        marks (they are what a bulk action would act on), then the search and filters."""
         search = self.query_one("#queue-search", Input)
-        if search.has_focus or search.value:
+        if search.has_focus or (search.value and not self.selection):
             search.value = ""
             search.remove_class("-shown")
             self.table.focus()
             return
+        if self.selection:
+            self.clear_marks()
+            return
         if self.table.filters.narrowed:
             self.table.load(QueueFilters())
             self._title(None)
+
+    # --- marks ---------------------------------------------------------------------------
+
+    def on_queue_table_marks_changed(self, message: QueueTable.MarksChanged) -> None:
+        self._show_marks()
+
+    def _show_marks(self) -> None:
+        self.query_one(DeskStatusBar).show_marked(len(self.selection))
+        legend = self.query_one("#queue-legend", Static)
+        legend.update(self._legend())
+        legend.set_class(bool(self.selection), "-marking")
+        self.table.refresh()
+
+    def _legend(self) -> Text:
+        """The SLA markers' legend; with tickets marked, the action bar instead."""
+        if not self.selection:
+            span = format_span(self.desk_app.desk.config.checkpoint)
+            return Text(LEGEND.format(silent=SILENT_MARK, span=span))
+        text = Text()
+        text.append(f"{MARKED} {len(self.selection):,} marked ", style="bold")
+        for key, does in ACTION_BAR:
+            text.append(f"  {key}", style="bold")
+            text.append(f" {does}")
+        return text
+
+    def clear_marks(self) -> None:
+        count = len(self.selection)
+        self.selection.clear()
+        self._show_marks()
+        if count:
+            self.notify(f"Unmarked {count:,} ticket{'s' if count != 1 else ''}")
+
+    def action_mark_all(self) -> None:
+        """Mark every ticket the filter shows: the ids come from the store, since the
+        table holds only the rows near the screen."""
+        self._read_all_ids(self.desk_app.session, self.table.filters)
+
+    @work(thread=True, exclusive=True, group="mark-all", exit_on_error=False)
+    def _read_all_ids(self, session: DeskSession, filters: QueueFilters) -> None:
+        try:
+            ids = session.queue_ids(filters)
+        except DeskError as error:
+            self.app.call_from_thread(self.notify, error.message, severity="error")
+            return
+        self.post_message(self._AllIds(filters, ids))
+
+    def on_queue_screen__all_ids(self, message: _AllIds) -> None:
+        if message.filters != self.table.filters:
+            return  # the filter changed while reading: those are not the rows shown
+        added = self.selection.mark(message.ids)
+        self._show_marks()
+        shown = len(message.ids)
+        if not shown:
+            self.notify("Nothing to mark: this filter shows no tickets")
+            return
+        already = f" ({shown - added:,} already marked)" if added < shown else ""
+        self.notify(f"Marked all {shown:,} ticket{'s' if shown != 1 else ''} this view "
+                    f"shows{already}; {len(self.selection):,} marked in all")
+
+    # --- bulk actions ----------------------------------------------------------------------
+
+    def action_act(self) -> None:
+        """The action palette for the marked tickets; each action's form, then the preview."""
+        from deskcli.tui.screens.bulk_menu import BulkMenuScreen
+
+        if not self.selection:
+            self.notify("Nothing is marked: space marks the ticket under the cursor, "
+                        "* everything this view shows", severity="warning")
+            return
+        ids = sorted(self.selection)
+
+        def chosen(kind: str | None) -> None:
+            if kind is not None:
+                self.open_bulk_form(kind, ids)
+
+        self.app.push_screen(BulkMenuScreen(len(ids)), chosen)
+
+    def open_bulk_form(self, kind: str, ids: list[str]) -> None:
+        from deskcli.tui.screens.bulk_flow import start_form
+        from deskcli.tui.screens.bulk_forms import FORMS
+
+        start_form(self.app, FORMS[kind](ids), self.after_bulk)
+
+    def after_bulk(self, result: BulkResult) -> None:
+        """Refresh, say what happened, and keep only the refused tickets marked.
+
+        Mid-outage, the tickets a bulk action refused are the ones still to deal with
+        (one has no time logged, one is waiting on a colleague): leaving exactly those
+        marked lets the next action, or a look at each, start from them, while the done
+        ones drop out. All done: no marks are left."""
+        from deskcli.tui.screens.bulk_flow import result_notice
+
+        refused = [o.ticket_id for o in result.refused if o.ticket_id is not None]
+        self.selection.keep_only(refused)
+        self._show_marks()
+        self.action_refresh()
+        app = self.desk_app
+        if app.notify_every:
+            app.run_notify()  # updates to callers go out now, not in 15 s
+        message = result_notice(result)
+        if len(refused) == 1:
+            message += "; the refused ticket is still marked"
+        elif refused:
+            message += f"; the {len(refused):,} refused are still marked"
+        self.notify(message, severity="warning" if refused else "information")
 
     async def action_quit(self) -> None:
         await self.desk_app.action_quit()

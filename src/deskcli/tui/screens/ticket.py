@@ -55,6 +55,7 @@ from deskcli.tui.widgets.step_panel import (
     recorded_values,
 )
 from deskcli.tui.widgets.ticket_details import render_details
+from deskcli.tui.widgets.ticket_family import TicketFamily
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from deskcli.tui.widgets.timeline import TimelineView
 
@@ -146,6 +147,7 @@ class TicketScreen(Screen[None]):
             with Vertical(id="ticket-side"):
                 yield Static(id="progress-line")
                 yield Static(id="repeat-line")
+                yield TicketFamily(id="ticket-family")
                 yield ChecklistSidebar(id="checklist")
             with TabbedContent(id="ticket-tabs", initial="step"):
                 with TabPane("1 Step", id="step"):
@@ -261,6 +263,7 @@ class TicketScreen(Screen[None]):
         self.query_one("#progress-line", Static).update(Text(
             f"Checklist: {progress.done} of {progress.applicable} done", style="bold"))
         self._show_repeat(view.extra.get("repeat"))
+        self.query_one(TicketFamily).show(view.ticket)  # parent, children: read on its own
         advanced = self._advance
         if self._advance or self.selected is None:
             # The step to do next; with none open, the first one held up (it says why:

@@ -6,6 +6,10 @@ count; ``render_line`` draws the visible lines from a small cache of pages, and 
 worker fetches a missing page (by keyset from a neighbouring page's key, see
 ``storage/queue_pages.py``) and posts it back. The store sorts by
 SLA urgency, so the first page is always the work that matters most.
+
+Marks for bulk actions live in a ``Selection`` of ticket ids that the queue screen owns;
+the table only paints them (the ✓ column) and turns ``space`` and ``shift+↑/↓`` into
+changes of it, so a mark outlives the page it was made on.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from deskcli.domain.numbering import display_ref
 from deskcli.domain.sla import SlaState, classify, format_span
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.storage.queue_pages import key_of
-from deskcli.tui.session import DeskSession, Q, QueueFilters
+from deskcli.tui.selection import MARKED, Selection
+from deskcli.tui.session import TAGS_AT, DeskSession, Q, QueueFilters
 
 Row = tuple[Any, ...]
 
@@ -73,11 +78,11 @@ def layout(width: int, ref_width: int = REF_WIDTH) -> list[Column]:
     tickets), so two tickets never look alike."""
     narrow = width < 100
     fixed = [
-        Column("flag", "", 3), Column("ref", "#", ref_width), Column("priority", "P", 2),
-        Column("status", "Status", 12), Column("left", "Left", 7),
+        Column("mark", "", 1), Column("flag", "", 3), Column("ref", "#", ref_width),
+        Column("priority", "P", 2), Column("status", "Status", 12), Column("left", "Left", 7),
     ]
     owner = Column("assignee", "Owner", 5 if narrow else 8)
-    spare = width - sum(c.width for c in fixed) - owner.width - 8  # one space between each
+    spare = width - sum(c.width for c in fixed) - owner.width - 9  # one space between each
     caller = max(8, spare * 24 // 100)
     client = max(8, spare * 24 // 100)
     summary = max(8, spare - caller - client)
@@ -90,9 +95,12 @@ class RowView:
     """A queue row in the words and markers the table shows."""
 
     ref: str
+    ticket_id: str
     state: SlaState
     silent: bool
     cells: dict[str, str]
+    #: The ticket's tags, shown in brackets before the summary ("[outage erp] ").
+    tags: str = ""
 
 
 def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
@@ -118,6 +126,7 @@ def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
         left = format_span(from_iso(due) - now)
     ref = display_ref(row[Q["number"]], row[Q["provisional"]])
     cells = {
+        "mark": "",  # painted from the selection, which changes without a reload
         "flag": state.marker + (SILENT_MARK if silent else " "),
         "ref": ref,
         "priority": row[Q["priority"]],
@@ -129,7 +138,8 @@ def row_view(row: Row, now: datetime, checkpoint: timedelta) -> RowView:
         "summary": visible(row[Q["summary"]]),
         "assignee": visible(row[Q["assignee"]] or "—"),
     }
-    return RowView(ref, state, silent, cells)
+    tags = row[TAGS_AT] if len(row) > TAGS_AT else ""
+    return RowView(ref, row[Q["id"]], state, silent, cells, f"[{tags}] " if tags else "")
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -168,11 +178,19 @@ class QueueTable(ScrollView, can_focus=True):
         text-style: bold;
         color: $text-error;
     }
+    QueueTable > .queue-table--tag {
+        color: $text-accent;
+    }
+    QueueTable > .queue-table--marked {
+        background: $accent 30%;
+        text-style: bold;
+    }
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "queue-table--header", "queue-table--cursor", "queue-table--breached",
         "queue-table--at-risk", "queue-table--muted", "queue-table--p1",
+        "queue-table--marked", "queue-table--tag",
     }
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -184,6 +202,12 @@ class QueueTable(ScrollView, can_focus=True):
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="A screenful up"),
         Binding("home,g", "first", "First", show=False, tooltip="First (most urgent) ticket"),
         Binding("end,G", "last", "Last", show=False, tooltip="Last ticket"),
+        Binding("space", "toggle_mark", "Mark", show=False,
+                tooltip="Mark or unmark the ticket under the cursor (to act on several)"),
+        Binding("shift+down", "extend('down')", "Mark down", show=False,
+                tooltip="Mark from here down (shift+up shrinks it back)"),
+        Binding("shift+up", "extend('up')", "Mark up", show=False,
+                tooltip="Mark from here up (shift+down shrinks it back)"),
     ]
 
     PAGE = 100
@@ -210,6 +234,12 @@ class QueueTable(ScrollView, can_focus=True):
         total: int
 
     @dataclass
+    class MarksChanged(Message):
+        """Tickets were marked or unmarked here: the screen shows the new count."""
+
+        count: int
+
+    @dataclass
     class _Reloaded(Message):
         generation: int
         total: int
@@ -222,9 +252,14 @@ class QueueTable(ScrollView, can_focus=True):
         rows: list[Row]
 
     def __init__(self, session: DeskSession, *, now: Callable[[], datetime],
-                 checkpoint: timedelta, id: str | None = None) -> None:
+                 checkpoint: timedelta, selection: Selection | None = None,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.session = session
+        #: The marked tickets; the screen owns it (it outlives pages and reloads).
+        self.selection = selection if selection is not None else Selection()
+        #: The cursor is moving as part of a shift+arrow range: keep the range going.
+        self._extending = False
         self.now = now
         self.checkpoint = checkpoint
         self.filters = QueueFilters()
@@ -253,6 +288,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._generation += 1
         self._pending.clear()
         self._reloading = True
+        self.selection.end_range()  # rows move on a reload: the anchor means nothing now
         self._reload(self._generation, self.filters, self.cursor // self.PAGE)
 
     @work(thread=True, exclusive=True, group="queue-reload")
@@ -378,6 +414,8 @@ class QueueTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - self.rows_visible + 1, animate=False)
 
     def watch_cursor(self, _old: int, _new: int) -> None:
+        if not self._extending:
+            self.selection.end_range()  # a plain move ends a shift+arrow range
         self._keep_cursor_visible()
         self.refresh()
 
@@ -402,6 +440,8 @@ class QueueTable(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         view = self.view_at(index)
         style = base
+        if view is not None and view.ticket_id in self.selection:
+            style = base + self.get_component_rich_style("queue-table--marked")
         if index == self.cursor:
             style = base + self.get_component_rich_style("queue-table--cursor")
         if view is None:
@@ -432,11 +472,21 @@ class QueueTable(ScrollView, can_focus=True):
                 cell_style = style + self._ink("queue-table--p1")
             elif column.key == "left" and view.state is SlaState.PAUSED:
                 cell_style = style + self._ink("queue-table--muted")
-            text = fit(view.cells[column.key], column.width)
+            cell = view.cells[column.key]
+            if column.key == "mark":
+                cell = MARKED if view.ticket_id in self.selection else ""
             if number:
                 segments.append(Segment(" ", style))
                 used += 1
-            segments.append(Segment(text, cell_style))
+            if column.key == "summary" and view.tags:
+                # Tags lead the summary: "[outage erp] ERP login fails". Tags are
+                # lower-case ASCII words, so characters and cells count alike.
+                text = fit(view.tags + cell, column.width)
+                cut = min(len(view.tags), column.width)
+                segments.append(Segment(text[:cut], cell_style + self._ink("queue-table--tag")))
+                segments.append(Segment(text[cut:], cell_style))
+            else:
+                segments.append(Segment(fit(cell, column.width), cell_style))
             used += column.width
         if used < width:
             segments.append(Segment(" " * (width - used), style))
@@ -471,6 +521,34 @@ class QueueTable(ScrollView, can_focus=True):
         ref = self.selected_ref
         if ref is not None:
             self.post_message(self.Opened(ref))
+
+    def action_toggle_mark(self) -> None:
+        view = self.view_at(self.cursor) if self.total else None
+        if view is None:
+            return
+        self.selection.toggle(view.ticket_id)
+        # The cursor stays: space again unmarks (shift+↓ marks on down the list).
+        self._marks_changed()
+
+    def action_extend(self, direction: str) -> None:
+        """shift+↓/↑: grow (or shrink back) a range of marks from where it started."""
+        target = self.cursor + (1 if direction == "down" else -1)
+        if not 0 <= target < self.total:
+            return
+        here, there = self.view_at(self.cursor), self.view_at(target)
+        if here is None or there is None:
+            return  # its page is still loading; the next press finds it
+        self.selection.extend(self.cursor, here.ticket_id, target, there.ticket_id)
+        self._extending = True
+        try:
+            self.cursor = target
+        finally:
+            self._extending = False
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
+        self.refresh()
+        self.post_message(self.MarksChanged(len(self.selection)))
 
     def on_click(self, event: events.Click) -> None:
         if event.y < 1:

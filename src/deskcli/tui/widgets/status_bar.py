@@ -10,6 +10,8 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
+from deskcli.tui.selection import MARKED
+
 if TYPE_CHECKING:
     from deskcli.tui.app import DeskApp
 
@@ -31,6 +33,15 @@ class DeskStatusBar(Static):
         padding: 0 1;
     }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: Tickets marked in the queue for a bulk action (the queue screen sets it).
+        self.marked = 0
+
+    def show_marked(self, count: int) -> None:
+        self.marked = count
+        self.refresh_line()
 
     def on_mount(self) -> None:
         app = cast("DeskApp", self.app)
@@ -61,6 +72,8 @@ class DeskStatusBar(Static):
         middle = Text()
         if app.timer_text:
             middle.append(f"timer {app.timer_text}", style="bold")
+        if self.marked:
+            middle.append(f"{MARKED} {self.marked:,} marked", style="bold reverse")
         right = Text()
         if alerts is not None and alerts.unpaged and not app.page_alert:
             # A new P1 and no pager: nobody was woken. It stays until a pager is set up
