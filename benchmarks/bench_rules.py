@@ -90,7 +90,7 @@ def build(home: Path, tickets: int) -> None:
     with open_desk(Paths(home / "data", home / "config")) as desk:
         demo.seed(desk.store, count=tickets, now=desk.now(), policy=desk.config.sla,
                   new_id=new_id)
-        open_count = desk.store.queue_count()
+        open_count = desk.store.queue.count()
     marker.write_text(str(tickets))
     print(f"seeded {tickets:,} tickets ({open_count:,} open) in "
           f"{time.perf_counter() - started:.1f} s")
