@@ -18,71 +18,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import update
-from sqlmodel import Session
+from datetime import timedelta
 
 from deskcli.paths import Paths
-from deskcli.server.auth import add_tech, revoke
-from deskcli.server.db import init_database, make_engine
-from deskcli.server.models import SrvIntakeClaim, SrvTech
+from deskcli.server.service_accounts import claim_lease, issue_token
 
 #: The service account the fetcher syncs as; it sees every client (mail is for any of them).
 HANDLE = "mail-intake"
 CLAIM = "mail"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def service_token(database_url: str) -> str:
-    """A fresh token for the intake's service account (created on first use). Issued anew
-    at each start: only the hash is kept, and the fetcher needs the token itself."""
-    engine = make_engine(database_url)
-    init_database(engine)
-    try:
-        with Session(engine) as session:
-            existing = session.get(SrvTech, HANDLE)
-            if existing is not None and not existing.revoked:
-                revoke(session, HANDLE)
-                session.flush()
-            issued = add_tech(session, HANDLE, name="Email intake", tier=1, clients=[],
-                              admin=True, now_iso=_iso(_now()))
-            session.commit()
-    finally:
-        engine.dispose()
-    return issued.token
+    """A fresh token for the intake account (``service_accounts.issue_token``)."""
+    return issue_token(database_url, HANDLE, name="Email intake", tier=1)
 
 
 def claim(database_url: str, owner: str, lease: timedelta) -> bool:
-    """Take (or keep) the intake for ``owner`` until the lease runs out; False when another
-    server process holds it."""
-    engine = make_engine(database_url)
-    try:
-        now = _now()
-        with Session(engine) as session:
-            if session.get(SrvIntakeClaim, CLAIM) is None:
-                session.add(SrvIntakeClaim(name=CLAIM, owner="", until=""))
-                try:
-                    session.commit()
-                except Exception:  # another process inserted it first
-                    session.rollback()
-            result = session.exec(  # type: ignore[call-overload]
-                update(SrvIntakeClaim)
-                .where(SrvIntakeClaim.name == CLAIM)  # type: ignore[arg-type]
-                .where((SrvIntakeClaim.owner == owner)  # type: ignore[arg-type]
-                       | (SrvIntakeClaim.until < _iso(now)))  # type: ignore[arg-type]
-                .values(owner=owner, until=_iso(now + lease)))
-            session.commit()
-            return bool(result.rowcount)
-    finally:
-        engine.dispose()
+    """Take (or keep) the intake for ``owner``; False when another server process holds
+    it (``service_accounts.claim_lease``)."""
+    return claim_lease(database_url, CLAIM, owner, lease)
 
 
 class MailWorker(threading.Thread):

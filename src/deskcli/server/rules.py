@@ -19,29 +19,19 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import update
 from sqlmodel import Session
 
 from deskcli.paths import Paths
-from deskcli.server.auth import add_tech, revoke
-from deskcli.server.db import init_database, make_engine
-from deskcli.server.models import SrvIntakeClaim, SrvTech
+from deskcli.server.db import make_engine
+from deskcli.server.service_accounts import claim_lease, issue_token
 
 #: The account the rules sync as; it sees every client (rules are for all of them).
 HANDLE = "rules"
 CLAIM = "rules"
 #: Seconds between rounds (``DESKCLI_RULES_INTERVAL`` overrides it).
 DEFAULT_INTERVAL = 5.0
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def interval() -> float:
@@ -54,47 +44,14 @@ def interval() -> float:
 
 
 def service_token(database_url: str) -> str:
-    """A fresh token for the rules account (created on first use; issued anew at each
-    start, as the intake's is: only its hash is kept)."""
-    engine = make_engine(database_url)
-    init_database(engine)
-    try:
-        with Session(engine) as session:
-            existing = session.get(SrvTech, HANDLE)
-            if existing is not None and not existing.revoked:
-                revoke(session, HANDLE)
-                session.flush()
-            issued = add_tech(session, HANDLE, name="Rules", tier=2, clients=[],
-                              admin=True, now_iso=_iso(_now()))
-            session.commit()
-    finally:
-        engine.dispose()
-    return issued.token
+    """A fresh token for the rules account (``service_accounts.issue_token``)."""
+    return issue_token(database_url, HANDLE, name="Rules", tier=2)
 
 
 def claim(database_url: str, owner: str, lease: timedelta) -> bool:
-    """Take (or keep) the rules for ``owner`` until the lease runs out; False when another
-    server process holds them."""
-    engine = make_engine(database_url)
-    try:
-        now = _now()
-        with Session(engine) as session:
-            if session.get(SrvIntakeClaim, CLAIM) is None:
-                session.add(SrvIntakeClaim(name=CLAIM, owner="", until=""))
-                try:
-                    session.commit()
-                except Exception:  # another process inserted it first
-                    session.rollback()
-            result = session.exec(  # type: ignore[call-overload]
-                update(SrvIntakeClaim)
-                .where(SrvIntakeClaim.name == CLAIM)  # type: ignore[arg-type]
-                .where((SrvIntakeClaim.owner == owner)  # type: ignore[arg-type]
-                       | (SrvIntakeClaim.until < _iso(now)))  # type: ignore[arg-type]
-                .values(owner=owner, until=_iso(now + lease)))
-            session.commit()
-            return bool(result.rowcount)
-    finally:
-        engine.dispose()
+    """Take (or keep) the rules for ``owner``; False when another server process holds
+    it (``service_accounts.claim_lease``)."""
+    return claim_lease(database_url, CLAIM, owner, lease)
 
 
 def load_server_roster(database_url: str) -> object:
