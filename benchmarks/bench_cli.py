@@ -91,19 +91,19 @@ def seed(home: Path, tickets: int, open_share: float | None) -> None:
     with open_desk(Paths(home / "data", home / "config")) as desk:
         demo.seed(desk.store, count=tickets, now=desk.now(), policy=desk.config.sla,
                   new_id=new_id, open_share=open_share)
-        open_count = desk.store.queue_count()
+        open_count = desk.store.queue.count()
     print(f"seeded {tickets:,} tickets ({open_count:,} open) in "
           f"{time.perf_counter() - started:.1f} s")
 
 
 def queue_sql(open_only: bool) -> str:
-    """The statement ``Store.queue_rows`` runs, for the floor to run verbatim."""
-    from deskcli.storage.store import Store
+    """The statement ``store.queue.rows`` runs, for the floor to run verbatim."""
+    from deskcli.storage.queue import Queue
 
-    body, params = Store._queue_filter(open_only=open_only)
+    body, params = Queue.filter(open_only=open_only)
     for value in params:  # the open statuses: plain words, inlined for the floor script
         body = body.replace("?", repr(value), 1)
-    return f"SELECT {Store.QUEUE_COLUMNS} {body} ORDER BY {Store.QUEUE_ORDER}"
+    return f"SELECT {Queue.COLUMNS} {body} ORDER BY {Queue.ORDER}"
 
 
 def bench_queue(root: Path, tickets: int, runs: int) -> None:

@@ -96,9 +96,9 @@ def main() -> None:
         from deskcli.domain.kb import match_expression
         from deskcli.services.desk import open_desk
         from deskcli.services.kb import KbService
-        from deskcli.storage.store import Store
+        from deskcli.storage.kb import KnowledgeBase
 
-        weights = ", ".join(str(w) for w in Store.KB_WEIGHTS)
+        weights = ", ".join(str(w) for w in KnowledgeBase.WEIGHTS)
         floor_sql = (f"SELECT rowid, bm25(kb_fts, {weights}) AS score, "
                      "snippet(kb_fts, -1, char(2), char(3), '…', 14), title "
                      "FROM kb_fts WHERE kb_fts MATCH ? ORDER BY score LIMIT 20")

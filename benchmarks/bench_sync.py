@@ -168,10 +168,10 @@ def pull_floor(reader: Any, before: dict[str, list[tuple[Any, ...]]], root: Path
 def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, float]:
     """Push ops_wanted ops from a fresh store, pull them into another, time the floor."""
     writer = desk_at(root / "writer", "ana")
-    while writer.store.outbox_count() < ops_wanted:
+    while writer.store.sync.outbox_count() < ops_wanted:
         ticket = writer.tickets.create(NewTicket(summary="Benchmark ticket", client="Acme"))
         writer.tickets.add_note(ticket["id"], "Checked the logs", internal=True)
-    count = writer.store.outbox_count()
+    count = writer.store.sync.outbox_count()
     process, base = start_server(url, root / "server-home")
     try:
         token = token_for(url, "ana")

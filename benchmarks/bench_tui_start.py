@@ -65,10 +65,10 @@ def seed(home: Path, tickets: int) -> None:
         "from deskcli.services import demo\n"
         "from deskcli.clock import new_id\n"
         "with open_desk() as desk:\n"
-        "    if desk.store.count_tickets() == 0:\n"
+        "    if desk.store.tickets.count() == 0:\n"
         f"        demo.seed(desk.store, count={tickets}, now=desk.now(),\n"
         "                  policy=desk.config.sla, new_id=new_id)\n"
-        "    print(desk.store.count_tickets(), desk.store.queue_count())\n")
+        "    print(desk.store.tickets.count(), desk.store.queue.count())\n")
     started = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
                          capture_output=True, text=True).stdout.split()

@@ -127,9 +127,9 @@ def hostile_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                 row = desk.tickets.create(NewTicket(summary=f"placeholder {index}",
                                                     client=f"Client {index}"))
                 with desk.store.transaction():
-                    desk.store._db.execute("UPDATE tickets SET summary = ? WHERE id = ?",
+                    desk.store.db.execute("UPDATE tickets SET summary = ? WHERE id = ?",
                                            (value, row["id"]))
-                    desk.store._db.execute("UPDATE clients SET name = ? WHERE id = ?",
+                    desk.store.db.execute("UPDATE clients SET name = ? WHERE id = ?",
                                            (f"{value} Ltd {index}", row["client_id"]))
     finally:
         if previous is None:

@@ -37,7 +37,7 @@ class Cli:
 
     def counts(self) -> dict[str, int]:
         with make_desk(self.home, self.clock) as desk:
-            db = desk.store._db
+            db = desk.store.db
             return {t: db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"]
                     for t in TABLES}
 

@@ -193,7 +193,7 @@ class TestImportExport:
         from helpers import make_desk
 
         with make_desk(cli.home, cli.clock) as desk, desk.store.transaction():
-            desk.store._db.execute("UPDATE kb_articles SET title = title || ' \x7f end'")
+            desk.store.db.execute("UPDATE kb_articles SET title = title || ' \x7f end'")
         out = tmp_path / "out"
         cli.ok("kb", "export", str(out))
         [path] = list(out.iterdir())

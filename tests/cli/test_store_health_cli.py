@@ -71,7 +71,7 @@ import sys, time
 from deskcli.services.desk import open_desk
 from deskcli.domain.intake import NewTicket
 desk = open_desk()
-desk.store._db.execute("PRAGMA wal_autocheckpoint=0")
+desk.store.db.execute("PRAGMA wal_autocheckpoint=0")
 desk.tickets.create(NewTicket(summary="Written just before the crash", caller="Zed Q"))
 print("ready", flush=True)
 time.sleep(120)

@@ -48,14 +48,14 @@ def run(*args: str) -> tuple[int, str, str]:
 
 def tickets(home: Path) -> list[dict[str, object]]:
     with open_desk() as desk:
-        return list(desk.store._db.execute(
+        return list(desk.store.db.execute(
             "SELECT t.*, c.email AS caller_email FROM tickets t "
             "LEFT JOIN callers c ON c.id = t.caller_id ORDER BY number"))
 
 
 def ledger(home: Path) -> list[dict[str, object]]:
     with open_desk() as desk:
-        return list(desk.store._db.execute("SELECT * FROM mail_messages ORDER BY rowid"))
+        return list(desk.store.db.execute("SELECT * FROM mail_messages ORDER BY rowid"))
 
 
 def test_the_corpus_end_to_end(home: Path, dovecot: Dovecot) -> None:

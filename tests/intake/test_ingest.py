@@ -61,7 +61,7 @@ def test_a_reply_to_a_closed_ticket_opens_a_new_linked_one_every_time_once(
     # Fetched again (a move that never happened): nothing new.
     again = feed(reply)
     assert again.action == "seen" and again.destination == "processed"
-    assert desk.store.count_tickets() == 2
+    assert desk.store.tickets.count() == 2
 
 
 def test_an_auto_reply_on_a_ticket_is_an_internal_note_and_changes_nothing(
@@ -96,7 +96,7 @@ def test_a_reply_to_a_message_we_received_threads_too(feed: Feed) -> None:
 def test_the_subject_alone_never_threads(feed: Feed, desk: Desk) -> None:
     feed(corpus.plain(subject="help", message_id="<h-1@acme.example>"))
     feed(corpus.plain(subject="Re: help", message_id="<h-2@acme.example>"))
-    assert desk.store.count_tickets() == 2
+    assert desk.store.tickets.count() == 2
 
 
 def test_a_tag_from_the_caller_threads_but_not_across_clients(desk: Desk) -> None:
@@ -123,7 +123,7 @@ def test_two_intakes_racing_on_one_message_make_one_ticket(isolated_home: Path,
         a = MailIntake(one, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
         b = MailIntake(two, SETTINGS).ingest(BOX, "INBOX", 1, 1, corpus.plain())
         assert (a.action, b.action) == ("ticket", "seen")
-        assert one.store.count_tickets() == 1
+        assert one.store.tickets.count() == 1
     finally:
         one.close()
         two.close()
@@ -139,7 +139,7 @@ def test_a_caller_reply_sends_nothing_to_the_caller(isolated_home: Path, clock: 
         ref = feed(corpus.plain()).ticket_ref
         ticket = desk.tickets.find(ref)
         feed(corpus.outlook_reply(_ack_id(ticket["id"]), "We have your request"))
-        queued = [r["purpose"] for r in desk.store._db.execute("SELECT purpose FROM outbound")]
+        queued = [r["purpose"] for r in desk.store.db.execute("SELECT purpose FROM outbound")]
         assert queued == ["acknowledgement"]  # one, for the new ticket; none for the reply
 
 
@@ -181,7 +181,7 @@ def test_acknowledgement_round_trip_without_a_loop(isolated_home: Path, dovecot:
     assert len(mail.unique()) == 1
     ack = mail.unique()[0]
     with open_desk() as desk:
-        number = desk.store._db.execute("SELECT number FROM tickets").fetchone()["number"]
+        number = desk.store.db.execute("SELECT number FROM tickets").fetchone()["number"]
     assert ack["Subject"].startswith(f"[#{number}] ")
     assert ack["Auto-Submitted"] == "auto-replied"
     assert ack["X-Deskcli-Ticket"] == f"#{number}"
@@ -213,7 +213,7 @@ def test_a_display_name_never_matches_a_caller_only_the_address_does(
     made = feed(corpus.plain(sender="alice.smith@evil.example", name="Alice Smith"))
     ticket = desk.tickets.find(str(made.ticket_ref))
     assert ticket["caller_email"] == "alice.smith@evil.example"
-    phone_caller = desk.store._db.execute(
+    phone_caller = desk.store.db.execute(
         "SELECT * FROM callers WHERE email IS NULL").fetchall()
     assert len(phone_caller) == 1  # the phone caller's record was not given the address
     again = feed(corpus.plain("Second", sender="Alice.Smith@evil.example",
@@ -245,7 +245,7 @@ def test_mail_from_our_sending_address_is_never_taken_in(
         outcome = for_desk(desk).ingest(BOX, "INBOX", 1, 1,
                                         corpus.plain(sender="NoReply@example.org"))
         assert outcome.action == "refused" and "our own address" in outcome.detail
-        assert desk.store.count_tickets() == 0
+        assert desk.store.tickets.count() == 0
 
 
 def test_a_message_already_on_a_synced_ticket_is_not_taken_in_again(
@@ -254,11 +254,11 @@ def test_a_message_already_on_a_synced_ticket_is_not_taken_in_again(
     ticket's timeline (pulled by sync) names the message, and that is enough."""
     with make_desk(isolated_home, clock) as desk:
         first = Feed(desk)(corpus.plain())
-        desk.store._db.execute("DELETE FROM mail_messages")  # this host never saw it
+        desk.store.db.execute("DELETE FROM mail_messages")  # this host never saw it
         again = MailIntake(desk, SETTINGS).ingest(BOX, "INBOX", 9, 1, corpus.plain())
         assert again.action == "seen" and again.ticket_ref == first.ticket_ref
-        assert desk.store.count_tickets() == 1
-        plan = desk.store._db.execute(
+        assert desk.store.tickets.count() == 1
+        plan = desk.store.db.execute(
             "EXPLAIN QUERY PLAN SELECT ticket_id FROM events WHERE "
             "json_extract(detail, '$.mail_key') = ? AND kind IN ('email_received', "
             "'caller_reply', 'internal_note') LIMIT 1", ("<x>",)).fetchall()

@@ -61,10 +61,10 @@ def test_the_server_fetches_and_both_technicians_get_the_ticket_once(
         for desk, client in techs:
             while time.monotonic() < deadline:
                 client.sync()
-                if desk.store.count_tickets():
+                if desk.store.tickets.count():
                     break
                 time.sleep(0.2)
-            found.append(desk.store._db.execute(
+            found.append(desk.store.db.execute(
                 "SELECT number, channel, summary FROM tickets").fetchall())
         assert found[0] == found[1]
         assert len(found[0]) == 1 and found[0][0]["channel"] == "email"
@@ -80,7 +80,7 @@ def test_the_server_fetches_and_both_technicians_get_the_ticket_once(
             time.sleep(0.2)
         for desk, client in techs:
             client.sync()
-            assert desk.store.count_tickets() == 1
+            assert desk.store.tickets.count() == 1
         assert len(mail.unique()) == 1
     finally:
         for desk, client in techs:

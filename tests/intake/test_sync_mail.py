@@ -30,16 +30,16 @@ def test_a_ticket_from_email_reaches_the_other_technician_once(
     assert intake.ingest(BOX, "INBOX", 1, 3, corpus.with_attachments()).action == "seen"
     for tech in (ana, ben, ana, ben):
         tech.sync()
-    seen = ben.desk.store.ticket_by_id(ticket["id"])
+    seen = ben.desk.store.tickets.by_id(ticket["id"])
     assert seen is not None and seen["channel"] == "email"
-    assert ben.desk.store.count_tickets() == 1
-    timeline = ben.desk.store.timeline(ticket["id"])
+    assert ben.desk.store.tickets.count() == 1
+    timeline = ben.desk.store.timeline.events(ticket["id"])
     replies = [e for e in timeline if e["kind"] == "caller_reply"]
     assert len(replies) == 1 and replies[0]["note_body"].startswith("It still happens")
-    names = sorted(a["filename"] for a in ben.desk.store.attachments(ticket["id"]))
+    names = sorted(a["filename"] for a in ben.desk.store.attachments.of_ticket(ticket["id"]))
     assert "vpn-error.png" in names and "vpn.log" in names
     for tech in (ana, ben):
         tech.sync()
-    assert ben.desk.store.count_tickets() == 1
-    assert len([e for e in ben.desk.store.timeline(ticket["id"])
+    assert ben.desk.store.tickets.count() == 1
+    assert len([e for e in ben.desk.store.timeline.events(ticket["id"])
                 if e["kind"] == "caller_reply"]) == 1

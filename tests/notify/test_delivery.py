@@ -244,12 +244,12 @@ def test_the_queue_stays_local_while_its_events_sync(notify_desk: Desk) -> None:
     """The machine that made the change sends: queued messages make no sync ops, but
     each send's timeline event does, like every other event."""
     ref = _p1(notify_desk)
-    ops = notify_desk.store.outbox()
+    ops = notify_desk.store.sync.outbox()
     assert ops and not any(op["entity"] == "outbound" for op in ops)
     NotifyService(notify_desk).send_due()
     sent = {e["id"] for e in notify_desk.tickets.detail(ref).timeline
             if e["kind"] == "message_sent"}
-    synced = {op["entity_id"] for op in notify_desk.store.outbox() if op["entity"] == "event"}
+    synced = {op["entity_id"] for op in notify_desk.store.sync.outbox() if op["entity"] == "event"}
     assert sent and sent <= synced
 
 

@@ -33,7 +33,7 @@ def _ticket(desk: Desk, summary: str = "Outlook keeps asking for a password",
 
 
 def _rows(desk: Desk) -> list[dict[str, object]]:
-    return [dict(r) for r in desk.store._db.execute(
+    return [dict(r) for r in desk.store.db.execute(
         "SELECT * FROM outbound ORDER BY created_at, rowid")]
 
 
@@ -41,7 +41,7 @@ def _poison_payload(desk: Desk, ticket_ref: str, subject: str, body: str) -> Non
     """What a store written before the one-line rule (or by an old peer) can hold."""
     ticket_id = desk.tickets.find(ticket_ref)["id"]
     with desk.store.transaction():
-        desk.store._db.execute(
+        desk.store.db.execute(
             "UPDATE outbound SET payload = ? WHERE ticket_id = ? AND channel = 'mail'",
             (json.dumps({"subject": subject, "body": body}), ticket_id))
 
@@ -117,7 +117,7 @@ def test_a_sender_that_died_on_the_last_attempt_leaves_a_failed_message(
     """Attempts used up by senders that never came back: failed, not retried forever."""
     _ticket(notify_desk)
     with notify_desk.store.transaction():
-        notify_desk.store._db.execute(
+        notify_desk.store.db.execute(
             "UPDATE outbound SET state = 'sending', attempts = 4, lease_owner = 'gone', "
             "lease_until = '2000-01-01T00:00:00Z'")
     report = NotifyService(notify_desk).send_due()

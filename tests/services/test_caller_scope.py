@@ -29,7 +29,7 @@ def test_moving_a_ticket_gives_it_a_caller_of_the_new_client(tmp_path: Path) -> 
          "email": "sam@example.com", "phone": "555-0101"}))
     moved = desk.tickets.update(ticket["id"], {"client": "Other"})
     assert moved["caller_id"] != ticket["caller_id"]
-    caller = desk.store.caller(moved["caller_id"])
+    caller = desk.store.contacts.caller(moved["caller_id"])
     assert caller is not None
     assert (caller["name"], caller["email"], caller["phone"]) == ("Sam", "sam@example.com",
                                                                   "555-0101")

@@ -64,7 +64,7 @@ def test_demo_data_covers_every_priority_status_and_type(desk: Desk) -> None:
     result = demo.seed(desk.store, count=600, now=desk.now(), policy=desk.config.sla,
                        new_id=SeqIds())
     assert (result.first_number, result.last_number) == (1001, 1600)
-    db = desk.store._db
+    db = desk.store.db
     for column, values in [("priority", {p.value for p in Priority}),
                            ("status", {s.value for s in Status}),
                            ("type", {"incident", "request", "problem", "change"})]:
@@ -72,7 +72,7 @@ def test_demo_data_covers_every_priority_status_and_type(desk: Desk) -> None:
         assert found == values, column
     for table in ("notes", "time_entries", "events", "callers", "clients"):
         assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] > 0
-    assert desk.store.outbox_count() == 0, "sample data never syncs"
+    assert desk.store.sync.outbox_count() == 0, "sample data never syncs"
     # Regular work continues after the sample block without a number clash.
     from deskcli.domain.intake import NewTicket
     assert desk.tickets.create(NewTicket(summary="Real ticket"))["number"] == 1601
@@ -84,13 +84,13 @@ def test_sample_history_leaves_no_step_undone(desk: Desk) -> None:
     from deskcli.domain import engine
 
     demo.seed(desk.store, count=120, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
-    done = desk.store._db.execute(
+    done = desk.store.db.execute(
         "SELECT number FROM tickets WHERE status IN ('resolved', 'closed')").fetchall()
     assert len(done) > 20
     for row in done:
         progress = desk.tickets.detail(str(row["number"])).progress
         assert engine.unfinished_before_close(progress) == [], row["number"]
-    closed = desk.store._db.execute(
+    closed = desk.store.db.execute(
         "SELECT number FROM tickets WHERE status = 'closed' LIMIT 1").fetchone()["number"]
     desk.tickets.reopen(str(closed), reason="the caller says it came back")
     desk.tickets.resolve(str(closed), root_cause="Stale token after the password change",
@@ -105,7 +105,7 @@ def test_demo_queue_is_ordered_by_urgency(desk: Desk) -> None:
     from deskcli.storage.store import OPEN_STATUSES
 
     demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
-    rows = list(desk.store.queue_rows())
+    rows = list(desk.store.queue.rows())
     keys = [(queue_rank(priority=r[4], is_open=r[3] in OPEN_STATUSES, responded=r[18] is not None,
                         urgency_due=r[21]), r[21] or "", r[4], r[1]) for r in rows]
     assert keys == sorted(keys)
@@ -114,7 +114,8 @@ def test_demo_queue_is_ordered_by_urgency(desk: Desk) -> None:
 
 def test_demo_refuses_a_store_joined_to_a_server(desk: Desk) -> None:
     with desk.store.transaction():
-        desk.store.save_lease(Lease(9000, 9100, 9000, Authority.SERVER), "2026-01-01T00:00:00Z")
+        desk.store.sync.save_lease(Lease(9000, 9100, 9000, Authority.SERVER),
+                                   "2026-01-01T00:00:00Z")
     with pytest.raises(Refused, match="joined a team server"):
         demo.seed(desk.store, count=5, now=desk.now(), policy=desk.config.sla, new_id=SeqIds())
 
@@ -126,7 +127,7 @@ def test_ten_thousand_demo_tickets_seed_quickly(tmp_path: Path) -> None:
     demo.seed(desk.store, count=10_000, now=desk.now(), policy=desk.config.sla,
               new_id=SeqIds())
     assert time.perf_counter() - started < 30
-    assert desk.store.count_tickets() == 10_000
+    assert desk.store.tickets.count() == 10_000
     desk.close()
 
 

@@ -40,7 +40,7 @@ def _unverified(desk: Desk, **record: Any) -> str:
 
 
 def _counts(desk: Desk) -> tuple[int, ...]:
-    db = desk.store._db
+    db = desk.store.db
     tables = ("tickets", "events", "step_records", "outbox", "clients", "callers")
     return tuple(db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables)
 
@@ -268,7 +268,7 @@ class TestNoOpChanges:
         desk.tickets.complete_step(ref, "open_ticket", {"caller_email": "SAM@example.org",
                                                         "category": "email",
                                                         "channel": "phone"})
-        ops = desk.store._db.execute(
+        ops = desk.store.db.execute(
             "SELECT count(*) AS n FROM outbox WHERE entity = 'caller'").fetchone()["n"]
         assert ops == 1  # the caller's creation only
         assert _counts(desk)[0] == before[0]
@@ -315,14 +315,14 @@ class TestQueue:
         assert numbers[:3] == old, "once answered, a P1 takes its place by due time"
 
     def test_the_open_queue_is_served_by_the_status_index(self, desk: Desk) -> None:
-        from deskcli.storage.store import OPEN_STATUSES, Store
+        from deskcli.storage.queue import OPEN_STATUSES, Queue
 
         assert OPEN_STATUSES == tuple(s.value for s in Status if s.is_open)
-        body, params = Store._queue_filter(open_only=True)
+        body, params = Queue.filter(open_only=True)
         assert "NOT IN" not in body
-        plan = [r["detail"] for r in desk.store._db.execute(
-            f"EXPLAIN QUERY PLAN SELECT {Store.QUEUE_COLUMNS} {body} "
-            f"ORDER BY {Store.QUEUE_ORDER}", params)]
+        plan = [r["detail"] for r in desk.store.db.execute(
+            f"EXPLAIN QUERY PLAN SELECT {Queue.COLUMNS} {body} "
+            f"ORDER BY {Queue.ORDER}", params)]
         assert any("USING INDEX tickets_by_status" in line for line in plan), plan
 
 

@@ -91,11 +91,11 @@ class TestRanking:
             resolved(desk, "Same second", error="0x80070643")
         clock.advance(hours=5)
         resolved(desk, "Later", error="0x80070643")
-        rows = desk.store._db.execute("SELECT doc, kind, at FROM kb_docs").fetchall()
+        rows = desk.store.db.execute("SELECT doc, kind, at FROM kb_docs").fetchall()
         assert len({r["doc"] for r in rows}) == len(rows) == 7
         for row in rows:
             assert (row["doc"] < 0) == (row["kind"] == "article")
-            seconds = int(desk.store._db.execute("SELECT strftime('%s', ?) AS s",
+            seconds = int(desk.store.db.execute("SELECT strftime('%s', ?) AS s",
                                                  (row["at"],)).fetchone()["s"])
             assert abs(row["doc"]) >> 20 == seconds
 
@@ -152,11 +152,11 @@ class TestIndexInStep:
     def test_deleted_rows_leave_the_index(self, desk: Desk, kb: KbService) -> None:
         article = kb.add(ArticleDraft(title="Delete me", body="zebra"))
         with desk.store.transaction():
-            desk.store._db.execute("DELETE FROM kb_versions WHERE article_id = ?",
+            desk.store.db.execute("DELETE FROM kb_versions WHERE article_id = ?",
                                    (article["id"],))
-            desk.store._db.execute("DELETE FROM kb_articles WHERE id = ?", (article["id"],))
+            desk.store.db.execute("DELETE FROM kb_articles WHERE id = ?", (article["id"],))
         assert kb.search("zebra") == []
-        assert desk.store.kb_index_row(article["id"]) is None
+        assert desk.store.kb.index_row(article["id"]) is None
 
     def test_open_tickets_are_not_indexed(self, desk: Desk, kb: KbService) -> None:
         desk.tickets.create(NewTicket(summary="Open issue", error="0xDEADBEEF"))
@@ -206,14 +206,14 @@ class TestArticles:
         assert article["title"] == "Outlook prompts" and article["tags"] == "outlook,mfa"
         detail = kb.detail(article["id"][-8:])
         assert [v["changed"] for v in detail.versions] == ["created"]
-        entities = [op["entity"] for op in desk.store.outbox()]
+        entities = [op["entity"] for op in desk.store.sync.outbox()]
         assert entities[-2:] == ["kb_article", "kb_version"]
 
     def test_edit_without_change_writes_nothing(self, desk: Desk, kb: KbService) -> None:
         article = kb.add(ArticleDraft(title="Same", body="text"))
-        before = len(desk.store.outbox())
+        before = len(desk.store.sync.outbox())
         _, changed = kb.edit(article["id"], ArticleDraft(title="Same", body="text"))
-        assert changed == [] and len(desk.store.outbox()) == before
+        assert changed == [] and len(desk.store.sync.outbox()) == before
 
     def test_edit_records_who_changed_what(self, desk: Desk, kb: KbService,
                                            clock: FakeClock) -> None:
@@ -225,12 +225,12 @@ class TestArticles:
         assert versions[-1]["author"] == "dana" and versions[-1]["at"] > versions[0]["at"]
 
     def test_bad_input_writes_nothing(self, desk: Desk, kb: KbService) -> None:
-        before = len(desk.store.outbox())
+        before = len(desk.store.sync.outbox())
         with pytest.raises(InvalidInput, match="needs a title"):
             kb.add(ArticleDraft(title="  "))
         with pytest.raises(InvalidInput, match="no client named 'Nope'"):
             kb.add(ArticleDraft(title="T", client="Nope"))
-        assert len(desk.store.outbox()) == before
+        assert len(desk.store.sync.outbox()) == before
 
     def test_handles(self, kb: KbService) -> None:
         article = kb.add(ArticleDraft(title="A"))
@@ -290,7 +290,7 @@ class TestFilters:
                                    client="Acme"))
         globex = kb.add(ArticleDraft(title="Globex relay", error_codes=["0x800CCC0E"],
                                      client="Globex"))
-        acme_id = desk.store.client_by_name("Acme")["id"]
+        acme_id = desk.store.contacts.client_by_name("Acme")["id"]
         refs = {h.ref for h in kb.search("0x800CCC0E", articles_for=acme_id)}
         assert refs == {f"#{acme_fix}", f"#{globex_fix}", everyone["id"][-8:],
                         acme["id"][-8:]}

@@ -58,13 +58,13 @@ class TestSurveys:
         clock.advance(hours=2)
         t.record_csat(ref, "4", "Quick and friendly")
         assert t.survey_state(ref) is metrics.SurveyState.ANSWERED
-        answers = desk.store.csat_responses(t.find(ref)["id"])
+        answers = desk.store.timeline.csat_responses(t.find(ref)["id"])
         assert [(a["score"], a["comment"], a["author"]) for a in answers] == [
             (4, "Quick and friendly", "dana")]
         timeline = t.detail(ref).timeline
         csat = [e for e in timeline if e["kind"] == "csat"]
         assert json.loads(csat[0]["detail"])["score"] == 4
-        ops = [(o["entity"], o["kind"]) for o in desk.store.outbox()]
+        ops = [(o["entity"], o["kind"]) for o in desk.store.sync.outbox()]
         assert ("csat_response", "append") in ops, "the answer must sync like notes"
 
     def test_checklist_step_calls_record_survey_sent(self, desk: Desk) -> None:
@@ -84,7 +84,7 @@ class TestSurveys:
     def test_bad_answers_write_nothing(self, desk: Desk, clock: FakeClock) -> None:
         ref = _new(desk)
         t = desk.tickets
-        before = len(desk.store.outbox())
+        before = len(desk.store.sync.outbox())
         with pytest.raises(Refused, match="only taken for a resolved or closed"):
             t.record_csat(ref, 5)
         t.update(ref, {"status": "open"})
@@ -92,13 +92,13 @@ class TestSurveys:
         for bad in ("0", "6", "x"):
             with pytest.raises(InvalidInput, match="from 1 to 5"):
                 t.record_csat(ref, bad)
-        middle = len(desk.store.outbox())
+        middle = len(desk.store.sync.outbox())
         assert middle > before
         t.record_csat(ref, 2)
         clock.advance(minutes=5)
         with pytest.raises(Refused, match="never replaced"):
             t.record_csat(ref, 5)
-        assert len(desk.store.csat_responses(t.find(ref)["id"])) == 1
+        assert len(desk.store.timeline.csat_responses(t.find(ref)["id"])) == 1
 
     def test_a_reopen_starts_a_new_survey_round(self, desk: Desk, clock: FakeClock) -> None:
         ref = _new(desk)

@@ -24,7 +24,7 @@ def _new(desk: Desk, **record: Any) -> str:
 
 
 def _counts(desk: Desk) -> tuple[int, ...]:
-    db = desk.store._db
+    db = desk.store.db
     tables = ("tickets", "events", "notes", "time_entries", "step_records", "attachments",
               "outbox", "clients", "callers")
     return tuple(db.execute(f"SELECT count(*) AS n FROM {t}").fetchone()["n"] for t in tables)
@@ -45,8 +45,8 @@ class TestCreate:
     def test_callers_and_clients_are_reused(self, desk: Desk) -> None:
         _new(desk, caller="Ana Chen", email="ana@acme.example", client="Acme")
         _new(desk, caller="Ana Chen", email="ANA@acme.example", client="acme")
-        assert len(desk.store.clients()) == 1
-        assert len(desk.store.search_callers("Ana")) == 1
+        assert len(desk.store.contacts.clients()) == 1
+        assert len(desk.store.contacts.search_callers("Ana")) == 1
 
     def test_sla_follows_the_client_tier(self, desk: Desk) -> None:
         desk.tickets.set_client_tier("Meridian Clinic", "premium")
@@ -67,7 +67,8 @@ class TestCreate:
     def test_provisional_label_when_the_server_lease_runs_dry(self, desk: Desk) -> None:
         """Joined to a server, offline, block used up: a provisional label, never a clash."""
         with desk.store.transaction():
-            desk.store.save_lease(Lease(5000, 5001, 5000, Authority.SERVER), "2026-01-01T00:00:00Z")
+            desk.store.sync.save_lease(Lease(5000, 5001, 5000, Authority.SERVER),
+                                       "2026-01-01T00:00:00Z")
         assert _new(desk) == "5000"
         row = desk.tickets.create(NewTicket(summary="Offline and out of numbers"))
         assert row["number"] is None
@@ -258,10 +259,10 @@ class TestAttachments:
         desk.tickets.complete_step(ref, "record_errors", {"error_text": "0x800CCC0E",
                                                          "screenshot": str(shot)})
         assert len(desk.tickets.detail(ref).attachments) == 2
-        blobs = desk.store._db.execute("SELECT count(*) AS n FROM blobs").fetchone()["n"]
+        blobs = desk.store.db.execute("SELECT count(*) AS n FROM blobs").fetchone()["n"]
         assert blobs == 1
         digest = desk.tickets.detail(ref).attachments[0]["sha256"]
-        assert desk.store.blob(digest) == shot.read_bytes()
+        assert desk.store.attachments.blob(digest) == shot.read_bytes()
 
     def test_missing_and_oversized_files_are_refused(self, desk: Desk, tmp_path: Path) -> None:
         ref = _new(desk)

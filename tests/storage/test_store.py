@@ -27,9 +27,9 @@ def _open(path: Path, **kwargs: int) -> Store:
 def test_new_store_uses_wal_and_full_sync(tmp_path: Path) -> None:
     store = _open(tmp_path / "d.db")
     assert store.schema_version == LATEST
-    mode = store._db.execute("PRAGMA journal_mode").fetchone()["journal_mode"]
+    mode = store.db.execute("PRAGMA journal_mode").fetchone()["journal_mode"]
     assert mode == "wal"
-    assert store._db.execute("PRAGMA synchronous").fetchone()["synchronous"] == 2  # FULL
+    assert store.db.execute("PRAGMA synchronous").fetchone()["synchronous"] == 2  # FULL
     assert len(store.client_id) == 12
     store.close()
 
@@ -87,13 +87,13 @@ def test_writes_outside_a_transaction_are_a_programming_error(tmp_path: Path) ->
 
 
 def test_a_failure_inside_a_transaction_leaves_neither_row_nor_op(desk: Desk) -> None:
-    before = desk.store.outbox_count()
+    before = desk.store.sync.outbox_count()
     with pytest.raises(ZeroDivisionError), desk.store.transaction():
         desk.store.insert("clients", {"id": "c1", "name": "Acme", "contract_tier": "standard",
                                       "created_at": "2026-01-01T00:00:00Z"})
         1 / 0  # noqa: B018
-    assert desk.store.client_by_name("Acme") is None
-    assert desk.store.outbox_count() == before
+    assert desk.store.contacts.client_by_name("Acme") is None
+    assert desk.store.sync.outbox_count() == before
 
 
 def test_every_synced_row_has_its_op(desk: Desk) -> None:
@@ -102,9 +102,9 @@ def test_every_synced_row_has_its_op(desk: Desk) -> None:
     desk.tickets.add_note(str(t["number"]), "Checking the spooler", internal=True)
     desk.tickets.log_time(str(t["number"]), "15m")
     desk.tickets.set_status(str(t["number"]), "in-progress")
-    ops = desk.store.outbox()
+    ops = desk.store.sync.outbox()
     op_ids = {(o["entity"], o["entity_id"]) for o in ops}
-    db = desk.store._db
+    db = desk.store.db
     for table, entity in [("tickets", "ticket"), ("events", "event"), ("notes", "note"),
                           ("time_entries", "time_entry"), ("clients", "client"),
                           ("callers", "caller")]:
@@ -150,7 +150,7 @@ def test_killed_mid_write_leaves_no_half_ticket(tmp_path: Path, kill_after: int)
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == -9, result.stderr
     desk = make_desk(root)
-    db = desk.store._db
+    db = desk.store.db
     assert db.execute("PRAGMA integrity_check").fetchone()["integrity_check"] == "ok"
     for table in ("tickets", "events", "clients", "callers", "step_records", "outbox"):
         assert db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"] == 0, table
@@ -171,6 +171,6 @@ def test_killed_after_commit_keeps_everything(tmp_path: Path) -> None:
     desk = make_desk(root)
     ticket = desk.tickets.find("1001")
     assert ticket["summary"] == "Half-written" and ticket["verification"] == "callback"
-    ops = desk.store.outbox()
+    ops = desk.store.sync.outbox()
     assert {o["entity"] for o in ops} >= {"ticket", "event", "client", "caller", "step_record"}
     desk.close()

@@ -218,7 +218,7 @@ def test_salvage_copies_what_can_be_read_into_a_sound_store(tmp_path: Path) -> N
     assert not health.marker_path(database).exists()
     store = open_store(database, check=True)
     try:
-        assert store.damage is None and store.count_tickets() == result.copied["tickets"]
+        assert store.damage is None and store.tickets.count() == result.copied["tickets"]
     finally:
         store.close()
     with make_desk(tmp_path) as desk:  # and it takes new work
@@ -232,16 +232,16 @@ def test_salvage_copies_what_can_be_read_into_a_sound_store(tmp_path: Path) -> N
 def test_a_full_disk_says_so_and_writes_nothing(tmp_path: Path) -> None:
     add_tickets(tmp_path, 2)
     with make_desk(tmp_path) as desk:
-        before = desk.store.count_tickets()
-        pages = desk.store._db.execute("PRAGMA page_count").fetchone()["page_count"]
-        desk.store._db.execute(f"PRAGMA max_page_count = {pages}")
+        before = desk.store.tickets.count()
+        pages = desk.store.db.execute("PRAGMA page_count").fetchone()["page_count"]
+        desk.store.db.execute(f"PRAGMA max_page_count = {pages}")
         with pytest.raises(health.DiskProblem, match="disk holding .* is full") as caught:
             desk.tickets.create(NewTicket(summary="Shared drive missing",
                                           caller="Cy Roe",
                                           verbatim="x" * 200_000))
         assert "no transaction is active" not in str(caught.value)
     with make_desk(tmp_path) as desk:
-        assert desk.store.count_tickets() == before
+        assert desk.store.tickets.count() == before
 
 
 @pytest.mark.parametrize(("number", "expected"), [
@@ -266,7 +266,7 @@ def test_a_constraint_error_is_not_mistaken_for_the_disk(tmp_path: Path) -> None
     store = open_store(tmp_path / "s.db")
     try:
         with pytest.raises(sqlite3.IntegrityError), store.transaction():
-            store._db.execute("INSERT INTO meta(key, value) VALUES ('k', NULL)")
+            store.db.execute("INSERT INTO meta(key, value) VALUES ('k', NULL)")
         assert not isinstance(health.explain(sqlite3.IntegrityError("x"), None), health.DiskProblem)
     finally:
         store.close()
@@ -286,11 +286,11 @@ def test_content_is_never_stored_under_a_hash_it_does_not_have(tmp_path: Path) -
         real = hashlib.sha256(b"screenshot").hexdigest()
         with pytest.raises(health.ContentMismatch, match="does not match its SHA-256"), \
                 store.transaction():
-            store.put_blob(real, b"something else")
-        assert store.blob(real) is None
+            store.attachments.put_blob(real, b"something else")
+        assert store.attachments.blob(real) is None
         with store.transaction():
-            store.put_blob(real, b"screenshot")
-        assert store.blob(real) == b"screenshot"
+            store.attachments.put_blob(real, b"screenshot")
+        assert store.attachments.blob(real) == b"screenshot"
     finally:
         store.close()
 

@@ -69,7 +69,7 @@ def test_three_replicas_converge(shared_server: TeamServer, steps: list[tuple[st
             clients.append(SyncClient(desk, Credentials(shared_server.url, token, "t")))
         for kind, who, arg in steps:
             desk = desks[who]
-            known = [r["id"] for r in desk.store._db.execute("SELECT id FROM tickets")]
+            known = [r["id"] for r in desk.store.db.execute("SELECT id FROM tickets")]
             target = known[len(known) // 2] if known else None
             try:
                 if kind == "create":
@@ -94,8 +94,8 @@ def test_three_replicas_converge(shared_server: TeamServer, steps: list[tuple[st
                 client.sync()
         states = [state(d) for d in desks]
         assert states[0] == states[1] == states[2]
-        assert all(d.store.outbox_count() == 0 for d in desks)
-        local_ops = [o["op_id"] for d in desks for o in d.store.outbox()]
+        assert all(d.store.sync.outbox_count() == 0 for d in desks)
+        local_ops = [o["op_id"] for d in desks for o in d.store.sync.outbox()]
         with shared_server.session() as s:
             on_server = s.exec(select(SrvOp.op_id).where(SrvOp.origin != "server")).all()
         mine = set(local_ops)

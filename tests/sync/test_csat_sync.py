@@ -32,7 +32,7 @@ def test_answer_recorded_on_one_laptop_reaches_the_other(team: dict[str, Tech]) 
     ben.desk.tickets.record_csat(ticket_id, 5, "Sorted in minutes")
     for tech in (ben, ana):
         tech.sync()
-    answers = ana.desk.store.csat_responses(ticket_id)
+    answers = ana.desk.store.timeline.csat_responses(ticket_id)
     assert [(a["score"], a["comment"], a["author"]) for a in answers] == [
         (5, "Sorted in minutes", "ben")]
     assert ana.desk.tickets.survey_state(ticket_id) is metrics.SurveyState.ANSWERED

@@ -43,7 +43,7 @@ def _changes(desk: Desk) -> list[dict[str, Any]]:
     return [{"op_id": op["op_id"], "entity": op["entity"], "entity_id": op["entity_id"],
              "kind": op["kind"], "field": op["field"],
              "value": json.loads(op["value"]) if op["value"] is not None else None,
-             "hlc": op["hlc"]} for op in desk.store.outbox()]
+             "hlc": op["hlc"]} for op in desk.store.sync.outbox()]
 
 
 def _apply(desk: Desk, changes: list[dict[str, Any]]) -> None:
@@ -63,14 +63,14 @@ def test_applied_but_flagged_with_one_event(tmp_path: Path) -> None:
         assert ticket["status"] == "closed" and ticket["resolution"] == MFA_FIX, \
             "sync keeps what arrived"
         assert ticket["flagged"] == TicketService.IDENTITY_FLAG
-        flags = [e for e in new.store.timeline(ticket_id) if e["kind"] == "identity_flagged"]
+        flags = [e for e in new.store.timeline.events(ticket_id) if e["kind"] == "identity_flagged"]
         assert len(flags) == 1
         assert "names 'MFA'" in flags[0]["summary"]
         # The same changes again (a re-sent page) and a settled flag: nothing new.
         new.tickets.update(ticket_id, {"flagged": ""})
         _apply(new, changes)
         assert not new.tickets.find(ticket_id)["flagged"]
-        assert len([e for e in new.store.timeline(ticket_id)
+        assert len([e for e in new.store.timeline.events(ticket_id)
                     if e["kind"] == "identity_flagged"]) == 1
     finally:
         old.close()
@@ -105,5 +105,5 @@ def test_the_flag_reaches_the_team_through_the_server(team: dict[str, Tech]) -> 
     ana.sync()
     assert ana.desk.tickets.find(ticket_id)["flagged"] == TicketService.IDENTITY_FLAG
     for desk in (ana.desk, ben.desk):
-        assert len([e for e in desk.store.timeline(ticket_id)
+        assert len([e for e in desk.store.timeline.events(ticket_id)
                     if e["kind"] == "identity_flagged"]) == 1

@@ -32,7 +32,7 @@ def titles(desk: Desk, query: str) -> set[str]:
 
 
 def table(desk: Desk, name: str) -> list[dict[str, object]]:
-    return desk.store._db.execute(f"SELECT * FROM {name} ORDER BY id").fetchall()
+    return desk.store.db.execute(f"SELECT * FROM {name} ORDER BY id").fetchall()
 
 
 def test_articles_versions_and_links_converge_with_the_index(team: dict[str, Tech]) -> None:
@@ -59,7 +59,7 @@ def test_articles_versions_and_links_converge_with_the_index(team: dict[str, Tec
         "created", "body"]
     for name in ("kb_articles", "kb_versions", "kb_links"):
         assert table(ana.desk, name) == table(ben.desk, name), name
-    assert ana.desk.store.kb_index_row(acme["id"]) == ben.desk.store.kb_index_row(acme["id"])
+    assert ana.desk.store.kb.index_row(acme["id"]) == ben.desk.store.kb.index_row(acme["id"])
 
 
 def test_resolved_ticket_pulled_is_searchable(team: dict[str, Tech]) -> None:

@@ -75,7 +75,7 @@ def test_bad_rows_are_quarantined_and_sync_goes_on(server: TeamServer,
     ana.sync()
     report = ben.sync()
     assert report.quarantined == 4
-    held = {r["op_id"]: r for r in ben.desk.store.quarantined()}
+    held = {r["op_id"]: r for r in ben.desk.store.sync.quarantined()}
     assert set(held) == {"legacy-prio", "legacy-list", "legacy-half", "legacy-stamp"}
     assert "priority" in held["legacy-prio"]["reason"]
     assert "body" in held["legacy-list"]["reason"]
@@ -104,7 +104,7 @@ def test_a_row_waiting_for_its_parent_applies_once_the_parent_comes(
             "author": "ana", "body": "Early note", "internal": 1},
            op_id="early-note", scope=acme)
     assert ben.sync().quarantined == 1
-    assert "FOREIGN KEY" in ben.desk.store.quarantined()[0]["reason"]
+    assert "FOREIGN KEY" in ben.desk.store.sync.quarantined()[0]["reason"]
     created = dict(ben.desk.store.row("tickets", ticket) or {})
     created.update(id="t-later", number=None, provisional="L-x-1", summary="Later ticket")
     for derived in ("response_due", "response_risk_at", "resolve_due", "resolve_risk_at",
@@ -116,7 +116,7 @@ def test_a_row_waiting_for_its_parent_applies_once_the_parent_comes(
     assert report.quarantined == 0
     report = ben.sync()
     assert report.released == 1
-    assert ben.desk.store.quarantined() == []
+    assert ben.desk.store.sync.quarantined() == []
     assert ben.desk.store.row("notes", "n-early") is not None
 
 
@@ -132,7 +132,7 @@ def test_an_admin_retracts_an_op_and_every_store_applies_it(
     inject(server, "ticket", ticket, "set", {"a": 1}, "priority", op_id="legacy-prio",
            scope=acme)
     ana.sync()
-    assert [r["op_id"] for r in ana.desk.store.quarantined()] == ["legacy-prio"]
+    assert [r["op_id"] for r in ana.desk.store.sync.quarantined()] == ["legacy-prio"]
     url = ["--database-url", server.database_url]
     listing = deskcli("server", "ops", "--record", ticket, "--format", "json", *url,
                       home=tmp_path / "admin")
@@ -155,7 +155,7 @@ def test_an_admin_retracts_an_op_and_every_store_applies_it(
     assert twice.returncode == 2 and "already retracted" in twice.stderr
     ana.sync()
     ben.sync()
-    assert ana.desk.store.quarantined() == []
+    assert ana.desk.store.sync.quarantined() == []
     assert state(ana.desk)["notes"] == [] == state(ben.desk)["notes"]
     # A store that joins now never sees either op.
     token = server.add("cy", ["Acme"])
@@ -207,7 +207,7 @@ def test_a_server_error_on_one_op_does_not_hold_up_the_rest(
     ana = team["ana"]
     for text in ("First", "Poison", "Third"):
         ana.desk.tickets.add_note(ticket, text, internal=True)
-    poison = next(json.loads(o["value"])["id"] for o in ana.desk.store.pending_ops(100)
+    poison = next(json.loads(o["value"])["id"] for o in ana.desk.store.sync.pending_ops(100)
                   if o["entity"] == "note" and json.loads(o["value"])["body"] == "Poison")
     failing = {"on": True}
 
@@ -220,12 +220,12 @@ def test_a_server_error_on_one_op_does_not_hold_up_the_rest(
     report = client.sync()
     assert len(report.deferred) == 2, "the poison note and its timeline event wait"
     assert report.pushed >= 4, "the other notes and events went out"
-    assert ana.desk.store.outbox_count() == 2
+    assert ana.desk.store.sync.outbox_count() == 2
     team["ben"].sync()
     assert sorted(n["body"] for n in state(team["ben"].desk)["notes"]) == ["First", "Third"]
     failing["on"] = False
     report = client.sync()
-    assert report.deferred == [] and ana.desk.store.outbox_count() == 0
+    assert report.deferred == [] and ana.desk.store.sync.outbox_count() == 0
     client.close()
 
 
@@ -235,7 +235,7 @@ def test_a_server_failing_on_everything_stops_the_sync_without_losing_anything(
     ana = team["ana"]
     for index in range(50):
         ana.desk.tickets.add_note(ticket, f"Note {index}", internal=True)
-    queued = ana.desk.store.outbox_count()
+    queued = ana.desk.store.sync.outbox_count()
     pushes = []
 
     def down(request: httpx.Request) -> httpx.Response:
@@ -246,6 +246,6 @@ def test_a_server_failing_on_everything_stops_the_sync_without_losing_anything(
     with pytest.raises(SyncError, match="keeps failing"):
         client.sync()
     assert len(pushes) <= MAX_SERVER_ERRORS + 3
-    assert ana.desk.store.outbox_count() == queued
+    assert ana.desk.store.sync.outbox_count() == queued
     client.close()
     assert ana.sync().unsent == 0, "the real server takes them all next time"

@@ -53,7 +53,7 @@ def test_every_op_of_a_full_ticket_flow_passes(desk: Desk, clock: FakeClock,
     kb = KbService.for_desk(desk)
     article = kb.add(kb.draft_for_ticket(ref)[0])
     kb.link(ref, str(article["id"]))
-    ops = desk.store.outbox()
+    ops = desk.store.sync.outbox()
     kinds = {(op["entity"], op["kind"]) for op in ops}
     assert {("ticket", "create"), ("note", "append"), ("attachment", "append"),
             ("csat_response", "append"), ("kb_article", "create"),
@@ -67,7 +67,7 @@ def test_sample_data_rows_pass(desk: Desk) -> None:
     """The demo writes realistic rows of every synced table straight to the store."""
     demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla,
               new_id=SeqIds())
-    db = desk.store._db
+    db = desk.store.db
     checked = 0
     for table, entity in TABLE_ENTITY.items():
         for row in db.execute(f"SELECT * FROM {table}").fetchall():

@@ -92,7 +92,7 @@ class World:
             desk.close()
 
     def tickets(self, who: str) -> list[dict[str, Any]]:
-        return list(self.desks[who].store._db.execute("SELECT * FROM tickets ORDER BY id"))
+        return list(self.desks[who].store.db.execute("SELECT * FROM tickets ORDER BY id"))
 
     def pick(self, who: str, index: int, client: str | None = None) -> dict[str, Any] | None:
         rows = [r for r in self.tickets(who)
@@ -145,7 +145,7 @@ def hostile_step(world: World, kind: str, index: int) -> None:
     elif kind == "forged_origin":
         assert world.raw([], origin=world.desks["ana"].store.client_id) == 403
     elif kind in ("lease_number", "set_number"):
-        leases = world.desks["ana"].store.leases()
+        leases = world.desks["ana"].store.sync.leases()
         if not leases:
             return
         if kind == "set_number" and a_ticket:
@@ -156,7 +156,7 @@ def hostile_step(world: World, kind: str, index: int) -> None:
         ticket = eve.tickets.create(NewTicket.from_mapping(
             {"summary": "number thief", "client": world.names["A"]}))
         with eve.store.transaction():
-            eve.store.rewrite_pending_create("ticket", ticket["id"],
+            eve.store.sync.rewrite_pending_create("ticket", ticket["id"],
                                              {"number": leases[0].next, "provisional": None})
         world.clients["eve"].sync()
     del root
@@ -205,9 +205,9 @@ def check(world: World) -> None:
                     for t in root_tickets if t["client_id"] in allowed]
         assert [{k: v for k, v in t.items() if k not in local_only} for t in mine] == \
             expected, f"{who} differs from the admin's view of their clients"
-        notes = list(world.desks[who].store._db.execute(
+        notes = list(world.desks[who].store.db.execute(
             "SELECT n.* FROM notes n JOIN tickets t ON t.id = n.ticket_id ORDER BY n.id"))
-        root_notes = list(world.desks["root"].store._db.execute(
+        root_notes = list(world.desks["root"].store.db.execute(
             "SELECT n.* FROM notes n JOIN tickets t ON t.id = n.ticket_id "
             "WHERE t.client_id IN (" + ",".join("?" * len(allowed)) + ") ORDER BY n.id",
             sorted(allowed)))
@@ -217,7 +217,7 @@ def check(world: World) -> None:
     by_id = {t["id"]: t for t in root_tickets}
     for ticket_id, number in world.numbers.items():
         assert by_id[ticket_id]["number"] == number, "an honest leased number was taken"
-    for note in world.desks["root"].store._db.execute(
+    for note in world.desks["root"].store.db.execute(
             "SELECT * FROM notes WHERE id LIKE ?", (f"eve{world.n}-note-%",)):
         assert note["author"] == world.handles["eve"], "an author was forged"
     with world.server.session() as s:

@@ -73,7 +73,7 @@ def op(entity: str, entity_id: str, kind: str, value: Any, field: str | None = N
 
 
 def rows(tech: Tech, table: str) -> list[dict[str, Any]]:
-    return list(tech.desk.store._db.execute(f"SELECT * FROM {table} ORDER BY id"))
+    return list(tech.desk.store.db.execute(f"SELECT * FROM {table} ORDER BY id"))
 
 
 def full(tech: Tech, table: str, row_id: str, **changes: Any) -> dict[str, Any]:
@@ -215,7 +215,7 @@ class TestScopeMoves:
         max_.desk.tickets.update(ticket, {"client": "Other"})
         max_.desk.tickets.add_note(ticket, "after the move", internal=True)
         sync_everyone(world)
-        assert ana.desk.store.ticket_by_id(ticket) is None, "Acme-only tech lost sight"
+        assert ana.desk.store.tickets.by_id(ticket) is None, "Acme-only tech lost sight"
         assert not [n for n in rows(ana, "notes") if n["ticket_id"] == ticket]
         held = olga.desk.tickets.find(ticket)
         assert held["client_id"] == OTHER and held["summary"] == "Misfiled ticket"
@@ -232,7 +232,7 @@ class TestScopeMoves:
         # And back again: Ana gets the whole ticket, Olga loses it.
         max_.desk.tickets.update(ticket, {"client": "Acme"})
         sync_everyone(world)
-        assert olga.desk.store.ticket_by_id(ticket) is None
+        assert olga.desk.store.tickets.by_id(ticket) is None
         assert rows(ana, "notes") == rows(max_, "notes")
         assert state(ana.desk)["tickets"] == state(max_.desk)["tickets"]
 
@@ -250,7 +250,7 @@ class TestScopeMoves:
             client = SyncClient(desk, Credentials(server.url, token, "t"))
             try:
                 assert client.sync().unsent == 0
-                held = desk.store.ticket_by_id(ticket)
+                held = desk.store.tickets.by_id(ticket)
                 assert (held is not None) == (clients == ["Other"])
             finally:
                 client.close()
@@ -307,10 +307,10 @@ class TestIdentityFromTheToken:
         ana, max_ = world["ana"], world["max"]
         ana.sync()  # takes a lease
         max_.sync()
-        leased = ana.desk.store.leases()[0]
+        leased = ana.desk.store.sync.leases()[0]
         ticket_id = new(max_, "stolen number", "Acme")
         with max_.desk.store.transaction():
-            max_.desk.store.rewrite_pending_create("ticket", ticket_id,
+            max_.desk.store.sync.rewrite_pending_create("ticket", ticket_id,
                                                    {"number": leased.next})
         max_.sync()
         mine = new(ana, "told the caller their number", "Acme")
@@ -351,8 +351,8 @@ class TestIdentityFromTheToken:
             client.sync()
             world["ana"].sync()
             for store in (desk.store, world["ana"].desk.store):
-                assert store.ticket_by_id(ticket)["created_by"] == "dee"
-                authors = {n["author"] for n in store._db.execute(
+                assert store.tickets.by_id(ticket)["created_by"] == "dee"
+                authors = {n["author"] for n in store.db.execute(
                     "SELECT author FROM notes WHERE ticket_id = ?", (ticket,))}
                 assert authors == {"dee"}
         finally:

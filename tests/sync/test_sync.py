@@ -35,7 +35,7 @@ LOCAL_ONLY = {"response_due", "response_risk_at", "resolve_due", "resolve_risk_a
 
 def state(desk: Desk) -> dict[str, Any]:
     """Everything that must be identical on every replica after a full sync."""
-    db = desk.store._db
+    db = desk.store.db
     out: dict[str, Any] = {}
     for table in SYNCED_TABLES:
         rows = db.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
@@ -74,7 +74,7 @@ class TestConvergence:
         assert state(ana) == state(ben)
         numbers = [r["number"] for r in state(ana)["tickets"]]
         assert None not in numbers and len(set(numbers)) == 3, "unique real numbers"
-        assert ana.store.outbox_count() == ben.store.outbox_count() == 0
+        assert ana.store.sync.outbox_count() == ben.store.sync.outbox_count() == 0
         notes = state(ana)["notes"]
         assert len(notes) == 2 and len({n["id"] for n in notes}) == 2
         assert sum(e["minutes"] for e in state(ben)["time_entries"]) == 35
@@ -149,7 +149,7 @@ class TestNothingLostOrDoubled:
         ana.client.join("ana")
         ops = [{"op_id": o["op_id"], "entity": o["entity"], "entity_id": o["entity_id"],
                 "kind": o["kind"], "field": o["field"], "value": json.loads(o["value"]),
-                "hlc": o["hlc"], "base_seq": o["base_seq"]} for o in ana.desk.store.outbox()]
+                "hlc": o["hlc"], "base_seq": o["base_seq"]} for o in ana.desk.store.sync.outbox()]
         body = {"protocol": 1, "client_id": ana.desk.store.client_id, "ops": ops}
         headers = {"Authorization": f"Bearer {server.tokens['ana']}"}
         first = httpx.post(f"{server.url}/v1/push", json=body, headers=headers).json()
@@ -171,7 +171,7 @@ class TestNothingLostOrDoubled:
         for index in range(300):  # a little over one push batch
             ticket = new(ana.desk, f"Backlog ticket {index}")
             ana.desk.tickets.add_note(ticket, "note", internal=True)
-        local_ids = {o["op_id"] for o in ana.desk.store.outbox()}
+        local_ids = {o["op_id"] for o in ana.desk.store.sync.outbox()}
         assert len(local_ids) > PUSH_BATCH, "the backlog needs a second batch"
         # The server holds the second push (before it touches the database) until killed,
         # so the kill lands at that point on every run, however loaded the machine is.
@@ -193,13 +193,13 @@ class TestNothingLostOrDoubled:
         worker.join(timeout=60)
         assert errors, "the sync round was cut off by the kill"
         assert len([o for o in server_ops(server) if o.origin != "server"]) == PUSH_BATCH
-        assert ana.desk.store.outbox_count() == len(local_ids) - PUSH_BATCH
+        assert ana.desk.store.sync.outbox_count() == len(local_ids) - PUSH_BATCH
         server.hold_after = None
         server.start()
         deadline = time.monotonic() + 60
-        while ana.desk.store.outbox_count() and time.monotonic() < deadline:
+        while ana.desk.store.sync.outbox_count() and time.monotonic() < deadline:
             ana.sync()
-        assert ana.desk.store.outbox_count() == 0, "the outbox drains after the restart"
+        assert ana.desk.store.sync.outbox_count() == 0, "the outbox drains after the restart"
         pushed = [op.op_id for op in server_ops(server) if op.origin != "server"]
         assert len(pushed) == len(set(pushed)) == len(local_ids)
         assert set(pushed) == local_ids
@@ -213,18 +213,18 @@ class TestNothingLostOrDoubled:
         desk = make_desk(home, actor="dee")
         for index in range(5):
             new(desk, f"Ticket {index}")
-        expected = {o["op_id"] for o in desk.store.outbox()}
+        expected = {o["op_id"] for o in desk.store.sync.outbox()}
         desk.close()
         script = textwrap.dedent(f"""
             import os, signal, sys
             sys.path.insert(0, {str(Path(__file__).parents[1])!r})
             from helpers import make_desk
-            from deskcli.storage import store as store_mod
+            from deskcli.storage import sync_state
             from deskcli.sync.client import SyncClient
             from deskcli.sync.credentials import Credentials
             def die(self, *a, **k):
                 os.kill(os.getpid(), signal.SIGKILL)
-            store_mod.Store.mark_acked = die
+            sync_state.SyncState.mark_acked = die
             desk = make_desk(__import__("pathlib").Path({str(home)!r}), actor="dee")
             SyncClient(desk, Credentials({server.url!r}, {token!r}, "t")).sync()
         """)
@@ -232,7 +232,7 @@ class TestNothingLostOrDoubled:
                                 timeout=60, env={**os.environ})
         assert result.returncode == -9, result.stderr.decode()
         desk = make_desk(home, actor="dee")
-        assert desk.store.outbox_count() == len(expected), "nothing was recorded as sent"
+        assert desk.store.sync.outbox_count() == len(expected), "nothing was recorded as sent"
         report = SyncClient(desk, Credentials(server.url, token, "t")).sync()
         assert report.duplicates == len(expected) and report.pushed == 0
         pushed = [op.op_id for op in server_ops(server) if op.origin != "server"]
@@ -351,7 +351,7 @@ class TestBadRequests:
             creates = s.exec(select(SrvOp).where(SrvOp.kind == "create",
                                                  SrvOp.entity == "ticket")).all()
             assert [json.loads(o.value)["summary"] for o in creates] == ["Globex printer"]
-        assert gil.store.outbox_count() == 0, "refused changes never block the queue"
+        assert gil.store.sync.outbox_count() == 0, "refused changes never block the queue"
         # Ana (Acme) never sees Globex's ticket.
         team["ana"].sync()
         assert [r["summary"] for r in state(team["ana"].desk)["tickets"]] == []

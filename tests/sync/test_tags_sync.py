@@ -40,7 +40,7 @@ def test_different_tags_added_offline_are_both_kept(team: dict[str, Tech]) -> No
     assert ana.tickets.tags_of(ticket) == ben.tickets.tags_of(ticket) == [
         "erp", "outage", "vip"]
     assert _records(ana) == _records(ben)
-    assert ana.store.outbox_count() == ben.store.outbox_count() == 0
+    assert ana.store.sync.outbox_count() == ben.store.sync.outbox_count() == 0
 
 
 def test_a_remove_only_takes_the_tags_it_saw(team: dict[str, Tech]) -> None:
@@ -73,7 +73,7 @@ def test_a_server_refuses_a_malformed_tag(team: dict[str, Tech]) -> None:
             "id": "bad-tag-1", "ticket_id": ticket, "tag": "Not A Tag", "action": "add",
             "removes": None, "at": "2026-11-24T09:00:00Z", "author": "ana"})
     report = team["ana"].sync()
-    rejected = ana.store.rejections()
+    rejected = ana.store.sync.rejections()
     assert [r["entity_id"] for r in rejected] == ["bad-tag-1"], report
     assert "lower-case word" in rejected[0]["reason"]
     assert ana.tickets.find(ticket)["number"] is not None

@@ -80,4 +80,4 @@ def test_console_follows_the_team(server: TeamServer, team: dict[str, Tech],
         assert "unsent" in status_line(app)
 
     drive(app, steps)
-    assert ana.desk.store.outbox_count() > 0, "the note waits in the outbox"
+    assert ana.desk.store.sync.outbox_count() > 0, "the note waits in the outbox"

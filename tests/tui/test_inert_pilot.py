@@ -29,7 +29,7 @@ def test_control_sequences_in_stored_text_are_inert_in_the_queue_and_ticket(
     app = sample_app(isolated_home, clock)
     row = app.desk.tickets.create(NewTicket(summary="placeholder", priority=None))
     with app.desk.store.transaction():  # as an old store or a peer could hold it
-        app.desk.store._db.execute("UPDATE tickets SET summary = ? WHERE id = ?",
+        app.desk.store.db.execute("UPDATE tickets SET summary = ? WHERE id = ?",
                                    (HOSTILE, row["id"]))
 
     async def steps(pilot: Pilot[int]) -> None:
@@ -63,7 +63,7 @@ def test_the_intake_refuses_a_pasted_escape_sequence_inline(
     from deskcli.tui.screens.intake import IntakeScreen
 
     app = sample_app(isolated_home, clock)
-    before = app.desk.store.count_tickets()
+    before = app.desk.store.tickets.count()
 
     async def steps(pilot: Pilot[int]) -> None:
         await press(pilot, "n")
@@ -82,4 +82,4 @@ def test_the_intake_refuses_a_pasted_escape_sequence_inline(
             assert sequence not in _screen_output(pilot), repr(sequence)
 
     drive(app, steps)
-    assert app.desk.store.count_tickets() == before
+    assert app.desk.store.tickets.count() == before

@@ -178,7 +178,8 @@ def test_the_callers_rating_from_the_ticket_screen(app: DeskApp) -> None:
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
-        answers = list(app.desk.store.csat_answers("9999", app.desk.tickets.find(ref)["id"]))
+        ticket_id = app.desk.tickets.find(ref)["id"]
+        answers = list(app.desk.store.metrics.csat_answers("9999", ticket_id))
         assert len(answers) == 1
         assert any("Survey answer: 4/5: Quick, thanks" in e["summary"]
                    for e in app.desk.tickets.detail(ref).timeline)

@@ -48,7 +48,7 @@ def notify_app(isolated_home: Path, clock: FakeClock, receiver: Receiver, mail: 
 
 
 def _ref_of(app: DeskApp, summary: str) -> tuple[str, str]:
-    row = app.desk.store._db.execute("SELECT id, number FROM tickets WHERE summary = ?",
+    row = app.desk.store.db.execute("SELECT id, number FROM tickets WHERE summary = ?",
                                      (summary,)).fetchone()
     return f"#{row['number']}", row["id"]
 

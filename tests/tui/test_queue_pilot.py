@@ -18,7 +18,7 @@ def table(app: DeskApp) -> QueueTable:
 def test_open_tickets_most_urgent_first_with_markers(app: DeskApp) -> None:
     async def steps(pilot: Pilot[int]) -> None:
         queue = table(app)
-        assert queue.total == app.desk.store.queue_count()
+        assert queue.total == app.desk.store.queue.count()
         states = [queue.view_at(i) for i in range(queue.total)]
         assert all(states), "every visible row is loaded"
         flags = [v.cells["flag"][:2] for v in states if v]
@@ -69,7 +69,7 @@ def test_mine_toggle_and_filters(app: DeskApp) -> None:
         await press(pilot, "m")
         await settle(pilot)
         queue = table(app)
-        mine = app.desk.store.queue_count(assignee="dana")
+        mine = app.desk.store.queue.count(assignee="dana")
         assert queue.total == mine < everything
         assert "mine (dana)" in str(app.screen.query_one("#queue-title").render())
         await press(pilot, "m")
@@ -79,7 +79,7 @@ def test_mine_toggle_and_filters(app: DeskApp) -> None:
         await press(pilot, "f", "tab", "enter", "down", "enter", "ctrl+s")
         await settle(pilot)
         assert table(app).filters.priorities == ("P1",)
-        assert table(app).total == app.desk.store.queue_count(priorities=["P1"])
+        assert table(app).total == app.desk.store.queue.count(priorities=["P1"])
         await press(pilot, "escape")
         await settle(pilot)
         assert table(app).total == everything

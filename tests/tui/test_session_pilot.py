@@ -191,8 +191,8 @@ def test_empty_store_offers_sample_data(isolated_home: Path, clock: FakeClock) -
         await press(pilot, "y")
         await settle(pilot)
         assert isinstance(app.screen, QueueScreen)
-        assert app.desk.store.count_tickets() == 40
-        assert app.screen.query_one(QueueTable).total == app.desk.store.queue_count()
+        assert app.desk.store.tickets.count() == 40
+        assert app.screen.query_one(QueueTable).total == app.desk.store.queue.count()
 
     drive(app, steps)
 
@@ -217,7 +217,7 @@ def test_a_full_disk_is_named_in_the_dialog_and_nothing_is_lost(app: DeskApp,
 
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, OUTLOOK)
-        db = app.desk.store._db
+        db = app.desk.store.db
         pages = db.execute("PRAGMA page_count").fetchone()["page_count"]
         db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
         before = len(app.desk.tickets.detail(OUTLOOK).attachments)

@@ -49,7 +49,7 @@ def state(app: DeskApp, ref: str, step: str) -> StepState:
 
 
 def records(app: DeskApp) -> int:
-    return int(app.desk.store._db.execute("SELECT count(*) AS n FROM step_records")
+    return int(app.desk.store.db.execute("SELECT count(*) AS n FROM step_records")
                .fetchone()["n"])
 
 

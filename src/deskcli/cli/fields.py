@@ -1,6 +1,6 @@
 """The ticket fields the CLI prints: their stable names, and how each is worked out.
 
-The queue streams tuples in ``Store.QUEUE_COLUMNS`` order; ``projector`` turns one into the
+The queue streams tuples in ``Queue.COLUMNS`` order; ``projector`` turns one into the
 fields asked for. Two fields are computed rather than stored: ``sla_state`` (by the
 domain's ``classify`` on the stored ISO strings) and ``time_left``. ``deskcli show`` and
 ``deskcli new --format json`` use the same names, so a script learns them once.
@@ -16,11 +16,11 @@ from typing import Any
 from deskcli.domain.enums import Status
 from deskcli.domain.sla import classify, format_span
 from deskcli.domain.timefmt import to_iso
-from deskcli.storage.store import Store
+from deskcli.storage.queue import Queue
 
-#: Names of the tuple positions in ``Store.QUEUE_COLUMNS`` ("c.name AS caller" → caller).
+#: Names of the tuple positions in ``Queue.COLUMNS`` ("c.name AS caller" → caller).
 SOURCE = tuple(part.split(" AS ")[-1].split(".")[-1].strip()
-               for part in Store.QUEUE_COLUMNS.split(","))
+               for part in Queue.COLUMNS.split(","))
 _AT = {name: index for index, name in enumerate(SOURCE)}
 
 #: The documented, stable field names (JSON keys, TSV/CSV headers), in JSON order.

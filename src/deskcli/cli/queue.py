@@ -1,6 +1,6 @@
 """``deskcli queue``: the open queue, what to pick up next first, in any of the output formats.
 
-Rows stream from ``Store.queue_rows`` as plain tuples; this module only picks the fields
+Rows stream from ``store.queue.rows`` as plain tuples; this module only picks the fields
 asked for and adds the two computed ones (``sla_state`` through the domain's
 ``classify``, and ``time_left``). That keeps a 100,000-row listing close to the speed of
 a bare ``sqlite3`` read.

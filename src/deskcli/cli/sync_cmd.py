@@ -363,14 +363,14 @@ def sync(fmt: Annotated[output.Format | None, typer.Option(
         with open_cli_desk() as desk:
             rows: list[tuple[Any, ...]] = [
                 (r["quarantined_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
-                 r["tech"], r["op_id"], r["reason"]) for r in desk.store.quarantined()]
+                 r["tech"], r["op_id"], r["reason"]) for r in desk.store.sync.quarantined()]
         output.write_rows(rows, ["quarantined_at", "entity", "entity_id", "change", "tech",
                                  "op_id", "reason"], output.pick_format(fmt))
         return
     if rejected:
         with open_cli_desk() as desk:
             rows = [(r["rejected_at"], r["entity"], r["entity_id"], r["field"] or r["kind"],
-                     r["reason"]) for r in desk.store.rejections()]
+                     r["reason"]) for r in desk.store.sync.rejections()]
         output.write_rows(rows, ["rejected_at", "entity", "entity_id", "change", "reason"],
                           output.pick_format(fmt))
         return

@@ -156,7 +156,7 @@ def queue_rank(*, priority: str, is_open: bool, responded: bool,
     1. every other ticket with a clock running, by its due time (breached ones first);
     2. tickets with no clock running (paused and answered, resolved, closed).
 
-    ``Store.queue_rows`` orders by exactly this (in SQL, so 100,000 rows need no Python);
+    ``store.queue.rows`` orders by exactly this (in SQL, so 100,000 rows need no Python);
     a test holds the two together.
     """
     if is_open and priority == Priority.P1.value and not responded:

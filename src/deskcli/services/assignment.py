@@ -97,7 +97,7 @@ class AssignmentService:
         if row is None:
             return False
         if row["kind"] == "created":
-            ticket = self.store.ticket_by_id(ticket_id)
+            ticket = self.store.tickets.by_id(ticket_id)
             if ticket is None or not ticket.get("assignee"):
                 return False
         else:

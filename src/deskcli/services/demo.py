@@ -115,7 +115,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     """
     if count < 1:
         raise Refused("give at least one ticket to create")
-    if any(lease.authority is Authority.SERVER for lease in store.leases()):
+    if any(lease.authority is Authority.SERVER for lease in store.sync.leases()):
         raise Refused("this store has joined a team server; sample data is only for a "
                       "standalone store (use DESKCLI_HOME to try it in a scratch profile)")
     rng = random.Random(rng_seed)
@@ -126,7 +126,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     with store.transaction():
         clients = []
         for name, tier in CLIENTS:
-            existing = store.client_by_name(name)
+            existing = store.contacts.client_by_name(name)
             if existing:
                 clients.append((existing["id"], existing["contract_tier"]))
                 continue
@@ -149,14 +149,14 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             callers.append((caller_id, client_id, tier))
         store.bulk_insert("callers", caller_rows)
 
-        highest = store.highest_number()
-        block = next_local_block(store.leases(), size=count, highest_used=highest)
+        highest = store.tickets.highest_number()
+        block = next_local_block(store.sync.leases(), size=count, highest_used=highest)
         if highest is not None:
             # Sample data again on a store that has tickets: the after-care history must
             # not repeat the ids of the first load (UNIQUE events.id); its choices stay
             # the same, only the ids are salted by where this batch starts.
             care.salt = uuid.uuid5(uuid.NAMESPACE_OID, f"deskcli-demo-{block.start}").int
-        store.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
+        store.sync.save_lease(block.__class__(block.start, block.end, block.end, block.authority),
                          at_now)
 
         tickets: list[dict[str, Any]] = []

@@ -65,11 +65,11 @@ def seed_articles(store: Store, *, now: datetime, new_id: Callable[[], str],
     the store already has (a second ``deskcli demo``) is not written twice."""
     articles, versions = [], []
     with store.transaction():
-        present = {row["title"] for row in store.kb_articles()}
+        present = {row["title"] for row in store.kb.articles()}
         for title, tags, codes, products, client, days, body in ARTICLES:
             if title in present:
                 continue
-            client_row = store.client_by_name(client) if client else None
+            client_row = store.contacts.client_by_name(client) if client else None
             at = to_iso(now - timedelta(days=days))
             article_id = new_id()
             columns = {"title": title, "body": body, "tags": tags, "error_codes": codes,

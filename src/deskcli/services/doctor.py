@@ -126,11 +126,11 @@ def check_store(paths: Paths) -> tuple[list[Check], dict[str, str | None]]:
         if store.damage is not None:
             checks.append(Check(FAIL, "store", str(health.damaged_error(path, store.damage))))
             return checks, login
-        tickets = store.count_tickets()
+        tickets = store.tickets.count()
         checks.append(Check(OK, "store", f"{path}: pages checked (quick_check ok), schema "
                             f"{store.schema_version}, {tickets} ticket(s), "
-                            f"{store.outbox_count()} change(s) not yet synced"))
-        bad = store.blobs_not_matching_their_hash()
+                            f"{store.sync.outbox_count()} change(s) not yet synced"))
+        bad = store.attachments.blobs_not_matching_their_hash()
         if bad:
             checks.append(Check(FAIL, "attachments",
                                 f"{len(bad)} stored file(s) do not match their SHA-256 hash "

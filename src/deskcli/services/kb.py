@@ -139,10 +139,10 @@ class KbService:
     def find(self, handle: str) -> Row:
         """An article by its handle, any unambiguous start or end of its id, or the id."""
         cleaned = kb.check_handle(handle)
-        exact = self.store.kb_article(cleaned)
+        exact = self.store.kb.article(cleaned)
         if exact is not None:
             return exact
-        found = self.store.kb_articles_matching(cleaned)
+        found = self.store.kb.articles_matching(cleaned)
         if not found:
             raise NotFound(f"no article {handle!r} in this store (see 'deskcli kb search')")
         if len(found) > 1:
@@ -154,17 +154,17 @@ class KbService:
 
     def detail(self, handle: str) -> ArticleDetail:
         article = self.find(handle)
-        return ArticleDetail(article, self.store.kb_versions(article["id"]),
-                             self.store.kb_links_of_article(article["id"]))
+        return ArticleDetail(article, self.store.kb.versions(article["id"]),
+                             self.store.kb.links_of_article(article["id"]))
 
     # --- writing ----------------------------------------------------------------------
 
     def _client_id(self, name: str | None) -> str | None:
         if not name:
             return None
-        row = self.store.client_by_name(name)
+        row = self.store.contacts.client_by_name(name)
         if row is None:
-            known = ", ".join(r["name"] for r in self.store.clients()[:8]) or "none yet"
+            known = ", ".join(r["name"] for r in self.store.contacts.clients()[:8]) or "none yet"
             raise InvalidInput(f"no client named {name!r} in this store (known: {known}); "
                                "leave the client out for an article that serves every client")
         return str(row["id"])
@@ -223,7 +223,7 @@ class KbService:
                           f"{article['client_name']} only; ticket {ticket_ref} is for "
                           f"{ticket.get('client_name') or 'no client'}")
         if any(link["article_id"] == article["id"]
-               for link in self.store.kb_links_of_ticket(ticket["id"])):
+               for link in self.store.kb.links_of_ticket(ticket["id"])):
             return article, False
         at = to_iso(self._now())
         short = kb.short_handle(article["id"])
@@ -237,7 +237,7 @@ class KbService:
         return article, True
 
     def links_of_ticket(self, ticket_ref: str) -> list[Row]:
-        return self.store.kb_links_of_ticket(self.tickets.find(ticket_ref)["id"])
+        return self.store.kb.links_of_ticket(self.tickets.find(ticket_ref)["id"])
 
     # --- searching --------------------------------------------------------------------
 
@@ -263,7 +263,7 @@ class KbService:
             match = kb.match_expression(query, any_word=any_word)
             if match is None:
                 return []
-            rows = self.store.kb_search(match, kind=kind, client_id=client_id, tag=tag_name,
+            rows = self.store.kb.search(match, kind=kind, client_id=client_id, tag=tag_name,
                                         since=since_iso, articles_for=articles_for,
                                         limit=limit)
             if rows or len(kb.query_terms(query)) < 2:
@@ -288,10 +288,10 @@ class KbService:
         match = kb.match_expression(" ".join(f'"{c}"' for c in codes), any_word=True)
         if match is None:
             return None
-        count = self.store.kb_count(match, kind="ticket", exclude=ticket["id"])
+        count = self.store.kb.count(match, kind="ticket", exclude=ticket["id"])
         if not count:
             return None
-        best = self.store.kb_search(match, kind="ticket", exclude=ticket["id"], limit=50)
+        best = self.store.kb.search(match, kind="ticket", exclude=ticket["id"], limit=50)
         latest = max(best, key=lambda r: r["at"])
         return Repeat(count=count, codes=codes,
                       latest_ref=display_ref(latest["number"], latest["provisional"]),
@@ -300,9 +300,9 @@ class KbService:
     def draft_for_ticket(self, ticket_ref: str) -> tuple[ArticleDraft, Row | None]:
         """What the closure step offers: the linked article to edit, else a new draft."""
         ticket = self.tickets.find(ticket_ref)
-        links = self.store.kb_links_of_ticket(ticket["id"])
+        links = self.store.kb.links_of_ticket(ticket["id"])
         if links:
-            article = self.store.kb_article(links[-1]["article_id"])
+            article = self.store.kb.article(links[-1]["article_id"])
             if article is not None:
                 return to_draft(article), article
         return kb.draft_from_ticket(ticket), None
@@ -370,7 +370,7 @@ class KbService:
                 columns = self._columns(draft)
             except InvalidInput as error:
                 raise InvalidInput(f"{path}: {error.message}") from None
-            existing = self.store.kb_article(draft.id) if draft.id else None
+            existing = self.store.kb.article(draft.id) if draft.id else None
             if draft.id and draft.id in ids:
                 raise InvalidInput(f"{path}: id {draft.id} appears in two files")
             if draft.id:
@@ -397,7 +397,7 @@ class KbService:
             raise InvalidInput(f"{folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
-        for article in self.store.kb_articles():
+        for article in self.store.kb.articles():
             draft = to_draft(article)
             path = folder / kb_markdown.file_name(draft, kb.short_handle(article["id"]))
             path.write_text(kb_markdown.render(draft), encoding="utf-8")

@@ -195,7 +195,7 @@ class MailIntake:
     def _ref_of(self, ticket_id: str | None) -> str | None:
         if not ticket_id:
             return None
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         return self._ref(ticket) if ticket else None
 
     @staticmethod
@@ -213,12 +213,12 @@ class MailIntake:
                 known = self.ledger.by_key(mid)
                 ticket_id = known["ticket_id"] if known else None
             if ticket_id:
-                ticket = self.store.ticket_by_id(ticket_id)
+                ticket = self.store.tickets.by_id(ticket_id)
                 if ticket is not None:
                     return ticket, "its In-Reply-To/References", None
         if mail.tag is None:
             return None, "", None
-        ticket = self.store.ticket_by_number(mail.tag)
+        ticket = self.store.tickets.by_number(mail.tag)
         if ticket is None:
             return None, "", None
         parties = {ticket.get("caller_email") or "", *self.ledger.senders_of(ticket["id"])}
@@ -236,11 +236,11 @@ class MailIntake:
         service = self.tickets
         now = self.now()
         at = to_iso(now)
-        known = self.ledger.caller_by_email(sender) or self.store.caller(
+        known = self.ledger.caller_by_email(sender) or self.store.contacts.caller(
             stable_id("caller", sender))
         client = box.client
         if client is None and known is not None and known["client_id"]:
-            found = self.store.client_by_id(known["client_id"])
+            found = self.store.contacts.client_by_id(known["client_id"])
             client = found["name"] if found else None
         if known is None:
             # The caller is found by address only, never by the display name: anyone can
@@ -261,7 +261,7 @@ class MailIntake:
         # The ticket service's own write path (numbering, SLA clocks, caller lookup, the
         # acknowledgement queued by the planner), inside this transaction.
         row = service.insert_ticket(draft, now)
-        ticket = self.store.ticket_by_id(row["id"])
+        ticket = self.store.tickets.by_id(row["id"])
         assert ticket is not None
         service.record_event(ticket["id"], at, "email_received",
                              f"Opened from email to {box.address} by {sender}; identity NOT "

@@ -24,7 +24,7 @@ def timelines(store: Store, window: metrics.Window, policy: SlaPolicy,
     The store's rows are passed on as they are (plain tuples in that order): wrapping
     100,000 of them would cost more than folding them.
     """
-    rows = store.metric_timelines(to_iso(window.since), to_iso(window.until),
+    rows = store.metrics.timelines(to_iso(window.since), to_iso(window.until),
                                   metrics.paused_statuses(policy), ticket_ids=ticket_ids)
     return cast(Iterator[metrics.Timeline], rows)
 
@@ -34,7 +34,7 @@ def build_report(store: Store, policy: SlaPolicy, window: metrics.Window,
                  ) -> metrics.Report:
     """Every metric for ``window``, grouped ``by``, with recurring issues."""
     answers = (metrics.Answer(ticket_id, at, score)
-               for ticket_id, at, score in store.csat_answers(to_iso(window.until)))
+               for ticket_id, at, score in store.metrics.csat_answers(to_iso(window.until)))
     return metrics.compute(timelines(store, window, policy), answers, window, policy, by,
                            top=top)
 

@@ -72,7 +72,7 @@ class OutboundPlanner:
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
         """Called by the ticket service after each change, in its transaction."""
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         if ticket is None:
             return
         info = info or {}
@@ -221,7 +221,7 @@ class OutboundWorker:
                                    tuple(self.senders))
             if row is None:
                 return False
-            ticket = self.store.ticket_by_id(row["ticket_id"])
+            ticket = self.store.tickets.by_id(row["ticket_id"])
             if row["purpose"] == Purpose.SURVEY.value and (ticket is None or not (
                     survey_still_wanted(ticket["status"], ticket["closed_at"],
                                         row["created_at"]))):
@@ -335,7 +335,7 @@ def require_enabled(settings: NotifySettings) -> None:
 
 
 def ticket_or_fail(store: Store, ticket_id: str) -> Row:
-    row = store.ticket_by_id(ticket_id)
+    row = store.tickets.by_id(ticket_id)
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
     return row

@@ -135,11 +135,11 @@ class TicketService:
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         row = None
         if parsed.number is not None:
-            row = self.store.ticket_by_number(parsed.number)
+            row = self.store.tickets.by_number(parsed.number)
         elif parsed.provisional:
-            row = self.store.ticket_by_provisional(parsed.provisional)
+            row = self.store.tickets.by_provisional(parsed.provisional)
         elif parsed.ticket_id:
-            row = self.store.ticket_by_id(parsed.ticket_id)
+            row = self.store.tickets.by_id(parsed.ticket_id)
         if row is None:
             raise NotFound(f"no ticket {parsed} in this store")
         return row
@@ -154,7 +154,7 @@ class TicketService:
     def facts(self, ticket: Row) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
         skipped: dict[str, str] = {}
-        for record in self.store.step_records(ticket["id"]):
+        for record in self.store.timeline.step_records(ticket["id"]):
             data = json.loads(record["data"])
             # The latest record of a step wins: a completion after a skip un-skips it.
             if isinstance(data, dict) and SKIPPED_KEY in data:
@@ -171,7 +171,7 @@ class TicketService:
             verification=Verification(ticket["verification"]) if ticket["verification"]
             else None,
             steps=records,
-            minutes_logged=self.store.minutes_logged(ticket["id"]),
+            minutes_logged=self.store.timeline.minutes_logged(ticket["id"]),
             skipped=skipped,
             account_work=self._account_work(ticket, records),
         )
@@ -221,9 +221,9 @@ class TicketService:
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
-            timeline=self.store.timeline(ticket["id"]),
-            time_entries=self.store.time_entries(ticket["id"]),
-            attachments=self.store.attachments(ticket["id"]),
+            timeline=self.store.timeline.events(ticket["id"]),
+            time_entries=self.store.timeline.time_entries(ticket["id"]),
+            attachments=self.store.attachments.of_ticket(ticket["id"]),
             step_values=facts.steps,
             notes=self.step_notes(ticket),
         )
@@ -318,7 +318,7 @@ class TicketService:
         return row
 
     def _allocate_number(self, at: str) -> tuple[int | None, str | None]:
-        leases = self.store.leases()
+        leases = self.store.sync.leases()
         joined = self.store.meta("server_url") is not None
         if joined:
             # Once in a team, only the server's blocks are safe from collisions.
@@ -327,27 +327,27 @@ class TicketService:
         if taken is None and not joined and all(
                 lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
-            block = next_local_block(leases, highest_used=self.store.highest_number())
-            self.store.save_lease(block, at)
+            block = next_local_block(leases, highest_used=self.store.tickets.highest_number())
+            self.store.sync.save_lease(block, at)
             taken = take_number([block])
         if taken is None:
-            seq = self.store.next_provisional_seq()
+            seq = self.store.sync.next_provisional_seq()
             return None, provisional_label(self.store.client_id[:4], seq)
         number, lease = taken
-        self.store.save_lease(lease, at)
+        self.store.sync.save_lease(lease, at)
         return number, None
 
     def _client_id_for(self, name: str | None) -> str | None:
         """The id client ``name`` has or would get (None for no client), without writing."""
         if not name:
             return None
-        existing = self.store.client_by_name(name)
+        existing = self.store.contacts.client_by_name(name)
         return str(existing["id"]) if existing else stable_id("client", name)
 
     def ensure_client(self, name: str, at: str) -> Row:
         """The client named ``name``, created (standard tier) if the store has none yet.
         Writes, so it runs inside the caller's transaction."""
-        existing = self.store.client_by_name(name)
+        existing = self.store.contacts.client_by_name(name)
         if existing:
             return existing
         row = {"id": stable_id("client", name), "name": name, "contract_tier": "standard",
@@ -364,7 +364,7 @@ class TicketService:
         with self.store.transaction():
             client = self.ensure_client(name, at)
             self.store.update_row("clients", client["id"], {"contract_tier": tier}, at)
-        found = self.store.client_by_name(name)
+        found = self.store.contacts.client_by_name(name)
         assert found is not None
         return found
 
@@ -373,10 +373,10 @@ class TicketService:
         """The same person as a caller of ``client_id`` (found, or copied there): a
         ticket's caller always belongs to the ticket's client, so a ticket moved to another
         client never points at a record its new technicians may not hold."""
-        caller = self.store.caller(caller_id) if caller_id else None
+        caller = self.store.contacts.caller(caller_id) if caller_id else None
         if caller is None or caller["client_id"] == client_id:
             return caller_id
-        existing = self.store.find_caller(caller["name"], caller["email"], client_id)
+        existing = self.store.contacts.find_caller(caller["name"], caller["email"], client_id)
         if existing:
             return str(existing["id"])
         copy_id = caller_key(caller["email"], client_id) if caller["email"] else self._new_id()
@@ -390,7 +390,7 @@ class TicketService:
         if not (draft.caller or draft.email):
             return None
         name = draft.caller or (draft.email or "").split("@")[0]
-        existing = self.store.find_caller(name, draft.email, client_id)
+        existing = self.store.contacts.find_caller(name, draft.email, client_id)
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
@@ -434,12 +434,12 @@ class TicketService:
 
     def refresh_derived(self, ticket_id: str) -> None:
         """Recompute a ticket's SLA columns after sync changed it (no ops: derived data)."""
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         if ticket is None:
             return
         derived = self._recompute_clock(ticket)
         changes = {k: v for k, v in derived.items() if ticket.get(k) != v}
-        self.store.update_remote("tickets", ticket_id, changes)
+        self.store.sync.update_remote("tickets", ticket_id, changes)
 
     #: What a ticket's ``flagged`` field says when account work arrived by sync for an
     #: unverified caller (see ``flag_unverified_account_work``).
@@ -458,7 +458,7 @@ class TicketService:
         event, inserted once, and a settled flag is not raised again for the same
         resolution. Runs in the sync transaction; its writes sync like any other change.
         """
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         if ticket is None or Status(ticket["status"]).is_open:
             return False
         reason = identity_for_account_work(self.facts(ticket))
@@ -494,7 +494,7 @@ class TicketService:
         """A message reached the caller (sent by the outbound queue): the checkpoint clock
         restarts and, if it was the first word, the response SLA is met. Runs in the
         caller's transaction."""
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         if ticket is None:
             return
         contact = {"last_contact_at": at}
@@ -684,7 +684,8 @@ class TicketService:
             self.store.update_row("callers", ticket["caller_id"], {"email": address}, at)
             self._notice("caller", ticket["id"], at)
             return
-        existing = self.store.find_caller(address.split("@")[0], address, ticket["client_id"])
+        existing = self.store.contacts.find_caller(address.split("@")[0], address,
+                                                   ticket["client_id"])
         if existing:
             caller_id = str(existing["id"])
         else:
@@ -833,7 +834,7 @@ class TicketService:
         inside the caller's transaction; returns the attachment id. No size check: the
         caller has applied ``attachment_max_bytes`` already."""
         digest = hashlib.sha256(data).hexdigest()
-        self.store.put_blob(digest, data)
+        self.store.attachments.put_blob(digest, data)
         attachment_id = self._new_id()
         self.store.insert("attachments", {"id": attachment_id, "ticket_id": ticket["id"],
                                           "at": at, "author": self.actor, "filename": name,
@@ -858,12 +859,12 @@ class TicketService:
         is handed out its SHA-256 is recomputed: a mismatch is an error that says so, never
         a silently wrong file.
         """
-        row = self.store.attachment(attachment_id)
+        row = self.store.attachments.by_id(attachment_id)
         if row is None:
             raise NotFound(f"no single attachment has an id starting {attachment_id!r}: "
                            "'deskcli show REF --format json' lists a ticket's attachments "
                            "with their ids")
-        data = self.store.blob(row["sha256"])
+        data = self.store.attachments.blob(row["sha256"])
         if data is None:
             raise OperationFailed(
                 f"the content of {row['filename']} is not in this store (its record arrived "
@@ -1105,7 +1106,7 @@ class TicketService:
         checklist step writes, in the sender's transaction. The sender has already checked
         that the ticket is still closed, so this never refuses (a refusal would roll back
         the record of a delivery that happened)."""
-        ticket = self.store.ticket_by_id(ticket_id)
+        ticket = self.store.tickets.by_id(ticket_id)
         if ticket is not None and not Status(ticket["status"]).is_open:
             self._survey_sent(ticket, "email", at)
 
@@ -1144,7 +1145,7 @@ class TicketService:
             return []
         keys = [s.key for c in self.checklists.values() for s in c.steps if s.action == "page"]
         return [display_ref(number, provisional)
-                for number, provisional in self.store.open_p1_without(keys)]
+                for number, provisional in self.store.queue.open_p1_without(keys)]
 
     def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
         """Record the caller's survey answer (1-5) as an append-only row plus an event.
@@ -1161,7 +1162,7 @@ class TicketService:
         events = self._compact_events(ticket["id"])
         round_start = max((int(tok[1:]) for tok in events.split()
                            if tok[0] == metrics.REOPENED), default=0)
-        answered = [at for _, at, _ in self.store.csat_answers(_END_OF_TIME, ticket["id"])
+        answered = [at for _, at, _ in self.store.metrics.csat_answers(_END_OF_TIME, ticket["id"])
                     if at >= round_start]
         metrics.check_answer(display_ref(ticket["number"], ticket["provisional"]), status,
                              answered[-1] if answered else None,
@@ -1181,7 +1182,7 @@ class TicketService:
         """The ticket's whole timeline in the metrics' compact form."""
         from deskcli.domain import metrics
 
-        rows = list(self.store.metric_timelines("", _END_OF_TIME,
+        rows = list(self.store.metrics.timelines("", _END_OF_TIME,
                                                 metrics.paused_statuses(self.policy),
                                                 ticket_ids=[ticket_id]))
         return str(rows[0][10] or "") if rows else ""
@@ -1189,7 +1190,7 @@ class TicketService:
     def survey_state(self, ref: str) -> metrics.SurveyState:
         ticket = self.find(ref)
         events = self._compact_events(ticket["id"])
-        answers = [at for _, at, _ in self.store.csat_answers(_END_OF_TIME, ticket["id"])]
+        answers = [at for _, at, _ in self.store.metrics.csat_answers(_END_OF_TIME, ticket["id"])]
         from deskcli.domain import metrics
 
         return metrics.survey_state(events, answers)
@@ -1197,9 +1198,9 @@ class TicketService:
     # --- the queue --------------------------------------------------------------------
 
     def queue(self, *, tags: Sequence[str] = (), **filters: Any) -> Iterator[tuple[Any, ...]]:
-        """Queue rows, most urgent first (``Store.queue_rows``); ``tags`` keeps the tickets
+        """Queue rows, most urgent first (``store.queue.rows``); ``tags`` keeps the tickets
         carrying every one of them (each checked as a tag: a bad one is refused)."""
         wanted = parse_tags(tags)
         if wanted:
             return self._tags.queue_rows(wanted, **filters)
-        return self.store.queue_rows(**filters)
+        return self.store.queue.rows(**filters)

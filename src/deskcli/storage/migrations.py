@@ -228,7 +228,7 @@ CREATE VIRTUAL TABLE kb_fts USING fts5(
 -- A document's number (kb_docs.doc = kb_fts.rowid) says what it is and how recent it is,
 -- so ranking never has to look a row up in kb_docs: tickets are positive, articles
 -- negative, and the magnitude is the document's time in seconds * 1048576 (2^20) plus a
--- counter for documents of the same second. See Store.kb_search.
+-- counter for documents of the same second. See KnowledgeBase.search (storage/kb.py).
 CREATE TRIGGER kb_article_indexed AFTER INSERT ON kb_articles BEGIN
     INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at)
         SELECT (SELECT coalesce(min(doc) - 1, -s.base) FROM kb_docs

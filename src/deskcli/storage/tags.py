@@ -73,17 +73,17 @@ class Tags:
 
     def queue_rows(self, tags: Sequence[str], *, limit: int | None = None, offset: int = 0,
                    **filters: Any) -> Iterator[tuple[Any, ...]]:
-        """``Store.queue_rows`` narrowed to tickets carrying every one of ``tags``.
+        """``store.queue.rows`` narrowed to tickets carrying every one of ``tags``.
 
         Each tag is a lookup in the ``(tag, ticket_id)`` primary key, so a tag that few
         tickets carry is found without reading the rest of the queue.
         """
-        body, params = self.store._queue_filter(**filters)
+        body, params = self.store.queue.filter(**filters)
         joiner = " AND " if " WHERE " in body else " WHERE "
         body += joiner + " AND ".join(
             "t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ?)" for _ in tags)
         params.extend(tags)
-        sql = f"SELECT {self.store.QUEUE_COLUMNS} {body} ORDER BY {self.store.QUEUE_ORDER}"
+        sql = f"SELECT {self.store.queue.COLUMNS} {body} ORDER BY {self.store.queue.ORDER}"
         if limit is not None:
             sql += " LIMIT ? OFFSET ?"
             params.extend([limit, offset])

@@ -89,7 +89,7 @@ class ChangeApplier:
         if not changes:
             return stats
         limit = max(server_ms or 0, self.store.now_ms()) + hlc_mod.MAX_AHEAD_MS
-        own = self.store.own_ops([str(change.get("op_id")) for change in changes])
+        own = self.store.sync.own_ops([str(change.get("op_id")) for change in changes])
         ready: list[Mapping[str, Any]] = []
         retractions: list[Mapping[str, Any]] = []
         for change in changes:
@@ -102,7 +102,7 @@ class ChangeApplier:
                 if problem is None:
                     ready.append(change)
                 else:
-                    self.store.quarantine(change, problem[:500], at)
+                    self.store.sync.quarantine(change, problem[:500], at)
                     stats.quarantined += 1
         self._settled = set()
         applied = self._apply_all(ready, stats)
@@ -118,7 +118,7 @@ class ChangeApplier:
                 stats.conflicts += 1
         if applied:
             # One clock observation per page, not per change.
-            self.store.observe_hlc(max(change["hlc"] for change in applied))
+            self.store.sync.observe_hlc(max(change["hlc"] for change in applied))
         self._refresh(stats, skip=self._settled)
         return stats
 
@@ -153,13 +153,13 @@ class ChangeApplier:
         """Try the held rows again; those that apply now leave the quarantine."""
         stats = ApplyStats()
         limit = self.store.now_ms() + hlc_mod.MAX_AHEAD_MS
-        for row in self.store.quarantined():
+        for row in self.store.sync.quarantined():
             change = {**row, "value": json.loads(row["value"])}
             if self._check(change, max(limit, _wall(change["hlc"]))) is not None:
                 continue  # still malformed: no point trying
             held = stats.quarantined
             if self._try(change, limit, at, stats, retry=True) and stats.quarantined == held:
-                self.store.release_quarantined(row["op_id"])
+                self.store.sync.release_quarantined(row["op_id"])
                 stats.released += 1
                 ticket = self._ticket_of(change["entity"], change["entity_id"],
                                          change["value"])
@@ -210,7 +210,7 @@ class ChangeApplier:
             except Exception as error:  # noqa: BLE001 - no row may stop a sync
                 problem = f"could not be applied here: {type(error).__name__}: {error}"
         if not retry:
-            self.store.quarantine(change, problem[:500], at)
+            self.store.sync.quarantine(change, problem[:500], at)
             stats.quarantined += 1
         return False
 
@@ -220,13 +220,13 @@ class ChangeApplier:
         op_id = change.get("entity_id")
         if not isinstance(op_id, str) or not isinstance(value, Mapping):
             return 0
-        self.store.retract_quarantined(op_id)
+        self.store.sync.retract_quarantined(op_id)
         table = ENTITY_TABLES.get(str(value.get("entity")))
         target = value.get("entity_id")
         if value.get("kind") == "append" and table and isinstance(target, str):
             try:
                 with self.store.savepoint():
-                    self.store.delete_remote(table, "id", target)
+                    self.store.sync.delete_remote(table, "id", target)
             except Exception:  # noqa: BLE001 - something refers to it: keep the record
                 pass
         return 1
@@ -240,8 +240,9 @@ class ChangeApplier:
         if kind == "append":
             row = {k: v for k, v in value.items() if k in self._cols(table)}
             if entity == "attachment" and value.get("content_b64"):
-                self.store.put_blob(row["sha256"], base64.b64decode(value["content_b64"]))
-            return self.store.insert_remote(table, row)
+                self.store.attachments.put_blob(row["sha256"],
+                                                base64.b64decode(value["content_b64"]))
+            return self.store.sync.insert_remote(table, row)
         if kind == "create":
             if self.store.row(table, entity_id) is None:
                 row = {k: v for k, v in value.items()
@@ -253,8 +254,8 @@ class ChangeApplier:
                     row.update(self.tickets.derived_for_new(
                         row, client["contract_tier"] if client else None))
                     row["updated_at"] = row.get("created_at")
-                self.store.insert_remote(table, row)
-                self.store.set_field_version(entity, entity_id, "*", change["hlc"])
+                self.store.sync.insert_remote(table, row)
+                self.store.sync.set_field_version(entity, entity_id, "*", change["hlc"])
                 return True
             changed = False
             for name, field_value in value.items():
@@ -276,11 +277,11 @@ class ChangeApplier:
         the feed brings its own authoritative number."""
         if not isinstance(number, int):
             return
-        holder = self.store.ticket_by_number(number)
+        holder = self.store.tickets.by_number(number)
         if holder is not None and holder["id"] != ticket_id:
             label = provisional_label(self.store.client_id[:4],
-                                      self.store.next_provisional_seq())
-            self.store.update_remote("tickets", holder["id"],
+                                      self.store.sync.next_provisional_seq())
+            self.store.sync.update_remote("tickets", holder["id"],
                                      {"number": None, "provisional": label})
 
     def _set(self, entity: str, table: str, entity_id: str, name: str, value: Any,
@@ -289,13 +290,13 @@ class ChangeApplier:
             return False
         if self.store.row(table, entity_id) is None:
             return False
-        local = self.store.field_version(entity, entity_id, name)
+        local = self.store.sync.field_version(entity, entity_id, name)
         if local is not None and local >= stamp:
             return False  # what we hold is newer (possibly our own unsent edit)
         if entity == "ticket" and name == "number":
             self._free_number(value, entity_id)
-        self.store.update_remote(table, entity_id, {name: value})
-        self.store.set_field_version(entity, entity_id, name, stamp)
+        self.store.sync.update_remote(table, entity_id, {name: value})
+        self.store.sync.set_field_version(entity, entity_id, name, stamp)
         return True
 
 

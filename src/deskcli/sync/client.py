@@ -183,20 +183,20 @@ class SyncClient:
     def _hand_numbers_to_server(self, at: str) -> None:
         """Tickets numbered while standalone get provisional labels until the server
         numbers them, so no two machines ever show the same number."""
-        local = [lease for lease in self.store.leases() if lease.authority is Authority.LOCAL]
+        local = [lease for lease in self.store.sync.leases() if lease.authority is Authority.LOCAL]
         if not local:
             return
-        for row in self.store.numbered_tickets():
+        for row in self.store.tickets.numbered():
             if any(lease.start <= row["number"] < lease.end for lease in local):
                 label = provisional_label(self.store.client_id[:4],
-                                          self.store.next_provisional_seq())
+                                          self.store.sync.next_provisional_seq())
                 changes = {"number": None, "provisional": label}
-                self.store.update_remote("tickets", row["id"], changes)
-                self.store.rewrite_pending_create("ticket", row["id"], changes)
-        self.store.drop_leases(Authority.LOCAL)
+                self.store.sync.update_remote("tickets", row["id"], changes)
+                self.store.sync.rewrite_pending_create("ticket", row["id"], changes)
+        self.store.sync.drop_leases(Authority.LOCAL)
 
     def ensure_lease(self, report: SyncReport) -> None:
-        server_leases = [lease for lease in self.store.leases()
+        server_leases = [lease for lease in self.store.sync.leases()
                          if lease.authority is Authority.SERVER]
         if sum(lease.remaining for lease in server_leases) >= LEASE_LOW_WATER:
             return
@@ -210,7 +210,7 @@ class SyncClient:
             raise SyncError(f"could not get ticket numbers: {self._detail(response)}")
         block = response.json()
         with self.store.transaction():
-            self.store.save_lease(Lease(block["start"], block["end"], block["start"],
+            self.store.sync.save_lease(Lease(block["start"], block["end"], block["start"],
                                         Authority.SERVER), to_iso(self.desk.now()))
         report.lease = f"{block['start']}-{block['end'] - 1}"
 
@@ -218,7 +218,7 @@ class SyncClient:
         deferred: set[str] = set()
         self._server_errors = 0
         while True:
-            batch = [op for op in self.store.pending_ops(PUSH_BATCH + len(deferred))
+            batch = [op for op in self.store.sync.pending_ops(PUSH_BATCH + len(deferred))
                      if op["op_id"] not in deferred][:PUSH_BATCH]
             if not batch:
                 report.deferred = sorted(deferred)
@@ -257,7 +257,7 @@ class SyncClient:
             at = to_iso(self.desk.now())
             with self.store.transaction():
                 for op_id in body["op_ids"]:
-                    self.store.mark_rejected(op_id, reasons.get(op_id, detail), at)
+                    self.store.sync.mark_rejected(op_id, reasons.get(op_id, detail), at)
             report.rejected.extend({"op_id": i, "reason": reasons.get(i, detail)}
                                    for i in body["op_ids"])
             return
@@ -266,7 +266,7 @@ class SyncClient:
                             f"{self._detail(response)}")
         body = response.json()
         with self.store.transaction():
-            self.store.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
+            self.store.sync.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
         report.pushed += len(body["accepted"])
         report.duplicates += len(body["duplicates"])
 
@@ -280,7 +280,7 @@ class SyncClient:
     def pull(self, report: SyncReport) -> None:
         applier = ChangeApplier(self.store, self.desk.tickets)
         cursor = int(self.store.meta("sync_cursor") or 0)
-        if self.store.quarantined():
+        if self.store.sync.quarantined():
             with self.store.transaction():
                 retried = applier.retry_quarantined(to_iso(self.desk.now()))
             report.released += retried.released
@@ -330,16 +330,16 @@ class SyncClient:
         elif known_epoch != info["epoch"]:
             # The server lost history (restored from backup or reset): resend and re-pull.
             with self.store.transaction():
-                self.store.repend_acked()
+                self.store.sync.repend_acked()
                 self.store.set_meta("sync_cursor", "0")
                 self.store.set_meta("server_epoch", info["epoch"])
                 # Number blocks from the old history mean nothing to the restored server.
-                self.store.drop_leases(Authority.SERVER)
+                self.store.sync.drop_leases(Authority.SERVER)
             report.rebootstrapped = True
         self.ensure_lease(report)
         self.push(report)
         self.pull(report)
-        report.unsent = self.store.outbox_count()
+        report.unsent = self.store.sync.outbox_count()
         return report
 
 

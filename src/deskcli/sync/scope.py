@@ -31,9 +31,9 @@ def remove_record(store: Store, entity: str, entity_id: str) -> bool:
     if store.row(table, entity_id) is None:
         return False
     for child, column in children:
-        store.delete_remote(child, column, entity_id)
-    store.delete_remote(table, "id", entity_id)
-    store.delete_remote("field_versions", "entity_id", entity_id)
+        store.sync.delete_remote(child, column, entity_id)
+    store.sync.delete_remote(table, "id", entity_id)
+    store.sync.delete_remote("field_versions", "entity_id", entity_id)
     return True
 
 
@@ -45,7 +45,7 @@ def adopt_handle(store: Store, handle: str) -> int:
     else's. Returns how many changes were rewritten; runs inside the caller's transaction.
     """
     rewritten = 0
-    for op in store.pending_ops(1_000_000):
+    for op in store.sync.pending_ops(1_000_000):
         value = json.loads(op["value"]) if op["value"] is not None else None
         table = ENTITY_TABLES.get(op["entity"])
         if table is None:
@@ -54,12 +54,12 @@ def adopt_handle(store: Store, handle: str) -> int:
             changes = {k: handle for k in AUTHOR_FIELDS
                        if value.get(k) and value[k] != handle}
             if changes:
-                store.rewrite_pending_value(op["op_id"], {**value, **changes})
-                store.update_remote(table, op["entity_id"], changes)
+                store.sync.rewrite_pending_value(op["op_id"], {**value, **changes})
+                store.sync.update_remote(table, op["entity_id"], changes)
                 rewritten += 1
         elif op["kind"] == "set" and op["field"] in AUTHOR_FIELDS and value \
                 and value != handle:
-            store.rewrite_pending_value(op["op_id"], handle)
-            store.update_remote(table, op["entity_id"], {op["field"]: handle})
+            store.sync.rewrite_pending_value(op["op_id"], handle)
+            store.sync.update_remote(table, op["entity_id"], {op["field"]: handle})
             rewritten += 1
     return rewritten

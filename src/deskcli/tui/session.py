@@ -24,7 +24,8 @@ from deskcli.services.drafts import DraftStore
 from deskcli.services.kb import Hit, KbService
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
-from deskcli.storage.store import Row, Store
+from deskcli.storage.queue import Queue
+from deskcli.storage.store import Row
 
 P = ParamSpec("P")
 #: Fetches in a row that must fail before the status bar names the mailbox: one failed
@@ -38,8 +39,8 @@ def _column_names(columns: str) -> dict[str, int]:
     return {name: index for index, name in enumerate(names)}
 
 
-#: Position of each field in a queue row tuple (``Store.QUEUE_COLUMNS`` order).
-Q = _column_names(Store.QUEUE_COLUMNS)
+#: Position of each field in a queue row tuple (``Queue.COLUMNS`` order).
+Q = _column_names(Queue.COLUMNS)
 
 #: The open statuses, named explicitly: ``status IN (...)`` lets SQLite use its status
 #: index and read only the open tickets, where "not resolved or closed" scans every row
@@ -194,11 +195,11 @@ class DeskSession:
     # --- the queue ---------------------------------------------------------------------
 
     def queue_count(self, filters: QueueFilters) -> int:
-        return self.run(self.desk.store.queue_count, **filters.to_store(self.tech))
+        return self.run(self.desk.store.queue.count, **filters.to_store(self.tech))
 
     def queue_page(self, filters: QueueFilters, offset: int, limit: int) -> list[tuple[Any, ...]]:
         def read() -> list[tuple[Any, ...]]:
-            return list(self.desk.store.queue_rows(limit=limit, offset=offset,
+            return list(self.desk.store.queue.rows(limit=limit, offset=offset,
                                                    **filters.to_store(self.tech)))
         return self.run(read)
 
@@ -207,10 +208,10 @@ class DeskSession:
         store = self.desk.store
 
         def read() -> Alerts:
-            breached = store.queue_count(statuses=OPEN_STATUSES, due_before=now)
-            risky = store.queue_count(statuses=OPEN_STATUSES, risk_before=now)
+            breached = store.queue.count(statuses=OPEN_STATUSES, due_before=now)
+            risky = store.queue.count(statuses=OPEN_STATUSES, risk_before=now)
             failing = MailLedger(store).failing(MAIL_FAILURES_SHOWN)
-            return Alerts(breached, max(risky - breached, 0), store.outbox_count(),
+            return Alerts(breached, max(risky - breached, 0), store.sync.outbox_count(),
                           mail_failing=failing, unpaged=tuple(self.desk.tickets.unpaged_p1s()))
         return self.run(read)
 
@@ -224,7 +225,7 @@ class DeskSession:
         return self.run(lambda: unpaged_warning(len(self.desk.tickets.unpaged_p1s())))
 
     def is_empty(self) -> bool:
-        return self.run(self.desk.store.count_tickets) == 0
+        return self.run(self.desk.store.tickets.count) == 0
 
     def load_samples(self, count: int = 1000) -> int:
         """Fill an empty store with sample tickets; returns how many were written."""
@@ -318,17 +319,17 @@ class DeskSession:
     # --- look-ups for forms ------------------------------------------------------------
 
     def search_callers(self, text: str) -> list[Row]:
-        return self.run(self.desk.store.search_callers, text, 8)
+        return self.run(self.desk.store.contacts.search_callers, text, 8)
 
     def client_tier(self, name: str | None) -> str | None:
         """The contract tier of a known client; ``None`` for a new or absent one."""
         if not name:
             return None
-        row = self.run(self.desk.store.client_by_name, name)
+        row = self.run(self.desk.store.contacts.client_by_name, name)
         return str(row["contract_tier"]) if row else None
 
     def client_names(self) -> list[str]:
-        return [str(row["name"]) for row in self.run(self.desk.store.clients)]
+        return [str(row["name"]) for row in self.run(self.desk.store.contacts.clients)]
 
     # --- the knowledge base -------------------------------------------------------------
 
@@ -402,13 +403,13 @@ class DeskSession:
             return SyncState("local")
         client = self._client()
         if client is None:
-            return SyncState("offline", self.run(store.outbox_count),
+            return SyncState("offline", self.run(store.sync.outbox_count),
                              self.run(store.meta, "last_sync_at"),
                              "no token: run deskcli login")
         try:
             report = client.sync()
         except DeskError as error:
-            return SyncState("offline", self.run(store.outbox_count),
+            return SyncState("offline", self.run(store.sync.outbox_count),
                              self.run(store.meta, "last_sync_at"), error.message)
         return SyncState("online", report.unsent, self.run(store.meta, "last_sync_at"),
                          changed=frozenset(report.changed_tickets))

@@ -82,7 +82,7 @@ class MetricTicketsScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="drill")
     def _read(self, page: int, refs: tuple[str, ...]) -> None:
         session = desk_app(self).session
-        self.post_message(self._Page(page, session.run(session.desk.store.tickets_by_refs,
+        self.post_message(self._Page(page, session.run(session.desk.store.tickets.by_refs,
                                                        list(refs))))
 
     def on_metric_tickets_screen__page(self, message: _Page) -> None:

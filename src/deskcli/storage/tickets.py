@@ -1,0 +1,75 @@
+"""Ticket reads: one ticket with its caller and client, counts, and the listing rows a
+metric drill-down pages through. Ticket writes go through ``Store.insert`` and
+``Store.update_ticket``, which record their sync ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .rows import Row
+
+if TYPE_CHECKING:
+    from .store import Store
+
+
+class Tickets:
+    """Reads of the tickets table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.db = store.db
+
+    _TICKET_SELECT = (
+        "SELECT t.*, c.name AS caller_name, c.email AS caller_email, c.phone AS caller_phone, "
+        "c.vip AS caller_vip, k.name AS client_name, k.contract_tier AS contract_tier "
+        "FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
+        "LEFT JOIN clients k ON k.id = t.client_id "
+    )
+
+    def by_number(self, number: int) -> Row | None:
+        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.number = ?",
+                                           (number,)).fetchone()
+        return row
+
+    def by_id(self, ticket_id: str) -> Row | None:
+        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.id = ?",
+                                           (ticket_id,)).fetchone()
+        return row
+
+    def by_provisional(self, label: str) -> Row | None:
+        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.provisional = ?",
+                                           (label,)).fetchone()
+        return row
+
+    def numbered(self) -> list[Row]:
+        return list(self.db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))
+
+    def highest_number(self) -> int | None:
+        row = self.db.execute("SELECT max(number) AS n FROM tickets").fetchone()
+        return None if row["n"] is None else int(row["n"])
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"])
+
+    def by_refs(self, refs: Sequence[str]) -> list[Row]:
+        """Listing rows for tickets named ``#4521`` or by provisional label, in that order.
+
+        For one page of a drill-down at a time: a metric can stand on 100,000 tickets.
+        """
+        numbers = [int(ref[1:]) for ref in refs if ref.startswith("#") and ref[1:].isdigit()]
+        labels = [ref for ref in refs if not ref.startswith("#")]
+        found: dict[str, Row] = {}
+        for column, values in (("number", numbers), ("provisional", labels)):
+            for start in range(0, len(values), 500):
+                chunk = values[start:start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                for row in self.db.execute(
+                        "SELECT t.number, t.provisional, t.priority, t.status, t.summary, "
+                        "t.assignee, k.name AS client FROM tickets t LEFT JOIN clients k "
+                        f"ON k.id = t.client_id WHERE t.{column} IN ({marks})", chunk):
+                    key = f"#{row['number']}" if row["number"] is not None else row["provisional"]
+                    found[key] = row
+        return [found[ref] for ref in refs if ref in found]
+
