@@ -27,7 +27,7 @@ def _feed(desk: Desk) -> list[dict[str, Any]]:
              "entity": op["entity"], "entity_id": op["entity_id"], "kind": op["kind"],
              "field": op["field"],
              "value": json.loads(op["value"]) if op["value"] is not None else None,
-             "hlc": op["hlc"]} for index, op in enumerate(desk.store.outbox())]
+             "hlc": op["hlc"]} for index, op in enumerate(desk.store.sync.outbox())]
 
 
 def _work(desk: Desk) -> None:
@@ -120,7 +120,7 @@ def test_a_bad_row_in_a_bulk_page_is_quarantined_alone(tmp_path: Path) -> None:
                   "value": {**orphan["value"], "id": "orphan-note", "ticket_id": "nowhere"}}
         stats = _apply_pages(reader, [*feed, orphan], 1000)
         assert stats.quarantined == 1
-        held = reader.store.quarantined()
+        held = reader.store.sync.quarantined()
         assert [row["op_id"] for row in held] == ["orphan-op"]
         assert stats.applied == len(feed)
     finally:
@@ -138,10 +138,10 @@ def test_a_number_held_here_by_another_ticket_goes_row_by_row(tmp_path: Path) ->
         mine = reader.tickets.create(NewTicket(summary="Mine", client="Acme"))
         assert theirs["number"] == mine["number"]
         _apply_pages(reader, _feed(writer), 1000)
-        relabelled = reader.store.ticket_by_id(mine["id"])
+        relabelled = reader.store.tickets.by_id(mine["id"])
         assert relabelled is not None
         assert relabelled["number"] is None and relabelled["provisional"]
-        arrived = reader.store.ticket_by_id(theirs["id"])
+        arrived = reader.store.tickets.by_id(theirs["id"])
         assert arrived is not None and arrived["number"] == theirs["number"]
     finally:
         writer.close()

@@ -353,3 +353,23 @@ def test_serve_refuses_a_database_from_a_newer_deskcli(tmp_path: Path) -> None:
             "deskcli "), result.stderr
         assert "a newer deskcli upgraded it" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_the_plain_reading_of_the_scripts_finds_alembics_head(with_second: Path) -> None:
+    for location in (revisions.SCRIPT_LOCATION, with_second):
+        assert revisions._plain_head(location) == revisions.head(location)
+
+
+@pytest.mark.subprocess
+def test_a_start_on_an_up_to_date_database_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    engine = make_engine(url)
+    init_database(engine)
+    engine.dispose()
+    code = ("import sys\nfrom deskcli.server.db import init_database, make_engine\n"
+            f"init_database(make_engine({url!r}))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
