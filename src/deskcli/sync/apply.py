@@ -65,7 +65,8 @@ class ChangeApplier:
         #: Tickets the last page created whose derived columns need no second look.
         self._settled: set[str] = set()
 
-    def _cols(self, table: str) -> set[str]:
+    def columns_of(self, table: str) -> set[str]:
+        """The local table's columns (read once): a pulled value for any other is dropped."""
         if table not in self._columns:
             self._columns[table] = set(self.store.columns(table))
         return self._columns[table]
@@ -238,7 +239,7 @@ class ChangeApplier:
             return False
         value = change["value"]
         if kind == "append":
-            row = {k: v for k, v in value.items() if k in self._cols(table)}
+            row = {k: v for k, v in value.items() if k in self.columns_of(table)}
             if entity == "attachment" and value.get("content_b64"):
                 self.store.attachments.put_blob(row["sha256"],
                                                 base64.b64decode(value["content_b64"]))
@@ -246,7 +247,7 @@ class ChangeApplier:
         if kind == "create":
             if self.store.row(table, entity_id) is None:
                 row = {k: v for k, v in value.items()
-                       if k in self._cols(table) and k not in DERIVED_FIELDS}
+                       if k in self.columns_of(table) and k not in DERIVED_FIELDS}
                 if entity == "ticket":
                     self._free_number(row.get("number"), entity_id)
                     client = self.store.row("clients", row["client_id"]) if row.get(
@@ -286,7 +287,7 @@ class ChangeApplier:
 
     def _set(self, entity: str, table: str, entity_id: str, name: str, value: Any,
              stamp: str) -> bool:
-        if name not in self._cols(table) or name in DERIVED_FIELDS:
+        if name not in self.columns_of(table) or name in DERIVED_FIELDS:
             return False
         if self.store.row(table, entity_id) is None:
             return False
@@ -389,7 +390,7 @@ class _PageBatch:
         if table is None:
             return False
         value = change["value"]
-        cols = self.applier._cols(table)
+        cols = self.applier.columns_of(table)
         if kind == "append":
             if self._exists(table, entity_id):
                 return False
@@ -447,7 +448,7 @@ class _PageBatch:
 
     def _set(self, entity: str, table: str, entity_id: str, name: str, value: Any,
              stamp: str) -> bool:
-        if name not in self.applier._cols(table) or name in DERIVED_FIELDS:
+        if name not in self.applier.columns_of(table) or name in DERIVED_FIELDS:
             return False
         if not self._exists(table, entity_id):
             return False

@@ -79,7 +79,7 @@ class BulkForm(FormModal):
         self.preview = self.session.bulk.preview(self.ids, self.request(values))
         return ""
 
-    def on_form_modal__saved(self, message: FormModal._Saved) -> None:
+    def on_form_modal_saved(self, message: FormModal.Saved) -> None:
         message.prevent_default()  # no "saved" notice: nothing is written yet
         if self.is_current:  # ctrl+s pressed twice on a slow preview: close once
             self.dismiss(True)

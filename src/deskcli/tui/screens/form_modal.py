@@ -36,7 +36,7 @@ class FormModal(ModalScreen[bool]):
     CANCEL_LABEL = "Cancel"
 
     @dataclass
-    class _Saved(Message):
+    class Saved(Message):
         message: str
 
     @dataclass
@@ -100,9 +100,9 @@ class FormModal(ModalScreen[bool]):
         except StoreError as error:  # a full or read-only disk, a damaged store: say so,
             self.post_message(self._Refused(OperationFailed(str(error))))  # keep the form
         else:
-            self.post_message(self._Saved(message))
+            self.post_message(self.Saved(message))
 
-    def on_form_modal__saved(self, message: _Saved) -> None:
+    def on_form_modal_saved(self, message: Saved) -> None:
         self.saved()
         self.app.notify(message.message)
         self.dismiss(True)
