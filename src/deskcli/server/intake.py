@@ -15,13 +15,11 @@ database under a lease, so only one of them fetches at a time.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import timedelta
 
 from deskcli.paths import Paths
-from deskcli.server.service_accounts import claim_lease, issue_token
+from deskcli.server.service_accounts import ServiceWorker, claim_lease, issue_token
 
 #: The service account the fetcher syncs as; it sees every client (mail is for any of them).
 HANDLE = "mail-intake"
@@ -39,35 +37,16 @@ def claim(database_url: str, owner: str, lease: timedelta) -> bool:
     return claim_lease(database_url, CLAIM, owner, lease)
 
 
-class MailWorker(threading.Thread):
+class MailWorker(ServiceWorker):
     """Fetch every configured mailbox, then push and send, every ``watch_interval``."""
 
     def __init__(self, *, server_url: str, database_url: str, token: str, paths: Paths,
                  owner: str, log: Callable[[str], None],
                  mailboxes: Sequence[str] = ()) -> None:
-        super().__init__(name="deskcli-mail-intake", daemon=True)
+        super().__init__(name="deskcli-mail-intake", folder="mail-intake", server_url=server_url,
+                         database_url=database_url, token=token, paths=paths, owner=owner,
+                         log=log)
         self.mailboxes = list(mailboxes)
-        self.server_url = server_url
-        self.database_url = database_url
-        self.token = token
-        self.paths = replace(paths, data_dir=paths.data_dir / "mail-intake")
-        self.owner = owner
-        self.log = log
-        self.stopping = threading.Event()
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-    def _wait_for_server(self) -> None:
-        import httpx
-
-        while not self.stopping.is_set():
-            try:
-                if httpx.get(f"{self.server_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            self.stopping.wait(0.2)
 
     def run(self) -> None:
         from deskcli.intake.imap import connect
@@ -76,7 +55,7 @@ class MailWorker(threading.Thread):
         from deskcli.sync.client import SyncClient
         from deskcli.sync.credentials import Credentials
 
-        self._wait_for_server()
+        self.wait_for_server()
         desk = open_desk(self.paths, actor=HANDLE)
         client = SyncClient(desk, Credentials(self.server_url, self.token, "server"))
         settings = desk.config.intake
@@ -114,14 +93,7 @@ class MailWorker(threading.Thread):
         for box in sorted(desk.config.intake.mailboxes.values(), key=lambda b: b.name):
             fetcher.fetch(box)
         client.sync()
-        if desk.outbound is not None:
-            from deskcli.services.notify import NotifyService
-
-            service = NotifyService(desk)
-            try:
-                service.send_due()
-            finally:
-                service.close()
+        self.send_due(desk)
 
 
 def start(*, server_url: str, database_url: str, paths: Paths,

@@ -16,16 +16,14 @@ event came back by sync from another process is never repeated (its id is the sa
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import timedelta
 
 from sqlmodel import Session
 
 from deskcli.paths import Paths
 from deskcli.server.db import make_engine
-from deskcli.server.service_accounts import claim_lease, issue_token
+from deskcli.server.service_accounts import ServiceWorker, claim_lease, issue_token
 
 #: The account the rules sync as; it sees every client (rules are for all of them).
 HANDLE = "rules"
@@ -66,41 +64,22 @@ def load_server_roster(database_url: str) -> object:
         engine.dispose()
 
 
-class RulesWorker(threading.Thread):
+class RulesWorker(ServiceWorker):
     """Sync, run the rules, sync, send; every ``interval`` seconds."""
 
     def __init__(self, *, server_url: str, database_url: str, token: str, paths: Paths,
                  owner: str, log: Callable[[str], None]) -> None:
-        super().__init__(name="deskcli-rules", daemon=True)
-        self.server_url = server_url
-        self.database_url = database_url
-        self.token = token
-        self.paths = replace(paths, data_dir=paths.data_dir / "rules")
-        self.owner = owner
-        self.log = log
+        super().__init__(name="deskcli-rules", folder="rules", server_url=server_url,
+                         database_url=database_url, token=token, paths=paths, owner=owner,
+                         log=log)
         self.every = interval()
-        self.stopping = threading.Event()
-
-    def stop(self) -> None:
-        self.stopping.set()
-
-    def _wait_for_server(self) -> None:
-        import httpx
-
-        while not self.stopping.is_set():
-            try:
-                if httpx.get(f"{self.server_url}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            self.stopping.wait(0.2)
 
     def run(self) -> None:
         from deskcli.services.desk import open_desk
         from deskcli.sync.client import SyncClient
         from deskcli.sync.credentials import Credentials
 
-        self._wait_for_server()
+        self.wait_for_server()
         desk = open_desk(self.paths, actor=HANDLE, rules=False)
         client = SyncClient(desk, Credentials(self.server_url, self.token, "server"))
         lease = timedelta(seconds=self.every * 3 + 2)
@@ -138,14 +117,7 @@ class RulesWorker(threading.Thread):
             self.log("rules: ready (changes from now on set the event rules off)")
         desk.rules.run_schedule()
         client.sync()
-        if desk.outbound is not None:
-            from deskcli.services.notify import NotifyService
-
-            service = NotifyService(desk)
-            try:
-                service.send_due()
-            finally:
-                service.close()
+        self.send_due(desk)
 
 
 def start(*, server_url: str, database_url: str, paths: Paths,

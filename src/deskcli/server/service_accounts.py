@@ -11,14 +11,22 @@ never both hold it.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlmodel import Session
 
+from deskcli.paths import Paths
 from deskcli.server.auth import add_tech, revoke
 from deskcli.server.db import init_database, make_engine
 from deskcli.server.models import SrvIntakeClaim, SrvTech
+
+if TYPE_CHECKING:
+    from deskcli.services.desk import Desk
 
 
 def _now() -> datetime:
@@ -70,3 +78,49 @@ def claim_lease(database_url: str, name: str, owner: str, lease: timedelta) -> b
             return bool(result.rowcount)
     finally:
         engine.dispose()
+
+
+class ServiceWorker(threading.Thread):
+    """A worker thread of ``deskcli serve`` that syncs as its own account, from a store of
+    its own in ``<data>/<folder>``. Subclasses write ``run``: wait for the server, open
+    the desk, then rounds until ``stop``."""
+
+    def __init__(self, *, name: str, folder: str, server_url: str, database_url: str,
+                 token: str, paths: Paths, owner: str, log: Callable[[str], None]) -> None:
+        super().__init__(name=name, daemon=True)
+        self.server_url = server_url
+        self.database_url = database_url
+        self.token = token
+        self.paths = replace(paths, data_dir=paths.data_dir / folder)
+        self.owner = owner
+        self.log = log
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def wait_for_server(self) -> None:
+        """Until the server this thread belongs to answers (it starts alongside it)."""
+        import httpx
+
+        while not self.stopping.is_set():
+            try:
+                if httpx.get(f"{self.server_url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            self.stopping.wait(0.2)
+
+    @staticmethod
+    def send_due(desk: Desk) -> None:
+        """Send what the round queued (acknowledgements, replies, chat posts), when the
+        server's config has channels."""
+        if desk.outbound is None:
+            return
+        from deskcli.services.notify import NotifyService
+
+        service = NotifyService(desk)
+        try:
+            service.send_due()
+        finally:
+            service.close()
