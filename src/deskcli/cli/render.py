@@ -91,7 +91,7 @@ def detail_json(detail: TicketDetail, now: datetime) -> dict[str, Any]:
     return out
 
 
-def _link_json(row: Row | None) -> dict[str, Any] | None:
+def _link_json(row: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """A linked ticket in a detail document: enough to name it and see where it stands."""
     if row is None:
         return None
@@ -219,7 +219,7 @@ def detail_text(detail: TicketDetail, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _line(row: Row) -> str:
+def _line(row: Mapping[str, Any]) -> str:
     """``#4522  open  P2  ERP down for sales``: a linked ticket on one line."""
     return (f"{display_ref(row['number'], row['provisional'])}  {row['status']}  "
             f"{row['priority']}  {row['summary']}")

@@ -31,7 +31,7 @@ from deskcli.domain.bulk import (
 from deskcli.domain.errors import DeskError, NotFound
 from deskcli.domain.numbering import TicketRef, display_ref, parse_ref
 from deskcli.services.tickets import TicketService
-from deskcli.storage.store import Row
+from deskcli.storage.rows import TicketRow
 
 #: Ticket fields whose change a preview lists (old → new).
 _SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact",
@@ -86,7 +86,7 @@ class BulkService:
         return BulkResult(action=action, outcomes=tuple(outcomes), applied=written,
                           keep_going=keep_going)
 
-    def _one(self, given: str, ref: TicketRef, action: BulkAction, parent: Row | None,
+    def _one(self, given: str, ref: TicketRef, action: BulkAction, parent: TicketRow | None,
              seen: set[str]) -> TicketOutcome | None:
         try:
             ticket = self.tickets.find(ref)
@@ -113,7 +113,7 @@ class BulkService:
         return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED,
                              changes=tuple(changes))
 
-    def _act(self, ticket: Row, action: BulkAction, parent: Row | None) -> None:
+    def _act(self, ticket: TicketRow, action: BulkAction, parent: TicketRow | None) -> None:
         """The single-ticket path for one ticket, inside the run's transaction."""
         ref = TicketRef(ticket_id=ticket["id"])
         service = self.tickets
@@ -162,7 +162,7 @@ class BulkService:
         row = self.store.db.execute("SELECT coalesce(max(seq), 0) AS n FROM outbox").fetchone()
         return int(row["n"])
 
-    def _snapshot(self, ticket: Row, tags: bool) -> dict[str, Any]:
+    def _snapshot(self, ticket: TicketRow, tags: bool) -> dict[str, Any]:
         shot = {key: ticket.get(key) for key in _SHOWN}
         shot["tags"] = self.tickets.tags_of(ticket["id"]) if tags else []
         return shot

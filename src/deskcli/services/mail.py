@@ -36,6 +36,7 @@ from deskcli.domain.timefmt import to_iso
 from deskcli.services.desk import Desk
 from deskcli.services.tickets import TicketService
 from deskcli.storage.mail import MailLedger
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row
 
 #: Larger messages are not downloaded at all: refused with their size.
@@ -134,7 +135,7 @@ class MailIntake:
                            + (f" on {ref}" if ref else "") + "); not taken in again",
                            where, ref)
 
-        def done(outcome: str, ticket: Row | None, detail: str, reason: str | None = None
+        def done(outcome: str, ticket: TicketRow | None, detail: str, reason: str | None = None
                  ) -> Outcome:
             self._remember(box, folder, uidvalidity, uid, mail.key, mail.sender, outcome,
                            ticket["id"] if ticket else None, reason or detail)
@@ -199,11 +200,11 @@ class MailIntake:
         return self._ref(ticket) if ticket else None
 
     @staticmethod
-    def _ref(ticket: Row) -> str:
+    def _ref(ticket: TicketRow) -> str:
         return display_ref(ticket["number"], ticket["provisional"])
 
     def _thread(self, box: MailboxSettings, mail: rules.ParsedMail, sender: str
-                ) -> tuple[Row | None, str, tuple[Row, str] | None]:
+                ) -> tuple[TicketRow | None, str, tuple[TicketRow, str] | None]:
         """The ticket a message answers, how it was matched, and a ticket it named but may
         not write to (with the reason). Headers first, then the ``[#N]`` tag; the subject's
         words never."""
@@ -245,7 +246,7 @@ class MailIntake:
     # --- writes (inside the ingest transaction) -------------------------------------------
 
     def _new_ticket(self, box: MailboxSettings, mail: rules.ParsedMail, sender: str,
-                    raw: bytes, *, linked_to: Row | None, why: str | None) -> Row:
+                    raw: bytes, *, linked_to: TicketRow | None, why: str | None) -> TicketRow:
         service = self.tickets
         now = self.now()
         at = to_iso(now)
@@ -292,7 +293,7 @@ class MailIntake:
         self._attachments(ticket, mail, raw, at)
         return ticket
 
-    def _caller_reply(self, ticket: Row, mail: rules.ParsedMail, sender: str, raw: bytes,
+    def _caller_reply(self, ticket: TicketRow, mail: rules.ParsedMail, sender: str, raw: bytes,
                       effect: rules.ReplyEffect) -> None:
         service = self.tickets
         at = to_iso(self.now())
@@ -317,7 +318,7 @@ class MailIntake:
                                            reason=rules.REOPEN_REASON)
         self._attachments(ticket, mail, raw, at)
 
-    def _automatic_note(self, ticket: Row, mail: rules.ParsedMail, sender: str) -> None:
+    def _automatic_note(self, ticket: TicketRow, mail: rules.ParsedMail, sender: str) -> None:
         service = self.tickets
         at = to_iso(self.now())
         text = (f"Automatic message from {sender} ({mail.kind_reason}), not answered:\n"
@@ -330,7 +331,7 @@ class MailIntake:
                              {"note_id": note_id, "message_id": mail.message_id,
                               "mail_key": mail.key})
 
-    def _attachments(self, ticket: Row, mail: rules.ParsedMail, raw: bytes, at: str) -> None:
+    def _attachments(self, ticket: TicketRow, mail: rules.ParsedMail, raw: bytes, at: str) -> None:
         """Attachments within the size limit are stored like any other; what is refused
         (and any text that could not be decoded) is said in an internal note. When the
         words were trimmed or something could not be read, the original message is kept

@@ -22,6 +22,7 @@ from deskcli.services.desk import Desk
 from deskcli.services.notify_templates import load_snippets, ticket_values
 from deskcli.services.outbound import OutboundWorker, WorkReport, require_enabled, retry_now
 from deskcli.storage.outbound import OutboundQueue
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row
 
 
@@ -128,7 +129,7 @@ class NotifyService:
 
     # --- actions on a ticket ----------------------------------------------------------
 
-    def update(self, ref: str, message: str) -> tuple[Row, bool]:
+    def update(self, ref: str, message: str) -> tuple[TicketRow, bool]:
         """A checkpoint update: a reply on the timeline, which the planner emails to the
         caller in the same transaction when they have an address and email is set up.
         Returns the ticket and whether an email was queued."""
@@ -154,11 +155,11 @@ class NotifyService:
     def snippets(self) -> dict[str, str]:
         return load_snippets(self.desk.paths.config_dir, self.settings)
 
-    def expand(self, text: str, ticket: Row | None) -> str:
+    def expand(self, text: str, ticket: Mapping[str, Any] | None) -> str:
         """Expand ``/shortcode`` words with this ticket's values."""
         return expand_shortcodes(text, self.snippets(), self.values(ticket))
 
-    def snippet(self, name: str, ticket: Row | None) -> str:
+    def snippet(self, name: str, ticket: Mapping[str, Any] | None) -> str:
         """One canned response by name, filled in; InvalidInput lists the known names."""
         snippets = self.snippets()
         if name.lstrip("/") not in snippets:
@@ -166,7 +167,7 @@ class NotifyService:
                                + ", ".join(sorted(snippets)), field="template")
         return expand_shortcodes("/" + name.lstrip("/"), snippets, self.values(ticket))
 
-    def values(self, ticket: Row | None) -> dict[str, Any]:
+    def values(self, ticket: Mapping[str, Any] | None) -> dict[str, Any]:
         if ticket is None:
             return {}
         return ticket_values(ticket, technician=self.desk.tickets.actor, now=self.desk.now(),

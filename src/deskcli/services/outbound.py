@@ -39,6 +39,7 @@ from deskcli.domain.timefmt import to_iso
 from deskcli.notify.base import DeliveryError, Outgoing, Sender
 from deskcli.services.notify_templates import ticket_values
 from deskcli.storage.outbound import OutboundQueue
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row, Store
 
 #: Purposes whose delivery is a word to the caller (resets the checkpoint clock).
@@ -101,19 +102,19 @@ class OutboundPlanner:
             self.queue.cancel_queued(ticket_id, [Purpose.SURVEY.value],
                                      "the ticket was reopened before the survey went out")
 
-    def post_chat(self, ticket: Row, channel: str, at: str, text: str) -> bool:
+    def post_chat(self, ticket: TicketRow, channel: str, at: str, text: str) -> bool:
         """Queue a post to one chat channel (a rule's ``notify``), in the caller's
         transaction; each post is a message of its own."""
         return self._add(ticket, Purpose.CHAT, channel, at, {"text": text, "bridge": ""},
                          repeat=True)
 
-    def acknowledge_page(self, ticket: Row, at: str) -> int:
+    def acknowledge_page(self, ticket: TicketRow, at: str) -> int:
         """The on-call engineer has it: tell the pager, so it stops escalating."""
         return self._pager_follow_up(ticket, Purpose.PAGE_ACK, at)
 
     # --- queuing -------------------------------------------------------------------
 
-    def _add(self, ticket: Row, purpose: Purpose, channel: str, at: str,
+    def _add(self, ticket: TicketRow, purpose: Purpose, channel: str, at: str,
              payload: Mapping[str, Any], *, recipient: str | None = None,
              not_before: str | None = None, repeat: bool = False) -> bool:
         seq = self.queue.count(ticket["id"], purpose.value, channel) + 1 if repeat else 1
@@ -125,13 +126,13 @@ class OutboundPlanner:
             "state": MessageState.QUEUED.value, "attempts": 0,
             "not_before": not_before or at, "created_at": at})
 
-    def _values(self, ticket: Row, at: str, **extra: str) -> dict[str, str]:
+    def _values(self, ticket: TicketRow, at: str, **extra: str) -> dict[str, str]:
         from deskcli.domain.timefmt import from_iso
 
         return ticket_values(ticket, technician=self.actor, now=from_iso(at),
                              checkpoint=self.checkpoint, **extra)
 
-    def _caller_email(self, ticket: Row, purpose: Purpose, at: str, *, message: str = "",
+    def _caller_email(self, ticket: TicketRow, purpose: Purpose, at: str, *, message: str = "",
                       repeat: bool = False, not_before: str | None = None) -> bool:
         channel = self.settings.email
         address = ticket.get("caller_email")
@@ -142,7 +143,7 @@ class OutboundPlanner:
         return self._add(ticket, purpose, channel, at, {"subject": subject, "body": body},
                          recipient=address, not_before=not_before, repeat=repeat)
 
-    def _page(self, ticket: Row, at: str) -> None:
+    def _page(self, ticket: TicketRow, at: str) -> None:
         ref = display_ref(ticket["number"], ticket["provisional"])
         summary = f"{ref} P1: {ticket['summary']}"
         details = {"ticket": ref, "priority": ticket["priority"],
@@ -153,7 +154,7 @@ class OutboundPlanner:
                       {"summary": summary, "severity": "critical", "details": details,
                        "description": ticket.get("verbatim") or ticket["summary"]})
 
-    def _chat(self, ticket: Row, at: str, bridge: str) -> None:
+    def _chat(self, ticket: TicketRow, at: str, bridge: str) -> None:
         ref = display_ref(ticket["number"], ticket["provisional"])
         text = f"P1 incident {ref}: {ticket['summary']}"
         if bridge:
@@ -161,7 +162,7 @@ class OutboundPlanner:
         for channel in self.settings.chat:
             self._add(ticket, Purpose.CHAT, channel, at, {"text": text, "bridge": bridge})
 
-    def _pager_follow_up(self, ticket: Row, purpose: Purpose, at: str) -> int:
+    def _pager_follow_up(self, ticket: TicketRow, purpose: Purpose, at: str) -> int:
         """Acknowledge or resolve on each pager this ticket was paged through."""
         paged = {r["channel"] for r in self.queue.for_ticket(ticket["id"])
                  if r["purpose"] == Purpose.PAGE.value}
@@ -173,7 +174,7 @@ class OutboundPlanner:
                                {"summary": f"{ref} {verb} by {self.actor}"}, repeat=True)
         return added
 
-    def _survey(self, ticket: Row, at: str) -> None:
+    def _survey(self, ticket: TicketRow, at: str) -> None:
         from deskcli.domain.timefmt import from_iso
 
         when = to_iso(from_iso(at) + self.settings.survey_delay)
@@ -342,7 +343,7 @@ def require_enabled(settings: NotifySettings) -> None:
                            "config.toml (see docs/notifications.md)")
 
 
-def ticket_or_fail(store: Store, ticket_id: str) -> Row:
+def ticket_or_fail(store: Store, ticket_id: str) -> TicketRow:
     row = store.tickets.by_id(ticket_id)
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")

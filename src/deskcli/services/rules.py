@@ -37,6 +37,7 @@ from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.sla import classify
 from deskcli.domain.timefmt import to_iso
 from deskcli.services.tickets import TicketService
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.rules import CandidateQuery, RuleLedger
 from deskcli.storage.store import Row, Store
 
@@ -439,20 +440,20 @@ class RuleRunner:
             steps.append(("notify", lambda: self._notify(rule, ref, then.notify or "")))
         return steps
 
-    def _find(self, ticket_id: str) -> Row | None:
+    def _find(self, ticket_id: str) -> TicketRow | None:
         try:
             return self.tickets.find(TicketRef(ticket_id=ticket_id))
         except NotFound:
             return None
 
-    def _ticket(self, ticket_id: str) -> Row:
+    def _ticket(self, ticket_id: str) -> TicketRow:
         ticket = self._find(ticket_id)
         if ticket is None:
             raise Refused("the ticket is gone")
         return ticket
 
     @staticmethod
-    def _ref(ticket: Row) -> str:
+    def _ref(ticket: TicketRow) -> str:
         return display_ref(ticket["number"], ticket["provisional"])
 
     def _assign(self, rule: r.Rule, ticket_id: str, spec: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from deskcli.domain import engine, validation
 from deskcli.domain.account_work import DEFAULT as DEFAULT_ACCOUNT_WORDS
@@ -59,6 +59,7 @@ from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.batch import BatchWriter
 from deskcli.storage.links import Links
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row, Store
 from deskcli.storage.tags import Tags
 from deskcli.storage.timeline_pages import TimelinePages
@@ -78,7 +79,7 @@ EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "chan
 class TicketDetail:
     """A ticket with everything a screen or ``deskcli show`` displays about it."""
 
-    ticket: Row
+    ticket: TicketRow
     progress: engine.Progress
     timeline: list[Row]
     time_entries: list[Row]
@@ -91,14 +92,14 @@ class TicketDetail:
     #: ``timeline_limit``; the console reads them on demand).
     timeline_more: bool = False
     #: The ticket it is linked under (``link``), if any: id, number, summary, status...
-    parent: Row | None = None
+    parent: TicketRow | None = None
     #: Tickets linked under it, oldest first.
     children: list[Row] = field(default_factory=list)
     #: Duplicates merged into it, oldest first; their timeline, time and attachments are
     #: in the lists above, each row's ``from_ref`` naming the duplicate.
     merged: list[Row] = field(default_factory=list)
     #: The ticket this one was merged into (``merge``), if it was.
-    merged_target: Row | None = None
+    merged_target: TicketRow | None = None
 
     def collected(self) -> list[tuple[StepSpec, tuple[tuple[str, str], ...]]]:
         """Each completed step with what it collected beyond the ticket's own fields."""
@@ -154,7 +155,7 @@ class TicketService:
 
     # --- lookups ----------------------------------------------------------------------
 
-    def find(self, ref: str | TicketRef) -> Row:
+    def find(self, ref: str | TicketRef) -> TicketRow:
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
         row = None
         if parsed.number is not None:
@@ -167,7 +168,7 @@ class TicketService:
             raise NotFound(f"no ticket {parsed} in this store")
         return row
 
-    def checklist_for(self, ticket: Row) -> Checklist:
+    def checklist_for(self, ticket: TicketRow) -> Checklist:
         checklist = self.checklists.get(ticket["checklist"])
         if checklist is None:
             raise NotFound(f"ticket uses checklist {ticket['checklist']!r}, which is not "
@@ -179,7 +180,7 @@ class TicketService:
         """The timeline page before ``event`` (see ``detail(timeline_limit=...)``)."""
         return TimelinePages(self.store).before(ticket_id, event, limit)
 
-    def facts(self, ticket: Row) -> TicketFacts:
+    def facts(self, ticket: TicketRow) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
         skipped: dict[str, str] = {}
         for record in self.store.timeline.step_records(ticket["id"]):
@@ -239,7 +240,7 @@ class TicketService:
         if reason := identity_for_account_work(facts):
             raise Refused(f"cannot {doing}: {reason}", field="verification")
 
-    def progress(self, ticket: Row) -> engine.Progress:
+    def progress(self, ticket: TicketRow) -> engine.Progress:
         return engine.evaluate(self.checklist_for(ticket), self.facts(ticket))
 
     def detail(self, ref: str | TicketRef, *, timeline_limit: int | None = None) -> TicketDetail:
@@ -269,8 +270,8 @@ class TicketService:
             timeline.sort(key=lambda e: e["at"])
             time_entries.sort(key=lambda t: t["at"])
             attachments.sort(key=lambda a: a["at"])
-        parent = (self.store.tickets.by_id(ticket["parent_id"]) if ticket.get("parent_id")
-                  else None)
+        parent_id, merged_into = ticket["parent_id"], ticket["merged_into"]
+        parent = self.store.tickets.by_id(parent_id) if parent_id else None
         return TicketDetail(
             ticket=ticket,
             progress=engine.evaluate(self.checklist_for(ticket), facts),
@@ -283,13 +284,12 @@ class TicketService:
             parent=parent,
             children=self._links.children(ticket["id"]),
             merged=merged,
-            merged_target=(self.store.tickets.by_id(ticket["merged_into"])
-                           if ticket.get("merged_into") else None),
+            merged_target=self.store.tickets.by_id(merged_into) if merged_into else None,
         )
 
     # --- creation ---------------------------------------------------------------------
 
-    def create(self, draft: NewTicket) -> Row:
+    def create(self, draft: NewTicket) -> TicketRow:
         """Open a new ticket; numbered from the lease, SLA clocks started."""
         self.check_draft(draft)
         now = self._now()
@@ -368,7 +368,7 @@ class TicketService:
         if self._batch is not None:
             self._batch.resync_clock()
 
-    def intake(self, draft: NewTicket, steps: Mapping[str, Mapping[str, Any]]) -> Row:
+    def intake(self, draft: NewTicket, steps: Mapping[str, Mapping[str, Any]]) -> TicketRow:
         """Open a ticket and complete its intake steps in ONE transaction (the TUI's guided
         intake), so a step the rules refuse leaves no half-made ticket behind.
 
@@ -688,7 +688,7 @@ class TicketService:
             "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
         })
 
-    def write_changes(self, ticket: Row, changes: Mapping[str, Any], at: str) -> Row:
+    def write_changes(self, ticket: TicketRow, changes: Mapping[str, Any], at: str) -> TicketRow:
         """Apply column changes plus recomputed SLA columns; returns the merged row.
 
         The one write of ticket columns (no checks, no event): callers check what they
@@ -702,11 +702,13 @@ class TicketService:
             self.store.update_ticket(ticket["id"], all_changes, at)
             self._rebuffered()
             self._notice("updated", ticket["id"], at)
-        return {**merged, **derived}
+        # ``changes`` and ``derived`` name only ticket columns (``_normalise`` and the
+        # clock recompute), so the merged row keeps ``TicketRow``'s shape.
+        return cast(TicketRow, {**merged, **derived})
 
     def update(self, ref: str | TicketRef, changes: Mapping[str, Any], *,
                reason: str | None = None,
-               add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> Row:
+               add_tags: Sequence[str] = (), remove_tags: Sequence[str] = ()) -> TicketRow:
         """Change ticket fields directly (``deskcli set``, the TUI's edit actions), and its
         tags with them (one transaction: the fields and the tags change together)."""
         unknown = sorted(set(changes) - set(EDITABLE))
@@ -756,7 +758,7 @@ class TicketService:
         """Every tag in use, with how many tickets carry it, most used first."""
         return self._tags.known()
 
-    def _apply_tags(self, ticket: Row, add: Sequence[str], remove: Sequence[str],
+    def _apply_tags(self, ticket: TicketRow, add: Sequence[str], remove: Sequence[str],
                     at: str) -> TagChange:
         """Write the add and remove records of a tag change, inside the caller's
         transaction: one add record per new tag, one remove record per add record of a
@@ -778,8 +780,8 @@ class TicketService:
                      {"added": list(change.added), "removed": list(change.removed)})
         return change
 
-    def _apply_fields(self, ticket: Row, changes: Mapping[str, Any], at: str, *,
-                      reason: str | None = None) -> Row:
+    def _apply_fields(self, ticket: TicketRow, changes: Mapping[str, Any], at: str, *,
+                      reason: str | None = None) -> TicketRow:
         """Validate and write field changes, one timeline event per field that changed."""
         columns: dict[str, Any] = {}
         labels: dict[str, tuple[Any, Any]] = {}
@@ -823,7 +825,7 @@ class TicketService:
             ticket = self.change_status(ticket, status_target, at, reason=reason)
         return ticket
 
-    def _normalise(self, key: str, raw: Any, ticket: Row) -> Any:
+    def _normalise(self, key: str, raw: Any, ticket: TicketRow) -> Any:
         text = None if raw is None else str(raw)
         if key == "priority":
             return Priority.parse(text or "").value
@@ -854,7 +856,7 @@ class TicketService:
             return validation.clean_text(text, field=key)
         return validation.one_line(text, field=key)
 
-    def _set_caller_email(self, ticket: Row, raw: Any, at: str) -> None:
+    def _set_caller_email(self, ticket: TicketRow, raw: Any, at: str) -> None:
         address = validation.email(None if raw is None else str(raw), field="caller_email")
         if not address:
             return
@@ -876,8 +878,8 @@ class TicketService:
         self.write_changes(ticket, {"caller_id": caller_id}, at)
         self._notice("caller", ticket["id"], at)
 
-    def change_status(self, ticket: Row, target: Status, at: str, *,
-                      reason: str | None = None) -> Row:
+    def change_status(self, ticket: TicketRow, target: Status, at: str, *,
+                      reason: str | None = None) -> TicketRow:
         """Move a ticket to ``target`` inside the caller's transaction: checks the
         transition (a reopen needs a reason), pauses or resumes the SLA clock, writes and
         records the event. ``set_status`` is the front ends' way in (by ref, its own
@@ -917,12 +919,12 @@ class TicketService:
                               + (f" ({reason})" if reason else ""), detail)
         return ticket
 
-    def set_status(self, ref: str, status: str, *, reason: str | None = None) -> Row:
+    def set_status(self, ref: str, status: str, *, reason: str | None = None) -> TicketRow:
         return self.update(ref, {"status": status}, reason=reason)
 
     # --- notes, time, attachments -----------------------------------------------------
 
-    def add_note(self, ref: str | TicketRef, text: str, *, internal: bool) -> Row:
+    def add_note(self, ref: str | TicketRef, text: str, *, internal: bool) -> TicketRow:
         body = validation.clean_text(text, field="note", required=True)
         ticket = self.find(ref)
         at = to_iso(self._now())
@@ -1009,7 +1011,7 @@ class TicketService:
             os.close(descriptor)
         return path.name, b"".join(chunks)
 
-    def store_attachment(self, ticket: Row, name: str, data: bytes, at: str) -> str:
+    def store_attachment(self, ticket: TicketRow, name: str, data: bytes, at: str) -> str:
         """Keep ``data`` as an attachment of ``ticket`` (blob, row with its sync op, event)
         inside the caller's transaction; returns the attachment id. No size check: the
         caller has applied ``attachment_max_bytes`` already."""
@@ -1058,15 +1060,15 @@ class TicketService:
 
     # --- checklist steps --------------------------------------------------------------
 
-    def _record_step_by_action(self, ticket: Row, action: str, values: Mapping[str, Any],
-                               at: str) -> None:
+    def _record_step_by_action(self, ticket: Mapping[str, Any], action: str,
+                               values: Mapping[str, Any], at: str) -> None:
         """When a verb is used directly (CLI ``escalate``), tick the step that carries it."""
         checklist = self.checklists[ticket["checklist"]]
         step = checklist.step_with_action(action)
         if step is not None:
             self._record_step(ticket, checklist, step, values, at)
 
-    def _record_step(self, ticket: Row, checklist: Checklist, step: StepSpec,
+    def _record_step(self, ticket: Mapping[str, Any], checklist: Checklist, step: StepSpec,
                      values: Mapping[str, Any], at: str) -> None:
         self._put("step_records", {
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
@@ -1079,7 +1081,8 @@ class TicketService:
         self.record_event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
         self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
-    def complete_step(self, ref: str | TicketRef, step_key: str, raw: Mapping[str, Any]) -> Row:
+    def complete_step(self, ref: str | TicketRef, step_key: str,
+                      raw: Mapping[str, Any]) -> TicketRow:
         """Complete a checklist step with what it collects, running its action if any."""
         ticket = self.find(ref)
         checklist = self.checklist_for(ticket)
@@ -1131,7 +1134,7 @@ class TicketService:
             self._record_step(ticket, checklist, step, values, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def skip_step(self, ref: str | TicketRef, step_key: str, reason: str | None) -> Row:
+    def skip_step(self, ref: str | TicketRef, step_key: str, reason: str | None) -> TicketRow:
         """Skip an applicable step with the reason it was not done.
 
         The reason is required (the domain refuses a blank one) and goes on the timeline
@@ -1169,7 +1172,7 @@ class TicketService:
 
     def escalate(self, ref: str | TicketRef, *, queue: str | None, repro: str | None,
                  tried: str | None, impact: str | None, error: str | None = None,
-                 asset: str | None = None) -> Row:
+                 asset: str | None = None) -> TicketRow:
         ticket = self.find(ref)
         values = {"queue": queue, "repro": repro, "tried": tried, "impact": impact,
                   "error": error, "asset": asset}
@@ -1180,7 +1183,7 @@ class TicketService:
                                         {k: v for k, v in values.items() if v}, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def _escalate(self, ticket: Row, values: Mapping[str, Any], at: str) -> Row:
+    def _escalate(self, ticket: TicketRow, values: Mapping[str, Any], at: str) -> TicketRow:
         notes = validation.EscalationNotes.build(
             queue=values.get("queue"), repro=values.get("repro"), tried=values.get("tried"),
             impact=values.get("impact"), error=values.get("error") or ticket["error_text"],
@@ -1198,7 +1201,7 @@ class TicketService:
 
     def resolve(self, ref: str | TicketRef, *, root_cause: str | None,
                 resolution: str | None, category: str | None = None,
-                children: bool = False) -> Row:
+                children: bool = False) -> TicketRow:
         """Resolve a ticket; with ``children``, also every open ticket linked under it,
         with the same root cause and resolution (each caller is told about their own
         ticket by the outbound queue). All in one transaction: a child the rules refuse
@@ -1218,7 +1221,7 @@ class TicketService:
         return [row for row in self._links.children(ticket_id)
                 if Status(row["status"]).is_open]
 
-    def _resolve_children(self, parent: Row, category: str | None, at: str) -> None:
+    def _resolve_children(self, parent: TicketRow, category: str | None, at: str) -> None:
         parent_ref = display_ref(parent["number"], parent["provisional"])
         for row in self.open_children(parent["id"]):
             child = self.store.tickets.by_id(row["id"])
@@ -1235,8 +1238,8 @@ class TicketService:
             self._record_step_by_action(child, "resolve", {
                 "root_cause": child["root_cause"], "resolution": child["resolution"]}, at)
 
-    def _resolve(self, ticket: Row, root_cause: str | None, resolution: str | None,
-                 category: str | None, at: str) -> Row:
+    def _resolve(self, ticket: TicketRow, root_cause: str | None, resolution: str | None,
+                 category: str | None, at: str) -> TicketRow:
         cause = validation.clean_text(root_cause, field="root_cause", required=True)
         note = validation.check_resolution(resolution)
         cat = ResolutionCategory.parse(category, what="category").value if category else None
@@ -1254,7 +1257,7 @@ class TicketService:
         self._notice("resolved", ticket["id"], at)
         return ticket
 
-    def close(self, ref: str | TicketRef, *, category: str | None = None) -> Row:
+    def close(self, ref: str | TicketRef, *, category: str | None = None) -> TicketRow:
         ticket = self.find(ref)
         at = to_iso(self._now())
         with self.store.transaction():
@@ -1263,7 +1266,7 @@ class TicketService:
                 ticket, "close", {"resolution_category": ticket["resolution_category"]}, at)
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
-    def _close(self, ticket: Row, category: str | None, at: str) -> Row:
+    def _close(self, ticket: TicketRow, category: str | None, at: str) -> TicketRow:
         facts = self.facts(ticket)
         ref = display_ref(ticket["number"], ticket["provisional"])
         for gate in (resolved, time_logged):
@@ -1285,7 +1288,7 @@ class TicketService:
         self._notice("closed", ticket["id"], at)
         return ticket
 
-    def reopen(self, ref: str | TicketRef, *, reason: str | None) -> Row:
+    def reopen(self, ref: str | TicketRef, *, reason: str | None) -> TicketRow:
         """Reopen a resolved or closed ticket; refused for one that is still open, where
         "reopen" would quietly become an ordinary status change."""
         ticket = self.find(ref)
@@ -1298,7 +1301,7 @@ class TicketService:
 
     # --- satisfaction surveys -------------------------------------------------------------
 
-    def record_survey_sent(self, ref: str, via: str) -> Row:
+    def record_survey_sent(self, ref: str, via: str) -> TicketRow:
         """Note on the timeline that the satisfaction survey went out (``survey_sent``).
 
         Called by the checklist's ``send_survey`` step and by anything that delivers the
@@ -1323,7 +1326,7 @@ class TicketService:
         if ticket is not None and not Status(ticket["status"]).is_open:
             self._survey_sent(ticket, "email", at)
 
-    def _survey_sent(self, ticket: Row, via: str, at: str, *, kind: str = "survey_sent",
+    def _survey_sent(self, ticket: TicketRow, via: str, at: str, *, kind: str = "survey_sent",
                      summary: str | None = None) -> None:
         status = Status(ticket["status"])
         if status.is_open:
@@ -1335,7 +1338,7 @@ class TicketService:
 
     # --- what the configured channels can carry ------------------------------------------
 
-    def step_notes(self, ticket: Row) -> dict[str, str]:
+    def step_notes(self, ticket: TicketRow) -> dict[str, str]:
         """Warnings to show beside steps BEFORE they are completed, when no configured
         channel can carry what the step is about (the survey, the page). Keyed by step."""
         checklist = self.checklists.get(ticket["checklist"])
@@ -1360,7 +1363,7 @@ class TicketService:
         return [display_ref(number, provisional)
                 for number, provisional in self.store.queue.open_p1_without(keys)]
 
-    def record_csat(self, ref: str, score: object, comment: str | None = None) -> Row:
+    def record_csat(self, ref: str, score: object, comment: str | None = None) -> TicketRow:
         """Record the caller's survey answer (1-5) as an append-only row plus an event.
 
         The domain decides what is accepted (``metrics.check_score``, ``check_answer``):
@@ -1410,7 +1413,7 @@ class TicketService:
 
     # --- parents, children and merged duplicates -------------------------------------
 
-    def link(self, child_ref: str | TicketRef, parent_ref: str | TicketRef) -> Row:
+    def link(self, child_ref: str | TicketRef, parent_ref: str | TicketRef) -> TicketRow:
         """Link a ticket under a parent (``deskcli link``); refused across clients, under
         itself or a descendant, or to a merged ticket (``domain.links``)."""
         child, parent = self.find(child_ref), self.find(parent_ref)
@@ -1419,22 +1422,23 @@ class TicketService:
             child = self._link(child, parent, at)
         return self.find(TicketRef(ticket_id=child["id"]))
 
-    def unlink(self, child_ref: str | TicketRef) -> Row:
+    def unlink(self, child_ref: str | TicketRef) -> TicketRow:
         """Take a ticket out from under its parent."""
         child = self.find(child_ref)
-        if not child.get("parent_id"):
+        parent_id = child["parent_id"]
+        if not parent_id:
             raise Refused(f"{display_ref(child['number'], child['provisional'])} has no "
                           "parent", field="parent")
         at = to_iso(self._now())
         with self.store.transaction():
-            parent = self.store.tickets.by_id(child["parent_id"])
+            parent = self.store.tickets.by_id(parent_id)
             child = self.write_changes(child, {"parent_id": None}, at)
             was = display_ref(parent["number"], parent["provisional"]) if parent else "?"
             self.record_event(child["id"], at, "unlinked", f"No longer under {was}",
                         {"parent_id": child.get("parent_id")})
         return self.find(TicketRef(ticket_id=child["id"]))
 
-    def _link(self, child: Row, parent: Row, at: str) -> Row:
+    def _link(self, child: TicketRow, parent: TicketRow, at: str) -> TicketRow:
         check_link(child, parent, self._links.parent_of)
         if child.get("parent_id") == parent["id"]:
             return child  # already there: nothing to record
@@ -1455,7 +1459,7 @@ class TicketService:
         """The duplicates merged into this ticket, oldest first."""
         return self._links.merged_into_this(ticket_id)
 
-    def merge(self, duplicate_ref: str | TicketRef, target_ref: str | TicketRef) -> Row:
+    def merge(self, duplicate_ref: str | TicketRef, target_ref: str | TicketRef) -> TicketRow:
         """Merge a duplicate into a target (``deskcli merge DUP --into TARGET``).
 
         The duplicate is closed as "merged into #N" (whatever its checklist says: it is
@@ -1471,7 +1475,7 @@ class TicketService:
             self._merge(duplicate, target, at)
         return self.find(TicketRef(ticket_id=duplicate["id"]))
 
-    def _merge(self, duplicate: Row, target: Row, at: str) -> Row:
+    def _merge(self, duplicate: TicketRow, target: TicketRow, at: str) -> TicketRow:
         check_merge(duplicate, target)
         dup_ref = display_ref(duplicate["number"], duplicate["provisional"])
         target_ref = display_ref(target["number"], target["provisional"])
@@ -1507,7 +1511,7 @@ class TicketService:
                      "caller_email": duplicate.get("caller_email")})
         return duplicate
 
-    def merge_target(self, ticket: Row) -> Row:
+    def merge_target(self, ticket: TicketRow) -> TicketRow:
         """The ticket a merged duplicate now lives in (following merges of merges), or the
         ticket itself. Two offline merges into each other make a loop: the chain stops at
         the first ticket seen twice, the same one on every replica."""
@@ -1524,7 +1528,7 @@ class TicketService:
             current = found
         return current
 
-    def party_emails(self, ticket: Row) -> set[str]:
+    def party_emails(self, ticket: TicketRow) -> set[str]:
         """Addresses that speak for the ticket: its caller and the callers of every
         duplicate merged into it (their replies belong here)."""
         emails = {str(ticket["caller_email"]).lower()} if ticket.get("caller_email") else set()

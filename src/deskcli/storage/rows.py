@@ -13,7 +13,7 @@ attribute access where a handful of rows are read.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, NamedTuple, NotRequired, TypedDict
 
 Row = dict[str, Any]
 
@@ -52,7 +52,12 @@ QUEUE_AT: dict[str, int] = {name: index for index, name in enumerate(QueueRow._f
 
 class TicketRow(TypedDict):
     """One ticket as ``store.tickets`` reads it: every column of ``tickets`` plus its
-    caller's and client's names (``Tickets.by_id``, ``by_number``, ``by_provisional``)."""
+    caller's and client's names (``Tickets.by_id``, ``by_number``, ``by_provisional``).
+
+    Services take and return tickets as this type, so a misspelt or missing column is a
+    type error rather than a ``KeyError`` at run time. ``tests/storage/test_rows.py`` holds
+    it to the columns the select really returns.
+    """
 
     id: str
     number: int | None
@@ -99,9 +104,13 @@ class TicketRow(TypedDict):
     sla_paused_seconds: int
     urgency_due: str | None
     flagged: str | None
+    parent_id: str | None
+    merged_into: str | None
     caller_name: str | None
     caller_email: str | None
     caller_phone: str | None
     caller_vip: int | None
     client_name: str | None
     contract_tier: str | None
+    #: Set only on the ticket a ``TicketDetail`` carries: its tags, sorted.
+    tags: NotRequired[list[str]]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .rows import Row
+from .rows import Row, TicketRow
 
 if TYPE_CHECKING:
     from .store import Store
@@ -21,25 +21,26 @@ class Tickets:
         self.store = store
         self.db = store.db
 
-    _TICKET_SELECT = (
+    #: One ticket with its caller and client: the columns ``TicketRow`` declares.
+    SELECT = (
         "SELECT t.*, c.name AS caller_name, c.email AS caller_email, c.phone AS caller_phone, "
         "c.vip AS caller_vip, k.name AS client_name, k.contract_tier AS contract_tier "
         "FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
         "LEFT JOIN clients k ON k.id = t.client_id "
     )
 
-    def by_number(self, number: int) -> Row | None:
-        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.number = ?",
+    def by_number(self, number: int) -> TicketRow | None:
+        row: TicketRow | None = self.db.execute(self.SELECT + "WHERE t.number = ?",
                                            (number,)).fetchone()
         return row
 
-    def by_id(self, ticket_id: str) -> Row | None:
-        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.id = ?",
+    def by_id(self, ticket_id: str) -> TicketRow | None:
+        row: TicketRow | None = self.db.execute(self.SELECT + "WHERE t.id = ?",
                                            (ticket_id,)).fetchone()
         return row
 
-    def by_provisional(self, label: str) -> Row | None:
-        row: Row | None = self.db.execute(self._TICKET_SELECT + "WHERE t.provisional = ?",
+    def by_provisional(self, label: str) -> TicketRow | None:
+        row: TicketRow | None = self.db.execute(self.SELECT + "WHERE t.provisional = ?",
                                            (label,)).fetchone()
         return row
 

@@ -28,7 +28,7 @@ from deskcli.storage.mail import MailLedger
 from deskcli.storage.queue_ids import QueueIds
 from deskcli.storage.queue_pages import Key as QueueKey
 from deskcli.storage.queue_pages import QueuePages
-from deskcli.storage.rows import QUEUE_AT
+from deskcli.storage.rows import QUEUE_AT, TicketRow
 from deskcli.storage.store import Row
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class TicketView:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def ticket(self) -> Row:
+    def ticket(self) -> TicketRow:
         return self.detail.ticket
 
 
@@ -145,8 +145,8 @@ class TicketView:
 class Family:
     """A ticket's parent and children (``deskcli link``), for the ticket screen."""
 
-    ticket: Row
-    parent: Row | None
+    ticket: TicketRow
+    parent: TicketRow | None
     #: Linked under the ticket, oldest first (merged duplicates are not children).
     children: list[Row]
 

@@ -48,6 +48,7 @@ from deskcli.domain.priority import impact_from_users
 from deskcli.domain.sla import compute_clock
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.services.worktimer import WorkTimer
+from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row
 from deskcli.tui.screens.context import desk_app
 from deskcli.tui.session import DeskSession
@@ -97,7 +98,7 @@ class IntakeScreen(Screen[None]):
 
     @dataclass
     class _Opened(Message):
-        ticket: Row
+        ticket: TicketRow
         acknowledgement: str
 
     @dataclass
@@ -118,7 +119,7 @@ class IntakeScreen(Screen[None]):
         super().__init__()
         self.steps: list[StepSpec] = []
         self.page = 0
-        self.ticket: Row | None = None
+        self.ticket: TicketRow | None = None
         self.timer: WorkTimer | None = None
         self._suggested: str | None = None
         self._tier: tuple[str | None, str | None] = (None, None)

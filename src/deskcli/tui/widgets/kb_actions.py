@@ -66,9 +66,9 @@ class KbActions(Widget):
         """Open the search, pre-filled from the ticket (its error codes, else summary)."""
         from deskcli.tui.screens.kb_search import KbSearchScreen
 
-        ticket = view.ticket if view is not None else {}
-        screen = KbSearchScreen(prefill_query(ticket),
-                                articles_for=ticket.get("client_id") or "")
+        ticket = view.ticket if view is not None else None
+        screen = KbSearchScreen(prefill_query(ticket) if ticket else "",
+                                articles_for=(ticket["client_id"] if ticket else None) or "")
 
         def done(pick: KbPick | None) -> None:
             if view is not None:
