@@ -336,21 +336,30 @@ class TestHonestOutcomes:
     def test_unpaged_p1s_until_a_page_is_recorded_or_a_pager_configured(
             self, desk: Desk) -> None:
         from deskcli.domain.outcomes import DeskChannels, unpaged_warning
-        from deskcli.tui.session import DeskSession
 
         p1 = _new(desk, priority="P1", verified="callback")
         _new(desk, priority="P2")
-        session = DeskSession(desk, new_id=lambda: "x")
         assert desk.tickets.unpaged_p1s() == [f"#{p1}"]
-        assert session.page_warning() == unpaged_warning(1)
+        assert unpaged_warning(len(desk.tickets.unpaged_p1s())) is not None
         desk.tickets.skip_step(p1, "page_oncall", "on-call is already on the bridge")
         assert desk.tickets.unpaged_p1s() == [f"#{p1}"], "a skip is not a page"
         desk.tickets.complete_step(p1, "page_oncall", {
             "pager": "phone", "bridge": "tel:+1 555 0100", "channel_posted": "yes"})
-        assert desk.tickets.unpaged_p1s() == [] and session.page_warning() is None
+        assert desk.tickets.unpaged_p1s() == []
+        assert unpaged_warning(len(desk.tickets.unpaged_p1s())) is None
         other = _new(desk, priority="P1")
         desk.tickets.channels = DeskChannels(pagers=("pagerduty-main",))
         assert desk.tickets.unpaged_p1s() == [], f"{other}: the pager pages it"
+
+    def test_unpaged_p1s_come_most_urgent_first(self, desk: Desk) -> None:
+        # The status bar names the first one: it must be the P1 nobody has answered,
+        # in the queue's order, not simply the oldest.
+        older = _new(desk, priority="P1", verified="callback")
+        newer = _new(desk, priority="P1", verified="callback")
+        assert desk.tickets.unpaged_p1s() == [f"#{older}", f"#{newer}"]
+        desk.tickets.add_note(older, "We are on it and will call back within the hour.",
+                              internal=False)
+        assert desk.tickets.unpaged_p1s() == [f"#{newer}", f"#{older}"]
 
     def test_survey_choices_record_what_happened(self, desk: Desk) -> None:
         from deskcli.domain.outcomes import DeskChannels

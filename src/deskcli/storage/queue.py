@@ -112,7 +112,8 @@ class Queue:
 
     def open_p1_without(self, step_keys: Sequence[str]) -> list[tuple[Any, Any]]:
         """(number, provisional) of open P1 tickets with no completed record of any of
-        ``step_keys`` (a skip is not a completion), oldest first."""
+        ``step_keys`` (a skip is not a completion), in the queue's order: the status bar
+        names the first, so it must be the most urgent, not merely the oldest."""
         if not step_keys:
             step_keys = [""]
         marks = ", ".join("?" for _ in step_keys)
@@ -121,7 +122,7 @@ class Queue:
             f"SELECT t.number, t.provisional FROM tickets t WHERE t.priority = 'P1' "
             f"AND t.status IN ({statuses}) AND NOT EXISTS (SELECT 1 FROM step_records r "
             f"WHERE r.ticket_id = t.id AND r.step IN ({marks}) "
-            "AND r.data NOT LIKE '{\"$skipped\"%') ORDER BY t.created_at",
+            f"AND r.data NOT LIKE '{{\"$skipped\"%') ORDER BY {self.ORDER}",
             (*OPEN_STATUSES, *step_keys))
         return [(row["number"], row["provisional"]) for row in rows]
 

@@ -291,15 +291,6 @@ class DeskSession:
                           mail_failing=failing, unpaged=tuple(self.desk.tickets.unpaged_p1s()))
         return self.run(read)
 
-    def page_warning(self) -> str | None:
-        """The persistent warning for open P1s when no pager is configured and nobody has
-        recorded a page on them yet (``TicketService.unpaged_p1s``); None when all is well.
-        The console keeps it on screen until a pager is configured or each page is
-        recorded by hand."""
-        from deskcli.domain.outcomes import unpaged_warning
-
-        return self.run(lambda: unpaged_warning(len(self.desk.tickets.unpaged_p1s())))
-
     def is_empty(self) -> bool:
         return self.run(self.desk.store.tickets.count) == 0
 
