@@ -44,19 +44,68 @@ OPEN = ("new", "open", "in-progress", "pending-caller", "pending-third-party", "
 
 FLOOR_QUEUE = r"""
 import sqlite3, sys
+from datetime import datetime, timezone
 db = sqlite3.connect(sys.argv[1])
 opens = ("new", "open", "in-progress", "pending-caller", "pending-third-party", "escalated")
+now_dt = datetime.now(timezone.utc).replace(microsecond=0)
+now = now_dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+now_ts = int(now_dt.timestamp())
 rows = db.execute(
-    "SELECT t.number, t.priority, t.status, t.urgency_due, k.name, c.name, t.assignee, "
-    "t.summary FROM tickets t LEFT JOIN callers c ON c.id = t.caller_id "
+    "SELECT t.id, t.number, t.priority, t.status, t.urgency_due, k.name, c.name, t.assignee, "
+    "t.summary, t.sla_paused_since, t.response_due, t.response_risk_at, t.first_response_at, "
+    "t.resolve_due, t.resolve_risk_at FROM tickets t "
+    "LEFT JOIN callers c ON c.id = t.caller_id "
     "LEFT JOIN clients k ON k.id = t.client_id WHERE t.status IN (?, ?, ?, ?, ?, ?) "
     "ORDER BY CASE WHEN t.priority = 'P1' AND t.first_response_at IS NULL THEN 0 "
     "WHEN t.urgency_due IS NULL THEN 2 ELSE 1 END, t.urgency_due, t.priority, t.number",
-    opens)
-write = sys.stdout.write
-write("number\tpriority\tstatus\tdue\tclient\tcaller\tassignee\tsummary\n")
-for row in rows:
-    write("\t".join(["" if v is None else str(v) for v in row]) + "\n")
+    opens).fetchall()
+tags = {}
+for at in range(0, len(rows), 500):
+    ids = [r[0] for r in rows[at:at + 500]]
+    for ticket, tag in db.execute(
+            "SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN (%s) ORDER BY "
+            "ticket_id, tag" % ",".join("?" * len(ids)), ids):
+        tags.setdefault(ticket, []).append(tag)
+
+
+def state(paused, rd, rr, fr, sd, sr):
+    worst = "ok"
+    if fr is None:
+        if rd <= now:
+            return "breached"
+        if rr <= now:
+            worst = "at-risk"
+    if paused is not None:
+        return "paused" if worst == "ok" else worst
+    if sd <= now:
+        return "breached"
+    if sr <= now:
+        return "at-risk"
+    return worst
+
+
+def left(due):
+    if due is None:
+        return ""
+    s = int(datetime.fromisoformat(due).timestamp()) - now_ts
+    sign = "-" if s < 0 else ""
+    d, rest = divmod(abs(s), 86400)
+    h, rest = divmod(rest, 3600)
+    if d:
+        return f"{sign}{d}d{h}h"
+    if h:
+        return f"{sign}{h}h{rest // 60:02d}m"
+    return f"{sign}{rest // 60}m"
+
+
+out = ["number\tpriority\tstatus\tsla_state\ttime_left\tclient\tcaller\tassignee\t"
+       "summary\ttags\n"]
+for (tid, number, pri, status, due, client, caller, who, summary, paused, rd, rr, fr, sd,
+     sr) in rows:
+    out.append("\t".join(["" if v is None else str(v) for v in (
+        number, pri, status, state(paused, rd, rr, fr, sd, sr), left(due), client, caller,
+        who, summary, " ".join(tags.get(tid, ())))]) + "\n")
+sys.stdout.write("".join(out))
 """
 
 FLOOR_SHOW = r"""
