@@ -12,10 +12,8 @@ turned into a click command, which keeps start-up within a small multiple of a b
 from __future__ import annotations
 
 import importlib
-import os
-import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -23,12 +21,13 @@ import typer.main
 from typer.core import TyperGroup
 
 from deskcli import __version__
-from deskcli.domain.errors import DeskError
-from deskcli.storage.store import StoreError
 
 from . import output
-from .exits import ExitCode, code_for, report
+from .exits import ExitCode, report
+from .guard import run_guarded
 from .output import ColorMode
+
+__all__ = ["COMMANDS", "SUMMARIES", "DeskGroup", "app", "run", "run_guarded"]
 
 #: Command name → (module in deskcli.cli, attribute): a function, or a Typer sub-app.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -153,55 +152,6 @@ class DeskGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-def _is_click_error(error: BaseException) -> bool:
-    """Usage errors from the option parser (click's, vendored by Typer or not)."""
-    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__)
-
-
-def run_guarded(invoke: Callable[[], Any]) -> int:
-    """Call ``invoke`` and turn whatever it raises into an exit code and one stderr line."""
-    try:
-        result = invoke()
-    except DeskError as error:
-        report(error.message)
-        return int(code_for(error))
-    except StoreError as error:
-        report(str(error))
-        return int(ExitCode.FAILED)
-    except sqlite3.Error as error:
-        # Raw sqlite3 errors come from the technician's store (the server's database
-        # speaks through SQLAlchemy): name the file, and remember damage found in it.
-        from deskcli.paths import resolve_paths
-        from deskcli.storage.health import explain
-
-        report(str(explain(error, resolve_paths().database)))
-        return int(ExitCode.FAILED)
-    except typer.Abort:
-        report("aborted")
-        return int(ExitCode.FAILED)
-    except KeyboardInterrupt:
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
-    except Exception as error:
-        if type(error).__name__ == "NoArgsIsHelpError":  # a group run without a command
-            sys.stderr.write(error.format_message() + "\n")  # type: ignore[attr-defined]
-            return int(ExitCode.BAD_INPUT)
-        if _is_click_error(error):
-            context = getattr(error, "ctx", None)
-            hint = f" (see '{context.command_path} --help')" if context is not None else ""
-            report(error.format_message() + hint)  # type: ignore[attr-defined]
-            code = int(getattr(error, "exit_code", 2))
-            return int(ExitCode.BAD_INPUT) if code == 2 else code
-        if os.environ.get("DESKCLI_DEBUG"):
-            raise
-        # A bug: say so in one line. The traceback is opt-in, so it can never leak data.
-        report(f"internal error: {type(error).__name__}: {error} (set DESKCLI_DEBUG=1 "
-               "to see the traceback, and please report it)")
-        return int(ExitCode.FAILED)
-    return result if isinstance(result, int) else int(ExitCode.OK)
 
 
 app = typer.Typer(
