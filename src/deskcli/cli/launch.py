@@ -77,10 +77,10 @@ FAST: dict[str, dict[str, Any]] = {
             "--format": ("fmt", "NewFormat"), "-f": ("fmt", "NewFormat"),
         },
         "arguments": (),
-        "defaults": {**{name: None for name in (
+        "defaults": {**dict.fromkeys((
             "summary", "caller", "email", "phone", "verified", "verbatim", "error",
             "priority", "ticket_type", "channel", "client", "asset", "category",
-            "assignee", "users_affected", "doing", "source")},
+            "assignee", "users_affected", "doing", "source")),
             "keep_going": False, "fmt": "number"},
     },
     "kb search": {

@@ -15,7 +15,7 @@ from deskcli.domain.tags import parse_tags
 from . import bulk_cmd, completion, output, quick
 from .exits import ExitCode, report, say
 from .params import DryRun, KeepGoing, OptionalRefs, Ref, Refs, opt, ref_of
-from .quick import NewFormat, ShowFormat, note_arguments, note_one, send_queued
+from .quick import NewFormat, ShowFormat, send_queued
 from .records import Problem, parse_records, read_source
 from .render import ticket_json
 from .session import open_cli_desk
@@ -275,12 +275,12 @@ def note(
       deskcli note 4521 --template remote
       deskcli queue --tag outage --format ids | deskcli note - "Fixed at 10:40, please retry"
     """
-    refs, text = note_arguments(refs, text, template)
+    refs, text = quick.note_arguments(refs, text, template)
     if bulk_cmd.is_bulk(refs, dry_run, keep_going):
         _bulk_note(refs, text, template, internal, dry_run, keep_going)
         return
     [ref] = refs
-    note_one(ref, text, template, internal)
+    quick.note_one(ref, text, template, internal)
 
 
 def _bulk_note(refs: list[str], text: str | None, template: str | None, internal: bool,
