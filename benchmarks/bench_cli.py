@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -191,11 +192,20 @@ def deskcli_command() -> list[str]:
     return [sys.executable, "-m", "deskcli"]
 
 
+#: CPU seconds (user + system) of the last process ``timed`` ran: on a shared machine
+#: wall time is mostly waiting for a core, so both are reported.
+last_cpu = 0.0
+
+
 def timed(cmd: Sequence[str], env: dict[str, str], stdin: bytes | None = None) -> float:
+    global last_cpu
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, input=stdin, stdout=subprocess.DEVNULL,
                           stderr=subprocess.PIPE, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    last_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): "
                          f"{done.stderr.decode()[-500:]}")
@@ -207,15 +217,19 @@ def compare(label: str, floor: Sequence[str], command: Sequence[str], env: dict[
     for _ in range(2):  # warm the page cache and write bytecode caches
         timed(floor, env)
         timed(command, env)
-    floors, commands = [], []
+    floors, commands, floor_cpu, command_cpu = [], [], [], []
     for _ in range(runs):
         floors.append(timed(floor, env))
+        floor_cpu.append(last_cpu)
         commands.append(timed(command, env))
+        command_cpu.append(last_cpu)
     f, c = statistics.median(floors), statistics.median(commands)
+    fc, cc = statistics.median(floor_cpu), statistics.median(command_cpu)
     ratio = c / f
     verdict = "ok" if ratio <= target else "OVER TARGET"
     print(f"{label:<46} floor {f * 1000:8.1f} ms  deskcli {c * 1000:8.1f} ms  "
-          f"ratio {ratio:5.2f}x  (target <= {target}x: {verdict})", flush=True)
+          f"ratio {ratio:5.2f}x  (target <= {target}x: {verdict}); CPU {fc * 1000:.1f} / "
+          f"{cc * 1000:.1f} ms = {cc / fc:.2f}x; load {os.getloadavg()[0]:.1f}", flush=True)
     return ratio
 
 
