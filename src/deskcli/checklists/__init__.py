@@ -11,8 +11,8 @@ checklists through ``load_all``.
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from deskcli.domain.checklist import Checklist, parse_checklist
 from deskcli.domain.errors import ChecklistFileError
@@ -31,7 +31,17 @@ def parse_text(text: str, source: str) -> Checklist:
 
 def builtin() -> dict[str, Checklist]:
     out = {}
-    for entry in resources.files(__package__).iterdir():
+    here = Path(__file__).parent
+    # The files beside this module, as ``importlib.resources`` would list them for an
+    # installed package; that module (zipfile, tempfile, ...) loads only for a package
+    # that is not a folder, since every command that opens a ticket reads these.
+    if here.is_dir():
+        entries: Any = here.iterdir()
+    else:  # pragma: no cover - a zipped install
+        from importlib import resources
+
+        entries = resources.files(__package__).iterdir()
+    for entry in entries:
         if entry.name.endswith(".toml"):
             checklist = parse_text(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
             out[checklist.key] = checklist

@@ -87,14 +87,18 @@ class Desk:
             from deskcli.services.tickets import TicketService
 
             config = self.config
+            # Without a [notify] section the channels are the defaults, and the notify
+            # settings (templates and all) are not built just to say so.
+            notify = config.notify_given
+            channels = (DeskChannels() if notify is None else
+                        DeskChannels(email=notify.email, pagers=tuple(notify.page)))
             service = TicketService(
                 self.store, checklists=self.checklists, policy=config.sla,
                 actor=self.actor, now=self.now, new_id=self.new_id,
                 default_checklist=DEFAULT_CHECKLIST,
                 attachment_max_bytes=config.attachment_max_bytes,
                 account_words=config.account_words,
-                channels=DeskChannels(email=config.notify.email,
-                                      pagers=tuple(config.notify.page)))
+                channels=channels)
             if self.outbound is not None:
                 service.on_change = self.outbound.notice
             self._tickets = service
