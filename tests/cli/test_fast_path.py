@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import enum
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +231,30 @@ def test_writes_match_the_typer_path(argv: list[str], cli: Any,
         assert out == typer_result.stdout
     assert {t: after_fast[t] - before[t] for t in before} == {
         t: after_typer[t] - after_fast[t] for t in before}
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("args", [
+    ["queue", "--format", "tsv"], ["show", "1"], ["note", "1", "checked", "--internal"],
+    ["new", "--summary", "Printer offline", "--caller", "Ana Chen"],
+    ["kb", "search", "printer"],
+])
+def test_short_commands_start_without_typer_click_or_rich(isolated_home: Path,
+                                                          args: list[str]) -> None:
+    """Through the real entry point (``python -m deskcli``), in a fresh interpreter."""
+    first = subprocess.run([sys.executable, "-m", "deskcli", "new", "--summary",
+                            "A first ticket"], check=True, capture_output=True, text=True,
+                           timeout=60).stdout.strip()
+    args = [first if word == "1" else word for word in args]
+    probe = (
+        "import runpy, sys\n"
+        f"sys.argv = ['deskcli', *{args!r}]\n"
+        "try:\n    runpy.run_module('deskcli', run_name='__main__')\n"
+        "except SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'typer', 'click', 'rich'})\n"
+        "print('LOADED', ' '.join(loaded), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1].strip() == "LOADED", done.stderr

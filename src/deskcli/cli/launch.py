@@ -251,8 +251,8 @@ def _invoke(work: Callable[[], None]) -> int:
         sys.stderr = PacifyFlushWrapper(sys.stderr)  # type: ignore[assignment]
         sys.exit(1)
     except Exception as error:
-        typer = sys.modules.get("typer")
-        if typer is not None and isinstance(error, typer.Exit):
+        loaded = sys.modules.get("typer")  # anything raising typer.Exit has loaded it
+        if loaded is not None and isinstance(error, loaded.Exit):
             return int(error.exit_code)
         raise
     return 0

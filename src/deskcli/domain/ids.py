@@ -7,6 +7,7 @@ get exact, repeatable ids.
 
 from __future__ import annotations
 
+
 def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     if len(random_bytes) < 10:
         raise ValueError("uuid7 needs 10 random bytes")
