@@ -12,7 +12,10 @@ as a ratio instead of hiding in both.
 * ``queue``: the default open queue as TSV. Floor: ``status IN (open statuses)`` (the
   status index), the same columns joined and sorted the same way, printed as TSV.
 * ``show N``: one ticket with its steps and timeline. Floor: the ticket by number (its
-  unique index), its events (``events_by_ticket``) with note bodies, its step records.
+  unique index), its events (``events_by_ticket``) with note bodies, its step records
+  named from the checklist definition (``tier1.toml`` read with ``tomllib``, as the
+  command must), and the "seen before" lookup of its error codes (the KB statements
+  deskcli runs for it, captured once and replayed, as for ``kb search``).
 * ``note N``: an internal note. Floor: the note, its timeline event and an outbox row in
   one transaction.
 * ``new``: a ticket from flags, cold start. Floors: ``python -c "import sqlite3"`` (the
@@ -110,8 +113,12 @@ sys.stdout.write("".join(out))
 """
 
 FLOOR_SHOW = r"""
-import json, sqlite3, sys
+import json, sqlite3, sys, tomllib
 db = sqlite3.connect(sys.argv[1])
+# The checklist definition names each step (what deskcli show prints for a step record).
+checklist = tomllib.loads(open(sys.argv[3], encoding="utf-8").read())
+titles = {step["key"]: step["title"] for phase in checklist["phase"]
+          for step in phase.get("step", [])}
 db.row_factory = sqlite3.Row
 t = db.execute("SELECT t.*, c.name AS caller, k.name AS client FROM tickets t "
                "LEFT JOIN callers c ON c.id = t.caller_id "
@@ -121,11 +128,15 @@ print(f"#{t['number']} {t['priority']} {t['status']} {t['summary']}")
 print(f"caller {t['caller']}  client {t['client']}  owner {t['assignee']}")
 for r in db.execute("SELECT step, data FROM step_records WHERE ticket_id = ? ORDER BY at",
                     (t["id"],)):
-    print(r["step"], json.loads(r["data"]))
+    print(titles.get(r["step"], r["step"]), json.loads(r["data"]))
 for e in db.execute("SELECT e.at, e.actor, e.summary, n.body FROM events e LEFT JOIN notes n "
                     "ON n.id = json_extract(e.detail, '$.note_id') WHERE e.ticket_id = ? "
                     "ORDER BY e.at, e.rowid", (t["id"],)):
     print(e["at"], e["actor"], e["summary"], e["body"] or "")
+# "Seen before": the KB statements deskcli runs for this ticket's error codes, replayed.
+for sql, params in json.loads(open(sys.argv[4]).read()):
+    rows = db.execute(sql, params).fetchall()
+    print(len(rows))
 """
 
 FLOOR_NOTE = r"""
@@ -278,16 +289,23 @@ def floor_copy(home: Path, root: Path) -> str:
     return str(target)
 
 
-def kb_statements(home: Path, query: str, path: Path) -> None:
-    """Run ``KbService.search`` once with a trace and keep the statements it ran."""
+def kb_statements(home: Path, query: str, path: Path, *, seen_before: int | None = None
+                  ) -> None:
+    """Run ``KbService.search`` (or, with ``seen_before``, the "seen before" lookup of
+    that ticket) once with a trace and keep the statements it ran."""
     from deskcli.paths import Paths
     from deskcli.services.desk import open_desk
     from deskcli.services.kb import KbService
 
     ran: list[str] = []
     with open_desk(Paths(home / "data", home / "config")) as desk:
+        service = KbService.for_desk(desk)
+        ticket = desk.store.tickets.by_number(seen_before) if seen_before else None
         desk.store.db.set_trace_callback(ran.append)
-        KbService.for_desk(desk).search(query)
+        if ticket is not None:
+            service.seen_before(ticket)
+        else:
+            service.search(query)
         desk.store.db.set_trace_callback(None)
     statements = [[sql, []] for sql in ran if sql.lstrip().upper().startswith(("SELECT",
                                                                                 "WITH"))]
@@ -304,7 +322,13 @@ def bench_short(home: Path, root: Path, runs: int, only: set[str]) -> None:
                 [sys.executable, "-c", FLOOR_QUEUE, db],
                 [*cli, "queue", "--format", "tsv"], env, runs, 3.0)
     if "show" in only:
-        compare(f"show {number}", [sys.executable, "-c", FLOOR_SHOW, db, str(number)],
+        from deskcli import checklists
+
+        seen = root / "seen.json"
+        kb_statements(home, "", seen, seen_before=number)
+        tier1 = str(Path(checklists.__file__).with_name("tier1.toml"))
+        compare(f"show {number}", [sys.executable, "-c", FLOOR_SHOW, db, str(number), tier1,
+                                   str(seen)],
                 [*cli, "show", str(number)], env, runs, 3.0)
     if "note" in only:
         copy = floor_copy(home, root)

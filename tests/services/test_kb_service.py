@@ -318,6 +318,19 @@ class TestRepeats:
         fresh = desk.tickets.create(NewTicket(summary="Other", error="0x12345678"))
         assert kb.seen_before(fresh) is None
 
+    def test_an_event_id_is_seen_before_only_as_that_event_id(self, desk: Desk,
+                                                             kb: KbService) -> None:
+        """"Event ID 1000" is one phrase: a ticket that only mentions "event" or "id" (or
+        another event id) is not the same fault."""
+        same = resolved(desk, "Teams crashes", error="Event ID 1000: Application Error")
+        resolved(desk, "Calendar event missing", error="the event has no id")
+        resolved(desk, "Logon failures", error="Event ID 4625 on the DC")
+        new = desk.tickets.create(NewTicket(summary="Teams crashes again",
+                                            error="Event ID 1000, faulting module teams"))
+        repeat = kb.seen_before(new)
+        assert repeat is not None and repeat.count == 1 and repeat.latest_ref == f"#{same}"
+        assert repeat.codes == ["Event ID 1000"]
+
 
 class TestDrafts:
     def test_draft_from_ticket_then_edit_linked(self, desk: Desk, kb: KbService) -> None:

@@ -291,7 +291,9 @@ class KbService:
         codes = kb.extract_codes(ticket.get("error_text"), ticket.get("event_ids"))
         if not codes:
             return None
-        match = kb.match_expression(" ".join(f'"{c}"' for c in codes), any_word=True)
+        # Each code as the query language reads it bare: "Event ID 1000" becomes one
+        # phrase by itself (quoting it again split it into "event" OR "id" OR ...).
+        match = kb.match_expression(" ".join(codes), any_word=True)
         if match is None:
             return None
         count = self.store.kb.count(match, kind="ticket", exclude=ticket["id"])
