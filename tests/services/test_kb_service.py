@@ -125,6 +125,13 @@ class TestTokenisation:
         assert kb.search("0x800CCC") == []
         assert kb.search("Event ID 4625") == []
 
+    def test_a_quoted_event_id_is_still_one_phrase(self, kb: KbService) -> None:
+        """Quoting "Event ID 4625" must not split it into "event" OR "id" OR ..."""
+        kb.add(ArticleDraft(title="Logon failures", body="Seen: Event ID 4625 on the DC."))
+        kb.add(ArticleDraft(title="Calendar", body="The event has no id; 4625 rooms."))
+        assert [h.title for h in kb.search('"Event ID 4625"')] == ["Logon failures"]
+        assert [h.title for h in kb.search('"event id 4625" dc')] == ["Logon failures"]
+
     @pytest.mark.parametrize("query", ['"', "*", "AND", "a OR", "NEAR(", "(x", "-", "col:x",
                                        '"unclosed', "^start"])
     def test_fts_syntax_never_reaches_the_user(self, kb: KbService, query: str) -> None:
