@@ -258,3 +258,28 @@ def test_short_commands_start_without_typer_click_or_rich(isolated_home: Path,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines()[-1].strip() == "LOADED", done.stderr
+
+
+@pytest.mark.parametrize("words", ["deskcli ", "deskcli q", "deskcli s", "deskcli re",
+                                   "deskcli zz", "deskcli log-", "/usr/bin/deskcli n"])
+def test_completing_a_command_name_matches_typer(words: str) -> None:
+    from typer.testing import CliRunner
+
+    from deskcli.cli.main import app
+
+    environ = {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1"}
+    typer_result = CliRunner().invoke(app, [], env=environ, prog_name="deskcli")
+    assert typer_result.exit_code == 0
+    assert launch.complete_command_name(environ) == typer_result.stdout
+
+
+@pytest.mark.parametrize("environ", [
+    {"_DESKCLI_COMPLETE": "complete_zsh", "COMP_WORDS": "deskcli ", "COMP_CWORD": "1"},
+    {"_DESKCLI_COMPLETE": "source_bash"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli --", "COMP_CWORD": "1"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue --", "COMP_CWORD": "2"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli 'q", "COMP_CWORD": "1"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli ="},
+])
+def test_other_completions_are_left_to_typer(environ: dict[str, str]) -> None:
+    assert launch.complete_command_name(environ) is None

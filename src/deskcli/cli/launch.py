@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 #: Option kinds in ``FAST``: a string value, a repeatable string, an integer (with its
@@ -258,10 +258,39 @@ def _invoke(work: Callable[[], None]) -> int:
     return 0
 
 
+#: What bash completion of a command name can be answered from ``commands.COMMANDS``:
+#: the word being completed, when nothing in ``COMP_WORDS`` needs shell-style unquoting.
+_PLAIN_WORDS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                         "_-./ ")
+
+
+def complete_command_name(environ: Mapping[str, str]) -> str | None:
+    """Bash's Tab on the command name (``deskcli qu<Tab>``): the matching names, one a
+    line, as Typer's bash completion prints them, or None when Typer must answer (other
+    shells, options, later words, anything quoted). Typer's answer comes from the same
+    table (``DeskGroup.shell_complete``), so both paths give the same names."""
+    if environ.get("_DESKCLI_COMPLETE") != "complete_bash":
+        return None
+    words, cword = environ.get("COMP_WORDS"), environ.get("COMP_CWORD")
+    if words is None or cword != "1" or not set(words) <= _PLAIN_WORDS:
+        return None
+    split = words.split()
+    incomplete = split[1] if len(split) > 1 else ""
+    if incomplete and not incomplete[0].isalnum():
+        return None  # an option of the root command
+    from .commands import COMMANDS
+
+    return "".join(f"{name}\n" for name in COMMANDS if name.startswith(incomplete)) or "\n"
+
+
 def fast(argv: Sequence[str]) -> int | None:
     """The exit code of a short command run without Typer, or None if Typer must run."""
     if any(key.startswith("_DESKCLI_COMPLETE") for key in os.environ):
-        return None
+        names = complete_command_name(os.environ)
+        if names is None:
+            return None
+        sys.stdout.write(names)
+        return 0
     parsed = parse(argv)
     if parsed is None:
         return None
