@@ -47,6 +47,16 @@ class LazyChecklists(Mapping[str, "Checklist"]):
     def __getitem__(self, key: str) -> Checklist:
         return self._all()[key]
 
+    def __contains__(self, key: object) -> bool:
+        """Whether a checklist exists, without reading the built-in ones when the team
+        has added none (``deskcli new`` asks only this)."""
+        if self._loaded is None:
+            from deskcli import checklists as checklist_files
+
+            if not checklist_files.has_team_files(self._config_dir):
+                return key in checklist_files.builtin_keys()
+        return key in self._all()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
 
