@@ -312,11 +312,12 @@ def kb_statements(home: Path, query: str, path: Path, *, seen_before: int | None
     path.write_text(json.dumps(statements))
 
 
-def bench_short(home: Path, root: Path, runs: int, only: set[str]) -> None:
+def bench_short(home: Path, root: Path, runs: int, only: set[str],
+                ticket: int | None = None) -> None:
     cli = deskcli_command()
     env = child_env(home)
     db = database(home)
-    number = a_ticket(home)
+    number = ticket or a_ticket(home)
     if "queue" in only:
         compare("queue --format tsv (default open queue)",
                 [sys.executable, "-c", FLOOR_QUEUE, db],
@@ -380,6 +381,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--store", type=Path,
                         help="a DESKCLI_HOME to reuse (seeded with --tickets if empty)")
+    parser.add_argument("--ticket", type=int,
+                        help="the ticket number for show and note (default: the middle "
+                        "one; pin it to compare runs, since note and new add tickets)")
     parser.add_argument("--only", default="queue,show,note,new,kb",
                         help="comma list of: queue, show, note, new, kb, bulk")
     args = parser.parse_args()
@@ -388,7 +392,7 @@ def main() -> None:
     try:
         home = args.store or root / "store"
         seed(home, args.tickets, None)
-        bench_short(home, root, max(args.runs, 5), only)
+        bench_short(home, root, max(args.runs, 5), only, args.ticket)
         if "bulk" in only:
             bench_new_bulk(root, args.records, max(3, args.runs // 2))
     finally:
