@@ -16,10 +16,11 @@ as a ratio instead of hiding in both.
   named from the checklist definition (``tier1.toml`` read with ``tomllib``, as the
   command must), and the "seen before" lookup of its error codes (the KB statements
   deskcli runs for it, captured once and replayed, as for ``kb search``).
-* ``note N``: an internal note. Floor: the note, its timeline event and an outbox row in
-  one transaction.
+* ``note N``: an internal note. Floor: the rows deskcli writes for it, in one
+  transaction: the note, its timeline event and a sync op (JSON) for each.
 * ``new``: a ticket from flags, cold start. Floors: ``python -c "import sqlite3"`` (the
-  issue's bar) and a script that inserts a ticket, its event and an outbox row.
+  issue's bar) and a script writing the rows deskcli writes for it: the caller found by
+  email, the ticket, two events, a step record, a field version and four sync ops.
 * ``kb search``: the same FTS5 ranking statements ``KbService.search`` runs, captured
   from a traced run and replayed through a bare connection in a fresh process.
 * ``--all`` queue and bulk ``new --from -`` (tickets per second) as before.
@@ -140,33 +141,54 @@ for sql, params in json.loads(open(sys.argv[4]).read()):
 """
 
 FLOOR_NOTE = r"""
-import sqlite3, sys, time, uuid
+import json, sqlite3, sys, time, uuid
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("PRAGMA busy_timeout = 5000")
 db.execute("BEGIN IMMEDIATE")
 tid = db.execute("SELECT id FROM tickets WHERE number = ?", (int(sys.argv[2]),)).fetchone()[0]
 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-note = str(uuid.uuid4())
+note, event = str(uuid.uuid4()), str(uuid.uuid4())
+# What deskcli writes for an internal note: the note, its event, and a sync op for each.
 db.execute("INSERT INTO floor_notes VALUES (?, ?, ?, ?)", (note, tid, now, sys.argv[3]))
-db.execute("INSERT INTO floor_events VALUES (?, ?, ?, ?)", (str(uuid.uuid4()), tid, now,
+db.execute("INSERT INTO floor_events VALUES (?, ?, ?, ?)", (event, tid, now,
                                                             "internal note added"))
-db.execute("INSERT INTO floor_outbox VALUES (?, ?, ?)", (str(uuid.uuid4()), tid, now))
+for entity, row in (("note", {"id": note, "ticket_id": tid, "at": now, "body": sys.argv[3]}),
+                    ("event", {"id": event, "ticket_id": tid, "at": now,
+                               "summary": "internal note added"})):
+    db.execute("INSERT INTO floor_outbox VALUES (?, ?, ?, ?)",
+               (str(uuid.uuid4()), tid, now, json.dumps({"entity": entity, **row})))
 db.execute("COMMIT")
 print(f"#{sys.argv[2]}: internal note added")
 """
 
 FLOOR_NEW = r"""
-import sqlite3, sys, time, uuid
+import json, sqlite3, sys, time, uuid
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("PRAGMA busy_timeout = 5000")
 db.execute("BEGIN IMMEDIATE")
+# What deskcli writes for a ticket from flags, caller known by email: the ticket, two
+# events (opened; priority step done), a step record, a field version, four sync ops.
+caller = db.execute("SELECT id FROM callers WHERE email = ?", (sys.argv[3],)).fetchone()
 n = (db.execute("SELECT max(number) FROM floor_tickets").fetchone()[0] or 0) + 1
 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 tid = str(uuid.uuid4())
+ticket = {"id": tid, "number": n, "priority": "P3", "at": now, "summary": sys.argv[2],
+          "caller_id": caller[0] if caller else None}
 db.execute("INSERT INTO floor_tickets VALUES (?, ?, ?, ?, ?)", (tid, n, "P3", now, sys.argv[2]))
-db.execute("INSERT INTO floor_events VALUES (?, ?, ?, ?)", (str(uuid.uuid4()), tid, now,
-                                                            "created"))
-db.execute("INSERT INTO floor_outbox VALUES (?, ?, ?)", (str(uuid.uuid4()), tid, now))
+ops = [("ticket", ticket)]
+for summary in ("created", "Step done: Set the priority and SLA"):
+    event = {"id": str(uuid.uuid4()), "ticket_id": tid, "at": now, "summary": summary}
+    db.execute("INSERT INTO floor_events VALUES (?, ?, ?, ?)", tuple(event.values()))
+    ops.append(("event", event))
+step = {"id": str(uuid.uuid4()), "ticket_id": tid, "at": now,
+        "data": json.dumps({"priority": "P3"})}
+db.execute("INSERT INTO floor_step_records VALUES (?, ?, ?, ?)", tuple(step.values()))
+ops.append(("step_record", step))
+db.execute("INSERT OR REPLACE INTO floor_field_versions VALUES (?, ?, ?, ?)",
+           ("ticket", tid, "priority", now))
+for entity, row in ops:
+    db.execute("INSERT INTO floor_outbox VALUES (?, ?, ?, ?)",
+               (str(uuid.uuid4()), tid, now, json.dumps({"entity": entity, **row})))
 db.execute("COMMIT")
 print(f"#{n}")
 """
@@ -175,9 +197,15 @@ FLOOR_TABLES = """
 CREATE TABLE IF NOT EXISTS floor_notes (id TEXT PRIMARY KEY, ticket_id TEXT, at TEXT, body TEXT);
 CREATE TABLE IF NOT EXISTS floor_events (id TEXT PRIMARY KEY, ticket_id TEXT, at TEXT,
                                          summary TEXT);
-CREATE TABLE IF NOT EXISTS floor_outbox (id TEXT PRIMARY KEY, ticket_id TEXT, at TEXT);
+CREATE TABLE IF NOT EXISTS floor_outbox (id TEXT PRIMARY KEY, ticket_id TEXT, at TEXT,
+                                         payload TEXT);
 CREATE TABLE IF NOT EXISTS floor_tickets (id TEXT PRIMARY KEY, number INTEGER UNIQUE,
                                           priority TEXT, at TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS floor_step_records (id TEXT PRIMARY KEY, ticket_id TEXT, at TEXT,
+                                               data TEXT);
+CREATE TABLE IF NOT EXISTS floor_field_versions (entity TEXT, entity_id TEXT, field TEXT,
+                                                 hlc TEXT, PRIMARY KEY (entity, entity_id,
+                                                                        field));
 """
 
 FLOOR_KB = r"""
@@ -343,8 +371,8 @@ def bench_short(home: Path, root: Path, runs: int, only: set[str],
         compare("new (vs python -c 'import sqlite3')",
                 [sys.executable, "-c", "import sqlite3"], new, env, runs, 8.0)
         compare("new (vs a script inserting a ticket)",
-                [sys.executable, "-c", FLOOR_NEW, copy, "Printer offline"], new, env, runs,
-                3.0)
+                [sys.executable, "-c", FLOOR_NEW, copy, "Printer offline",
+                 "ana@example.com"], new, env, runs, 3.0)
     if "kb" in only:
         statements = root / "kb.json"
         kb_statements(home, "0x8004010F outlook", statements)
