@@ -72,7 +72,8 @@ def test_the_option_table_is_the_typer_declaration(name: str) -> None:
         for opt in param.secondary_opts:
             spellings[opt] = (param.name, *kind, False)
         assert spec["defaults"][param.name] == _plain(param.default), (name, param.name)
-    assert spellings == spec["options"]
+    # In declaration order too: completion offers them in this order, as Typer does.
+    assert list(spellings.items()) == list(spec["options"].items())
     assert tuple(arguments) == spec["arguments"]
 
 
@@ -270,16 +271,41 @@ def test_completing_a_command_name_matches_typer(words: str) -> None:
     environ = {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": "1"}
     typer_result = CliRunner().invoke(app, [], env=environ, prog_name="deskcli")
     assert typer_result.exit_code == 0
-    assert launch.complete_command_name(environ) == typer_result.stdout
+    assert launch.complete_bash(environ) == typer_result.stdout
+
+
+@pytest.mark.parametrize("command", list(launch.FAST))
+@pytest.mark.parametrize("incomplete", ["-", "--", "--s", "-f", "--no", "--h", "-h", "--x"])
+def test_completing_a_short_commands_options_matches_typer(command: str,
+                                                          incomplete: str) -> None:
+    from typer.testing import CliRunner
+
+    from deskcli.cli.main import app
+
+    words = f"deskcli {command} {incomplete}"
+    cword = str(len(words.split()) - 1)
+    environ = {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    typer_result = CliRunner().invoke(app, [], env=environ, prog_name="deskcli")
+    assert typer_result.exit_code == 0
+    assert launch.complete_bash(environ) == typer_result.stdout
 
 
 @pytest.mark.parametrize("environ", [
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue --mine --",
+     "COMP_CWORD": "3"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue --format ",
+     "COMP_CWORD": "3"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli set --",
+     "COMP_CWORD": "2"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue --limit=",
+     "COMP_CWORD": "2"},
+    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue -- x",
+     "COMP_CWORD": "2"},
     {"_DESKCLI_COMPLETE": "complete_zsh", "COMP_WORDS": "deskcli ", "COMP_CWORD": "1"},
     {"_DESKCLI_COMPLETE": "source_bash"},
     {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli --", "COMP_CWORD": "1"},
-    {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli queue --", "COMP_CWORD": "2"},
     {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli 'q", "COMP_CWORD": "1"},
     {"_DESKCLI_COMPLETE": "complete_bash", "COMP_WORDS": "deskcli ="},
 ])
 def test_other_completions_are_left_to_typer(environ: dict[str, str]) -> None:
-    assert launch.complete_command_name(environ) is None
+    assert launch.complete_bash(environ) is None

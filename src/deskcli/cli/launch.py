@@ -68,11 +68,12 @@ FAST: dict[str, dict[str, Any]] = {
     },
     "new": {
         "options": {
-            **{f"--{name.replace('_', '-')}": (name, STR) for name in (
+            **{("--type" if name == "ticket_type" else f"--{name.replace('_', '-')}"):
+               (name, STR) for name in (
                 "summary", "caller", "email", "phone", "verified", "verbatim", "error",
-                "priority", "channel", "client", "asset", "category", "assignee",
-                "users_affected", "doing")},
-            "--type": ("ticket_type", STR), "--from": ("source", STR),
+                "priority", "ticket_type", "channel", "client", "asset", "category",
+                "assignee", "users_affected", "doing")},
+            "--from": ("source", STR),
             "--keep-going": ("keep_going", FLAG, True),
             "--format": ("fmt", "NewFormat"), "-f": ("fmt", "NewFormat"),
         },
@@ -264,29 +265,44 @@ _PLAIN_WORDS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
                          "_-./ ")
 
 
-def complete_command_name(environ: Mapping[str, str]) -> str | None:
-    """Bash's Tab on the command name (``deskcli qu<Tab>``): the matching names, one a
-    line, as Typer's bash completion prints them, or None when Typer must answer (other
-    shells, options, later words, anything quoted). Typer's answer comes from the same
-    table (``DeskGroup.shell_complete``), so both paths give the same names."""
+def complete_bash(environ: Mapping[str, str]) -> str | None:
+    """Bash's Tab, when it can be answered from the tables here, as Typer's bash
+    completion prints it (one candidate a line), or None when Typer must answer.
+
+    Two cases: the command name (``deskcli qu<Tab>``: the names in ``COMMANDS``, as
+    ``DeskGroup.shell_complete`` offers them), and the options of a short command before
+    any is given (``deskcli queue --<Tab>``: its options in declaration order, then the
+    help option). Everything else (other shells, a later word, option values, anything
+    quoted) goes to Typer; tests/cli/test_fast_path.py compares both answers."""
     if environ.get("_DESKCLI_COMPLETE") != "complete_bash":
         return None
     words, cword = environ.get("COMP_WORDS"), environ.get("COMP_CWORD")
-    if words is None or cword != "1" or not set(words) <= _PLAIN_WORDS:
+    if words is None or cword is None or not cword.isdigit() or not set(words) <= _PLAIN_WORDS:
         return None
     split = words.split()
-    incomplete = split[1] if len(split) > 1 else ""
-    if incomplete and not incomplete[0].isalnum():
-        return None  # an option of the root command
-    from .commands import COMMANDS
+    at = int(cword)
+    before, incomplete = split[1:at], (split[at] if len(split) > at else "")
+    if len(split) > at + 1:
+        return None
+    if not before:
+        if incomplete and not incomplete[0].isalnum():
+            return None  # an option of the root command
+        from .commands import COMMANDS
 
-    return "".join(f"{name}\n" for name in COMMANDS if name.startswith(incomplete)) or "\n"
+        found = [name for name in COMMANDS if name.startswith(incomplete)]
+    else:
+        spec = FAST.get(" ".join(before))
+        if spec is None or not incomplete.startswith("-") or "=" in incomplete:
+            return None
+        found = [option for option in (*spec["options"], "--help", "-h")
+                 if option.startswith(incomplete)]
+    return "".join(f"{name}\n" for name in found) or "\n"
 
 
 def fast(argv: Sequence[str]) -> int | None:
     """The exit code of a short command run without Typer, or None if Typer must run."""
     if any(key.startswith("_DESKCLI_COMPLETE") for key in os.environ):
-        names = complete_command_name(os.environ)
+        names = complete_bash(os.environ)
         if names is None:
             return None
         sys.stdout.write(names)
