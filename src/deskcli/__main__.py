@@ -1,5 +1,5 @@
 """Allow ``python -m deskcli`` as well as the ``deskcli`` script."""
 
-from deskcli.cli.main import run
+from deskcli.cli.launch import run
 
 run()

@@ -6,9 +6,7 @@ for scripts), never into this file.
 
 from __future__ import annotations
 
-import getpass
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -112,6 +110,8 @@ def default_tech(environ: Mapping[str, str]) -> str:
     explicit = environ.get("DESKCLI_TECH")
     if explicit:
         return explicit.strip()
+    import getpass  # only without DESKCLI_TECH
+
     try:
         return getpass.getuser()
     except Exception:  # no login name (some containers): still need an actor
@@ -122,6 +122,8 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     if path.exists():
+        import tomllib  # only when there is a file to read
+
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as error:

@@ -63,6 +63,31 @@ def test_tier1_conditions() -> None:
     assert tier1.step("escalate").action == "escalate"  # type: ignore[union-attr]
 
 
+def test_each_built_in_file_is_named_after_its_key() -> None:
+    """``builtin_keys`` (what ``deskcli new`` asks) reads the names, not the files."""
+    assert checklists.builtin_keys() == set(checklists.builtin())
+
+
+def test_asking_whether_a_checklist_exists_reads_team_files_only_when_there_are_some(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deskcli.services.desk import LazyChecklists
+
+    def unread(text: str, source: str) -> None:
+        raise AssertionError(f"{source} was read")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(checklists, "parse_text", unread)
+        lazy = LazyChecklists(tmp_path)
+        assert "tier1" in lazy and "printers" not in lazy
+    folder = tmp_path / "checklists"
+    folder.mkdir()
+    (folder / "printers.toml").write_text(MINIMAL)
+    assert "printers" in LazyChecklists(tmp_path) and "tier1" in LazyChecklists(tmp_path)
+    (folder / "broken.toml").write_text("[checklist]\nkey = \n")
+    with pytest.raises(ChecklistFileError, match="broken.toml"):
+        assert "tier1" in LazyChecklists(tmp_path)
+
+
 def test_team_file_is_loaded_and_overrides_by_key(tmp_path: Path) -> None:
     folder = tmp_path / "checklists"
     folder.mkdir()

@@ -125,6 +125,13 @@ class TestTokenisation:
         assert kb.search("0x800CCC") == []
         assert kb.search("Event ID 4625") == []
 
+    def test_a_quoted_event_id_is_still_one_phrase(self, kb: KbService) -> None:
+        """Quoting "Event ID 4625" must not split it into "event" OR "id" OR ..."""
+        kb.add(ArticleDraft(title="Logon failures", body="Seen: Event ID 4625 on the DC."))
+        kb.add(ArticleDraft(title="Calendar", body="The event has no id; 4625 rooms."))
+        assert [h.title for h in kb.search('"Event ID 4625"')] == ["Logon failures"]
+        assert [h.title for h in kb.search('"event id 4625" dc')] == ["Logon failures"]
+
     @pytest.mark.parametrize("query", ['"', "*", "AND", "a OR", "NEAR(", "(x", "-", "col:x",
                                        '"unclosed', "^start"])
     def test_fts_syntax_never_reaches_the_user(self, kb: KbService, query: str) -> None:
@@ -317,6 +324,19 @@ class TestRepeats:
         assert repeat.latest_ref == f"#{latest}" and "cleared the outbox" in repeat.latest_fix
         fresh = desk.tickets.create(NewTicket(summary="Other", error="0x12345678"))
         assert kb.seen_before(fresh) is None
+
+    def test_an_event_id_is_seen_before_only_as_that_event_id(self, desk: Desk,
+                                                             kb: KbService) -> None:
+        """"Event ID 1000" is one phrase: a ticket that only mentions "event" or "id" (or
+        another event id) is not the same fault."""
+        same = resolved(desk, "Teams crashes", error="Event ID 1000: Application Error")
+        resolved(desk, "Calendar event missing", error="the event has no id")
+        resolved(desk, "Logon failures", error="Event ID 4625 on the DC")
+        new = desk.tickets.create(NewTicket(summary="Teams crashes again",
+                                            error="Event ID 1000, faulting module teams"))
+        repeat = kb.seen_before(new)
+        assert repeat is not None and repeat.count == 1 and repeat.latest_ref == f"#{same}"
+        assert repeat.codes == ["Event ID 1000"]
 
 
 class TestDrafts:

@@ -136,6 +136,48 @@ def _drive(desk: Desk) -> None:
     with desk.store.transaction():
         OutboundQueue(desk.store).claim("2026-11-24T09:00:00Z", "2026-11-24T09:05:00Z",
                                         "plans", ["email", "pager"])
+    _run_short_commands(desk, ref)
+
+
+class _Lent:
+    """The recorded desk, lent to one CLI command: its ``close`` leaves the desk open."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.desk, name)
+
+    def close(self) -> None:
+        pass
+
+
+def _run_short_commands(desk: Desk, ref: str) -> None:
+    """``queue``, ``show``, ``note``, ``new`` and ``kb search`` as a technician types
+    them, through the CLI's fast path (issue 20): whatever those commands come to run,
+    directly or through a service, is recorded too."""
+    from deskcli.cli import launch, session
+
+    lines = (
+        ["queue"], ["queue", "--all", "-n", "5"], ["queue", "--tag", "outage"],
+        ["queue", "--tag", "outage", "--tag", "vip", "--all"], ["queue", "--mine"],
+        ["queue", "--at-risk"], ["queue", "--breached"], ["queue", "--at-risk", "--breached"],
+        ["queue", "--client", "Acme", "--format", "json"], ["queue", "--format", "ids"],
+        ["queue", "--status", "pending-caller", "--priority", "P1,P2", "--type", "incident"],
+        ["show", ref], ["show", ref, "--format", "json"],
+        ["note", ref, "Checked the relay.", "--internal"], ["note", ref, "Back to you soon."],
+        ["new", "--summary", "Scanner jams", "--caller", "Ann Lee", "--email",
+         "ann@example.com", "--client", "Acme", "--priority", "P2"],
+        ["kb", "search", "outlook"], ["kb", "search", "0x800CCC0E", "--kind", "ticket"],
+    )
+    lent = _Lent(desk)
+    original = session.desk_factory
+    session.desk_factory = lambda: lent  # type: ignore[assignment,return-value]
+    try:
+        for line in lines:
+            assert launch.fast(line) == 0, line
+    finally:
+        session.desk_factory = original
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +207,8 @@ def test_the_services_ran_the_queries_this_test_is_about(
         statements: list[Statement]) -> None:
     text = "\n".join(statement.sql for statement in statements)
     for needle in ("FROM tickets t LEFT JOIN callers", "FROM events e", "kb_fts MATCH",
-                   "FROM outbound", "FROM outbox", "INSERT INTO notes"):
+                   "FROM outbound", "FROM outbox", "INSERT INTO notes",
+                   "FROM ticket_tags WHERE tag = ", "SELECT ticket_id, tag FROM ticket_tags"):
         assert needle in text
 
 

@@ -10,17 +10,22 @@ checklists through ``load_all``.
 
 from __future__ import annotations
 
-import tomllib
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from deskcli.domain.checklist import Checklist, parse_checklist
 from deskcli.domain.errors import ChecklistFileError
+
+if TYPE_CHECKING:
+    from deskcli.domain.checklist import Checklist
 
 DEFAULT_KEY = "tier1"
 
 
 def parse_text(text: str, source: str) -> Checklist:
+    import tomllib  # loaded when a checklist is read, not to ask which ones exist
+
+    from deskcli.domain.checklist import parse_checklist
+
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -29,9 +34,34 @@ def parse_text(text: str, source: str) -> Checklist:
     return parse_checklist(document, source=source, text=text)
 
 
+def _builtin_files() -> Any:
+    """The files beside this module, as ``importlib.resources`` would list them for an
+    installed package; that module (zipfile, tempfile, ...) loads only for a package that
+    is not a folder, since every command that opens a ticket reads these."""
+    here = Path(__file__).parent
+    if here.is_dir():
+        return here.iterdir()
+    from importlib import resources  # pragma: no cover - a zipped install
+
+    return resources.files(__package__).iterdir()  # pragma: no cover
+
+
+def builtin_keys() -> frozenset[str]:
+    """The built-in checklists' keys without reading them: each file is named after its
+    key (``tests/domain/test_checklist_file.py`` keeps it so)."""
+    return frozenset(entry.name.removesuffix(".toml") for entry in _builtin_files()
+                     if entry.name.endswith(".toml"))
+
+
+def has_team_files(config_dir: Path | None) -> bool:
+    """Whether the team added checklist files (which must then be read and checked)."""
+    folder = config_dir / "checklists" if config_dir else None
+    return bool(folder and folder.is_dir() and any(folder.glob("*.toml")))
+
+
 def builtin() -> dict[str, Checklist]:
     out = {}
-    for entry in resources.files(__package__).iterdir():
+    for entry in _builtin_files():
         if entry.name.endswith(".toml"):
             checklist = parse_text(entry.read_text(encoding="utf-8"), f"built-in {entry.name}")
             out[checklist.key] = checklist

@@ -10,8 +10,6 @@ import sys
 from enum import IntEnum
 from typing import NoReturn
 
-import typer
-
 from deskcli.domain.errors import ChecklistFileError, DeskError, NotFound, OperationFailed
 
 
@@ -63,4 +61,7 @@ def report(message: str) -> None:
 
 def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     report(message)
+    # Typer is loaded only now: the short commands' fast path runs without it.
+    import typer
+
     raise typer.Exit(int(code))

@@ -23,7 +23,7 @@ from deskcli.domain.kb import ArticleDraft, short_handle, split_list
 from deskcli.domain.timefmt import from_iso
 from deskcli.services.kb import KbService
 
-from . import output
+from . import output, quick
 from .exits import say
 from .params import Ref, opt
 from .records import read_source
@@ -36,7 +36,6 @@ ArticleId = Annotated[str, typer.Argument(
     help="Article: the 8-character id search prints, any unambiguous part of the id's "
          "start or end (4+ hex digits), or the full id.")]
 
-SEARCH_FIELDS = ("kind", "ref", "title", "score", "snippet", "at", "client")
 
 
 class ShowFormat(StrEnum):
@@ -100,15 +99,8 @@ def search(
       deskcli kb search outlook --client Acme --format json
       deskcli kb search 0x800CCC0E --kind ticket | cut -f2,3
     """
-    chosen = output.pick_format(fmt)
-    output.check_header_option(chosen, header, csv_safe)
-    with open_cli_desk() as desk:
-        hits = KbService.for_desk(desk).search(query, client=client, tag=tag, since=since,
-                                               kind=kind, limit=limit)
-    rows = [tuple(hit.as_row()[key] for key in SEARCH_FIELDS) for hit in hits]
-    output.write_rows(rows, SEARCH_FIELDS, chosen, header=header, csv_safe=csv_safe)
-    if not hits:
-        say("nothing matched")
+    quick.kb_search(query=query, client=client, tag=tag, since=since, kind=kind,
+                    limit=limit, fmt=fmt, header=header, csv_safe=csv_safe)
 
 
 @app.command("show")

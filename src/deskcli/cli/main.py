@@ -12,10 +12,8 @@ turned into a click command, which keeps start-up within a small multiple of a b
 from __future__ import annotations
 
 import importlib
-import os
-import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -23,85 +21,14 @@ import typer.main
 from typer.core import TyperGroup
 
 from deskcli import __version__
-from deskcli.domain.errors import DeskError
-from deskcli.storage.store import StoreError
 
 from . import output
-from .exits import ExitCode, code_for, report
+from .commands import COMMANDS, SUMMARIES
+from .exits import ExitCode, report
+from .guard import run_guarded
 from .output import ColorMode
 
-#: Command name → (module in deskcli.cli, attribute): a function, or a Typer sub-app.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "new": ("tickets", "new"),
-    "queue": ("queue", "queue"),
-    "show": ("tickets", "show"),
-    "set": ("tickets", "set_fields"),
-    "note": ("tickets", "note"),
-    "log-time": ("tickets", "log_time"),
-    "attach": ("files_cmd", "attach"),
-    "attachment": ("files_cmd", "attachment"),
-    "step": ("lifecycle", "step"),
-    "escalate": ("lifecycle", "escalate"),
-    "resolve": ("lifecycle", "resolve"),
-    "close": ("lifecycle", "close"),
-    "reopen": ("lifecycle", "reopen"),
-    "link": ("links_cmd", "link"),
-    "unlink": ("links_cmd", "unlink"),
-    "merge": ("links_cmd", "merge"),
-    "report": ("report_cmd", "report"),
-    "csat": ("report_cmd", "csat"),
-    "checklist": ("checklist_cmd", "app"),
-    "kb": ("kb_cmd", "app"),
-    "client-tier": ("demo_cmd", "client_tier"),
-    "demo": ("demo_cmd", "demo"),
-    "login": ("sync_cmd", "login"),
-    "logout": ("sync_cmd", "logout"),
-    "sync": ("sync_cmd", "sync"),
-    "serve": ("sync_cmd", "serve"),
-    "server": ("sync_cmd", "server_app"),
-    "notify": ("notify_cmd", "app"),
-    "doctor": ("doctor_cmd", "doctor"),
-    "mail": ("mail_cmd", "app"),
-    "rules": ("rules_cmd", "app"),
-}
-
-#: Each command's one-line summary (the first paragraph of its help), for shell completion:
-#: offering the command names must not import every command's module to ask for its help
-#: (that took Tab to ~0.7 s). tests/cli/test_completion_speed.py keeps it equal to the help.
-SUMMARIES: dict[str, str] = {
-    'new': 'Open a new ticket and print its number.',
-    'queue': 'List the open queue, what to pick up next first.',
-    'show': 'Show a ticket with its checklist progress and timeline.',
-    'set': 'Change the fields and tags of one ticket or several.',
-    'note': 'Add a reply to the caller, or an internal note, on one ticket or several.',
-    'log-time': 'Log time spent on a ticket (each of several tickets gets the whole duration).',
-    'attach': 'Attach a file to a ticket; its content is copied into the store.',
-    'attachment': "Save an attachment's content, after checking it against its SHA-256 hash.",
-    'step': 'Complete a checklist step with what it collects, or skip it with a reason.',
-    'escalate': 'Escalate to a Tier 2 queue with handoff notes.',
-    'resolve': 'Resolve a ticket, from any open status.',
-    'close': 'Close a resolved ticket, or several.',
-    'reopen': 'Reopen a resolved or closed ticket.',
-    'link': 'Link tickets under a parent ticket.',
-    'unlink': 'Take tickets out from under their parent.',
-    'merge': 'Merge duplicate tickets into the one to keep.',
-    'report': 'Report the service-desk metrics over a window.',
-    'csat': "Record a caller's satisfaction survey answer.",
-    'checklist': 'List and show the installed checklists.',
-    'kb': 'The knowledge base: articles and the fixes recorded on resolved tickets.',
-    'client-tier': "Set a client's contract tier.",
-    'demo': 'Fill the store with sample tickets.',
-    'login': 'Connect this store to a team server and keep your token in the OS keyring.',
-    'logout': "Forget the token for this store's team server (the store keeps its data).",
-    'sync': "Send this store's changes to the team server and fetch everyone else's.",
-    'serve': "Run the team server that technicians' deskcli sync with.",
-    'server': "Administer a team server's technicians (run on the server machine).",
-    'notify': 'Pages, incident chat posts and caller email: test, inspect and send.',
-    'doctor': 'Check the store, config, checklists, credentials and file permissions.',
-    'mail': 'Tickets by email: fetch the support mailboxes, check them, see their state.',
-    'rules': 'Rules that route, raise, escalate, follow up and close tickets by themselves.',
-}
-
+__all__ = ["COMMANDS", "SUMMARIES", "DeskGroup", "app", "run", "run_guarded"]
 
 def load_command(name: str) -> Any:
     """Import one command's module and build its click command with Typer."""
@@ -153,55 +80,6 @@ class DeskGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
-
-
-def _is_click_error(error: BaseException) -> bool:
-    """Usage errors from the option parser (click's, vendored by Typer or not)."""
-    return any(cls.__name__ == "ClickException" for cls in type(error).__mro__)
-
-
-def run_guarded(invoke: Callable[[], Any]) -> int:
-    """Call ``invoke`` and turn whatever it raises into an exit code and one stderr line."""
-    try:
-        result = invoke()
-    except DeskError as error:
-        report(error.message)
-        return int(code_for(error))
-    except StoreError as error:
-        report(str(error))
-        return int(ExitCode.FAILED)
-    except sqlite3.Error as error:
-        # Raw sqlite3 errors come from the technician's store (the server's database
-        # speaks through SQLAlchemy): name the file, and remember damage found in it.
-        from deskcli.paths import resolve_paths
-        from deskcli.storage.health import explain
-
-        report(str(explain(error, resolve_paths().database)))
-        return int(ExitCode.FAILED)
-    except typer.Abort:
-        report("aborted")
-        return int(ExitCode.FAILED)
-    except KeyboardInterrupt:
-        return int(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        return int(ExitCode.OK)
-    except Exception as error:
-        if type(error).__name__ == "NoArgsIsHelpError":  # a group run without a command
-            sys.stderr.write(error.format_message() + "\n")  # type: ignore[attr-defined]
-            return int(ExitCode.BAD_INPUT)
-        if _is_click_error(error):
-            context = getattr(error, "ctx", None)
-            hint = f" (see '{context.command_path} --help')" if context is not None else ""
-            report(error.format_message() + hint)  # type: ignore[attr-defined]
-            code = int(getattr(error, "exit_code", 2))
-            return int(ExitCode.BAD_INPUT) if code == 2 else code
-        if os.environ.get("DESKCLI_DEBUG"):
-            raise
-        # A bug: say so in one line. The traceback is opt-in, so it can never leak data.
-        report(f"internal error: {type(error).__name__}: {error} (set DESKCLI_DEBUG=1 "
-               "to see the traceback, and please report it)")
-        return int(ExitCode.FAILED)
-    return result if isinstance(result, int) else int(ExitCode.OK)
 
 
 app = typer.Typer(

@@ -14,9 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Any
 
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.inert import json_inert, visible
@@ -32,17 +30,42 @@ class Format(StrEnum):
     JSONL = "jsonl"
 
 
-#: The ``--format`` and ``--header`` options of every listing command, declared once so
-#: their help and defaults read the same everywhere.
-FormatOption = Annotated[Format | None, typer.Option(
-    "--format", "-f", case_sensitive=False,
-    help="Output format. Default: table on a terminal, tsv when piped.",
-    show_default=False)]
-HeaderOption = Annotated[bool, typer.Option("--header/--no-header",
-                                            help="Print the header line (tsv, csv, table).")]
-CsvSafeOption = Annotated[bool, typer.Option(
-    "--csv-safe", help="With --format csv: prefix values starting with = + - @ (or a tab "
-    "or CR) with ' so a spreadsheet shows them as text instead of running a formula.")]
+if TYPE_CHECKING:
+    from typing import Annotated
+
+    import typer
+
+    FormatOption = Annotated[Format | None, typer.Option()]
+    HeaderOption = Annotated[bool, typer.Option()]
+    CsvSafeOption = Annotated[bool, typer.Option()]
+
+
+def __getattr__(name: str) -> Any:
+    """``FormatOption``, ``HeaderOption`` and ``CsvSafeOption``: the ``--format``,
+    ``--header`` and ``--csv-safe`` options of every listing command, declared once so
+    their help and defaults read the same everywhere. Built on first use, by the modules
+    that declare commands for Typer: writing output must not load Typer (the short
+    commands' fast path runs without it)."""
+    if name not in ("FormatOption", "HeaderOption", "CsvSafeOption"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from typing import Annotated
+
+    import typer
+
+    options = {
+        "FormatOption": Annotated[Format | None, typer.Option(
+            "--format", "-f", case_sensitive=False,
+            help="Output format. Default: table on a terminal, tsv when piped.",
+            show_default=False)],
+        "HeaderOption": Annotated[bool, typer.Option(
+            "--header/--no-header", help="Print the header line (tsv, csv, table).")],
+        "CsvSafeOption": Annotated[bool, typer.Option(
+            "--csv-safe", help="With --format csv: prefix values starting with = + - @ "
+            "(or a tab or CR) with ' so a spreadsheet shows them as text instead of "
+            "running a formula.")],
+    }
+    globals().update(options)
+    return options[name]
 
 
 class ColorMode(StrEnum):
@@ -152,6 +175,8 @@ def stop_quietly() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
+    import typer
+
     raise typer.Exit(0)
 
 

@@ -1,77 +1,23 @@
 """``deskcli queue``: the open queue, what to pick up next first, in any of the output formats.
 
-Rows stream from ``store.queue.rows`` as plain tuples; this module only picks the fields
-asked for and adds the two computed ones (``sla_state`` through the domain's
-``classify``, and ``time_left``). That keeps a 100,000-row listing close to the speed of
-a bare ``sqlite3`` read.
+This module declares the command for Typer; its work is ``quick.queue``, which the fast
+path (``launch.py``) also runs without Typer. Rows stream from ``store.queue.rows`` as
+plain tuples; the work only picks the fields asked for and adds the two computed ones
+(``sla_state`` through the domain's ``classify``, and ``time_left``). That keeps a
+100,000-row listing close to the speed of a bare ``sqlite3`` read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from deskcli.domain.enums import Priority, Status, TicketType
-from deskcli.domain.errors import InvalidInput
-from deskcli.domain.tags import parse_tags
-from deskcli.domain.timefmt import to_iso
+from deskcli.domain.enums import Status, TicketType
 
-from . import completion, output
-from . import fields as fields_mod
-from .exits import say
-from .fields import DEFAULT_TEXT_FIELDS, FIELDS
-from .output import Format
-from .session import open_cli_desk
-
-LABELS = {"number": "#", "priority": "Pri", "status": "Status", "sla_state": "SLA",
-          "time_left": "Left", "client": "Client", "caller": "Caller",
-          "assignee": "Assignee", "summary": "Summary", "type": "Type", "tags": "Tags"}
-#: Table columns never cut short on a narrow terminal: the codes a technician scans for.
-FIXED = frozenset({"number", "ref", "id", "priority", "status", "type", "sla_state",
-                   "time_left", "time_left_seconds", "created_at", "updated_at",
-                   "first_response_at", "response_due", "resolve_due", "resolved_at",
-                   "next_due"})
-_STATE_STYLE = {"breached": "bold red", "at-risk": "yellow", "paused": "dim",
-                "missed": "red", "met": "green"}
-
-
-def _split(values: Sequence[str] | None) -> list[str]:
-    """Repeated options and comma lists mean the same: ``--priority P1,P2``."""
-    return [part.strip() for value in values or () for part in value.split(",") if part.strip()]
-
-
-def _style(key: str, value: Any) -> str | None:
-    if key == "sla_state":
-        return _STATE_STYLE.get(str(value))
-    if key == "priority" and value == "P1":
-        return "bold"
-    return None
-
-
-class QueueFormat(StrEnum):
-    """``--format`` of the queue: the listing formats plus ``ids``."""
-
-    TABLE = "table"
-    TSV = "tsv"
-    CSV = "csv"
-    JSON = "json"
-    JSONL = "jsonl"
-    IDS = "ids"
-
-
-def _without_empty_tags(rows: Iterator[Any], keys: list[str]
-                        ) -> tuple[Iterator[Any], list[str]]:
-    """The default table leaves out the tags column when no row has a tag, so a desk that
-    does not use tags keeps its summaries as wide as before (the table is read in full
-    before it is drawn anyway). TSV and the other formats always keep the column."""
-    at = keys.index(fields_mod.TAGS)
-    listed = list(rows)
-    if any(row[at] for row in listed):
-        return iter(listed), keys
-    return (row[:at] + row[at + 1:] for row in listed), keys[:at] + keys[at + 1:]
+from . import completion, output, quick
+from .fields import DEFAULT_TEXT_FIELDS
+from .quick import QueueFormat
 
 
 def queue(
@@ -132,48 +78,7 @@ def queue(
       deskcli queue --all --format csv > tickets.csv
       deskcli queue --all --format csv --csv-safe > for-a-spreadsheet.csv
     """
-    ids_only = fmt is QueueFormat.IDS
-    if ids_only:
-        if fields is not None:
-            raise InvalidInput("--format ids prints only references: leave out --fields",
-                               field="fields")
-        # References, one per line, as "deskcli new" prints numbers: ready for "-".
-        fmt, fields, header = QueueFormat.TSV, "ref", False
-    chosen = output.pick_format(Format(fmt.value) if fmt is not None else None)
-    output.check_header_option(chosen, header, csv_safe)
-    default = (list(FIELDS) if chosen in (Format.JSON, Format.JSONL)
-               else DEFAULT_TEXT_FIELDS)
-    keys = output.parse_fields(fields, list(FIELDS), default)
-    if mine and assignee:
-        raise InvalidInput("--mine and --assignee both choose the assignee: give one")
-    statuses = [Status.parse(s, what="status").value for s in _split(status)]
-    priorities = [Priority.parse(p).value for p in _split(priority)]
-    types = [TicketType.parse(t, what="type").value for t in _split(ticket_type)]
-    tags = parse_tags(tag or ())
-    with open_cli_desk() as desk:
-        now = desk.now()
-        filters: dict[str, Any] = {
-            "statuses": statuses or None, "open_only": not show_all,
-            "priorities": priorities, "types": types, "client": client,
-            "assignee": desk.config.tech if mine else assignee,
-        }
-        now_iso = to_iso(now)
-        if at_risk and breached:
-            filters.update(risk_before=now_iso, due_after="")
-        elif at_risk:
-            filters.update(risk_before=now_iso, due_after=now_iso)
-        elif breached:
-            filters.update(due_before=now_iso)
-        source: Iterator[Any] = desk.queue(limit=limit, tags=tags, **filters)
-        if fields_mod.TAGS in keys:
-            source = fields_mod.with_tags(source, desk.tags_of_many,
-                                          as_list=chosen in (Format.JSON, Format.JSONL))
-        rows: Iterator[Any] = map(fields_mod.projector(keys, now), source)
-        if chosen is Format.TABLE and fields is None:
-            rows, keys = _without_empty_tags(rows, keys)
-        if ids_only:  # 4521, as "deskcli new" prints it: no "#" to quote in a shell
-            rows = ((str(row[0]).lstrip("#"),) for row in rows)
-        count = output.write_rows(rows, keys, chosen, header=header, labels=LABELS,
-                                  style=_style, fixed=FIXED, csv_safe=csv_safe)
-    if count == 0 and chosen is Format.TABLE:
-        say("no tickets match" + ("" if show_all else " (add --all to include closed ones)"))
+    quick.queue(status=status, priority=priority, ticket_type=ticket_type, client=client,
+                assignee=assignee, tag=tag, mine=mine, at_risk=at_risk, breached=breached,
+                show_all=show_all, limit=limit, fmt=fmt, fields=fields, header=header,
+                csv_safe=csv_safe)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -13,29 +12,16 @@ from deskcli.domain.errors import DeskError, InvalidInput
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.tags import parse_tags
 
-from . import bulk_cmd, completion, output
-from .exits import ExitCode, fail, report, say
+from . import bulk_cmd, completion, output, quick
+from .exits import ExitCode, report, say
 from .params import DryRun, KeepGoing, OptionalRefs, Ref, Refs, opt, ref_of
+from .quick import NewFormat, ShowFormat, send_queued
 from .records import Problem, parse_records, read_source
-from .render import detail_json, detail_text, ticket_json
+from .render import ticket_json
 from .session import open_cli_desk
-
-if TYPE_CHECKING:
-    from deskcli.services.desk import Desk
 
 #: Most problems listed before "... and N more": enough to fix a file, not a flood.
 MAX_REPORTED = 20
-
-
-class NewFormat(StrEnum):
-    NUMBER = "number"
-    JSON = "json"
-    JSONL = "jsonl"
-
-
-class ShowFormat(StrEnum):
-    TEXT = "text"
-    JSON = "json"
 
 
 def new(
@@ -105,19 +91,7 @@ def new(
         return
     if keep_going:
         raise InvalidInput("--keep-going only applies with --from")
-    draft = NewTicket.from_mapping(given)
-    with open_cli_desk() as desk:
-        row = desk.tickets.create(draft)
-        if fmt is NewFormat.NUMBER:
-            output.write_text(_bare(row["number"], row["provisional"]))
-        else:
-            output.write_text(output.dumps(ticket_json(row, desk.now())))
-        send_queued(desk)
-
-
-def _bare(number: int | None, provisional: str | None) -> str:
-    """The number without '#', so ``n=$(deskcli new ...)`` is ready to pass on."""
-    return str(number) if number is not None else str(provisional)
+    quick.new_one(given, fmt)
 
 
 def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
@@ -181,34 +155,7 @@ def show(
       deskcli show 4521
       deskcli show '#4521' --format json | python3 -m json.tool
     """
-    from deskcli.domain.kb import short_handle
-    from deskcli.services.kb import KbService
-
-    with open_cli_desk() as desk:
-        detail = desk.tickets.detail(ref)
-        now = desk.now()
-        kb = KbService.for_desk(desk)
-        repeat = kb.seen_before(detail.ticket)
-        links = kb.links_of_ticket(detail.ticket["id"])
-        if fmt is ShowFormat.JSON:
-            document = detail_json(detail, now)
-            document["kb_links"] = [{"article": short_handle(link["article_id"]),
-                                     "title": link["title"], "at": link["at"]}
-                                    for link in links]
-            document["seen_before"] = None if repeat is None else {
-                "count": repeat.count, "codes": repeat.codes, "latest": repeat.latest_ref,
-                "latest_fix": repeat.latest_fix}
-            output.write_text(output.dumps(document))
-        else:
-            text = detail_text(detail, now)
-            if links:
-                text += "\n\nKB articles used:\n" + "\n".join(
-                    f"  {short_handle(link['article_id'])}  {link['title']}" for link in links)
-            if repeat is not None:
-                text += (f"\n\nSeen {repeat.count} time{'s' if repeat.count != 1 else ''} "
-                         f"before ({', '.join(repeat.codes)}); latest {repeat.latest_ref}: "
-                         f"{repeat.latest_fix or 'no fix recorded'}")
-            output.write_text(text)
+    quick.show(ref=ref, fmt=fmt)
 
 
 def set_fields(
@@ -328,34 +275,12 @@ def note(
       deskcli note 4521 --template remote
       deskcli queue --tag outage --format ids | deskcli note - "Fixed at 10:40, please retry"
     """
-    refs = list(refs or [])
-    if template is not None and text is not None:
-        # With --template there is no TEXT: the last word given is a ticket too.
-        refs, text = [*refs, text], None
-    if not refs and text is not None:
-        refs, text = [text], None
-    if not refs:
-        fail("name the ticket: deskcli note REF... TEXT (see deskcli note --help)")
-    if text is not None and template is not None:
-        fail("give the note text or --template NAME, not both")
-    if text is None and template is None:
-        fail("say what the note is: give TEXT, - for stdin, or --template NAME")
+    refs, text = quick.note_arguments(refs, text, template)
     if bulk_cmd.is_bulk(refs, dry_run, keep_going):
         _bulk_note(refs, text, template, internal, dry_run, keep_going)
         return
     [ref] = refs
-    body = sys.stdin.read() if text == "-" else text
-    with open_cli_desk() as desk:
-        if template is not None or (body and "/" in body):
-            from deskcli.services.notify import NotifyService
-
-            service = NotifyService(desk)
-            ticket = desk.tickets.find(ref)
-            body = (service.snippet(template, ticket) if template is not None
-                    else service.expand(body or "", ticket))
-        row = desk.tickets.add_note(ref, body or "", internal=internal)
-        send_queued(desk)
-    say(f"{ref_of(row)}: {'internal note' if internal else 'reply'} added")
+    quick.note_one(ref, text, template, internal)
 
 
 def _bulk_note(refs: list[str], text: str | None, template: str | None, internal: bool,
@@ -411,11 +336,3 @@ def log_time(
         minutes = desk.tickets.log_time(ref, duration, note=note_text)
         row = desk.tickets.find(ref)
     say(f"{ref_of(row)}: {minutes} min logged")
-
-
-def send_queued(desk: Desk) -> None:
-    """Send what the change queued (a P1 page, an acknowledgement) straight away."""
-    if desk.outbound is not None:
-        from .notify_cmd import send_after_change
-
-        send_after_change(desk)

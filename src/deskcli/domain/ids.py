@@ -7,8 +7,6 @@ get exact, repeatable ids.
 
 from __future__ import annotations
 
-import uuid
-
 
 def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     if len(random_bytes) < 10:
@@ -24,7 +22,9 @@ def uuid7(unix_ms: int, random_bytes: bytes) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-_NAMESPACE = uuid.UUID("5b0e4d0a-8d1f-4c33-9a51-6f2f0c1e7d11")
+#: The namespace of ``stable_id`` (a UUID; the ``uuid`` module loads on first use, since
+#: a command that names no new client never needs it).
+_NAMESPACE = "5b0e4d0a-8d1f-4c33-9a51-6f2f0c1e7d11"
 
 
 def stable_id(kind: str, key: str) -> str:
@@ -33,4 +33,6 @@ def stable_id(kind: str, key: str) -> str:
     Two technicians who add client "Acme" while offline must end up with one client, so
     its id comes from the name, not from a random source.
     """
-    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key.strip().casefold()}"))
+    import uuid
+
+    return str(uuid.uuid5(uuid.UUID(_NAMESPACE), f"{kind}:{key.strip().casefold()}"))

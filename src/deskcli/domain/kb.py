@@ -38,6 +38,7 @@ _CODE_PATTERNS = (
 _CODE_RE = re.compile("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
 _EVENT_RE = re.compile(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
 _TOKEN_RE = re.compile(r'"([^"]*)"?|(\S+)')
+_QUOTED_RE = re.compile(r'("[^"]*"?)')
 
 
 def short_handle(article_id: str) -> str:
@@ -161,7 +162,11 @@ def query_terms(text: str) -> list[str]:
     code is a single token in the index, so ``0x800CCC0E`` never matches ``0x800CCC0E1``
     or ``0x800CCC``; ``DNS_PROBE_FINISHED_NXDOMAIN`` is matched as its words in order.
     """
-    text = _EVENT_RE.sub(lambda m: f'"event id {m.group(1)}"', text)
+    # Event ids outside quotes become one phrase; inside quotes they already are one
+    # (quoting them again split them into "event", "id" and a stray quote).
+    text = "".join(part if part.startswith('"') else
+                   _EVENT_RE.sub(lambda m: f'"event id {m.group(1)}"', part)
+                   for part in _QUOTED_RE.split(text))
     terms: list[str] = []
     for quoted, bare in _TOKEN_RE.findall(text):
         phrase = _phrase(quoted if quoted else bare)

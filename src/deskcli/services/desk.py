@@ -47,6 +47,16 @@ class LazyChecklists(Mapping[str, "Checklist"]):
     def __getitem__(self, key: str) -> Checklist:
         return self._all()[key]
 
+    def __contains__(self, key: object) -> bool:
+        """Whether a checklist exists, without reading the built-in ones when the team
+        has added none (``deskcli new`` asks only this)."""
+        if self._loaded is None:
+            from deskcli import checklists as checklist_files
+
+            if not checklist_files.has_team_files(self._config_dir):
+                return key in checklist_files.builtin_keys()
+        return key in self._all()
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._all())
 
@@ -87,14 +97,18 @@ class Desk:
             from deskcli.services.tickets import TicketService
 
             config = self.config
+            # Without a [notify] section the channels are the defaults, and the notify
+            # settings (templates and all) are not built just to say so.
+            notify = config.notify_given
+            channels = (DeskChannels() if notify is None else
+                        DeskChannels(email=notify.email, pagers=tuple(notify.page)))
             service = TicketService(
                 self.store, checklists=self.checklists, policy=config.sla,
                 actor=self.actor, now=self.now, new_id=self.new_id,
                 default_checklist=DEFAULT_CHECKLIST,
                 attachment_max_bytes=config.attachment_max_bytes,
                 account_words=config.account_words,
-                channels=DeskChannels(email=config.notify.email,
-                                      pagers=tuple(config.notify.page)))
+                channels=channels)
             if self.outbound is not None:
                 service.on_change = self.outbound.notice
             self._tickets = service

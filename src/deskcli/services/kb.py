@@ -15,16 +15,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deskcli.domain import kb, kb_markdown
+from deskcli.domain import kb
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.kb import ArticleDraft
 from deskcli.domain.numbering import display_ref
 from deskcli.domain.timefmt import to_iso
-from deskcli.services.tickets import TicketService
 from deskcli.storage.store import Row, Store
 
 if TYPE_CHECKING:
     from deskcli.services.desk import Desk
+    from deskcli.services.tickets import TicketService
 
 HIT_START, HIT_END = "\x02", "\x03"
 _HEADING = re.compile(r"(^|\s)#+ ")
@@ -120,18 +120,24 @@ def to_draft(article: Mapping[str, Any]) -> ArticleDraft:
 
 
 class KbService:
-    def __init__(self, store: Store, tickets: TicketService, *, actor: str,
+    def __init__(self, store: Store, tickets: Callable[[], TicketService], *, actor: str,
                  now: Callable[[], datetime], new_id: Callable[[], str]) -> None:
         self.store = store
-        self.tickets = tickets
+        self._tickets_of = tickets
         self.actor = actor
         self._now = now
         self._new_id = new_id
 
+    @property
+    def tickets(self) -> TicketService:
+        """The ticket service, built on first use: a search needs neither it nor the
+        checklists it reads, and ``deskcli kb search`` is a short command."""
+        return self._tickets_of()
+
     @classmethod
     def for_desk(cls, desk: Desk) -> KbService:
         """The KB service of an open ``Desk``, sharing its store, clock, ids and actor."""
-        return cls(desk.store, desk.tickets, actor=desk.tickets.actor, now=desk.now,
+        return cls(desk.store, lambda: desk.tickets, actor=desk.actor, now=desk.now,
                    new_id=desk.new_id)
 
     # --- finding articles -----------------------------------------------------------
@@ -285,7 +291,9 @@ class KbService:
         codes = kb.extract_codes(ticket.get("error_text"), ticket.get("event_ids"))
         if not codes:
             return None
-        match = kb.match_expression(" ".join(f'"{c}"' for c in codes), any_word=True)
+        # Each code as the query language reads it bare: "Event ID 1000" becomes one
+        # phrase by itself (quoting it again split it into "event" OR "id" OR ...).
+        match = kb.match_expression(" ".join(codes), any_word=True)
         if match is None:
             return None
         count = self.store.kb.count(match, kind="ticket", exclude=ticket["id"])
@@ -365,6 +373,8 @@ class KbService:
                 text = path.read_text(encoding="utf-8")
             except UnicodeDecodeError:
                 raise InvalidInput(f"{path}, line 1: not UTF-8 text") from None
+            from deskcli.domain import kb_markdown
+
             draft = kb_markdown.parse(text, str(path))
             try:
                 columns = self._columns(draft)
@@ -396,6 +406,8 @@ class KbService:
         if folder.exists() and not folder.is_dir():
             raise InvalidInput(f"{folder} exists and is not a folder")
         folder.mkdir(parents=True, exist_ok=True)
+        from deskcli.domain import kb_markdown
+
         written: list[Path] = []
         for article in self.store.kb.articles():
             draft = to_draft(article)

@@ -7,8 +7,6 @@ rule is decided here that the domain could decide; this module only sequences th
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1015,6 +1013,9 @@ class TicketService:
         """Keep ``data`` as an attachment of ``ticket`` (blob, row with its sync op, event)
         inside the caller's transaction; returns the attachment id. No size check: the
         caller has applied ``attachment_max_bytes`` already."""
+        import base64  # here, not at start-up: few commands attach files
+        import hashlib
+
         digest = hashlib.sha256(data).hexdigest()
         self.store.attachments.put_blob(digest, data)
         attachment_id = self._new_id()
@@ -1051,6 +1052,8 @@ class TicketService:
             raise OperationFailed(
                 f"the content of {row['filename']} is not in this store (its record arrived "
                 "without it); it cannot be exported")
+        import hashlib
+
         if hashlib.sha256(data).hexdigest() != row["sha256"]:
             raise OperationFailed(
                 f"the stored content of {row['filename']} does not match its SHA-256 hash "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING
 
 from . import health
@@ -27,6 +26,8 @@ class Attachments:
         with ``ContentMismatch``, naming the hash, and nothing is stored.
         """
         self.store.require_tx()
+        import hashlib  # loaded by the commands that read attachments, not by every one
+
         if hashlib.sha256(data).hexdigest() != sha256:
             raise health.ContentMismatch(
                 f"attachment content does not match its SHA-256 hash {sha256[:12]}…; it "
@@ -52,6 +53,8 @@ class Attachments:
 
     def blobs_not_matching_their_hash(self) -> list[str]:
         """Hashes whose stored content hashes to something else (``deskcli doctor``)."""
+        import hashlib
+
         cursor = self.db.cursor()
         cursor.row_factory = None
         return [str(sha) for sha, data in cursor.execute("SELECT sha256, data FROM blobs")
