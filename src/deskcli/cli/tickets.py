@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -126,9 +126,10 @@ def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
     records, problems = parse_records(text)
     with open_cli_desk() as desk:
         drafts: list[NewTicket] = []
+        memo: dict[tuple[str, Any], Any] = {}  # each distinct value checked once
         for record in records:
             try:
-                draft = NewTicket.from_mapping(record.value)
+                draft = NewTicket.from_mapping(record.value, memo)
                 desk.tickets.check_draft(draft)
             except DeskError as error:
                 problems.append(Problem(record.line, error.message))
