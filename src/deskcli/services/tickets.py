@@ -548,17 +548,19 @@ class TicketService:
         if not (draft.caller or draft.email):
             return None
         name = _caller_name(draft)
-        key = (name.casefold(), draft.email, client_id)
+        key = (nocase(name), draft.email, client_id)
         known: dict[Any, Row] = self._cache.get("callers", {}) if self._batch else {}
         # As ``find_caller`` would with the batch written: by address first (the batch's,
         # then the store's), then by name (the store's rows are older, so first).
         # Every name in the cache was looked up in the store when it was first seen.
+        # Names are keyed as the store compares them (``nocase``: ASCII letters only), so
+        # "ÄRNE" earlier in the batch is not taken for a stored "ärne".
         existing = (known.get(("@", draft.email, client_id)) if draft.email
-                    else known.get((name.casefold(), None, client_id)))
+                    else known.get((nocase(name), None, client_id)))
         if existing is None:
             existing = self._find_stored_caller(name, draft.email, client_id)
         if existing is None and draft.email:
-            existing = known.get((name.casefold(), None, client_id))
+            existing = known.get((nocase(name), None, client_id))
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
@@ -581,7 +583,7 @@ class TicketService:
         written yet): by name, and by address (how ``find_caller`` matches first)."""
         if self._batch is not None:
             known = self._cache["callers"]
-            aliases = [(str(row["name"]).casefold(), None, key[2])]
+            aliases = [(nocase(str(row["name"])), None, key[2])]
             if row.get("email"):
                 aliases.append(("@", row["email"], key[2]))
             for alias in aliases:  # the first record of a name keeps it; its updates too
