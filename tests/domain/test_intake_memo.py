@@ -32,7 +32,7 @@ BAD: list[dict[str, Any]] = [
 ]
 
 
-def _outcome(raw: dict[str, Any], memo: dict[tuple[str, Any], Any] | None) -> Any:
+def _outcome(raw: dict[str, Any], memo: dict[tuple[Any, ...], Any] | None) -> Any:
     try:
         return NewTicket.from_mapping(raw, memo)
     except InvalidInput as error:
@@ -40,13 +40,13 @@ def _outcome(raw: dict[str, Any], memo: dict[tuple[str, Any], Any] | None) -> An
 
 
 def test_a_memo_changes_no_draft_and_no_message() -> None:
-    memo: dict[tuple[str, Any], Any] = {}
+    memo: dict[tuple[Any, ...], Any] = {}
     for raw in itertools.chain(GOOD, BAD, GOOD, BAD, reversed(GOOD + BAD)):
         assert _outcome(raw, memo) == _outcome(raw, None), raw
 
 
 def test_one_and_the_text_one_are_different_values_in_the_memo() -> None:
-    memo: dict[tuple[str, Any], Any] = {}
+    memo: dict[tuple[Any, ...], Any] = {}
     first = NewTicket.from_mapping({"summary": "1", "users_affected": 1}, memo)
     second = NewTicket.from_mapping({"summary": 1, "users_affected": "1"}, memo)
     assert (first.summary, first.users_affected) == ("1", 1)

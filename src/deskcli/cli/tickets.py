@@ -126,7 +126,7 @@ def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
     records, problems = parse_records(text)
     with open_cli_desk() as desk:
         drafts: list[NewTicket] = []
-        memo: dict[tuple[str, Any], Any] = {}  # each distinct value checked once
+        memo: dict[tuple[Any, ...], Any] = {}  # each distinct value checked once
         for record in records:
             try:
                 draft = NewTicket.from_mapping(record.value, memo)

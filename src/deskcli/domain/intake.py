@@ -40,7 +40,7 @@ class NewTicket:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any],
-                     memo: dict[tuple[str, Any], Any] | None = None) -> NewTicket:
+                     memo: dict[tuple[Any, ...], Any] | None = None) -> NewTicket:
         """Validate one record; the first problem found is raised with its field named.
 
         ``memo`` (one empty dict per batch, e.g. ``new --from``) remembers each field's
