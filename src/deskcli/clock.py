@@ -33,9 +33,10 @@ class _IdSource:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._reset()
+        self.reset()
 
-    def _reset(self) -> None:
+    def reset(self) -> None:
+        """Forget the pool (a forked child must not reuse its parent's digits)."""
         self._pool = ""
         self._pos = 0
         self._ms = -1
@@ -56,7 +57,7 @@ class _IdSource:
 
 
 _ids = _IdSource()
-os.register_at_fork(after_in_child=_ids._reset)
+os.register_at_fork(after_in_child=_ids.reset)
 
 
 def new_id() -> str:
