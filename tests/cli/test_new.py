@@ -110,6 +110,23 @@ class TestFromFile:
         assert "nothing was written" in lines[-1]
         assert cli.counts() == before
 
+    def test_one_bad_record_at_the_end_of_a_long_import_writes_nothing(self, cli) -> None:
+        """The batch is checked whole before it is written: record 450 of 450 refused
+        leaves no ticket, op or queued message behind, and names its line."""
+        good = [json.dumps({**RECORDS[i % len(RECORDS)], "summary": f"Alert {i}"})
+                for i in range(449)]
+        text = "\n".join([*good, json.dumps({"summary": "Alert", "email": "nobody"})])
+        before = cli.counts()
+        result = cli("new", "--from", "-", input=text)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert result.stderr.splitlines()[0] == (
+            "deskcli: error: <stdin>:450: 'nobody' is not an email address: expected "
+            "name@example.com")
+        assert "Traceback" not in result.output
+        assert cli.counts() == before
+        assert cli.ok("new", "--from", "-", input="\n".join(good)).stdout.split()[-1] == \
+            "1449"
+
     def test_a_broken_json_line_is_named(self, cli) -> None:
         text = json.dumps(RECORDS[0]) + "\n\n" + '{"summary": "VPN drops", \n'
         result = cli("new", "--from", "-", input=text)

@@ -109,3 +109,54 @@ def test_uuid7_is_a_valid_version_7_uuid_ordered_by_time() -> None:
     assert uuid.UUID(a).version == 7
     assert uuid.UUID(a).variant == uuid.RFC_4122
     assert a < b
+
+
+def test_uuid7_matches_the_integer_layout_for_any_input() -> None:
+    """``uuid7`` builds the string from hex digits; it must equal ``uuid.UUID`` of the
+    RFC 9562 integer built from the same time and random bits."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(2_000):
+        ms = rng.getrandbits(rng.choice([20, 42, 48, 52]))
+        rand = rng.getrandbits(80)
+        value = ((ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | ((rand >> 68) & 0xFFF) << 64
+                 | 0b10 << 62 | (rand & ((1 << 62) - 1)))
+        assert uuid7(ms, rand.to_bytes(10, "big") + b"extra") == str(uuid.UUID(int=value))
+
+
+def test_the_system_id_source_mints_unique_version_7_ids_in_threads_and_forks() -> None:
+    """``clock.new_id`` takes its random digits from a pool: threads must never share
+    digits, and a forked child must not repeat its parent's next ids."""
+    import os
+    import threading
+
+    from deskcli.clock import new_id
+
+    minted: list[list[str]] = [[] for _ in range(4)]
+
+    def mint(out: list[str]) -> None:
+        out.extend(new_id() for _ in range(5_000))
+
+    threads = [threading.Thread(target=mint, args=(out,)) for out in minted]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ids = [i for out in minted for i in out]
+    assert len(set(ids)) == len(ids) == 20_000
+    for text in ids[::97]:
+        parsed = uuid.UUID(text)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, text)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        os.close(read)
+        os.write(write, ",".join(new_id() for _ in range(50)).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        theirs = pipe.read().split(",")
+    os.waitpid(child, 0)
+    ours = [new_id() for _ in range(50)]
+    assert len(theirs) == 50 and not set(theirs) & set(ours)

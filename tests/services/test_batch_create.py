@@ -7,8 +7,12 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from deskcli.domain.intake import NewTicket
+from deskcli.domain.numbering import Authority, Lease
 from deskcli.services.desk import Desk, open_desk
+from deskcli.storage.bulk import BulkWriter
 from helpers import FakeClock, SeqIds, paths_under
 
 RECORDS: list[dict[str, Any]] = [
@@ -25,6 +29,19 @@ RECORDS: list[dict[str, Any]] = [
     {"summary": "Old caller gets a phone", "caller": "Zed", "email": "zed@acme.example",
      "client": "Acme", "phone": "+1 555 0199"},
     {"summary": "Same name, other client", "caller": "Ana", "client": "Initech"},
+]
+#: Callers already in the store under other spellings: SQLite's NOCASE folds ASCII
+#: letters only, so "ZED" finds "Zed" but "ÄRNE" is a new caller, and a later "ärne"
+#: must still find the stored "ärne", not the batch's "ÄRNE" (the batch's cache once
+#: folded names fully and did).
+MORE: list[dict[str, Any]] = [
+    {"summary": "Upper-case name, stored caller", "caller": "ZED", "client": "Acme"},
+    {"summary": "Stored non-ASCII caller, other case", "caller": "ÄRNE", "client": "Acme"},
+    {"summary": "Stored non-ASCII caller", "caller": "ärne", "client": "Acme"},
+    {"summary": "Stored address, new name", "caller": "Zedediah", "email": "zed@acme.example",
+     "client": "Acme", "priority": "4"},
+    {"summary": "New in the batch", "caller": "Quinn", "email": "quinn@acme.example",
+     "client": "Acme", "channel": "email", "users_affected": 12},
 ]
 TABLES = ("tickets", "events", "step_records", "callers", "clients", "field_versions",
           "number_leases")
@@ -46,11 +63,29 @@ def _dump(desk: Desk) -> dict[str, Any]:
     return out
 
 
-def _seed(desk: Desk) -> None:
-    """A caller already in the store, without a phone: the import fills it in."""
+def _seed(desk: Desk, *, block_left: int | None = None) -> None:
+    """A caller already in the store, without a phone: the import fills it in. With
+    ``block_left``, the number block has only that many numbers left, so the batch has
+    to take the next block part-way through."""
     desk.tickets.create(NewTicket.from_mapping({"summary": "earlier", "caller": "Zed",
                                                 "email": "zed@acme.example",
                                                 "client": "Acme"}))
+    desk.tickets.create(NewTicket.from_mapping({"summary": "earlier too", "caller": "ärne",
+                                                "client": "Acme"}))
+    if block_left is not None:
+        (lease,) = desk.store.sync.leases()
+        with desk.store.transaction():
+            desk.store.sync.save_lease(Lease(lease.start, lease.end, lease.end - block_left,
+                                             Authority.LOCAL), "2026-11-24T09:00:00Z")
+
+
+def _one_at_a_time(desk: Desk, drafts: list[NewTicket]) -> None:
+    """What ``create_many`` did before it was batched."""
+    service = desk.tickets
+    now = service._now()
+    with desk.store.transaction():
+        for draft in drafts:
+            service.insert_ticket(draft, now)
 
 
 def test_batched_and_row_at_a_time_write_the_same(tmp_path: Path) -> None:
@@ -60,11 +95,7 @@ def test_batched_and_row_at_a_time_write_the_same(tmp_path: Path) -> None:
         _seed(batched)
         _seed(plain)
         batched.tickets.create_many(drafts)
-        service = plain.tickets
-        now = service._now()
-        with plain.store.transaction():  # what create_many did before it was batched
-            for draft in drafts:
-                service.insert_ticket(draft, now)
+        _one_at_a_time(plain, drafts)
         assert _dump(batched) == _dump(plain)
     finally:
         batched.close()
@@ -89,5 +120,55 @@ def test_a_batch_that_fails_writes_nothing(tmp_path: Path) -> None:
         service.on_change = None
         assert _dump(desk) == before
         assert service._batch is None, "the next write is not buffered"
+    finally:
+        desk.close()
+
+
+def test_a_long_batch_across_statements_and_number_blocks_writes_the_same(
+        tmp_path: Path) -> None:
+    """Over 200 rows a table is written in several multi-row statements plus a shorter
+    last one; the number block runs dry part-way (the next block must start after the
+    numbers the batch still holds); stored callers are found under other spellings."""
+    drafts = [NewTicket.from_mapping({**r, "summary": f"{r['summary']} {i}"})
+              for i, r in enumerate((RECORDS + MORE) * 19)]
+    assert len(drafts) > BulkWriter.ROWS_PER_STATEMENT
+    batched, plain = _desk(tmp_path / "a"), _desk(tmp_path / "b")
+    try:
+        _seed(batched, block_left=7)
+        _seed(plain, block_left=7)
+        made = batched.tickets.create_many(drafts)
+        _one_at_a_time(plain, drafts)
+        assert _dump(batched) == _dump(plain)
+        numbers = [int(ref.lstrip("#")) for _, ref in made]
+        assert numbers == list(range(numbers[0], numbers[0] + len(drafts)))
+        assert len(batched.store.sync.leases()) == 2
+    finally:
+        batched.close()
+        plain.close()
+
+
+@pytest.mark.parametrize("table", ["tickets", "events", "outbox", "field_versions"])
+def test_a_write_failing_at_any_table_leaves_nothing(tmp_path: Path, table: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flush writes table after table; a failure at any of them (the disk, a
+    constraint) rolls back every row, op, field version, lease and the clock."""
+    desk = _desk(tmp_path / "a")
+    try:
+        _seed(desk)
+        before = _dump(desk)
+        original = BulkWriter.insert
+
+        def failing(self: BulkWriter, name: str, *args: Any, **kwargs: Any) -> None:
+            original(self, name, *args, **kwargs)
+            if name == table:
+                raise RuntimeError("disk unplugged")
+
+        monkeypatch.setattr(BulkWriter, "insert", failing)
+        with pytest.raises(RuntimeError, match="disk unplugged"):
+            desk.tickets.create_many([NewTicket.from_mapping(r) for r in RECORDS * 60])
+        monkeypatch.undo()
+        assert _dump(desk) == before
+        assert desk.tickets._batch is None, "the next write is not buffered"
+        desk.tickets.create(NewTicket(summary="after the failure"))  # the store still works
     finally:
         desk.close()

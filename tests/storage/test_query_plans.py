@@ -122,6 +122,10 @@ def _drive(desk: Desk) -> None:
     created = tickets.create(NewTicket(summary="Printer on fire", client="Acme",
                                        caller="Ann Lee"))
     tickets.detail(f"#{created['number']}")
+    # deskcli new --from (the batched path)
+    tickets.create_many([NewTicket(summary="Bulk one", client="Acme", caller="Ann Lee",
+                                   email="ann@acme.example"),
+                         NewTicket(summary="Bulk two", caller="Someone New")])
     tickets.unpaged_p1s()
     # deskcli kb search
     kb = KbService.for_desk(desk)
@@ -208,7 +212,8 @@ def test_the_services_ran_the_queries_this_test_is_about(
     text = "\n".join(statement.sql for statement in statements)
     for needle in ("FROM tickets t LEFT JOIN callers", "FROM events e", "kb_fts MATCH",
                    "FROM outbound", "FROM outbox", "INSERT INTO notes",
-                   "FROM ticket_tags WHERE tag = ", "SELECT ticket_id, tag FROM ticket_tags"):
+                   "FROM ticket_tags WHERE tag = ", "SELECT ticket_id, tag FROM ticket_tags",
+                   "FROM callers WHERE email IN"):
         assert needle in text
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,9 +100,10 @@ def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
     records, problems = parse_records(text)
     with open_cli_desk() as desk:
         drafts: list[NewTicket] = []
+        memo: dict[tuple[Any, ...], Any] = {}  # each distinct value checked once
         for record in records:
             try:
-                draft = NewTicket.from_mapping(record.value)
+                draft = NewTicket.from_mapping(record.value, memo)
                 desk.tickets.check_draft(draft)
             except DeskError as error:
                 problems.append(Problem(record.line, error.message))

@@ -39,52 +39,85 @@ class NewTicket:
     checklist: str | None = None
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> NewTicket:
-        """Validate one record; the first problem found is raised with its field named."""
+    def from_mapping(cls, raw: Mapping[str, Any],
+                     memo: dict[tuple[Any, ...], Any] | None = None) -> NewTicket:
+        """Validate one record; the first problem found is raised with its field named.
+
+        ``memo`` (one empty dict per batch, e.g. ``new --from``) remembers each field's
+        validated value by its raw value: the records of an import repeat clients,
+        callers, channels and priorities, and every check is a pure function of the
+        field and its value, so each distinct value is checked once per batch with the
+        same result (a refused value is checked again, so its error is raised afresh)."""
         if not isinstance(raw, Mapping):
             raise InvalidInput("each ticket must be a JSON object with at least a summary")
-        unknown = sorted(set(raw) - set(NEW_TICKET_KEYS))
-        if unknown:
+        if not _KEY_SET.issuperset(raw):
+            unknown = sorted(set(raw) - _KEY_SET)
             raise InvalidInput(
                 f"unknown key {unknown[0]!r}; accepted keys: {', '.join(NEW_TICKET_KEYS)}",
                 field=unknown[0])
         for key, value in raw.items():
             if value is not None and not isinstance(value, str | int) or isinstance(value, bool):
                 raise InvalidInput(f"{key} must be text, got {type(value).__name__}", field=key)
-
-        def text(key: str, *, one_line: bool = True, max_len: int = 500) -> str | None:
+        values: dict[str, Any] = {}
+        for key in _CHECK_ORDER:  # the order decides which problem is reported first
             value = raw.get(key)
-            return validation.clean_text(None if value is None else str(value), field=key,
-                                         max_len=max_len, one_line=one_line)
+            if memo is None:
+                values[key] = _CHECKS[key](value)
+            else:
+                # ``type(value)`` too: 1 and "1" are different raw values.
+                slot = (key, type(value), value)
+                if slot in memo:
+                    values[key] = memo[slot]
+                else:
+                    values[key] = memo[slot] = _CHECKS[key](value)
+            if key == "caller":
+                verified = values["verified"]
+                if verified is not None and verified.verified and not values["caller"]:
+                    raise InvalidInput("a verified identity needs the caller's name: say "
+                                       "whose identity was verified", field="caller")
+        values["type"] = values["type"] or TicketType.INCIDENT
+        values["channel"] = values["channel"] or Channel.PHONE
+        return cls(**values)
 
-        def parsed(key: str, parser: Any) -> Any:
-            value = raw.get(key)
-            if value is None or not str(value).strip():
-                return None
-            return parser(str(value), what=key)
 
-        verified = parsed("verified", Verification.parse)
-        caller = text("caller", max_len=200)
-        if verified is not None and verified.verified and not caller:
-            raise InvalidInput("a verified identity needs the caller's name: say whose "
-                               "identity was verified", field="caller")
-        return cls(
-            summary=validation.summary(None if raw.get("summary") is None
-                                       else str(raw["summary"])),
-            caller=caller,
-            email=validation.email(None if raw.get("email") is None else str(raw["email"])),
-            phone=validation.phone(None if raw.get("phone") is None else str(raw["phone"])),
-            verified=verified,
-            verbatim=text("verbatim", one_line=False, max_len=validation.TEXT_MAX),
-            error=text("error", one_line=False, max_len=validation.TEXT_MAX),
-            priority=parsed("priority", Priority.parse),
-            type=parsed("type", TicketType.parse) or TicketType.INCIDENT,
-            channel=parsed("channel", Channel.parse) or Channel.PHONE,
-            client=text("client", max_len=200),
-            asset=text("asset", max_len=200),
-            category=text("category", max_len=100),
-            assignee=text("assignee", max_len=100),
-            users_affected=validation.count(raw.get("users_affected"), field="users_affected"),
-            doing=text("doing", max_len=1000),
-            checklist=text("checklist", max_len=100),
-        )
+def _text(key: str, *, one_line: bool = True, max_len: int = 500) -> Any:
+    def check(value: Any) -> str | None:
+        return validation.clean_text(None if value is None else str(value), field=key,
+                                     max_len=max_len, one_line=one_line)
+    return check
+
+
+def _parsed(key: str, parser: Any) -> Any:
+    def check(value: Any) -> Any:
+        if value is None or not str(value).strip():
+            return None
+        return parser(str(value), what=key)
+    return check
+
+
+def _as_text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+#: Each key's check, as ``from_mapping`` runs them (a value in, the field's value out).
+_CHECKS: dict[str, Any] = {
+    "verified": _parsed("verified", Verification.parse),
+    "caller": _text("caller", max_len=200),
+    "summary": lambda value: validation.summary(_as_text(value)),
+    "email": lambda value: validation.email(_as_text(value)),
+    "phone": lambda value: validation.phone(_as_text(value)),
+    "verbatim": _text("verbatim", one_line=False, max_len=validation.TEXT_MAX),
+    "error": _text("error", one_line=False, max_len=validation.TEXT_MAX),
+    "priority": _parsed("priority", Priority.parse),
+    "type": _parsed("type", TicketType.parse),
+    "channel": _parsed("channel", Channel.parse),
+    "client": _text("client", max_len=200),
+    "asset": _text("asset", max_len=200),
+    "category": _text("category", max_len=100),
+    "assignee": _text("assignee", max_len=100),
+    "users_affected": lambda value: validation.count(value, field="users_affected"),
+    "doing": _text("doing", max_len=1000),
+    "checklist": _text("checklist", max_len=100),
+}
+_CHECK_ORDER = tuple(_CHECKS)
+_KEY_SET = frozenset(NEW_TICKET_KEYS)

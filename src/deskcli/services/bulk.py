@@ -73,8 +73,11 @@ class BulkService:
         try:
             with self.store.transaction():
                 seen: set[str] = set()
+                # The outbox's last op before each ticket: the mark after one ticket is
+                # the mark before the next, so each ticket reads it once.
+                mark = self._outbox_mark()
                 for given, ref in wanted:
-                    outcome = self._one(given, ref, action, parent, seen)
+                    outcome, mark = self._one(given, ref, action, parent, seen, mark)
                     if outcome is not None:
                         outcomes.append(outcome)
                 refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
@@ -87,31 +90,33 @@ class BulkService:
                           keep_going=keep_going)
 
     def _one(self, given: str, ref: TicketRef, action: BulkAction, parent: TicketRow | None,
-             seen: set[str]) -> TicketOutcome | None:
+             seen: set[str], mark: int) -> tuple[TicketOutcome | None, int]:
+        """One ticket's outcome, and the outbox mark after it (``mark`` is the one
+        before: a refused ticket's savepoint is rolled back, so the mark stays)."""
         try:
             ticket = self.tickets.find(ref)
         except NotFound as error:
             return TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
-                                 reason=error.message)
+                                 reason=error.message), mark
         if ticket["id"] in seen:
-            return None  # named twice (4521 and #4521): acted on once
+            return None, mark  # named twice (4521 and #4521): acted on once
         seen.add(ticket["id"])
         label = display_ref(ticket["number"], ticket["provisional"])
         tags = bool(action.add_tags or action.remove_tags)
         before = self._snapshot(ticket, tags)
-        mark = self._outbox_mark()
         try:
             with self.store.savepoint():
                 self._act(ticket, action, parent)
         except DeskError as error:
             return TicketOutcome(given, label, ticket["id"], OutcomeState.REFUSED,
-                                 reason=error.message)
-        if self._outbox_mark() == mark:
-            return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED)
+                                 reason=error.message), mark
+        after_mark = self._outbox_mark()
+        if after_mark == mark:
+            return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED), mark
         after = self.store.tickets.by_id(ticket["id"]) or ticket
         changes = self._describe(action, before, self._snapshot(after, tags))
         return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED,
-                             changes=tuple(changes))
+                             changes=tuple(changes)), after_mark
 
     def _act(self, ticket: TicketRow, action: BulkAction, parent: TicketRow | None) -> None:
         """The single-ticket path for one ticket, inside the run's transaction."""

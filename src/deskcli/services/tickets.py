@@ -55,7 +55,8 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
-from deskcli.storage.batch import BatchWriter
+from deskcli.storage.batch import ENCODE, BatchWriter
+from deskcli.storage.contacts import nocase
 from deskcli.storage.links import Links
 from deskcli.storage.rows import TicketRow
 from deskcli.storage.store import Row, Store
@@ -111,6 +112,12 @@ class TicketDetail:
     @property
     def ref(self) -> str:
         return display_ref(self.ticket["number"], self.ticket["provisional"])
+
+
+def _caller_name(draft: NewTicket) -> str:
+    """The name a new ticket's caller is filed under: as given, else the address's
+    local part."""
+    return draft.caller or (draft.email or "").split("@")[0]
 
 
 def caller_key(email: str, client_id: str | None) -> str:
@@ -316,6 +323,11 @@ class TicketService:
         with self.store.transaction():
             self.begin_batch()
             try:
+                # Which callers' names and addresses the store already has, asked once:
+                # a record naming neither needs no lookup (``_find_stored_caller``).
+                self._cache["stored_callers"] = self.store.contacts.stored_caller_keys(
+                    (_caller_name(d) for d in drafts if d.caller or d.email),
+                    (d.email for d in drafts if d.email))
                 for draft in drafts:
                     row = self.insert_ticket(draft, now)
                     created.append((row["id"], display_ref(row["number"],
@@ -387,7 +399,7 @@ class TicketService:
         """The writes of ``create``, inside the caller's transaction; returns the ticket
         columns as inserted (without the joined caller and client fields)."""
         checklist_key = draft.checklist or self.default_checklist
-        at = to_iso(now)
+        at = self._iso(now)
         client = self.ensure_client(draft.client, at) if draft.client else None
         tier = client["contract_tier"] if client else None
         priority = draft.priority or Priority.P3
@@ -421,6 +433,15 @@ class TicketService:
                                         {"priority": draft.priority.value}, at)
         return row
 
+    def _iso(self, moment: datetime) -> str:
+        """``to_iso(moment)``, formatted once per batch (a batch shares one time)."""
+        if self._batch is None:
+            return to_iso(moment)
+        cached = self._cache.get("iso")
+        if cached is None or cached[0] != moment:
+            cached = self._cache["iso"] = (moment, to_iso(moment))
+        return str(cached[1])
+
     def _save_lease(self, lease: Lease, at: str) -> None:
         if self._batch is not None:
             self._cache["leases"][lease.start] = lease
@@ -442,8 +463,11 @@ class TicketService:
         if taken is None and not joined and all(
                 lease.authority is Authority.LOCAL for lease in leases):
             # Standalone: this store is its own numbering authority.
-            self._unbuffered()  # the highest number may be in the batch
-            block = next_local_block(leases, highest_used=self.store.tickets.highest_number())
+            highest = self.store.tickets.highest_number()
+            if self._batch is not None:  # numbers the batch holds are not in the table yet
+                held = self._cache.get("highest")
+                highest = held if highest is None or (held or 0) > highest else highest
+            block = next_local_block(leases, highest_used=highest)
             self._save_lease(block, at)
             taken = take_number([block])
         if taken is None:
@@ -451,6 +475,8 @@ class TicketService:
             return None, provisional_label(self.store.client_id[:4], seq)
         number, lease = taken
         self._save_lease(lease, at)
+        if self._batch is not None and number > (self._cache.get("highest") or 0):
+            self._cache["highest"] = number
         return number, None
 
     def _client_id_for(self, name: str | None) -> str | None:
@@ -506,21 +532,33 @@ class TicketService:
             "created_at": at})
         return copy_id
 
+    def _find_stored_caller(self, name: str, email: str | None,
+                            client_id: str | None) -> Row | None:
+        """``find_caller``, skipped in a batch when the store has no caller with this
+        name or address at all (``stored_caller_keys``, asked once per batch)."""
+        stored = self._cache.get("stored_callers") if self._batch is not None else None
+        if stored is not None and nocase(name) not in stored[0] and not (
+                email and email in stored[1]):
+            return None
+        return self.store.contacts.find_caller(name, email, client_id)
+
     def _caller(self, draft: NewTicket, client_id: str | None, at: str) -> str | None:
         if not (draft.caller or draft.email):
             return None
-        name = draft.caller or (draft.email or "").split("@")[0]
-        key = (name.casefold(), draft.email, client_id)
+        name = _caller_name(draft)
+        key = (nocase(name), draft.email, client_id)
         known: dict[Any, Row] = self._cache.get("callers", {}) if self._batch else {}
         # As ``find_caller`` would with the batch written: by address first (the batch's,
         # then the store's), then by name (the store's rows are older, so first).
         # Every name in the cache was looked up in the store when it was first seen.
+        # Names are keyed as the store compares them (``nocase``: ASCII letters only), so
+        # "ÄRNE" earlier in the batch is not taken for a stored "ärne".
         existing = (known.get(("@", draft.email, client_id)) if draft.email
-                    else known.get((name.casefold(), None, client_id)))
+                    else known.get((nocase(name), None, client_id)))
         if existing is None:
-            existing = self.store.contacts.find_caller(name, draft.email, client_id)
+            existing = self._find_stored_caller(name, draft.email, client_id)
         if existing is None and draft.email:
-            existing = known.get((name.casefold(), None, client_id))
+            existing = known.get((nocase(name), None, client_id))
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
@@ -543,7 +581,7 @@ class TicketService:
         written yet): by name, and by address (how ``find_caller`` matches first)."""
         if self._batch is not None:
             known = self._cache["callers"]
-            aliases = [(str(row["name"]).casefold(), None, key[2])]
+            aliases = [(nocase(str(row["name"])), None, key[2])]
             if row.get("email"):
                 aliases.append(("@", row["email"], key[2]))
             for alias in aliases:  # the first record of a name keeps it; its updates too
@@ -683,7 +721,7 @@ class TicketService:
         self._put("events", {
             "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": kind, "summary": summary,
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+            "detail": ENCODE(detail) if detail else None,
         })
 
     def write_changes(self, ticket: TicketRow, changes: Mapping[str, Any], at: str) -> TicketRow:
@@ -1067,7 +1105,14 @@ class TicketService:
                                values: Mapping[str, Any], at: str) -> None:
         """When a verb is used directly (CLI ``escalate``), tick the step that carries it."""
         checklist = self.checklists[ticket["checklist"]]
-        step = checklist.step_with_action(action)
+        if self._batch is not None:  # the same few lookups for every record of a batch
+            steps = self._cache.setdefault("steps", {})
+            key = (checklist.key, action)
+            if key not in steps:
+                steps[key] = checklist.step_with_action(action)
+            step = steps[key]
+        else:
+            step = checklist.step_with_action(action)
         if step is not None:
             self._record_step(ticket, checklist, step, values, at)
 
@@ -1076,7 +1121,7 @@ class TicketService:
         self._put("step_records", {
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
             "step": step.key, "at": at, "actor": self.actor,
-            "data": json.dumps(values, ensure_ascii=False, sort_keys=True)})
+            "data": ENCODE(values)})
         detail: dict[str, Any] = {"step": step.key}
         if pairs := engine.collected(step, values):
             # What the step collected goes on the timeline with it (labels and text).

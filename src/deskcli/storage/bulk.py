@@ -1,8 +1,9 @@
 """Bulk loading in bounded transactions: many rows per statement, a checkpoint between
 batches, so a large load keeps the write-ahead log (and memory) the size of one batch.
 
-Used by the sample data (``services.demo``), whose rows never sync: a caller that needs
-sync ops writes through ``Store.insert`` instead.
+Used by the sample data (``services.demo``), whose rows never sync, and by
+``storage/batch.py`` for bulk creation, which writes each row's sync op beside it in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ class BulkWriter:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._db = store.db
-        self._sql: dict[tuple[str, tuple[str, ...], int], str] = {}
+        self._sql: dict[tuple[str, tuple[str, ...], int, str], str] = {}
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
+               upsert: str = "") -> None:
         """Rows given as tuples in ``columns`` order, up to ``ROWS_PER_STATEMENT`` per
-        ``INSERT … VALUES (…), (…)`` statement.
+        ``INSERT … VALUES (…), (…)`` statement; ``upsert`` is an ``ON CONFLICT`` clause
+        to append (rows are applied in order, so a later row's update wins).
 
         Many rows per statement rather than one ``executemany`` row at a time: each
         statement on a table with triggers runs in a statement savepoint, and the full-text
@@ -36,26 +39,28 @@ class BulkWriter:
         per = max(1, min(self.ROWS_PER_STATEMENT, self.MAX_VARIABLES // len(columns)))
         whole = len(rows) - len(rows) % per
         if whole:
-            sql = self._statement(table, columns, per)
+            sql = self._statement(table, columns, per, upsert)
             self._db.executemany(sql, (tuple(chain.from_iterable(rows[i:i + per]))
                                        for i in range(0, whole, per)))
         if whole < len(rows):
             rest = rows[whole:]
-            self._db.execute(self._statement(table, columns, len(rest)),
+            self._db.execute(self._statement(table, columns, len(rest), upsert),
                              tuple(chain.from_iterable(rest)))
 
     #: Rows per statement, and SQLite's limit on parameters in one (32,766 since 3.32).
     ROWS_PER_STATEMENT = 200
     MAX_VARIABLES = 32_000
 
-    def _statement(self, table: str, columns: Sequence[str], count: int) -> str:
-        key = (table, tuple(columns), count)
+    def _statement(self, table: str, columns: Sequence[str], count: int,
+                   upsert: str = "") -> str:
+        key = (table, tuple(columns), count, upsert)
         sql = self._sql.get(key)
         if sql is None:
             names = ", ".join(f'"{c}"' for c in columns)
             marks = "(" + ", ".join("?" for _ in columns) + ")"
             sql = self._sql[key] = (f"INSERT INTO {table} ({names}) VALUES "
-                                    + ", ".join(marks for _ in range(count)))
+                                    + ", ".join(marks for _ in range(count))
+                                    + (f" {upsert}" if upsert else ""))
         return sql
 
     def checkpoint(self) -> None:

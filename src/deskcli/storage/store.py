@@ -78,6 +78,11 @@ def _dict_factory(cursor: sqlite3.Cursor, row: Sequence[Any]) -> Row:
     return {col[0]: value for col, value in zip(cursor.description, row, strict=True)}
 
 
+#: ``meta`` keys every op reads (the clock and the sync cursor): kept in memory for the
+#: length of a transaction (``Store.meta``).
+_TX_META = frozenset({"hlc", "sync_cursor"})
+
+
 class Store:
     """One SQLite file. Open with ``Store.open(path)``; close when done."""
 
@@ -88,6 +93,12 @@ class Store:
         self._new_id = ids
         self._now_ms = now_ms
         self._in_tx = False
+        #: Inside a transaction: the clock stamp and the sync cursor as last read or
+        #: written in it (``_TX_META``). Every op reads both; nothing else can change them
+        #: while this connection holds the write lock, so they are read once per
+        #: transaction and the clock is written once, just before COMMIT.
+        self._tx_meta: dict[str, str | None] = {}
+        self._clock_unwritten = False
         #: Called once, inside the transaction, just before the outermost one commits
         #: (the rules run there, so a rule's changes commit with the change that caused
         #: them); cleared at every commit or rollback.
@@ -274,6 +285,8 @@ class Store:
             yield self
             while self.before_commit:
                 self.before_commit.pop(0)()
+            if self._clock_unwritten:
+                self._set_meta("hlc", str(self._tx_meta["hlc"]))
             self._db.execute("COMMIT")
         except BaseException as error:
             # SQLite rolls back by itself on some errors (a full disk): a second ROLLBACK
@@ -289,6 +302,8 @@ class Store:
         finally:
             self._in_tx = False
             self.before_commit.clear()
+            self._tx_meta.clear()
+            self._clock_unwritten = False
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -304,21 +319,34 @@ class Store:
     # --- meta and clocks --------------------------------------------------------------
 
     def meta(self, key: str) -> str | None:
+        if self._in_tx and key in self._tx_meta:
+            return self._tx_meta[key]
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row["value"])
+        value = None if row is None else str(row["value"])
+        if self._in_tx and key in _TX_META:
+            self._tx_meta[key] = value
+        return value
 
     def _set_meta(self, key: str, value: str) -> None:
         self.require_tx()
         self._db.execute(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        if key in _TX_META:
+            self._tx_meta[key] = value
+            if key == "hlc":
+                self._clock_unwritten = False
 
     def _next_hlc(self) -> str:
+        """The next stamp, kept in memory until the transaction commits (``meta`` and
+        ``set_meta`` see it): one write of ``meta`` per transaction, not one per op."""
+        self.require_tx()
         previous = self.meta("hlc")
         stamp = hlc_mod.tick(hlc_mod.Hlc.decode(previous) if previous else None,
                              self._now_ms(), self.client_id)
         encoded = stamp.encode()
-        self._set_meta("hlc", encoded)
+        self._tx_meta["hlc"] = encoded
+        self._clock_unwritten = True
         return encoded
 
     # --- the outbox -------------------------------------------------------------------
@@ -348,6 +376,10 @@ class Store:
         self.require_tx()
         if value is None:
             self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            if key in _TX_META:
+                self._tx_meta[key] = None
+                if key == "hlc":
+                    self._clock_unwritten = False
         else:
             self._set_meta(key, value)
 
@@ -363,6 +395,12 @@ class Store:
         except BaseException:
             self._db.execute("ROLLBACK TO apply_one")
             self._db.execute("RELEASE apply_one")
+            # The rollback may have undone writes of the transaction's meta: read the
+            # cursor again; keep the clock (a stamp never goes back) and write it at
+            # COMMIT.
+            self._tx_meta.pop("sync_cursor", None)
+            if self._tx_meta.get("hlc") is not None:
+                self._clock_unwritten = True
             raise
         self._db.execute("RELEASE apply_one")
 
