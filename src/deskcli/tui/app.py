@@ -308,9 +308,8 @@ class DeskApp(App[int]):
             if callable(flush):
                 flush()  # a draft still waiting for its debounce is written first
         for screen in reversed(self.screen_stack):
-            clock = screen.query_one(WorkClock) if isinstance(screen, TicketScreen) else None
-            if clock is not None and clock.offers_time():
-                clock.offer_time(then=self.exit)
+            if isinstance(screen, TicketScreen) and screen.offers_time():
+                screen.query_one(WorkClock).offer_time(then=self.exit)
                 return
         self.exit(0)
 

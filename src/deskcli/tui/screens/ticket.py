@@ -18,6 +18,7 @@ to cost.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,7 +180,7 @@ class TicketScreen(Screen[None]):
         self.query_one(WorkClock).timer = None
         self._fresh = True
         self._then = None
-        self.query_one(TicketHeader).clear(ref)
+        self.query_one(TicketHeader).clear(ref, redraw=then is None)
         if then is not None:
             # Off the stack until this ticket is filled in: nothing stale can show.
             self._then = then
@@ -259,6 +260,12 @@ class TicketScreen(Screen[None]):
                 # out once with the new ticket, not once on arrival and again for it.
                 then()
             await self._show_view(message.view)
+            if then is not None:
+                # Let the widgets just filled report what they need redrawn before the
+                # batch ends: one layout and one paint, not one for the first few to
+                # report and another for the rest.
+                for _ in range(3):
+                    await asyncio.sleep(0)
 
     async def _show_view(self, view: TicketView) -> None:
         self.view = view
@@ -335,6 +342,10 @@ class TicketScreen(Screen[None]):
 
     # --- leaving ------------------------------------------------------------------------
 
+    def offers_time(self) -> bool:
+        """Leaving would offer the work timer's reading as a time entry."""
+        return self.query_one(WorkClock).offers_time()
+
     def _leave(self) -> None:
         self.query_one(WorkClock).stop()
         self.query_one(Presence).leave()
@@ -347,9 +358,8 @@ class TicketScreen(Screen[None]):
         if focused is not None and focused is not sidebar:
             sidebar.focus()
             return
-        clock = self.query_one(WorkClock)
-        if clock.offers_time():
-            clock.offer_time(then=self._leave)
+        if self.offers_time():
+            self.query_one(WorkClock).offer_time(then=self._leave)
         else:
             self._leave()
 

@@ -205,7 +205,11 @@ class StepForm(Vertical):
                 value = self._initial.get(spec.key, spec.default)
                 widget = self.field_widget(spec.key)
                 if isinstance(widget, TextArea):
-                    widget.load_text(as_text(value))  # its undo history goes too
+                    text = as_text(value)
+                    widget.load_text(text)  # its undo history goes too
+                    # Filled before the screen is laid out (it may be about to be shown
+                    # at another terminal size): wrap it again at the width it gets.
+                    widget.call_after_refresh(self._rewrap, widget, text, widget.wrap_width)
                 elif isinstance(widget, Select):
                     current = as_text(value)
                     widget.value = current if current in spec.choices else Select.NULL
@@ -222,6 +226,13 @@ class StepForm(Vertical):
         shown.update(Text(notice))
         shown.display = bool(notice)
         self._notice, self._notice_kind = notice, notice_kind
+
+    @staticmethod
+    def _rewrap(area: TextArea, text: str, width: int) -> None:
+        if area.text == text and area.wrap_width != width:  # nothing typed since
+            cursor = area.cursor_location
+            area.load_text(text)
+            area.move_cursor(cursor)
 
     def _as_entered(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """``values`` as ``values()`` would read them back from freshly filled inputs."""

@@ -7,6 +7,11 @@ refusal is shown beside its field, a success is reported as ``Completed``. The p
 takes what the knowledge-base actions bring back (``cite`` a reference into the step's
 list field, ``searched`` fills the search step's query), because those land in a step
 form. The screen around it decides which step to show and what happens after a step.
+
+The panel serves ticket after ticket: its notes and buttons are built once and only filled
+and shown or hidden, and the form of the step shown last is refilled in place when the
+next ticket shows the same step (``StepForm.refill``), so opening a ticket builds no
+widgets in the usual case.
 """
 
 from __future__ import annotations

@@ -94,11 +94,13 @@ class TicketHeader(Static):
         if self._shown is not None:
             self.show(self._shown[0])
 
-    def clear(self, ref: str) -> None:
-        """A new ticket is being read: only its reference shows, nobody else has it."""
+    def clear(self, ref: str, *, redraw: bool = True) -> None:
+        """A new ticket is being read: only its reference shows, nobody else has it.
+        ``redraw`` False: the header is off screen until the ticket is drawn."""
         self._shown = None
         self.also_open = ()
-        self.update(Text(f"{ref} …"))
+        if redraw:
+            self.update(Text(f"{ref} …"))
 
     def show_others(self, others: tuple[str, ...]) -> bool:
         """Who else has the ticket open (team server presence); True when that changed."""
