@@ -120,6 +120,12 @@ def test_the_next_ticket_shows_only_its_own_values_in_a_reused_form(app: DeskApp
         assert "STALE" not in str(values) and "E-PRN-17" not in header_text(again)
         assert app.session.drafts.step(second["id"], "capture_issue") == {}, \
             "opening a ticket writes no draft by itself"
+        # Another step and back: that step's form is kept too, and refilled for B.
+        await go_to_step(pilot, "set_priority")
+        assert again.form is not form and not form.display
+        await go_to_step(pilot, "capture_issue")
+        assert again.form is form and shown(again) == values
+        assert not any(e.has_class("-shown") for e in again.query(FieldError))
         # B's own typing is B's draft; A's draft is still A's, shown when A is back.
         form.field_widget("doing").focus()
         await type_text(pilot, "home wifi")

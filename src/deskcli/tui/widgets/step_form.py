@@ -219,13 +219,18 @@ class StepForm(Vertical):
                 if spec.rule == "specific_resolution":
                     self.query_one(f"#rule-{spec.key}", Static).update(
                         rule_verdict(as_text(value)))
-        for slot in self.query(FieldError):
-            slot.clear()
+        self.clear_messages()
         shown = self.query_one("#step-form-notice", Static)
         shown.set_classes(f"step-notice -{notice_kind}")
         shown.update(Text(notice))
         shown.display = bool(notice)
         self._notice, self._notice_kind = notice, notice_kind
+
+    def clear_messages(self) -> None:
+        """No message beside any field, and no live checks until a field is left."""
+        self._checked.clear()
+        for slot in self.query(FieldError):
+            slot.clear()
 
     @staticmethod
     def _rewrap(area: TextArea, text: str, width: int) -> None:

@@ -9,9 +9,9 @@ list field, ``searched`` fills the search step's query), because those land in a
 form. The screen around it decides which step to show and what happens after a step.
 
 The panel serves ticket after ticket: its notes and buttons are built once and only filled
-and shown or hidden, and the form of the step shown last is refilled in place when the
-next ticket shows the same step (``StepForm.refill``), so opening a ticket builds no
-widgets in the usual case.
+and shown or hidden, and the forms of the last few steps shown are kept (hidden) and
+refilled in place when a ticket shows one of those steps again (``StepForm.refill``), so
+opening a ticket builds no widgets in the usual case.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ from deskcli.tui.widgets.step_form import StepForm, StepWarning
 
 #: The checklist steps the knowledge base serves: search, follow the runbook, write it up.
 KB_SEARCH_STEP, KB_FIX_STEP, KB_WRITE_STEP = "search_kb", "apply_fix", "update_kb"
+
+#: How many steps' forms are kept between tickets: the step most tickets of a queue are at,
+#: and the few a technician moves between, without keeping every step's widgets alive.
+KEPT_FORMS = 3
 
 #: Ticket columns for the ``maps_to`` names whose column is named differently.
 COLUMN = {"client": "client_name"}
@@ -86,8 +90,11 @@ class StepPanel(VerticalScroll):
         self.step: StepSpec | None = None
         #: Where the step shown stands on its ticket.
         self.state: StepState | None = None
-        #: The form shown; kept and refilled when the next ticket shows the same step.
+        #: The form shown, if any.
         self._form: StepForm | None = None
+        #: The last few steps' forms, by step key (the form shown among them), refilled
+        #: in place when a ticket shows that step again.
+        self._forms: dict[str, StepForm] = {}
 
     def compose(self) -> ComposeResult:
         # Every part a step can show is built once and only filled and shown or hidden
@@ -146,7 +153,7 @@ class StepPanel(VerticalScroll):
                 for part in ("step-warning", "step-channel-note", "complete", "skip",
                              "kb-open", "kb-write"):
                     self._part(part, False)
-                await self._drop_form()
+                self._hide_form()
                 return
             await self._show_form(item, detail, step_values)
         self.scroll_home(animate=False)
@@ -176,19 +183,35 @@ class StepPanel(VerticalScroll):
         self._part("skip", not settled)
         self._part("kb-open", step.key == KB_SEARCH_STEP)
         self._part("kb-write", step.key == KB_WRITE_STEP)
-        form = self._form
+        form = self._forms.pop(step.key, None)
         if form is not None and form.step == step:
             form.refill(values, notice=notice, notice_kind=kind)
-            return
-        await self._drop_form()
-        self._form = StepForm(step, values=values, notice=notice, notice_kind=kind,
-                              warning=False)
-        await self.mount(self._form, before="#complete")
+        else:
+            if form is not None:  # the same key in another checklist: not this form
+                await form.remove()
+            form = StepForm(step, values=values, notice=notice, notice_kind=kind,
+                            warning=False)
+            await self.mount(form, before="#complete")
+        self._forms[step.key] = form  # the most recently shown last
+        self._hide_form()
+        self._form = form
+        form.display = True
+        # The form shown comes first among the kept ones, so a look-up by field id from
+        # the screen finds its fields.
+        first = next(iter(self.query_children(StepForm)), None)
+        if first is not None and first is not form:
+            self.move_child(form, before=first)
+        while len(self._forms) > KEPT_FORMS:
+            oldest = next(iter(self._forms))
+            await self._forms.pop(oldest).remove()
 
-    async def _drop_form(self) -> None:
+    def _hide_form(self) -> None:
+        """The form shown goes out of sight; it is kept (without its messages) in case
+        a ticket at the same step is opened next."""
         form, self._form = self._form, None
         if form is not None:
-            await form.remove()
+            form.display = False
+            form.clear_messages()
 
     def focus_form(self) -> bool:
         """Focus the first field of a step still to be filled in (after a save, the
