@@ -136,9 +136,8 @@ class StepPanel(VerticalScroll):
         (drafts over recorded values), or why it is skipped. ``step_values``: what each
         step recorded, by step key.
 
-        The form of the step shown last is refilled in place when it is the same step
-        (the next ticket of a queue is usually at the same step); another step's form is
-        built in its place."""
+        A kept form of that step is refilled in place (the next ticket of a queue is
+        usually at the same step); otherwise the step's form is built."""
         item = detail.progress.of(step_key)
         ticket = detail.ticket
         self.ticket_id, self.ref, self.step = ticket["id"], detail.ref, item.step
