@@ -141,6 +141,30 @@ def test_the_next_ticket_shows_only_its_own_values_in_a_reused_form(app: DeskApp
     drive(app, steps)
 
 
+def test_a_ticket_read_after_the_technician_moved_on_is_not_pushed(app: DeskApp) -> None:
+    """The kept screen is pushed once its ticket is read; if another screen came up in
+    between (help, a new intake), the ticket does not jump in front of it."""
+    from deskcli.tui.screens.help import HelpScreen
+
+    first = new_ticket(app, "Printer on the third floor prints blank pages")
+    second = new_ticket(app, "VPN drops every ten minutes at home")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, first)
+        await press(pilot, "escape", "escape")
+        assert isinstance(app.screen, QueueScreen)
+        app.open_ticket(second)
+        await app.push_screen(HelpScreen())  # before the read can land
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen) and screen not in app.screen_stack
+        await press(pilot, "escape")
+        assert isinstance(app.screen, QueueScreen)
+        again = await open_from_queue(pilot, second)
+        assert again is screen and "VPN drops" in header_text(again)
+
+    drive(app, steps)
+
+
 def test_a_read_for_the_previous_ticket_is_dropped(app: DeskApp) -> None:
     first = new_ticket(app, "Printer on the third floor prints blank pages")
     second = new_ticket(app, "VPN drops every ten minutes at home")

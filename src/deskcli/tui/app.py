@@ -129,6 +129,7 @@ class DeskApp(App[int]):
         own, dropped when it closes.
         """
         from deskcli.tui.screens.ticket import TicketScreen
+        from deskcli.tui.widgets.presence import Presence
 
         screen = self._ticket_screen
         if screen is not None and screen not in self.screen_stack:
@@ -142,6 +143,8 @@ class DeskApp(App[int]):
                         self.switch_screen(kept)
                     else:
                         self.push_screen(kept)
+                else:  # not shown after all: the team is not told it is open
+                    kept.query_one(Presence).leave()
 
             screen.show_ticket(ref, timer_started=timer_started, then=arrive)
             return
