@@ -16,6 +16,7 @@ from deskcli.tui.screens.ticket import TicketScreen
 from deskcli.tui.screens.time_entry import TimeEntryScreen
 from deskcli.tui.widgets.queue_table import QueueTable
 from deskcli.tui.widgets.ticket_header import TicketHeader
+from deskcli.tui.widgets.work_clock import WorkClock
 from helpers import FakeClock, SeqIds, make_desk
 from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.sample_app import sample_app
@@ -93,7 +94,7 @@ def test_timer_is_offered_as_an_editable_entry_when_leaving(isolated_home: Path,
     async def steps(pilot: Pilot[int]) -> None:
         await open_ticket(pilot, OUTLOOK)
         clock.advance(minutes=12, seconds=20)
-        app.screen._show_timer()  # what the one-second tick does in the live app
+        app.screen.query_one(WorkClock).show()  # what the one-second tick does live
         assert app.timer_text == f"{OUTLOOK} 12:20"
         await press(pilot, "escape")
         offer = app.screen

@@ -26,7 +26,7 @@ from deskcli.tui.widgets.kb_actions import KbActions
 from deskcli.tui.widgets.step_panel import KB_SEARCH_STEP, StepPanel
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from deskcli.tui.widgets.timeline import TimelineView
-from tui.driving import drive, fill, go_to_step, press, settle
+from tui.driving import drive, fill, go_to_step, press, settle, type_text
 
 RECORD = {"summary": "Outlook asks for a password again and again", "caller": "Ana Chen",
           "email": "ana@example.com"}
@@ -69,6 +69,98 @@ def test_the_ticket_screen_is_built_once_and_shows_each_ticket(app: DeskApp) -> 
         assert "Printer" not in header_text(again)
         assert again.query_one(StepPanel).ticket_id == again.view.ticket["id"]  # type: ignore[union-attr]
         assert again.query_one("#ticket-body").display
+
+    drive(app, steps)
+
+
+def test_the_next_ticket_shows_only_its_own_values_in_a_reused_form(app: DeskApp) -> None:
+    """The step form is refilled in place for the next ticket at the same step: nothing
+    typed, checked or recorded on the first may show on the second."""
+    first = app.desk.tickets.create(NewTicket.from_mapping({
+        **RECORD, "summary": "Printer on the third floor prints blank pages",
+        "verbatim": "the printer spits out empty sheets", "error": "E-PRN-17",
+        "doing": "printing the weekly report"}))
+    second = app.desk.tickets.create(NewTicket.from_mapping({
+        **RECORD, "summary": "VPN drops every ten minutes at home",
+        "verbatim": "my VPN keeps cutting out", "users_affected": 3,
+        "verified": "callback"}))  # opens at the step A was left on
+    a_ref, b_ref = f"#{first['number']}", f"#{second['number']}"
+
+    def shown(screen: TicketScreen) -> dict[str, Any]:
+        form = screen.form
+        assert form is not None
+        return {spec.key: form.raw(spec) for spec in form.step.fields}
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, a_ref)
+        await go_to_step(pilot, "capture_issue")
+        form = screen.form
+        assert form is not None and form.step.key == "capture_issue"
+        assert shown(screen)["error_text"] == "E-PRN-17"
+        # Typed by hand into A: a draft of A, and a field check that fails on A.
+        form.field_widget("doing").focus()
+        await type_text(pilot, " STALE")
+        form.field_widget("users_affected").focus()
+        await type_text(pilot, "lots")
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        assert any(e.has_class("-shown") for e in form.query(FieldError))
+        drafted = app.session.drafts.step(first["id"], "capture_issue")
+        assert drafted["doing"] == "printing the weekly report STALE"
+        await press(pilot, "escape", "escape")
+        assert isinstance(app.screen, QueueScreen)
+        await press(pilot, "escape")  # clear the search
+
+        again = await open_from_queue(pilot, b_ref)
+        assert again.form is form, "the same form, refilled in place"
+        values = shown(again)
+        assert values == {"verbatim": "my VPN keeps cutting out", "error_text": "",
+                          "doing": "", "reproducible": None, "users_affected": "3"}
+        assert not any(e.has_class("-shown") for e in form.query(FieldError))
+        assert "STALE" not in str(values) and "E-PRN-17" not in header_text(again)
+        assert app.session.drafts.step(second["id"], "capture_issue") == {}, \
+            "opening a ticket writes no draft by itself"
+        # Another step and back: that step's form is kept too, and refilled for B.
+        await go_to_step(pilot, "set_priority")
+        assert again.form is not form and not form.display
+        await go_to_step(pilot, "capture_issue")
+        assert again.form is form and shown(again) == values
+        assert not any(e.has_class("-shown") for e in again.query(FieldError))
+        # B's own typing is B's draft; A's draft is still A's, shown when A is back.
+        form.field_widget("doing").focus()
+        await type_text(pilot, "home wifi")
+        assert app.session.drafts.step(second["id"], "capture_issue") == {
+            "verbatim": "my VPN keeps cutting out", "doing": "home wifi",
+            "users_affected": "3"}
+        await press(pilot, "escape", "escape", "escape")
+        back = await open_from_queue(pilot, a_ref)
+        await go_to_step(pilot, "capture_issue")
+        assert shown(back)["doing"] == "printing the weekly report STALE"
+        assert shown(back)["users_affected"] == "lots"
+
+    drive(app, steps)
+
+
+def test_a_ticket_read_after_the_technician_moved_on_is_not_pushed(app: DeskApp) -> None:
+    """The kept screen is pushed once its ticket is read; if another screen came up in
+    between (help, a new intake), the ticket does not jump in front of it."""
+    from deskcli.tui.screens.help import HelpScreen
+
+    first = new_ticket(app, "Printer on the third floor prints blank pages")
+    second = new_ticket(app, "VPN drops every ten minutes at home")
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, first)
+        await press(pilot, "escape", "escape")
+        assert isinstance(app.screen, QueueScreen)
+        app.open_ticket(second)
+        await app.push_screen(HelpScreen())  # before the read can land
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen) and screen not in app.screen_stack
+        await press(pilot, "escape")
+        assert isinstance(app.screen, QueueScreen)
+        again = await open_from_queue(pilot, second)
+        assert again is screen and "VPN drops" in header_text(again)
 
     drive(app, steps)
 

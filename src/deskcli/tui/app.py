@@ -123,19 +123,35 @@ class DeskApp(App[int]):
 
         The ticket screen is built once and kept when the technician goes back: the next
         ticket only changes what it shows, so opening one does not compose and style a
-        hundred widgets again. A second ticket opened while the first is still on the
-        stack (from a screen above it) gets a screen of its own, dropped when it closes.
+        hundred widgets again. That ticket is read and filled in before the screen is
+        pushed, so it is laid out and painted once, whole. A second ticket opened while
+        the first is still on the stack (from a screen above it) gets a screen of its
+        own, dropped when it closes.
         """
         from deskcli.tui.screens.ticket import TicketScreen
+        from deskcli.tui.widgets.presence import Presence
 
         screen = self._ticket_screen
         if screen is not None and screen not in self.screen_stack:
-            screen.show_ticket(ref, timer_started=timer_started)
-        else:
-            screen = TicketScreen(ref, timer_started=timer_started)
-            if self._ticket_screen is None:
-                self._ticket_screen = screen
-                self.install_screen(screen, "ticket")
+            origin, kept = self.screen, screen
+
+            def arrive() -> None:
+                # Read and filled in while the queue stayed up: shown only if the
+                # technician is still where they asked from (not off in another screen).
+                if self.screen is origin and kept not in self.screen_stack:
+                    if switch:
+                        self.switch_screen(kept)
+                    else:
+                        self.push_screen(kept)
+                else:  # not shown after all: the team is not told it is open
+                    kept.query_one(Presence).leave()
+
+            screen.show_ticket(ref, timer_started=timer_started, then=arrive)
+            return
+        screen = TicketScreen(ref, timer_started=timer_started)
+        if self._ticket_screen is None:
+            self._ticket_screen = screen
+            self.install_screen(screen, "ticket")
         if switch:
             self.switch_screen(screen)
         else:
@@ -288,6 +304,7 @@ class DeskApp(App[int]):
     async def action_quit(self) -> None:
         """Quit, first offering the running timer as a time entry if a ticket is open."""
         from deskcli.tui.screens.ticket import TicketScreen
+        from deskcli.tui.widgets.work_clock import WorkClock
 
         for screen in self.screen_stack:
             flush = getattr(screen, "flush", None)
@@ -295,7 +312,7 @@ class DeskApp(App[int]):
                 flush()  # a draft still waiting for its debounce is written first
         for screen in reversed(self.screen_stack):
             if isinstance(screen, TicketScreen) and screen.offers_time():
-                screen.offer_time(then=self.exit)
+                screen.query_one(WorkClock).offer_time(then=self.exit)
                 return
         self.exit(0)
 

@@ -135,6 +135,8 @@ class TicketView:
     #: Page state, email channel, repeat callers: a dict because a header-only reload
     #: (``TicketScreen``) refreshes it in place.
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Its parent and children, read with it so the screen shows them in its first paint.
+    family: Family | None = None
 
     @property
     def ticket(self) -> TicketRow:
@@ -332,7 +334,8 @@ class DeskSession:
                 repeat = KbService.for_desk(self.desk).seen_before(ticket)
                 if repeat:
                     extra["repeat"] = repeat
-            return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra)
+            return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra,
+                              self._family_of(ticket))
         return self.run(read)
 
     def earlier_events(self, ticket_id: str, event: Row) -> tuple[list[Row], bool]:
@@ -375,13 +378,12 @@ class DeskSession:
         from deskcli.domain.numbering import TicketRef
 
         tickets = self.desk.tickets
+        return self.run(lambda: self._family_of(tickets.find(TicketRef(ticket_id=ticket_id))))
 
-        def read() -> Family:
-            ticket = tickets.find(TicketRef(ticket_id=ticket_id))
-            parent_id = ticket.get("parent_id")
-            parent = (self.desk.store.tickets.by_id(parent_id) if parent_id else None)
-            return Family(ticket, parent, tickets.children(ticket_id))
-        return self.run(read)
+    def _family_of(self, ticket: TicketRow) -> Family:
+        parent_id = ticket["parent_id"]
+        parent = self.desk.store.tickets.by_id(parent_id) if parent_id else None
+        return Family(ticket, parent, self.desk.tickets.children(str(ticket["id"])))
 
     # --- notifications -----------------------------------------------------------------
 

@@ -71,6 +71,7 @@ class QueueScreen(Screen[None]):
         self._debounce: Timer | None = None
         #: The marked tickets, for the bulk actions. The screen's, not a widget's.
         self.selection = Selection()
+        self._shown_title: Text | None = None
 
     @property
     def desk_app(self) -> DeskApp:
@@ -115,7 +116,9 @@ class QueueScreen(Screen[None]):
         if described:
             text.append(f" · {described}", style="italic")
         text.append(f"   ({self.desk_app.session.tech})", style="dim")
-        self.query_one("#queue-title", Static).update(text)
+        if text != self._shown_title:  # the same title again would cost a layout
+            self._shown_title = text
+            self.query_one("#queue-title", Static).update(text)
 
     def on_queue_table_counted(self, message: QueueTable.Counted) -> None:
         self._title(message.total)

@@ -60,6 +60,7 @@ class ChecklistSidebar(VimOptionList):
     """
 
     _shown: tuple[Progress, str | None] | None = None
+    _drawn: list[tuple[str | None, object, bool]] | None = None
 
     def on_resize(self, _event: events.Resize) -> None:
         if self._shown is not None:
@@ -80,7 +81,13 @@ class ChecklistSidebar(VimOptionList):
             for step in phase.steps:
                 options.append(Option(step_prompt(progress.of(step.key), width),
                                       id=step.key))
-        self.set_options(options)
+        # The next ticket of a queue is often at the same point of the same checklist:
+        # the same lines are not set again, so the list keeps what it already drew.
+        drawn: list[tuple[str | None, object, bool]] = [
+            (option.id, option.prompt, option.disabled) for option in options]
+        if drawn != self._drawn:
+            self._drawn = drawn
+            self.set_options(options)
         target = selected or (progress.current.step.key if progress.current else None)
         if target is not None:
             self.highlighted = self.get_option_index(target)

@@ -38,6 +38,7 @@ class DeskStatusBar(Static):
         super().__init__()
         #: Tickets marked in the queue for a bulk action (the queue screen sets it).
         self.marked = 0
+        self._line: Text | None = None
 
     def show_marked(self, count: int) -> None:
         self.marked = count
@@ -123,4 +124,6 @@ class DeskStatusBar(Static):
         else:
             line.append(" " * gap)
         line.append_text(right)
-        self.update(line)
+        if line != self._line:  # the same line again would cost a layout of the screen
+            self._line = line
+            self.update(line)

@@ -78,8 +78,8 @@ class StepWarning(Static):
     }
     """
 
-    def __init__(self, warning: str) -> None:
-        super().__init__(Text("⚠ " + warning))
+    def __init__(self, warning: str, *, id: str | None = None) -> None:
+        super().__init__(Text("⚠ " + warning), id=id)
 
 
 class StepForm(Vertical):
@@ -142,6 +142,9 @@ class StepForm(Vertical):
         self._trail = list(trail)
         #: Fields the technician has left once: from then on their check runs live.
         self._checked: set[str] = set()
+        #: The values last reported (or filled in): an input settling on the value it was
+        #: given reports no change, so opening a step never writes a draft by itself.
+        self._reported = self._as_entered(self._initial)
 
     # --- building ---------------------------------------------------------------------
 
@@ -153,8 +156,11 @@ class StepForm(Vertical):
             yield Static(Text("⚠ " + step.warning), classes="step-notice")
         if step.guidance:
             yield Static(Text(" ".join(step.guidance.split())), classes="step-guidance")
-        if self._notice:
-            yield Static(Text(self._notice), classes=f"step-notice -{self._notice_kind}")
+        # Always there (hidden when empty), so ``refill`` can say something else.
+        notice = Static(Text(self._notice), classes=f"step-notice -{self._notice_kind}",
+                        id="step-form-notice")
+        notice.display = bool(self._notice)
+        yield notice
         yield from self._lead
         for spec in step.fields:
             with Vertical(classes="field", id=f"box-{spec.key}"):
@@ -185,6 +191,65 @@ class StepForm(Vertical):
         # the next key replace what was there (a caller's email was lost that way).
         return Input(as_text(value), placeholder=PLACEHOLDERS.get(spec.kind, ""),
                      id=widget_id, compact=True, select_on_focus=False)
+
+    def refill(self, values: Mapping[str, Any], *, notice: str = "",
+               notice_kind: str = "") -> None:
+        """Show another ticket's ``values`` in this same step's form, in place: every
+        field, the notice, the rule verdicts and the messages are replaced, so nothing
+        of what was shown before stays (a reused form is only safe if it forgets)."""
+        self._initial = dict(values)
+        self._checked.clear()
+        self._reported = self._as_entered(self._initial)
+        with self.prevent(Input.Changed, TextArea.Changed, Select.Changed):
+            for spec in self.step.fields:
+                value = self._initial.get(spec.key, spec.default)
+                widget = self.field_widget(spec.key)
+                if isinstance(widget, TextArea):
+                    text = as_text(value)
+                    widget.load_text(text)  # its undo history goes too
+                    # Filled before the screen is laid out (it may be about to be shown
+                    # at another terminal size): wrap it again at the width it gets.
+                    widget.call_after_refresh(self._rewrap, widget, text, widget.wrap_width)
+                elif isinstance(widget, Select):
+                    current = as_text(value)
+                    widget.value = current if current in spec.choices else Select.NULL
+                elif isinstance(widget, Input):
+                    widget.value = as_text(value)
+                    widget.cursor_position = len(widget.value)
+                if spec.rule == "specific_resolution":
+                    self.query_one(f"#rule-{spec.key}", Static).update(
+                        rule_verdict(as_text(value)))
+        self.clear_messages()
+        shown = self.query_one("#step-form-notice", Static)
+        shown.set_classes(f"step-notice -{notice_kind}")
+        shown.update(Text(notice))
+        shown.display = bool(notice)
+        self._notice, self._notice_kind = notice, notice_kind
+
+    def clear_messages(self) -> None:
+        """No message beside any field, and no live checks until a field is left."""
+        self._checked.clear()
+        for slot in self.query(FieldError):
+            slot.clear()
+
+    @staticmethod
+    def _rewrap(area: TextArea, text: str, width: int) -> None:
+        if area.text == text and area.wrap_width != width:  # nothing typed since
+            cursor = area.cursor_location
+            area.load_text(text)
+            area.move_cursor(cursor)
+
+    def _as_entered(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` as ``values()`` would read them back from freshly filled inputs."""
+        out: dict[str, Any] = {}
+        for spec in self.step.fields:
+            value = values.get(spec.key, spec.default)
+            raw: Any = as_text(value)
+            if spec.kind is FieldKind.CHOICE and raw not in spec.choices:
+                raw = None
+            if raw is not None and str(raw).strip():
+                out[spec.key] = raw
+        return out
 
     # --- reading ----------------------------------------------------------------------
 
@@ -261,7 +326,10 @@ class StepForm(Vertical):
             self.query_one(f"#rule-{spec.key}", Static).update(rule_verdict(text))
         if spec.key in self._checked:
             self.check_field(spec)
-        self.post_message(self.Changed(self, self.values()))
+        values = self.values()
+        if values != self._reported:
+            self._reported = values
+            self.post_message(self.Changed(self, values))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:

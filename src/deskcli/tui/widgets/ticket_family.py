@@ -7,8 +7,9 @@ the parent's root cause and resolution: a preview from the bulk service first (w
 child would refuse, and why), then all of them or the ones that can. Resolving a child
 tells its caller about their own ticket, as resolving any ticket does.
 
-The widget reads its own rows in a thread worker after the ticket screen loads, so the
-screen's load stays what it was; the screen only calls ``show`` with the ticket it loaded.
+The ticket screen's read brings the family along (``TicketView.family``), so it is in the
+screen's first paint and never the previous ticket's; ``show`` without it reads the rows
+in a thread worker.
 """
 
 from __future__ import annotations
@@ -88,9 +89,13 @@ class TicketFamily(Vertical):
         yield Static(id="family-text")
         yield Button("Resolve the open children", id="family-resolve", compact=True)
 
-    def show(self, ticket: Mapping[str, Any]) -> None:
-        """The ticket screen loaded ``ticket``: read its parent and children."""
-        self._read(self.session, str(ticket["id"]))
+    def show(self, ticket: Mapping[str, Any], family: Family | None = None) -> None:
+        """The ticket screen loaded ``ticket``: show ``family`` (its parent and
+        children, read with it), or read them when the screen has not."""
+        if family is not None:
+            self._show(family)
+        else:
+            self._read(self.session, str(ticket["id"]))
 
     @work(thread=True, exclusive=True, group="ticket-family", exit_on_error=False)
     def _read(self, session: DeskSession, ticket_id: str) -> None:
@@ -100,7 +105,10 @@ class TicketFamily(Vertical):
             return  # the screen says what is wrong with the ticket itself
 
     def on_ticket_family__read(self, message: _Read) -> None:
-        family = self.family = message.family
+        self._show(message.family)
+
+    def _show(self, family: Family) -> None:
+        self.family = family
         ticket = family.ticket
         self.set_class(bool(family.parent or family.children), "-shown")
         self.query_one("#family-text", Static).update(self._describe(family))

@@ -20,6 +20,7 @@ from deskcli.domain.inert import visible
 from deskcli.domain.priority import DEFINITIONS
 from deskcli.domain.sla import ClockReading, ClockState, clocks_of, format_span
 from deskcli.domain.timefmt import from_iso
+from deskcli.tui.screens.context import desk_app
 from deskcli.tui.session import TicketView
 
 SEP = " · "
@@ -82,6 +83,33 @@ class TicketHeader(Static):
     def on_resize(self) -> None:
         if self._shown is not None:
             self.show_view(*self._shown)
+
+    def show(self, view: TicketView) -> None:
+        """Draw ``view`` with the desk's clock and communication checkpoint."""
+        desk = desk_app(self).desk
+        self.show_view(view, desk.now(), desk.config.checkpoint)
+
+    def redraw(self) -> None:
+        """The clocks moved on: draw the ticket shown again, as of now."""
+        if self._shown is not None:
+            self.show(self._shown[0])
+
+    def clear(self, ref: str, *, redraw: bool = True) -> None:
+        """A new ticket is being read: only its reference shows, nobody else has it.
+        ``redraw`` False: the header is off screen until the ticket is drawn."""
+        self._shown = None
+        self.also_open = ()
+        if redraw:
+            self.update(Text(f"{ref} …"))
+
+    def show_others(self, others: tuple[str, ...]) -> bool:
+        """Who else has the ticket open (team server presence); True when that changed."""
+        if others == self.also_open:
+            return False
+        self.also_open = others
+        if self._shown is not None:
+            self.show(self._shown[0])
+        return True
 
     def show_view(self, view: TicketView, now: datetime, checkpoint: timedelta) -> None:
         self._shown = (view, now, checkpoint)
