@@ -283,7 +283,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             done = 0
             while done < count:
                 size = min(batch, count - done)
-                with store.transaction():
+                with store.transaction(), bulk.tickets_indexed_together():
                     written = 0
                     while written < size:
                         rows = producer.next()

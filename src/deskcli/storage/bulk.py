@@ -58,6 +58,28 @@ class BulkWriter:
                                     + ", ".join(marks for _ in range(count)))
         return sql
 
+    @contextmanager
+    def tickets_indexed_together(self) -> Iterator[None]:
+        """Inside one transaction: tickets written in the block are put in the knowledge
+        base's index together at its end (``KnowledgeBase.index_tickets_after``) instead
+        of one by one by their trigger, which is dropped for the block and created again
+        from its own saved text before the transaction commits. A failure rolls the
+        whole transaction back, the trigger's removal with it."""
+        self.store.require_tx()
+        db, name = self._db, self.store.kb.TICKET_TRIGGER
+        found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                           (name,)).fetchone()
+        if found is None:  # nothing to hold back (an older schema)
+            yield
+            return
+        sql = found["sql"] if isinstance(found, dict) else found[0]
+        last = db.execute("SELECT coalesce(max(rowid), 0) AS n FROM tickets").fetchone()
+        after = int(last["n"] if isinstance(last, dict) else last[0])
+        db.execute(f"DROP TRIGGER {name}")
+        yield
+        self.store.kb.index_tickets_after(after)
+        db.execute(sql)
+
     def checkpoint(self) -> None:
         """Copy the log into the database file and let the next batch reuse it from the
         start (a reader still on old pages only delays this; nothing waits for it)."""
