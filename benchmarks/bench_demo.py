@@ -93,6 +93,9 @@ def floor_copy(source: Path, target: Path, batch: int) -> None:
     db = store.db
     db.execute("PRAGMA cache_size = -65536")
     db.execute("PRAGMA journal_size_limit = 67108864")
+    # The rows are copied with their parents, as the demo writes them: no reference
+    # look-up per row (the demo turns the checks off for its load too).
+    db.execute("PRAGMA foreign_keys = OFF")
     db.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
     # The knowledge base's index of resolved tickets is built a batch at a time below,
     # the cheapest way a plain script would (one statement per batch, not a trigger

@@ -41,6 +41,9 @@ def test_batches_write_everything_once_and_nothing_to_sync(desk: Desk) -> None:
     numbers = [r["number"] for r in desk.store.db.execute(
         "SELECT number FROM tickets ORDER BY rowid")]
     assert numbers == list(range(1001, 2001))
+    # Loaded without per-row reference checks: none is broken, and checks are back on.
+    assert desk.store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert desk.store.db.execute("PRAGMA foreign_keys").fetchone()["foreign_keys"] == 1
     assert desk.tickets.create(NewTicket(summary="Real ticket"))["number"] == 2001
 
 
