@@ -190,3 +190,16 @@ def test_a_failed_batch_keeps_the_index_trigger(desk: Desk) -> None:
     assert desk.store.db.execute(
         "SELECT count(*) AS n FROM sqlite_master WHERE name = 'kb_ticket_indexed'"
     ).fetchone()["n"] == 1
+
+
+def test_a_second_load_adds_more_and_indexes_only_its_own(desk: Desk) -> None:
+    for _ in range(2):
+        demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla,
+                  new_id=SeqIds(), batch=128)
+    db = desk.store.db
+    assert count(desk, "tickets") == 600 and desk.store.meta("demo_tickets") == "600"
+    indexed = db.execute("SELECT count(*) AS n FROM kb_docs WHERE kind = 'ticket'").fetchone()
+    resolved = db.execute("SELECT count(*) AS n FROM tickets "
+                          "WHERE status IN ('resolved', 'closed')").fetchone()
+    assert indexed["n"] == resolved["n"] > 0
+    db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")
