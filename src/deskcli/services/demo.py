@@ -7,10 +7,10 @@ checkpoint between them (``storage.bulk``): a million tickets load in minutes wi
 write-ahead log and memory the size of one batch. Each batch's resolved tickets go into
 the knowledge base's full-text index together, in two statements at the batch's end,
 rather than through the per-ticket trigger (which wrote an index segment per ticket),
-and no parent row is looked up per sample row (they are made together). Sample data is never sent to a team
-server: it is written without sync ops (the count of sample tickets in ``meta`` commits
-with each batch, so the store refuses to join a server), and a store that has joined a
-server refuses it.
+and no parent row is looked up per sample row (they are made together). Sample data is
+never sent to a team server: it is written without sync ops (the count of sample tickets
+in ``meta`` commits with each batch, so the store refuses to join a server), and a store
+that has joined a server refuses it.
 """
 
 from __future__ import annotations
