@@ -282,6 +282,25 @@ def test_the_third_repeat_makes_a_recurring_issue() -> None:
     assert [(r.key, r.count) for r in report.categories] == [("printing", 3)]
 
 
+def test_a_printed_report_counts_every_ticket_but_keeps_few() -> None:
+    """Without refs (what the CLI prints) the figures and the recurring counts are the
+    same; a recurring issue keeps only its newest tickets, and durations are kept as
+    machine integers, so a million tickets fit in little memory."""
+    s = T - 86400
+    tickets = [ticket(f"#{n}", s + n, f"f{s + n + 600} r{s + n + 7200}", error="Event ID 41",
+                      category="printing") for n in range(1, 60)]
+    whole = run(*tickets)
+    lean = metrics.compute(tickets, (), WINDOW, POLICY, refs=False, recurring_refs=5)
+    assert [(f.metric, f.value, f.count, f.total) for f in metrics.figures(lean.total)] == [
+        (f.metric, f.value, f.count, f.total) for f in metrics.figures(whole.total)]
+    for kept, full in ((lean.categories, whole.categories),
+                       (lean.error_codes, whole.error_codes)):
+        assert [(r.key, r.count) for r in kept] == [(r.key, r.count) for r in full] != []
+        assert [r.refs for r in kept] == [r.refs[-5:] for r in full]
+    assert lean.categories[0].count == 59 and lean.categories[0].refs[-1] == "#59"
+    assert not isinstance(lean.total.resolved, list)
+
+
 def test_format_value_is_readable() -> None:
     assert metrics.format_value(metrics.Figure("x", 3900.0, "seconds", 1, 1, ())) == "1h05m"
     assert metrics.format_value(metrics.Figure("x", 92.456, "percent", 1, 1, ())) == "92.5%"

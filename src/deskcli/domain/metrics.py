@@ -32,7 +32,8 @@ the Unix epoch, which keeps the fold to integer arithmetic over 100,000 tickets.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -274,12 +275,13 @@ class Tally:
     """The counts behind one group's figures, and the tickets behind each count."""
 
     created: list[str] = field(default_factory=list)
-    responded: list[int] = field(default_factory=list)  # FRT seconds
+    responded: MutableSequence[int] = field(default_factory=list)  # FRT seconds
     responded_refs: list[str] = field(default_factory=list)
     response_due: list[str] = field(default_factory=list)  # clock ran out or stopped
     response_met: list[str] = field(default_factory=list)
     escalated: list[str] = field(default_factory=list)
-    resolved: list[int] = field(default_factory=list)  # resolution seconds, paused excluded
+    resolved: MutableSequence[int] = field(
+        default_factory=list)  # resolution seconds, paused excluded
     resolved_refs: list[str] = field(default_factory=list)
     resolve_met: list[str] = field(default_factory=list)
     fcr: list[str] = field(default_factory=list)
@@ -287,7 +289,7 @@ class Tally:
     minutes: int = 0
     surveys_sent: list[str] = field(default_factory=list)
     surveys_pending: list[str] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
+    answers: MutableSequence[int] = field(default_factory=list)
     answer_refs: list[str] = field(default_factory=list)
     satisfied: list[str] = field(default_factory=list)
 
@@ -316,16 +318,49 @@ class Count(list[str]):
         return self.n > 0
 
 
+class Recent(list[str]):
+    """A list of refs that counts everything appended to it but keeps only the last
+    ``keep`` (newest last): what a printed recurring issue shows, for a million tickets
+    in the memory of a few."""
+
+    __slots__ = ("n", "keep")
+
+    def __init__(self, keep: int) -> None:
+        super().__init__()
+        self.n = 0
+        self.keep = keep
+
+    def append(self, item: str) -> None:
+        self.n += 1
+        if not self.keep:
+            return
+        super().append(item)
+        if list.__len__(self) > 2 * self.keep:  # trimmed now and then, not every time
+            del self[:-self.keep]
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def newest(self) -> tuple[str, ...]:
+        kept = list.__len__(self)
+        return tuple(self[max(0, kept - self.keep):]) if self.keep else ()
+
+
 def counting_tally() -> Tally:
     """A ``Tally`` that keeps the values figures need (durations, scores) but only counts
-    the tickets behind each figure."""
-    return Tally(created=Count(), responded_refs=Count(), response_due=Count(),
+    the tickets behind each figure; the durations and scores as machine integers (8 bytes
+    each rather than an object each: a million-ticket report keeps two million)."""
+    return Tally(created=Count(), responded=array("q"), resolved=array("q"),
+                 answers=array("q"), responded_refs=Count(), response_due=Count(),
                  response_met=Count(), escalated=Count(), resolved_refs=Count(),
                  resolve_met=Count(), fcr=Count(), reopened=Count(), surveys_sent=Count(),
                  surveys_pending=Count(), answer_refs=Count(), satisfied=Count())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Answer:
     """A survey answer as the metrics see it."""
 
@@ -370,22 +405,26 @@ class Recurring:
 
     key: str
     refs: tuple[str, ...]
+    #: How many tickets in all, when ``refs`` holds only the newest of them.
+    seen: int | None = None
 
     @property
     def count(self) -> int:
-        return len(self.refs)
+        return len(self.refs) if self.seen is None else self.seen
 
 
 def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Window,
             policy: SlaPolicy, by: GroupBy = GroupBy.NONE, *, top: int = 10,
-            repeat: int = 3, refs: bool = True) -> Report:
+            repeat: int = 3, refs: bool = True, recurring_refs: int | None = None) -> Report:
     """Fold every ticket and tally it into its group and into the total.
 
     ``answers`` are the survey answers recorded before the window's end. Written as one
     flat loop on purpose: it runs once per ticket of a 100,000-ticket store. Without
     ``refs`` the figures carry counts but not the tickets behind them (see ``Count``):
     what a printed report needs, in a fraction of the memory. Ungrouped, the one group
-    is the total itself, tallied once.
+    is the total itself, tallied once. ``recurring_refs`` keeps only that many of the
+    newest tickets behind each recurring category and error code (their counts stay
+    whole).
     """
     start, end = window.start, window.end
     targets = Targets(policy)
@@ -395,6 +434,13 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
     single = by is GroupBy.NONE
     categories: dict[str, list[str]] = {}
     codes: dict[str, list[str]] = {}
+    if recurring_refs is None:
+        new_refs: Callable[[], list[str]] = list
+    else:
+        keep = recurring_refs
+
+        def new_refs() -> list[str]:
+            return Recent(keep)
     latest: dict[str, Answer] = {}  # the latest answer per ticket
     for given in answers:
         if given.at < end:
@@ -439,10 +485,16 @@ def compute(tickets: Iterable[Timeline], answers: Iterable[Answer], window: Wind
                 elif created + response_target < end:
                     tally.response_due.append(ref)  # unanswered past its due time
             if category:
-                categories.setdefault(category, []).append(ref)
+                seen = categories.get(category)
+                if seen is None:
+                    seen = categories[category] = new_refs()
+                seen.append(ref)
             if error_text:
                 for code in error_codes(error_text):
-                    codes.setdefault(code, []).append(ref)
+                    seen = codes.get(code)
+                    if seen is None:
+                        seen = codes[code] = new_refs()
+                    seen.append(ref)
         resolved = outcome.first_resolution
         if resolved is not None and start <= resolved < end:
             spent = resolved - created - outcome.paused_before_resolution
@@ -507,7 +559,8 @@ def recurring(seen: Mapping[str, Sequence[str]], *, top: int, repeat: int) -> li
     """The ``top`` keys seen at least ``repeat`` times, most frequent first."""
     ranked = sorted(((key, refs) for key, refs in seen.items() if len(refs) >= repeat),
                     key=lambda item: (-len(item[1]), item[0]))
-    return [Recurring(key, tuple(refs)) for key, refs in ranked[:top]]
+    return [Recurring(key, refs.newest(), len(refs)) if isinstance(refs, Recent)
+            else Recurring(key, tuple(refs)) for key, refs in ranked[:top]]
 
 
 # --- figures --------------------------------------------------------------------------------

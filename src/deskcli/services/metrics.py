@@ -32,13 +32,14 @@ def timelines(store: Store, window: metrics.Window, policy: SlaPolicy,
 
 def build_report(store: Store, policy: SlaPolicy, window: metrics.Window,
                  by: metrics.GroupBy = metrics.GroupBy.NONE, *, top: int = 10,
-                 refs: bool = True) -> metrics.Report:
+                 refs: bool = True, recurring_refs: int | None = None) -> metrics.Report:
     """Every metric for ``window``, grouped ``by``, with recurring issues; without
-    ``refs``, counts only, not the tickets behind each figure (``metrics.Count``)."""
+    ``refs``, counts only, not the tickets behind each figure (``metrics.Count``);
+    ``recurring_refs`` keeps that many of the newest tickets per recurring issue."""
     answers = (metrics.Answer(ticket_id, at, score)
                for ticket_id, at, score in store.metrics.csat_answers(to_iso(window.until)))
     return metrics.compute(timelines(store, window, policy), answers, window, policy, by,
-                           top=top, refs=refs)
+                           top=top, refs=refs, recurring_refs=recurring_refs)
 
 
 def window_for(since: str | None, until: str | None, now: datetime) -> metrics.Window:

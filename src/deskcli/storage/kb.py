@@ -112,6 +112,45 @@ class KnowledgeBase:
             params.append(exclude)
         return int(self.db.execute(sql, params).fetchone()["n"])
 
+    #: The trigger that indexes a ticket written resolved or closed, one row at a time.
+    TICKET_TRIGGER = "kb_ticket_indexed"
+
+    def index_tickets_after(self, rowid: int) -> int:
+        """Index the resolved and closed tickets after ``rowid`` that the per-row trigger
+        (``TICKET_TRIGGER``) did not see, in two statements; how many were indexed.
+
+        For a bulk load that held the trigger back (``BulkWriter.tickets_indexed_together``):
+        the trigger's statement in the full-text table writes its pending terms out as a
+        segment of its own for every ticket, and the index then spends its time merging
+        them; one statement for a whole batch writes a few large segments instead. The
+        documents get the numbers the trigger would have given them, ticket by ticket in
+        rowid order: the next free slot of their second (the window function sees the
+        index as it was before the statement, so each ticket adds its rank in the batch)."""
+        self.store.require_tx()
+        done = self.db.execute(
+            "INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at) "
+            "SELECT coalesce((SELECT max(doc) + 1 FROM kb_docs "
+            "                 WHERE doc BETWEEN s.base AND s.base + ?), s.base) "
+            "       + row_number() OVER (PARTITION BY s.base ORDER BY s.rid) - 1, "
+            "       'ticket', s.id, s.client_id, s.tags, s.at "
+            "FROM (SELECT t.rowid AS rid, t.id, t.client_id, "
+            "             lower(coalesce(t.category, '')) AS tags, "
+            "             coalesce(t.resolved_at, t.closed_at, t.created_at) AS at, "
+            "             CAST(strftime('%s', coalesce(t.resolved_at, t.closed_at, "
+            "                                          t.created_at)) AS INTEGER) * ? AS base "
+            "      FROM tickets t WHERE t.rowid > ? AND t.status IN ('resolved', 'closed')) s",
+            (self.DOC_SLOTS - 1, self.DOC_SLOTS, rowid)).rowcount
+        self.db.execute(
+            "INSERT INTO kb_fts(rowid, title, codes, body) "
+            "SELECT d.doc, t.summary, "
+            "       coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''), "
+            "       coalesce(t.verbatim, '') || char(10) || coalesce(t.root_cause, '') "
+            "       || char(10) || coalesce(t.resolution, '') "
+            "FROM tickets t JOIN kb_docs d ON d.ref_id = t.id "
+            "WHERE t.rowid > ? AND t.status IN ('resolved', 'closed') ORDER BY d.doc",
+            (rowid,))
+        return int(done)
+
     def index_row(self, ref_id: str) -> Row | None:
         """What the index holds for one article or ticket (tests and repair checks)."""
         found: Row | None = self.db.execute(

@@ -89,8 +89,9 @@ class Metrics:
             yield from batch
 
     def csat_answers(self, until: str, ticket_id: str | None = None
-                     ) -> list[tuple[str, int, int]]:
-        """``(ticket id, epoch, score)`` of every survey answer before ``until``."""
+                     ) -> Iterator[tuple[str, int, int]]:
+        """``(ticket id, epoch, score)`` of every survey answer before ``until``, oldest
+        first, streamed (a million-ticket store has hundreds of thousands)."""
         sql = "SELECT ticket_id, unixepoch(at), score FROM csat_responses WHERE at < ?"
         params: list[Any] = [until]
         if ticket_id is not None:
@@ -98,5 +99,8 @@ class Metrics:
             params.append(ticket_id)
         cursor = self.db.cursor()
         cursor.row_factory = None
-        return [tuple(row) for row in cursor.execute(sql + " ORDER BY at", params)]
+        cursor.arraysize = 2000
+        cursor.execute(sql + " ORDER BY at", params)
+        while batch := cursor.fetchmany():
+            yield from batch
 
