@@ -15,8 +15,15 @@ from tests.helpers import FakeClock, SeqIds, make_desk
 from deskcli.domain.enums import Status
 from deskcli.services import demo
 from deskcli.services.desk import Desk
-from deskcli.storage.migrations import MIGRATIONS, V11_QUEUE_KEY
-from deskcli.storage.queue_pages import INDEX_SQL, KEY_PARTS, QueuePages, key_of
+from deskcli.storage import queue_pages
+from deskcli.storage.migrations import MIGRATIONS, V11_QUEUE_KEY, V14_FILTERED_QUEUE_KEYS
+from deskcli.storage.queue_pages import (
+    FILTER_INDEXES,
+    INDEX_SQL,
+    KEY_PARTS,
+    QueuePages,
+    key_of,
+)
 from deskcli.storage.store import Store
 
 EVERY = [s.value for s in Status]
@@ -28,7 +35,20 @@ FILTERS: list[dict[str, Any]] = [
     {"statuses": EVERY, "priorities": ["P1", "P3"]},
     {"statuses": EVERY, "client": "Harbor Logistics"},
     {"statuses": None, "open_only": True, "search": "printer"},
+    {"statuses": EVERY, "assignee": "DANA"},
+    {"statuses": EVERY, "priorities": ["P2"]},
+    {"statuses": EVERY, "client": "harbor logistics", "priorities": ["P2", "P3"]},
+    {"statuses": ["resolved", "closed"], "assignee": "sam", "client": "Harbor Logistics"},
 ]
+#: The history view's filters, each walked in its own index (``FILTER_INDEXES``).
+WALKED = {
+    "every": ({"statuses": EVERY}, "tickets_queue_key "),
+    "assignee": ({"statuses": EVERY, "assignee": "Dana"}, "tickets_queue_key_by_assignee"),
+    "client": ({"statuses": EVERY, "client": "harbor logistics"},
+               "tickets_queue_key_by_client"),
+    "priority": ({"statuses": EVERY, "priorities": ["P2"]}, "tickets_queue_key_by_priority"),
+    "priorities": ({"statuses": EVERY, "priorities": ["P1", "P2"]}, "tickets_queue_key "),
+}
 PAGE = 37  # not a divisor of the counts: partial last pages
 
 
@@ -89,6 +109,12 @@ def test_the_migration_creates_the_index_the_pages_name(desk: Desk) -> None:
     found = desk.store.db.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'tickets_queue_key'").fetchone()
     assert found is not None
+    scripts = [s.strip().rstrip(";") for s in V14_FILTERED_QUEUE_KEYS.split(";\n")]
+    assert [s for s in scripts if s] == list(FILTER_INDEXES.values())
+    for name in FILTER_INDEXES:
+        assert desk.store.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = ?",
+            (f"tickets_queue_key_by_{name}",)).fetchone() is not None
 
 
 def plans(desk: Desk, monkeypatch: pytest.MonkeyPatch, read: Any) -> list[str]:
@@ -118,16 +144,23 @@ def plans(desk: Desk, monkeypatch: pytest.MonkeyPatch, read: Any) -> list[str]:
     return seen
 
 
+@pytest.mark.parametrize("view", sorted(WALKED))
 @pytest.mark.parametrize("how", ["first", "after", "before", "end", "middle"])
 def test_history_pages_use_the_queue_key_and_sort_nothing(
-        desk: Desk, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
-    filters: dict[str, Any] = {"statuses": EVERY}
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, how: str, view: str) -> None:
+    filters, index = WALKED[view]
     total = len(expected(desk, filters))
-    some = QueuePages(desk.store).page(700, PAGE, total=total, **filters)
+    # This store is small; the walk is for long lists (a million tickets in history).
+    monkeypatch.setattr(queue_pages, "WALK_ABOVE", 150)
+    assert total > 150
+    at = total // 3
+    some = QueuePages(desk.store).page(at, PAGE, total=total, **filters)
     reads = {
         "first": lambda p: p.page(0, PAGE, total=total, **filters),
-        "after": lambda p: p.page(737, PAGE, total=total, after=key_of(some[-1]), **filters),
-        "before": lambda p: p.page(663, PAGE, total=total, before=key_of(some[0]), **filters),
+        "after": lambda p: p.page(at + PAGE, PAGE, total=total, after=key_of(some[-1]),
+                                  **filters),
+        "before": lambda p: p.page(at - PAGE, PAGE, total=total, before=key_of(some[0]),
+                                   **filters),
         "end": lambda p: p.page(total - 10, PAGE, total=total, **filters),
         "middle": lambda p: p.page(total // 2, PAGE, total=total, **filters),
     }
@@ -135,7 +168,29 @@ def test_history_pages_use_the_queue_key_and_sort_nothing(
     assert seen
     assert not [p for p in seen if "TEMP B-TREE" in p], seen
     scans = [p for p in seen if p.startswith(("SCAN t", "SEARCH t"))]
-    assert scans and all("tickets_queue_key" in p or "PRIMARY KEY" in p for p in scans), seen
+    assert scans and all(f"{index}" in f"{p} " or "PRIMARY KEY" in p for p in scans), seen
+    assert any(index in f"{p} " for p in scans), seen
+
+
+@pytest.mark.parametrize("view", sorted(WALKED))
+def test_a_filtered_count_reads_its_filter_index_alone(desk: Desk, view: str) -> None:
+    """The history view's count (``Queue.count``) is a range of a covering index on
+    the filter's column: no ticket row is read, only the matches' index entries."""
+    filters, index = WALKED[view]
+    seen: list[str] = []
+    desk.store.db.set_trace_callback(seen.append)
+    try:
+        assert desk.store.queue.count(**filters) == len(expected(desk, filters))
+    finally:
+        desk.store.db.set_trace_callback(None)
+    plan = [r["detail"] for r in desk.store.db.execute("EXPLAIN QUERY PLAN " + seen[0])]
+    if view in ("assignee", "client", "priority"):
+        # This index, or a narrower one on the same column (tickets_by_client).
+        column = {"client": "client_id"}.get(view, view)
+        assert any(p.startswith("SEARCH t USING COVERING INDEX tickets_") and
+                   f"({column}=?)" in p for p in plan), plan
+    assert not [p for p in plan if p.startswith("SCAN t ") or "TEMP B-TREE" in p
+                or p.startswith("SCAN t\n")], plan
 
 
 def test_a_key_of_the_wrong_shape_is_refused(desk: Desk) -> None:

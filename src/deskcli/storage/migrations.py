@@ -468,6 +468,28 @@ CREATE INDEX tickets_by_merged_into ON tickets(merged_into, created_at, id)
     WHERE merged_into IS NOT NULL;
 """
 
+#: The queue key behind each filter the history view offers (``storage/queue_pages.py``,
+#: ``FILTER_INDEXES``, whose statements these are; a test keeps them equal): a filtered
+#: page, its count and a jump to its middle read only the matching tickets' index entries,
+#: in order. The assignee filter matches regardless of case, so its index does too.
+V14_FILTERED_QUEUE_KEYS = """
+CREATE INDEX IF NOT EXISTS tickets_queue_key_by_assignee ON tickets(assignee COLLATE NOCASE, \
+(CASE WHEN priority = 'P1' AND \
+first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-caller', \
+'pending-third-party', 'escalated') THEN 0 WHEN urgency_due IS NULL THEN 2 ELSE 1 END), \
+coalesce(urgency_due, ''), priority, coalesce(number, 0), status);
+CREATE INDEX IF NOT EXISTS tickets_queue_key_by_client ON tickets(client_id, \
+(CASE WHEN priority = 'P1' AND \
+first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-caller', \
+'pending-third-party', 'escalated') THEN 0 WHEN urgency_due IS NULL THEN 2 ELSE 1 END), \
+coalesce(urgency_due, ''), priority, coalesce(number, 0), status);
+CREATE INDEX IF NOT EXISTS tickets_queue_key_by_priority ON tickets(priority, \
+(CASE WHEN priority = 'P1' AND \
+first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-caller', \
+'pending-third-party', 'escalated') THEN 0 WHEN urgency_due IS NULL THEN 2 ELSE 1 END), \
+coalesce(urgency_due, ''), coalesce(number, 0), status);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -487,6 +509,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
      V12_RULE_FIRINGS),
     (13, "ticket links: a parent (an incident and its duplicates) and merged duplicates",
      V13_LINKS),
+    (14, "the queue key behind each history filter: assignee, client, priority",
+     V14_FILTERED_QUEUE_KEYS),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -27,6 +27,7 @@ from typing import Any
 
 from deskcli.domain.enums import Status
 
+from .queue import JOINS as _JOINS
 from .queue import OPEN_STATUSES, Queue
 from .store import Store
 
@@ -52,6 +53,25 @@ KEY_DESC = ", ".join(f"{part} DESC" for part in KEY_PARTS)
 INDEX_SQL = ("CREATE INDEX IF NOT EXISTS tickets_queue_key ON tickets("
              + ", ".join(part.replace("t.", "") for part in KEY_PARTS[:-1]) + ")")
 
+_KEY_COLUMNS = ", ".join(part.replace("t.", "") for part in KEY_PARTS[:-1])
+
+#: The same key behind each filter the history view offers (migration "the queue key
+#: behind each history filter" creates these statements): with one of these filters a
+#: long list is walked in the filter's own range, so its pages, its count and a jump to
+#: its middle read only the matching tickets. The assignee matches regardless of case
+#: (``Queue.filter``), so its index is on ``assignee COLLATE NOCASE``.
+FILTER_INDEXES: dict[str, str] = {
+    name: f"CREATE INDEX IF NOT EXISTS tickets_queue_key_by_{name} ON tickets({column}, "
+          f"{columns})"
+    for name, column, columns in (
+        ("assignee", "assignee COLLATE NOCASE", _KEY_COLUMNS),
+        ("client", "client_id", _KEY_COLUMNS),
+        # The priority is held equal, so the key's own priority part adds nothing (and
+        # SQLite, seeing the column twice, would sort the rows again).
+        ("priority", "priority", _KEY_COLUMNS.replace(", priority,", ",", 1)),
+    )
+}
+
 #: A list longer than this is paged by walking the key's index (see ``QueuePages._body``).
 WALK_ABOVE = 2000
 
@@ -60,8 +80,6 @@ Row = tuple[Any, ...]
 
 _EVERY_STATUS = frozenset(s.value for s in Status)
 _CLOSED = frozenset(s.value for s in Status if not s.is_open)
-_JOINS = ("LEFT JOIN callers c ON c.id = t.caller_id "
-          "LEFT JOIN clients k ON k.id = t.client_id")
 
 
 def key_of(row: Row) -> Key:
@@ -100,9 +118,19 @@ class QueuePages:
             walk = total > WALK_ABOVE
         body, params = Queue.filter(**filters)
         if walk:
-            body = body.replace("FROM tickets t ", "FROM tickets t INDEXED BY tickets_queue_key ",
-                                1).replace("t.priority IN (", "+t.priority IN (", 1)
-        if not joins and not any(filters.get(k) for k in ("client", "search")):
+            priorities = filters.get("priorities") or ()
+            if filters.get("assignee"):
+                index = "tickets_queue_key_by_assignee"
+            elif filters.get("client"):
+                index = "tickets_queue_key_by_client"
+            elif len(set(priorities)) == 1:
+                index = "tickets_queue_key_by_priority"
+            else:
+                index = "tickets_queue_key"
+            body = body.replace("FROM tickets t ", f"FROM tickets t INDEXED BY {index} ", 1)
+            if index != "tickets_queue_key_by_priority":
+                body = body.replace("t.priority IN (", "+t.priority IN (", 1)
+        if not joins and not filters.get("search"):
             body = body.replace(_JOINS, "", 1)  # rowids only: no caller or client needed
         return body, params
 
