@@ -67,29 +67,35 @@ def main() -> None:
             return pages.page(0, PAGE, total=floor_total, **floor_filters)
 
         for name in args.case or [c for c in CASES if c != "search"]:
-            f = {"statuses": every, **CASES[name]}
-            count_ms = timed(lambda: store.queue.count(**f))
-            total = store.queue.count(**f)
-            first = pages.page(0, PAGE, total=total, **f)
-            reads: dict[str, Callable[[], Any]] = {
-                "count": lambda: store.queue.count(**f),
-                "first": lambda: pages.page(0, PAGE, total=total, **f),
-                "next": lambda: pages.page(PAGE, PAGE, total=total,
-                                           after=key_of(first[-1]) if first else None, **f),
-                "End": lambda: pages.page(max(total - PAGE, 0), PAGE, total=total, **f),
-                "middle": lambda: pages.page(total // 2, PAGE, total=total, **f),
-            }
-            out = [f"{name:16} {total:>9,} rows  cold count {count_ms:8.1f}"]
-            floors: list[float] = []
-            for what, read in reads.items():
-                read()
-                times = []
-                for _ in range(args.runs):
-                    floors.append(timed(floor))
-                    times.append(timed(read))
-                out.append(f"{what} {statistics.median(times):7.1f}")
-            out.append(f"(floor {statistics.median(floors):.1f} ms)")
-            print("  ".join(out), flush=True)
+            print(measure(store, pages, name, {"statuses": every, **CASES[name]}, floor,
+                          args.runs, key_of), flush=True)
+
+
+def measure(store: Any, pages: Any, name: str, f: dict[str, Any],
+            floor: Callable[[], Any], runs: int, key_of: Callable[[Any], Any]) -> str:
+    """One filter's line: the cold count, then each read's median, floors alternating."""
+    count_ms = timed(lambda: store.queue.count(**f))
+    total = store.queue.count(**f)
+    first = pages.page(0, PAGE, total=total, **f)
+    after = key_of(first[-1]) if first else None
+    reads: dict[str, Callable[[], Any]] = {
+        "count": lambda: store.queue.count(**f),
+        "first": lambda: pages.page(0, PAGE, total=total, **f),
+        "next": lambda: pages.page(PAGE, PAGE, total=total, after=after, **f),
+        "End": lambda: pages.page(max(total - PAGE, 0), PAGE, total=total, **f),
+        "middle": lambda: pages.page(total // 2, PAGE, total=total, **f),
+    }
+    out = [f"{name:16} {total:>9,} rows  cold count {count_ms:8.1f}"]
+    floors: list[float] = []
+    for what, read in reads.items():
+        read()
+        times = []
+        for _ in range(runs):
+            floors.append(timed(floor))
+            times.append(timed(read))
+        out.append(f"{what} {statistics.median(times):7.1f}")
+    out.append(f"(floor {statistics.median(floors):.1f} ms)")
+    return "  ".join(out)
 
 
 if __name__ == "__main__":

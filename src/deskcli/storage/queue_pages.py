@@ -103,8 +103,11 @@ class QueuePages:
         when the list is long (over ``WALK_ABOVE`` matches, or with no count given: every
         status, or the resolved and closed ones). SQLite then walks the index and stops
         after a page, where its own choice (the status or client index, then a sort of
-        every match) is what made the history slow; a priority filter is checked on each
-        row (``+``) rather than split into one index range per priority and sorted again.
+        every match) is what made the history slow. The walk takes the filter's own
+        copy of the key when there is one (``FILTER_INDEXES``: an assignee, a client or a
+        single priority), so only the matching tickets' entries are read; otherwise the
+        key itself, with several priorities checked on each entry (``+``, the priority
+        is in the key) rather than split into one range per priority and sorted again.
         A short list (the open queue) keeps SQLite's plan: sorting it is cheap."""
         statuses = filters.get("statuses")
         if statuses and _EVERY_STATUS <= set(statuses):
