@@ -142,11 +142,13 @@ def _store_rows(store: Any) -> dict[str, list[tuple[Any, ...]]]:
     return rows
 
 
-def pull_floor(reader: Any, before: dict[str, list[tuple[Any, ...]]], root: Path) -> float:
+def pull_floor(reader: Any, before: dict[str, list[tuple[Any, ...]]],
+               root: Path) -> tuple[float, float]:
     """Write the rows the pull wrote into ``reader`` (what it holds now and did not hold
     before the pull) into a fresh store, one executemany per table in one of the store's
     own transactions: the same rows, the same schema, pragmas and triggers, no HTTP, JSON,
-    checks or merging."""
+    checks or merging. Returns wall and CPU seconds of the writing alone (not of reading
+    the rows out of ``reader`` or opening the fresh store)."""
     after = _store_rows(reader.store)
     written = {}
     for table, rows in after.items():
@@ -154,15 +156,15 @@ def pull_floor(reader: Any, before: dict[str, list[tuple[Any, ...]]], root: Path
         written[table] = [r for r in rows if r not in held]
     floor = desk_at(root / "floor", "ana")
     db = floor.store.db
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with floor.store.transaction():
         for table, rows in written.items():
             if rows:
                 marks = ", ".join("?" for _ in rows[0])
                 db.executemany(f'INSERT OR REPLACE INTO "{table}" VALUES ({marks})', rows)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     floor.close()
-    return elapsed
+    return elapsed, cpu
 
 
 def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, float]:
@@ -193,9 +195,7 @@ def one_run(root: Path, url: str, floor_url: str, ops_wanted: int) -> dict[str, 
         pull_s = time.perf_counter() - started
         client_cpu_s = time.process_time() - cpu[0]
         pull_cpu_s = client_cpu_s + _cpu_of(process.pid) - cpu[1]
-        floor_cpu = time.process_time()
-        pull_floor_s = pull_floor(reader, before, root)
-        pull_floor_cpu_s = time.process_time() - floor_cpu
+        pull_floor_s, pull_floor_cpu_s = pull_floor(reader, before, root)
         assert report.pushed == count and pulled.pulled >= count, (report, pulled)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -213,8 +213,22 @@ def _cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds of the server process and its worker processes (``--workers``)."""
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    total = 0.0
+    for one in pids:
+        try:
+            total += _cpu_of(one)
+        except OSError:  # a worker that ended
+            pass
+    return total
+
+
 def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
-                    start: Any, results: Any) -> None:
+                    start: Any, results: Any, server_pid: int = 0) -> None:
     """One technician's process: join, sync once, wait for everyone, then ``rounds`` times
     create a ticket and time the sync round that sends it. Then, as the floor, the same
     number of rounds of three bare ``GET /health`` requests (a sync round makes three:
@@ -223,7 +237,8 @@ def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
     sync = SyncClient(desk, Credentials(base, token, "bench"))
     sync.join(handle)
     sync.sync()
-    start.wait()
+    if start.wait() == 0 and server_pid:
+        results.put(("cpu", _server_cpu(server_pid)))
     latencies: list[float | None] = []
     for _ in range(rounds):
         desk.tickets.create(NewTicket(summary="Small batch", client="Acme"))
@@ -233,22 +248,27 @@ def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
             latencies.append(time.perf_counter() - started)
         except Exception:  # noqa: BLE001 - a failed round is counted, not timed
             latencies.append(None)
-    start.wait()
+    if start.wait() == 0 and server_pid:
+        results.put(("cpu", _server_cpu(server_pid)))
     floor = []
     for _ in range(rounds):
         started = time.perf_counter()
         for _ in range(3):
             sync.http.get("/health")
         floor.append(time.perf_counter() - started)
+    if start.wait() == 0 and server_pid:
+        results.put(("cpu", _server_cpu(server_pid)))
     sync.close()
     desk.close()
     results.put((latencies, floor))
 
 
 def latency_run(root: Path, url: str, clients: int, workers: int = 1,
-                rounds: int = 10) -> tuple[list[float], int, list[float]]:
-    """Sorted latencies of the sync rounds that finished, how many failed, and the
-    sorted floor latencies."""
+                rounds: int = 10) -> tuple[list[float], int, list[float], list[float]]:
+    """Sorted latencies of the sync rounds that finished, how many failed, the sorted
+    floor latencies, and the server's CPU seconds (all its processes) at the start of the
+    rounds, between rounds and floor, and after the floor: a figure the machine's load
+    does not stretch the way it stretches wall time."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
@@ -262,12 +282,19 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
         results = context.Queue()
         children = [context.Process(target=_latency_client,
                                     args=(str(root), base, handle, token, rounds, start,
-                                          results))
+                                          results, process.pid))
                     for handle, token in tokens.items()]
         for child in children:
             child.start()
-        for _ in children:
-            timed, bare = results.get(timeout=900)
+        cpu: list[float] = []
+        done = 0
+        while done < len(children):
+            got = results.get(timeout=900)
+            if got[0] == "cpu":
+                cpu.append(got[1])
+                continue
+            timed, bare = got
+            done += 1
             latencies.extend(t for t in timed if t is not None)
             failed += sum(t is None for t in timed)
             floor.extend(bare)
@@ -276,7 +303,7 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    return sorted(latencies), failed, sorted(floor)
+    return sorted(latencies), failed, sorted(floor), sorted(cpu)
 
 
 def p99(values: list[float]) -> float:
@@ -337,8 +364,8 @@ def main() -> None:
     if not args.skip_latency:
         root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
         try:
-            latencies, failed, floor = latency_run(root, server_url(root), args.clients,
-                                                   args.workers, args.rounds)
+            latencies, failed, floor, cpu = latency_run(root, server_url(root), args.clients,
+                                                        args.workers, args.rounds)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         result.update({
@@ -352,6 +379,11 @@ def main() -> None:
             "sync_round_max_ms": round(latencies[-1] * 1000, 1),
             "floor_3_health_gets_p50_ms": round(statistics.median(floor) * 1000, 1),
             "floor_3_health_gets_p99_ms": round(p99(floor) * 1000, 1),
+            # Server CPU per round: a sync round against three bare requests.
+            "server_cpu_ms_per_round": round((cpu[1] - cpu[0]) * 1000
+                                             / (args.clients * args.rounds), 1),
+            "floor_server_cpu_ms_per_round": round((cpu[2] - cpu[1]) * 1000
+                                                   / (args.clients * args.rounds), 1),
             "latency_target": "p99 < 500 ms",
         })
     print(json.dumps(result, indent=2))

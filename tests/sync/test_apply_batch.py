@@ -146,3 +146,60 @@ def test_a_number_held_here_by_another_ticket_goes_row_by_row(tmp_path: Path) ->
     finally:
         writer.close()
         reader.close()
+
+
+def _server_after(feed: list[dict[str, Any]], tail: list[tuple[str, str, str, Any]]
+                  ) -> list[dict[str, Any]]:
+    """``feed`` followed by set ops such as the server writes (stamps later than all)."""
+    last = max(change["hlc"] for change in feed)
+    wall = int(last.split("-")[0]) + 1
+    return [*feed, *({"seq": len(feed) + i + 1, "op_id": f"srv-{i}", "origin": "server",
+                      "tech": "server", "entity": entity, "entity_id": entity_id,
+                      "kind": "set", "field": name, "value": value,
+                      "hlc": f"{wall:015d}-{i:06d}-server"}
+                     for i, (entity, entity_id, name, value) in enumerate(tail))]
+
+
+def test_tickets_renumbered_in_the_page_that_made_them_need_no_second_look(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server numbers tickets made offline right after their create, in the same
+    page: a number (or summary) is no clock input, so their SLA columns are not computed
+    again, and the store is still exactly what row by row leaves. A priority or status
+    change after the create is one, and those tickets are refreshed."""
+    clock = FakeClock()
+    writer = make_desk(tmp_path / "writer", clock, actor="ana")
+    bulk = make_desk(tmp_path / "bulk", clock, actor="bo")
+    rows = make_desk(tmp_path / "rows", clock, actor="bo")
+    try:
+        _work(writer)
+        feed = _feed(writer)
+        tickets = [c["entity_id"] for c in feed
+                   if c["entity"] == "ticket" and c["kind"] == "create"]
+        tail: list[tuple[str, str, str, Any]] = []
+        for index, ticket_id in enumerate(tickets[4:]):
+            tail += [("ticket", ticket_id, "number", 500 + index),
+                     ("ticket", ticket_id, "provisional", None)]
+        tail += [("ticket", tickets[5], "summary", "Renamed by someone else"),
+                 ("ticket", tickets[6], "priority", Priority.P1.value),
+                 ("ticket", tickets[7], "status", Status.RESOLVED.value)]
+        feed = _server_after(feed, tail)
+        refreshed: list[str] = []
+        real = bulk.tickets.refresh_derived
+
+        def counted(ticket_id: str) -> None:
+            refreshed.append(ticket_id)
+            real(ticket_id)
+
+        monkeypatch.setattr(bulk.tickets, "refresh_derived", counted)
+        _apply_pages(bulk, feed, 1000)
+        # _work changes tickets 0-3 after creating them (priority, summary, time, status):
+        # 0 and 3 change clock inputs. Of the renumbered ones, 6 and 7 do too.
+        assert sorted(refreshed) == sorted(tickets[i] for i in (0, 3, 6, 7))
+        monkeypatch.setattr(apply_mod._PageBatch, "suits", staticmethod(lambda _c: False))
+        _apply_pages(rows, feed, 1000)
+        assert _dump(bulk) == _dump(rows)
+        renumbered = bulk.store.tickets.by_id(tickets[4])
+        assert renumbered is not None and renumbered["number"] == 500
+    finally:
+        for desk in (writer, bulk, rows):
+            desk.close()

@@ -190,3 +190,59 @@ def test_the_clock_skew_setting(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("DESKCLI_SERVER_MAX_CLOCK_SKEW", bad)
         with pytest.raises(ValueError, match="whole seconds"):
             _max_skew_ms(None)
+
+
+def _values_for(spec: schema.Spec) -> Any:
+    """Values near and across each rule of ``spec``: its choices, times, hex, ints at the
+    bounds, and text with NULs, controls, surrogates, bidi marks and odd lengths."""
+    from hypothesis import strategies as st
+
+    tricky = st.sampled_from(["", "\x00", "a\x00b", "\ud800", "line\nbreak", "\x1b[31m",
+                              "\u202eevil", "caf\u00e9", "\u00e9\ud800", " ", "\t", "\x7f",
+                              "\u2028", "\u0085", "2026-11-24T10:00:00Z",
+                              "2026-11-24T10:00:00Z\n", "0" * 64, "f" * 64, "F" * 64,
+                              "x" * 64, "x" * 65, "x" * 201])
+    return st.one_of(
+        st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+        st.integers(min_value=spec.low - 2, max_value=min(spec.low + 2, spec.high))
+        if spec.kind == "int" else st.integers(-2, 3),
+        st.integers(min_value=max(spec.high - 2, spec.low), max_value=spec.high + 2)
+        if spec.kind == "int" else st.just(1),
+        st.sampled_from(spec.choices or ("none",)), tricky, st.text(max_size=70),
+        st.text(min_size=spec.max_len - 2, max_size=spec.max_len + 2)
+        if spec.max_len <= 300 else st.just("x"),
+        st.lists(st.integers(), max_size=2),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+
+
+def test_the_quick_check_never_passes_what_the_full_check_refuses() -> None:
+    """A pull page is checked by a quick test first (``schema._QUICK``); only what it
+    cannot vouch for goes through ``check_value``. It must never be more lenient."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    fields = [(entity, name, spec) for entity, specs in schema.ENTITIES.items()
+              for name, spec in specs.items()]
+
+    @settings(max_examples=3000, deadline=None, derandomize=True)
+    @given(st.sampled_from(fields).flatmap(
+        lambda f: st.tuples(st.just(f), _values_for(f[2]))))
+    def quick_implies_full(case: tuple[tuple[str, str, schema.Spec], Any]) -> None:
+        (entity, name, spec), value = case
+        if schema._QUICK[entity][name](value):
+            schema.check_value(spec, value, name)  # must not raise
+
+    quick_implies_full()
+
+
+def test_a_row_the_quick_check_passes_passes_the_full_check() -> None:
+    """Whole rows: a missing required field, an unknown one, another id or a non-object
+    all go to the full check, which refuses them as before."""
+    row = {**NOTE}
+    assert schema._quick_row("note", row, "n1") is not None
+    for bad in ({k: v for k, v in row.items() if k != "body"}, {**row, "shoe": 1},
+                {**row, "id": "n2"}, [row], {**row, "internal": True}):
+        assert schema._quick_row("note", bad, "n1") is None
+        with pytest.raises(schema.OpInvalid):
+            schema.check_op({"entity": "note", "entity_id": "n1", "kind": "append",
+                             "value": bad})

@@ -147,6 +147,16 @@ class SlaClock:
         return self.resolve_due if responded else self.urgency_due
 
 
+#: The ticket columns a ticket's stored SLA columns (due times, risk times, queue urgency)
+#: are computed from: its creation time, priority, pause record, first response, status,
+#: and its client (whose contract tier picks the targets). A change to any other column
+#: leaves them as they are, so a store applying synced changes recomputes only after one
+#: of these changed. Status also decides whether a ticket can need an identity flag
+#: (only resolved and closed ones do).
+CLOCK_INPUTS = frozenset({"created_at", "priority", "sla_paused_seconds", "sla_paused_since",
+                          "first_response_at", "status", "client_id"})
+
+
 def queue_rank(*, priority: str, is_open: bool, responded: bool,
                urgency_due: str | datetime | None) -> int:
     """Which band of the queue a ticket sorts in; within a band, ``urgency_due`` first.

@@ -13,6 +13,7 @@ send the rest: nothing is applied from a bad request, and no queue stalls behind
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable, Iterator, Sequence
@@ -20,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, text
-from sqlalchemy import select as sa_select
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
 
@@ -484,22 +484,30 @@ class FeedWriter:
 def _upsert(session: Session, model: type[SQLModel], rows: list[dict[str, Any]],
             keys: list[str], updates: list[str]) -> None:
     """INSERT ... ON CONFLICT DO UPDATE, in the dialect of the server's database."""
+    statement = _upsert_statement(session.get_bind().dialect.name, model, tuple(keys),
+                                  tuple(updates))
+    # A list of parameter sets: one statement compiled once, run as executemany.
+    session.execute(statement, rows)
+
+
+@functools.lru_cache(maxsize=32)
+def _upsert_statement(dialect: str, model: type[SQLModel], keys: tuple[str, ...],
+                      updates: tuple[str, ...]) -> Executable:
+    """Built once per table: making ``excluded`` builds column proxies for every column,
+    which cost more than a small push's own statements."""
     table = model.__table__  # type: ignore[attr-defined]
-    statement: Executable
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgres_insert
 
         on_postgres = postgres_insert(table)
-        statement = on_postgres.on_conflict_do_update(
-            index_elements=keys, set_={name: on_postgres.excluded[name] for name in updates})
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return on_postgres.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: on_postgres.excluded[name] for name in updates})
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        on_sqlite = sqlite_insert(table)
-        statement = on_sqlite.on_conflict_do_update(
-            index_elements=keys, set_={name: on_sqlite.excluded[name] for name in updates})
-    # A list of parameter sets: one statement compiled once, run as executemany.
-    session.execute(statement, rows)
+    on_sqlite = sqlite_insert(table)
+    return on_sqlite.on_conflict_do_update(
+        index_elements=list(keys), set_={name: on_sqlite.excluded[name] for name in updates})
 
 
 def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]], *,
@@ -535,19 +543,19 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
     return result
 
 
+#: The columns of a pulled feed row, in the order ``pull`` returns them.
+PULLED = ("seq", "op_id", "origin", "tech", "entity", "entity_id", "kind", "field", "value",
+          "hlc")
+
+
 def pull(session: Session, tech: Tech, since: int,
-         limit: int) -> tuple[list[dict[str, Any]], bool]:
-    """Feed rows after ``since`` that ``tech`` may see, as plain mappings (no ORM objects:
-    a page is thousands of rows)."""
-    table = SrvOp.__table__  # type: ignore[attr-defined]
-    query = sa_select(table.c.seq, table.c.op_id, table.c.origin, table.c.tech,
-                      table.c.entity, table.c.entity_id, table.c.kind, table.c.field,
-                      table.c.value, table.c.hlc).where(table.c.seq > since)
-    # An op an admin retracted is never sent again (its retraction is).
-    query = query.where(table.c.status != "retracted")
-    query = scope_rules.visible(query, tech, since)
-    rows = [dict(r._mapping) for r in session.execute(
-        query.order_by(table.c.seq).limit(limit + 1))]
+         limit: int) -> tuple[list[Sequence[Any]], bool]:
+    """Feed rows after ``since`` that ``tech`` may see, as tuples of the ``PULLED`` columns
+    (no ORM objects or mappings: a page is thousands of rows, and the caller writes them
+    straight out as JSON)."""
+    query = scope_rules.visible_page(PULLED, tech.is_admin, tuple(sorted(tech.scopes)))
+    rows: list[Sequence[Any]] = list(session.execute(
+        query, {"since": since, "limit": limit + 1}).all())
     return rows[:limit], len(rows) > limit
 
 

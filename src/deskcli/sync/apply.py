@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.enums import Status
 from deskcli.domain.numbering import provisional_label
+from deskcli.domain.sla import CLOCK_INPUTS
 from deskcli.storage.store import Store
 from deskcli.sync import schema
 from deskcli.sync.protocol import DERIVED_FIELDS, ENTITY_TABLES, SERVER_ORIGIN
@@ -332,6 +333,9 @@ class _PageBatch:
         self.holders: dict[int, str] = {}
         self.tiers: dict[str, str] = {}
         self.changed_after_create: set[str] = set()
+        #: A client's contract tier changed in this page: created tickets' clocks may
+        #: have been computed from the old one.
+        self.tier_changed = False
 
     @staticmethod
     def suits(changes: Sequence[Mapping[str, Any]]) -> bool:
@@ -373,10 +377,14 @@ class _PageBatch:
         return outcomes
 
     def settled(self) -> set[str]:
-        """Open tickets this page created and did not change afterwards: their SLA columns
-        were computed from the very row stored (``derived_for_new``), so recomputing them
-        changes nothing, and an open ticket is never flagged for unverified account work
-        (``TicketService.flag_unverified_account_work``)."""
+        """Open tickets this page created and whose clock inputs (``sla.CLOCK_INPUTS``) it
+        did not change afterwards: their SLA columns were computed from the very values
+        stored (``derived_for_new``), so recomputing them changes nothing, and an open
+        ticket is never flagged for unverified account work
+        (``TicketService.flag_unverified_account_work``). A later number, summary or
+        assignee (the server numbering a ticket made offline) does not unsettle it."""
+        if self.tier_changed:
+            return set()
         return {ticket_id for ticket_id, row in self.inserts.get("tickets", {}).items()
                 if ticket_id not in self.changed_after_create
                 and Status(row["status"]).is_open}
@@ -462,7 +470,8 @@ class _PageBatch:
         created = self.inserts.get(table, {}).get(entity_id)
         if created is not None:
             created[name] = value
-            self.changed_after_create.add(entity_id)
+            if entity == "ticket" and name in CLOCK_INPUTS:
+                self.changed_after_create.add(entity_id)
         else:
             self.updates.setdefault(table, {}).setdefault(entity_id, {})[name] = value
         self._stamp((entity, entity_id, name), stamp)

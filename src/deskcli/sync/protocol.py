@@ -21,7 +21,7 @@ PROTOCOL_VERSION = 1
 MAX_OPS_PER_PUSH = 1000
 MAX_BODY_BYTES = 32 * 1024 * 1024
 MAX_VALUE_BYTES = 16 * 1024 * 1024
-PULL_PAGE = 1000
+PULL_PAGE = 5000
 DEFAULT_LEASE = 100
 #: Ask for a new block of ticket numbers when fewer than this remain.
 LEASE_LOW_WATER = 20

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,6 +278,62 @@ def _type_name(value: Any) -> str:
             int: "a number"}.get(type(value), type(value).__name__)
 
 
+def _quick(spec: Spec) -> Callable[[Any], bool]:
+    """A fast yes for a value that plainly meets ``spec``, for the common case of a pull
+    page of thousands of ordinary rows. False means only "look closer": ``check_value``
+    then decides and words the problem. It never says yes to a value ``check_value``
+    refuses (``tests/sync/test_schema.py`` checks this on generated values)."""
+    nullable, kind, max_len = spec.nullable, spec.kind, spec.max_len
+    if kind in ("int", "flag"):
+        low, high = (0, 1) if kind == "flag" else (spec.low, spec.high)
+        return lambda v: (v is None and nullable) or (type(v) is int and low <= v <= high)
+    if kind == "id":
+        return lambda v: (v is None and nullable) or (
+            type(v) is str and 0 < len(v) <= ID_MAX and v.isprintable())
+    if kind == "choice":
+        # Every choice is short, plain text; anything else goes to check_value.
+        choices = frozenset(c for c in spec.choices
+                            if c.isascii() and c.isprintable() and len(c) <= max_len)
+        return lambda v: (v is None and nullable) or (type(v) is str and v in choices)
+    if kind in ("time", "hex64"):
+        pattern = _TIME if kind == "time" else _HEX64
+        return lambda v: (v is None and nullable) or (
+            type(v) is str and len(v) <= max_len and pattern.fullmatch(v) is not None)
+    if kind != "text":
+        return lambda v: False  # base64 and tags: rare, checked in full
+    if spec.one_line:
+        # A printable string holds no NUL, lone surrogate, line break or control.
+        return lambda v: (v is None and nullable) or (
+            type(v) is str and len(v) <= max_len and v.isprintable())
+    return lambda v: (v is None and nullable) or (
+        type(v) is str and len(v) <= max_len
+        and ((v.isascii() and "\x00" not in v) or v.isprintable()))
+
+
+_QUICK: dict[str, dict[str, Callable[[Any], bool]]] = {
+    entity: {name: _quick(spec) for name, spec in fields.items()}
+    for entity, fields in ENTITIES.items()}
+_REQUIRED: dict[str, frozenset[str]] = {
+    entity: frozenset(name for name, spec in fields.items() if spec.required)
+    for entity, fields in ENTITIES.items()}
+
+
+def _quick_row(entity: str, value: Any, entity_id: str) -> int | None:
+    """For a row that plainly meets the schema, ``_size_bound`` of it (worked out on the
+    way); None if ``_row`` must look closer."""
+    if type(value) is not dict or value.get("id") != entity_id \
+            or not value.keys() >= _REQUIRED[entity]:
+        return None
+    checks = _QUICK[entity]
+    bound = 72 * len(value) + 2
+    for name, item in value.items():
+        check = checks.get(name)
+        if check is None or not check(item):
+            return None
+        bound += 6 * len(item) if type(item) is str else 24
+    return bound
+
+
 def _row(entity: str, value: Any, entity_id: str, *, kind: str) -> None:
     fields = ENTITIES[entity]
     if not isinstance(value, Mapping):
@@ -308,10 +364,13 @@ def check_op(op: Mapping[str, Any], *, from_server: bool = False) -> None:
         raise OpInvalid(f"unknown entity {str(entity)[:64]!r}", "entity")
     entity_id = check_id(op.get("entity_id"), "entity_id")
     value = op.get("value")
+    bound: int | None = None
     if kind == "create" and entity in MUTABLE:
-        _row(entity, value, entity_id, kind="create")
+        if (bound := _quick_row(entity, value, entity_id)) is None:
+            _row(entity, value, entity_id, kind="create")
     elif kind == "append" and entity in APPEND_ONLY:
-        _row(entity, value, entity_id, kind="append")
+        if (bound := _quick_row(entity, value, entity_id)) is None:
+            _row(entity, value, entity_id, kind="append")
     elif kind == "set" and entity in MUTABLE:
         name = op.get("field")
         if not isinstance(name, str) or (spec := ENTITIES[entity].get(name)) is None:
@@ -319,14 +378,16 @@ def check_op(op: Mapping[str, Any], *, from_server: bool = False) -> None:
         if name == "id" or name in DERIVED_FIELDS or (
                 name in IMMUTABLE_FIELDS and not from_server):
             raise OpInvalid(f"{entity} field {name!r} cannot be changed", name)
-        check_value(spec, value, name)
+        if not _QUICK[entity][name](value):
+            check_value(spec, value, name)
     elif kind == "remove" and from_server and entity in MUTABLE:
         if not isinstance(value, Mapping):
             raise OpInvalid(f"a remove op's value must be an object, not {_type_name(value)}",
                             "value")
     else:
         raise OpInvalid(f"op kind {str(kind)[:16]!r} does not apply to {entity}", "kind")
-    if (kind != "set" or isinstance(value, str)) and _size_bound(value) > MAX_VALUE_BYTES:
+    if (kind != "set" or isinstance(value, str)) and (
+            _size_bound(value) if bound is None else bound) > MAX_VALUE_BYTES:
         size = value_bytes(value)
         if size > MAX_VALUE_BYTES:
             raise OpInvalid(f"the value is {size} bytes; at most {MAX_VALUE_BYTES} are "
