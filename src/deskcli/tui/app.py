@@ -56,15 +56,17 @@ class DeskApp(App[int]):
                 tooltip="Quit from anywhere (a running timer is offered as time first)"),
     ]
 
+    # The app's state below is data: the status bars watch it and redraw their one
+    # line. ``repaint=False``: an app's own repaint is a full repaint of the screen.
     #: SLA alerts and unsent changes, for every screen's status bar.
-    alerts: reactive[Alerts | None] = reactive(None)
+    alerts: reactive[Alerts | None] = reactive(None, repaint=False)
     #: The running work timer, e.g. ``#1042 12:05``; empty when no ticket is open.
-    timer_text: reactive[str] = reactive("")
+    timer_text: reactive[str] = reactive("", repaint=False)
     #: The team server as last seen by the background sync (None: not known yet).
-    sync_state: reactive[SyncState | None] = reactive(None)
+    sync_state: reactive[SyncState | None] = reactive(None, repaint=False)
     #: An undelivered P1 page (or stopped notifications): shown on every screen until
     #: the page goes out. Empty when all is well.
-    page_alert: reactive[str] = reactive("")
+    page_alert: reactive[str] = reactive("", repaint=False)
 
     @dataclass
     class Synced(Message):

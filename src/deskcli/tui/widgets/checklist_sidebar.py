@@ -62,7 +62,18 @@ class ChecklistSidebar(VimOptionList):
     _shown: tuple[Progress, str | None] | None = None
     _drawn: list[tuple[str | None, object, bool]] | None = None
 
-    def on_resize(self, _event: events.Resize) -> None:
+    #: The width the lines were last laid out for.
+    _width: int | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width == self._width:
+            # Only the height changed (the parts above the list differ between tickets):
+            # every line still fits as drawn, so OptionList's own handler, which throws
+            # away every rendered line, is skipped.
+            event.prevent_default()
+            return
+        self._width = width
         if self._shown is not None:
             progress, _ = self._shown
             key = None
@@ -73,7 +84,7 @@ class ChecklistSidebar(VimOptionList):
     def show_progress(self, progress: Progress, selected: str | None) -> None:
         """Rebuild the list, keeping the highlight on ``selected`` (or the current step)."""
         self._shown = (progress, selected)
-        width = self.scrollable_content_region.width
+        width = self._width = self.scrollable_content_region.width
         options: list[Option] = []
         for phase in progress.checklist.phases:
             options.append(Option(Text(phase.title.upper()), id=f"phase:{phase.key}",
