@@ -141,6 +141,7 @@ class QueueScreen(Screen[None]):
     def on_queue_table_page_shown(self, _message: QueueTable.PageShown) -> None:
         if self.desk_app.alerts is None:  # after the first page: the queue comes first
             self.desk_app.refresh_alerts()
+            self.call_after_refresh(self.desk_app.keep_heap, "queue")
 
     def on_queue_table_opened(self, message: QueueTable.Opened) -> None:
         self.desk_app.open_ticket(message.ref)
