@@ -314,3 +314,69 @@ def test_the_footer_rebuilds_only_when_its_keys_change(
         assert rebuilt == [app.screen]
 
     drive(app, steps)
+
+
+def test_the_checklist_shows_the_next_tickets_marks_line_by_line(app: DeskApp) -> None:
+    """The checklist keeps what it drew when only its height changes between tickets;
+    what it draws must still be the shown ticket's marks, never the last one's."""
+    from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
+
+    first = new_ticket(app, "Printer on the third floor prints blank pages")
+    second = app.desk.tickets.create(NewTicket.from_mapping({
+        **RECORD, "summary": "VPN drops every ten minutes at home",
+        "verbatim": "my VPN keeps cutting out", "verified": "callback"}))
+    second_ref = f"#{second['number']}"
+
+    def drawn(screen: TicketScreen) -> str:
+        sidebar = screen.query_one(ChecklistSidebar)
+        return "\n".join(sidebar.render_line(y).text for y in range(sidebar.size.height))
+
+    def marks_match(screen: TicketScreen) -> None:
+        assert screen.view is not None
+        text = drawn(screen)
+        for item in screen.view.detail.progress.items:
+            if item.state.marker and item.step.title[:12] in text:
+                assert f"{item.state.marker} {item.step.title[:12]}" in text, (
+                    item.step.key, text)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        screen = await open_from_queue(pilot, first)
+        marks_match(screen)
+        before = drawn(screen)
+        await press(pilot, "escape")
+        await settle(pilot)
+        await press(pilot, "escape")  # clear the search
+        await settle(pilot)
+        await open_from_queue(pilot, second_ref)
+        marks_match(screen)
+        assert drawn(screen) != before, "the second ticket is further on its checklist"
+        await press(pilot, "escape")
+        await settle(pilot)
+        await press(pilot, "escape")
+        await settle(pilot)
+        await open_from_queue(pilot, first)
+        assert drawn(screen) == before
+
+    drive(app, steps)
+
+
+def test_the_queue_under_a_ticket_is_not_drawn_and_the_heap_is_kept(app: DeskApp) -> None:
+    """A queue hidden under the opaque ticket screen does not repaint the ticket screen
+    for its own redraws; the console's long-lived objects are frozen out of the garbage
+    collector's full passes while it runs, and handed back when it exits."""
+    import gc
+
+    ref = new_ticket(app)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        queue = app.screen
+        assert isinstance(queue, QueueScreen) and queue.is_current
+        await open_from_queue(pilot, ref)
+        assert not queue.is_current
+        assert gc.get_freeze_count() > 0
+        await press(pilot, "escape")
+        await settle(pilot)
+        assert app.screen is queue and queue.is_current
+
+    drive(app, steps)
+    assert gc.get_freeze_count() == 0

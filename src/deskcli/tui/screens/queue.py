@@ -101,6 +101,21 @@ class QueueScreen(Screen[None]):
         if tick:
             self.set_interval(max(tick, 30.0), self.table.forget_views)
 
+    @property
+    def is_current(self) -> bool:
+        """Visible to the technician: on top, or under a see-through dialog.
+
+        Textual counts the screen just below the top one as visible whatever covers it,
+        so a queue under a ticket lays itself out and, for anything it redraws (the
+        refresh Textual asks of a screen it suspends, the status bar), repaints the whole
+        ticket screen over it: two full paints of every ticket opened. Under an opaque
+        screen the queue is hidden; it catches up when it is shown again (Textual
+        refreshes a resumed screen whole)."""
+        app = self.app
+        if app.screen is self:
+            return True
+        return super().is_current and app.screen.styles.background.a < 1
+
     def on_screen_resume(self) -> None:
         if self.table.loaded:
             self.table.load()
@@ -126,6 +141,7 @@ class QueueScreen(Screen[None]):
     def on_queue_table_page_shown(self, _message: QueueTable.PageShown) -> None:
         if self.desk_app.alerts is None:  # after the first page: the queue comes first
             self.desk_app.refresh_alerts()
+            self.call_after_refresh(self.desk_app.keep_heap, "queue")
 
     def on_queue_table_opened(self, message: QueueTable.Opened) -> None:
         self.desk_app.open_ticket(message.ref)

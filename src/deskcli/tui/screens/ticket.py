@@ -266,6 +266,8 @@ class TicketScreen(Screen[None]):
                 # report and another for the rest.
                 for _ in range(3):
                     await asyncio.sleep(0)
+        # The screen is kept for the next ticket: out of the collector's full passes.
+        self.call_after_refresh(desk_app(self).keep_heap, "ticket")
 
     async def _show_view(self, view: TicketView) -> None:
         self.view = view

@@ -7,9 +7,13 @@ state reads without colour; skipped and blocked steps say why on the line below.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Hashable
 
 from rich.text import Text
 from textual import events
+from textual.cache import LRUCache
+from textual.strip import Strip
+from textual.style import Style
 from textual.widgets.option_list import Option
 
 from deskcli.domain.engine import Progress, StepProgress, StepState
@@ -60,9 +64,22 @@ class ChecklistSidebar(VimOptionList):
     """
 
     _shown: tuple[Progress, str | None] | None = None
+    #: Rendered lines by what they show (see ``_get_option_render``); per instance.
+    _lines_drawn: LRUCache[Hashable, list[Strip]] | None = None
     _drawn: list[tuple[str | None, object, bool]] | None = None
 
-    def on_resize(self, _event: events.Resize) -> None:
+    #: The width the lines were last laid out for.
+    _width: int | None = None
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        if width == self._width:
+            # Only the height changed (the parts above the list differ between tickets):
+            # every line still fits as drawn, so OptionList's own handler, which throws
+            # away every rendered line, is skipped.
+            event.prevent_default()
+            return
+        self._width = width
         if self._shown is not None:
             progress, _ = self._shown
             key = None
@@ -70,10 +87,33 @@ class ChecklistSidebar(VimOptionList):
                 key = self.get_option_at_index(self.highlighted).id
             self.show_progress(progress, key)
 
+    def _get_option_render(self, option: Option, style: Style) -> list[Strip]:
+        """An option's lines, kept by what they show rather than by the option object.
+
+        OptionList keys its rendered lines by option and forgets them all whenever
+        the options are set again: the next ticket's checklist, where a line or two
+        changed mark, rendered every line anew (about a third of a ticket's first
+        paint). Here a line with the same text, styles, place, width and highlight as
+        one drawn before is reused; only changed lines are rendered."""
+        if self._lines_drawn is None:
+            self._lines_drawn = LRUCache(512)
+        prompt = option.prompt
+        shown: Hashable = (
+            (prompt.plain, tuple(prompt.spans), str(prompt.style))
+            if isinstance(prompt, Text) else str(prompt))
+        key = (shown, option.id, option.disabled, self.get_option_index(option.id)
+               if option.id is not None else -1, style,
+               self.scrollable_content_region.width)
+        strips = self._lines_drawn.get(key)
+        if strips is None:
+            strips = super()._get_option_render(option, style)
+            self._lines_drawn[key] = strips
+        return strips
+
     def show_progress(self, progress: Progress, selected: str | None) -> None:
         """Rebuild the list, keeping the highlight on ``selected`` (or the current step)."""
         self._shown = (progress, selected)
-        width = self.scrollable_content_region.width
+        width = self._width = self.scrollable_content_region.width
         options: list[Option] = []
         for phase in progress.checklist.phases:
             options.append(Option(Text(phase.title.upper()), id=f"phase:{phase.key}",

@@ -80,9 +80,17 @@ class TicketHeader(Static):
 
     _shown: tuple[TicketView, datetime, timedelta] | None = None
 
+    #: The width the header was last drawn for.
+    _width = 0
+
     def on_resize(self) -> None:
-        if self._shown is not None:
+        # Only a new width changes the lines (one more when channel and owner wrap);
+        # a header just grown or shrunk in height by its own lines is drawn already.
+        if self._shown is not None and self._fit_width() != self._width:
             self.show_view(*self._shown)
+
+    def _fit_width(self) -> int:
+        return self.content_region.width or self.size.width
 
     def show(self, view: TicketView) -> None:
         """Draw ``view`` with the desk's clock and communication checkpoint."""
@@ -136,7 +144,7 @@ class TicketHeader(Static):
         routing = Text(f"{Channel(t['channel']).value}{SEP}owner {t['assignee'] or '—'}")
         if t["queue"]:
             routing.append(f"{SEP}queue {t['queue']}")
-        width = self.content_region.width or self.size.width
+        width = self._width = self._fit_width()
         split = bool(width) and line2.cell_len + len(SEP) + routing.cell_len > width
 
         response, resolve = clocks_of(t, now)
