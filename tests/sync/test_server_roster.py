@@ -67,6 +67,24 @@ def test_tech_add_set_and_list(url: str) -> None:
     assert [t.handle for t in roster_of(url)] == ["eli"]
 
 
+def test_add_tech_is_tech_add_under_its_older_name(url: str) -> None:
+    # One command under two names: the older one takes groups and a shift too, and a
+    # technician added without them has no roster row to go stale.
+    code, out, err = run("server", "add-tech", "eli", "--client", "Acme", "--group", "tier2",
+                         url=url)
+    assert code == 0, err
+    assert out.strip().startswith("dsk_")
+    assert run("server", "add-tech", "kai", "--client", "Acme", url=url)[0] == 0
+    roster = roster_of(url)
+    assert roster.get("eli").groups == {"tier2"}  # type: ignore[union-attr]
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            assert session.get(SrvTechRoster, "kai") is None
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.parametrize(("args", "code", "message"), [
     (("add", "zoe", "--client", "Acme", "--shift", "Europe/London mon=9-5"), 2,
      "--shift: mon: '9-5' is not a time range"),

@@ -64,9 +64,11 @@ def add(
         help="sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB. Default: "
              "server.db in the deskcli data folder.")] = None,
 ) -> None:
-    """Add a technician with groups and a shift, and print their token, once.
+    """Add a technician and print their token, once.
 
-    Like 'deskcli server add-tech', plus the groups and shift assignment rules use.
+    The server keeps only the token's hash: hand the token to the technician for
+    'deskcli login' and do not store it anywhere else. Groups and a shift are optional;
+    assignment rules use them. 'deskcli server add-tech' is the same command.
 
     Example:
 
@@ -86,8 +88,9 @@ def add(
     with _server_session(database_url) as session:
         issued = create(session, handle, name=name, tier=tier, clients=client or [],
                         admin=admin, now_iso=to_iso(SystemClock().now()))
-        session.flush()
-        set_roster(session, handle, groups=groups, shift=calendar, clear_shift=clear)
+        if groups or calendar is not None or clear:
+            session.flush()
+            set_roster(session, handle, groups=groups, shift=calendar, clear_shift=clear)
         session.commit()
     say(f"technician {issued.handle} added; the token below is shown only this once")
     output.write_text(issued.token)
