@@ -105,6 +105,40 @@ class ForkServer:
             raise RuntimeError("the fork server for test servers has exited")
         return ForkedProcess(int(answer))
 
+    def run(self, argv: list[str], env: dict[str, str], *, stdin: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """``subprocess.run([python, "-m", "deskcli", *argv], capture_output=True,
+        text=True)``, in a fresh copy of the fork server: a process of its own with its
+        own standard streams and exit status, without the imports' start-up cost (the
+        start-up itself is what tests/cli/test_subprocess.py and test_startup_work.py
+        run the real way)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="deskcli-run-") as scratch:
+            folder = Path(scratch)
+            (folder / "stdin").write_text(stdin or "")
+            request = {"argv": argv, "env": env, "log": str(folder / "stderr"),
+                       "stdout": str(folder / "stdout"), "stdin": str(folder / "stdin"),
+                       "status": str(folder / "status"), "script": None}
+            with self._lock:
+                assert self.process.stdin is not None and self.process.stdout is not None
+                self.process.stdin.write(json.dumps(request).encode() + b"\n")
+                self.process.stdin.flush()
+                answer = self.process.stdout.readline()
+            if not answer:
+                raise RuntimeError("the fork server for test servers has exited")
+            child = ForkedProcess(int(answer))
+            try:
+                child.wait(timeout)
+            except subprocess.TimeoutExpired:
+                child.send_signal(signal.SIGKILL)
+                raise
+            status = folder / "status"
+            code = int(status.read_text()) if status.exists() else -signal.SIGKILL
+            return subprocess.CompletedProcess(
+                ["deskcli", *argv], code, (folder / "stdout").read_text(),
+                (folder / "stderr").read_text())
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -117,13 +151,16 @@ def _child(request: dict[str, Any]) -> None:
     try:
         os.setpgid(0, 0)  # out of the fork server's group: a signal to one is not to all
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        null = os.open(os.devnull, os.O_RDONLY)
+        source = os.open(request.get("stdin") or os.devnull, os.O_RDONLY)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(null, 0)
-        os.dup2(log, 1)
-        os.dup2(log, 2)
-        os.close(null)
-        os.close(log)
+        out = (os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+               if request.get("stdout") else os.dup(log))
+        for fd, target in ((source, 0), (out, 1), (log, 2)):
+            os.dup2(fd, target)
+            os.close(fd)
+        # A fresh reader: the fork server's may hold bytes it read ahead of a request.
+        sys.stdin = open(0, encoding=sys.stdin.encoding, errors=sys.stdin.errors,  # noqa: SIM115
+                         closefd=False)
         os.environ.clear()
         os.environ.update(request["env"])
         import runpy
@@ -144,9 +181,15 @@ def _child(request: dict[str, Any]) -> None:
 
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            if request.get("status"):  # the exit status, for ``ForkServer.run``
+                with open(request["status"] + ".part", "w") as status:
+                    status.write(str(code))
+                os.replace(request["status"] + ".part", request["status"])
+            os._exit(code)
 
 
 def _warm_up() -> None:
