@@ -7,8 +7,6 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from deskcli.services.desk import Desk
 from deskcli.sync.client import SyncClient, SyncReport
 from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
+from sync.forkserver import ForkedProcess, ForkServer
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("DESKCLI_TEST_POSTGRES_URL") else [])
 
@@ -57,7 +56,7 @@ class TeamServer:
     database_url: str
     home: Path
     port: int
-    process: subprocess.Popen[bytes] | None = None
+    process: ForkedProcess | None = None
     tokens: dict[str, str] = field(default_factory=dict)
     #: When set, the next ``start`` runs the server through ``held_server.py``: it lets this
     #: many pushes through, then holds the next one until killed (and creates ``held``).
@@ -70,16 +69,17 @@ class TeamServer:
 
     def start(self) -> None:
         env = {**os.environ, "DESKCLI_HOME": str(self.home)}
-        command = [sys.executable, "-m", "deskcli"]
+        script = None
         if self.hold_after is not None:
             self.held.unlink(missing_ok=True)
-            command = [sys.executable, str(Path(__file__).with_name("held_server.py"))]
+            script = Path(__file__).with_name("held_server.py")
             env |= {"DESKCLI_TEST_HOLD_AFTER": str(self.hold_after),
                     "DESKCLI_TEST_HELD": str(self.held)}
-        log = open(self.home / "server.log", "ab")  # noqa: SIM115 - lives with the process
-        self.process = subprocess.Popen(
-            [*command, "serve", "--port", str(self.port), "--database-url", self.database_url],
-            env=env, stdout=log, stderr=log)
+        # ``python -m deskcli serve ...`` (or held_server.py), forked from a process that
+        # has already imported the server (see forkserver.py).
+        self.process = ForkServer.get().spawn(
+            ["serve", "--port", str(self.port), "--database-url", self.database_url],
+            env, self.home / "server.log", script)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -30,6 +30,7 @@ import deskcli.server.models  # noqa: F401  (the server's tables on SQLModel.met
 from deskcli.cli.main import app
 from deskcli.server import revisions
 from deskcli.server.db import init_database, make_engine
+from sync.forkserver import ForkServer
 
 from .conftest import BACKENDS, free_port, postgres_database
 
@@ -341,12 +342,15 @@ def test_serve_refuses_a_database_from_a_newer_deskcli(tmp_path: Path) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE alembic_version SET version_num = 'abc123'"))
     engine.dispose()
+    env = {**os.environ, "DESKCLI_HOME": str(tmp_path)}
     for command in (["serve", "--port", str(free_port())], ["server", "upgrade"],
                     ["server", "add-tech", "ana", "--admin"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "deskcli", *command, "--database-url", url],
-            capture_output=True, text=True, timeout=60,
-            env={**os.environ, "DESKCLI_HOME": str(tmp_path)})
+        argv = [*command, "--database-url", url]
+        if command[0] == "serve":  # from a cold start, as an operator runs it
+            result = subprocess.run([sys.executable, "-m", "deskcli", *argv],
+                                    capture_output=True, text=True, timeout=60, env=env)
+        else:  # the same entry point in a process forked from a warm one (forkserver.py)
+            result = ForkServer.get().run(argv, env, timeout=60)
         assert result.returncode == 2, (command, result.stderr)
         assert result.stderr.startswith(
             "deskcli: error: the server database is at schema revision abc123, which "

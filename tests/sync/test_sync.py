@@ -22,6 +22,7 @@ from deskcli.services.desk import Desk
 from deskcli.sync.client import PUSH_BATCH, SyncClient, SyncError
 from deskcli.sync.credentials import Credentials
 from helpers import FakeClock, make_desk
+from sync.forkserver import ForkServer
 
 from .conftest import TeamServer, Tech
 
@@ -393,9 +394,8 @@ def test_new_epoch_after_a_restore_makes_clients_resend(server: TeamServer,
     ana = team["ana"]
     new(ana.desk, "Sent before the backup")
     ana.sync()
-    result = subprocess.run([sys.executable, "-m", "deskcli", "server", "new-epoch",
-                             "--database-url", server.database_url],
-                            capture_output=True, text=True, timeout=60)
+    result = ForkServer.get().run(["server", "new-epoch", "--database-url",
+                                   server.database_url], dict(os.environ), timeout=60)
     assert result.returncode == 0 and "epoch" in result.stderr
     server.kill()
     server.start()  # a new epoch is read at start-up

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from sync.forkserver import ForkServer
 
 from .conftest import TeamServer
 
@@ -17,11 +18,12 @@ pytestmark = pytest.mark.subprocess
 
 def deskcli(*args: str, home: Path, stdin: str | None = None,
             **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m deskcli ARGS`` in a process of its own (forked from one that has already
+    imported deskcli: the start-up is not what these tests are about)."""
     inherited = {k: v for k, v in os.environ.items()
                  if k not in ("DESKCLI_SERVER", "DESKCLI_TOKEN")}
     environ = {**inherited, "DESKCLI_HOME": str(home), **env}
-    return subprocess.run([sys.executable, "-m", "deskcli", *args], input=stdin,
-                          capture_output=True, text=True, timeout=120, env=environ)
+    return ForkServer.get().run(list(args), environ, stdin=stdin)
 
 
 def test_admin_commands(server: TeamServer, tmp_path: Path) -> None:

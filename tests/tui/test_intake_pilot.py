@@ -13,8 +13,9 @@ from deskcli.domain.engine import StepState
 from deskcli.tui.app import DeskApp
 from deskcli.tui.screens.intake import IntakeScreen
 from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.caller_lookup import CallerLookup
 from deskcli.tui.widgets.field_error import FieldError
-from tui.driving import drive, fill, press, settle, type_text
+from tui.driving import drive, fill, press, settle, type_text, until
 
 
 def shown_errors(app: DeskApp) -> dict[str, str]:
@@ -34,8 +35,10 @@ def test_full_intake_to_a_p2_ticket(app: DeskApp) -> None:
         assert isinstance(intake, IntakeScreen)
         # 1. Identity: look the caller up, verify by callback.
         await type_text(pilot, "Ana Chen")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        # The look-up answers a moment after the last key (debounced): enter before
+        # that would find no results to go into.
+        lookup = intake.query_one(CallerLookup)
+        await until(pilot, lambda: bool(lookup.rows()), "the caller look-up")
         await press(pilot, "enter", "enter")  # into the results, pick the first
         assert intake.query_one("#caller-name", Input).value == "Ana Chen"
         await press(pilot, "ctrl+s")  # method not chosen yet: refused inline

@@ -1,5 +1,10 @@
 """Issue 13's console parts, each driven with real key presses.
 
+Free text goes in with ``fill`` (one paste) where what is tested is the text's effect; keys
+are typed one by one where typing is the subject: the digits of a rating, the SLA preview
+following the client as it is typed, the cursor landing at the end of a filled field, and
+an error clearing at the first valid key.
+
 A ticket raised by monitoring opened from the intake (the identity page re-planned away),
 skipping a step with a required reason, the caller's rating on the ticket screen, and the
 quick-to-drive keys (number and letter keys in choices, focus after a save).
@@ -28,7 +33,7 @@ from deskcli.tui.widgets.status_bar import DeskStatusBar
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from deskcli.tui.widgets.timeline import TimelineView
 from helpers import FakeClock
-from tui.driving import drive, go_to_step, press, settle, type_text, until
+from tui.driving import drive, fill, go_to_step, press, settle, type_text, until
 from tui.sample_app import sample_app
 
 
@@ -52,10 +57,8 @@ def new_ticket(app: DeskApp, **record: str) -> str:
 
 async def open_ticket(pilot: Pilot[int], ref: str) -> TicketScreen:
     await press(pilot, "slash")
-    await type_text(pilot, ref)
-    await pilot.pause(0.3)
-    await settle(pilot)
-    await press(pilot, "enter", "enter")
+    await fill(pilot, ref)  # the search is a way in here, not the subject (test_queue_pilot)
+    await press(pilot, "enter", "enter")  # the first enter searches at once, no debounce
     await settle(pilot)
     screen = pilot.app.screen
     assert isinstance(screen, TicketScreen) and screen.ref == ref
@@ -78,11 +81,11 @@ def test_a_monitoring_ticket_opens_from_the_intake(app: DeskApp) -> None:
         await press(pilot, "ctrl+s")  # nothing to check on a page that does not apply
         assert intake.page == 1, shown_errors(app)
         assert "– 1 verify identity" in str(intake.query_one("#intake-steps").render())
-        await type_text(pilot, "Disk on fs01 above 95 percent")
+        await fill(pilot, "Disk on fs01 above 95 percent")
         await press(pilot, "tab")
-        await type_text(pilot, "Alert: fs01 volume D: 96% used")
+        await fill(pilot, "Alert: fs01 volume D: 96% used")
         await press(pilot, "tab", "tab")
-        await type_text(pilot, "Nightly backup")
+        await fill(pilot, "Nightly backup")
         await press(pilot, "tab", "n", "tab")
         await type_text(pilot, "0")
         await press(pilot, "ctrl+s")
@@ -92,7 +95,7 @@ def test_a_monitoring_ticket_opens_from_the_intake(app: DeskApp) -> None:
         opener = intake.query_one("#form-open_ticket")
         assert opener.query_one("#field-channel", Select).value == "monitoring"
         await press(pilot, "tab", "tab", "tab")
-        await type_text(pilot, "storage")
+        await fill(pilot, "storage")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         # No caller: no acknowledgement to send, straight to the ticket.
@@ -130,7 +133,7 @@ def test_skipping_a_step_needs_a_reason_and_shows_it(app: DeskApp) -> None:
         assert screen.view is not None
         assert app.desk.tickets.detail(ref).progress.of("check_changes").state is not \
             StepState.SKIPPED
-        await type_text(pilot, "RMM offline all week, no patch history to read")
+        await fill(pilot, "RMM offline all week, no patch history to read")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
@@ -174,7 +177,7 @@ def test_the_callers_rating_from_the_ticket_screen(app: DeskApp) -> None:
         await press(pilot, "backspace")
         await type_text(pilot, "4")
         await press(pilot, "tab")
-        await type_text(pilot, "Quick, thanks")
+        await fill(pilot, "Quick, thanks")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
@@ -196,7 +199,7 @@ def test_what_steps_collect_is_shown_and_prefills_later_steps(app: DeskApp) -> N
         screen = await open_ticket(pilot, ref)
         await go_to_step(pilot, "reproduce")
         await press(pilot, "1", "tab", "tab")  # result by its number; no tool
-        await type_text(pilot, notes)
+        await fill(pilot, notes)
         await press(pilot, "ctrl+s")
         await settle(pilot)
         details = plain(screen.query_one("#details-text", Static))
@@ -216,7 +219,7 @@ def test_what_steps_collect_is_shown_and_prefills_later_steps(app: DeskApp) -> N
         # Escalating: the reproduce notes are the repro steps already.
         await go_to_step(pilot, "scope_decision")
         await press(pilot, "e", "tab")  # escalate, by its first letter
-        await type_text(pilot, "Fuser unit: hardware vendor")
+        await fill(pilot, "Fuser unit: hardware vendor")
         await press(pilot, "ctrl+s")
         await settle(pilot)
         await go_to_step(pilot, "escalate")
@@ -264,7 +267,7 @@ def test_a_p1_with_no_pager_warns_until_the_page_is_recorded(app: DeskApp) -> No
         note = str(app.screen.query_one(".step-channel-note", Static).render())
         assert "No pager is configured" in note, "said before the step is completed"
         await press(pilot, "4", "tab")  # paged by phone
-        await type_text(pilot, "bridge 555 0100")
+        await fill(pilot, "bridge 555 0100")
         await press(pilot, "tab", "y", "ctrl+s")
         await settle(pilot)
         await until(pilot, lambda: app.alerts is not None and ref not in app.alerts.unpaged,
@@ -309,7 +312,7 @@ def test_quick_keys_around_a_ticket(app: DeskApp, clock: FakeClock) -> None:
         # Tabbing into a filled field keeps its text (the cursor goes to its end).
         await press(pilot, "tab")
         detail = screen.query_one("#field-detail", Input)
-        await type_text(pilot, "Called back")
+        await fill(pilot, "Called back")
         await press(pilot, "shift+tab", "tab")
         await type_text(pilot, " on file")
         assert detail.value == "Called back on file"

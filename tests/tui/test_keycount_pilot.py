@@ -20,10 +20,11 @@ from textual.pilot import Pilot
 from deskcli.domain.engine import StepState
 from deskcli.tui.app import DeskApp
 from deskcli.tui.screens.ticket import TicketScreen
+from deskcli.tui.widgets.caller_lookup import CallerLookup
 from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
 from deskcli.tui.widgets.field_error import FieldError
 from deskcli.tui.widgets.step_form import StepForm
-from tui.driving import drive, press, settle, type_text
+from tui.driving import drive, press, settle, type_text, until
 
 #: The most keys the whole scenario may take, and the most of them that are not words.
 BOUND_ALL = 505
@@ -91,8 +92,8 @@ def test_a_p3_first_contact_ticket_costs_few_keys(app: DeskApp) -> None:
         # Intake, four pages and the acknowledgement.
         await press(pilot, "n")
         await say("Chloe")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        lookup = app.screen.query_one(CallerLookup)  # answers after the typing (debounced)
+        await until(pilot, lambda: bool(lookup.rows()), "the caller look-up")
         await press(pilot, "enter", "enter")  # into the look-up's results, pick
         await press(pilot, "1")  # verified by callback
         await press(pilot, "tab")

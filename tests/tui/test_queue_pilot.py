@@ -11,7 +11,7 @@ from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.screens.ticket import TicketScreen
 from deskcli.tui.session import QueueFilters
 from deskcli.tui.widgets.queue_table import QueueTable
-from tui.driving import drive, press, settle, type_text
+from tui.driving import drive, press, settle, type_text, until
 
 
 def table(app: DeskApp) -> QueueTable:
@@ -51,9 +51,9 @@ def test_incremental_search_and_escape_clears(app: DeskApp) -> None:
         everything = table(app).total
         await press(pilot, "slash")
         await type_text(pilot, "vpn")
-        await pilot.pause(0.3)
+        queue = table(app)  # the search runs a moment after the last key (debounced)
+        await until(pilot, lambda: queue.filters.search == "vpn", "the search to run")
         await settle(pilot)
-        queue = table(app)
         assert 0 < queue.total < everything
         assert all("vpn" in (queue.view_at(i).cells["summary"].lower())  # type: ignore[union-attr]
                    for i in range(queue.total))

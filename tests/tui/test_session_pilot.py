@@ -223,7 +223,7 @@ def test_a_full_disk_is_named_in_the_dialog_and_nothing_is_lost(app: DeskApp,
         db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own SQLITE_FULL
         before = len(app.desk.tickets.detail(OUTLOOK).attachments)
         await press(pilot, "f")
-        await type_text(pilot, str(shot))
+        await fill(pilot, str(shot))
         await press(pilot, "ctrl+s")
         await settle(pilot)
         error = app.screen.query_one("FieldError.-shown")
