@@ -15,7 +15,13 @@ from .receivers import GENIE_KEY, ROUTING_KEY, SIGNING_KEY, Receiver
 
 
 def notify_config(receiver: Receiver, mail: MailCatcher | None, *,
-                  page: str = '["pd", "og", "hook"]', extra: str = "") -> str:
+                  page: str = '["pd", "og", "hook"]', extra: str = "",
+                  timeout: str = "30s") -> str:
+    """The desk's notification settings against the test's receivers.
+
+    The client timeout is generous by default: a send on a loaded machine can take
+    seconds, and a test that is not about timeouts must not see one. Tests about
+    timeouts ask for a short one (``quick_timeout_desk``) and stall past it."""
     smtp = ""
     if mail is not None:
         smtp = f"""
@@ -40,7 +46,7 @@ max_attempts = 4
 first_delay = "10s"
 max_delay = "5m"
 lease = "30s"
-timeout = "2s"
+timeout = "{timeout}"
 
 [notify.channels.pd]
 type = "pagerduty"
@@ -75,6 +81,19 @@ def notify_desk(isolated_home: Path, clock: FakeClock, receiver: Receiver, mail:
     config_dir = isolated_home / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "config.toml").write_text(notify_config(receiver, mail))
+    opened = make_desk(isolated_home, clock)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def quick_timeout_desk(isolated_home: Path, clock: FakeClock, receiver: Receiver,
+                       mail: MailCatcher, secrets: None) -> Iterator[Desk]:
+    """``notify_desk`` with a 2-second client timeout, for the tests that stall a
+    receiver past it (a ``Fault`` delay of 3 s or more)."""
+    config_dir = isolated_home / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(notify_config(receiver, mail, timeout="2s"))
     opened = make_desk(isolated_home, clock)
     yield opened
     opened.close()

@@ -136,16 +136,16 @@ def test_no_survey_when_the_ticket_was_reopened_meanwhile(
 
 
 def test_429_503_and_a_timeout_are_retried_until_delivered_once(
-        notify_desk: Desk, receiver: Receiver, clock: FakeClock) -> None:
+        quick_timeout_desk: Desk, receiver: Receiver, clock: FakeClock) -> None:
     """Retry-After is a floor for the next attempt; backoff grows; delivered exactly once."""
-    notify_desk.config.notify  # noqa: B018 - the desk is configured by the fixture
+    quick_timeout_desk.config.notify  # noqa: B018 - the desk is configured by the fixture
     receiver.faults = [Fault(status=429, retry_after="120"), Fault(status=503),
                        Fault(delay=3.0)]
-    ref = _p1(notify_desk, email=None)
-    service = NotifyService(notify_desk)
+    ref = _p1(quick_timeout_desk, email=None)
+    service = NotifyService(quick_timeout_desk)
     worker = service.worker()
     worker.run_once(limit=1)  # the pd page meets the 429
-    [failure] = _events(notify_desk, ref, "message_failed")
+    [failure] = _events(quick_timeout_desk, ref, "message_failed")
     assert "429" in str(failure["detail"]["reason"])
     assert failure["detail"]["attempt"] == 1
     assert str(failure["detail"]["next_retry"]) >= "2026-11-24T09:02:00Z"
@@ -158,17 +158,18 @@ def test_429_503_and_a_timeout_are_retried_until_delivered_once(
     assert len(receiver.accepted("opsgenie")) == 1
     assert len(receiver.accepted("webhook")) == 1
     assert not service.failing_pages()
-    reasons = [str(e["detail"]["reason"]) for e in _events(notify_desk, ref, "message_failed")]
+    reasons = [str(e["detail"]["reason"])
+               for e in _events(quick_timeout_desk, ref, "message_failed")]
     assert any("timeout" in r for r in reasons) and any("503" in r for r in reasons)
 
 
 def test_an_accepted_send_whose_answer_is_lost_is_deduplicated(
-        notify_desk: Desk, receiver: Receiver, clock: FakeClock) -> None:
+        quick_timeout_desk: Desk, receiver: Receiver, clock: FakeClock) -> None:
     """The receiver took the page but the answer never came: the resend is a repeat."""
     receiver.faults = [Fault(hang_after_accept=3.0)]
-    ref = _p1(notify_desk, email=None)
-    ticket_id = notify_desk.tickets.find(ref)["id"]
-    worker = NotifyService(notify_desk).worker()
+    ref = _p1(quick_timeout_desk, email=None)
+    ticket_id = quick_timeout_desk.tickets.find(ref)["id"]
+    worker = NotifyService(quick_timeout_desk).worker()
     worker.run_once(limit=1)
     clock.advance(minutes=5)
     worker.run_once()
