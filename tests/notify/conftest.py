@@ -75,15 +75,19 @@ def secrets(monkeypatch: pytest.MonkeyPatch, receiver: Receiver) -> None:
     monkeypatch.setenv("DESKCLI_NOTIFY_MAIL_PASSWORD", PASSWORD)
 
 
+def _configured_desk(home: Path, clock: FakeClock, config: str) -> Iterator[Desk]:
+    config_dir = home / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config.toml").write_text(config)
+    opened = make_desk(home, clock)
+    yield opened
+    opened.close()
+
+
 @pytest.fixture
 def notify_desk(isolated_home: Path, clock: FakeClock, receiver: Receiver, mail: MailCatcher,
                 secrets: None) -> Iterator[Desk]:
-    config_dir = isolated_home / "config"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config.toml").write_text(notify_config(receiver, mail))
-    opened = make_desk(isolated_home, clock)
-    yield opened
-    opened.close()
+    yield from _configured_desk(isolated_home, clock, notify_config(receiver, mail))
 
 
 @pytest.fixture
@@ -91,9 +95,5 @@ def quick_timeout_desk(isolated_home: Path, clock: FakeClock, receiver: Receiver
                        mail: MailCatcher, secrets: None) -> Iterator[Desk]:
     """``notify_desk`` with a 2-second client timeout, for the tests that stall a
     receiver past it (a ``Fault`` delay of 3 s or more)."""
-    config_dir = isolated_home / "config"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config.toml").write_text(notify_config(receiver, mail, timeout="2s"))
-    opened = make_desk(isolated_home, clock)
-    yield opened
-    opened.close()
+    yield from _configured_desk(isolated_home, clock,
+                                notify_config(receiver, mail, timeout="2s"))

@@ -449,25 +449,19 @@ def upgrade(database_url: DatabaseUrl = None) -> None:
             "newest this deskcli knows: nothing to do")
 
 
-def _add_tech() -> Any:
+def _register_commands() -> None:
+    from .tech_cmd import add, tech_app
+
     # ``add-tech`` came first and is in every team's notes; ``tech add`` joined it with
     # the groups and shift that assignment rules use. One command under both names, so
     # the two can never drift apart.
-    from .tech_cmd import add
-
-    return add
-
-
-def _register_tech_commands() -> None:
-    from .tech_cmd import tech_app
-
+    server_app.command("add-tech")(add)
+    server_app.command("new-epoch")(new_epoch)
+    server_app.command("ops")(ops)
+    server_app.command("revoke")(revoke)
+    server_app.command("techs")(techs)
+    server_app.command("upgrade")(upgrade)
     server_app.add_typer(tech_app, name="tech")
 
 
-server_app.command("add-tech")(_add_tech())
-server_app.command("new-epoch")(new_epoch)
-server_app.command("ops")(ops)
-server_app.command("revoke")(revoke)
-server_app.command("techs")(techs)
-server_app.command("upgrade")(upgrade)
-_register_tech_commands()
+_register_commands()
