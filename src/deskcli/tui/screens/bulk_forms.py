@@ -4,8 +4,9 @@ Each is a ``FormModal`` whose save is a *preview*: the bulk service is asked wha
 change would do to every marked ticket, nothing is written, and the form closes with that
 preview for ``BulkPreviewScreen``. Bad input (a blank note, a word that is not a tag, a
 vague resolution) is refused by the domain while the form is still open, beside the field
-it names, like any other dialog. The priority and owner forms are the single-ticket ones
-with a bulk save.
+it names, like any other dialog. The status, priority and owner forms are the
+single-ticket ones with a bulk save (the status form offering every status a bare change
+can reach, rather than one ticket's moves).
 """
 
 from __future__ import annotations
@@ -27,9 +28,9 @@ from deskcli.tui.screens.assignee import AssigneeScreen
 from deskcli.tui.screens.bulk_menu import marked
 from deskcli.tui.screens.form_modal import FormModal
 from deskcli.tui.screens.priority import PriorityScreen
+from deskcli.tui.screens.status import StatusChoice
 from deskcli.tui.widgets.field_error import FieldError
 from deskcli.tui.widgets.text_box import TextBox
-from deskcli.tui.widgets.vim_list import VimOptionList
 
 
 def _settable(status: Status) -> bool:
@@ -88,43 +89,24 @@ class BulkForm(FormModal):
 # --- fields -------------------------------------------------------------------------------
 
 
-class BulkStatus(BulkForm):
+class BulkStatus(BulkForm, StatusChoice):
+    """The status dialog offering every status a bare change can reach, saved in bulk."""
+
     KIND = "status"
+    REASON_LABEL = "Reason (on each timeline; needed to reopen)"
+    HELP = ("A ticket whose workflow does not allow the move is named in the preview. "
+            "Resolve and close have actions of their own; escalating needs each ticket's "
+            "handoff notes.")
 
     def heading(self) -> str:
         return f"Status of {self.these}"
 
-    def body(self) -> ComposeResult:
-        with Vertical(classes="field"):
-            yield Label("Move to", classes="field-label")
-            yield VimOptionList(*(Option(s.label, id=s.value) for s in SETTABLE),
-                                id="status-choice")
-            yield FieldError("status")
-        with Vertical(classes="field"):
-            yield Label("Reason (on each timeline; needed to reopen)", classes="field-label")
-            yield Input(id="status-reason", compact=True)
-            yield FieldError("reason")
-        yield Static("A ticket whose workflow does not allow the move is named in the "
-                     "preview. Resolve and close have actions of their own; escalating "
-                     "needs each ticket's handoff notes.", classes="dialog-help")
-
-    def on_mount(self) -> None:
-        choice = self.query_one("#status-choice", VimOptionList)
-        choice.focus()
-        choice.highlighted = 0
-
-    def gather(self) -> dict[str, Any]:
-        choice = self.query_one("#status-choice", VimOptionList)
-        option = (choice.get_option_at_index(choice.highlighted)
-                  if choice.highlighted is not None else None)
-        return {"status": option.id if option else None,
-                "reason": self.query_one("#status-reason", Input).value}
+    def status_options(self) -> list[Option]:
+        return [Option(s.label, id=s.value) for s in SETTABLE]
 
     def request(self, values: dict[str, Any]) -> BulkAction:
-        if not values["status"]:
-            raise InvalidInput("choose the new status", field="status")
-        return BulkAction.set({"status": values["status"]},
-                              reason=values["reason"].strip() or None)
+        status, reason = self.chosen(values)
+        return BulkAction.set({"status": status}, reason=reason)
 
 
 class BulkPriority(BulkForm, PriorityScreen):

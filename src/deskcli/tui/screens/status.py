@@ -24,35 +24,29 @@ from deskcli.tui.widgets.vim_list import VimOptionList
 BY_CHECKLIST = (Status.RESOLVED, Status.CLOSED)
 
 
-class StatusScreen(FormModal):
-    def __init__(self, ref: str, current: str) -> None:
-        super().__init__(ref)
-        self.current = Status(current)
+class StatusChoice(FormModal):
+    """A status list, a reason and a line of help: the single-ticket status dialog and the
+    bulk status form are both this, with different moves on offer (one ticket's allowed
+    moves, or every status a bare change can reach) and different words around them."""
 
-    def heading(self) -> str:
-        return f"Status of {self.ref}: now {self.current.label}"
+    REASON_LABEL = "Reason (shown on the timeline; needed to reopen)"
+    HELP = ("Resolve and close through the checklist's closure steps: they record the "
+            "root cause, the resolution and the time.")
+
+    def status_options(self) -> list[Option]:
+        """The moves on offer, each with the status's value as its id."""
+        raise NotImplementedError
 
     def body(self) -> ComposeResult:
-        options = []
-        for status in allowed_from(self.current):
-            if status in BY_CHECKLIST:
-                continue
-            label = Text(status.label)
-            if is_reopen(self.current, status):
-                label.append("  (reopen: say why below)", style="dim")
-            options.append(Option(label, id=status.value))
         with Vertical(classes="field"):
             yield Label("Move to", classes="field-label")
-            yield VimOptionList(*options, id="status-choice")
+            yield VimOptionList(*self.status_options(), id="status-choice")
             yield FieldError("status")
         with Vertical(classes="field"):
-            yield Label("Reason (shown on the timeline; needed to reopen)",
-                        classes="field-label")
+            yield Label(self.REASON_LABEL, classes="field-label")
             yield Input(id="status-reason", compact=True)
             yield FieldError("reason")
-        yield Static("Resolve and close through the checklist's closure steps: they "
-                     "record the root cause, the resolution and the time.",
-                     classes="dialog-help")
+        yield Static(self.HELP, classes="dialog-help")
 
     def on_mount(self) -> None:
         choice = self.query_one("#status-choice", VimOptionList)
@@ -66,9 +60,35 @@ class StatusScreen(FormModal):
         return {"status": option.id if option else None,
                 "reason": self.query_one("#status-reason", Input).value}
 
-    def perform(self, values: dict[str, Any]) -> str:
+    @staticmethod
+    def chosen(values: dict[str, Any]) -> tuple[str, str | None]:
+        """The status picked and the reason typed (None when blank); no status is refused
+        beside the list."""
         if not values["status"]:
             raise InvalidInput("choose the new status", field="status")
-        row = self.session.desk.tickets.update(self.ref, {"status": values["status"]},
-                                               reason=values["reason"].strip() or None)
+        return values["status"], values["reason"].strip() or None
+
+
+class StatusScreen(StatusChoice):
+    def __init__(self, ref: str, current: str) -> None:
+        super().__init__(ref)
+        self.current = Status(current)
+
+    def heading(self) -> str:
+        return f"Status of {self.ref}: now {self.current.label}"
+
+    def status_options(self) -> list[Option]:
+        options = []
+        for status in allowed_from(self.current):
+            if status in BY_CHECKLIST:
+                continue
+            label = Text(status.label)
+            if is_reopen(self.current, status):
+                label.append("  (reopen: say why below)", style="dim")
+            options.append(Option(label, id=status.value))
+        return options
+
+    def perform(self, values: dict[str, Any]) -> str:
+        status, reason = self.chosen(values)
+        row = self.session.desk.tickets.update(self.ref, {"status": status}, reason=reason)
         return f"{self.ref} is now {Status(row['status']).label}"
