@@ -20,7 +20,8 @@ in one running console (Textual's pilot, headless, 120x40):
           screen until it is painted;
 * escape: escape on the ticket until the queue is painted again; floor: popping the
           plain screen;
-* the same for a ticket with 1,000 timeline events (added to the store once).
+* the same for a ticket with 1,000 timeline events (added to the store once), and for
+  each ``--pin REF`` (tickets of chosen shapes: the target holds for any ticket).
 
 Each figure is the median of ``--runs`` (at least 5), floor and deskcli alternating, in
 wall time and in the process's CPU time (on a machine shared with other work the CPU
@@ -107,7 +108,7 @@ from deskcli.tui.app import build_app
 from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.screens.ticket import TicketScreen
 
-runs, big = int(sys.argv[1]), sys.argv[2]
+runs, big, pinned = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 
 
 class Plain(Screen):
@@ -140,6 +141,8 @@ def shown(app, ref=None):
 async def main():
     out = {k: [] for k in ("floor_open", "open", "floor_escape", "escape", "open_big",
                            "escape_big")}
+    for ref in pinned:
+        out[f"open {ref}"], out[f"escape {ref}"] = [], []
     with open_desk() as desk:
         app = build_app(desk, tick=None, offer_samples=False, sync_every=None,
                         notify_every=None)
@@ -178,6 +181,17 @@ async def main():
                 await pilot.press("escape")
                 await until(pilot, lambda: isinstance(app.screen, QueueScreen))
                 escaped_big = since(start)
+                for ref in pinned:  # tickets of chosen shapes, opened the same way
+                    start = clocks()
+                    app.open_ticket(ref)
+                    await until(pilot, lambda: shown(app, ref))
+                    opened_pinned = since(start)
+                    start = clocks()
+                    await pilot.press("escape")
+                    await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+                    if i:
+                        out[f"open {ref}"].append(opened_pinned)
+                        out[f"escape {ref}"].append(since(start))
                 if i:  # the first round builds the ticket screen and warms caches
                     for key, value in (("floor_open", floor_open), ("open", opened),
                                        ("floor_escape", floor_escape), ("escape", escaped),
@@ -212,17 +226,19 @@ def big_ticket(home: Path, events: int = 1000) -> str:
     return f"#{out[-1]}"
 
 
-def ticket_bench(home: Path, runs: int) -> int:
+def ticket_bench(home: Path, runs: int, pinned: list[str] | None = None) -> int:
     ref = big_ticket(home)
     env = {**os.environ, "DESKCLI_HOME": str(home), "TEXTUAL": ""}
-    done = subprocess.run([sys.executable, "-c", TICKET, str(max(runs, 5)), ref], env=env,
+    done = subprocess.run([sys.executable, "-c", TICKET, str(max(runs, 5)), ref,
+                           *(pinned or [])], env=env,
                           check=True, capture_output=True, text=True)
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     ok = True
-    for what, floor, target in (("open", "floor_open", 0.100),
-                                ("escape", "floor_escape", 0.030),
-                                ("open_big", "floor_open", 0.100),
-                                ("escape_big", "floor_escape", 0.030)):
+    rows = [("open", "floor_open", 0.100), ("escape", "floor_escape", 0.030),
+            ("open_big", "floor_open", 0.100), ("escape_big", "floor_escape", 0.030)]
+    for pin in pinned or []:
+        rows += [(f"open {pin}", "floor_open", 0.100), (f"escape {pin}", "floor_escape", 0.030)]
+    for what, floor, target in rows:
         (wall, cpu), (floor_wall, floor_cpu) = figures[what], figures[floor]
         ok = ok and wall <= target
         print(f"{what:<11} wall {wall * 1000:7.1f} ms (floor {floor_wall * 1000:6.1f} ms, "
@@ -239,12 +255,16 @@ def main() -> int:
     parser.add_argument("--home", type=Path, help="reuse (or create) a seeded profile here")
     parser.add_argument("--ticket", action="store_true",
                         help="measure opening a ticket and going back instead")
+    parser.add_argument("--pin", action="append", default=[], metavar="REF",
+                        help="with --ticket: also open this ticket each round and report "
+                             "it on its own line (a P1 at its paging step, a resolved "
+                             "one, a long description ...); may be repeated")
     args = parser.parse_args()
     if args.ticket:
         with tempfile.TemporaryDirectory(prefix="deskcli-bench-") as scratch:
             home = args.home or Path(scratch)
             seed(home, args.tickets)
-            return ticket_bench(home, args.runs)
+            return ticket_bench(home, args.runs, args.pin)
 
     with tempfile.TemporaryDirectory(prefix="deskcli-bench-") as scratch:
         home = args.home or Path(scratch)

@@ -151,6 +151,18 @@ class KnowledgeBase:
             (rowid,))
         return int(done)
 
+    def changes_seen(self) -> tuple[int, int]:
+        """A value that moves whenever the store may have changed: a commit by another
+        connection (``PRAGMA data_version``) or any row written through this one
+        (``total_changes``). Equal twice, nothing was written in between."""
+        version = self.db.execute("PRAGMA data_version").fetchone()["data_version"]
+        return int(version), self.db.total_changes
+
+    def has_doc(self, ref_id: str) -> bool:
+        """Whether the index holds a document for this article or ticket."""
+        return self.db.execute("SELECT 1 FROM kb_docs WHERE ref_id = ?",
+                               (ref_id,)).fetchone() is not None
+
     def index_row(self, ref_id: str) -> Row | None:
         """What the index holds for one article or ticket (tests and repair checks)."""
         found: Row | None = self.db.execute(

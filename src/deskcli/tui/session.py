@@ -22,7 +22,7 @@ from deskcli.domain.tags import parse_tags
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.services.desk import Desk
 from deskcli.services.drafts import DraftStore
-from deskcli.services.kb import Hit, KbService
+from deskcli.services.kb import Hit, KbService, RepeatMemo
 from deskcli.services.tickets import TicketDetail
 from deskcli.storage.mail import MailLedger
 from deskcli.storage.queue_ids import QueueIds
@@ -217,6 +217,8 @@ class DeskSession:
         self._notify_desk: Desk | None = None
         self._notify_service: Any = None
         self._rules_desk: Desk | None = None
+        #: "Seen before" answers shared by the tickets opened until the store changes.
+        self._repeats = RepeatMemo()
 
     @property
     def tech(self) -> str:
@@ -331,7 +333,7 @@ class DeskSession:
                 extra["page"] = page_state(self.desk.outbound.queue.for_ticket(ticket["id"]))
                 extra["email"] = bool(self.desk.config.notify.email and ticket["caller_email"])
             if Status(ticket["status"]).is_open:
-                repeat = KbService.for_desk(self.desk).seen_before(ticket)
+                repeat = KbService.for_desk(self.desk).seen_before(ticket, self._repeats)
                 if repeat:
                     extra["repeat"] = repeat
             return TicketView(detail, facts.steps, silent, facts.minutes_logged, extra,

@@ -117,6 +117,9 @@ class QueueScreen(Screen[None]):
         return super().is_current and app.screen.styles.background.a < 1
 
     def on_screen_resume(self) -> None:
+        # Textual has asked to repaint the resumed screen whole, after the layout it also
+        # needs; counted among what that layout repaints, it is one paint, not two.
+        self._dirty_widgets.add(self)
         if self.table.loaded:
             self.table.load()
             self.desk_app.refresh_alerts()

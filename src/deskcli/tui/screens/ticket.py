@@ -207,6 +207,12 @@ class TicketScreen(Screen[None]):
         self._styled_for = self.app.theme
         event.prevent_default()  # instead of Screen's handler, which always re-styles
         Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=restyle))
+        # That handler asks for the whole screen to be repainted (the terminal still
+        # shows the queue). Textual lays out the new ticket first and paints what the
+        # layout changed, then paints the whole screen again for that request: two
+        # paints for one arrival. Counting the screen among what the layout repaints
+        # makes the layout's paint the whole screen, and the second finds nothing left.
+        self._dirty_widgets.add(self)
 
     def on_screen_resume(self) -> None:
         if self._fresh:  # a new screen, or ``show_ticket`` without ``then``

@@ -126,4 +126,7 @@ class DeskStatusBar(Static):
         line.append_text(right)
         if line != self._line:  # the same line again would cost a layout of the screen
             self._line = line
-            self.update(line)
+            # One line tall and as wide as the screen whatever it says: a new line needs
+            # a repaint, never a layout (the timer coming and going with every ticket
+            # opened laid the whole queue out again on the way back).
+            self.update(line, layout=False)
