@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from textual import events
+from textual.app import App
+from textual.message_pump import MessagePump
 from textual.pilot import Pilot
 from textual.worker import Worker, WorkerFailed, WorkerState
 
@@ -79,6 +81,122 @@ def track_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self, executor, func, *args)
 
     monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", run_in_executor)
+
+
+def _pumps(app: App[Any]) -> list[MessagePump]:
+    """The app and every node of every screen on the stack: all that can hold a message."""
+    pumps: list[MessagePump] = [app]
+    for screen in app.screen_stack:
+        pumps.extend(screen.walk_children(with_self=True))
+    return pumps
+
+
+def _working(pump: MessagePump) -> bool:
+    """The pump has a message queued, is still handling one (its task is not back waiting
+    on its queue), or has callbacks to run after the current message."""
+    if pump._closed or pump._closing:
+        return False
+    if pump._task is None:
+        return False
+    queue = pump._message_queue
+    return bool(queue.qsize() or pump._pending_message is not None or pump._next_callbacks
+                or not queue.ready_event._waiters)  # type: ignore[attr-defined]
+
+
+def _screen_pending(app: App[Any]) -> bool:
+    """The top screen has a layout, repaint or after-refresh callbacks still to do (what
+    its update timer does one frame later)."""
+    screen = app.screen
+    return bool(screen._layout_required or screen._scroll_required
+                or screen._repaint_required or screen._dirty_widgets
+                or screen._callbacks or screen._recompose_required)
+
+
+async def quiet(app: App[Any]) -> None:
+    """Return once the app has handled everything a key or a message set going: every
+    message queued on every screen, what handling them queued in turn, the screen's
+    layout and after-refresh callbacks, and animations.
+
+    Textual's pilot waits for this by watching the process's CPU time (``wait_for_idle``:
+    at least 20 ms of sleep, twice per key, longer while anything uses the CPU). That is
+    a guess, slow, and on a loaded machine a wrong one; this waits for the work itself.
+    It does not wait for worker threads or timers: ``settle`` and ``until`` do that.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT
+    spins = 0
+    while True:
+        assert loop.time() < deadline, (
+            f"the app was still handling messages after {SETTLE_TIMEOUT:.0f} s: "
+            f"{[p for p in _pumps(app) if _working(p)]}")
+        if app._exception is not None or not app.is_running:
+            return
+        if (any(not screen._is_mounted for screen in app.screen_stack)
+                or any(_working(pump) for pump in _pumps(app))):
+            # a handler may be awaiting I/O: yield at once a few times, then sleep a little
+            spins += 1
+            await asyncio.sleep(0 if spins < 50 else 0.001)
+            continue
+        if _screen_pending(app) and not app._batch_count:
+            app.screen._on_timer_update()  # the frame the update timer would draw
+            await asyncio.sleep(0)
+            continue
+        if not app._animator._complete_event.is_set():
+            await app._animator.wait_until_complete()
+            continue
+        return
+
+
+async def _press_keys(self: App[Any], keys: Iterable[str]) -> None:
+    """``App._press_keys`` (what ``Pilot.press`` calls) with the CPU-time guess after each
+    key replaced by :func:`quiet`. Each key is still a real key event from the driver,
+    handled by the app exactly as before, one at a time."""
+    import unicodedata
+
+    from textual.app import _character_to_key, _get_unicode_name_from_key
+    from textual.keys import REPLACED_KEYS
+
+    assert self._driver is not None
+    for key in keys:
+        if key.startswith("wait:"):
+            _, wait_ms = key.split(":")
+            await asyncio.sleep(float(wait_ms) / 1000)
+            await self._animator.wait_until_complete()
+            continue
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        original_key = REPLACED_KEYS.get(key, key)
+        char: str | None
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(original_key))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        key_event = events.Key(key, char)
+        key_event.set_sender(self)
+        # what ``driver.send_message`` schedules from the driver's thread, done here so
+        # the key is in the app's queue before ``quiet`` looks
+        await self._post_message(key_event)
+        await quiet(self)
+
+
+async def _pause(self: Pilot[Any], delay: float | None = None) -> None:
+    """``Pilot.pause()``: with no delay, wait for :func:`quiet` instead of the CPU guess."""
+    if delay is not None:
+        await _original_pause(self, delay)
+        return
+    await quiet(self.app)
+    self.app.screen._on_timer_update()
+
+
+_original_pause = Pilot.pause
+
+
+def quick_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``Pilot.press`` and ``Pilot.pause()`` wait for the app's work, not for a
+    CPU-time guess (see :func:`quiet`). The ``quick_keys`` fixture calls this for the
+    tests that take it (the key-count pilot: 500 real presses)."""
+    monkeypatch.setattr(App, "_press_keys", _press_keys)
+    monkeypatch.setattr(Pilot, "pause", _pause)
 
 
 def _busy_workers(app: DeskApp) -> list[Worker[Any]]:

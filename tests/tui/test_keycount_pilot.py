@@ -15,6 +15,7 @@ driving, 451 typed), 150 for the intake.
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 
 from deskcli.domain.engine import StepState
@@ -83,6 +84,7 @@ async def go_to(pilot: Pilot[int], key: str, *, search: bool = False) -> None:
         await settle(pilot)
 
 
+@pytest.mark.usefixtures("quick_keys")  # each key waits for its work, not 40 ms of idle
 def test_a_p3_first_contact_ticket_costs_few_keys(app: DeskApp) -> None:
     figures: dict[str, int] = {}
 

@@ -8,6 +8,7 @@ at once (``fill``), since what is tested is what the form does with it, not typi
 
 from __future__ import annotations
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -19,6 +20,9 @@ from deskcli.tui.widgets.checklist_sidebar import ChecklistSidebar
 from deskcli.tui.widgets.field_error import FieldError
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from tui.driving import drive, fill, go_to_step, pick, press, settle
+
+#: Keys wait for the app's work, not a CPU-time guess (``driving.quiet``).
+pytestmark = pytest.mark.usefixtures("quick_keys")
 
 GOOD_RESOLUTION = "Rebuilt the Outlook profile and cleared Credential Manager; KB 4567"
 
