@@ -28,7 +28,7 @@ from typing import Any
 from deskcli.domain.enums import Status
 
 from .queue import JOINS as _JOINS
-from .queue import OPEN_STATUSES, Queue
+from .queue import OPEN_STATUSES, Queue, text_condition
 from .store import Store
 
 _OPEN = ", ".join(repr(s) for s in OPEN_STATUSES)
@@ -135,14 +135,30 @@ class QueuePages:
 
     @classmethod
     def _body(cls, filters: dict[str, Any], *, total: int | None = None,
-              joins: bool = True) -> tuple[str, list[Any]]:
+              joins: bool = True,
+              names: tuple[bool, bool] = (True, True)) -> tuple[str, list[Any]]:
         """FROM/WHERE for ``filters`` (``Queue.filter``), steered to the index ``_plan``
         names for a long list. SQLite then walks the index and stops after a page, where
         its own choice (the status or client index, then a sort of every match) is what
         made the history slow. On the key's own index several priorities are checked on
-        each entry (``+``, the priority is in the key), and so are the statuses."""
+        each entry (``+``, the priority is in the key), and so are the statuses.
+
+        A text search (``text_condition``) on a short list finds its tickets through the
+        text index. A walk that reads the page's rows checks each row's own text (the
+        matches of a long list are dense, so a page is found after a few rows); a walk
+        for rowids only (``joins`` false) checks each index entry's rowid against the
+        text index's matches and the caller and client parts ``names`` keeps (those read
+        the ticket row), so skipping half a million entries reads no ticket."""
         filters, index = cls._plan(filters, total)
-        body, params = Queue.filter(**filters)
+        search = filters.get("search")
+        body, params = Queue.filter(**{**filters, "search": None})
+        if search:
+            callers, clients = names
+            condition, condition_params = text_condition(
+                search, scan=index is not None and joins,
+                callers=callers or index is None, clients=clients or index is None)
+            body = cls._and(body, condition)
+            params = [*params, *condition_params]
         if index is not None:
             body = body.replace("FROM tickets t ", f"FROM tickets t INDEXED BY {index} ", 1)
             if index != "tickets_queue_key_by_priority":
@@ -150,7 +166,7 @@ class QueuePages:
             # The status is checked on each entry too: one status held equal would make
             # SQLite sort what follows it in the key (the rowid) in a temporary B-tree.
             body = body.replace("t.status IN (", "+t.status IN (", 1)
-        if not joins and not filters.get("search"):
+        if not joins:
             body = body.replace(_JOINS, "", 1)  # rowids only: no caller or client needed
         return body, params
 
@@ -289,13 +305,27 @@ class QueuePages:
               offset: int) -> list[Row]:
         """``OFFSET`` over the index for rowids only (no caller or client is joined for
         the rows skipped), then the page's own rows by rowid."""
-        body, params = self._body(filters, total=total, joins=False)
+        body, params = self._body(filters, total=total, joins=False,
+                                  names=self._names(filters.get("search")))
         cursor = self._db.cursor()
         cursor.row_factory = None
         ids = [r[0] for r in cursor.execute(
             f"SELECT t.rowid {body} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset])]
         return self._by_rowid(ids)
+
+    def _names(self, search: str | None) -> tuple[bool, bool]:
+        """Whether any caller's and any client's name holds ``search``: a part of the
+        text search no name can meet is left out of a walk (it would read every row)."""
+        if not search:
+            return True, True
+        pattern = f"%{search}%"
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        callers, clients = cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM callers WHERE name LIKE ?), "
+            "EXISTS (SELECT 1 FROM clients WHERE name LIKE ?)", (pattern, pattern)).fetchone()
+        return bool(callers), bool(clients)
 
     def _by_rowid(self, ids: list[int]) -> list[Row]:
         """The page rows of ``ids``, in that order."""
