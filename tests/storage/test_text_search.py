@@ -111,12 +111,15 @@ def test_the_index_finds_what_the_scan_found(desk: Desk, search: str) -> None:
 
 
 @pytest.mark.parametrize("search", ["printer", "e", "#10", "p%r", "durand", "acme_corp", "1001"])
-@pytest.mark.parametrize("walk_above", [5, 2000])
+@pytest.mark.parametrize(("walk_above", "rows_read"), [(5, 0), (5, 20_000), (2000, 0)])
 def test_history_pages_of_a_search_are_the_scan_in_order(
-        desk: Desk, monkeypatch: pytest.MonkeyPatch, search: str, walk_above: int) -> None:
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, search: str, walk_above: int,
+        rows_read: int) -> None:
     """Every way to reach a page (first, by key either way, the End key, a jump), on
-    the short-list plan and on the walks a long list gets."""
+    the short-list plan and on the walks a long list gets (reading rows near an end,
+    the text index's matches further in)."""
     monkeypatch.setattr(queue_pages, "WALK_ABOVE", walk_above)
+    monkeypatch.setattr(queue_pages, "ROWS_READ_FOR_TEXT", rows_read)
     want = old_ids(desk.store, search)
     total = len(want)
     assert total >= 2

@@ -5,6 +5,7 @@ the console's queue ask for. Rows stream as plain tuples in ``rows.QueueRow`` fi
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -60,10 +61,8 @@ def text_condition(search: str, *, callers: bool = True, clients: bool = True,
                 "LIKE ?)", [pattern, pattern, pattern, f"{number}%"])
     parts: list[str] = []
     params: list[Any] = []
-    runs = [run for run in re.split(r"[%_]", search) if len(run) >= 3]
-    if runs:
-        phrase = " AND ".join('"' + run.translate(_ASCII_LOWER).replace('"', '""') + '"'
-                              for run in runs)
+    phrase = _phrase(search)
+    if phrase:
         part = "t.rowid IN (SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?)"
         params.append(phrase)
         if "%" in search or "_" in search:
@@ -79,24 +78,85 @@ def text_condition(search: str, *, callers: bool = True, clients: bool = True,
     if clients:
         parts.append("t.client_id IN (SELECT id FROM clients WHERE name LIKE ?)")
         params.append(pattern)
-    if "%" in number or "_" in number:
-        parts.append("CAST(t.number AS TEXT) LIKE ?")
-        params.append(f"{number}%")
-    elif not number:
-        parts.append("t.number IS NOT NULL")  # LIKE '%': every number
-    elif number == "0":
-        parts.append("t.number = 0")
-    elif re.fullmatch(r"[1-9][0-9]*", number):
-        # Whole ranges of the number's index; past 19 digits no 64-bit number is left.
-        start = int(number)
-        for width in range(_MAX_DIGITS - len(number) + 1):
-            low, high = start * 10 ** width, (start + 1) * 10 ** width - 1
-            if low > 2 ** 63 - 1:
-                break
-            parts.append("t.number BETWEEN ? AND ?")
-            params.extend([low, min(high, 2 ** 63 - 1)])
-    # Anything else (a letter, a space, a leading zero) is in no number's decimal text.
+    for part, part_params in _number_parts(number):
+        parts.append(part)
+        params.extend(part_params)
     return "(" + " OR ".join(parts) + ")", params
+
+
+def _phrase(search: str) -> str | None:
+    """The full-text query (``ticket_text``) whose matches hold every match of
+    ``LIKE '%search%'`` on a summary: each run of three or more characters between
+    wildcards, lowered as SQLite's ``lower`` does, as a quoted phrase. ``None`` when no
+    run is that long (no trigram to look up)."""
+    runs = [run for run in re.split(r"[%_]", search) if len(run) >= 3]
+    if not runs:
+        return None
+    return " AND ".join('"' + run.translate(_ASCII_LOWER).replace('"', '""') + '"'
+                        for run in runs)
+
+
+def _number_parts(number: str) -> list[tuple[str, list[Any]]]:
+    """Conditions on ``t.number`` equal to ``CAST(t.number AS TEXT) LIKE 'number%'``."""
+    if re.search(r"[^0-9%_-]", number):
+        # A letter, a space …: in no number's decimal text, wildcards or not.
+        return []
+    if "%" in number or "_" in number:
+        return [("CAST(t.number AS TEXT) LIKE ?", [f"{number}%"])]
+    if not number:
+        return [("t.number IS NOT NULL", [])]  # LIKE '%': every number
+    if number == "0":
+        return [("t.number = 0", [])]
+    if not re.fullmatch(r"[1-9][0-9]*", number):
+        # A leading zero or a minus sign: no ticket number is written so.
+        return []
+    # Whole ranges of the number's index; past 19 digits no 64-bit number is left.
+    start = int(number)
+    parts: list[tuple[str, list[Any]]] = []
+    for width in range(_MAX_DIGITS - len(number) + 1):
+        low, high = start * 10 ** width, (start + 1) * 10 ** width - 1
+        if low > 2 ** 63 - 1:
+            break
+        parts.append(("t.number BETWEEN ? AND ?", [low, min(high, 2 ** 63 - 1)]))
+    return parts
+
+
+def text_count(db: sqlite3.Connection, search: str) -> int | None:
+    """How many tickets ``search`` finds with no other filter (the history view), from
+    the indexes alone: the text index's count when no caller, client or number can
+    match, else the union of each part's rowids. ``None`` when the summary part has no
+    exact phrase (a short term, wildcards): the caller counts through the rows."""
+    if "%" in search or "_" in search:
+        return None
+    phrase = _phrase(search)
+    if phrase is None:
+        return None
+    pattern = f"%{search}%"
+    selects = ["SELECT rowid FROM ticket_text WHERE ticket_text MATCH ?"]
+    params: list[Any] = [phrase]
+    cursor = db.cursor()
+    cursor.row_factory = None
+    callers, clients = cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM callers WHERE name LIKE ?), "
+        "EXISTS (SELECT 1 FROM clients WHERE name LIKE ?)", (pattern, pattern)).fetchone()
+    if callers:
+        selects.append("SELECT rowid FROM tickets WHERE caller_id IN "
+                       "(SELECT id FROM callers WHERE name LIKE ?)")
+        params.append(pattern)
+    if clients:
+        selects.append("SELECT rowid FROM tickets WHERE client_id IN "
+                       "(SELECT id FROM clients WHERE name LIKE ?)")
+        params.append(pattern)
+    numbers = _number_parts(search.lstrip("#"))
+    if numbers:
+        selects.append("SELECT t.rowid FROM tickets t WHERE "
+                       + " OR ".join(part for part, _ in numbers))
+        params.extend(value for _, part_params in numbers for value in part_params)
+    if len(selects) == 1:
+        sql = "SELECT count(*) FROM ticket_text WHERE ticket_text MATCH ?"
+    else:
+        sql = f"SELECT count(*) FROM ({' UNION '.join(selects)})"
+    return int(cursor.execute(sql, params).fetchone()[0])
 
 
 class Queue:
@@ -213,10 +273,28 @@ class Queue:
             (*OPEN_STATUSES, *step_keys))
         return [(row["number"], row["provisional"]) for row in rows]
 
+    @staticmethod
+    def _narrowed(filters: dict[str, Any]) -> bool:
+        """Whether ``filters`` hold anything but a text search (every status is none)."""
+        statuses = filters.get("statuses")
+        if statuses and _EVERY_STATUS <= set(statuses):
+            statuses = None
+        elif not statuses and filters.get("open_only", True):
+            return True
+        return bool(statuses) or any(
+            filters.get(name) not in (None, "", [], ())
+            for name in ("priorities", "types", "client", "assignee", "due_before",
+                         "due_after", "risk_before"))
+
     def count(self, **filters: Any) -> int:
         """How many tickets ``filters`` select. No filter reads the caller or the
         client's row through the joins, so they go, and a filter's index (the history
         view's, migration 14; the text index, migration 15) answers the count alone."""
+        search = filters.get("search")
+        if search and not self._narrowed(filters):
+            found = text_count(self.db, search)
+            if found is not None:
+                return found
         body, params = self.filter(**filters)
         body = body.replace(JOINS, "", 1)
         return int(self.db.execute(f"SELECT count(*) AS n {body}", params).fetchone()["n"])

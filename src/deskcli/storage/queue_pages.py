@@ -81,6 +81,10 @@ FILTER_INDEXES: dict[str, str] = {
 #: A list longer than this is paged by walking the key's index (see ``QueuePages._body``).
 WALK_ABOVE = 2000
 
+#: A text search's page near an end of a long list is found by reading about this many
+#: rows at most (``QueuePages._walk``); further in, the text index is used instead.
+ROWS_READ_FOR_TEXT = 20_000
+
 Key = tuple[Any, ...]
 Row = tuple[Any, ...]
 
@@ -304,11 +308,23 @@ class QueuePages:
     def _walk(self, filters: dict[str, Any], total: int | None, order: str, limit: int,
               offset: int) -> list[Row]:
         """``OFFSET`` over the index for rowids only (no caller or client is joined for
-        the rows skipped), then the page's own rows by rowid."""
-        body, params = self._body(filters, total=total, joins=False,
-                                  names=self._names(filters.get("search")))
+        the rows skipped), then the page's own rows by rowid.
+
+        With a text search near either end of a long list (the End key), the rows are
+        read and their own text checked, as the first page does: the matches are dense
+        enough that few rows come before the page, where looking them up in the text
+        index would first gather every match. Deeper in, each index entry is checked
+        against the text index's matches instead, and no ticket row is read."""
+        search = filters.get("search")
         cursor = self._db.cursor()
         cursor.row_factory = None
+        if search and total:
+            tickets = cursor.execute("SELECT max(rowid) FROM tickets").fetchone()[0] or 0
+            if (offset + limit) * tickets < ROWS_READ_FOR_TEXT * total:
+                body, params = self._body(filters, total=total)
+                return self._select(body, params, order, limit, offset)
+        body, params = self._body(filters, total=total, joins=False,
+                                  names=self._names(search))
         ids = [r[0] for r in cursor.execute(
             f"SELECT t.rowid {body} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset])]
