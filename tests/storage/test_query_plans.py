@@ -182,6 +182,9 @@ def _history_pages(desk: Desk) -> None:
             (every, {"search": "#12"}), (every, {"search": "pri%er"}),
             (every, {"search": "printer", "priorities": ["P1", "P2"]}),
             (["closed"], {"search": "mail"}), (["closed"], {}),
+            (["closed"], {"search": "printer", "assignee": "dana", "priorities": ["P3"]}),
+            (every, {"search": "Acme", "client": "acme"}),
+            (["resolved"], {"search": "VPN", "priorities": ["P1", "P2"]}),
             (["closed"], {"priorities": ["P1", "P2"]}), (["resolved"], {"client": "acme"}),
             (["closed"], {"assignee": "dana", "client": "acme", "priorities": ["P3"]})):
         filters: dict[str, Any] = {"statuses": statuses, **extra}

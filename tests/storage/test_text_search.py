@@ -88,6 +88,54 @@ def old_ids(store: Store, search: str, statuses: list[str] | None = None) -> lis
     return [str(row[0]) for row in rows]
 
 
+def old_filtered(store: Store, filters: dict[str, Any]) -> list[str]:
+    """The reference under other filters too: the queue's filter without the search,
+    and the old ``LIKE`` clause."""
+    search = str(filters["search"])
+    body, params = Queue.filter(**{**filters, "search": None})
+    body += (" AND " if " WHERE " in body else " WHERE ") + (
+        "(t.summary LIKE ? OR c.name LIKE ? OR k.name LIKE ? "
+        "OR CAST(t.number AS TEXT) LIKE ?)")
+    cursor = store.db.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(f"SELECT t.id {body} ORDER BY {Queue.ORDER}",
+                          [*params, *[f"%{search}%"] * 3, f"{search.lstrip('#')}%"])
+    return [str(row[0]) for row in rows]
+
+
+COMBINED: list[dict[str, Any]] = [
+    {"statuses": ["closed"], "search": "printer", "priorities": ["P2", "P3"]},
+    {"statuses": EVERY, "search": "e", "assignee": "dana"},
+    {"statuses": EVERY, "search": "printer", "client": "Harbor Logistics"},
+    {"statuses": ["resolved"], "search": "#10"},
+    {"statuses": EVERY, "search": "er", "priorities": ["P1", "P4"]},
+    {"statuses": None, "open_only": True, "search": "mail"},
+]
+
+
+@pytest.mark.parametrize("filters", COMBINED, ids=lambda f: ",".join(
+    f"{k}={v}" for k, v in f.items() if v))
+@pytest.mark.parametrize(("walk_above", "rows_read"), [(5, 0), (5, 20_000), (2000, 0)])
+def test_a_search_with_other_filters_pages_as_the_scan(
+        desk: Desk, monkeypatch: pytest.MonkeyPatch, filters: dict[str, Any],
+        walk_above: int, rows_read: int) -> None:
+    monkeypatch.setattr(queue_pages, "WALK_ABOVE", walk_above)
+    monkeypatch.setattr(queue_pages, "ROWS_READ_FOR_TEXT", rows_read)
+    want = old_filtered(desk.store, filters)
+    assert desk.store.queue.count(**filters) == len(want)
+    pages = QueuePages(desk.store)
+    total = len(want)
+    got: list[str] = []
+    rows = pages.page(0, 9, total=total, **filters)
+    while rows:
+        got += [str(row[0]) for row in rows]
+        rows = pages.page(len(got), 9, total=total, after=key_of(rows[-1]), **filters)
+    assert got == want
+    for at in (total // 2, max(total - 9, 0)):
+        assert [str(r[0]) for r in pages.page(at, 9, total=total, **filters)] == \
+            want[at:at + 9]
+
+
 def new_ids(store: Store, search: str, statuses: list[str] | None = None) -> list[str]:
     rows = store.queue.rows(statuses=statuses or EVERY, search=search)
     return [str(row[0]) for row in rows]
