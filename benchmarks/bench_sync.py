@@ -136,7 +136,8 @@ def _store_rows(store: Any) -> dict[str, list[tuple[Any, ...]]]:
     db = sqlite3.connect(store.path)
     tables = [r[0] for r in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND name NOT LIKE 'kb_fts%' AND sql NOT LIKE 'CREATE VIRTUAL%'")]
+        "AND name NOT LIKE 'kb_fts%' AND name NOT LIKE 'ticket_text%' "
+        "AND sql NOT LIKE 'CREATE VIRTUAL%'")]
     rows = {t: [tuple(r) for r in db.execute(f'SELECT * FROM "{t}"')] for t in tables}
     db.close()
     return rows

@@ -160,3 +160,24 @@ def test_the_system_id_source_mints_unique_version_7_ids_in_threads_and_forks() 
     os.waitpid(child, 0)
     ours = [new_id() for _ in range(50)]
     assert len(theirs) == 50 and not set(theirs) & set(ours)
+
+
+@given(st.one_of(
+    st.text(max_size=90),
+    st.builds(lambda w, c, n: f"{w:015d}-{c:06d}-{n}", st.integers(0, 10**15 - 1),
+              st.integers(0, 10**6 - 1), st.from_regex(r"[A-Za-z0-9_.-]{1,64}",
+                                                       fullmatch=True)),
+    st.from_regex(r"[0-9٠-٩ +-]{15}-[0-9]{6}-[a-z\n]{1,3}", fullmatch=True),
+    st.none(), st.integers()))
+def test_a_stamps_wall_is_read_as_strictly_as_the_stamp(text: object) -> None:
+    """``wall_of`` (a pull checks thousands of stamps) accepts exactly what ``parse``
+    accepts, with the same wall time, and refuses the rest with parse's message."""
+    try:
+        want: int | str = hlc.parse(text).wall_ms
+    except ValueError as error:
+        want = str(error)
+    try:
+        got: int | str = hlc.wall_of(text)
+    except ValueError as error:
+        got = str(error)
+    assert got == want

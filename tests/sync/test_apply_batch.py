@@ -52,7 +52,8 @@ def _dump(desk: Desk) -> dict[str, list[tuple[Any, ...]]]:
     with sqlite3.connect(desk.store.path) as raw:
         tables = [r[0] for r in raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name NOT LIKE 'kb_fts%' AND name != 'meta'")]
+            "AND name NOT LIKE 'kb_fts%' AND name NOT LIKE 'ticket_text_%' "
+            "AND name != 'meta'")]
         return {table: sorted(map(tuple, raw.execute(f'SELECT * FROM "{table}"')), key=repr)
                 for table in tables}
 

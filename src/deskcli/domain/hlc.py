@@ -48,6 +48,14 @@ def parse(text: Any) -> Hlc:
     return Hlc(int(match[1]), int(match[2]), match[3])
 
 
+def wall_of(text: Any) -> int:
+    """The wall milliseconds of a stamp from outside, checked exactly as ``parse``
+    checks it, without building the stamp (a pull checks thousands)."""
+    if isinstance(text, str) and _STAMP.fullmatch(text) is not None:
+        return int(text[:15])
+    return parse(text).wall_ms  # raises, with parse's own message
+
+
 def bounded(stamp: Hlc | None, now_ms: int, max_ahead_ms: int = MAX_AHEAD_MS) -> Hlc | None:
     """``stamp``, or None when it is further ahead of ``now_ms`` than a clock may drift:
     a clock once pushed that far by a forged stamp starts again from the real time."""

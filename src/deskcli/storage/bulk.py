@@ -15,6 +15,9 @@ from typing import Any
 
 from .store import Store
 
+#: The trigger that puts each new ticket's summary in the text index (migration 15).
+TEXT_TRIGGER = "ticket_text_added"
+
 
 class BulkWriter:
     """``insert`` must run inside ``store.transaction()``; ``checkpoint`` outside it."""
@@ -66,24 +69,33 @@ class BulkWriter:
     @contextmanager
     def tickets_indexed_together(self) -> Iterator[None]:
         """Inside one transaction: tickets written in the block are put in the knowledge
-        base's index together at its end (``KnowledgeBase.index_tickets_after``) instead
-        of one by one by their trigger, which is dropped for the block and created again
-        from its own saved text before the transaction commits. A failure rolls the
-        whole transaction back, the trigger's removal with it."""
+        base's index (``KnowledgeBase.index_tickets_after``) and the queue's text index
+        (``TEXT_TRIGGER``) together at its end instead of one by one by their triggers,
+        which are dropped for the block and created again from their own saved text
+        before the transaction commits. A failure rolls the whole transaction back, the
+        triggers' removal with it."""
         self.store.require_tx()
-        db, name = self._db, self.store.kb.TICKET_TRIGGER
-        found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
-                           (name,)).fetchone()
-        if found is None:  # nothing to hold back (an older schema)
+        db = self._db
+        held: list[str] = []
+        for name in (self.store.kb.TICKET_TRIGGER, TEXT_TRIGGER):
+            found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                               "AND name = ?", (name,)).fetchone()
+            if found is not None:  # else nothing to hold back (an older schema)
+                held.append(found["sql"] if isinstance(found, dict) else found[0])
+                db.execute(f"DROP TRIGGER {name}")
+        if not held:
             yield
             return
-        sql = found["sql"] if isinstance(found, dict) else found[0]
         last = db.execute("SELECT coalesce(max(rowid), 0) AS n FROM tickets").fetchone()
         after = int(last["n"] if isinstance(last, dict) else last[0])
-        db.execute(f"DROP TRIGGER {name}")
         yield
-        self.store.kb.index_tickets_after(after)
-        db.execute(sql)
+        for sql in held:
+            if self.store.kb.TICKET_TRIGGER in sql:
+                self.store.kb.index_tickets_after(after)
+            else:
+                db.execute("INSERT INTO ticket_text(rowid, text) "
+                           "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?", (after,))
+            db.execute(sql)
 
     def checkpoint(self) -> None:
         """Copy the log into the database file and let the next batch reuse it from the

@@ -490,6 +490,31 @@ first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-
 coalesce(urgency_due, ''), coalesce(number, 0), status);
 """
 
+#: The queue's text search as an index (``storage/queue.py``, ``text_condition``): a
+#: full-text table of every ticket's summary, cut in trigrams so a substring is found
+#: without reading every ticket. It holds ``lower(summary)`` (SQLite's ``lower`` folds
+#: ASCII letters only) and is case-sensitive, so a match is exactly what ``LIKE`` finds
+#: (ASCII letters regardless of case, any other character as written). Kept in step by
+#: triggers; its rowid is the ticket's. The search also matches the caller's name, so a
+#: caller's tickets get an index of their own.
+V15_TICKET_TEXT = """
+CREATE VIRTUAL TABLE IF NOT EXISTS ticket_text USING fts5(
+    text, tokenize = 'trigram case_sensitive 1');
+DELETE FROM ticket_text;
+INSERT INTO ticket_text(rowid, text) SELECT rowid, lower(summary) FROM tickets;
+CREATE TRIGGER IF NOT EXISTS ticket_text_added AFTER INSERT ON tickets BEGIN
+    INSERT INTO ticket_text(rowid, text) VALUES (new.rowid, lower(new.summary));
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_text_changed AFTER UPDATE OF summary ON tickets
+WHEN old.summary IS NOT new.summary BEGIN
+    UPDATE ticket_text SET text = lower(new.summary) WHERE rowid = new.rowid;
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_text_removed AFTER DELETE ON tickets BEGIN
+    DELETE FROM ticket_text WHERE rowid = old.rowid;
+END;
+CREATE INDEX IF NOT EXISTS tickets_by_caller ON tickets(caller_id);
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -511,6 +536,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
      V13_LINKS),
     (14, "the queue key behind each history filter: assignee, client, priority",
      V14_FILTERED_QUEUE_KEYS),
+    (15, "the queue's text search as an index: summaries in trigrams, tickets by caller",
+     V15_TICKET_TEXT),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Derived tables: filled by the new store's triggers, never copied.
-_DERIVED = ("kb_docs", "kb_fts")
+_DERIVED = ("kb_docs", "kb_fts", "ticket_text")
 _SKIPS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 1 << 20, 1 << 24, 1 << 32)
 
 

@@ -187,13 +187,13 @@ class ChangeApplier:
     def _check(change: Mapping[str, Any], limit_ms: int) -> str | None:
         """Why a row must not be applied here, or None."""
         try:
-            stamp = hlc_mod.parse(change.get("hlc"))
+            wall_ms = hlc_mod.wall_of(change.get("hlc"))
             schema.check_op(change, from_server=change.get("origin") == SERVER_ORIGIN)
         except schema.OpInvalid as error:
             return f"{error} (field {error.field})" if error.field else str(error)
         except ValueError as error:
             return f"bad stamp: {error}"
-        if stamp.wall_ms > limit_ms:
+        if wall_ms > limit_ms:
             return "stamped further ahead of the server's clock than any honest machine"
         return None
 
@@ -336,6 +336,8 @@ class _PageBatch:
         #: A client's contract tier changed in this page: created tickets' clocks may
         #: have been computed from the old one.
         self.tier_changed = False
+        #: (table, created?, names of a value) -> names kept, None for all (``_kept``).
+        self.shapes: dict[tuple[str, bool, tuple[str, ...]], tuple[str, ...] | None] = {}
 
     @staticmethod
     def suits(changes: Sequence[Mapping[str, Any]]) -> bool:
@@ -398,17 +400,14 @@ class _PageBatch:
         if table is None:
             return False
         value = change["value"]
-        cols = self.applier.columns_of(table)
         if kind == "append":
             if self._exists(table, entity_id):
                 return False
-            self.inserts.setdefault(table, {})[entity_id] = {
-                k: v for k, v in value.items() if k in cols}
+            self.inserts.setdefault(table, {})[entity_id] = self._kept(table, value, False)
             return True
         if kind == "create":
             if not self._exists(table, entity_id):
-                row = {k: v for k, v in value.items()
-                       if k in cols and k not in DERIVED_FIELDS}
+                row = self._kept(table, value, True)
                 if entity == "ticket":
                     self._take_number(row.get("number"), entity_id)
                     row.update(self.applier.tickets.derived_for_new(
@@ -426,6 +425,22 @@ class _PageBatch:
         if kind == "set" and change.get("field"):
             return self._set(entity, table, entity_id, change["field"], value, change["hlc"])
         return False
+
+    def _kept(self, table: str, value: Mapping[str, Any], created: bool) -> dict[str, Any]:
+        """A copy of ``value`` with only the table's own columns (and, for a created row,
+        none the store derives itself): what ``_apply_one`` keeps. The names to keep are
+        worked out once per table and set of names, as a page's rows share a few."""
+        names = tuple(value)
+        shape = (table, created, names)
+        keep = self.shapes.get(shape)
+        if keep is None:
+            cols = self.applier.columns_of(table)
+            kept = tuple(k for k in names
+                         if k in cols and not (created and k in DERIVED_FIELDS))
+            keep = self.shapes[shape] = None if kept == names else kept
+        if keep is None:
+            return dict(value)
+        return {k: value[k] for k in keep}
 
     def _tier(self, client_id: Any) -> str | None:
         """The client's contract tier as the row-by-row path would read it here."""
