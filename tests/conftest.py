@@ -33,6 +33,15 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * len(os.sched_getaffinity(0))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, the longest tests go first (see ``longest_first.py``); every
+    worker sorts the same way, so the collections still match."""
+    if hasattr(config, "workerinput"):
+        from longest_first import longest_first
+
+        longest_first(items)
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test may touch a real profile: DESKCLI_HOME points into the test's tmp dir."""

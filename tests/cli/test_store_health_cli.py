@@ -21,14 +21,21 @@ from pathlib import Path
 import pytest
 
 from deskcli.storage import health
+from sync.forkserver import ForkServer
 
 pytestmark = pytest.mark.subprocess
 
 
 def deskcli(home: Path, *args: str, umask: int | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``python -m deskcli ARGS`` run to its end. Forked from the fork server (the same
+    entry point and code in a process of its own, without the import time: these tests
+    are about what commands do to a store, not how they start), except under a
+    ``umask``, which needs a real start."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESKCLI_")}
     env.update(DESKCLI_HOME=str(home), DESKCLI_TECH="dana")
+    if umask is None:
+        return ForkServer.get().run(list(args), env, timeout=timeout)
 
     def set_umask() -> None:
         if umask is not None:

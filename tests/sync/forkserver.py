@@ -170,7 +170,7 @@ def _child(request: dict[str, Any]) -> None:
             runpy.run_path(request["script"], run_name="__main__")
         else:
             sys.argv = ["deskcli", *request["argv"]]
-            from deskcli.cli.main import run
+            from deskcli.cli.launch import run  # what ``python -m deskcli`` runs
 
             run()
         code = 0
