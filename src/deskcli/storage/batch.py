@@ -16,46 +16,28 @@ reaches the database after the rows it refers to.
 What a flush costs is mostly SQLite's per-statement work, not the rows: each table's rows
 go in ``INSERT … VALUES (…), (…)`` statements of up to 200 rows (``BulkWriter``), which
 write the same rows in the same order as one statement per row at about two thirds of
-the CPU. Per op, the Python work is kept to building the payload and encoding it once:
-the clock stamp is two integers, and the JSON encoder is built once per process.
+the CPU. Per op, the Python work is kept to building the payload and encoding it once
+(``encode_json``); the clock stamp is two integers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import hlc as hlc_mod
 
 from .bulk import BulkWriter
+from .encoding import encode_json
 
 if TYPE_CHECKING:
     from deskcli.storage.store import Store
 
 
-def _encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, sort_keys=True)``, as ``Store._op`` encodes
-    an op's value, to the byte. ``JSONEncoder.encode`` builds a new C encoder on every
-    call; here it is built once (the same arguments ``JSONEncoder.iterencode`` passes),
-    which takes a third off each op. Python builds without the C accelerator fall back to
-    the plain encoder."""
-    plain = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-    if c_make_encoder is None:  # pragma: no cover - CPython always has _json
-        return plain.encode
-    chunks = c_make_encoder({}, plain.default, encode_basestring, None, ": ", ", ", True,
-                            False, True)
+#: The store's JSON encoder (``storage/encoding.py``), shared with the ticket service's
+#: timeline details and step data.
+ENCODE = encode_json
 
-    def encode(value: Any) -> str:
-        if isinstance(value, str):
-            return plain.encode(value)
-        return "".join(chunks(value, 0))
-    return encode
-
-
-#: See ``_encoder``; shared with the ticket service's timeline details.
-ENCODE = _encoder()
 
 #: The outbox columns an op fills (``seq`` is the database's, ``state`` its default).
 _OUTBOX_COLUMNS = ("op_id", "entity", "entity_id", "kind", "field", "value", "hlc",
