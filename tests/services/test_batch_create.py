@@ -220,3 +220,26 @@ def test_taking_ops_to_push_unpacks_first(tmp_path: Path) -> None:
             o["op_id"] for o in ops}
     finally:
         desk.close()
+
+
+def test_a_listener_that_flushes_mid_ticket_still_writes_the_same(tmp_path: Path) -> None:
+    """A change listener (the outbound planner) makes the batch flush in the middle of a
+    ticket: its ops so far go out as one row, the rest as rows of their own, and the
+    ops are still exactly those of the one-at-a-time path."""
+    drafts = [NewTicket.from_mapping(r) for r in RECORDS + MORE]
+    batched, plain = _desk(tmp_path / "a"), _desk(tmp_path / "b")
+    heard: list[str] = []
+    try:
+        _seed(batched)
+        _seed(plain)
+        for desk in (batched, plain):
+            desk.tickets.on_change = lambda what, *_: heard.append(what)
+        batched.tickets.create_many(drafts)
+        _one_at_a_time(plain, drafts)
+        assert "created" in heard
+        assert _dump(batched) == _dump(plain)
+        batched.store.sync.unpack_bundles()
+        assert _raw_outbox(batched) == _raw_outbox(plain)
+    finally:
+        batched.close()
+        plain.close()
