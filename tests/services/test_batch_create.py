@@ -57,9 +57,8 @@ def _dump(desk: Desk) -> dict[str, Any]:
     db = desk.store.db
     out: dict[str, Any] = {t: [dict(r) for r in db.execute(f"SELECT * FROM {t} ORDER BY 1, 2")]
                            for t in TABLES}
-    # The ops as they go out (a bundle row read as the ops it holds), without ``seq``.
     out["outbox"] = [{k: v for k, v in r.items() if k != "seq"}
-                     for r in desk.store.sync.outbox()]
+                     for r in db.execute("SELECT * FROM outbox ORDER BY seq")]
     out["hlc"] = desk.store.meta("hlc")
     return out
 
@@ -175,57 +174,9 @@ def test_a_write_failing_at_any_table_leaves_nothing(tmp_path: Path, table: str,
         desk.close()
 
 
-def _raw_outbox(desk: Desk) -> list[dict[str, Any]]:
-    return [{k: v for k, v in r.items() if k != "seq"}
-            for r in desk.store.db.execute("SELECT * FROM outbox ORDER BY seq")]
-
-
-def test_one_outbox_row_per_ticket_unpacks_into_the_rows_of_one_at_a_time(
-        tmp_path: Path) -> None:
-    """The batch writes a ticket's create and its records' appends as one outbox row
-    (``storage/opbundle.py``); unpacked, in place and in order (a note written after the
-    import stays after it), the outbox holds exactly the rows of the plain path."""
-    drafts = [NewTicket.from_mapping(r) for r in (RECORDS + MORE) * 2]
-    batched, plain = _desk(tmp_path / "a"), _desk(tmp_path / "b")
-    try:
-        _seed(batched)
-        _seed(plain)
-        made = batched.tickets.create_many(drafts)
-        _one_at_a_time(plain, drafts)
-        for desk in (batched, plain):
-            desk.tickets.add_note(made[0][0], "written after the import", internal=True)
-        kinds = [r["kind"] for r in _raw_outbox(batched)]
-        assert kinds.count("bundle") == len(drafts) and len(kinds) < len(_raw_outbox(plain))
-        assert batched.store.sync.outbox_count() == plain.store.sync.outbox_count()
-        assert batched.store.sync.unpack_bundles() == len(drafts)
-        assert _raw_outbox(batched) == _raw_outbox(plain)
-        assert batched.store.sync.unpack_bundles() == 0
-        assert batched.store.sync.outbox_count() == plain.store.sync.outbox_count()
-    finally:
-        batched.close()
-        plain.close()
-
-
-def test_taking_ops_to_push_unpacks_first(tmp_path: Path) -> None:
-    """Pushes, acknowledgements and rejections name ops one by one: ``pending_ops``
-    hands out the ops themselves, each its own row."""
-    desk = _desk(tmp_path / "a")
-    try:
-        desk.tickets.create_many([NewTicket.from_mapping(r) for r in RECORDS])
-        shown = desk.store.sync.outbox()
-        ops = desk.store.sync.pending_ops(10_000)
-        assert [o["op_id"] for o in ops] == [o["op_id"] for o in shown]
-        assert all(o["kind"] in ("create", "append", "set") for o in ops)
-        assert desk.store.sync.own_ops([o["op_id"] for o in ops]) == {
-            o["op_id"] for o in ops}
-    finally:
-        desk.close()
-
-
 def test_a_listener_that_flushes_mid_ticket_still_writes_the_same(tmp_path: Path) -> None:
     """A change listener (the outbound planner) makes the batch flush in the middle of a
-    ticket: its ops so far go out as one row, the rest as rows of their own, and the
-    ops are still exactly those of the one-at-a-time path."""
+    ticket: the rows and ops are still exactly those of the one-at-a-time path."""
     drafts = [NewTicket.from_mapping(r) for r in RECORDS + MORE]
     batched, plain = _desk(tmp_path / "a"), _desk(tmp_path / "b")
     heard: list[str] = []
@@ -238,8 +189,6 @@ def test_a_listener_that_flushes_mid_ticket_still_writes_the_same(tmp_path: Path
         _one_at_a_time(plain, drafts)
         assert "created" in heard
         assert _dump(batched) == _dump(plain)
-        batched.store.sync.unpack_bundles()
-        assert _raw_outbox(batched) == _raw_outbox(plain)
     finally:
         batched.close()
         plain.close()

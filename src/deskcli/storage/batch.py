@@ -5,9 +5,7 @@ clock stamp in ``meta``, a read of the sync cursor, the outbox op (and a field v
 for a new record). For 10,000 imported tickets that is a quarter of a million round
 trips. ``BatchWriter`` writes exactly the same rows and ops, but keeps the clock and the
 cursor in memory for the transaction and sends each table's rows in one ``executemany``
-when flushed; ``meta`` gets the clock's last stamp once. A ticket's ops are one outbox
-row (``storage/opbundle.py``), unpacked into the very rows of the one-at-a-time path
-before they are pushed.
+when flushed; ``meta`` gets the clock's last stamp once.
 
 Rows are held until ``flush``: whoever buffers here must flush before anything reads
 those tables (the ticket service flushes before a change notice and before any update
@@ -31,7 +29,6 @@ from deskcli.domain import hlc as hlc_mod
 
 from .bulk import BulkWriter
 from .encoding import encode_json, fast_encoder
-from .opbundle import OpBundle
 
 if TYPE_CHECKING:
     from deskcli.storage.store import Store
@@ -75,8 +72,6 @@ class BatchWriter:
         self._rows: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         self._outbox: list[tuple[Any, ...]] = []
         self._versions: list[tuple[str, str, str, str]] = []
-        #: The ops of the ticket being written, until another ticket or a flush.
-        self._bundle: OpBundle | None = None
         self._encode = fast_encoder()
         self._bulk = BulkWriter(store)
 
@@ -92,11 +87,7 @@ class BatchWriter:
 
     def insert(self, table: str, row: Mapping[str, Any], *, sync: bool = True,
                op_extra: Mapping[str, Any] | None = None) -> None:
-        """The same row and op ``Store.insert`` writes, held until ``flush``.
-
-        A ticket's ``create`` and the ``append``s of its own records that follow it
-        (its events and step records) go into one outbox row (``storage/opbundle.py``),
-        each op whole, with the id and stamp it would have had as a row of its own."""
+        """The same row and op ``Store.insert`` writes, held until ``flush``."""
         self._rows.setdefault((table, tuple(row)), []).append(tuple(row.values()))
         if not sync:
             return
@@ -111,43 +102,22 @@ class BatchWriter:
         entity = self._entity[table]
         stamp = self._stamp()
         entity_id = str(row["id"])
-        at = str(row.get("at") or row.get("created_at") or "")
-        op_id = self.new_id()
+        self._outbox.append((
+            self.new_id(), entity, entity_id, kind, None,
+            self._encode(payload), stamp, self._base_seq,
+            str(row.get("at") or row.get("created_at") or "")))
         if kind == "create":
             self._versions.append((entity, entity_id, "*", stamp))
-        bundle = self._bundle
-        if table == "tickets":
-            self._close_bundle()
-            bundle = self._bundle = OpBundle(entity_id, at)
-        elif bundle is None or kind != "append" or row.get("ticket_id") != bundle.ticket_id:
-            self._close_bundle()
-            self._outbox.append((op_id, entity, entity_id, kind, None,
-                                 self._encode(payload), stamp, self._base_seq, at))
-            return
-        bundle.add(op_id, entity, kind, stamp, dict(payload), at)
-
-    def _close_bundle(self) -> None:
-        """Queue the open ticket's ops: one bundle row, or a plain row for a lone op."""
-        bundle, self._bundle = self._bundle, None
-        if bundle is None:
-            return
-        if len(bundle.ops) == 1:
-            op_id, entity, kind, stamp, value, at = bundle.ops[0]
-            self._outbox.append((op_id, entity, str(value["id"]), kind, None,
-                                 self._encode(value), stamp, self._base_seq, at))
-        else:
-            self._outbox.append(bundle.row(self._base_seq, self._encode))
 
     @property
     def pending(self) -> bool:
-        return bool(self._rows or self._outbox or self._bundle)
+        return bool(self._rows or self._outbox)
 
     def flush(self) -> None:
         """Write every held row, op and field version, and the clock's last stamp."""
         if not self.pending and not self._ticked:
             return
         self.store.require_tx()
-        self._close_bundle()
         bulk = self._bulk
         # Parents first (a ticket names its client and caller), then in order of arrival.
         held = sorted(self._rows.items(), key=lambda item: _PARENTS.get(item[0][0], 99))

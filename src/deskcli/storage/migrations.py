@@ -490,10 +490,6 @@ first_response_at IS NULL AND status IN ('new', 'open', 'in-progress', 'pending-
 coalesce(urgency_due, ''), coalesce(number, 0), status);
 """
 
-V15_OUTBOX_BUNDLES = """
-CREATE INDEX IF NOT EXISTS outbox_bundles ON outbox(seq, field) WHERE kind = 'bundle';
-"""
-
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -515,8 +511,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
      V13_LINKS),
     (14, "the queue key behind each history filter: assignee, client, priority",
      V14_FILTERED_QUEUE_KEYS),
-    (15, "outbox: bulk creation's one row per new ticket (storage/opbundle.py), found "
-         "and counted from an index", V15_OUTBOX_BUNDLES),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -13,7 +13,6 @@ from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.numbering import Authority, Lease
 
 from .encoding import encode_json
-from .opbundle import BUNDLE, UNPACKED, as_rows, unpack
 from .rows import Row
 
 if TYPE_CHECKING:
@@ -28,69 +27,25 @@ class SyncState:
         self.db = store.db
 
     def outbox(self) -> list[Row]:
-        """Every op, in order; a bundle row (``storage/opbundle.py``) shown as the ops it
-        holds, without writing anything."""
-        return as_rows(list(self.db.execute("SELECT * FROM outbox ORDER BY seq")))
+        return list(self.db.execute("SELECT * FROM outbox ORDER BY seq"))
 
     def outbox_count(self) -> int:
-        """Changes not yet accepted by a team server (what the status bar calls unsent):
-        ops, counting each op a bundle row holds (its ``field``; bundles are unsent)."""
-        plain = self.db.execute(
-            "SELECT count(*) AS n FROM outbox WHERE state = 'pending'").fetchone()["n"]
-        held = self.db.execute(
-            "SELECT coalesce(sum(CAST(field AS INTEGER) - 1), 0) AS n FROM outbox "
-            "WHERE kind = 'bundle'").fetchone()["n"]
-        return int(plain) + int(held)
+        """Changes not yet accepted by a team server (what the status bar calls unsent)."""
+        return int(self.db.execute(
+            "SELECT count(*) AS n FROM outbox WHERE state = 'pending'").fetchone()["n"])
 
     def pending_ops(self, limit: int) -> list[Row]:
-        self.unpack_bundles()
         return list(self.db.execute(
             "SELECT * FROM outbox WHERE state = 'pending' ORDER BY seq LIMIT ?", (limit,)))
 
-    def unpack_bundles(self) -> int:
-        """Turn every bundle row back into the rows of the ops it holds, in place in the
-        outbox's order: the bundle and every row after it are written again, in order
-        (new ``seq`` numbers, the same order). One transaction (the caller's, if it is
-        in one). Done before anything needs ops one by one: a push (acknowledgements
-        and rejections name op ids), recognising own ops in the feed, amending unsent
-        ops. Returns how many bundles were unpacked."""
-        if self._first_bundle() is None:
-            return 0
-        with self.store.transaction():
-            first = self._first_bundle()  # another process may have unpacked meanwhile
-            if first is None:
-                return 0
-            rows = list(self.db.execute("SELECT * FROM outbox WHERE seq >= ? ORDER BY seq",
-                                        (first,)))
-            self.db.execute("DELETE FROM outbox WHERE seq >= ?", (first,))
-            again: list[tuple[Any, ...]] = []
-            bundles = 0
-            for row in rows:
-                if row["kind"] == BUNDLE:
-                    again.extend(unpack(row))
-                    bundles += 1
-                else:
-                    again.append(tuple(row[c] for c in UNPACKED))
-            from .bulk import BulkWriter  # beside the store, which imports this module
-
-            BulkWriter(self.store).insert("outbox", UNPACKED, again)
-            return bundles
-
-    def _first_bundle(self) -> int | None:
-        row = self.db.execute(
-            "SELECT min(seq) AS s FROM outbox WHERE kind = 'bundle'").fetchone()
-        return None if row["s"] is None else int(row["s"])
-
     def mark_acked(self, op_ids: Sequence[str], server_seq: int) -> None:
         self.store.require_tx()
-        self.unpack_bundles()  # an op id names one row (a no-op once ops were pushed)
         self.db.executemany(
             "UPDATE outbox SET state = 'acked', acked_seq = ? WHERE op_id = ?",
             [(server_seq, op_id) for op_id in op_ids])
 
     def mark_rejected(self, op_id: str, reason: str, at: str) -> None:
         self.store.require_tx()
-        self.unpack_bundles()
         self.db.execute("UPDATE outbox SET state = 'rejected' WHERE op_id = ?", (op_id,))
         self.db.execute(
             "INSERT OR REPLACE INTO sync_rejections(op_id, reason, rejected_at) VALUES (?, ?, ?)",
@@ -140,7 +95,6 @@ class SyncState:
                                changes: Mapping[str, Any]) -> None:
         """Amend a create op that was never sent (numbers handed over when joining a team)."""
         self.store.require_tx()
-        self.unpack_bundles()
         for op in self.db.execute(
                 "SELECT op_id, value FROM outbox WHERE entity = ? AND entity_id = ? AND "
                 "kind = 'create' AND state = 'pending'", (entity, entity_id)).fetchall():
@@ -152,13 +106,11 @@ class SyncState:
     def rewrite_pending_value(self, op_id: str, value: Any) -> None:
         """Amend an op that was never sent (its authors, when the store joins a team)."""
         self.store.require_tx()
-        self.unpack_bundles()
         self.db.execute("UPDATE outbox SET value = ? WHERE op_id = ? AND state = 'pending'",
                          (encode_json(value), op_id))
 
     def own_ops(self, op_ids: Sequence[str]) -> set[str]:
         """Which of these op ids this store made (its own changes echoed by the server)."""
-        self.unpack_bundles()
         found: set[str] = set()
         for start in range(0, len(op_ids), 500):
             chunk = list(op_ids[start:start + 500])
