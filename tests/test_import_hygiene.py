@@ -22,9 +22,11 @@ CORE_MODULES = [
     "deskcli.notify.email", "deskcli.storage.outbound", "deskcli.services.mail",
     "deskcli.storage.mail", "deskcli.services.rules", "deskcli.storage.rules",
 ]
-#: imapclient loads only when a mailbox is actually opened (``deskcli.intake.imap``).
+#: imapclient loads only when a mailbox is actually opened (``deskcli.intake.imap``);
+#: orjson only when bulk creation starts (``storage/encoding.py``: loading it costs a
+#: short command more than it saves).
 FORBIDDEN = ["textual", "fastapi", "uvicorn", "httpx", "sqlalchemy", "sqlmodel", "pydantic",
-             "imapclient", "alembic"]
+             "imapclient", "alembic", "orjson"]
 #: The sync client may use httpx, but only once a sync actually runs.
 DOMAIN_FORBIDDEN = FORBIDDEN + ["sqlite3", "deskcli.storage", "deskcli.services", "rich",
                                 "typer"]

@@ -172,3 +172,23 @@ def test_a_write_failing_at_any_table_leaves_nothing(tmp_path: Path, table: str,
         desk.tickets.create(NewTicket(summary="after the failure"))  # the store still works
     finally:
         desk.close()
+
+
+def test_a_listener_that_flushes_mid_ticket_still_writes_the_same(tmp_path: Path) -> None:
+    """A change listener (the outbound planner) makes the batch flush in the middle of a
+    ticket: the rows and ops are still exactly those of the one-at-a-time path."""
+    drafts = [NewTicket.from_mapping(r) for r in RECORDS + MORE]
+    batched, plain = _desk(tmp_path / "a"), _desk(tmp_path / "b")
+    heard: list[str] = []
+    try:
+        _seed(batched)
+        _seed(plain)
+        for desk in (batched, plain):
+            desk.tickets.on_change = lambda what, *_: heard.append(what)
+        batched.tickets.create_many(drafts)
+        _one_at_a_time(plain, drafts)
+        assert "created" in heard
+        assert _dump(batched) == _dump(plain)
+    finally:
+        batched.close()
+        plain.close()

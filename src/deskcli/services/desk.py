@@ -36,6 +36,10 @@ class LazyChecklists(Mapping[str, "Checklist"]):
     def __init__(self, config_dir: Path | None) -> None:
         self._config_dir = config_dir
         self._loaded: dict[str, Checklist] | None = None
+        #: The built-in keys, once it is known the team added no files (see
+        #: ``__contains__``): asked once per record of ``new --from``, it must not list
+        #: the folders again each time (two directory scans per record).
+        self._keys: frozenset[str] | None = None
 
     def _all(self) -> dict[str, Checklist]:
         if self._loaded is None:
@@ -50,11 +54,14 @@ class LazyChecklists(Mapping[str, "Checklist"]):
     def __contains__(self, key: object) -> bool:
         """Whether a checklist exists, without reading the built-in ones when the team
         has added none (``deskcli new`` asks only this)."""
+        if self._keys is not None:
+            return key in self._keys
         if self._loaded is None:
             from deskcli import checklists as checklist_files
 
             if not checklist_files.has_team_files(self._config_dir):
-                return key in checklist_files.builtin_keys()
+                self._keys = checklist_files.builtin_keys()
+                return key in self._keys
         return key in self._all()
 
     def __iter__(self) -> Iterator[str]:

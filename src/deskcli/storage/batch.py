@@ -16,46 +16,29 @@ reaches the database after the rows it refers to.
 What a flush costs is mostly SQLite's per-statement work, not the rows: each table's rows
 go in ``INSERT … VALUES (…), (…)`` statements of up to 200 rows (``BulkWriter``), which
 write the same rows in the same order as one statement per row at about two thirds of
-the CPU. Per op, the Python work is kept to building the payload and encoding it once:
-the clock stamp is two integers, and the JSON encoder is built once per process.
+the CPU. Per op, the Python work is kept to building the payload and encoding it once
+(orjson, ``encoding.fast_encoder``); the clock stamp is two integers.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import hlc as hlc_mod
 
 from .bulk import BulkWriter
+from .encoding import encode_json, fast_encoder
 
 if TYPE_CHECKING:
     from deskcli.storage.store import Store
 
 
-def _encoder() -> Callable[[Any], str]:
-    """``json.dumps(value, ensure_ascii=False, sort_keys=True)``, as ``Store._op`` encodes
-    an op's value, to the byte. ``JSONEncoder.encode`` builds a new C encoder on every
-    call; here it is built once (the same arguments ``JSONEncoder.iterencode`` passes),
-    which takes a third off each op. Python builds without the C accelerator fall back to
-    the plain encoder."""
-    plain = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-    if c_make_encoder is None:  # pragma: no cover - CPython always has _json
-        return plain.encode
-    chunks = c_make_encoder({}, plain.default, encode_basestring, None, ": ", ", ", True,
-                            False, True)
+#: The store's JSON encoder (``storage/encoding.py``), shared with the ticket service's
+#: timeline details and step data (the ops' values in a batch use orjson's, which gives
+#: the same text).
+ENCODE = encode_json
 
-    def encode(value: Any) -> str:
-        if isinstance(value, str):
-            return plain.encode(value)
-        return "".join(chunks(value, 0))
-    return encode
-
-
-#: See ``_encoder``; shared with the ticket service's timeline details.
-ENCODE = _encoder()
 
 #: The outbox columns an op fills (``seq`` is the database's, ``state`` its default).
 _OUTBOX_COLUMNS = ("op_id", "entity", "entity_id", "kind", "field", "value", "hlc",
@@ -89,6 +72,7 @@ class BatchWriter:
         self._rows: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         self._outbox: list[tuple[Any, ...]] = []
         self._versions: list[tuple[str, str, str, str]] = []
+        self._encode = fast_encoder()
         self._bulk = BulkWriter(store)
 
     def _stamp(self) -> str:
@@ -120,7 +104,7 @@ class BatchWriter:
         entity_id = str(row["id"])
         self._outbox.append((
             self.new_id(), entity, entity_id, kind, None,
-            ENCODE(payload), stamp, self._base_seq,
+            self._encode(payload), stamp, self._base_seq,
             str(row.get("at") or row.get("created_at") or "")))
         if kind == "create":
             self._versions.append((entity, entity_id, "*", stamp))

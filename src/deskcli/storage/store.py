@@ -14,7 +14,6 @@ that runs its SQL on the one shared connection (``store.db``) and calls
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from deskcli.domain import hlc as hlc_mod
 from . import health
 from .attachments import Attachments
 from .contacts import Contacts
+from .encoding import encode_json
 from .health import StoreDamaged, StoreError
 from .kb import KnowledgeBase
 from .metrics import Metrics
@@ -364,7 +364,7 @@ class Store:
             "INSERT INTO outbox(op_id, entity, entity_id, kind, field, value, hlc, base_seq,"
             " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._new_id(), entity, entity_id, kind, field,
-             json.dumps(value, ensure_ascii=False, sort_keys=True), stamp,
+             encode_json(value), stamp,
              int(cursor) if cursor else None, created_at),
         )
         if kind in ("set", "create"):

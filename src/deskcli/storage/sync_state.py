@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from deskcli.domain import hlc as hlc_mod
 from deskcli.domain.numbering import Authority, Lease
 
+from .encoding import encode_json
 from .rows import Row
 
 if TYPE_CHECKING:
@@ -99,14 +100,14 @@ class SyncState:
                 "kind = 'create' AND state = 'pending'", (entity, entity_id)).fetchall():
             value = {**json.loads(op["value"]), **changes}
             self.db.execute("UPDATE outbox SET value = ? WHERE op_id = ?",
-                             (json.dumps(value, ensure_ascii=False, sort_keys=True),
+                             (encode_json(value),
                               op["op_id"]))
 
     def rewrite_pending_value(self, op_id: str, value: Any) -> None:
         """Amend an op that was never sent (its authors, when the store joins a team)."""
         self.store.require_tx()
         self.db.execute("UPDATE outbox SET value = ? WHERE op_id = ? AND state = 'pending'",
-                         (json.dumps(value, ensure_ascii=False, sort_keys=True), op_id))
+                         (encode_json(value), op_id))
 
     def own_ops(self, op_ids: Sequence[str]) -> set[str]:
         """Which of these op ids this store made (its own changes echoed by the server)."""
