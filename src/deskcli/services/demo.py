@@ -15,6 +15,8 @@ that has joined a server refuses it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import queue
@@ -32,6 +34,7 @@ from deskcli.domain.ids import stable_id
 from deskcli.domain.numbering import Authority, next_local_block
 from deskcli.domain.sla import SlaPolicy, compute_clock
 from deskcli.domain.timefmt import to_iso
+from deskcli.storage import bulk_load
 from deskcli.storage.bulk import BulkWriter
 from deskcli.storage.store import Store
 
@@ -119,6 +122,12 @@ class DemoResult:
 #: tickets) and the log is checkpointed before the next, so the write-ahead log and the
 #: memory a load takes stay the size of one batch however many tickets are asked for.
 BATCH = 10_000
+
+#: Loads of this many tickets or more build the secondary indexes after the rows.
+INDEXES_AFTER_FROM = 20_000
+#: The tables a load writes many rows to, whose plain indexes it can build afterwards.
+LOADED_TABLES = ("tickets", "events", "notes", "time_entries", "step_records",
+                 "csat_responses")
 
 TICKET_COLUMNS = (
     "id", "number", "provisional", "checklist", "type", "status", "priority", "impact",
@@ -219,7 +228,8 @@ class _Rows:
 
 def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
          new_id: Callable[[], str], rng_seed: int = 7,
-         open_share: float | None = None, batch: int = BATCH) -> DemoResult:
+         open_share: float | None = None, batch: int = BATCH,
+         indexes_after: bool | None = None) -> DemoResult:
     """Write ``count`` sample tickets with timelines; returns the numbers used.
 
     By default most tickets are history and a few hundred are open, like a real desk;
@@ -228,6 +238,11 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     Tickets are written ``batch`` at a time, each batch in a transaction of its own with
     the store's count of sample tickets (``meta.demo_tickets``), so a load interrupted
     part-way leaves whole batches, each counted, and the numbers of the rest unused.
+
+    With ``indexes_after`` (by default for a load of ``INDEXES_AFTER_FROM`` tickets or
+    more into a store holding no more than that), the plain indexes of the loaded tables
+    are dropped for the load and built again at its end (``storage.bulk_load``); a load
+    stopped part-way leaves them recorded, and the next opening of the store builds them.
     """
     if count < 1:
         raise Refused("give at least one ticket to create")
@@ -280,10 +295,25 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     # Rows are generated in a thread of their own while SQLite writes the previous chunk
     # (it lets go of the GIL while it works), a few chunks ahead at most.
     producer = _Producer(make, count, block.start, batch)
+    if indexes_after is None:
+        # Worth it when the load is most of what the indexes will hold: rebuilding them
+        # over a large existing store for a few sample tickets would cost more.
+        indexes_after = count >= INDEXES_AFTER_FROM and count >= store.tickets.count()
+    collecting = gc.isenabled()
+    # The rows hold no reference cycles; a collection pass over the millions of tuples
+    # in flight finds nothing and costs a few per cent of the load.
+    gc.disable()
     producer.start()
     try:
-        # The sample rows are made with their tickets: no parent to look up per row.
-        with bulk.loading(check_references=False):
+        with contextlib.ExitStack() as load:
+            # A large load goes in under a rollback journal (new pages are written once,
+            # not to a log and then again), with the indexes built after the rows; only
+            # when no other connection has the store open (else as any batch goes in).
+            unlogged = indexes_after and load.enter_context(bulk_load.rollback_journal(store))
+            # The sample rows are made with their tickets: no parent to look up per row.
+            load.enter_context(bulk.loading(check_references=False))
+            if unlogged:
+                load.enter_context(bulk_load.indexes_deferred(store, LOADED_TABLES))
             done = 0
             while done < count:
                 size = min(batch, count - done)
@@ -298,9 +328,13 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                     store.set_meta("demo_tickets",
                                    str(int(store.meta("demo_tickets") or 0) + written))
                 done += written
-                bulk.checkpoint()
+                if not unlogged:
+                    bulk.checkpoint()
+            producer.stop()  # before the indexes are built: nothing left to make
     finally:
         producer.stop()
+        if collecting:
+            gc.enable()
     return DemoResult(count, block.start, block.end - 1)
 
 
