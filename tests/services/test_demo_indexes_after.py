@@ -6,6 +6,7 @@ builds again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -207,3 +208,46 @@ def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) 
         assert indexed == db.execute("SELECT count(*) AS n FROM tickets WHERE status IN "
                                      "('resolved', 'closed')").fetchone()["n"] > 0
         assert not os.path.exists(f"{database}-journal")
+
+
+def test_a_running_load_is_left_to_build_its_own_indexes(desk: Desk) -> None:
+    """Another deskcli opening the store while a load has its indexes away (this process,
+    or another that holds the load's lock) does not build them under the load's feet;
+    once no live process holds the lock, the next opening does."""
+    path = desk.store.path
+    before = schema(desk.store.db)
+
+    def reopen() -> bool:
+        other = Store.open(path, ids=new_id, now_ms=lambda: 0,
+                           now_iso=lambda: "2026-01-01T00:00:00Z")
+        try:
+            return other.meta(bulk_load.DEFERRED_KEY) is None and bool(other.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'step_records_by_ticket'"
+            ).fetchone())
+        finally:
+            other.close()
+
+    with bulk_load.indexes_deferred(desk.store, demo.LOADED_TABLES) as dropped:
+        assert "tickets_queue_key" in dropped
+        assert not reopen()  # this process's own load
+    assert reopen()
+    # A load in another process (its indexes away, its record in meta) holds the lock
+    # until it dies.
+    with desk.store.transaction():
+        indexes = bulk_load.deferrable(desk.store, demo.LOADED_TABLES)
+        desk.store.set_meta(bulk_load.DEFERRED_KEY, json.dumps(indexes))
+        for name, _sql in indexes:
+            desk.store.db.execute(f"DROP INDEX {name}")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys\n"
+         f"d = os.open({str(path) + '-load'!r}, os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.lockf(d, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        assert not reopen()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert reopen()
+    assert schema(desk.store.db) == before

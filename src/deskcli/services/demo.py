@@ -23,7 +23,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -153,13 +153,14 @@ def fast_ids(unix_ms: int | None = None) -> Callable[[], str]:
     in the same millisecond do not collide."""
     ms = (time.time_ns() // 1_000_000) if unix_ms is None else unix_ms
     seed = int.from_bytes(os.urandom(10), "big")
-    return _Stream(ms, counter=(seed >> 32) & ((1 << 41) - 1), low=seed & 0xFFFFFFFF)
+    return _Stream(ms, counter=(seed >> 32) & ((1 << 41) - 1), low=seed & 0xFFFFFFFF).next
 
 
 class _Stream:
     """Ordered UUIDv7-shaped ids: 48-bit time, then a 42-bit counter across rand_a and
-    the top of rand_b, then 32 fixed low bits. Each id is three table look-ups joined,
-    since a large load asks for tens of millions."""
+    the top of rand_b, then 32 fixed low bits. Each id is two strings joined (the part
+    the counter's high bits set changes once per 65,536 ids), handed out by a generator:
+    a large load asks for tens of millions."""
 
     def __init__(self, unix_ms: int, *, counter: int, low: int) -> None:
         ms = f"{unix_ms & ((1 << 48) - 1):012x}"
@@ -169,17 +170,19 @@ class _Stream:
         # rand_a: the counter's top 12 bits; then the variant (0b10) and 14 more bits;
         # then its low 16 bits and the fixed low 32.
         self._low = [f"{n:04x}{tail}" for n in range(1 << 16)]
-        self._middle: dict[int, str] = {}
+        #: The next id: the generator's own ``__next__`` (no Python frame of ours per id).
+        self.next: Callable[[], str] = self._ids().__next__
 
     def __call__(self) -> str:
-        n = self._counter
-        self._counter = n + 1
-        high = n >> 16
-        middle = self._middle.get(high)
-        if middle is None:
-            middle = self._middle[high] = (
-                f"{self._prefix}{high >> 14 & 0xFFF:03x}-{0x8000 | (high & 0x3FFF):04x}-")
-        return middle + self._low[n & 0xFFFF]
+        return self.next()
+
+    def _ids(self) -> Iterator[str]:
+        high, first = self._counter >> 16, self._counter & 0xFFFF
+        while True:
+            middle = f"{self._prefix}{high >> 14 & 0xFFF:03x}-{0x8000 | (high & 0x3FFF):04x}-"
+            for tail in self._low[first:] if first else self._low:
+                yield middle + tail
+            high, first = high + 1, 0
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -289,7 +292,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     # stream (no draw from ``new_id``), started where this block's numbers start, so a
     # second load on the same store never repeats the first's.
     own_ids = _Stream(int(now.timestamp() * 1000), counter=block.start << 8,
-                      low=0x5A3D1E70)
+                      low=0x5A3D1E70).next
     care = _AfterCare(random.Random(rng_seed * 7919 + 1), now, own_ids)
     make = _TicketMaker(rng, now, policy, new_id, own_ids, care, callers, count, open_share)
     # Rows are generated in a thread of their own while SQLite writes the previous chunk

@@ -16,9 +16,11 @@ rule while rows go in, so it stays.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 
 #: ``meta`` key holding ``[[name, sql], …]`` of the indexes dropped for a load in progress.
 DEFERRED_KEY = "deferred_indexes"
+
+#: Stores this process is loading with their indexes away (``indexes_deferred``).
+_LOADING: set[Path] = set()
 
 
 def deferrable(store: Store, tables: Sequence[str]) -> list[tuple[str, str]]:
@@ -39,6 +44,31 @@ def deferrable(store: Store, tables: Sequence[str]) -> list[tuple[str, str]]:
 
 
 @contextmanager
+def loading_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on ``<store>-load`` beside the store, held by a process while its
+    load has indexes away; yields whether it was taken (with ``wait=False``, False when a
+    live process holds it). The kernel lets go of it when that process dies, however it
+    dies, which is what tells a running load from a killed one. A file of its own: closing
+    any descriptor of the store itself would drop SQLite's own locks on it."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): every load counts as stopped
+        yield True
+        return
+    lock = path.with_name(path.name + "-load")
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(descriptor)  # and with it the lock
+
+
+@contextmanager
 def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
     """Drop the plain indexes of ``tables`` (recording them in ``meta`` in the same
     transaction), yield their names, and build them again when the block ends, however
@@ -46,6 +76,20 @@ def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]
 
     A process killed inside the block leaves the record; ``restore_deferred`` (run by
     ``Store.open``) finishes the job."""
+    key = store.path.absolute()
+    with loading_lock(store.path, wait=True):
+        # POSIX locks belong to the process: another connection of this one would take
+        # the lock too (and drop it when it closed), so the process notes its own loads.
+        _LOADING.add(key)
+        try:
+            with _deferred(store, tables) as dropped:
+                yield dropped
+        finally:
+            _LOADING.discard(key)
+
+
+@contextmanager
+def _deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
     with store.transaction():
         dropped = deferrable(store, tables)
         waiting = _pending(store.meta(DEFERRED_KEY)) + dropped
@@ -60,10 +104,11 @@ def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]
             store.set_meta(DEFERRED_KEY, None)
 
 
-def restore_deferred(connection: sqlite3.Connection) -> bool:
+def restore_deferred(connection: sqlite3.Connection, path: Path) -> bool:
     """Build the indexes a stopped load left out (see the module's docstring); whether
-    there were any. For ``Store.open``, on its raw connection, before the migrations (the
-    recorded statements belong to the schema they were taken from)."""
+    it did. For ``Store.open``, on its raw connection, before the migrations (the
+    recorded statements belong to the schema they were taken from). A load still running
+    (its process holds ``loading_lock``) is left to build them itself."""
     try:
         found = connection.execute("SELECT value FROM meta WHERE key = ?",
                                    (DEFERRED_KEY,)).fetchone()
@@ -71,6 +116,15 @@ def restore_deferred(connection: sqlite3.Connection) -> bool:
         return False
     if found is None:
         return False
+    if path.absolute() in _LOADING:  # this very process is loading it
+        return False
+    with loading_lock(path, wait=False) as free:
+        if not free:
+            return False
+        return _restore(connection)
+
+
+def _restore(connection: sqlite3.Connection) -> bool:
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have finished it while this one waited for the lock.
@@ -114,10 +168,14 @@ def rollback_journal(store: Store) -> Iterator[bool]:
     before: a crash mid-transaction leaves a hot journal that the next connection rolls
     back. Entered and left outside a transaction."""
     db = store.db
+    patience = _mode(db.execute("PRAGMA busy_timeout").fetchone())
+    db.execute("PRAGMA busy_timeout = 0")  # another connection's hold will not end soon
     try:
         switched = _mode(db.execute("PRAGMA journal_mode = DELETE").fetchone()) == "delete"
     except sqlite3.OperationalError:  # another connection has the store open
         switched = False
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(patience)}")
     try:
         yield switched
     finally:

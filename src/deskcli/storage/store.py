@@ -186,7 +186,7 @@ class Store:
                     f"{path} was written by a newer deskcli (schema {version}, this one "
                     f"knows up to {LATEST}); upgrade deskcli to open it")
             # A large load stopped part-way leaves indexes to build (storage/bulk_load.py).
-            restore_deferred(connection)
+            restore_deferred(connection, path)
             for number, _description, script in MIGRATIONS:
                 if version < number <= migrate_to:
                     cls._apply_migration(connection, number, script)
