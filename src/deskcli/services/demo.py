@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import json
 import os
 import queue
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -302,10 +304,15 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
         # Worth it when the load is most of what the indexes will hold: rebuilding them
         # over a large existing store for a few sample tickets would cost more.
         indexes_after = count >= INDEXES_AFTER_FROM and count >= store.tickets.count()
-    collecting = gc.isenabled()
+    collecting, interval = gc.isenabled(), sys.getswitchinterval()
     # The rows hold no reference cycles; a collection pass over the millions of tuples
     # in flight finds nothing and costs a few per cent of the load.
     gc.disable()
+    # The writer lets go of the GIL for every statement SQLite runs and needs it back to
+    # bind the next; while the generator holds it, Python hands it over only every
+    # switch interval (5 ms by default), so each of the writer's ~80 statements per
+    # thousand tickets could wait that long. A shorter interval for the load.
+    sys.setswitchinterval(min(interval, 0.0005))
     producer.start()
     try:
         with contextlib.ExitStack() as load:
@@ -336,6 +343,7 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             producer.stop()  # before the indexes are built: nothing left to make
     finally:
         producer.stop()
+        sys.setswitchinterval(interval)
         if collecting:
             gc.enable()
     return DemoResult(count, block.start, block.end - 1)
@@ -397,6 +405,8 @@ class _Producer:
 
 _PRIORITIES = [Priority.P1, Priority.P2, Priority.P3, Priority.P4]
 _WEIGHTS = [0.05, 0.25, 0.45, 0.25]
+#: What ``choices`` adds up from ``_WEIGHTS`` on every call (the same floats, once).
+_CUM_WEIGHTS = list(itertools.accumulate(_WEIGHTS))
 _OPEN_STATUSES = [Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.IN_PROGRESS,
                   Status.PENDING_CALLER, Status.PENDING_THIRD_PARTY, Status.ESCALATED]
 _DONE_STATUSES = [Status.CLOSED, Status.CLOSED, Status.RESOLVED]
@@ -437,7 +447,7 @@ class _TicketMaker:
         rng, now, new_id = self.rng, self.now, self.new_id
         issue = rng.choice(ISSUES)
         summary, category, ttype, error, verbatim, resolution, cause = issue
-        priority = rng.choices(_PRIORITIES, _WEIGHTS)[0]
+        priority = rng.choices(_PRIORITIES, cum_weights=_CUM_WEIGHTS)[0]
         caller_id, client_id, tier = rng.choice(self.callers)
         is_open = i >= self.open_from
         if is_open:
