@@ -116,7 +116,12 @@ def floor_copy(source: Path, target: Path, batch: int) -> None:
         "'time_entries', 'step_records', 'csat_responses') ORDER BY rowid")]
     for name, _sql in indexes:
         db.execute(f"DROP INDEX {name}")
-    db.execute("ATTACH DATABASE ? AS src", (f"file:{source}?mode=ro",))
+    # Read-only. Without a log to read, opened immutable: nothing about the source is
+    # written, not even its shared-memory index (``--floor-from`` names a store that
+    # must stay untouched).
+    wal = source.with_name(source.name + "-wal")
+    mode = "mode=ro" if wal.exists() and wal.stat().st_size else "immutable=1"
+    db.execute("ATTACH DATABASE ? AS src", (f"file:{source}?{mode}",))
     tickets = db.execute("SELECT count(*) AS n FROM src.tickets").fetchone()["n"] or 1
     for table in TABLES:
         columns = [r["name"] for r in db.execute(f"PRAGMA src.table_info({table})")]
@@ -159,27 +164,51 @@ def index_tickets(db: Any, low: int, high: int) -> None:
                "WHERE t.rowid BETWEEN ? AND ? ORDER BY d.doc", (low, high))
 
 
-def round_trip(tickets: int, scratch: Path, batch: int) -> tuple[Run, Run]:
+def round_trip(tickets: int, scratch: Path, batch: int,
+               floor_from: Path | None = None) -> tuple[Run, Run]:
     home = scratch / "cmd"
     env = {**os.environ, "DESKCLI_HOME": str(home), "PYTHONPATH": str(ROOT / "src"),
            "DESKCLI_TECH": "bench"}
     database = home / "data" / "deskcli.db"
     command = measure([sys.executable, "-m", "deskcli", "demo", "--tickets", str(tickets)],
                       env, database)
+    check_store(database, tickets, scratch / "fresh" / "fresh.db")
+    if floor_from is not None:  # only one large store on the disk at a time
+        shutil.rmtree(home)
     target = scratch / "floor" / "floor.db"
     target.parent.mkdir(parents=True)
-    floor = measure([sys.executable, __file__, "--floor", str(database), str(target),
-                     "--batch", str(batch)], env, target)
+    floor = measure([sys.executable, __file__, "--floor",
+                     str(floor_from or database), str(target), "--batch", str(batch)],
+                    env, target)
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(target.parent)
+    return command, floor
+
+
+def check_store(database: Path, tickets: int, fresh: Path) -> None:
+    """What the demo promises: every ticket there, no row to sync, every resolved ticket
+    in the knowledge base's index, and the schema of a fresh store (every index and
+    trigger back, nothing owed in ``meta``), in write-ahead-log mode."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from deskcli.storage.store import Store
+
+    Store.open(fresh, ids=lambda: "0" * 32, now_ms=lambda: 0,
+               now_iso=lambda: "2026-01-01T00:00:00Z").close()
+    schema = "SELECT type, name, tbl_name, sql FROM sqlite_master"
+    with sqlite3.connect(fresh) as empty:
+        expected = set(empty.execute(schema))
     with sqlite3.connect(database) as check:  # the demo's promise: no row syncs
+        assert set(check.execute(schema)) == expected
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert check.execute("SELECT count(*) FROM meta WHERE key = 'deferred_indexes'"
+                             ).fetchone()[0] == 0
         assert check.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
         assert check.execute("SELECT count(*) FROM tickets").fetchone()[0] == tickets
         # Every resolved or closed sample ticket is in the knowledge base's index.
         assert check.execute("SELECT count(*) FROM kb_docs WHERE kind = 'ticket'").fetchone()[
             0] == check.execute("SELECT count(*) FROM tickets "
                                 "WHERE status IN ('resolved', 'closed')").fetchone()[0]
-    shutil.rmtree(home)
-    shutil.rmtree(target.parent)
-    return command, floor
+    shutil.rmtree(fresh.parent)
 
 
 def main() -> int:
@@ -188,6 +217,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scratch", type=Path, default=None,
                         help="Where the stores are built (default: a temporary folder).")
+    parser.add_argument("--floor-from", type=Path, default=None,
+                        help="Copy the floor's rows from this store (opened immutable, "
+                        "never written) instead of the demo's own, removing the demo's "
+                        "store first: one large store on the disk at a time.")
     parser.add_argument("--batch", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--floor", nargs=2, type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,7 +237,8 @@ def main() -> int:
         runs = []
         try:
             for n in range(args.rounds):
-                command, floor = round_trip(tickets, scratch / str(n), batch)
+                command, floor = round_trip(tickets, scratch / str(n), batch,
+                                            args.floor_from)
                 runs.append((command, floor))
                 print(f"{tickets:>9,} round {n + 1}: deskcli {command.seconds:7.1f} s "
                       f"(cpu {command.cpu:6.1f} s) {command.peak_rss_mib:5.0f} MiB RSS "
