@@ -69,6 +69,7 @@ def test_indexes_built_after_leave_the_same_store(tmp_path: Path) -> None:
             "tickets_queue_key_by_priority", "step_records_by_ticket",
             "events_by_kind_at"} <= {name for kind, name, *_ in after if kind == "index"}
     assert rows_after == rows_before
+    assert not (tmp_path / "after" / "data" / "deskcli.db-load").exists()
     assert not any(r["key"] == bulk_load.DEFERRED_KEY for r in rows_after["meta"])
     assert not any(r["key"] == "demo_tickets" and r["value"] != "1500"
                    for r in rows_after["meta"])
@@ -208,6 +209,7 @@ def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) 
         assert indexed == db.execute("SELECT count(*) AS n FROM tickets WHERE status IN "
                                      "('resolved', 'closed')").fetchone()["n"] > 0
         assert not os.path.exists(f"{database}-journal")
+        assert not os.path.exists(f"{database}-load")
 
 
 def test_a_running_load_is_left_to_build_its_own_indexes(desk: Desk) -> None:

@@ -15,6 +15,7 @@ rule while rows go in, so it stays.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -63,7 +64,13 @@ def loading_lock(path: Path, *, wait: bool) -> Iterator[bool]:
         except OSError:
             yield False
             return
-        yield True
+        try:
+            yield True
+        finally:
+            # Removed while still held: whoever opens the name next makes a new file,
+            # and whoever already waits on this one finds the work done.
+            with contextlib.suppress(OSError):
+                lock.unlink()
     finally:
         os.close(descriptor)  # and with it the lock
 
