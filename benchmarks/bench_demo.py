@@ -173,6 +173,11 @@ def round_trip(tickets: int, scratch: Path, batch: int,
     command = measure([sys.executable, "-m", "deskcli", "demo", "--tickets", str(tickets)],
                       env, database)
     check_store(database, tickets, scratch / "fresh" / "fresh.db")
+    # Said before the floor runs: a 1M round takes minutes, and the floor can still fail.
+    print(f"{tickets:>9,} deskcli: {command.seconds:.1f} s (cpu {command.cpu:.1f} s) "
+          f"{command.peak_rss_mib:.0f} MiB RSS {command.peak_wal_mib:.0f} MiB WAL "
+          f"{command.peak_journal_mib:.1f} MiB journal, store {command.db_mib:,.0f} MiB",
+          flush=True)
     if floor_from is not None:  # only one large store on the disk at a time
         shutil.rmtree(home)
     target = scratch / "floor" / "floor.db"
