@@ -4,7 +4,9 @@ Tickets are generated with full timelines (creation, status changes, replies, in
 notes, time entries, completed steps) and SLA clocks computed by the domain, then written
 as tuples with one ``executemany`` per table, in transactions of ``BATCH`` tickets with a
 checkpoint between them (``storage.bulk``): a million tickets load in minutes with the
-write-ahead log and memory the size of one batch. Each batch's resolved tickets go into
+log and memory the size of one batch. A large load (``INDEXES_AFTER_FROM``) goes in under
+a rollback journal, which holds only the few existing pages a batch changes, and builds
+the plain indexes after the rows (``storage.bulk_load``). Each batch's resolved tickets go into
 the knowledge base's full-text index together, in two statements at the batch's end,
 rather than through the per-ticket trigger (which wrote an index segment per ticket),
 and no parent row is looked up per sample row (they are made together). Sample data is
@@ -121,8 +123,9 @@ class DemoResult:
 
 
 #: Tickets per transaction: each batch commits whole (with the store's count of sample
-#: tickets) and the log is checkpointed before the next, so the write-ahead log and the
-#: memory a load takes stay the size of one batch however many tickets are asked for.
+#: tickets) and the log is checkpointed before the next (or, for a large load, there is
+#: only a rollback journal of the pages it changed), so the log and the memory a load
+#: takes stay the size of one batch however many tickets are asked for.
 BATCH = 10_000
 
 #: Loads of this many tickets or more build the secondary indexes after the rows.
