@@ -4,7 +4,9 @@ Tickets are generated with full timelines (creation, status changes, replies, in
 notes, time entries, completed steps) and SLA clocks computed by the domain, then written
 as tuples with one ``executemany`` per table, in transactions of ``BATCH`` tickets with a
 checkpoint between them (``storage.bulk``): a million tickets load in minutes with the
-write-ahead log and memory the size of one batch. Each batch's resolved tickets go into
+log and memory the size of one batch. A large load (``INDEXES_AFTER_FROM``) goes in under
+a rollback journal, which holds only the few existing pages a batch changes, and builds
+the plain indexes after the rows (``storage.bulk_load``). Each batch's resolved tickets go into
 the knowledge base's full-text index together, in two statements at the batch's end,
 rather than through the per-ticket trigger (which wrote an index segment per ticket),
 and no parent row is looked up per sample row (they are made together). Sample data is
@@ -15,13 +17,17 @@ that has joined a server refuses it.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import itertools
 import json
 import os
 import queue
 import random
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +38,7 @@ from deskcli.domain.ids import stable_id
 from deskcli.domain.numbering import Authority, next_local_block
 from deskcli.domain.sla import SlaPolicy, compute_clock
 from deskcli.domain.timefmt import to_iso
+from deskcli.storage import bulk_load
 from deskcli.storage.bulk import BulkWriter
 from deskcli.storage.store import Store
 
@@ -116,9 +123,16 @@ class DemoResult:
 
 
 #: Tickets per transaction: each batch commits whole (with the store's count of sample
-#: tickets) and the log is checkpointed before the next, so the write-ahead log and the
-#: memory a load takes stay the size of one batch however many tickets are asked for.
+#: tickets) and the log is checkpointed before the next (or, for a large load, there is
+#: only a rollback journal of the pages it changed), so the log and the memory a load
+#: takes stay the size of one batch however many tickets are asked for.
 BATCH = 10_000
+
+#: Loads of this many tickets or more build the secondary indexes after the rows.
+INDEXES_AFTER_FROM = 20_000
+#: The tables a load writes many rows to, whose plain indexes it can build afterwards.
+LOADED_TABLES = ("tickets", "events", "notes", "time_entries", "step_records",
+                 "csat_responses")
 
 TICKET_COLUMNS = (
     "id", "number", "provisional", "checklist", "type", "status", "priority", "impact",
@@ -144,13 +158,14 @@ def fast_ids(unix_ms: int | None = None) -> Callable[[], str]:
     in the same millisecond do not collide."""
     ms = (time.time_ns() // 1_000_000) if unix_ms is None else unix_ms
     seed = int.from_bytes(os.urandom(10), "big")
-    return _Stream(ms, counter=(seed >> 32) & ((1 << 41) - 1), low=seed & 0xFFFFFFFF)
+    return _Stream(ms, counter=(seed >> 32) & ((1 << 41) - 1), low=seed & 0xFFFFFFFF).next
 
 
 class _Stream:
     """Ordered UUIDv7-shaped ids: 48-bit time, then a 42-bit counter across rand_a and
-    the top of rand_b, then 32 fixed low bits. Each id is three table look-ups joined,
-    since a large load asks for tens of millions."""
+    the top of rand_b, then 32 fixed low bits. Each id is two strings joined (the part
+    the counter's high bits set changes once per 65,536 ids), handed out by a generator:
+    a large load asks for tens of millions."""
 
     def __init__(self, unix_ms: int, *, counter: int, low: int) -> None:
         ms = f"{unix_ms & ((1 << 48) - 1):012x}"
@@ -160,17 +175,19 @@ class _Stream:
         # rand_a: the counter's top 12 bits; then the variant (0b10) and 14 more bits;
         # then its low 16 bits and the fixed low 32.
         self._low = [f"{n:04x}{tail}" for n in range(1 << 16)]
-        self._middle: dict[int, str] = {}
+        #: The next id: the generator's own ``__next__`` (no Python frame of ours per id).
+        self.next: Callable[[], str] = self._ids().__next__
 
     def __call__(self) -> str:
-        n = self._counter
-        self._counter = n + 1
-        high = n >> 16
-        middle = self._middle.get(high)
-        if middle is None:
-            middle = self._middle[high] = (
-                f"{self._prefix}{high >> 14 & 0xFFF:03x}-{0x8000 | (high & 0x3FFF):04x}-")
-        return middle + self._low[n & 0xFFFF]
+        return self.next()
+
+    def _ids(self) -> Iterator[str]:
+        high, first = self._counter >> 16, self._counter & 0xFFFF
+        while True:
+            middle = f"{self._prefix}{high >> 14 & 0xFFF:03x}-{0x8000 | (high & 0x3FFF):04x}-"
+            for tail in self._low[first:] if first else self._low:
+                yield middle + tail
+            high, first = high + 1, 0
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -219,7 +236,8 @@ class _Rows:
 
 def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
          new_id: Callable[[], str], rng_seed: int = 7,
-         open_share: float | None = None, batch: int = BATCH) -> DemoResult:
+         open_share: float | None = None, batch: int = BATCH,
+         indexes_after: bool | None = None) -> DemoResult:
     """Write ``count`` sample tickets with timelines; returns the numbers used.
 
     By default most tickets are history and a few hundred are open, like a real desk;
@@ -228,6 +246,11 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     Tickets are written ``batch`` at a time, each batch in a transaction of its own with
     the store's count of sample tickets (``meta.demo_tickets``), so a load interrupted
     part-way leaves whole batches, each counted, and the numbers of the rest unused.
+
+    With ``indexes_after`` (by default for a load of ``INDEXES_AFTER_FROM`` tickets or
+    more into a store holding no more than that), the plain indexes of the loaded tables
+    are dropped for the load and built again at its end (``storage.bulk_load``); a load
+    stopped part-way leaves them recorded, and the next opening of the store builds them.
     """
     if count < 1:
         raise Refused("give at least one ticket to create")
@@ -274,16 +297,36 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
     # stream (no draw from ``new_id``), started where this block's numbers start, so a
     # second load on the same store never repeats the first's.
     own_ids = _Stream(int(now.timestamp() * 1000), counter=block.start << 8,
-                      low=0x5A3D1E70)
+                      low=0x5A3D1E70).next
     care = _AfterCare(random.Random(rng_seed * 7919 + 1), now, own_ids)
     make = _TicketMaker(rng, now, policy, new_id, own_ids, care, callers, count, open_share)
     # Rows are generated in a thread of their own while SQLite writes the previous chunk
     # (it lets go of the GIL while it works), a few chunks ahead at most.
     producer = _Producer(make, count, block.start, batch)
+    if indexes_after is None:
+        # Worth it when the load is most of what the indexes will hold: rebuilding them
+        # over a large existing store for a few sample tickets would cost more.
+        indexes_after = count >= INDEXES_AFTER_FROM and count >= store.tickets.count()
+    collecting, interval = gc.isenabled(), sys.getswitchinterval()
+    # The rows hold no reference cycles; a collection pass over the millions of tuples
+    # in flight finds nothing and costs a few per cent of the load.
+    gc.disable()
+    # The writer lets go of the GIL for every statement SQLite runs and needs it back to
+    # bind the next; while the generator holds it, Python hands it over only every
+    # switch interval (5 ms by default), so each of the writer's ~80 statements per
+    # thousand tickets could wait that long. A shorter interval for the load.
+    sys.setswitchinterval(min(interval, 0.0005))
     producer.start()
     try:
-        # The sample rows are made with their tickets: no parent to look up per row.
-        with bulk.loading(check_references=False):
+        with contextlib.ExitStack() as load:
+            # A large load goes in under a rollback journal (new pages are written once,
+            # not to a log and then again), with the indexes built after the rows; only
+            # when no other connection has the store open (else as any batch goes in).
+            unlogged = indexes_after and load.enter_context(bulk_load.rollback_journal(store))
+            # The sample rows are made with their tickets: no parent to look up per row.
+            load.enter_context(bulk.loading(check_references=False))
+            if unlogged:
+                load.enter_context(bulk_load.indexes_deferred(store, LOADED_TABLES))
             done = 0
             while done < count:
                 size = min(batch, count - done)
@@ -298,9 +341,14 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
                     store.set_meta("demo_tickets",
                                    str(int(store.meta("demo_tickets") or 0) + written))
                 done += written
-                bulk.checkpoint()
+                if not unlogged:
+                    bulk.checkpoint()
+            producer.stop()  # before the indexes are built: nothing left to make
     finally:
         producer.stop()
+        sys.setswitchinterval(interval)
+        if collecting:
+            gc.enable()
     return DemoResult(count, block.start, block.end - 1)
 
 
@@ -360,6 +408,8 @@ class _Producer:
 
 _PRIORITIES = [Priority.P1, Priority.P2, Priority.P3, Priority.P4]
 _WEIGHTS = [0.05, 0.25, 0.45, 0.25]
+#: What ``choices`` adds up from ``_WEIGHTS`` on every call (the same floats, once).
+_CUM_WEIGHTS = list(itertools.accumulate(_WEIGHTS))
 _OPEN_STATUSES = [Status.NEW, Status.OPEN, Status.IN_PROGRESS, Status.IN_PROGRESS,
                   Status.PENDING_CALLER, Status.PENDING_THIRD_PARTY, Status.ESCALATED]
 _DONE_STATUSES = [Status.CLOSED, Status.CLOSED, Status.RESOLVED]
@@ -400,7 +450,7 @@ class _TicketMaker:
         rng, now, new_id = self.rng, self.now, self.new_id
         issue = rng.choice(ISSUES)
         summary, category, ttype, error, verbatim, resolution, cause = issue
-        priority = rng.choices(_PRIORITIES, _WEIGHTS)[0]
+        priority = rng.choices(_PRIORITIES, cum_weights=_CUM_WEIGHTS)[0]
         caller_id, client_id, tier = rng.choice(self.callers)
         is_open = i >= self.open_from
         if is_open:

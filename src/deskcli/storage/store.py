@@ -24,6 +24,7 @@ from deskcli.domain import hlc as hlc_mod
 
 from . import health
 from .attachments import Attachments
+from .bulk_load import restore_deferred
 from .contacts import Contacts
 from .encoding import encode_json
 from .health import StoreDamaged, StoreError
@@ -184,6 +185,8 @@ class Store:
                 raise SchemaTooNew(
                     f"{path} was written by a newer deskcli (schema {version}, this one "
                     f"knows up to {LATEST}); upgrade deskcli to open it")
+            # A large load stopped part-way leaves indexes to build (storage/bulk_load.py).
+            restore_deferred(connection, path)
             for number, _description, script in MIGRATIONS:
                 if version < number <= migrate_to:
                     cls._apply_migration(connection, number, script)

@@ -1,0 +1,196 @@
+"""Large loads into a standalone store: the secondary indexes of the loaded tables are
+built once, after the rows, instead of kept up row by row.
+
+Keeping an index up during a load costs a B-tree descent per row per index (a sample
+ticket and its timeline touch about twenty); building it afterwards is one scan and a
+sort. While the indexes are away, their definitions sit in ``meta`` under
+``DEFERRED_KEY``, written in the same transaction that drops them. So a load stopped
+part-way (Ctrl-C, a kill, a power cut) leaves that record behind, and the next
+``Store.open`` builds the indexes again (``restore_deferred``) before anything reads the
+store: no store is ever left without its indexes once a deskcli command has opened it.
+
+Only plain indexes are deferred. A ``UNIQUE`` index (and every primary key) enforces a
+rule while rows go in, so it stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import Store
+
+#: ``meta`` key holding ``[[name, sql], …]`` of the indexes dropped for a load in progress.
+DEFERRED_KEY = "deferred_indexes"
+
+#: Stores this process is loading with their indexes away (``indexes_deferred``).
+_LOADING: set[Path] = set()
+
+
+def deferrable(store: Store, tables: Sequence[str]) -> list[tuple[str, str]]:
+    """(name, CREATE statement) of each plain index on ``tables``, in schema order."""
+    marks = ", ".join("?" for _ in tables)
+    rows = store.db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        f"AND tbl_name IN ({marks}) AND sql NOT LIKE 'CREATE UNIQUE%' ORDER BY rowid",
+        tuple(tables)).fetchall()
+    return [(str(row["name"]), str(row["sql"])) for row in rows]
+
+
+@contextmanager
+def loading_lock(path: Path, *, wait: bool) -> Iterator[bool]:
+    """An exclusive lock on ``<store>-load`` beside the store, held by a process while its
+    load has indexes away; yields whether it was taken (with ``wait=False``, False when a
+    live process holds it). The kernel lets go of it when that process dies, however it
+    dies, which is what tells a running load from a killed one. A file of its own: closing
+    any descriptor of the store itself would drop SQLite's own locks on it."""
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks (Windows): every load counts as stopped
+        yield True
+        return
+    lock = path.with_name(path.name + "-load")
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+    try:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            # Removed while still held: whoever opens the name next makes a new file,
+            # and whoever already waits on this one finds the work done.
+            with contextlib.suppress(OSError):
+                lock.unlink()
+    finally:
+        os.close(descriptor)  # and with it the lock
+
+
+@contextmanager
+def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
+    """Drop the plain indexes of ``tables`` (recording them in ``meta`` in the same
+    transaction), yield their names, and build them again when the block ends, however
+    it ends. Entered and left outside a transaction: the block commits its own.
+
+    A process killed inside the block leaves the record; ``restore_deferred`` (run by
+    ``Store.open``) finishes the job."""
+    key = store.path.absolute()
+    with loading_lock(store.path, wait=True):
+        # POSIX locks belong to the process: another connection of this one would take
+        # the lock too (and drop it when it closed), so the process notes its own loads.
+        _LOADING.add(key)
+        try:
+            with _deferred(store, tables) as dropped:
+                yield dropped
+        finally:
+            _LOADING.discard(key)
+
+
+@contextmanager
+def _deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
+    with store.transaction():
+        dropped = deferrable(store, tables)
+        waiting = _pending(store.meta(DEFERRED_KEY)) + dropped
+        store.set_meta(DEFERRED_KEY, json.dumps(waiting))
+        for name, _sql in dropped:
+            store.db.execute(f'DROP INDEX "{name}"')
+    try:
+        yield [name for name, _sql in dropped]
+    finally:
+        with store.transaction():
+            _rebuild(store.db, _pending(store.meta(DEFERRED_KEY)))
+            store.set_meta(DEFERRED_KEY, None)
+
+
+def restore_deferred(connection: sqlite3.Connection, path: Path) -> bool:
+    """Build the indexes a stopped load left out (see the module's docstring); whether
+    it did. For ``Store.open``, on its raw connection, before the migrations (the
+    recorded statements belong to the schema they were taken from). A load still running
+    (its process holds ``loading_lock``) is left to build them itself."""
+    try:
+        found = connection.execute("SELECT value FROM meta WHERE key = ?",
+                                   (DEFERRED_KEY,)).fetchone()
+    except sqlite3.OperationalError:  # a new file: no meta table yet
+        return False
+    if found is None:
+        return False
+    if path.absolute() in _LOADING:  # this very process is loading it
+        return False
+    with loading_lock(path, wait=False) as free:
+        if not free:
+            return False
+        return _restore(connection)
+
+
+def _restore(connection: sqlite3.Connection) -> bool:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have finished it while this one waited for the lock.
+        found = connection.execute("SELECT value FROM meta WHERE key = ?",
+                                   (DEFERRED_KEY,)).fetchone()
+        if found is not None:
+            _rebuild(connection, _pending(found[0]))
+            connection.execute("DELETE FROM meta WHERE key = ?", (DEFERRED_KEY,))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return found is not None
+
+
+def _pending(value: str | None) -> list[tuple[str, str]]:
+    return [(str(name), str(sql)) for name, sql in json.loads(value or "[]")]
+
+
+def _rebuild(connection: sqlite3.Connection, indexes: list[tuple[str, str]]) -> None:
+    """Each recorded index that is not there, from its own statement (so the schema reads
+    exactly as before)."""
+    present = {row[0] if isinstance(row, tuple) else row["name"] for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index'")}
+    for name, sql in indexes:
+        if name not in present:
+            connection.execute(sql)
+            present.add(name)
+
+
+@contextmanager
+def rollback_journal(store: Store) -> Iterator[bool]:
+    """The store in rollback-journal mode for a load, back to its write-ahead log after;
+    yields whether it could switch (only a store no other connection has open can).
+
+    A rollback journal keeps the old contents of the pages a transaction changes; the
+    pages a load adds past the end of the file have none, so the journal stays a few
+    pages long however many rows go in, and each row is written once (a write-ahead
+    log takes every new page, then copies it into the database). Atomic and durable as
+    before: a crash mid-transaction leaves a hot journal that the next connection rolls
+    back. Entered and left outside a transaction."""
+    db = store.db
+    patience = _mode(db.execute("PRAGMA busy_timeout").fetchone())
+    db.execute("PRAGMA busy_timeout = 0")  # another connection's hold will not end soon
+    try:
+        switched = _mode(db.execute("PRAGMA journal_mode = DELETE").fetchone()) == "delete"
+    except sqlite3.OperationalError:  # another connection has the store open
+        switched = False
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {int(patience)}")
+    try:
+        yield switched
+    finally:
+        if switched:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+
+
+def _mode(row: object) -> str:
+    if isinstance(row, dict):
+        return str(next(iter(row.values()))).lower()
+    return str(row[0]).lower() if isinstance(row, tuple) else ""
