@@ -293,20 +293,28 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         ops = [op.model_dump() for op in body.ops]
         now = _now()
         guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
-        if write_lock is not None:
-            write_lock.acquire()
+        held: list[bool] = []
+
+        def before_write() -> None:
+            # SQLite: the in-process writer lock, from the first write to the commit. The
+            # push is worked out before it, while other pushes write (WAL readers do not
+            # wait), so one push's fsync overlaps the next one's work.
+            if write_lock is not None and not held:
+                write_lock.acquire()
+                held.append(True)
+
         try:
             with Session(engine) as s:
                 try:
                     result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
                                        now_ms=time.time_ns() // 1_000_000, new_id=new_id,
-                                       max_ahead_ms=max_skew_ms)
+                                       max_ahead_ms=max_skew_ms, before_write=before_write)
                     s.commit()
                 except BaseException:
                     s.rollback()
                     raise
         finally:
-            if write_lock is not None:
+            if held and write_lock is not None:
                 write_lock.release()
         return PushOut(accepted=result.accepted, duplicates=result.duplicates,
                        server_seq=result.server_seq, epoch=epoch)

@@ -9,7 +9,10 @@ Order matters and each step is safe to interrupt:
    local transaction, so an interrupted pull neither skips nor repeats a change.
 
 If the server's epoch changed (it was restored from a backup, or reset), everything this
-store ever sent is queued again and the pull starts from the beginning.
+store ever sent is queued again and the pull starts from the beginning. Every push reply and
+pull page names the epoch, so a round needs no request of its own to learn it: ``whoami``
+is asked only when the store first meets a server, or when the server or token it syncs
+with is not the one it last asked about (``identity_key``).
 
 A server error (5xx) is retried with backoff. If a batch keeps failing, it is split until
 the op that fails alone is found; that op waits in the outbox for the next sync and the
@@ -53,6 +56,24 @@ MAX_SERVER_ERRORS = 40
 
 class SyncError(OperationFailed):
     """The round could not finish; local changes are kept and go out next time."""
+
+
+class EpochChanged(SyncError):
+    """A reply named another epoch than the store knows: the store has already queued its
+    history again and reset its cursor; the round starts over (``SyncClient.sync`` does)."""
+
+
+#: The meta key holding ``identity_key`` of the server and token last checked by whoami.
+IDENTITY_META = "server_identity"
+
+
+def identity_key(server: str, token: str) -> str:
+    """A short fingerprint of (server, token): tells the store that the token or server
+    changed since it last asked who it is, without keeping the token itself. Truncated
+    SHA-256 of a 32-byte random token: nothing to learn from it."""
+    import hashlib
+
+    return hashlib.sha256(f"{server}\n{token}".encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -155,6 +176,28 @@ class SyncClient:
             return []
         return [str(name) for name in response.json().get("others", [])]
 
+    def _identity(self) -> str:
+        return identity_key(self.credentials.server, self.credentials.token)
+
+    def _rebootstrap(self, epoch: str, report: SyncReport) -> None:
+        """The server lost history (restored from backup or reset): resend and re-pull."""
+        with self.store.transaction():
+            self.store.sync.repend_acked()
+            self.store.set_meta("sync_cursor", "0")
+            self.store.set_meta("server_epoch", epoch)
+            # Number blocks from the old history mean nothing to the restored server.
+            self.store.sync.drop_leases(Authority.SERVER)
+        report.rebootstrapped = True
+
+    def _check_epoch(self, epoch: Any, report: SyncReport) -> None:
+        """Raise ``EpochChanged`` (after queuing everything again) if a reply comes from
+        another history than the one this store synced with."""
+        known = self.store.meta("server_epoch")
+        if isinstance(epoch, str) and known is not None and epoch != known:
+            self._rebootstrap(epoch, report)
+            raise EpochChanged("the team server's history changed (restored from a backup "
+                               "or reset); this store queued its changes again: sync again")
+
     def whoami(self) -> dict[str, Any]:
         response = self._call("GET", "/v1/whoami")
         if response.status_code != 200:
@@ -173,6 +216,7 @@ class SyncClient:
             self.store.set_meta("server_url", self.credentials.server)
             self.store.set_meta("server_tech", handle)
             self.store.set_meta("server_epoch", info["epoch"])
+            self.store.set_meta(IDENTITY_META, self._identity())
             self._hand_numbers_to_server(at)
             from deskcli.sync.scope import adopt_handle
 
@@ -265,8 +309,14 @@ class SyncClient:
             raise SyncError(f"the server refused the push ({response.status_code}): "
                             f"{self._detail(response)}")
         body = response.json()
-        with self.store.transaction():
-            self.store.sync.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
+        try:
+            self._check_epoch(body.get("epoch"), report)
+        finally:
+            # Applied by the server that answered, whatever its history: acked either way
+            # (after a rebootstrap they are simply sent again, and found to be duplicates).
+            with self.store.transaction():
+                self.store.sync.mark_acked(body["accepted"] + body["duplicates"],
+                                           body["server_seq"])
         report.pushed += len(body["accepted"])
         report.duplicates += len(body["duplicates"])
 
@@ -286,6 +336,7 @@ class SyncClient:
             report.released += retried.released
             report.changed_tickets.extend(sorted(retried.tickets))
         page = self._page(cursor)
+        self._check_epoch(page.get("epoch"), report)
         ahead: ThreadPoolExecutor | None = None
         try:
             while True:
@@ -316,6 +367,7 @@ class SyncClient:
                 if coming is None:
                     break
                 page = coming.result()
+                self._check_epoch(page.get("epoch"), report)
         finally:
             if ahead is not None:
                 ahead.shutdown(wait=True, cancel_futures=True)
@@ -323,24 +375,30 @@ class SyncClient:
 
     def sync(self) -> SyncReport:
         report = SyncReport(server=self.credentials.server)
-        info = self.whoami()
         known_epoch = self.store.meta("server_epoch")
-        if known_epoch is None:
-            self.join(self.store.meta("server_tech") or info["handle"])
-        elif known_epoch != info["epoch"]:
-            # The server lost history (restored from backup or reset): resend and re-pull.
-            with self.store.transaction():
-                self.store.sync.repend_acked()
-                self.store.set_meta("sync_cursor", "0")
-                self.store.set_meta("server_epoch", info["epoch"])
-                # Number blocks from the old history mean nothing to the restored server.
-                self.store.sync.drop_leases(Authority.SERVER)
-            report.rebootstrapped = True
+        if known_epoch is None or self.store.meta(IDENTITY_META) != self._identity():
+            # First contact, or another token or server than last time: ask who we are.
+            # Otherwise the replies below name the epoch, and a revoked or replaced token
+            # is refused (401) by the first of them.
+            info = self.whoami()
+            if known_epoch is None:
+                self.join(self.store.meta("server_tech") or info["handle"])
+            else:
+                if known_epoch != info["epoch"]:
+                    self._rebootstrap(info["epoch"], report)
+                with self.store.transaction():
+                    self.store.set_meta(IDENTITY_META, self._identity())
+        try:
+            self._round(report)
+        except EpochChanged:
+            self._round(report)  # everything queued again, cursor at 0: once more
+        report.unsent = self.store.sync.outbox_count()
+        return report
+
+    def _round(self, report: SyncReport) -> None:
         self.ensure_lease(report)
         self.push(report)
         self.pull(report)
-        report.unsent = self.store.sync.outbox_count()
-        return report
 
 
 def _decode(text: str | None) -> Any:
