@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
 
@@ -174,17 +175,21 @@ class FeedWriter:
         self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(meta.value) if meta else None,
                                           self.now_ms, self.max_ahead_ms)
 
-    def snapshot(self) -> None:
+    def snapshot(self) -> str | None:
         """Read, without locking, what ``lock`` reads: the counter (the point the push is
         prepared against; sequence numbers then count from 0 until ``reserve``) and the
-        clock. One statement, one round trip."""
+        clock; and return the handle the pushing store is registered to (None: not yet).
+        One statement, one round trip."""
         row = self.s.execute(text(
             "SELECT (SELECT value FROM srv_counter WHERE name = 'seq'), "
-            "(SELECT value FROM srv_meta WHERE key = 'hlc')")).one()
+            "(SELECT value FROM srv_meta WHERE key = 'hlc'), "
+            "(SELECT handle FROM srv_store WHERE store_id = :store)"),
+            {"store": self.origin}).one()
         self.prepared_at = int(row[0] or 0)
         self.seq = 0
         self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(row[1]) if row[1] else None,
                                           self.now_ms, self.max_ahead_ms)
+        return None if row[2] is None else str(row[2])
 
     def reserve(self) -> bool:
         """Lock the counter and take this prepared push's sequence numbers in one
@@ -242,14 +247,20 @@ class FeedWriter:
                     and isinstance(value.get("number"), int):
                 numbers.append(value["number"])
         self.looked_up |= ids | field_ids
+        # Plain rows, not ORM objects: building an object per row cost more than the read.
+        entities = SrvEntity.__table__  # type: ignore[attr-defined]
+        fields = SrvField.__table__  # type: ignore[attr-defined]
         for chunk in _chunks(sorted(ids)):
-            for row in self.s.exec(select(SrvEntity).where(col(SrvEntity.entity_id).in_(chunk))):
-                self.scopes[(row.entity, row.entity_id)] = row.scope
+            for entity, entity_id, scope in self.s.execute(
+                    sa_select(entities.c.entity, entities.c.entity_id, entities.c.scope)
+                    .where(entities.c.entity_id.in_(chunk))):
+                self.scopes[(entity, entity_id)] = scope
         for chunk in _chunks(sorted(field_ids)):
-            for stored in self.s.exec(
-                    select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
-                self.fields[(stored.entity, stored.entity_id, stored.field)] = FieldVersion(
-                    stored.value, stored.hlc, stored.seq, stored.origin, stored.tech)
+            for entity, entity_id, name, *version in self.s.execute(
+                    sa_select(fields.c.entity, fields.c.entity_id, fields.c.field,
+                              fields.c.value, fields.c.hlc, fields.c.seq, fields.c.origin,
+                              fields.c.tech).where(fields.c.entity_id.in_(chunk))):
+                self.fields[(entity, entity_id, name)] = FieldVersion(*version)
         self.leases = list(self.s.exec(select(SrvLease).where(
             SrvLease.client_id == self.origin)).all())
         for chunk in _chunks(numbers):
@@ -659,13 +670,9 @@ def _prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, 
     a store's first push (registering it counts the technician's stores), a push the
     checks refuse (confirmed under the lock before the client sets ops aside for good),
     ticket numbers from the server's counter, and records changing client."""
-    from deskcli.server.models import SrvStore
-
-    store = session.get(SrvStore, origin)
-    if store is None or store.handle != tech.handle:
-        return None
     writer = FeedWriter(session, tech, origin, now_iso, now_ms, new_id, max_ahead_ms)
-    writer.snapshot()
+    if writer.snapshot() != tech.handle:  # a first push, or another's store (refused)
+        return None
     try:
         result = _work_out(writer, ops)
     except OpProblem:
@@ -707,8 +714,8 @@ def pull(session: Session, tech: Tech, since: int,
 
 
 def current_seq(session: Session) -> int:
-    counter = session.get(SrvCounter, "seq")
-    return counter.value if counter else 0
+    value = session.execute(text("SELECT value FROM srv_counter WHERE name = 'seq'")).scalar()
+    return int(value or 0)
 
 
 def grant_lease(session: Session, client_id: str, size: int, now_iso: str) -> SrvLease:
