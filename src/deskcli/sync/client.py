@@ -130,6 +130,9 @@ class SyncClient:
         self.store = desk.store
         self.credentials = credentials
         self._server_errors = 0
+        #: (cursor it was asked from, page) that came with the last push's reply: the
+        #: pull's first page, when the cursor has not moved since (``_pushed_page``).
+        self._page_after_push: tuple[int, dict[str, Any]] | None = None
         self.http = http or httpx.Client(
             base_url=credentials.server, timeout=timeout, verify=_tls_for(credentials.server),
             headers={"Authorization": f"Bearer {credentials.token}",
@@ -262,6 +265,7 @@ class SyncClient:
     def push(self, report: SyncReport) -> None:
         deferred: set[str] = set()
         self._server_errors = 0
+        self._page_after_push = None
         while True:
             batch = [op for op in self.store.sync.pending_ops(PUSH_BATCH + len(deferred))
                      if op["op_id"] not in deferred][:PUSH_BATCH]
@@ -277,7 +281,12 @@ class SyncClient:
                 "kind": op["kind"], "field": op["field"],
                 "value": _decode(op["value"]), "hlc": op["hlc"],
                 "base_seq": op["base_seq"]} for op in batch]
-        response = self._call("POST", "/v1/push", retry=retry, json={
+        # ``since``: the server answers with the first pull page too, read after the push
+        # committed, which saves the round its pull request (a server that predates it
+        # ignores the parameter, and the pull asks as before).
+        since = int(self.store.meta("sync_cursor") or 0)
+        self._page_after_push = None
+        response = self._call("POST", "/v1/push", retry=retry, params={"since": since}, json={
             "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
         if response.status_code >= 500:
             self._server_errors += 1
@@ -320,6 +329,17 @@ class SyncClient:
                                            body["server_seq"])
         report.pushed += len(body["accepted"])
         report.duplicates += len(body["duplicates"])
+        page = body.get("changes")
+        if isinstance(page, dict):
+            self._page_after_push = (since, page)
+
+    def _pushed_page(self, cursor: int) -> dict[str, Any] | None:
+        """The page the last push reply carried, if it was asked from ``cursor`` (taken
+        once: a later pull asks the server)."""
+        held, self._page_after_push = self._page_after_push, None
+        if held is not None and held[0] == cursor:
+            return held[1]
+        return None
 
     def _page(self, since: int) -> dict[str, Any]:
         response = self._call("GET", "/v1/changes", params={"since": since, "limit": PULL_PAGE})
@@ -336,7 +356,7 @@ class SyncClient:
                 retried = applier.retry_quarantined(to_iso(self.desk.now()))
             report.released += retried.released
             report.changed_tickets.extend(sorted(retried.tickets))
-        page = self._page(cursor)
+        page = self._pushed_page(cursor) or self._page(cursor)
         self._check_epoch(page.get("epoch"), report)
         ahead: ThreadPoolExecutor | None = None
         try:
