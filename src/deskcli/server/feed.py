@@ -161,6 +161,8 @@ class FeedWriter:
         #: whether the counter was already moved for it (``reserve``).
         self.prepared_at: int | None = None
         self.counter_written = False
+        #: Every row already written (PostgreSQL's one-statement write of a prepared push).
+        self.written = False
 
     # --- locking, preloading and counters --------------------------------------------
 
@@ -193,15 +195,20 @@ class FeedWriter:
 
     def reserve(self) -> bool:
         """Lock the counter and take this prepared push's sequence numbers in one
-        statement; shift the push's rows onto them. False (nothing shifted; the caller
-        rolls back) if a push committed since ``snapshot`` touched what this one read."""
+        statement; shift the push's rows onto them. False (the caller rolls back, which
+        undoes anything written) if a push committed since ``snapshot`` touched what this
+        one read. On PostgreSQL the check and every write of the push are then one more
+        statement (``_write_all_postgres``): the lock is held for two round trips and the
+        commit, however loaded the machine."""
         assert self.prepared_at is not None
         count = len(self.op_rows)
         top = int(self.s.execute(text(
             "UPDATE srv_counter SET value = value + :n WHERE name = 'seq' RETURNING value"),
             {"n": count}).scalar_one())
         base = top - count
-        if base != self.prepared_at and self._changed_between(self.prepared_at, base):
+        postgres = self.s.get_bind().dialect.name == "postgresql"
+        if not postgres and base != self.prepared_at \
+                and self._touches(self._between(self.prepared_at, base)):
             return False
         for row in self.op_rows:
             row["seq"] += base
@@ -211,25 +218,57 @@ class FeedWriter:
                                             version.origin, version.tech)
         self.seq = top
         self.counter_written = True
+        if postgres:
+            if self._touches(self._write_all_postgres(self.prepared_at, base)):
+                return False
+            self.written = True
         return True
 
     #: Rows committed between a push's snapshot and its lock that are checked one by one;
     #: more than this and the push is simply redone under the lock.
     BETWEEN_LIMIT = 2000
 
-    def _changed_between(self, after: int, upto: int) -> bool:
-        """Whether a feed row in (after, upto] concerns what this push read or wrote: one
-        of its records, one of its op ids, a scope change, or a retraction."""
-        rows = self.s.execute(text(
+    def _between(self, after: int, upto: int) -> Sequence[Any]:
+        """The feed rows in (after, upto] (at most ``BETWEEN_LIMIT`` + 1 of them)."""
+        return self.s.execute(text(
             "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after "
             "AND seq <= :upto LIMIT :limit"),
             {"after": after, "upto": upto, "limit": self.BETWEEN_LIMIT + 1}).all()
+
+    def _touches(self, rows: Sequence[Any]) -> bool:
+        """Whether feed rows committed by other pushes concern what this push read or
+        wrote: one of its records, one of its op ids, a scope change, or a retraction."""
         if len(rows) > self.BETWEEN_LIMIT:
             return True
         op_ids = {row["op_id"] for row in self.op_rows} | self.pushed_op_ids
         return any(entity_id in self.looked_up or op_id in op_ids
                    or scope == scope_rules.NOBODY or entity == "op"
                    for entity, entity_id, op_id, scope in rows)
+
+    def _write_all_postgres(self, after: int, base: int) -> Sequence[Any]:
+        """Every row of the push (feed, records, field versions, numbers, the clock) in
+        one statement of data-modifying CTEs fed by arrays, returning the feed rows other
+        pushes committed between the snapshot and the lock (``_between``): a statement
+        started after the lock was granted sees every one of them, and none of its own
+        rows."""
+        ops, entities = self.op_rows, list(self.new_entities.values())
+        fields = [(k, self.fields[k]) for k in sorted(self.dirty_fields)]
+        params: dict[str, Any] = {
+            "after": after, "upto": base, "limit": self.BETWEEN_LIMIT + 1,
+            "clock": self.server_hlc.encode() if self.server_hlc else None,
+            "ceiling": f"{self.now_ms + self.max_ahead_ms + 1:015d}",
+            **{f"o_{c}": [r[c] if c != "field" else r.get("field") for r in ops]
+               for c in _OP_COLUMNS},
+            **{f"e_{c}": [r[c] for r in entities] for c in ("entity", "entity_id", "scope",
+                                                           "ticket_id")},
+            "f_entity": [k[0] for k, _ in fields], "f_entity_id": [k[1] for k, _ in fields],
+            "f_field": [k[2] for k, _ in fields], "f_value": [v.value for _, v in fields],
+            "f_hlc": [v.hlc for _, v in fields], "f_seq": [v.seq for _, v in fields],
+            "f_origin": [v.origin for _, v in fields], "f_tech": [v.tech for _, v in fields],
+            "n_number": [r["number"] for r in self.new_numbers],
+            "n_ticket_id": [r["ticket_id"] for r in self.new_numbers],
+        }
+        return self.s.execute(_WRITE_ALL_POSTGRES, params).all()
 
     def preload(self, ops: Sequence[dict[str, Any]]) -> None:
         ids: set[str] = set()
@@ -286,6 +325,8 @@ class FeedWriter:
 
     def finish(self) -> None:
         """Write the batch: feed rows, entities, field versions, numbers, counters."""
+        if self.written:
+            return
         if self.op_rows:
             self.s.execute(insert(SrvOp.__table__), self.op_rows)  # type: ignore[attr-defined]
         if self.new_entities:
@@ -595,6 +636,43 @@ def _upsert_statement(dialect: str, model: type[SQLModel], keys: tuple[str, ...]
     on_sqlite = sqlite_insert(table)
     return on_sqlite.on_conflict_do_update(
         index_elements=list(keys), set_={name: on_sqlite.excluded[name] for name in updates})
+
+
+#: The feed's columns, in the order ``_WRITE_ALL_POSTGRES`` takes them.
+_OP_COLUMNS = ("seq", "op_id", "origin", "tech", "entity", "entity_id", "kind", "field",
+               "value", "hlc", "base_seq", "scope", "status", "received_at")
+_OP_TYPES = ("integer", "text", "text", "text", "text", "text", "text", "text", "text",
+             "text", "integer", "text", "text", "text")
+
+
+def _unnest(prefix: str, columns: Sequence[str], types: Sequence[str]) -> str:
+    return "SELECT * FROM unnest(" + ", ".join(
+        f"CAST(:{prefix}_{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")"
+
+
+_WRITE_ALL_POSTGRES = text(
+    "WITH feed AS (INSERT INTO srv_op (" + ", ".join(_OP_COLUMNS) + ") "
+    # Nothing here may fail on a row another push committed meanwhile (its op ids, its
+    # ticket numbers): the check below finds those and the push is redone under the lock.
+    + _unnest("o", _OP_COLUMNS, _OP_TYPES) + " ON CONFLICT DO NOTHING), "
+    "records AS (INSERT INTO srv_entity (entity, entity_id, scope, ticket_id) "
+    + _unnest("e", ("entity", "entity_id", "scope", "ticket_id"), ("text",) * 4)
+    + " ON CONFLICT (entity, entity_id) DO UPDATE SET scope = excluded.scope, "
+    "ticket_id = excluded.ticket_id), "
+    "versions AS (INSERT INTO srv_field (entity, entity_id, field, value, hlc, seq, origin, "
+    "tech) " + _unnest("f", ("entity", "entity_id", "field", "value", "hlc", "seq", "origin",
+                             "tech"), ("text",) * 5 + ("integer", "text", "text"))
+    + " ON CONFLICT (entity, entity_id, field) DO UPDATE SET value = excluded.value, "
+    "hlc = excluded.hlc, seq = excluded.seq, origin = excluded.origin, tech = excluded.tech), "
+    "numbers AS (INSERT INTO srv_number (number, ticket_id) "
+    + _unnest("n", ("number", "ticket_id"), ("integer", "text")) + " ON CONFLICT DO NOTHING), "
+    "clock AS (INSERT INTO srv_meta (key, value) SELECT 'hlc', CAST(:clock AS text) "
+    "WHERE CAST(:clock AS text) IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = CASE "
+    'WHEN excluded.value COLLATE "C" > srv_meta.value COLLATE "C" '
+    'OR srv_meta.value COLLATE "C" >= CAST(:ceiling AS text) COLLATE "C" '
+    "THEN excluded.value ELSE srv_meta.value END) "
+    "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after AND seq <= :upto "
+    "LIMIT :limit")
 
 
 def _later_clock(dialect: str) -> Any:
