@@ -76,13 +76,6 @@ class PushIn(_Strict):
     ops: list[OpIn] = Field(max_length=MAX_OPS_PER_PUSH)
 
 
-class PushOut(BaseModel):
-    accepted: list[str]
-    duplicates: list[str]
-    server_seq: int
-    epoch: str
-
-
 class ChangeOut(BaseModel):
     seq: int
     op_id: str
@@ -105,6 +98,16 @@ class ChangesOut(BaseModel):
     #: The server's clock (ms): a client never lets a stamp further ahead of it than the
     #: allowed skew move its own clock.
     server_ms: int
+
+
+class PushOut(BaseModel):
+    accepted: list[str]
+    duplicates: list[str]
+    server_seq: int
+    epoch: str
+    #: With ``?since=N``: the first page of changes after N, read once this push had
+    #: committed, so a sync round needs no separate pull request (null without it).
+    changes: ChangesOut | None = None
 
 
 class LeaseIn(_Strict):
@@ -282,45 +285,10 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         return WhoAmI(handle=who.handle, is_admin=who.is_admin, clients=sorted(names),
                       epoch=epoch, protocol=PROTOCOL_VERSION)
 
-    @app.post("/v1/push", dependencies=[Depends(protocol)],
-              responses=_errors(400, 401, 403, 409, 413, 422))
-    def push(body: PushIn, who: TechDep) -> PushOut:
-        """Apply ops at most once each; safe to retry blindly."""
-        if body.protocol != PROTOCOL_VERSION:
-            raise HTTPException(status_code=409, detail=(
-                f"this client speaks sync protocol {body.protocol} and the server speaks "
-                f"{PROTOCOL_VERSION}: upgrade the older of the two"))
-        ops = [op.model_dump() for op in body.ops]
-        now = _now()
-        guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
-        if write_lock is not None:
-            write_lock.acquire()
-        try:
-            with Session(engine) as s:
-                try:
-                    result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
-                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id,
-                                       max_ahead_ms=max_skew_ms)
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
-        finally:
-            if write_lock is not None:
-                write_lock.release()
-        return PushOut(accepted=result.accepted, duplicates=result.duplicates,
-                       server_seq=result.server_seq, epoch=epoch)
-
-    @app.get("/v1/changes", dependencies=[Depends(protocol)],
-             response_model=ChangesOut,
-             responses={200: {"model": ChangesOut}, **_errors(400, 401, 409, 422)})
-    def changes(who: TechDep,
-                since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
-                limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
-        """Everything after ``since`` the technician may see, in sequence order."""
-        with Session(engine) as s:
-            rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
-            latest = feed.current_seq(s)
+    def page_json(s: Session, who: feed.Tech, since: int, limit: int) -> str:
+        """A page of changes after ``since`` as JSON text, in the shape of ChangesOut."""
+        rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
+        latest = feed.current_seq(s)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
         nxt = rows[-1][0] if rows else since
@@ -334,9 +302,68 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
             f'"field":{"null" if name is None else q(name)},"value":{value},'
             f'"hlc":{q(stamp)}}}'
             for seq, op_id, origin, by, entity, entity_id, kind, name, value, stamp in rows)
-        text = (f'{{"changes":[{body}],"next":{nxt},"has_more":{"true" if more else "false"},'
+        return (f'{{"changes":[{body}],"next":{nxt},"has_more":{"true" if more else "false"},'
                 f'"epoch":{json.dumps(epoch)},"server_seq":{latest},'
                 f'"server_ms":{time.time_ns() // 1_000_000}}}')
+
+    @app.post("/v1/push", dependencies=[Depends(protocol)], response_model=PushOut,
+              responses=_errors(400, 401, 403, 409, 413, 422))
+    def push(body: PushIn, who: TechDep,
+             since: Annotated[int | None, Query(
+                 ge=0, le=INT64_MAX, description="Also return the first page of changes "
+                 "after this sequence number (``changes``), read after the push committed."
+             )] = None) -> Response | PushOut:
+        """Apply ops at most once each; safe to retry blindly."""
+        if body.protocol != PROTOCOL_VERSION:
+            raise HTTPException(status_code=409, detail=(
+                f"this client speaks sync protocol {body.protocol} and the server speaks "
+                f"{PROTOCOL_VERSION}: upgrade the older of the two"))
+        ops = [op.model_dump() for op in body.ops]
+        now = _now()
+        guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
+        held: list[bool] = []
+
+        def before_write() -> None:
+            # SQLite: the in-process writer lock, from the first write to the commit. The
+            # push is worked out before it, while other pushes write (WAL readers do not
+            # wait), so one push's fsync overlaps the next one's work.
+            if write_lock is not None and not held:
+                write_lock.acquire()
+                held.append(True)
+
+        try:
+            with Session(engine) as s:
+                try:
+                    result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
+                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id,
+                                       max_ahead_ms=max_skew_ms, before_write=before_write)
+                    s.commit()
+                except BaseException:
+                    s.rollback()
+                    raise
+        finally:
+            if held and write_lock is not None:
+                write_lock.release()
+        if since is None:
+            return PushOut(accepted=result.accepted, duplicates=result.duplicates,
+                           server_seq=result.server_seq, epoch=epoch)
+        with Session(engine) as s:
+            page = page_json(s, who, since, PULL_PAGE)
+        text = (f'{{"accepted":{json.dumps(result.accepted)},'
+                f'"duplicates":{json.dumps(result.duplicates)},'
+                f'"server_seq":{result.server_seq},"epoch":{json.dumps(epoch)},'
+                f'"changes":{page}}}')
+        return Response(content=text, media_type="application/json")
+
+    @app.get("/v1/changes", dependencies=[Depends(protocol)],
+             response_model=ChangesOut,
+             responses={200: {"model": ChangesOut}, **_errors(400, 401, 409, 422)})
+    def changes(who: TechDep,
+                since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+                limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
+        """Everything after ``since`` the technician may see, in sequence order."""
+        with Session(engine) as s:
+            text = page_json(s, who, since, limit)
         return Response(content=text, media_type="application/json")
 
     @app.post("/v1/leases", dependencies=[Depends(protocol)],

@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import Match
@@ -52,8 +51,8 @@ def authenticate_first(app: FastAPI, engine: Engine) -> None:
     def lookup(token: str | None) -> Tech | None:
         if token is None:
             return None
-        with Session(engine) as session:
-            return authenticate(session, token)
+        with engine.connect() as connection:
+            return authenticate(connection, token)
 
     class AuthenticateFirst:
         def __init__(self, inner: Any) -> None:

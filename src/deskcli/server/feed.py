@@ -1,9 +1,19 @@
 """Applying pushed ops to the server's change feed, and reading the feed back.
 
-A push is applied in one transaction that first locks the sequence counter row, so
-pushes from several server processes are serialised, sequence numbers are assigned in
+A push is applied in one transaction that locks the sequence counter row before it writes,
+so pushes from several server processes are serialised, sequence numbers are assigned in
 commit order with no gaps a puller could skip, and a retried push finds its ops already
 recorded (``op_id`` is unique) and applies nothing twice.
+
+The lock is held only for the writing. A push is first worked out without it (``prepare``:
+every read, check and merge decision, with sequence numbers counted from 0), against the
+feed as it stood at a known sequence number. Then one statement locks the counter and
+reserves the push's numbers (``UPDATE ... RETURNING``); if any push committed in between
+touched a record, op id or scope this one read, the work is thrown away and done again
+the old way, the lock taken first (``push_locked``). Otherwise the numbers are shifted into
+place and the rows written in one statement per table. What a push decides never rests on
+a read that another push changed, and the counter's lock, which every push waits for, is
+held for a handful of statements instead of the whole push.
 
 Every op is checked before any is applied. Ops for a customer the technician does not
 work for, or naming an unknown field or ticket, fail the whole request (403/422) and name
@@ -21,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import insert, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
 
@@ -136,11 +147,22 @@ class FeedWriter:
         self.fields: dict[tuple[str, str, str], FieldVersion] = {}
         self.dirty_fields: set[tuple[str, str, str]] = set()
         self.op_rows: list[dict[str, Any]] = []
+        #: The op ids of the request, duplicates included.
+        self.pushed_op_ids: set[str] = set()
         self.leases: list[SrvLease] = []
         self.taken_numbers: set[int] = set()
         self.new_numbers: list[dict[str, Any]] = []
         self.next_number: int | None = None
         self.rules = scope_rules.ScopeState()
+        #: Every record id this push read the server's state of (scopes, field versions):
+        #: a prepared push is redone under the lock if another push changed one of them.
+        self.looked_up: set[str] = set()
+        #: The feed's sequence number the push was prepared against (``snapshot``), and
+        #: whether the counter was already moved for it (``reserve``).
+        self.prepared_at: int | None = None
+        self.counter_written = False
+        #: Every row already written (PostgreSQL's one-statement write of a prepared push).
+        self.written = False
 
     # --- locking, preloading and counters --------------------------------------------
 
@@ -154,6 +176,99 @@ class FeedWriter:
         # A clock pushed far ahead by a stamp from before stamps were bounded restarts.
         self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(meta.value) if meta else None,
                                           self.now_ms, self.max_ahead_ms)
+
+    def snapshot(self) -> str | None:
+        """Read, without locking, what ``lock`` reads: the counter (the point the push is
+        prepared against; sequence numbers then count from 0 until ``reserve``) and the
+        clock; and return the handle the pushing store is registered to (None: not yet).
+        One statement, one round trip."""
+        row = self.s.execute(text(
+            "SELECT (SELECT value FROM srv_counter WHERE name = 'seq'), "
+            "(SELECT value FROM srv_meta WHERE key = 'hlc'), "
+            "(SELECT handle FROM srv_store WHERE store_id = :store)"),
+            {"store": self.origin}).one()
+        self.prepared_at = int(row[0] or 0)
+        self.seq = 0
+        self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(row[1]) if row[1] else None,
+                                          self.now_ms, self.max_ahead_ms)
+        return None if row[2] is None else str(row[2])
+
+    def reserve(self) -> bool:
+        """Lock the counter and take this prepared push's sequence numbers in one
+        statement; shift the push's rows onto them. False (the caller rolls back, which
+        undoes anything written) if a push committed since ``snapshot`` touched what this
+        one read. On PostgreSQL the check and every write of the push are then one more
+        statement (``_write_all_postgres``): the lock is held for two round trips and the
+        commit, however loaded the machine."""
+        assert self.prepared_at is not None
+        count = len(self.op_rows)
+        top = int(self.s.execute(text(
+            "UPDATE srv_counter SET value = value + :n WHERE name = 'seq' RETURNING value"),
+            {"n": count}).scalar_one())
+        base = top - count
+        postgres = self.s.get_bind().dialect.name == "postgresql"
+        if not postgres and base != self.prepared_at \
+                and self._touches(self._between(self.prepared_at, base)):
+            return False
+        for row in self.op_rows:
+            row["seq"] += base
+        for key in self.dirty_fields:  # set by this push: numbered from 0 until now
+            version = self.fields[key]
+            self.fields[key] = FieldVersion(version.value, version.hlc, version.seq + base,
+                                            version.origin, version.tech)
+        self.seq = top
+        self.counter_written = True
+        if postgres:
+            if self._touches(self._write_all_postgres(self.prepared_at, base)):
+                return False
+            self.written = True
+        return True
+
+    #: Rows committed between a push's snapshot and its lock that are checked one by one;
+    #: more than this and the push is simply redone under the lock.
+    BETWEEN_LIMIT = 2000
+
+    def _between(self, after: int, upto: int) -> Sequence[Any]:
+        """The feed rows in (after, upto] (at most ``BETWEEN_LIMIT`` + 1 of them)."""
+        return self.s.execute(text(
+            "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after "
+            "AND seq <= :upto LIMIT :limit"),
+            {"after": after, "upto": upto, "limit": self.BETWEEN_LIMIT + 1}).all()
+
+    def _touches(self, rows: Sequence[Any]) -> bool:
+        """Whether feed rows committed by other pushes concern what this push read or
+        wrote: one of its records, one of its op ids, a scope change, or a retraction."""
+        if len(rows) > self.BETWEEN_LIMIT:
+            return True
+        op_ids = {row["op_id"] for row in self.op_rows} | self.pushed_op_ids
+        return any(entity_id in self.looked_up or op_id in op_ids
+                   or scope == scope_rules.NOBODY or entity == "op"
+                   for entity, entity_id, op_id, scope in rows)
+
+    def _write_all_postgres(self, after: int, base: int) -> Sequence[Any]:
+        """Every row of the push (feed, records, field versions, numbers, the clock) in
+        one statement of data-modifying CTEs fed by arrays, returning the feed rows other
+        pushes committed between the snapshot and the lock (``_between``): a statement
+        started after the lock was granted sees every one of them, and none of its own
+        rows."""
+        ops, entities = self.op_rows, list(self.new_entities.values())
+        fields = [(k, self.fields[k]) for k in sorted(self.dirty_fields)]
+        params: dict[str, Any] = {
+            "after": after, "upto": base, "limit": self.BETWEEN_LIMIT + 1,
+            "clock": self.server_hlc.encode() if self.server_hlc else None,
+            "ceiling": f"{self.now_ms + self.max_ahead_ms + 1:015d}",
+            **{f"o_{c}": [r[c] if c != "field" else r.get("field") for r in ops]
+               for c in _OP_COLUMNS},
+            **{f"e_{c}": [r[c] for r in entities] for c in ("entity", "entity_id", "scope",
+                                                           "ticket_id")},
+            "f_entity": [k[0] for k, _ in fields], "f_entity_id": [k[1] for k, _ in fields],
+            "f_field": [k[2] for k, _ in fields], "f_value": [v.value for _, v in fields],
+            "f_hlc": [v.hlc for _, v in fields], "f_seq": [v.seq for _, v in fields],
+            "f_origin": [v.origin for _, v in fields], "f_tech": [v.tech for _, v in fields],
+            "n_number": [r["number"] for r in self.new_numbers],
+            "n_ticket_id": [r["ticket_id"] for r in self.new_numbers],
+        }
+        return self.s.execute(_WRITE_ALL_POSTGRES, params).all()
 
     def preload(self, ops: Sequence[dict[str, Any]]) -> None:
         ids: set[str] = set()
@@ -170,14 +285,21 @@ class FeedWriter:
             if op["entity"] == "ticket" and op["kind"] == "create" and isinstance(value, dict) \
                     and isinstance(value.get("number"), int):
                 numbers.append(value["number"])
+        self.looked_up |= ids | field_ids
+        # Plain rows, not ORM objects: building an object per row cost more than the read.
+        entities = SrvEntity.__table__  # type: ignore[attr-defined]
+        fields = SrvField.__table__  # type: ignore[attr-defined]
         for chunk in _chunks(sorted(ids)):
-            for row in self.s.exec(select(SrvEntity).where(col(SrvEntity.entity_id).in_(chunk))):
-                self.scopes[(row.entity, row.entity_id)] = row.scope
+            for entity, entity_id, scope in self.s.execute(
+                    sa_select(entities.c.entity, entities.c.entity_id, entities.c.scope)
+                    .where(entities.c.entity_id.in_(chunk))):
+                self.scopes[(entity, entity_id)] = scope
         for chunk in _chunks(sorted(field_ids)):
-            for stored in self.s.exec(
-                    select(SrvField).where(col(SrvField.entity_id).in_(chunk))):
-                self.fields[(stored.entity, stored.entity_id, stored.field)] = FieldVersion(
-                    stored.value, stored.hlc, stored.seq, stored.origin, stored.tech)
+            for entity, entity_id, name, *version in self.s.execute(
+                    sa_select(fields.c.entity, fields.c.entity_id, fields.c.field,
+                              fields.c.value, fields.c.hlc, fields.c.seq, fields.c.origin,
+                              fields.c.tech).where(fields.c.entity_id.in_(chunk))):
+                self.fields[(entity, entity_id, name)] = FieldVersion(*version)
         self.leases = list(self.s.exec(select(SrvLease).where(
             SrvLease.client_id == self.origin)).all())
         for chunk in _chunks(numbers):
@@ -203,6 +325,8 @@ class FeedWriter:
 
     def finish(self) -> None:
         """Write the batch: feed rows, entities, field versions, numbers, counters."""
+        if self.written:
+            return
         if self.op_rows:
             self.s.execute(insert(SrvOp.__table__), self.op_rows)  # type: ignore[attr-defined]
         if self.new_entities:
@@ -220,11 +344,15 @@ class FeedWriter:
         if self.next_number is not None:
             self.s.execute(text("UPDATE srv_counter SET value = :v WHERE name = 'number'"),
                            {"v": self.next_number})
-        self.s.execute(text("UPDATE srv_counter SET value = :v WHERE name = 'seq'"),
-                       {"v": self.seq})
+        if not self.counter_written:
+            self.s.execute(text("UPDATE srv_counter SET value = :v WHERE name = 'seq'"),
+                           {"v": self.seq})
         if self.server_hlc is not None:
-            _upsert(self.s, SrvMeta, [{"key": "hlc", "value": self.server_hlc.encode()}],
-                    ["key"], ["value"])
+            # Never backwards: a prepared push read the clock before the lock, and a push
+            # that committed since may have moved it further.
+            self.s.execute(_later_clock(self.s.get_bind().dialect.name),
+                           {"v": self.server_hlc.encode(),
+                            "ceiling": f"{self.now_ms + self.max_ahead_ms + 1:015d}"})
         scope_rules.finish(self)
 
     # --- checking -------------------------------------------------------------------------
@@ -510,14 +638,61 @@ def _upsert_statement(dialect: str, model: type[SQLModel], keys: tuple[str, ...]
         index_elements=list(keys), set_={name: on_sqlite.excluded[name] for name in updates})
 
 
-def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]], *,
-         now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None,
-         max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS) -> PushResult:
-    writer = FeedWriter(session, tech, origin, now_iso, now_ms,
-                        new_id or (lambda: secrets.token_hex(16)), max_ahead_ms)
-    writer.lock()
-    scope_rules.bind_store(session, tech, origin, now_iso)
+#: The feed's columns, in the order ``_WRITE_ALL_POSTGRES`` takes them.
+_OP_COLUMNS = ("seq", "op_id", "origin", "tech", "entity", "entity_id", "kind", "field",
+               "value", "hlc", "base_seq", "scope", "status", "received_at")
+_OP_TYPES = ("integer", "text", "text", "text", "text", "text", "text", "text", "text",
+             "text", "integer", "text", "text", "text")
+
+
+def _unnest(prefix: str, columns: Sequence[str], types: Sequence[str]) -> str:
+    return "SELECT * FROM unnest(" + ", ".join(
+        f"CAST(:{prefix}_{c} AS {t}[])" for c, t in zip(columns, types, strict=True)) + ")"
+
+
+_WRITE_ALL_POSTGRES = text(
+    "WITH feed AS (INSERT INTO srv_op (" + ", ".join(_OP_COLUMNS) + ") "
+    # Nothing here may fail on a row another push committed meanwhile (its op ids, its
+    # ticket numbers): the check below finds those and the push is redone under the lock.
+    + _unnest("o", _OP_COLUMNS, _OP_TYPES) + " ON CONFLICT DO NOTHING), "
+    "records AS (INSERT INTO srv_entity (entity, entity_id, scope, ticket_id) "
+    + _unnest("e", ("entity", "entity_id", "scope", "ticket_id"), ("text",) * 4)
+    + " ON CONFLICT (entity, entity_id) DO UPDATE SET scope = excluded.scope, "
+    "ticket_id = excluded.ticket_id), "
+    "versions AS (INSERT INTO srv_field (entity, entity_id, field, value, hlc, seq, origin, "
+    "tech) " + _unnest("f", ("entity", "entity_id", "field", "value", "hlc", "seq", "origin",
+                             "tech"), ("text",) * 5 + ("integer", "text", "text"))
+    + " ON CONFLICT (entity, entity_id, field) DO UPDATE SET value = excluded.value, "
+    "hlc = excluded.hlc, seq = excluded.seq, origin = excluded.origin, tech = excluded.tech), "
+    "numbers AS (INSERT INTO srv_number (number, ticket_id) "
+    + _unnest("n", ("number", "ticket_id"), ("integer", "text")) + " ON CONFLICT DO NOTHING), "
+    "clock AS (INSERT INTO srv_meta (key, value) SELECT 'hlc', CAST(:clock AS text) "
+    "WHERE CAST(:clock AS text) IS NOT NULL ON CONFLICT (key) DO UPDATE SET value = CASE "
+    'WHEN excluded.value COLLATE "C" > srv_meta.value COLLATE "C" '
+    'OR srv_meta.value COLLATE "C" >= CAST(:ceiling AS text) COLLATE "C" '
+    "THEN excluded.value ELSE srv_meta.value END) "
+    "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after AND seq <= :upto "
+    "LIMIT :limit")
+
+
+def _later_clock(dialect: str) -> Any:
+    """Store the server clock's stamp unless a later one is stored. A stored stamp further
+    ahead than clocks may drift (``:ceiling``, as ``hlc.bounded`` decides) is replaced: a
+    clock once pushed that far restarts. Stamps sort as text, byte by byte: PostgreSQL is
+    told to compare them so, whatever the database's collation."""
+    c = ' COLLATE "C"' if dialect == "postgresql" else ""
+    return text(
+        "INSERT INTO srv_meta (key, value) VALUES ('hlc', :v) ON CONFLICT (key) DO UPDATE "
+        f"SET value = CASE WHEN excluded.value{c} > srv_meta.value{c} "
+        f"OR srv_meta.value{c} >= :ceiling{c} THEN excluded.value ELSE srv_meta.value END")
+
+
+def _work_out(writer: FeedWriter, ops: Sequence[dict[str, Any]]) -> PushResult:
+    """Everything a push decides: which ops are new, whether each may be applied, and the
+    rows applying them writes (held in ``writer`` until ``finish``)."""
+    session = writer.s
     ids = [op["op_id"] for op in ops]
+    writer.pushed_op_ids = set(ids)
     seen: set[str] = set()
     for chunk in _chunks(ids):
         seen.update(session.exec(select(SrvOp.op_id).where(col(SrvOp.op_id).in_(chunk))).all())
@@ -538,6 +713,63 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
         writer.apply(op)
         (result.duplicates if op["op_id"] in writer.rules.duplicates
          else result.accepted).append(op["op_id"])
+    return result
+
+
+def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]], *,
+         now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None,
+         max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS,
+         before_write: Callable[[], None] = lambda: None) -> PushResult:
+    """Apply a push in ``session``'s transaction (the caller commits): prepared without
+    the feed's lock and written under it when nothing it read has changed since, else
+    redone with the lock held throughout (``push_locked``). ``before_write`` runs once,
+    before the first write (the SQLite server takes its in-process writer lock there)."""
+    make_id = new_id or (lambda: secrets.token_hex(16))
+    prepared = _prepare(session, tech, origin, ops, now_iso, now_ms, make_id, max_ahead_ms)
+    before_write()
+    if prepared is not None:
+        writer, result = prepared
+        if not writer.op_rows:  # nothing new (a retried push): nothing to write or lock
+            result.server_seq = writer.prepared_at or 0
+            return result
+        if writer.reserve():
+            writer.finish()
+            result.server_seq = writer.seq
+            return result
+        session.rollback()  # another push changed what this one read: redo it locked
+    return push_locked(session, tech, origin, ops, now_iso=now_iso, now_ms=now_ms,
+                       new_id=make_id, max_ahead_ms=max_ahead_ms)
+
+
+def _prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]],
+             now_iso: str, now_ms: int, new_id: Callable[[], str],
+             max_ahead_ms: int) -> tuple[FeedWriter, PushResult] | None:
+    """A push worked out without the lock, or None where only the locked path may decide:
+    a store's first push (registering it counts the technician's stores), a push the
+    checks refuse (confirmed under the lock before the client sets ops aside for good),
+    ticket numbers from the server's counter, and records changing client."""
+    writer = FeedWriter(session, tech, origin, now_iso, now_ms, new_id, max_ahead_ms)
+    if writer.snapshot() != tech.handle:  # a first push, or another's store (refused)
+        return None
+    try:
+        result = _work_out(writer, ops)
+    except OpProblem:
+        return None
+    if writer.next_number is not None or writer.rules.audience or writer.rules.moved:
+        return None
+    return writer, result
+
+
+def push_locked(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]],
+                *, now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None,
+                max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS) -> PushResult:
+    """A push with the feed locked before anything is read: every case, and the only way
+    for those ``_prepare`` leaves to it."""
+    writer = FeedWriter(session, tech, origin, now_iso, now_ms,
+                        new_id or (lambda: secrets.token_hex(16)), max_ahead_ms)
+    writer.lock()
+    scope_rules.bind_store(session, tech, origin, now_iso)
+    result = _work_out(writer, ops)
     writer.finish()
     result.server_seq = writer.seq
     return result
@@ -560,8 +792,8 @@ def pull(session: Session, tech: Tech, since: int,
 
 
 def current_seq(session: Session) -> int:
-    counter = session.get(SrvCounter, "seq")
-    return counter.value if counter else 0
+    value = session.execute(text("SELECT value FROM srv_counter WHERE name = 'seq'")).scalar()
+    return int(value or 0)
 
 
 def grant_lease(session: Session, client_id: str, size: int, now_iso: str) -> SrvLease:

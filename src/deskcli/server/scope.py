@@ -188,6 +188,7 @@ def preload(writer: FeedWriter, ops: list[dict[str, Any]]) -> None:
 
 
 def _load_scopes(writer: FeedWriter, ids: set[str]) -> None:
+    writer.looked_up |= ids
     chunk = sorted(ids)
     for start in range(0, len(chunk), 500):
         for row in writer.s.exec(select(SrvEntity).where(

@@ -9,7 +9,10 @@ Order matters and each step is safe to interrupt:
    local transaction, so an interrupted pull neither skips nor repeats a change.
 
 If the server's epoch changed (it was restored from a backup, or reset), everything this
-store ever sent is queued again and the pull starts from the beginning.
+store ever sent is queued again and the pull starts from the beginning. Every push reply and
+pull page names the epoch, so a round needs no request of its own to learn it: ``whoami``
+is asked only when the store first meets a server, or when the server or token it syncs
+with is not the one it last asked about (``identity_key``).
 
 A server error (5xx) is retried with backoff. If a batch keeps failing, it is split until
 the op that fails alone is found; that op waits in the outbox for the next sync and the
@@ -40,6 +43,7 @@ from deskcli.sync.protocol import (
 )
 
 if TYPE_CHECKING:
+    import ssl
     from concurrent.futures import Future, ThreadPoolExecutor
 
     import httpx
@@ -53,6 +57,24 @@ MAX_SERVER_ERRORS = 40
 
 class SyncError(OperationFailed):
     """The round could not finish; local changes are kept and go out next time."""
+
+
+class EpochChanged(SyncError):
+    """A reply named another epoch than the store knows: the store has already queued its
+    history again and reset its cursor; the round starts over (``SyncClient.sync`` does)."""
+
+
+#: The meta key holding ``identity_key`` of the server and token last checked by whoami.
+IDENTITY_META = "server_identity"
+
+
+def identity_key(server: str, token: str) -> str:
+    """A short fingerprint of (server, token): tells the store that the token or server
+    changed since it last asked who it is, without keeping the token itself. Truncated
+    SHA-256 of a 32-byte random token: nothing to learn from it."""
+    import hashlib
+
+    return hashlib.sha256(f"{server}\n{token}".encode()).hexdigest()[:24]
 
 
 @dataclass
@@ -108,8 +130,11 @@ class SyncClient:
         self.store = desk.store
         self.credentials = credentials
         self._server_errors = 0
+        #: (cursor it was asked from, page) that came with the last push's reply: the
+        #: pull's first page, when the cursor has not moved since (``_pushed_page``).
+        self._page_after_push: tuple[int, dict[str, Any]] | None = None
         self.http = http or httpx.Client(
-            base_url=credentials.server, timeout=timeout,
+            base_url=credentials.server, timeout=timeout, verify=_tls_for(credentials.server),
             headers={"Authorization": f"Bearer {credentials.token}",
                      "X-Deskcli-Protocol": str(PROTOCOL_VERSION)})
 
@@ -155,6 +180,28 @@ class SyncClient:
             return []
         return [str(name) for name in response.json().get("others", [])]
 
+    def _identity(self) -> str:
+        return identity_key(self.credentials.server, self.credentials.token)
+
+    def _rebootstrap(self, epoch: str, report: SyncReport) -> None:
+        """The server lost history (restored from backup or reset): resend and re-pull."""
+        with self.store.transaction():
+            self.store.sync.repend_acked()
+            self.store.set_meta("sync_cursor", "0")
+            self.store.set_meta("server_epoch", epoch)
+            # Number blocks from the old history mean nothing to the restored server.
+            self.store.sync.drop_leases(Authority.SERVER)
+        report.rebootstrapped = True
+
+    def _check_epoch(self, epoch: Any, report: SyncReport) -> None:
+        """Raise ``EpochChanged`` (after queuing everything again) if a reply comes from
+        another history than the one this store synced with."""
+        known = self.store.meta("server_epoch")
+        if isinstance(epoch, str) and known is not None and epoch != known:
+            self._rebootstrap(epoch, report)
+            raise EpochChanged("the team server's history changed (restored from a backup "
+                               "or reset); this store queued its changes again: sync again")
+
     def whoami(self) -> dict[str, Any]:
         response = self._call("GET", "/v1/whoami")
         if response.status_code != 200:
@@ -173,6 +220,7 @@ class SyncClient:
             self.store.set_meta("server_url", self.credentials.server)
             self.store.set_meta("server_tech", handle)
             self.store.set_meta("server_epoch", info["epoch"])
+            self.store.set_meta(IDENTITY_META, self._identity())
             self._hand_numbers_to_server(at)
             from deskcli.sync.scope import adopt_handle
 
@@ -217,6 +265,7 @@ class SyncClient:
     def push(self, report: SyncReport) -> None:
         deferred: set[str] = set()
         self._server_errors = 0
+        self._page_after_push = None
         while True:
             batch = [op for op in self.store.sync.pending_ops(PUSH_BATCH + len(deferred))
                      if op["op_id"] not in deferred][:PUSH_BATCH]
@@ -232,7 +281,12 @@ class SyncClient:
                 "kind": op["kind"], "field": op["field"],
                 "value": _decode(op["value"]), "hlc": op["hlc"],
                 "base_seq": op["base_seq"]} for op in batch]
-        response = self._call("POST", "/v1/push", retry=retry, json={
+        # ``since``: the server answers with the first pull page too, read after the push
+        # committed, which saves the round its pull request (a server that predates it
+        # ignores the parameter, and the pull asks as before).
+        since = int(self.store.meta("sync_cursor") or 0)
+        self._page_after_push = None
+        response = self._call("POST", "/v1/push", retry=retry, params={"since": since}, json={
             "protocol": PROTOCOL_VERSION, "client_id": self.store.client_id, "ops": ops})
         if response.status_code >= 500:
             self._server_errors += 1
@@ -265,10 +319,27 @@ class SyncClient:
             raise SyncError(f"the server refused the push ({response.status_code}): "
                             f"{self._detail(response)}")
         body = response.json()
-        with self.store.transaction():
-            self.store.sync.mark_acked(body["accepted"] + body["duplicates"], body["server_seq"])
+        try:
+            self._check_epoch(body.get("epoch"), report)
+        finally:
+            # Applied by the server that answered, whatever its history: acked either way
+            # (after a rebootstrap they are simply sent again, and found to be duplicates).
+            with self.store.transaction():
+                self.store.sync.mark_acked(body["accepted"] + body["duplicates"],
+                                           body["server_seq"])
         report.pushed += len(body["accepted"])
         report.duplicates += len(body["duplicates"])
+        page = body.get("changes")
+        if isinstance(page, dict):
+            self._page_after_push = (since, page)
+
+    def _pushed_page(self, cursor: int) -> dict[str, Any] | None:
+        """The page the last push reply carried, if it was asked from ``cursor`` (taken
+        once: a later pull asks the server)."""
+        held, self._page_after_push = self._page_after_push, None
+        if held is not None and held[0] == cursor:
+            return held[1]
+        return None
 
     def _page(self, since: int) -> dict[str, Any]:
         response = self._call("GET", "/v1/changes", params={"since": since, "limit": PULL_PAGE})
@@ -285,7 +356,8 @@ class SyncClient:
                 retried = applier.retry_quarantined(to_iso(self.desk.now()))
             report.released += retried.released
             report.changed_tickets.extend(sorted(retried.tickets))
-        page = self._page(cursor)
+        page = self._pushed_page(cursor) or self._page(cursor)
+        self._check_epoch(page.get("epoch"), report)
         ahead: ThreadPoolExecutor | None = None
         try:
             while True:
@@ -316,6 +388,7 @@ class SyncClient:
                 if coming is None:
                     break
                 page = coming.result()
+                self._check_epoch(page.get("epoch"), report)
         finally:
             if ahead is not None:
                 ahead.shutdown(wait=True, cancel_futures=True)
@@ -323,24 +396,46 @@ class SyncClient:
 
     def sync(self) -> SyncReport:
         report = SyncReport(server=self.credentials.server)
-        info = self.whoami()
         known_epoch = self.store.meta("server_epoch")
-        if known_epoch is None:
-            self.join(self.store.meta("server_tech") or info["handle"])
-        elif known_epoch != info["epoch"]:
-            # The server lost history (restored from backup or reset): resend and re-pull.
-            with self.store.transaction():
-                self.store.sync.repend_acked()
-                self.store.set_meta("sync_cursor", "0")
-                self.store.set_meta("server_epoch", info["epoch"])
-                # Number blocks from the old history mean nothing to the restored server.
-                self.store.sync.drop_leases(Authority.SERVER)
-            report.rebootstrapped = True
+        if known_epoch is None or self.store.meta(IDENTITY_META) != self._identity():
+            # First contact, or another token or server than last time: ask who we are.
+            # Otherwise the replies below name the epoch, and a revoked or replaced token
+            # is refused (401) by the first of them.
+            info = self.whoami()
+            if known_epoch is None:
+                self.join(self.store.meta("server_tech") or info["handle"])
+            else:
+                if known_epoch != info["epoch"]:
+                    self._rebootstrap(info["epoch"], report)
+                with self.store.transaction():
+                    self.store.set_meta(IDENTITY_META, self._identity())
+        try:
+            self._round(report)
+        except EpochChanged:
+            self._round(report)  # everything queued again, cursor at 0: once more
+        report.unsent = self.store.sync.outbox_count()
+        return report
+
+    def _round(self, report: SyncReport) -> None:
         self.ensure_lease(report)
         self.push(report)
         self.pull(report)
-        report.unsent = self.store.sync.outbox_count()
-        return report
+
+
+def _tls_for(server: str) -> ssl.SSLContext | bool:
+    """What the HTTP client verifies servers with. For an ``https`` server, httpx's default
+    (the CA bundle, checked in full). For a plain ``http`` server (loopback, a LAN) no
+    certificate is ever checked (redirects are not followed and every request goes to
+    that server), so the bundle is not loaded: loading it cost ~25 ms of CPU per client,
+    more than a whole small sync round. The context given instead trusts no one: anything
+    that ever did ask it to verify a certificate would fail, never pass."""
+    from urllib.parse import urlsplit
+
+    if urlsplit(server).scheme.lower() != "http":
+        return True
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _decode(text: str | None) -> Any:

@@ -6,7 +6,10 @@ stays light and both sides agree on the rules by importing the same module.
 Push: ``POST /v1/push`` ``{"protocol", "client_id", "ops": [op, ...]}``; an op is
 ``{"op_id", "entity", "entity_id", "kind", "field", "value", "hlc", "base_seq"}``.
 The reply lists ``accepted``, ``duplicates`` and ``rejected`` op ids and the server's
-sequence number. Pull: ``GET /v1/changes?since=N&limit=M`` returns the changes after
+sequence number; with ``?since=N`` (clients since issue 20) it also carries ``changes``,
+the first pull page after N read once the push committed, so a round needs no separate
+pull request (an older server ignores the parameter; an older client gets null).
+Pull: ``GET /v1/changes?since=N&limit=M`` returns the changes after
 sequence N, in order, with ``next``, ``has_more`` and the server ``epoch``. Pulled changes
 may also be of kind ``remove`` (written by the server only): the record moved to a client
 this technician does not work for, and the store deletes it with its children.
