@@ -23,6 +23,7 @@ from textual.pilot import Pilot
 from textual.worker import Worker, WorkerFailed, WorkerState
 
 from deskcli.tui.app import DeskApp
+from deskcli.tui.screens.ticket import TicketScreen
 
 Steps = Callable[[Pilot[int]], Awaitable[None]]
 
@@ -297,6 +298,17 @@ async def fill(pilot: Pilot[int], text: str) -> None:
     pilot.app.post_message(events.Paste(text))  # as the terminal driver does: the app
     # hands it to the focused widget (posted to the widget, a TextArea's would bubble back)
     await settle(pilot, rounds=1)
+
+
+async def open_from_queue(pilot: Pilot[int], ref: str) -> TicketScreen:
+    """Open ``ref`` as a technician does from the queue: search for it, open the match."""
+    await press(pilot, "slash")
+    await fill(pilot, ref)
+    await press(pilot, "enter", "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, TicketScreen) and screen.ref == ref
+    return screen
 
 
 async def type_text(pilot: Pilot[int], text: str) -> None:

@@ -13,23 +13,13 @@ from deskcli.tui.app import YOUNG_GC_THRESHOLD, DeskApp
 from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.screens.ticket import TicketScreen
 from deskcli.tui.widgets.status_bar import DeskStatusBar
-from tui.driving import drive, fill, press, settle
+from tui.driving import drive, open_from_queue, press, settle
 
 
 def new_ticket(app: DeskApp, summary: str) -> str:
     row = app.desk.tickets.create(NewTicket.from_mapping(
         {"summary": summary, "caller": "Ana Chen", "email": "ana@example.com"}))
     return f"#{row['number']}"
-
-
-async def open_from_queue(pilot: Pilot[int], ref: str) -> TicketScreen:
-    await press(pilot, "slash")
-    await fill(pilot, ref)
-    await press(pilot, "enter", "enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, TicketScreen) and screen.ref == ref
-    return screen
 
 
 def test_back_on_the_queue_a_changed_row_is_drawn_anew(app: DeskApp) -> None:

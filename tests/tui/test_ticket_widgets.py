@@ -26,7 +26,7 @@ from deskcli.tui.widgets.kb_actions import KbActions
 from deskcli.tui.widgets.step_panel import KB_SEARCH_STEP, StepPanel
 from deskcli.tui.widgets.ticket_header import TicketHeader
 from deskcli.tui.widgets.timeline import TimelineView
-from tui.driving import drive, fill, go_to_step, press, settle, type_text
+from tui.driving import drive, go_to_step, open_from_queue, press, settle, type_text
 
 RECORD = {"summary": "Outlook asks for a password again and again", "caller": "Ana Chen",
           "email": "ana@example.com"}
@@ -35,16 +35,6 @@ RECORD = {"summary": "Outlook asks for a password again and again", "caller": "A
 def new_ticket(app: DeskApp, summary: str = RECORD["summary"]) -> str:
     row = app.desk.tickets.create(NewTicket.from_mapping({**RECORD, "summary": summary}))
     return f"#{row['number']}"
-
-
-async def open_from_queue(pilot: Pilot[int], ref: str) -> TicketScreen:
-    await press(pilot, "slash")
-    await fill(pilot, ref)
-    await press(pilot, "enter", "enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, TicketScreen) and screen.ref == ref
-    return screen
 
 
 def header_text(screen: TicketScreen) -> str:
