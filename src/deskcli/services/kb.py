@@ -330,20 +330,22 @@ class KbService:
         ticket never resolved): only then is the answer shared through ``memo``."""
         knowledge = self.store.kb
         if memo is None or knowledge.has_doc(ticket_id):
-            count = knowledge.count(match, kind="ticket", exclude=ticket_id)
-            best = (knowledge.search(match, kind="ticket", exclude=ticket_id, limit=50)
-                    if count else [])
-            return count, best
+            return self._ranked(match, exclude=ticket_id)
         seen = knowledge.changes_seen()
         if seen != memo.seen:
             memo.seen = seen
             memo.found.clear()
         found = memo.found.get(match)
         if found is None:
-            count = knowledge.count(match, kind="ticket")
-            best = knowledge.search(match, kind="ticket", limit=50) if count else []
-            found = memo.found[match] = (count, best)
+            found = memo.found[match] = self._ranked(match, exclude=None)
         return found
+
+    def _ranked(self, match: str, *, exclude: str | None) -> tuple[int, list[Row]]:
+        """How many resolved tickets match (but ``exclude``), and the best 50 of them."""
+        count = self.store.kb.count(match, kind="ticket", exclude=exclude)
+        best = (self.store.kb.search(match, kind="ticket", exclude=exclude, limit=50)
+                if count else [])
+        return count, best
 
     def draft_for_ticket(self, ticket_ref: str) -> tuple[ArticleDraft, Row | None]:
         """What the closure step offers: the linked article to edit, else a new draft."""
