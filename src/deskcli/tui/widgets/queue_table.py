@@ -323,28 +323,22 @@ class QueueTable(ScrollView, can_focus=True):
         if message.generation != self._generation:
             return
         message.stop()
-        if (self.loaded and message.rows and message.total == self.total
-                and list(self._pages) == [0] and self._pages[0] == message.rows):
-            # The same rows as before (back from a ticket that did not change them): what
-            # shows stays, and is not drawn again.
-            self._reloading = False
-            self.post_message(self.Counted(self.total))
-            self._announce()
-            if self._open_when_loaded:
-                self._open_when_loaded = False
-                self.action_open()
-            return
-        self.total = message.total
-        self.loaded = True
         self._reloading = False
-        self._pages.clear()
-        self._views.clear()
-        if message.rows:
-            self._pages[0] = message.rows
-            self._widen(message.rows)
-        self.cursor = min(self.cursor, max(self.total - 1, 0))
-        self._resize_virtual()
-        self.refresh()
+        # The same rows as before (back from a ticket that did not change them): what
+        # shows stays, and is not drawn again.
+        unchanged = bool(self.loaded and message.rows and message.total == self.total
+                         and list(self._pages) == [0] and self._pages[0] == message.rows)
+        if not unchanged:
+            self.total = message.total
+            self.loaded = True
+            self._pages.clear()
+            self._views.clear()
+            if message.rows:
+                self._pages[0] = message.rows
+                self._widen(message.rows)
+            self.cursor = min(self.cursor, max(self.total - 1, 0))
+            self._resize_virtual()
+            self.refresh()
         self.post_message(self.Counted(self.total))
         if message.rows or not self.total:
             self._announce()
