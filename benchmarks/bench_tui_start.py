@@ -138,14 +138,13 @@ def ticket_bench(home: Path, runs: int, pinned: list[str] | None = None) -> int:
     for pin in pinned or []:
         rows += [(f"open {pin}", "floor_open", 0.100), (f"escape {pin}", "floor_escape", 0.030)]
     print(f"median of {max(runs, 5)} rounds, ms from the key (or the call) to the terminal "
-          "write that completes the screen; 'free': wall less the time the process waited "
-          "for a core; paints: writes until settled (after the full one)")
+          "write that completes the screen; paints: writes until settled (after the full one)")
     for what, floor, target in rows:
         mine, base = figures[what], figures[floor]
         wall, cpu = mine["wall"], mine["cpu"]
         ok = ok and wall <= target
         print(f"{what:<13} wall {wall * 1000:6.1f} (max {mine['wall_max'] * 1000:6.1f}, "
-              f"free {mine['free'] * 1000:5.1f}; floor {base['wall'] * 1000:5.1f}, "
+              f"floor {base['wall'] * 1000:5.1f}, "
               f"{wall / base['wall']:4.1f}x)  cpu {cpu * 1000:5.1f} (floor "
               f"{base['cpu'] * 1000:5.1f}, {cpu / max(base['cpu'], 1e-6):4.1f}x)  "
               f"paints {mine['paints']:g} ({mine['idle_paints']:g})  "

@@ -31,7 +31,11 @@ and stops at the paint that completes the change:
 
 The floor is the same path for a plain one-label screen: a key bound to push it, and
 escape (bound on it) to pop it, so its figures include the key's dispatch and Textual's
-paint cycle (a screen paints on its 60 fps update timer) exactly as the ticket's do.
+paint cycle (a screen paints on its 60 fps update timer) exactly as the ticket's do. The
+console runs without its background timers (sync, sending, rules, live clocks) and with
+steady cursors: each would paint on its own time. ``tests/tui/test_paint_clock.py``
+checks the clock: a later paint that changes the screen moves it, and the modelled
+terminal holds what the ticket shows.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from rich.style import Style
 from textual import events
 from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual._wait import wait_for_idle
+from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.drivers.headless_driver import HeadlessDriver
 from textual.screen import Screen
@@ -143,23 +148,10 @@ class WritingDriver(HeadlessDriver):
         self.flushes += 1
 
 
-def core_wait() -> float:
-    """Seconds the calling thread (the app's) has spent ready to run but waiting for a
-    core (Linux's schedstat; 0 where there is none). Taken off the wall time, it
-    estimates the change on a machine with a core free; the ticket's read, in a worker
-    thread, keeps its own waits, so the estimate errs high."""
-    try:
-        with open("/proc/thread-self/schedstat") as stat:
-            return int(stat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 @dataclass
 class Paint:
     wall: float
     cpu: float
-    waited: float
     screen: Screen[Any]
     update: object
     written: int
@@ -174,23 +166,13 @@ class Plain(Screen[None]):
         yield Static("a plain screen")
 
 
-class Bench(DeskApp):
-    """The console, recording each terminal write; f12 pushes the floor's plain screen."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [*DeskApp.BINDINGS,
-                                             Binding("f12", "plain", show=False)]
+class PaintRecorder(App[Any]):
+    """Mixed into an app: each terminal write recorded with its time and update."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.driver_class = WritingDriver
         self.paints: list[Paint] = []
-        self.pages_shown = 0
-
-    def action_plain(self) -> None:
-        self.push_screen(Plain())
-
-    def on_queue_table_page_shown(self, _message: QueueTable.PageShown) -> None:
-        self.pages_shown += 1
 
     def _display(self, screen: Screen[Any], renderable: Any) -> None:
         driver = self._driver
@@ -198,9 +180,25 @@ class Bench(DeskApp):
         written = driver.written if isinstance(driver, WritingDriver) else 0
         super()._display(screen, renderable)
         if isinstance(driver, WritingDriver) and driver.flushes != before:
-            self.paints.append(Paint(time.perf_counter(), time.process_time(),
-                                     core_wait(), screen, renderable,
-                                     driver.written - written))
+            self.paints.append(Paint(time.perf_counter(), time.process_time(), screen,
+                                     renderable, driver.written - written))
+
+
+class Bench(PaintRecorder, DeskApp):
+    """The console, recording each terminal write; f12 pushes the floor's plain screen."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [*DeskApp.BINDINGS,
+                                             Binding("f12", "plain", show=False)]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pages_shown = 0
+
+    def action_plain(self) -> None:
+        self.push_screen(Plain())
+
+    def on_queue_table_page_shown(self, _message: QueueTable.PageShown) -> None:
+        self.pages_shown += 1
 
 
 def bench_app(desk: Desk) -> Bench:
@@ -242,7 +240,6 @@ async def settle(app: Bench, arrived: Callable[[], bool], timeout: float = 30.0)
 class Measured:
     wall: float  # key (or call) to the write of the full paint
     cpu: float
-    waited: float  # of the wall time, ready to run but without a core
     paints: int  # writes from the key until settled
     idle_paints: int  # of those, writes after the full paint (they changed nothing)
     bytes: int  # written up to the full paint
@@ -265,7 +262,7 @@ class Terminal:
         app = self.app
         await settle(app, lambda: True)
         self.catch_up()
-        wall, cpu, waited = time.perf_counter(), time.process_time(), core_wait()
+        wall, cpu = time.perf_counter(), time.process_time()
         act()
         await settle(app, arrived)
         paints = app.paints[self.applied:]
@@ -290,7 +287,7 @@ class Terminal:
         wrong = self.frame.differs(now)
         if wrong:
             self.mismatches.append(f"{what}: {wrong} cells differ from the settled screen")
-        return Measured(full.wall - wall, full.cpu - cpu, full.waited - waited, len(paints),
+        return Measured(full.wall - wall, full.cpu - cpu, len(paints),
                         len(paints) - paints.index(full) - 1, written)
 
 
@@ -312,7 +309,6 @@ def summary(measured: list[Measured]) -> dict[str, float]:
     return {"wall": statistics.median(m.wall for m in measured),
             "cpu": statistics.median(m.cpu for m in measured),
             "wall_max": max(m.wall for m in measured),
-            "free": statistics.median(m.wall - m.waited for m in measured),
             "paints": statistics.median(m.paints for m in measured),
             "idle_paints": statistics.median(m.idle_paints for m in measured),
             "bytes": statistics.median(m.bytes for m in measured)}

@@ -98,3 +98,43 @@ def test_a_later_paint_that_changes_the_screen_stops_the_clock(isolated_home: Pa
             assert term.mismatches == []
 
     asyncio.run(run())
+
+
+LONG = ("Every time I open Outlook it wants my password again, I type it and it asks "
+        "again, and the calendar never loads either.")
+
+
+def test_a_text_box_laid_out_at_a_new_width_is_right_on_its_first_paint() -> None:
+    """A kept step form's text box is often laid out wider or narrower than when its
+    text was loaded (the next ticket's form has a scroll bar the last one had not).
+    Textual paints straight after the layout and tells the box its size afterwards, so
+    the text showed wrapped at the old width until a second paint."""
+    from textual.app import App, ComposeResult
+
+    from deskcli.tui.widgets.text_box import TextBox
+
+    tp = paint_clock()
+
+    class Boxed(tp.PaintRecorder):  # type: ignore[name-defined,misc]
+        CSS = "TextBox { width: 40; height: 6; }"  # no scroll bar at either width
+
+        def compose(self) -> ComposeResult:
+            yield TextBox(LONG, soft_wrap=True, show_line_numbers=False)
+
+    assert issubclass(Boxed, App)
+
+    async def run() -> None:
+        app = Boxed()
+        async with app.run_test(headless=False, size=(tp.WIDTH, tp.HEIGHT)):
+            term = tp.Terminal(app)
+            box = app.query_one(TextBox)
+            await tp.settle(app, lambda: box.wrap_width > 0)
+            before = len(app.paints)
+            measured = await term.measure(lambda: setattr(box.styles, "width", 70),
+                                          lambda: box.outer_size.width == 70, "wider")
+            assert "the calendar never loads either." in text_of(term.frame)
+            # The first write after the layout already showed the final picture.
+            assert measured.paints - measured.idle_paints == 1, app.paints[before:]
+            assert term.mismatches == []
+
+    asyncio.run(run())

@@ -234,6 +234,9 @@ class StepForm(Vertical):
 
     @staticmethod
     def _rewrap(area: TextArea, text: str, width: int) -> None:
+        if isinstance(area, TextBox):
+            area.fit_wrap()  # its first paint at the new width has usually done it
+            return
         if area.text == text and area.wrap_width != width:  # nothing typed since
             cursor = area.cursor_location
             area.load_text(text)
