@@ -48,6 +48,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -74,6 +75,13 @@ TRACE = bool(os.environ.get("BENCH_TRACE"))
 Cell = tuple[str, Style | None]
 
 
+@lru_cache(maxsize=4096)
+def visible(style: Style | None) -> Style | None:
+    """A style as the terminal shows it: without Textual's mouse metadata and link ids,
+    which are not drawn (and a link's id is new on every render)."""
+    return None if style is None else style.clear_meta_and_links()
+
+
 class Frame:
     """What the terminal shows: one character and style per cell."""
 
@@ -88,7 +96,7 @@ class Frame:
         for segment in strip:
             if segment.control:
                 continue
-            style = segment.style
+            style = visible(segment.style)
             for char in segment.text:
                 width = cell_len(char)
                 for n, cell in enumerate(((char, style), ("", style))[:width]):
