@@ -192,3 +192,19 @@ def test_a_store_from_before_the_index_gets_it_on_opening(tmp_path: Path,
         assert jumps and all(jumps)
     finally:
         store.close()
+
+
+def test_the_codes_sort_as_the_queue_key(desk: Desk) -> None:
+    """``ordered_code`` is the queue key's order for the tickets it codes: the key with
+    its rank and due time held (2, '') orders them by priority then number, so a change
+    to ``KEY_PARTS`` that breaks this shows here."""
+    from deskcli.storage.migrations import ordered_code
+    from deskcli.storage.queue_pages import KEY
+
+    cursor = desk.store.db.cursor()
+    cursor.row_factory = None
+    code = ordered_code("t")
+    by_key = [r[0] for r in cursor.execute(
+        f"SELECT {code} FROM tickets t WHERE {code} IS NOT NULL ORDER BY {KEY}")]
+    assert len(by_key) > 100
+    assert by_key == sorted(by_key)

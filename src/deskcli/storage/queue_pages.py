@@ -13,7 +13,10 @@ queue's order is a *key* that one index serves (``tickets_queue_key``, migration
 - a page near the end (the End key): read backwards from the end, skipping the few rows
   after it;
 - a page with no neighbour in reach (a jump to the middle): ``OFFSET`` over the index
-  alone (rowids only, no table row and no sort), then the page's rows by rowid.
+  alone (rowids only, no table row and no sort), then the page's rows by rowid; a text
+  search alone goes through the text index kept in the queue's order instead
+  (``queue_text_jump``, migration 16), which counts its matches rather than walking to
+  them.
 
 The key sorts exactly as ``Queue.ORDER`` (the CLI's ``queue``): ``coalesce`` puts the
 missing values where ``ORDER BY`` puts NULLs, and the rowid only breaks ties that order
