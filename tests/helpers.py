@@ -113,3 +113,20 @@ def settle_steps(desk: Desk, ref: str, reason: str = "not part of what this test
         if not skippable:
             return
         tickets.skip_step(ref, skippable[0].step.key, reason)
+
+
+def ordered_text_in_step(db: sqlite3.Connection) -> None:
+    """Assert the text index in the queue's order (migration 16) holds exactly each
+    ticket with a code (``ordered_code``) under that code, with its lowered summary,
+    and that the full-text index agrees with what it holds."""
+    from deskcli.storage.migrations import ordered_code
+
+    cursor = db.cursor()
+    cursor.row_factory = None
+    want = sorted(cursor.execute(
+        f"SELECT code, lower(summary) FROM (SELECT {ordered_code('t')} AS code, t.summary "
+        "FROM tickets t) WHERE code IS NOT NULL").fetchall())
+    got = sorted(cursor.execute("SELECT rowid, text FROM ticket_text_ordered").fetchall())
+    assert got == want
+    cursor.execute("INSERT INTO ticket_text_ordered(ticket_text_ordered, rank) "
+               "VALUES ('integrity-check', 1)")

@@ -19,7 +19,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.services.desk import Desk
 from deskcli.sync import apply as apply_mod
 from deskcli.sync.apply import ApplyStats, ChangeApplier
-from helpers import FakeClock, make_desk
+from helpers import FakeClock, make_desk, ordered_text_in_step
 
 
 def _feed(desk: Desk) -> list[dict[str, Any]]:
@@ -201,6 +201,12 @@ def test_tickets_renumbered_in_the_page_that_made_them_need_no_second_look(
         assert _dump(bulk) == _dump(rows)
         renumbered = bulk.store.tickets.by_id(tickets[4])
         assert renumbered is not None and renumbered["number"] == 500
+        # The text index in the queue's order (migration 16) followed the pulled numbers,
+        # priorities and statuses, either way: the resolved ticket is in it.
+        for desk in (bulk, rows):
+            ordered_text_in_step(desk.store.db)
+            assert desk.store.db.execute(
+                "SELECT count(*) AS n FROM ticket_text_ordered").fetchone()["n"] >= 1
     finally:
         for desk in (writer, bulk, rows):
             desk.close()

@@ -6,6 +6,7 @@ import pytest
 from textual.pilot import Pilot
 
 from deskcli.domain.enums import Status
+from deskcli.storage import queue_pages, queue_text_jump
 from deskcli.tui.app import DeskApp
 from deskcli.tui.screens.queue import QueueScreen
 from deskcli.tui.screens.ticket import TicketScreen
@@ -149,3 +150,47 @@ def test_history_pages_follow_each_other_by_key(app: DeskApp,
         assert any(c.get("before") for c in calls), "pages above came from a key"
 
     drive(app, steps)
+
+
+def test_a_searched_history_jumps_to_its_middle(app: DeskApp,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The history searched for a word and moved straight to its middle (the scroll bar
+    dragged there): the rows shown are the store's at that place, read with no
+    neighbouring page through the text index in the queue's order (migration 16). Small
+    pages and the long-list plans, so the sample's matches make a long list."""
+    monkeypatch.setattr(QueueTable, "PAGE", 5)
+    monkeypatch.setattr(QueueTable, "CACHED_PAGES", 3)
+    monkeypatch.setattr(queue_pages, "WALK_ABOVE", 5)
+    monkeypatch.setattr(queue_pages, "ROWS_READ_FOR_TEXT", 0)
+    served: list[bool] = []
+    real = queue_text_jump.jump
+
+    def spy(*args: object, **kwargs: object) -> list[int] | None:
+        found = real(*args, **kwargs)  # type: ignore[arg-type]
+        served.append(found is not None)
+        return found
+
+    monkeypatch.setattr(queue_text_jump, "jump", spy)
+    every = tuple(s.value for s in Status)
+    want = [row[:4] for row in app.desk.store.queue.rows(statuses=every, search="not")]
+
+    async def steps(pilot: Pilot[int]) -> None:
+        queue = table(app)
+        queue.load(QueueFilters(statuses=every, search="not"))
+        await settle(pilot)
+        assert queue.total == len(want) > 4 * queue.PAGE
+        middle = queue.total // 2
+        queue.scroll_to(y=middle, animate=False)
+        await until(pilot, lambda: queue._row(queue.scroll_offset.y) is not None,
+                    "the middle page")
+        await settle(pilot)
+        top = queue.scroll_offset.y
+        assert top > queue.PAGE, "moved past the first pages"
+        shown = [queue._row(i) for i in range(top, min(top + queue.rows_visible,
+                                                        queue.total))]
+        assert shown[0] is not None
+        assert [row[:4] for row in shown if row is not None] == \
+            want[top:top + len([r for r in shown if r is not None])]
+        assert served and all(served), "the ordered text index served the jump"
+
+    drive(app, steps, size=(120, 16))  # fewer rows than the matches: a real jump

@@ -13,10 +13,23 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
+from .migrations import ordered_code
 from .store import Store
 
 #: The trigger that puts each new ticket's summary in the text index (migration 15).
 TEXT_TRIGGER = "ticket_text_added"
+#: The one that puts it in the text index in the queue's order (migration 16).
+ORDERED_TEXT_TRIGGER = "ticket_text_ordered_added"
+#: What each held text trigger would have written, for the tickets after a rowid.
+_TEXT_REFILLS = {
+    TEXT_TRIGGER: "INSERT INTO ticket_text(rowid, text) "
+                  "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
+    # OR REPLACE: a ticket of the block updated in it was put there by the update's trigger.
+    ORDERED_TEXT_TRIGGER: "INSERT OR REPLACE INTO ticket_text_ordered(rowid, text) "
+                          "SELECT code, lower(summary) FROM (SELECT "
+                          f"{ordered_code('t')} AS code, t.summary FROM tickets t "
+                          "WHERE t.rowid > ?) WHERE code IS NOT NULL ORDER BY code",
+}
 
 
 class BulkWriter:
@@ -69,19 +82,19 @@ class BulkWriter:
     @contextmanager
     def tickets_indexed_together(self) -> Iterator[None]:
         """Inside one transaction: tickets written in the block are put in the knowledge
-        base's index (``KnowledgeBase.index_tickets_after``) and the queue's text index
-        (``TEXT_TRIGGER``) together at its end instead of one by one by their triggers,
-        which are dropped for the block and created again from their own saved text
-        before the transaction commits. A failure rolls the whole transaction back, the
-        triggers' removal with it."""
+        base's index (``KnowledgeBase.index_tickets_after``) and the queue's text indexes
+        (``TEXT_TRIGGER``, ``ORDERED_TEXT_TRIGGER``) together at its end instead of one by
+        one by their triggers, which are dropped for the block and created again from
+        their own saved text before the transaction commits. A failure rolls the whole
+        transaction back, the triggers' removal with it."""
         self.store.require_tx()
         db = self._db
-        held: list[str] = []
-        for name in (self.store.kb.TICKET_TRIGGER, TEXT_TRIGGER):
+        held: list[tuple[str, str]] = []
+        for name in (self.store.kb.TICKET_TRIGGER, *_TEXT_REFILLS):
             found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
                                "AND name = ?", (name,)).fetchone()
             if found is not None:  # else nothing to hold back (an older schema)
-                held.append(found["sql"] if isinstance(found, dict) else found[0])
+                held.append((name, found["sql"] if isinstance(found, dict) else found[0]))
                 db.execute(f"DROP TRIGGER {name}")
         if not held:
             yield
@@ -89,12 +102,11 @@ class BulkWriter:
         last = db.execute("SELECT coalesce(max(rowid), 0) AS n FROM tickets").fetchone()
         after = int(last["n"] if isinstance(last, dict) else last[0])
         yield
-        for sql in held:
-            if self.store.kb.TICKET_TRIGGER in sql:
+        for name, sql in held:
+            if name == self.store.kb.TICKET_TRIGGER:
                 self.store.kb.index_tickets_after(after)
             else:
-                db.execute("INSERT INTO ticket_text(rowid, text) "
-                           "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?", (after,))
+                db.execute(_TEXT_REFILLS[name], (after,))
             db.execute(sql)
 
     def checkpoint(self) -> None:

@@ -515,6 +515,63 @@ END;
 CREATE INDEX IF NOT EXISTS tickets_by_caller ON tickets(caller_id);
 """
 
+#: A rowid of ``ticket_text_ordered`` is ``ORDERED_BLOCK`` times the priority's digit plus
+#: the ticket's number: one block of rowids per priority, the numbers in order inside it.
+ORDERED_BLOCK = 2 ** 50
+
+
+def ordered_code(row: str) -> str:
+    """The place in the queue of the ticket ``row`` (``new``, ``old``, ``t``) as a rowid of
+    ``ticket_text_ordered``, or NULL when its place is not its priority then its number:
+    a clock running (or an unanswered open P1, first in the queue), no number yet (or
+    one outside ``1 .. ORDERED_BLOCK - 1``), a priority other than P1-P4. The queue
+    orders every other ticket by priority then number (``storage/queue_pages.py``,
+    ``KEY_PARTS``: the rank is 2 and the due time empty), and numbers are unique."""
+    return (f"(CASE WHEN {row}.urgency_due IS NULL AND typeof({row}.number) = 'integer' "
+            f"AND {row}.number BETWEEN 1 AND {ORDERED_BLOCK - 1} "
+            f"AND {row}.priority IN ('P1', 'P2', 'P3', 'P4') "
+            f"AND NOT ({row}.priority = 'P1' AND {row}.first_response_at IS NULL "
+            f"AND {row}.status IN ('new', 'open', 'in-progress', 'pending-caller', "
+            f"'pending-third-party', 'escalated')) "
+            f"THEN {ORDERED_BLOCK} * CAST(substr({row}.priority, 2) AS INTEGER) "
+            f"+ {row}.number END)")
+
+
+#: The queue's text search in the queue's own order (``storage/queue_text_jump.py``): the
+#: summaries of the tickets with no clock running (nearly all of a long history: the
+#: closed ones) in a second trigram index whose rowid is their place in the queue
+#: (``ordered_code``), so its matches come in the queue's order. A jump into the middle
+#: of a common term's matches is then a count and an ``OFFSET`` over this index, not a
+#: visit to every match. The other tickets are few and read from the queue key. Kept in
+#: step by triggers on every column the place depends on and on the summary. Filled in
+#: rowid order: the full-text index writes out what it holds whenever a rowid comes
+#: lower than the one before, and in the tickets' order that is at every other row.
+V16_TICKET_TEXT_ORDERED = f"""
+CREATE VIRTUAL TABLE IF NOT EXISTS ticket_text_ordered USING fts5(
+    text, tokenize = 'trigram case_sensitive 1');
+DELETE FROM ticket_text_ordered;
+INSERT INTO ticket_text_ordered(rowid, text) SELECT code, lower(summary) FROM (
+    SELECT {ordered_code("t")} AS code, t.summary FROM tickets t) WHERE code IS NOT NULL
+    ORDER BY code;
+CREATE TRIGGER IF NOT EXISTS ticket_text_ordered_added AFTER INSERT ON tickets
+WHEN {ordered_code("new")} IS NOT NULL BEGIN
+    INSERT INTO ticket_text_ordered(rowid, text)
+    VALUES ({ordered_code("new")}, lower(new.summary));
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_text_ordered_changed AFTER UPDATE OF summary, priority,
+status, urgency_due, first_response_at, number ON tickets
+WHEN {ordered_code("old")} IS NOT {ordered_code("new")}
+OR ({ordered_code("new")} IS NOT NULL AND old.summary IS NOT new.summary) BEGIN
+    DELETE FROM ticket_text_ordered WHERE rowid = {ordered_code("old")};
+    INSERT INTO ticket_text_ordered(rowid, text)
+    SELECT {ordered_code("new")}, lower(new.summary) WHERE {ordered_code("new")} IS NOT NULL;
+END;
+CREATE TRIGGER IF NOT EXISTS ticket_text_ordered_removed AFTER DELETE ON tickets
+WHEN {ordered_code("old")} IS NOT NULL BEGIN
+    DELETE FROM ticket_text_ordered WHERE rowid = {ordered_code("old")};
+END;
+"""
+
 #: (version, description, script). Version N's script upgrades N-1 to N.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "tickets, callers, clients, timeline and outbox", V1_CORE),
@@ -538,6 +595,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
      V14_FILTERED_QUEUE_KEYS),
     (15, "the queue's text search as an index: summaries in trigrams, tickets by caller",
      V15_TICKET_TEXT),
+    (16, "the text search in the queue's order: a jump into a common term's matches",
+     V16_TICKET_TEXT_ORDERED),
 ]
 
 LATEST = MIGRATIONS[-1][0]

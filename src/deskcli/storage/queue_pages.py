@@ -13,7 +13,10 @@ queue's order is a *key* that one index serves (``tickets_queue_key``, migration
 - a page near the end (the End key): read backwards from the end, skipping the few rows
   after it;
 - a page with no neighbour in reach (a jump to the middle): ``OFFSET`` over the index
-  alone (rowids only, no table row and no sort), then the page's rows by rowid.
+  alone (rowids only, no table row and no sort), then the page's rows by rowid; a text
+  search alone goes through the text index kept in the queue's order instead
+  (``queue_text_jump``, migration 16), which counts its matches rather than walking to
+  them.
 
 The key sorts exactly as ``Queue.ORDER`` (the CLI's ``queue``): ``coalesce`` puts the
 missing values where ``ORDER BY`` puts NULLs, and the rowid only breaks ties that order
@@ -295,6 +298,9 @@ class QueuePages:
         branches = self._branches(filters, total)
         if branches:
             return self._merged_walk(filters, branches, skip, limit, reverse=True)
+        ids = self._text_jump(filters, total, skip, limit, reverse=True)
+        if ids is not None:
+            return self._by_rowid(ids[::-1])
         return self._walk(filters, total, KEY_DESC, limit, skip)[::-1]
 
     def at(self, offset: int, limit: int, *, total: int | None = None,
@@ -303,7 +309,29 @@ class QueuePages:
         branches = self._branches(filters, total)
         if branches:
             return self._merged_walk(filters, branches, offset, limit, reverse=False)
+        ids = self._text_jump(filters, total, offset, limit, reverse=False)
+        if ids is not None:
+            return self._by_rowid(ids)
         return self._walk(filters, total, KEY, limit, offset)
+
+    def _text_jump(self, filters: dict[str, Any], total: int | None, offset: int,
+                   limit: int, *, reverse: bool) -> list[int] | None:
+        """The page's rowids through the text index in the queue's order
+        (``queue_text_jump``) for a long history filtered by a text search alone; else
+        ``None``. Near either end the rows are read as ``_walk`` reads them (a few rows
+        before the page), deeper in the jump counts the ordered index's matches."""
+        search = filters.get("search")
+        if not search or Queue._narrowed(filters) or self._plan(filters, total)[1] is None:
+            return None
+        if total and (offset + limit) * self._tickets() < ROWS_READ_FOR_TEXT * total:
+            return None
+        from .queue_text_jump import jump  # it reads this module's key
+        return jump(self._db, search, offset, limit, reverse=reverse)
+
+    def _tickets(self) -> int:
+        cursor = self._db.cursor()
+        cursor.row_factory = None
+        return int(cursor.execute("SELECT max(rowid) FROM tickets").fetchone()[0] or 0)
 
     def _walk(self, filters: dict[str, Any], total: int | None, order: str, limit: int,
               offset: int) -> list[Row]:
@@ -319,8 +347,7 @@ class QueuePages:
         cursor = self._db.cursor()
         cursor.row_factory = None
         if search and total:
-            tickets = cursor.execute("SELECT max(rowid) FROM tickets").fetchone()[0] or 0
-            if (offset + limit) * tickets < ROWS_READ_FOR_TEXT * total:
+            if (offset + limit) * self._tickets() < ROWS_READ_FOR_TEXT * total:
                 body, params = self._body(filters, total=total)
                 return self._select(body, params, order, limit, offset)
         body, params = self._body(filters, total=total, joins=False,
