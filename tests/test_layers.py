@@ -47,9 +47,12 @@ def test_every_layer_contract_is_kept() -> None:
 #: ``Screen._on_screen_resume``, called with a flag that skips re-styling the whole screen
 #: for every ticket opened (tui/screens/ticket.py); and OptionList's
 #: ``_get_option_render``, which the checklist wraps in a cache of lines kept by what they
-#: show (tui/widgets/checklist_sidebar.py).
+#: show (tui/widgets/checklist_sidebar.py); and TextArea's
+#: ``_rewrap_and_refresh_virtual_size``, which the text box wraps to note the width it
+#: wrapped for (tui/widgets/text_box.py).
 PUBLIC_UNDERSCORE = {"_value_", "_mapping", "_fields", "_make", "_replace", "_asdict",
-                     "_on_screen_resume", "_get_option_render"}
+                     "_on_screen_resume", "_get_option_render",
+                     "_rewrap_and_refresh_virtual_size"}
 
 
 def test_no_module_uses_another_objects_private_members() -> None:

@@ -23,10 +23,18 @@ from textual.widgets import TextArea
 
 
 class TextBox(TextArea):
+    #: The width the text was last wrapped for (TextArea does not say).
+    _wrapped_for: int | None = None
+
+    def _rewrap_and_refresh_virtual_size(self) -> None:
+        # Every wrap of the whole text at a new width (loading it, a resize) comes here.
+        self._wrapped_for = self.wrap_width
+        super()._rewrap_and_refresh_virtual_size()
+
     def fit_wrap(self) -> bool:
         """Wrap the text again if it was wrapped for another width than the box has
         now; True if it was."""
-        if self.soft_wrap and self.wrapped_document._width != self.wrap_width:
+        if self.soft_wrap and self._wrapped_for != self.wrap_width:
             self._rewrap_and_refresh_virtual_size()
             return True
         return False
