@@ -227,19 +227,22 @@ def bench_actions(base: Path, n: int, runs: int, sample: int) -> None:
     print(f"bulk actions on {n:,} tickets through the CLI "
           f"(single path timed on {sample} tickets)")
     for label, (bulk_args, single_args) in actions.items():
-        bulk_times, single_times = [], []
+        bulk_times, single_times, bulk_cpu = [], [], []
         for run in range(runs + 1):
             home = fresh_home(base, "bulk", template)
             took = timed([*deskcli(), *bulk_args], child_env(home), stdin=refs)
+            took_cpu = last_cpu
             home = fresh_home(base, "single", template)
             env = child_env(home)
             singles = [timed([*deskcli(), *single_args(ref)], env)
                        for ref in numbers[:sample]]
             if run:
                 bulk_times.append(took)
+                bulk_cpu.append(took_cpu)
                 single_times.append(statistics.median(singles))
         b, s = statistics.median(bulk_times), statistics.median(single_times)
-        print(f"  {label:<14} bulk {b:6.2f} s = {n / b:8,.0f} tickets/s;  single path "
+        print(f"  {label:<14} bulk {b:6.2f} s = {n / b:8,.0f} tickets/s "
+              f"(cpu {statistics.median(bulk_cpu):5.2f} s);  single path "
               f"{s * 1000:6.1f} ms/ticket = {1 / s:6,.1f} tickets/s;  bulk {s * n / b:6.1f}x "
               "faster")
 

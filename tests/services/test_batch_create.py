@@ -11,6 +11,7 @@ import pytest
 
 from deskcli.domain.intake import NewTicket
 from deskcli.domain.numbering import Authority, Lease
+from deskcli.services import tickets as tickets_module
 from deskcli.services.desk import Desk, open_desk
 from deskcli.storage.bulk import BulkWriter
 from helpers import FakeClock, SeqIds, paths_under
@@ -60,6 +61,12 @@ def _dump(desk: Desk) -> dict[str, Any]:
     out["outbox"] = [{k: v for k, v in r.items() if k != "seq"}
                      for r in db.execute("SELECT * FROM outbox ORDER BY seq")]
     out["hlc"] = desk.store.meta("hlc")
+    # The queue's text index (filled in one statement by a large batch) and the schema
+    # (its trigger dropped for the batch and made again).
+    out["ticket_text"] = [tuple(r.values()) for r in
+                          db.execute("SELECT rowid, text FROM ticket_text ORDER BY rowid")]
+    out["schema"] = sorted(tuple(r.values()) for r in
+                           db.execute("SELECT type, name, sql FROM sqlite_master"))
     return out
 
 
@@ -124,11 +131,15 @@ def test_a_batch_that_fails_writes_nothing(tmp_path: Path) -> None:
         desk.close()
 
 
+@pytest.mark.parametrize("flush_every", [tickets_module.FLUSH_EVERY, 7])
 def test_a_long_batch_across_statements_and_number_blocks_writes_the_same(
-        tmp_path: Path) -> None:
+        tmp_path: Path, flush_every: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Over 200 rows a table is written in several multi-row statements plus a shorter
     last one; the number block runs dry part-way (the next block must start after the
-    numbers the batch still holds); stored callers are found under other spellings."""
+    numbers the batch still holds); stored callers are found under other spellings.
+    Also when the batch writes what it holds every few tickets (``FLUSH_EVERY``), and
+    the text index is filled after the rows (``INDEX_TOGETHER``)."""
+    monkeypatch.setattr(tickets_module, "FLUSH_EVERY", flush_every)
     drafts = [NewTicket.from_mapping({**r, "summary": f"{r['summary']} {i}"})
               for i, r in enumerate((RECORDS + MORE) * 19)]
     assert len(drafts) > BulkWriter.ROWS_PER_STATEMENT
@@ -192,3 +203,36 @@ def test_a_listener_that_flushes_mid_ticket_still_writes_the_same(tmp_path: Path
     finally:
         batched.close()
         plain.close()
+
+
+def test_a_failed_large_batch_leaves_the_text_index_and_its_trigger(tmp_path: Path) -> None:
+    """A batch large enough to fill the text index after its rows drops the index's
+    trigger for the transaction; when it fails, the rollback puts the trigger back, and
+    the next ticket is indexed by it as before."""
+    desk = _desk(tmp_path / "a")
+    try:
+        _seed(desk)
+        before = _dump(desk)
+        drafts = [NewTicket.from_mapping({**r, "summary": f"{r['summary']} {i}"})
+                  for i, r in enumerate(RECORDS * 30)]
+        assert len(drafts) >= tickets_module.INDEX_TOGETHER
+        service = desk.tickets
+        made: list[str] = []
+
+        def boom(what: str, *_: Any) -> None:
+            made.append(what)
+            if len(made) > 200:
+                raise RuntimeError("disk on fire")
+
+        service.on_change = boom
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            service.create_many(drafts)
+        service.on_change = None
+        assert _dump(desk) == before
+        desk.tickets.create(NewTicket(summary="Indexed by the trigger again"))
+        found = desk.store.db.execute(
+            "SELECT count(*) AS n FROM ticket_text WHERE text MATCH ?",
+            ('"indexed by the trigger"',)).fetchone()
+        assert found["n"] == 1
+    finally:
+        desk.close()

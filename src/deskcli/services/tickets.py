@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +69,16 @@ if TYPE_CHECKING:  # the metrics load with the survey code that needs them, not 
 
 #: Later than any timestamp the store holds: "the whole timeline" for window queries.
 _END_OF_TIME = "9999-12-31T23:59:59Z"
+
+#: Bulk creation writes what it holds every ``FLUSH_EVERY`` tickets (all in the one
+#: transaction), so its memory stays the size of that many tickets' rows and ops
+#: however long the input is.
+FLUSH_EVERY = 1000
+#: From this many tickets, bulk creation fills the queue's text index with one statement
+#: after the rows instead of through its trigger a statement at a time
+#: (``BatchWriter.tickets_indexed_together``); below it, dropping and re-creating the
+#: trigger would cost more than it saves.
+INDEX_TOGETHER = 100
 
 #: Ticket columns a technician may change directly with ``update``.
 EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "channel",
@@ -321,35 +332,41 @@ class TicketService:
         now = self._now()
         created: list[tuple[str, str]] = []
         with self.store.transaction():
-            self.begin_batch()
+            batch = self.begin_batch()
             try:
                 # Which callers' names and addresses the store already has, asked once:
                 # a record naming neither needs no lookup (``_find_stored_caller``).
                 self._cache["stored_callers"] = self.store.contacts.stored_caller_keys(
                     (_caller_name(d) for d in drafts if d.caller or d.email),
                     (d.email for d in drafts if d.email))
-                for draft in drafts:
-                    row = self.insert_ticket(draft, now)
-                    created.append((row["id"], display_ref(row["number"],
-                                                           row["provisional"])))
-                self.end_batch()
+                indexed = (batch.tickets_indexed_together() if len(drafts) >= INDEX_TOGETHER
+                           else nullcontext())
+                with indexed:
+                    for count, draft in enumerate(drafts, 1):
+                        row = self.insert_ticket(draft, now)
+                        created.append((row["id"], display_ref(row["number"],
+                                                               row["provisional"])))
+                        if count % FLUSH_EVERY == 0:
+                            batch.flush()
+                    self.end_batch()
             finally:
                 self._batch, self._cache = None, {}
         return created
 
     # --- the batched write path (bulk creation, bulk actions) ---------------------------
 
-    def begin_batch(self) -> None:
+    def begin_batch(self) -> BatchWriter:
         """Buffer new rows until ``end_batch`` (inside the caller's transaction): the same
         rows and sync ops, written with ``executemany``; the clock stamp kept in memory;
         clients, callers and number leases looked up once per batch, not once per ticket.
         """
         self.store.require_tx()
-        self._batch = BatchWriter(self.store, self._new_id)
+        batch = self._batch = BatchWriter(self.store, self._new_id)
         leases = self.store.sync.leases()
         self._cache = {"clients": {}, "callers": {}, "clocks": {},
                        "joined": self.store.meta("server_url") is not None,
                        "leases": {lease.start: lease for lease in leases}, "touched": {}}
+        return batch
 
     def end_batch(self) -> None:
         """Write what the batch holds (rows, ops, leases used) in the transaction."""
@@ -367,6 +384,11 @@ class TicketService:
             self._batch.insert(table, row, **extra)
         else:
             self.store.insert(table, row, **extra)
+
+    def _encode(self, value: Any) -> str:
+        """A row's JSON column: ``ENCODE``, or in a batch its (faster) encoder of the
+        same text."""
+        return self._batch.encode(value) if self._batch is not None else ENCODE(value)
 
     def _unbuffered(self) -> None:
         """About to read or update rows the batch may hold, or write around it: flush, so
@@ -721,7 +743,7 @@ class TicketService:
         self._put("events", {
             "id": self._new_id(), "ticket_id": ticket_id, "at": at, "actor": self.actor,
             "kind": kind, "summary": summary,
-            "detail": ENCODE(detail) if detail else None,
+            "detail": self._encode(detail) if detail else None,
         })
 
     def write_changes(self, ticket: TicketRow, changes: Mapping[str, Any], at: str) -> TicketRow:
@@ -1121,7 +1143,7 @@ class TicketService:
         self._put("step_records", {
             "id": self._new_id(), "ticket_id": ticket["id"], "checklist": checklist.key,
             "step": step.key, "at": at, "actor": self.actor,
-            "data": ENCODE(values)})
+            "data": self._encode(values)})
         detail: dict[str, Any] = {"step": step.key}
         if pairs := engine.collected(step, values):
             # What the step collected goes on the timeline with it (labels and text).

@@ -23,6 +23,7 @@ the CPU. Per op, the Python work is kept to building the payload and encoding it
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import hlc as hlc_mod
@@ -108,6 +109,17 @@ class BatchWriter:
             str(row.get("at") or row.get("created_at") or "")))
         if kind == "create":
             self._versions.append((entity, entity_id, "*", stamp))
+
+    @property
+    def encode(self) -> Callable[[Any], str]:
+        """The batch's JSON encoder (orjson's, the same text as ``ENCODE``): for the JSON
+        columns of the rows it holds (an event's detail, a step record's data)."""
+        return self._encode
+
+    def tickets_indexed_together(self) -> AbstractContextManager[None]:
+        """``BulkWriter.tickets_indexed_together``: the text index (and the knowledge
+        base's) filled with one statement for every ticket written in the block."""
+        return self._bulk.tickets_indexed_together()
 
     @property
     def pending(self) -> bool:

@@ -32,13 +32,23 @@ _TEXT_REFILLS = {
 }
 
 
+def null_columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[bool, ...]:
+    """For each of ``width`` columns, whether it is ``None`` in every row; ``()`` when no
+    column is, or every one is (transposed with ``zip``, so the work is in C, not a loop
+    per value)."""
+    empty = tuple(column.count(None) == len(column) for column in zip(*rows, strict=True))
+    if len(empty) != width:
+        raise ValueError(f"rows of {len(empty)} values for {width} columns")
+    return empty if any(empty) and not all(empty) else ()
+
+
 class BulkWriter:
     """``insert`` must run inside ``store.transaction()``; ``checkpoint`` outside it."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._db = store.db
-        self._sql: dict[tuple[str, tuple[str, ...], int, str], str] = {}
+        self._sql: dict[tuple[str, tuple[str, ...], int, str, tuple[bool, ...]], str] = {}
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *,
                upsert: str = "") -> None:
@@ -50,17 +60,30 @@ class BulkWriter:
         statement on a table with triggers runs in a statement savepoint, and the full-text
         index (``kb_fts``, fed by a trigger on tickets) writes its pending terms to disk at
         every savepoint, so row-at-a-time inserts build one tiny index segment per ticket
-        and spend their time merging them."""
+        and spend their time merging them.
+
+        A column that is NULL in every row is written as the literal ``NULL`` in the
+        statement, not bound: the same rows, but Python's ``sqlite3`` (3.11) looks for an
+        adapter for every ``None`` it binds, and that look-up raises and formats an
+        ``AttributeError`` each time (about a fifth of binding a new ticket's row, most
+        of whose columns are empty)."""
         self.store.require_tx()
+        if not rows:
+            return
+        empty = null_columns(rows, len(columns))
+        if empty:
+            kept = (column for column, unused in zip(zip(*rows, strict=True), empty,
+                                                     strict=True) if not unused)
+            rows = list(zip(*kept, strict=True))
         per = max(1, min(self.ROWS_PER_STATEMENT, self.MAX_VARIABLES // len(columns)))
         whole = len(rows) - len(rows) % per
         if whole:
-            sql = self._statement(table, columns, per, upsert)
+            sql = self._statement(table, columns, per, upsert, empty)
             self._db.executemany(sql, (tuple(chain.from_iterable(rows[i:i + per]))
                                        for i in range(0, whole, per)))
         if whole < len(rows):
             rest = rows[whole:]
-            self._db.execute(self._statement(table, columns, len(rest), upsert),
+            self._db.execute(self._statement(table, columns, len(rest), upsert, empty),
                              tuple(chain.from_iterable(rest)))
 
     #: Rows per statement, and SQLite's limit on parameters in one (32,766 since 3.32).
@@ -68,12 +91,13 @@ class BulkWriter:
     MAX_VARIABLES = 32_000
 
     def _statement(self, table: str, columns: Sequence[str], count: int,
-                   upsert: str = "") -> str:
-        key = (table, tuple(columns), count, upsert)
+                   upsert: str = "", empty: tuple[bool, ...] = ()) -> str:
+        key = (table, tuple(columns), count, upsert, empty)
         sql = self._sql.get(key)
         if sql is None:
             names = ", ".join(f'"{c}"' for c in columns)
-            marks = "(" + ", ".join("?" for _ in columns) + ")"
+            marks = "(" + ", ".join("NULL" if empty and empty[i] else "?"
+                                    for i in range(len(columns))) + ")"
             sql = self._sql[key] = (f"INSERT INTO {table} ({names}) VALUES "
                                     + ", ".join(marks for _ in range(count))
                                     + (f" {upsert}" if upsert else ""))
