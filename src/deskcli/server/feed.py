@@ -756,8 +756,8 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
 
 
 def prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]],
-             now_iso: str, now_ms: int, new_id: Callable[[], str],
-             max_ahead_ms: int) -> tuple[FeedWriter, PushResult] | None:
+            now_iso: str, now_ms: int, new_id: Callable[[], str],
+            max_ahead_ms: int) -> tuple[FeedWriter, PushResult] | None:
     """A push worked out without the lock, or None where only the locked path may decide:
     a store's first push (registering it counts the technician's stores), a push the
     checks refuse (confirmed under the lock before the client sets ops aside for good),
