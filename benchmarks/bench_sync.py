@@ -10,16 +10,20 @@
    fresh store with one executemany per table in one of the store's own transactions (same
    pragmas, same full-text triggers). Target (issue 20): the pull at most 3x its floor.
 2. 20 clients, each its own process, pushing small batches at once: p50, p95 and p99
-   latency of a sync round. A round does what ``deskcli sync`` does once Python has started
-   (open the store, load the credentials, a new HTTP connection, push, pull, close), or with
-   ``--round console`` what the console's background sync does (one client and connection
-   kept). Target (issue 20): p99 under 500 ms, on SQLite and on PostgreSQL with 4 server
-   workers. Floor, same run, same processes, all clients at once: a bare GET /health on a
-   new connection (what the machine, the HTTP client and the server's stack cost).
+   latency of a sync round. Every client is warmed up (one untimed round of the kind
+   timed) and all of them wait for each other before each round, so each round's 20
+   pushes are sent together and no untimed work overlaps a timed round; 20 rounds each,
+   so the p99 is the fifth-slowest of 400. A round does what ``deskcli sync`` does once
+   Python has started (open the store, load the credentials, a new HTTP connection, push,
+   pull, close), or with ``--round console`` what the console's background sync does (one
+   client and connection kept). Target (issue 20): p99 under 500 ms, on SQLite and on
+   PostgreSQL with 4 server workers. Floor, same run, same processes, all clients at once:
+   a bare GET /health on a new connection (what the machine, the HTTP client and the
+   server's stack cost).
 
 Run: python benchmarks/bench_sync.py [--ops 10000] [--clients 20] [--runs 3]
      [--postgres-url postgresql+psycopg://...] [--workers 4] [--skip-throughput]
-     [--skip-latency] [--rounds 10] [--round command|console]
+     [--skip-latency] [--rounds 20] [--round command|console] [--free-running]
 With --postgres-url the server database is a fresh database on that cluster (quote figures
 from a cluster with fsync on; the CI cluster runs with fsync off).
 """
@@ -251,33 +255,63 @@ def _command_round(root: Path, handle: str, base: str, token: str) -> Any:
         desk.close()
 
 
+def _untimed(round_: Any) -> None:
+    """An untimed round, once more if the machine's load cut it off (a kept-alive
+    connection the server closed as the request went out): the warm-up must finish."""
+    from deskcli.sync.client import SyncError
+
+    try:
+        round_()
+    except SyncError:
+        round_()
+
+
 def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
                     start: Any, results: Any, server_pid: int = 0,
-                    mode: str = "command") -> None:
-    """One technician's process: join, sync once, wait for everyone, then ``rounds`` times
-    create a ticket (as ``deskcli new`` would, not timed) and time the sync round that
-    sends it. A round is what ``deskcli sync`` does after start-up (``mode="command"``:
-    open the store, new connection, sync, close) or one background round of the console
-    (``mode="console"``: the same client and connection kept across rounds). Then, as the
-    floor, the same number of rounds of a bare ``GET /health`` on a new connection (what
-    the machine, the client library and HTTP cost), all clients again at once."""
+                    mode: str = "command", together: bool = True) -> None:
+    """One technician's process: join and sync, then warm up (a ticket and one untimed
+    round of the kind timed: the first push of a store takes the server's locked path and
+    the first round in a process pays lazy imports, neither of which a technician's
+    ``deskcli sync`` meets every time), wait for everyone, then ``rounds`` times create a
+    ticket (as ``deskcli new`` would, not timed) and time the sync round that sends it.
+
+    With ``together`` (the default) every client waits for all the others before each
+    round, so the 20 pushes of a round really are sent at once and no client's untimed
+    ticket creation runs while another's round is timed; without it (``--free-running``)
+    clients start together once and then loop at their own pace. A round is what
+    ``deskcli sync`` does after start-up (``mode="command"``: open the store, new
+    connection, sync, close) or one background round of the console (``mode="console"``:
+    the same client and connection kept across rounds). Then, as the floor, the same
+    number of rounds of a bare ``GET /health`` on a new connection (what the machine, the
+    client library and HTTP cost), all clients again at once."""
     from deskcli.sync.protocol import PROTOCOL_VERSION
 
     here = Path(root)
     desk = desk_at(here / handle, handle)
     sync = SyncClient(desk, Credentials(base, token, "bench"))
-    sync.join(handle)
-    sync.sync()
+    try:
+        sync.join(handle)
+        _untimed(sync.sync)
+        desk.tickets.create(NewTicket(summary="Warm-up", client="Acme"))
+        _untimed(lambda: _command_round(here, handle, base, token) if mode == "command"
+                 else sync.sync())
+    except Exception:
+        start.abort()  # the others stop waiting for this one
+        raise
     if start.wait() == 0 and server_pid:
         results.put(("cpu", _server_cpu(server_pid)))
     latencies: list[float | None] = []
+    client_cpu: list[float] = []
     for _ in range(rounds):
         desk.tickets.create(NewTicket(summary="Small batch", client="Acme"))
-        started = time.perf_counter()
+        if together:
+            start.wait()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             report = _command_round(here, handle, base, token) if mode == "command" \
                 else sync.sync()
             latencies.append(time.perf_counter() - started)
+            client_cpu.append(time.process_time() - cpu)
             assert report.pushed >= 1 and not report.rejected, report
         except Exception:  # noqa: BLE001 - a failed round is counted, not timed
             latencies.append(None)
@@ -287,6 +321,8 @@ def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
     import ssl
 
     for _ in range(rounds):
+        if together:
+            start.wait()
         started = time.perf_counter()
         # No CA bundle loaded (the server is plain http): the floor is the least a new
         # connection and one request can cost, whatever the client under test does.
@@ -300,30 +336,34 @@ def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
         results.put(("cpu", _server_cpu(server_pid)))
     sync.close()
     desk.close()
-    results.put((latencies, floor))
+    results.put((latencies, floor, client_cpu))
 
 
 def latency_run(root: Path, url: str, clients: int, workers: int = 1,
-                rounds: int = 10, mode: str = "command"
-                ) -> tuple[list[float], int, list[float], list[float]]:
+                rounds: int = 20, mode: str = "command", together: bool = True
+                ) -> tuple[list[float], int, list[float], list[float], list[float]]:
     """Sorted latencies of the sync rounds that finished, how many failed, the sorted
-    floor latencies, and the server's CPU seconds (all its processes) at the start of the
-    rounds, between rounds and floor, and after the floor: a figure the machine's load
-    does not stretch the way it stretches wall time."""
+    floor latencies, the server's CPU seconds (all its processes) at the start of the
+    rounds, between rounds and floor, and after the floor (a figure the machine's load
+    does not stretch the way it stretches wall time), and the sorted client CPU seconds
+    of each round (the client's own share of the two cores all of this runs on)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     process, base = start_server(url, root / "server-home", workers)
     latencies: list[float] = []
     floor: list[float] = []
+    client_cpu: list[float] = []
     failed = 0
     try:
         tokens = {f"c{i}": token_for(url, f"c{i}") for i in range(clients)}
-        start = context.Barrier(clients)
+        # A client that dies breaks the barrier (``abort``) rather than leave the others
+        # waiting; the timeout bounds a client that hangs.
+        start = context.Barrier(clients, timeout=600)
         results = context.Queue()
         children = [context.Process(target=_latency_client,
                                     args=(str(root), base, handle, token, rounds, start,
-                                          results, process.pid, mode))
+                                          results, process.pid, mode, together))
                     for handle, token in tokens.items()]
         for child in children:
             child.start()
@@ -334,8 +374,9 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
             if got[0] == "cpu":
                 cpu.append(got[1])
                 continue
-            timed, bare = got
+            timed, bare, spent = got
             done += 1
+            client_cpu.extend(spent)
             latencies.extend(t for t in timed if t is not None)
             failed += sum(t is None for t in timed)
             floor.extend(bare)
@@ -344,7 +385,7 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
-    return sorted(latencies), failed, sorted(floor), sorted(cpu)
+    return sorted(latencies), failed, sorted(floor), sorted(cpu), sorted(client_cpu)
 
 
 def p95(values: list[float]) -> float:
@@ -360,8 +401,13 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rounds", type=int, default=10,
-                        help="sync rounds per latency client")
+    parser.add_argument("--rounds", type=int, default=20,
+                        help="sync rounds per latency client (20 clients x 20 rounds: the "
+                             "p99 is the fifth-slowest of 400 rounds, not the second of 200)")
+    parser.add_argument("--free-running", action="store_true",
+                        help="clients start together once, then loop at their own pace "
+                             "(as before 2 Dec 2026) instead of all waiting for each other "
+                             "before every round")
     parser.add_argument("--postgres-url", help="run the server on a fresh database there")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes for the latency run (PostgreSQL only)")
@@ -413,15 +459,16 @@ def main() -> None:
     if not args.skip_latency:
         root = Path(tempfile.mkdtemp(prefix="deskcli-bench-sync-"))
         try:
-            latencies, failed, floor, cpu = latency_run(root, server_url(root), args.clients,
-                                                        args.workers, args.rounds,
-                                                        args.round)
+            latencies, failed, floor, cpu, client_cpu = latency_run(
+                root, server_url(root), args.clients, args.workers, args.rounds, args.round,
+                together=not args.free_running)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         result.update({
             "concurrent_clients": args.clients,
             "client_processes": True,
             "round": args.round,
+            "rounds_start_together": not args.free_running,
             "server_workers": args.workers,
             "sync_rounds": len(latencies),
             "sync_rounds_failed": failed,
@@ -429,6 +476,8 @@ def main() -> None:
             "sync_round_p99_ms": round(p99(latencies) * 1000, 1),
             "sync_round_max_ms": round(latencies[-1] * 1000, 1),
             "sync_round_p95_ms": round(p95(latencies) * 1000, 1),
+            "client_cpu_ms_per_round_p50": round(statistics.median(client_cpu) * 1000, 1),
+            "client_cpu_ms_per_round_p99": round(p99(client_cpu) * 1000, 1),
             "floor_health_get_p50_ms": round(statistics.median(floor) * 1000, 1),
             "floor_health_get_p95_ms": round(p95(floor) * 1000, 1),
             "floor_health_get_p99_ms": round(p99(floor) * 1000, 1),

@@ -16,11 +16,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from deskcli.server import feed
+from deskcli.server.group import GroupCommit
 
 
 def hold_pushes(after: int, held: Path) -> None:
-    real_push = feed.push
+    real_push = GroupCommit.push
     seen = 0
     lock = threading.Lock()
     forever = threading.Event()
@@ -35,7 +35,8 @@ def hold_pushes(after: int, held: Path) -> None:
             forever.wait()  # until SIGKILL
         return real_push(*args, **kwargs)
 
-    feed.push = push  # the app calls ``feed.push`` through the module, at request time
+    # The app calls ``GroupCommit.push`` through its instance, at request time.
+    GroupCommit.push = push  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

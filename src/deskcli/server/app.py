@@ -28,6 +28,7 @@ from deskcli.server import scope as scope_rules
 from deskcli.server.auth import authenticate
 from deskcli.server.auth_gate import authenticate_first
 from deskcli.server.db import init_database, make_engine
+from deskcli.server.group import GroupCommit
 from deskcli.server.models import SrvPresence
 from deskcli.sync.protocol import (
     DEFAULT_LEASE,
@@ -192,7 +193,8 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
     epoch = init_database(engine)
     is_sqlite = database_url.startswith("sqlite")
     # SQLite allows one writer; queue pushes in-process instead of failing on a busy lock.
-    write_lock = threading.Lock() if is_sqlite else None
+    # The pushes that arrive together are written together (group commit).
+    group = GroupCommit(threading.Lock() if is_sqlite else None)
 
     app = FastAPI(
         title="deskcli team server",
@@ -321,29 +323,12 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         ops = [op.model_dump() for op in body.ops]
         now = _now()
         guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
-        held: list[bool] = []
-
-        def before_write() -> None:
-            # SQLite: the in-process writer lock, from the first write to the commit. The
-            # push is worked out before it, while other pushes write (WAL readers do not
-            # wait), so one push's fsync overlaps the next one's work.
-            if write_lock is not None and not held:
-                write_lock.acquire()
-                held.append(True)
-
-        try:
-            with Session(engine) as s:
-                try:
-                    result = feed.push(s, who, body.client_id, ops, now_iso=to_iso(now),
-                                       now_ms=time.time_ns() // 1_000_000, new_id=new_id,
-                                       max_ahead_ms=max_skew_ms, before_write=before_write)
-                    s.commit()
-                except BaseException:
-                    s.rollback()
-                    raise
-        finally:
-            if held and write_lock is not None:
-                write_lock.release()
+        with Session(engine) as s:
+            # Written with the other pushes this process has in hand, in one transaction,
+            # or alone; committed either way before the reply (``server/group.py``).
+            result = group.push(s, who, body.client_id, ops, now_iso=to_iso(now),
+                                now_ms=time.time_ns() // 1_000_000, new_id=new_id,
+                                max_ahead_ms=max_skew_ms)
         if since is None:
             return PushOut(accepted=result.accepted, duplicates=result.duplicates,
                            server_seq=result.server_seq, epoch=epoch)

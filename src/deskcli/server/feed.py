@@ -13,7 +13,9 @@ touched a record, op id or scope this one read, the work is thrown away and done
 the old way, the lock taken first (``push_locked``). Otherwise the numbers are shifted into
 place and the rows written in one statement per table. What a push decides never rests on
 a read that another push changed, and the counter's lock, which every push waits for, is
-held for a handful of statements instead of the whole push.
+held for a handful of statements instead of the whole push. The server writes the
+prepared pushes that arrive together in one transaction (``server/group.py``), with the
+same check between each of them.
 
 Every op is checked before any is applied. Ops for a customer the technician does not
 work for, or naming an unknown field or ticket, fail the whole request (403/422) and name
@@ -160,6 +162,8 @@ class FeedWriter:
         #: The feed's sequence number the push was prepared against (``snapshot``), and
         #: whether the counter was already moved for it (``reserve``).
         self.prepared_at: int | None = None
+        #: Where a prepared push's rows are numbered from (``shift``): 0 until reserved.
+        self.base = 0
         self.counter_written = False
         #: Every row already written (PostgreSQL's one-statement write of a prepared push).
         self.written = False
@@ -198,7 +202,7 @@ class FeedWriter:
         statement; shift the push's rows onto them. False (the caller rolls back, which
         undoes anything written) if a push committed since ``snapshot`` touched what this
         one read. On PostgreSQL the check and every write of the push are then one more
-        statement (``_write_all_postgres``): the lock is held for two round trips and the
+        statement (``write_all_postgres``): the lock is held for two round trips and the
         commit, however loaded the machine."""
         assert self.prepared_at is not None
         count = len(self.op_rows)
@@ -208,47 +212,57 @@ class FeedWriter:
         base = top - count
         postgres = self.s.get_bind().dialect.name == "postgresql"
         if not postgres and base != self.prepared_at \
-                and self._touches(self._between(self.prepared_at, base)):
+                and self.touches(self.between(self.prepared_at, base)):
             return False
-        for row in self.op_rows:
-            row["seq"] += base
-        for key in self.dirty_fields:  # set by this push: numbered from 0 until now
-            version = self.fields[key]
-            self.fields[key] = FieldVersion(version.value, version.hlc, version.seq + base,
-                                            version.origin, version.tech)
-        self.seq = top
+        self.shift(base)
         self.counter_written = True
         if postgres:
-            if self._touches(self._write_all_postgres(self.prepared_at, base)):
+            if self.touches(self.write_all_postgres(self.prepared_at, base)):
                 return False
             self.written = True
         return True
+
+    def shift(self, base: int) -> None:
+        """Number this prepared push's rows (counted from 1 when prepared) on from
+        ``base``; called again, it moves them from where the last call put them."""
+        delta, self.base = base - self.base, base
+        for row in self.op_rows:
+            row["seq"] += delta
+        for key in self.dirty_fields:  # set by this push: numbered from 0 until now
+            version = self.fields[key]
+            self.fields[key] = FieldVersion(version.value, version.hlc, version.seq + delta,
+                                            version.origin, version.tech)
+        self.seq = base + len(self.op_rows)
 
     #: Rows committed between a push's snapshot and its lock that are checked one by one;
     #: more than this and the push is simply redone under the lock.
     BETWEEN_LIMIT = 2000
 
-    def _between(self, after: int, upto: int) -> Sequence[Any]:
-        """The feed rows in (after, upto] (at most ``BETWEEN_LIMIT`` + 1 of them)."""
+    def between(self, after: int, upto: int) -> Sequence[Any]:
+        """The feed rows in (after, upto] (at most ``BETWEEN_LIMIT`` + 1 of them), as
+        ``(seq, entity, entity_id, op_id, scope)``."""
         return self.s.execute(text(
-            "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after "
+            "SELECT seq, entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after "
             "AND seq <= :upto LIMIT :limit"),
             {"after": after, "upto": upto, "limit": self.BETWEEN_LIMIT + 1}).all()
 
-    def _touches(self, rows: Sequence[Any]) -> bool:
-        """Whether feed rows committed by other pushes concern what this push read or
-        wrote: one of its records, one of its op ids, a scope change, or a retraction."""
+    def touches(self, rows: Sequence[Any]) -> bool:
+        """Whether feed rows ``(seq, entity, entity_id, op_id, scope)`` that other pushes
+        wrote after this push's snapshot concern what it read or wrote: one of its
+        records, one of its op ids, a scope change, or a retraction. Rows at or before the
+        snapshot were read already and are skipped."""
         if len(rows) > self.BETWEEN_LIMIT:
             return True
+        after = self.prepared_at or 0
         op_ids = {row["op_id"] for row in self.op_rows} | self.pushed_op_ids
-        return any(entity_id in self.looked_up or op_id in op_ids
-                   or scope == scope_rules.NOBODY or entity == "op"
-                   for entity, entity_id, op_id, scope in rows)
+        return any(seq > after and (entity_id in self.looked_up or op_id in op_ids
+                                    or scope == scope_rules.NOBODY or entity == "op")
+                   for seq, entity, entity_id, op_id, scope in rows)
 
-    def _write_all_postgres(self, after: int, base: int) -> Sequence[Any]:
+    def write_all_postgres(self, after: int, base: int) -> Sequence[Any]:
         """Every row of the push (feed, records, field versions, numbers, the clock) in
         one statement of data-modifying CTEs fed by arrays, returning the feed rows other
-        pushes committed between the snapshot and the lock (``_between``): a statement
+        pushes committed between the snapshot and the lock (``between``): a statement
         started after the lock was granted sees every one of them, and none of its own
         rows."""
         ops, entities = self.op_rows, list(self.new_entities.values())
@@ -671,8 +685,8 @@ _WRITE_ALL_POSTGRES = text(
     'WHEN excluded.value COLLATE "C" > srv_meta.value COLLATE "C" '
     'OR srv_meta.value COLLATE "C" >= CAST(:ceiling AS text) COLLATE "C" '
     "THEN excluded.value ELSE srv_meta.value END) "
-    "SELECT entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after AND seq <= :upto "
-    "LIMIT :limit")
+    "SELECT seq, entity, entity_id, op_id, scope FROM srv_op WHERE seq > :after "
+    "AND seq <= :upto LIMIT :limit")
 
 
 def _later_clock(dialect: str) -> Any:
@@ -725,7 +739,7 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
     redone with the lock held throughout (``push_locked``). ``before_write`` runs once,
     before the first write (the SQLite server takes its in-process writer lock there)."""
     make_id = new_id or (lambda: secrets.token_hex(16))
-    prepared = _prepare(session, tech, origin, ops, now_iso, now_ms, make_id, max_ahead_ms)
+    prepared = prepare(session, tech, origin, ops, now_iso, now_ms, make_id, max_ahead_ms)
     before_write()
     if prepared is not None:
         writer, result = prepared
@@ -741,9 +755,9 @@ def push(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]
                        new_id=make_id, max_ahead_ms=max_ahead_ms)
 
 
-def _prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]],
-             now_iso: str, now_ms: int, new_id: Callable[[], str],
-             max_ahead_ms: int) -> tuple[FeedWriter, PushResult] | None:
+def prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, Any]],
+            now_iso: str, now_ms: int, new_id: Callable[[], str],
+            max_ahead_ms: int) -> tuple[FeedWriter, PushResult] | None:
     """A push worked out without the lock, or None where only the locked path may decide:
     a store's first push (registering it counts the technician's stores), a push the
     checks refuse (confirmed under the lock before the client sets ops aside for good),
@@ -764,7 +778,7 @@ def push_locked(session: Session, tech: Tech, origin: str, ops: Sequence[dict[st
                 *, now_iso: str, now_ms: int, new_id: Callable[[], str] | None = None,
                 max_ahead_ms: int = hlc_mod.MAX_AHEAD_MS) -> PushResult:
     """A push with the feed locked before anything is read: every case, and the only way
-    for those ``_prepare`` leaves to it."""
+    for those ``prepare`` leaves to it."""
     writer = FeedWriter(session, tech, origin, now_iso, now_ms,
                         new_id or (lambda: secrets.token_hex(16)), max_ahead_ms)
     writer.lock()
