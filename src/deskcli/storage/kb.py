@@ -194,6 +194,12 @@ def index_tickets_after(db: Any, rowid: int, *, skip_indexed: bool = False) -> i
     tickets, and the update's own trigger indexes it."""
     slots = KnowledgeBase.DOC_SLOTS
     fresh_doc = " AND NOT EXISTS (SELECT 1 FROM kb_docs k WHERE k.ref_id = t.id)"
+    # The text goes in in document order (FTS5 writes out what it holds whenever a rowid
+    # comes out of order). A batch's few documents are sorted; a whole load's are read
+    # in document order from kb_docs (its rowid), each with its ticket found by id,
+    # rather than sorting every ticket's text.
+    source = ("kb_docs d CROSS JOIN tickets t ON t.id = d.ref_id" if skip_indexed
+              else "tickets t JOIN kb_docs d ON d.ref_id = t.id")
     fresh_text = " AND d.doc NOT IN (SELECT rowid FROM kb_fts)"
     done = db.execute(
         "INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at) "
@@ -215,7 +221,7 @@ def index_tickets_after(db: Any, rowid: int, *, skip_indexed: bool = False) -> i
         "       coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''), "
         "       coalesce(t.verbatim, '') || char(10) || coalesce(t.root_cause, '') "
         "       || char(10) || coalesce(t.resolution, '') "
-        "FROM tickets t JOIN kb_docs d ON d.ref_id = t.id "
+        f"FROM {source} "
         "WHERE t.rowid > ? AND t.status IN ('resolved', 'closed')"
         + (fresh_text if skip_indexed else "") + " ORDER BY d.doc",
         (rowid,))
