@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from deskcli.clock import new_id
+from deskcli.domain.intake import NewTicket
 from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.storage import bulk_load
@@ -42,6 +43,8 @@ def contents(desk: Desk) -> dict[str, list[dict[str, Any]]]:
     found["meta"] = [r for r in found["meta"] if r["key"] not in ("client_id", "created_at")]
     found["kb_fts"] = [dict(r) for r in db.execute(
         "SELECT rowid, title, codes, body FROM kb_fts ORDER BY rowid")]
+    found["ticket_text"] = [dict(r) for r in db.execute(
+        "SELECT rowid, text FROM ticket_text ORDER BY rowid")]
     return found
 
 
@@ -55,6 +58,7 @@ def loaded(root: Path, *, indexes_after: bool, count: int = 1_500,
         db = desk.store.db
         assert db.execute("PRAGMA integrity_check").fetchone()["integrity_check"] == "ok"
         db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")
+        db.execute("INSERT INTO ticket_text(ticket_text) VALUES ('integrity-check')")
         mode = str(db.execute("PRAGMA journal_mode").fetchone()["journal_mode"])
         return schema(db), contents(desk), mode
 
@@ -70,7 +74,9 @@ def test_indexes_built_after_leave_the_same_store(tmp_path: Path) -> None:
             "events_by_kind_at"} <= {name for kind, name, *_ in after if kind == "index"}
     assert rows_after == rows_before
     assert not (tmp_path / "after" / "data" / "deskcli.db-load").exists()
-    assert not any(r["key"] == bulk_load.DEFERRED_KEY for r in rows_after["meta"])
+    assert len(rows_after["ticket_text"]) == 1_500
+    assert not any(r["key"] in (bulk_load.DEFERRED_KEY, bulk_load.TEXT_KEY)
+                   for r in rows_after["meta"])
     assert not any(r["key"] == "demo_tickets" and r["value"] != "1500"
                    for r in rows_after["meta"])
 
@@ -146,9 +152,12 @@ from deskcli.services import demo
 from deskcli.storage import bulk_load
 from helpers import FakeClock, SeqIds, make_desk
 
+from deskcli.storage import kb
+
 where = {where!r}
 made = demo._TicketMaker.ticket
 rebuild = bulk_load._rebuild
+index_kb = kb.index_tickets_after
 
 def killed(self, i, number, rows):
     if where == "rows" and i == 2_900:
@@ -159,8 +168,15 @@ def killed_building(connection, indexes):
     connection.execute(indexes[0][1])  # one index built, the rest not
     os.kill(os.getpid(), signal.SIGKILL)
 
+def killed_indexing(connection, after, **options):
+    index_kb(connection, after, **options)  # the knowledge base done, the queue's not
+    os.kill(os.getpid(), signal.SIGKILL)
+
 demo._TicketMaker.ticket = killed
-bulk_load._rebuild = killed_building
+if where == "indexes":
+    bulk_load._rebuild = killed_building
+if where == "text":
+    kb.index_tickets_after = killed_indexing
 demo.CHUNK = 100
 clock = FakeClock()
 desk = make_desk(Path({root!r}), clock)
@@ -169,11 +185,12 @@ demo.seed(desk.store, count=4_000, now=clock.now(), policy=desk.config.sla,
 """
 
 
-@pytest.mark.parametrize("where", ["rows", "indexes"])
+@pytest.mark.parametrize("where", ["rows", "text", "indexes"])
 def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) -> None:
-    """SIGKILL in the middle of a batch (or of the index build at the end): the next
-    ``Store.open`` rolls the open batch back, builds every index the load dropped, and
-    leaves a sound store in write-ahead-log mode with whole, counted batches."""
+    """SIGKILL in the middle of a batch (or of the full-text or index build at the end):
+    the next ``Store.open`` rolls the open batch back, puts every loaded ticket in both
+    full-text indexes, creates their triggers again, builds every index the load dropped,
+    and leaves a sound store in write-ahead-log mode with whole, counted batches."""
     with make_desk(tmp_path / "fresh", FakeClock()) as fresh:
         expected = schema(fresh.store.db)
     root = tmp_path / "killed"
@@ -189,18 +206,31 @@ def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) 
     try:
         owed = raw.execute("SELECT value FROM meta WHERE key = ?",
                            (bulk_load.DEFERRED_KEY,)).fetchone()
+        text = raw.execute("SELECT value FROM meta WHERE key = ?",
+                           (bulk_load.TEXT_KEY,)).fetchone()
         present = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
+        texts = raw.execute("SELECT count(*) FROM ticket_text").fetchone()[0]
+        documents = raw.execute("SELECT count(*) FROM kb_docs").fetchone()[0]
     finally:
         raw.close()
     assert owed is not None and "step_records_by_ticket" not in present
+    assert text is not None and json.loads(text[0])["after"] == 0
+    assert not {"kb_ticket_indexed", "ticket_text_added"} & present
+    # No ticket was indexed before the end (the end, if it began, rolled back).
+    assert texts == 0 and documents == 0
     with make_desk(root, FakeClock()) as desk:
         db = desk.store.db
         assert schema(db) == expected
         assert db.execute("PRAGMA integrity_check").fetchone()["integrity_check"] == "ok"
         assert db.execute("PRAGMA journal_mode").fetchone()["journal_mode"] == "wal"
         assert desk.store.meta(bulk_load.DEFERRED_KEY) is None
+        assert desk.store.meta(bulk_load.TEXT_KEY) is None
         tickets = desk.store.tickets.count()
         assert tickets == (2_000 if where == "rows" else 4_000)
+        db.execute("INSERT INTO ticket_text(ticket_text) VALUES ('integrity-check')")
+        assert db.execute("SELECT count(*) AS n FROM ticket_text").fetchone()["n"] == tickets
+        assert db.execute("SELECT count(*) AS n FROM ticket_text WHERE text MATCH 'printer'"
+                          ).fetchone()["n"] > 0
         assert desk.store.meta("demo_tickets") == str(tickets)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")
@@ -290,3 +320,33 @@ def test_the_generator_makes_the_rows_it_always_made(count: int, share: float | 
             for row in table:
                 hashed.update(repr(row).encode())
     assert hashed.hexdigest()[:16] == digest
+
+
+def test_a_ticket_indexed_by_its_update_during_a_load_is_indexed_once(desk: Desk) -> None:
+    """While a load keeps the full-text triggers away, another writer adds a ticket (not
+    indexed: the trigger is away) and resolves it (its update's trigger indexes it):
+    the load's end indexes the rest and leaves that one as the update did."""
+    demo.seed(desk.store, count=300, now=desk.now(), policy=desk.config.sla,
+              new_id=SeqIds(), batch=100)
+    db = desk.store.db
+    with bulk_load.indexes_deferred(desk.store, demo.LOADED_TABLES, text=True):
+        assert desk.store.meta(bulk_load.TEXT_KEY) is not None
+        ticket = desk.tickets.create(NewTicket(summary="Scanner jams on page two"))
+        assert db.execute("SELECT count(*) AS n FROM ticket_text WHERE text MATCH 'scanner'"
+                          ).fetchone()["n"] == 0
+        with desk.store.transaction():
+            db.execute("UPDATE tickets SET status = 'resolved', resolved_at = updated_at "
+                       "WHERE id = ?", (ticket["id"],))
+        assert desk.store.kb.has_doc(ticket["id"])
+    assert desk.store.meta(bulk_load.TEXT_KEY) is None
+    assert db.execute("SELECT count(*) AS n FROM kb_docs WHERE ref_id = ?",
+                      (ticket["id"],)).fetchone()["n"] == 1
+    assert db.execute("SELECT count(*) AS n FROM kb_fts WHERE kb_fts MATCH 'scanner'"
+                      ).fetchone()["n"] == 1
+    assert db.execute("SELECT count(*) AS n FROM ticket_text WHERE text MATCH 'scanner'"
+                      ).fetchone()["n"] == 1
+    db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")
+    db.execute("INSERT INTO ticket_text(ticket_text) VALUES ('integrity-check')")
+    names = {r["name"] for r in db.execute("SELECT name FROM sqlite_master "
+                                           "WHERE type = 'trigger'")}
+    assert set(bulk_load.TEXT_TRIGGERS) <= names

@@ -6,10 +6,11 @@ as tuples with one ``executemany`` per table, in transactions of ``BATCH`` ticke
 checkpoint between them (``storage.bulk``): a million tickets load in minutes with the
 log and memory the size of one batch. A large load (``INDEXES_AFTER_FROM``) goes in under
 a rollback journal, which holds only the few existing pages a batch changes, and builds
-the plain indexes after the rows (``storage.bulk_load``). Each batch's resolved tickets go into
-the knowledge base's full-text index together, in two statements at the batch's end,
-rather than through the per-ticket trigger (which wrote an index segment per ticket),
-and no parent row is looked up per sample row (they are made together). Sample data is
+the plain indexes and the two full-text indexes (the knowledge base's and the queue's
+trigram index of summaries) once, after the rows (``storage.bulk_load``). A smaller load
+puts each batch's tickets in the full-text indexes together, in a few statements at the
+batch's end, rather than through the per-ticket triggers (which wrote an index segment
+per ticket). No parent row is looked up per sample row (they are made together). Sample data is
 never sent to a team server: it is written without sync ops (the count of sample tickets
 in ``meta`` commits with each batch, so the store refuses to join a server), and a store
 that has joined a server refuses it.
@@ -326,7 +327,9 @@ def seed(store: Store, *, count: int, now: datetime, policy: SlaPolicy,
             # The sample rows are made with their tickets: no parent to look up per row.
             load.enter_context(bulk.loading(check_references=False))
             if unlogged:
-                load.enter_context(bulk_load.indexes_deferred(store, LOADED_TABLES))
+                # The full-text indexes too: each built in one statement at the end.
+                load.enter_context(bulk_load.indexes_deferred(store, LOADED_TABLES,
+                                                              text=True))
             done = 0
             while done < count:
                 size = min(batch, count - done)

@@ -11,6 +11,16 @@ store: no store is ever left without its indexes once a deskcli command has open
 
 Only plain indexes are deferred. A ``UNIQUE`` index (and every primary key) enforces a
 rule while rows go in, so it stays.
+
+The two full-text indexes fed per new ticket (the knowledge base's, ``kb_fts``, and the
+queue's trigram index of summaries, ``ticket_text``) can be deferred the same way
+(``indexes_deferred(…, text=True)``): their insert triggers are dropped and the tickets
+loaded are indexed in one statement each at the end, which writes a few large index
+segments instead of many small ones merged again and again as the index grows. The
+record (``TEXT_KEY``: the last ticket rowid before the load and the triggers' text)
+commits with the drop, and the end of the load, or the next ``Store.open`` after a kill,
+indexes every ticket after that rowid and creates the triggers again, in the same
+transaction as the indexes.
 """
 
 from __future__ import annotations
@@ -29,6 +39,17 @@ if TYPE_CHECKING:
 
 #: ``meta`` key holding ``[[name, sql], …]`` of the indexes dropped for a load in progress.
 DEFERRED_KEY = "deferred_indexes"
+
+#: ``meta`` key holding ``{"after": rowid, "triggers": [[name, sql], …]}``: the tickets
+#: after ``rowid`` are owed to the full-text indexes whose insert triggers were dropped.
+TEXT_KEY = "deferred_text"
+
+#: The insert triggers that feed the full-text indexes one ticket at a time.
+TEXT_TRIGGERS = ("kb_ticket_indexed", "ticket_text_added")
+
+#: Sorter threads for the index builds (SQLite's own; the load's row generator is done
+#: by then, so its core is free).
+SORT_THREADS = 2
 
 #: Stores this process is loading with their indexes away (``indexes_deferred``).
 _LOADING: set[Path] = set()
@@ -76,10 +97,13 @@ def loading_lock(path: Path, *, wait: bool) -> Iterator[bool]:
 
 
 @contextmanager
-def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
+def indexes_deferred(store: Store, tables: Sequence[str], *,
+                     text: bool = False) -> Iterator[list[str]]:
     """Drop the plain indexes of ``tables`` (recording them in ``meta`` in the same
     transaction), yield their names, and build them again when the block ends, however
-    it ends. Entered and left outside a transaction: the block commits its own.
+    it ends. With ``text``, the full-text indexes' insert triggers are held back too, and
+    the tickets written meanwhile are indexed at the end. Entered and left outside a
+    transaction: the block commits its own.
 
     A process killed inside the block leaves the record; ``restore_deferred`` (run by
     ``Store.open``) finishes the job."""
@@ -89,26 +113,88 @@ def indexes_deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]
         # the lock too (and drop it when it closed), so the process notes its own loads.
         _LOADING.add(key)
         try:
-            with _deferred(store, tables) as dropped:
+            with _deferred(store, tables, text) as dropped:
                 yield dropped
         finally:
             _LOADING.discard(key)
 
 
 @contextmanager
-def _deferred(store: Store, tables: Sequence[str]) -> Iterator[list[str]]:
+def _deferred(store: Store, tables: Sequence[str], text: bool) -> Iterator[list[str]]:
     with store.transaction():
         dropped = deferrable(store, tables)
         waiting = _pending(store.meta(DEFERRED_KEY)) + dropped
         store.set_meta(DEFERRED_KEY, json.dumps(waiting))
         for name, _sql in dropped:
             store.db.execute(f'DROP INDEX "{name}"')
+        if text:
+            _hold_text(store.db, store)
     try:
         yield [name for name, _sql in dropped]
     finally:
         with store.transaction():
-            _rebuild(store.db, _pending(store.meta(DEFERRED_KEY)))
+            _finish(store.db, store.meta(DEFERRED_KEY), store.meta(TEXT_KEY))
             store.set_meta(DEFERRED_KEY, None)
+            store.set_meta(TEXT_KEY, None)
+
+
+def _hold_text(db: sqlite3.Connection, store: Store) -> None:
+    """Drop the full-text insert triggers, recording them and the last ticket's rowid
+    (an earlier record still owed keeps its rowid: its tickets come first)."""
+    owed = json.loads(store.meta(TEXT_KEY) or "null")
+    held = [(str(n), str(q)) for n, q in owed["triggers"]] if owed else []
+    for name in TEXT_TRIGGERS:
+        found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                           (name,)).fetchone()
+        if found is not None:
+            held.append((name, str(_first(found))))
+            db.execute(f'DROP TRIGGER "{name}"')
+    if not held:
+        return
+    after = (int(owed["after"]) if owed else
+             int(str(_first(db.execute("SELECT coalesce(max(rowid), 0) FROM tickets")
+                                .fetchone()))))
+    store.set_meta(TEXT_KEY, json.dumps({"after": after, "triggers": held}))
+
+
+def _first(row: object) -> object:
+    if isinstance(row, dict):
+        return next(iter(row.values()))
+    assert isinstance(row, (tuple, sqlite3.Row))
+    return row[0]
+
+
+def _finish(connection: sqlite3.Connection, indexes: str | None, text: str | None) -> None:
+    """What a load owes, inside the caller's transaction: the tickets' full-text entries
+    and their triggers, then the plain indexes."""
+    if text:
+        _fill_text(connection, json.loads(text))
+    _rebuild(connection, _pending(indexes))
+
+
+def _fill_text(connection: sqlite3.Connection, owed: dict[str, object]) -> None:
+    """Index the tickets after the recorded rowid in each full-text index whose trigger
+    is away, then create the trigger again from its saved text."""
+    from .kb import index_tickets_after
+
+    after = int(str(owed["after"]))
+    present = {str(_first(row)) for row in connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    triggers = owed["triggers"]
+    assert isinstance(triggers, list)
+    for name, sql in triggers:
+        if name in present:
+            continue
+        if name == "kb_ticket_indexed":
+            index_tickets_after(connection, after, skip_indexed=True)
+        elif name == "ticket_text_added":
+            # No other statement adds rows here while the trigger is away (an update of a
+            # summary updates the row that is not there yet: nothing).
+            connection.execute("INSERT INTO ticket_text(rowid, text) "
+                               "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
+                               (after,))
+        connection.execute(sql)
+        present.add(name)
 
 
 def restore_deferred(connection: sqlite3.Connection, path: Path) -> bool:
@@ -117,8 +203,8 @@ def restore_deferred(connection: sqlite3.Connection, path: Path) -> bool:
     recorded statements belong to the schema they were taken from). A load still running
     (its process holds ``loading_lock``) is left to build them itself."""
     try:
-        found = connection.execute("SELECT value FROM meta WHERE key = ?",
-                                   (DEFERRED_KEY,)).fetchone()
+        found = connection.execute("SELECT value FROM meta WHERE key IN (?, ?)",
+                                   (DEFERRED_KEY, TEXT_KEY)).fetchone()
     except sqlite3.OperationalError:  # a new file: no meta table yet
         return False
     if found is None:
@@ -135,17 +221,18 @@ def _restore(connection: sqlite3.Connection) -> bool:
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have finished it while this one waited for the lock.
-        found = connection.execute("SELECT value FROM meta WHERE key = ?",
-                                   (DEFERRED_KEY,)).fetchone()
-        if found is not None:
-            _rebuild(connection, _pending(found[0]))
-            connection.execute("DELETE FROM meta WHERE key = ?", (DEFERRED_KEY,))
+        found = dict(connection.execute("SELECT key, value FROM meta WHERE key IN (?, ?)",
+                                        (DEFERRED_KEY, TEXT_KEY)).fetchall())
+        if found:
+            _finish(connection, found.get(DEFERRED_KEY), found.get(TEXT_KEY))
+            connection.execute("DELETE FROM meta WHERE key IN (?, ?)",
+                               (DEFERRED_KEY, TEXT_KEY))
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
-    return found is not None
+    return bool(found)
 
 
 def _pending(value: str | None) -> list[tuple[str, str]]:
@@ -154,13 +241,19 @@ def _pending(value: str | None) -> list[tuple[str, str]]:
 
 def _rebuild(connection: sqlite3.Connection, indexes: list[tuple[str, str]]) -> None:
     """Each recorded index that is not there, from its own statement (so the schema reads
-    exactly as before)."""
+    exactly as before). SQLite sorts each index's keys with worker threads meanwhile:
+    at a million tickets the largest sorts spill to temporary files."""
     present = {row[0] if isinstance(row, tuple) else row["name"] for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    for name, sql in indexes:
-        if name not in present:
-            connection.execute(sql)
-            present.add(name)
+    threads = _first(connection.execute("PRAGMA threads").fetchone())
+    connection.execute(f"PRAGMA threads = {SORT_THREADS}")
+    try:
+        for name, sql in indexes:
+            if name not in present:
+                connection.execute(sql)
+                present.add(name)
+    finally:
+        connection.execute(f"PRAGMA threads = {int(str(threads))}")
 
 
 @contextmanager

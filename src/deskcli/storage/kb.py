@@ -122,34 +122,9 @@ class KnowledgeBase:
         For a bulk load that held the trigger back (``BulkWriter.tickets_indexed_together``):
         the trigger's statement in the full-text table writes its pending terms out as a
         segment of its own for every ticket, and the index then spends its time merging
-        them; one statement for a whole batch writes a few large segments instead. The
-        documents get the numbers the trigger would have given them, ticket by ticket in
-        rowid order: the next free slot of their second (the window function sees the
-        index as it was before the statement, so each ticket adds its rank in the batch)."""
+        them; one statement for a whole batch writes a few large segments instead."""
         self.store.require_tx()
-        done = self.db.execute(
-            "INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at) "
-            "SELECT coalesce((SELECT max(doc) + 1 FROM kb_docs "
-            "                 WHERE doc BETWEEN s.base AND s.base + ?), s.base) "
-            "       + row_number() OVER (PARTITION BY s.base ORDER BY s.rid) - 1, "
-            "       'ticket', s.id, s.client_id, s.tags, s.at "
-            "FROM (SELECT t.rowid AS rid, t.id, t.client_id, "
-            "             lower(coalesce(t.category, '')) AS tags, "
-            "             coalesce(t.resolved_at, t.closed_at, t.created_at) AS at, "
-            "             CAST(strftime('%s', coalesce(t.resolved_at, t.closed_at, "
-            "                                          t.created_at)) AS INTEGER) * ? AS base "
-            "      FROM tickets t WHERE t.rowid > ? AND t.status IN ('resolved', 'closed')) s",
-            (self.DOC_SLOTS - 1, self.DOC_SLOTS, rowid)).rowcount
-        self.db.execute(
-            "INSERT INTO kb_fts(rowid, title, codes, body) "
-            "SELECT d.doc, t.summary, "
-            "       coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''), "
-            "       coalesce(t.verbatim, '') || char(10) || coalesce(t.root_cause, '') "
-            "       || char(10) || coalesce(t.resolution, '') "
-            "FROM tickets t JOIN kb_docs d ON d.ref_id = t.id "
-            "WHERE t.rowid > ? AND t.status IN ('resolved', 'closed') ORDER BY d.doc",
-            (rowid,))
-        return int(done)
+        return index_tickets_after(self.db, rowid)
 
     def changes_seen(self) -> tuple[int, int]:
         """A value that moves whenever the store may have changed: a commit by another
@@ -204,3 +179,50 @@ class KnowledgeBase:
         return list(self.db.execute(
             "SELECT l.*, a.title FROM kb_links l JOIN kb_articles a ON a.id = l.article_id "
             "WHERE l.ticket_id = ? ORDER BY l.at, l.rowid", (ticket_id,)))
+
+
+def index_tickets_after(db: Any, rowid: int, *, skip_indexed: bool = False) -> int:
+    """``KnowledgeBase.index_tickets_after`` on a bare connection (a bulk load's end, or
+    ``Store.open`` finishing a stopped one, see ``storage/bulk_load.py``), inside the
+    caller's transaction. The documents get the numbers the trigger would have given
+    them, ticket by ticket in rowid order: the next free slot of their second (the
+    window function sees the index as it was before the statement, so each ticket adds
+    its rank among the tickets indexed).
+
+    ``skip_indexed`` leaves out the tickets already in the index: while a load keeps the
+    trigger away for several transactions, another connection may change one of its
+    tickets, and the update's own trigger indexes it."""
+    slots = KnowledgeBase.DOC_SLOTS
+    fresh_doc = " AND NOT EXISTS (SELECT 1 FROM kb_docs k WHERE k.ref_id = t.id)"
+    # The text goes in in document order (FTS5 writes out what it holds whenever a rowid
+    # comes out of order). A batch's few documents are sorted; a whole load's are read
+    # in document order from kb_docs (its rowid), each with its ticket found by id,
+    # rather than sorting every ticket's text.
+    source = ("kb_docs d CROSS JOIN tickets t ON t.id = d.ref_id" if skip_indexed
+              else "tickets t JOIN kb_docs d ON d.ref_id = t.id")
+    fresh_text = " AND d.doc NOT IN (SELECT rowid FROM kb_fts)"
+    done = db.execute(
+        "INSERT INTO kb_docs(doc, kind, ref_id, client_id, tags, at) "
+        "SELECT coalesce((SELECT max(doc) + 1 FROM kb_docs "
+        "                 WHERE doc BETWEEN s.base AND s.base + ?), s.base) "
+        "       + row_number() OVER (PARTITION BY s.base ORDER BY s.rid) - 1, "
+        "       'ticket', s.id, s.client_id, s.tags, s.at "
+        "FROM (SELECT t.rowid AS rid, t.id, t.client_id, "
+        "             lower(coalesce(t.category, '')) AS tags, "
+        "             coalesce(t.resolved_at, t.closed_at, t.created_at) AS at, "
+        "             CAST(strftime('%s', coalesce(t.resolved_at, t.closed_at, "
+        "                                          t.created_at)) AS INTEGER) * ? AS base "
+        "      FROM tickets t WHERE t.rowid > ? AND t.status IN ('resolved', 'closed')"
+        + (fresh_doc if skip_indexed else "") + ") s",
+        (slots - 1, slots, rowid)).rowcount
+    db.execute(
+        "INSERT INTO kb_fts(rowid, title, codes, body) "
+        "SELECT d.doc, t.summary, "
+        "       coalesce(t.error_text, '') || char(10) || coalesce(t.event_ids, ''), "
+        "       coalesce(t.verbatim, '') || char(10) || coalesce(t.root_cause, '') "
+        "       || char(10) || coalesce(t.resolution, '') "
+        f"FROM {source} "
+        "WHERE t.rowid > ? AND t.status IN ('resolved', 'closed')"
+        + (fresh_text if skip_indexed else "") + " ORDER BY d.doc",
+        (rowid,))
+    return int(done)
