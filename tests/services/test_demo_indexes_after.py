@@ -24,7 +24,7 @@ from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.storage import bulk_load
 from deskcli.storage.store import Store
-from helpers import FakeClock, SeqIds, make_desk, paths_under
+from helpers import FakeClock, SeqIds, make_desk, ordered_text_in_step, paths_under
 
 TABLES = ("clients", "callers", "tickets", "events", "notes", "time_entries",
           "step_records", "csat_responses", "kb_docs", "meta", "number_leases")
@@ -45,6 +45,8 @@ def contents(desk: Desk) -> dict[str, list[dict[str, Any]]]:
         "SELECT rowid, title, codes, body FROM kb_fts ORDER BY rowid")]
     found["ticket_text"] = [dict(r) for r in db.execute(
         "SELECT rowid, text FROM ticket_text ORDER BY rowid")]
+    found["ticket_text_ordered"] = [dict(r) for r in db.execute(
+        "SELECT rowid, text FROM ticket_text_ordered ORDER BY rowid")]
     return found
 
 
@@ -59,6 +61,7 @@ def loaded(root: Path, *, indexes_after: bool, count: int = 1_500,
         assert db.execute("PRAGMA integrity_check").fetchone()["integrity_check"] == "ok"
         db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")
         db.execute("INSERT INTO ticket_text(ticket_text) VALUES ('integrity-check')")
+        ordered_text_in_step(db)
         mode = str(db.execute("PRAGMA journal_mode").fetchone()["journal_mode"])
         return schema(db), contents(desk), mode
 
@@ -75,6 +78,8 @@ def test_indexes_built_after_leave_the_same_store(tmp_path: Path) -> None:
     assert rows_after == rows_before
     assert not (tmp_path / "after" / "data" / "deskcli.db-load").exists()
     assert len(rows_after["ticket_text"]) == 1_500
+    # The closed sample tickets are in the queue-ordered index too (migration 16).
+    assert len(rows_after["ticket_text_ordered"]) > 1_000
     assert not any(r["key"] in (bulk_load.DEFERRED_KEY, bulk_load.TEXT_KEY)
                    for r in rows_after["meta"])
     assert not any(r["key"] == "demo_tickets" and r["value"] != "1500"
@@ -210,14 +215,15 @@ def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) 
                            (bulk_load.TEXT_KEY,)).fetchone()
         present = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
         texts = raw.execute("SELECT count(*) FROM ticket_text").fetchone()[0]
+        ordered = raw.execute("SELECT count(*) FROM ticket_text_ordered").fetchone()[0]
         documents = raw.execute("SELECT count(*) FROM kb_docs").fetchone()[0]
     finally:
         raw.close()
     assert owed is not None and "step_records_by_ticket" not in present
     assert text is not None and json.loads(text[0])["after"] == 0
-    assert not {"kb_ticket_indexed", "ticket_text_added"} & present
+    assert not {"kb_ticket_indexed", "ticket_text_added", "ticket_text_ordered_added"} & present
     # No ticket was indexed before the end (the end, if it began, rolled back).
-    assert texts == 0 and documents == 0
+    assert texts == 0 and documents == 0 and ordered == 0
     with make_desk(root, FakeClock()) as desk:
         db = desk.store.db
         assert schema(db) == expected
@@ -231,6 +237,7 @@ def test_a_killed_load_is_finished_by_the_next_open(tmp_path: Path, where: str) 
         assert db.execute("SELECT count(*) AS n FROM ticket_text").fetchone()["n"] == tickets
         assert db.execute("SELECT count(*) AS n FROM ticket_text WHERE text MATCH 'printer'"
                           ).fetchone()["n"] > 0
+        ordered_text_in_step(db)
         assert desk.store.meta("demo_tickets") == str(tickets)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         db.execute("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check')")

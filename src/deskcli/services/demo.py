@@ -6,8 +6,8 @@ as tuples with one ``executemany`` per table, in transactions of ``BATCH`` ticke
 checkpoint between them (``storage.bulk``): a million tickets load in minutes with the
 log and memory the size of one batch. A large load (``INDEXES_AFTER_FROM``) goes in under
 a rollback journal, which holds only the few existing pages a batch changes, and builds
-the plain indexes and the two full-text indexes (the knowledge base's and the queue's
-trigram index of summaries) once, after the rows (``storage.bulk_load``). A smaller load
+the plain indexes and the full-text indexes (the knowledge base's and the queue's two
+trigram indexes of summaries) once, after the rows (``storage.bulk_load``). A smaller load
 puts each batch's tickets in the full-text indexes together, in a few statements at the
 batch's end, rather than through the per-ticket triggers (which wrote an index segment
 per ticket). No parent row is looked up per sample row (they are made together). Sample data is

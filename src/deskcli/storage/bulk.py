@@ -21,7 +21,7 @@ TEXT_TRIGGER = "ticket_text_added"
 #: The one that puts it in the text index in the queue's order (migration 16).
 ORDERED_TEXT_TRIGGER = "ticket_text_ordered_added"
 #: What each held text trigger would have written, for the tickets after a rowid.
-_TEXT_REFILLS = {
+TEXT_REFILLS = {
     TEXT_TRIGGER: "INSERT INTO ticket_text(rowid, text) "
                   "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
     # OR REPLACE: a ticket of the block updated in it was put there by the update's trigger.
@@ -114,7 +114,7 @@ class BulkWriter:
         self.store.require_tx()
         db = self._db
         held: list[tuple[str, str]] = []
-        for name in (self.store.kb.TICKET_TRIGGER, *_TEXT_REFILLS):
+        for name in (self.store.kb.TICKET_TRIGGER, *TEXT_REFILLS):
             found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
                                "AND name = ?", (name,)).fetchone()
             if found is not None:  # else nothing to hold back (an older schema)
@@ -130,7 +130,7 @@ class BulkWriter:
             if name == self.store.kb.TICKET_TRIGGER:
                 self.store.kb.index_tickets_after(after)
             else:
-                db.execute(_TEXT_REFILLS[name], (after,))
+                db.execute(TEXT_REFILLS[name], (after,))
             db.execute(sql)
 
     def checkpoint(self) -> None:

@@ -12,8 +12,9 @@ store: no store is ever left without its indexes once a deskcli command has open
 Only plain indexes are deferred. A ``UNIQUE`` index (and every primary key) enforces a
 rule while rows go in, so it stays.
 
-The two full-text indexes fed per new ticket (the knowledge base's, ``kb_fts``, and the
-queue's trigram index of summaries, ``ticket_text``) can be deferred the same way
+The full-text indexes fed per new ticket (the knowledge base's, ``kb_fts``, and the
+queue's two trigram indexes of summaries, ``ticket_text`` and ``ticket_text_ordered``)
+can be deferred the same way
 (``indexes_deferred(…, text=True)``): their insert triggers are dropped and the tickets
 loaded are indexed in one statement each at the end, which writes a few large index
 segments instead of many small ones merged again and again as the index grows. The
@@ -45,7 +46,7 @@ DEFERRED_KEY = "deferred_indexes"
 TEXT_KEY = "deferred_text"
 
 #: The insert triggers that feed the full-text indexes one ticket at a time.
-TEXT_TRIGGERS = ("kb_ticket_indexed", "ticket_text_added")
+TEXT_TRIGGERS = ("kb_ticket_indexed", "ticket_text_added", "ticket_text_ordered_added")
 
 #: Sorter threads for the index builds (SQLite's own; the load's row generator is done
 #: by then, so its core is free).
@@ -175,6 +176,7 @@ def _finish(connection: sqlite3.Connection, indexes: str | None, text: str | Non
 def _fill_text(connection: sqlite3.Connection, owed: dict[str, object]) -> None:
     """Index the tickets after the recorded rowid in each full-text index whose trigger
     is away, then create the trigger again from its saved text."""
+    from .bulk import TEXT_REFILLS
     from .kb import index_tickets_after
 
     after = int(str(owed["after"]))
@@ -187,12 +189,12 @@ def _fill_text(connection: sqlite3.Connection, owed: dict[str, object]) -> None:
             continue
         if name == "kb_ticket_indexed":
             index_tickets_after(connection, after, skip_indexed=True)
-        elif name == "ticket_text_added":
-            # No other statement adds rows here while the trigger is away (an update of a
-            # summary updates the row that is not there yet: nothing).
-            connection.execute("INSERT INTO ticket_text(rowid, text) "
-                               "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
-                               (after,))
+        elif name in TEXT_REFILLS:
+            # What the trigger would have written for each ticket after ``after``. No other
+            # statement adds rows to ``ticket_text`` while its trigger is away (an update of
+            # a summary updates the row that is not there yet: nothing); the ordered index's
+            # update trigger may have, and its refill replaces those.
+            connection.execute(TEXT_REFILLS[name], (after,))
         connection.execute(sql)
         present.add(name)
 
