@@ -16,6 +16,7 @@ from pathlib import Path
 from deskcli.domain.ids import uuid7
 from deskcli.paths import Paths
 from deskcli.services.desk import Desk, open_desk
+from deskcli.storage.store import Store
 
 #: A Tuesday morning; every test that needs "now" starts here unless it says otherwise.
 T0 = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
@@ -130,3 +131,22 @@ def ordered_text_in_step(db: sqlite3.Connection) -> None:
     assert got == want
     cursor.execute("INSERT INTO ticket_text_ordered(ticket_text_ordered, rank) "
                "VALUES ('integrity-check', 1)")
+
+
+def like_scan_ids(store: Store, search: str, statuses: list[str] | None = None) -> list[str]:
+    """The tickets the queue's text search finds, by the ``LIKE`` scan it used before its
+    text indexes (summary, caller's or client's name, or the number's start), in the
+    queue's order: the reference the indexed searches are held to."""
+    from deskcli.domain.enums import Status
+    from deskcli.storage.queue import JOINS, Queue
+
+    statuses = statuses or [s.value for s in Status]
+    marks = ", ".join("?" for _ in statuses)
+    cursor = store.db.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        f"SELECT t.id FROM tickets t {JOINS} WHERE t.status IN ({marks}) AND "
+        "(t.summary LIKE ? OR c.name LIKE ? OR k.name LIKE ? "
+        f"OR CAST(t.number AS TEXT) LIKE ?) ORDER BY {Queue.ORDER}",
+        [*statuses, *[f"%{search}%"] * 3, f"{search.lstrip('#')}%"])
+    return [str(row[0]) for row in rows]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import FakeClock, SeqIds, make_desk, ordered_text_in_step
+from tests.helpers import FakeClock, SeqIds, like_scan_ids, make_desk, ordered_text_in_step
 
 from deskcli.domain.enums import Priority, Status
 from deskcli.domain.intake import NewTicket
@@ -21,25 +21,11 @@ from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.storage import queue_pages, queue_text_jump
 from deskcli.storage.migrations import ORDERED_BLOCK
-from deskcli.storage.queue import JOINS, Queue
 from deskcli.storage.queue_pages import KEY_PARTS, QueuePages
 from deskcli.storage.store import Store
 
 EVERY = [s.value for s in Status]
 TERMS = ["printer", "PRINTER", "vpn", "mail", "laptop", "not"]
-
-
-def scan(store: Store, search: str) -> list[str]:
-    """The reference: the ``LIKE`` scan in the queue's order."""
-    marks = ", ".join("?" for _ in EVERY)
-    cursor = store.db.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(
-        f"SELECT t.id FROM tickets t {JOINS} WHERE t.status IN ({marks}) AND "
-        "(t.summary LIKE ? OR c.name LIKE ? OR k.name LIKE ? "
-        f"OR CAST(t.number AS TEXT) LIKE ?) ORDER BY {Queue.ORDER}",
-        [*EVERY, *[f"%{search}%"] * 3, f"{search.lstrip('#')}%"])
-    return [str(row[0]) for row in rows]
 
 
 @pytest.fixture
@@ -62,7 +48,7 @@ def jumps(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
 def every_jump(store: Store, search: str, size: int = 7) -> None:
     """Each offset, reached by a jump (``at``) and from the end (``from_end``)."""
-    want = scan(store, search)
+    want = like_scan_ids(store, search)
     total = len(want)
     assert store.queue.count(statuses=EVERY, search=search) == total
     pages = QueuePages(store)
@@ -118,7 +104,7 @@ def test_the_pieces_outside_the_ordered_index_are_not_empty(desk: Desk) -> None:
 def test_searches_the_ordered_index_cannot_serve_walk_as_before(
         desk: Desk, jumps: list[bool], search: str) -> None:
     """Short terms, wildcards, numbers and names: the walk serves them, same pages."""
-    want = scan(desk.store, search)
+    want = like_scan_ids(desk.store, search)
     total = len(want)
     pages = QueuePages(desk.store)
     for at in (1, total // 3, total // 2):

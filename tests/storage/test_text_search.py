@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import FakeClock, SeqIds, make_desk
+from tests.helpers import FakeClock, SeqIds, like_scan_ids, make_desk
 
 from deskcli.domain.enums import Status
 from deskcli.domain.intake import NewTicket
 from deskcli.services import demo
 from deskcli.services.desk import Desk
 from deskcli.storage import queue_pages
-from deskcli.storage.queue import JOINS, Queue
+from deskcli.storage.queue import Queue
 from deskcli.storage.queue_ids import QueueIds
 from deskcli.storage.queue_pages import KEY_PARTS, QueuePages, key_of
 from deskcli.storage.store import Store
@@ -71,21 +71,6 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
                               "rowid WHERE rowid % 97 = 0")
     yield desk
     desk.close()
-
-
-def old_ids(store: Store, search: str, statuses: list[str] | None = None) -> list[str]:
-    """The tickets the search found before the index (the ``LIKE`` scan, kept here as
-    the reference), in the queue's order."""
-    statuses = statuses or EVERY
-    marks = ", ".join("?" for _ in statuses)
-    cursor = store.db.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(
-        f"SELECT t.id FROM tickets t {JOINS} WHERE t.status IN ({marks}) AND "
-        "(t.summary LIKE ? OR c.name LIKE ? OR k.name LIKE ? "
-        f"OR CAST(t.number AS TEXT) LIKE ?) ORDER BY {Queue.ORDER}",
-        [*statuses, *[f"%{search}%"] * 3, f"{search.lstrip('#')}%"])
-    return [str(row[0]) for row in rows]
 
 
 def old_filtered(store: Store, filters: dict[str, Any]) -> list[str]:
@@ -143,18 +128,18 @@ def new_ids(store: Store, search: str, statuses: list[str] | None = None) -> lis
 
 def test_the_reference_sees_the_tricky_tickets(desk: Desk) -> None:
     """The terms are not vacuous: many find tickets, some find none."""
-    found = [t for t in TERMS if old_ids(desk.store, t)]
+    found = [t for t in TERMS if like_scan_ids(desk.store, t)]
     assert len(found) > len(TERMS) // 2
     assert len(found) < len(TERMS)
 
 
 @pytest.mark.parametrize("search", TERMS)
 def test_the_index_finds_what_the_scan_found(desk: Desk, search: str) -> None:
-    want = old_ids(desk.store, search)
+    want = like_scan_ids(desk.store, search)
     assert new_ids(desk.store, search) == want
     assert desk.store.queue.count(statuses=EVERY, search=search) == len(want)
     assert sorted(QueueIds(desk.store).ids(statuses=EVERY, search=search)) == sorted(want)
-    open_only = old_ids(desk.store, search, ["new", "open", "in-progress"])
+    open_only = like_scan_ids(desk.store, search, ["new", "open", "in-progress"])
     assert new_ids(desk.store, search, ["new", "open", "in-progress"]) == open_only
 
 
@@ -168,7 +153,7 @@ def test_history_pages_of_a_search_are_the_scan_in_order(
     the text index's matches further in)."""
     monkeypatch.setattr(queue_pages, "WALK_ABOVE", walk_above)
     monkeypatch.setattr(queue_pages, "ROWS_READ_FOR_TEXT", rows_read)
-    want = old_ids(desk.store, search)
+    want = like_scan_ids(desk.store, search)
     total = len(want)
     assert total >= 2
     pages = QueuePages(desk.store)
@@ -207,12 +192,12 @@ def test_edits_and_deletions_keep_the_index_in_step(tmp_path: Path) -> None:
             desk.store.db.execute("UPDATE tickets SET summary = 'Scanner ÉCRAN dead' "
                                   "WHERE id = ?", (created["id"],))
         for term in ("plotter", "scanner", "écran", "ÉCRAN", "SCANNER"):
-            assert new_ids(desk.store, term) == old_ids(desk.store, term), term
+            assert new_ids(desk.store, term) == like_scan_ids(desk.store, term), term
         desk.store.db.execute("PRAGMA foreign_keys = OFF")  # its timeline stays behind
         with desk.store.transaction():
             desk.store.db.execute("DELETE FROM tickets WHERE id = ?", (created["id"],))
         desk.store.db.execute("PRAGMA foreign_keys = ON")
-        assert new_ids(desk.store, "scanner") == old_ids(desk.store, "scanner") == []
+        assert new_ids(desk.store, "scanner") == like_scan_ids(desk.store, "scanner") == []
         # A later ticket may take the deleted one's rowid: it finds only its own text.
         again = desk.tickets.create(NewTicket(summary="Fresh keyboard request"))
         assert new_ids(desk.store, "scanner") == []
@@ -227,7 +212,7 @@ def test_a_store_with_tickets_from_before_the_index_gets_it_on_opening(
         demo.seed(desk.store, count=200, now=desk.now(), policy=desk.config.sla,
                   new_id=SeqIds())
         path = Path(desk.store.db.execute("PRAGMA database_list").fetchone()["file"])
-        want = {t: old_ids(desk.store, t) for t in ("printer", "e", "#10", "pr")}
+        want = {t: like_scan_ids(desk.store, t) for t in ("printer", "e", "#10", "pr")}
     old = sqlite3.connect(path, isolation_level=None)
     for trigger in ("added", "changed", "removed"):
         old.execute(f"DROP TRIGGER ticket_text_{trigger}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from deskcli.server.auth import add_tech
@@ -118,6 +119,18 @@ class TeamServer:
 
     def session(self) -> Session:
         return Session(make_engine(self.database_url))
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A fresh, initialised team-server database on each backend, for tests that call the
+    server's feed directly rather than through HTTP."""
+    url = (f"sqlite:///{tmp_path / 'server.db'}" if request.param == "sqlite"
+           else postgres_database())
+    made = make_engine(url)
+    init_database(made)
+    yield made
+    made.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,8 @@ from sqlmodel import Session
 
 from deskcli.domain.intake import NewTicket
 from deskcli.server import feed, group
-from deskcli.server.db import init_database, make_engine
 from helpers import FakeClock, make_desk
 
-from .conftest import BACKENDS, postgres_database
 from .test_prepared_push import NOW_MS, _feed, _field, _no_gaps, _push, _set, _stamp, _tech
 
 STORES = 8
@@ -34,16 +31,6 @@ STORES = 8
 
 def _new_id() -> str:
     return secrets.token_hex(16)
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'server.db'}" if request.param == "sqlite"
-           else postgres_database())
-    made = make_engine(url)
-    init_database(made)
-    yield made
-    made.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +23,10 @@ from sqlmodel import Session
 from deskcli.domain.intake import NewTicket
 from deskcli.server import feed
 from deskcli.server.auth import add_tech, authenticate
-from deskcli.server.db import init_database, make_engine
 from helpers import FakeClock, make_desk
-
-from .conftest import BACKENDS, postgres_database
 
 #: A day after the seeding desk's clock (helpers.T0): later stamps win.
 NOW_MS = 1_795_564_800_000
-
-
-@pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = (f"sqlite:///{tmp_path / 'server.db'}" if request.param == "sqlite"
-           else postgres_database())
-    made = make_engine(url)
-    init_database(made)
-    yield made
-    made.dispose()
 
 
 def _tech(engine: Engine, handle: str) -> feed.Tech:
