@@ -270,7 +270,10 @@ async def until(pilot: Pilot[int], condition: Callable[[], bool], what: str,
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
-        assert loop.time() < deadline, f"gave up waiting for {what}"
+        # Where the app stood, so a failure on a loaded CI machine says what happened.
+        assert loop.time() < deadline, (
+            f"gave up waiting for {what} (screen {type(pilot.app.screen).__name__}, "
+            f"focus on {pilot.app.focused!r})")
         await pilot.pause(0.05)
     await pilot.pause()
 

@@ -88,6 +88,8 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
         self.shown: str | None = None
         #: The hit whose article or ticket the preview shows.
         self.previewed: str | None = None
+        #: The text the last search was started for: its results are shown or on the way.
+        self._asked: str | None = None
         self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
@@ -111,15 +113,24 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
     def on_mount(self) -> None:
         self.query_one("#kb-query", Input).focus()
         if self.initial.strip():
-            self._search(self.session, self.initial.strip())
+            self._ask(self.initial.strip())
 
     @on(Input.Changed, "#kb-query")
     def _typed(self, event: Input.Changed) -> None:
         if self._debounce is not None:
             self._debounce.stop()
+            self._debounce = None
         text = event.value.strip()
-        session = self.session
-        self._debounce = self.set_timer(DEBOUNCE, lambda: self._search(session, text))
+        if text == self._asked:
+            # The box says again what was last searched for (the pre-filled query as the
+            # box mounts, or a word typed and deleted): its results stand. Searching again
+            # would replace the list under the technician's keys for nothing.
+            return
+        self._debounce = self.set_timer(DEBOUNCE, lambda: self._ask(text))
+
+    def _ask(self, text: str) -> None:
+        self._asked = text
+        self._search(self.session, text)
 
     @on(Input.Submitted, "#kb-query")
     def _to_results(self) -> None:
