@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Protocol
 
-from deskcli.domain.ids import ms_hex, uuid7_hex
+from deskcli.domain.ids import ms_hex, uuid7_head, uuid7_tail
 
 
 class Clock(Protocol):
@@ -21,9 +21,11 @@ class SystemClock:
 
 
 class _IdSource:
-    """UUIDv7 ids from a pool of random hex digits refilled 4,096 ids at a time: one
-    ``os.urandom`` call and one ``hex()`` per refill instead of per id, and the time
-    field formatted once per millisecond (a bulk import mints ~80,000 ids a second).
+    """UUIDv7 ids from a pool of random digits refilled 4,096 ids at a time: one
+    ``os.urandom`` call per refill, the random part of every id of the pool formatted
+    then in one comprehension (``uuid7_tail``), and the time part once per millisecond
+    (``uuid7_head``), so a new id is a clock read and one concatenation (a bulk import
+    mints eight ids per ticket).
 
     A lock keeps threads (the console's sync worker, the server's request threads) from
     taking the same digits; a forked child starts a fresh pool, so it never repeats its
@@ -37,23 +39,21 @@ class _IdSource:
 
     def reset(self) -> None:
         """Forget the pool (a forked child must not reuse its parent's digits)."""
-        self._pool = ""
-        self._pos = 0
+        self._tails: list[str] = []
         self._ms = -1
-        self._time_hex = ""
+        self._head = ""
 
     def __call__(self) -> str:
         ms = time.time_ns() // 1_000_000
         with self._lock:
-            pos = self._pos
-            if pos >= len(self._pool):
-                self._pool, pos = os.urandom(10 * self._POOL_IDS).hex(), 0
-            self._pos = pos + 20
+            tails = self._tails
+            if not tails:
+                digits = os.urandom(10 * self._POOL_IDS).hex()
+                tails = self._tails = [uuid7_tail(digits[i:i + 20])
+                                       for i in range(0, len(digits), 20)]
             if ms != self._ms:
-                self._ms, self._time_hex = ms, ms_hex(ms)
-            time_hex = self._time_hex
-            digits = self._pool[pos:pos + 20]
-        return uuid7_hex(time_hex, digits)
+                self._ms, self._head = ms, uuid7_head(ms_hex(ms))
+            return self._head + tails.pop()
 
 
 _ids = _IdSource()

@@ -30,8 +30,21 @@ def uuid7_hex(time_hex: str, random_hex: str) -> str:
     What ``str(uuid.UUID(int=...))`` gives for that value, built from strings rather than
     a 128-bit integer: a bulk import mints four or five ids per ticket, and this is about
     half the cost."""
+    return uuid7_head(time_hex) + uuid7_tail(random_hex)
+
+
+def uuid7_head(time_hex: str) -> str:
+    """The first 14 characters of ``uuid7_hex`` (its time field and dashes): the same for
+    every id of a millisecond, so an id source formats it once per millisecond."""
+    return f"{time_hex[:8]}-{time_hex[8:]}-"
+
+
+def uuid7_tail(random_hex: str) -> str:
+    """The last 22 characters of ``uuid7_hex`` (version, variant and random digits): they
+    do not depend on the time, so an id source formats a pool of them ahead, in one
+    comprehension, and a new id is one concatenation."""
     x = random_hex
-    return (f"{time_hex[:8]}-{time_hex[8:]}-7{x[:3]}-{_VARIANT[x[4]]}{x[5:8]}-{x[8:20]}")
+    return f"7{x[:3]}-{_VARIANT[x[4]]}{x[5:8]}-{x[8:20]}"
 
 
 #: The namespace of ``stable_id`` (a UUID; the ``uuid`` module loads on first use, since

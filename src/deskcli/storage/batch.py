@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import hlc as hlc_mod
@@ -49,6 +50,34 @@ _OUTBOX_COLUMNS = ("op_id", "entity", "entity_id", "kind", "field", "value", "hl
 _PARENTS = {"clients": 0, "callers": 1, "tickets": 2}
 
 
+class _Plan:
+    """For rows of one table with one set of columns: the op's entity and kind, whether
+    a new record gets a field version, and which values its payload keeps (a ticket's
+    derived columns stay out: ``pick`` takes the others by position; None: all)."""
+
+    __slots__ = ("entity", "kind", "versioned", "kept", "pick")
+
+    def __init__(self, table: str, columns: tuple[str, ...], derived: frozenset[str],
+                 entity: str, append_only: frozenset[str]) -> None:
+        self.entity = entity
+        self.kind = "append" if table in append_only else "create"
+        self.versioned = self.kind == "create"
+        positions = [i for i, column in enumerate(columns)
+                     if table != "tickets" or column not in derived]
+        self.kept = tuple(columns[i] for i in positions)
+        self.pick: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = (
+            None if len(positions) == len(columns)
+            else _picker(positions))
+
+
+def _picker(positions: list[int]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]]:
+    """``operator.itemgetter`` that always returns a tuple (one position included)."""
+    if len(positions) == 1:
+        only = positions[0]
+        return lambda values: (values[only],)
+    return itemgetter(*positions)
+
+
 class BatchWriter:
     """Buffered ``Store.insert`` for one transaction; ``flush`` writes what is held."""
 
@@ -65,50 +94,59 @@ class BatchWriter:
         clock = hlc_mod.Hlc.decode(previous) if previous else None
         #: The clock as two integers (``hlc.tick`` without an object per op); -1: none yet.
         self._wall, self._counter = (clock.wall_ms, clock.counter) if clock else (-1, 0)
+        self._wall_text = f"{self._wall:015d}-"
+        self._node_text = f"-{store.client_id}"
         self._now_ms = store.now_ms
         self._ticked = False
         cursor = store.meta("sync_cursor")
         self._base_seq = int(cursor) if cursor else None
         self._node = store.client_id
         self._rows: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        #: What each (table, columns) shape's op needs, worked out once per shape.
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan] = {}
         self._outbox: list[tuple[Any, ...]] = []
         self._versions: list[tuple[str, str, str, str]] = []
         self._encode = fast_encoder()
         self._bulk = BulkWriter(store)
 
     def _stamp(self) -> str:
-        """``hlc.tick`` then ``Hlc.encode``, on the two integers."""
+        """``hlc.tick`` then ``Hlc.encode``, on the two integers (the wall's digits
+        formatted once per millisecond)."""
         now = self._now_ms()
         if now > self._wall:
             self._wall, self._counter = now, 0
+            self._wall_text = f"{now:015d}-"
         else:
             self._counter += 1
         self._ticked = True
-        return f"{self._wall:015d}-{self._counter:06d}-{self._node}"
+        return f"{self._wall_text}{self._counter:06d}{self._node_text}"
 
     def insert(self, table: str, row: Mapping[str, Any], *, sync: bool = True,
                op_extra: Mapping[str, Any] | None = None) -> None:
         """The same row and op ``Store.insert`` writes, held until ``flush``."""
-        self._rows.setdefault((table, tuple(row)), []).append(tuple(row.values()))
+        key = (table, tuple(row))
+        values = tuple(row.values())
+        self._rows.setdefault(key, []).append(values)
         if not sync:
             return
-        if table == "tickets":
-            derived = self._derived
-            payload: Mapping[str, Any] = {k: v for k, v in row.items() if k not in derived}
-        else:
-            payload = row
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan(table, key[1], self._derived,
+                                            self._entity[table], self._append_only)
+        # The op's payload: the row less the derived ticket columns (``Store.insert``),
+        # picked by position from the values already taken, without a filter per key.
+        payload: Mapping[str, Any] = (dict(zip(plan.kept, plan.pick(values), strict=True))
+                                      if plan.pick is not None else row)
         if op_extra:
             payload = {**payload, **op_extra}
-        kind = "append" if table in self._append_only else "create"
-        entity = self._entity[table]
         stamp = self._stamp()
         entity_id = str(row["id"])
         self._outbox.append((
-            self.new_id(), entity, entity_id, kind, None,
+            self.new_id(), plan.entity, entity_id, plan.kind, None,
             self._encode(payload), stamp, self._base_seq,
             str(row.get("at") or row.get("created_at") or "")))
-        if kind == "create":
-            self._versions.append((entity, entity_id, "*", stamp))
+        if plan.versioned:
+            self._versions.append((plan.entity, entity_id, "*", stamp))
 
     @property
     def encode(self) -> Callable[[Any], str]:
@@ -157,3 +195,4 @@ class BatchWriter:
             stamp = hlc_mod.Hlc.decode(previous)
             if (stamp.wall_ms, stamp.counter) > (self._wall, self._counter):
                 self._wall, self._counter = stamp.wall_ms, stamp.counter
+                self._wall_text = f"{self._wall:015d}-"
