@@ -422,7 +422,7 @@ class TicketService:
         columns as inserted (without the joined caller and client fields)."""
         checklist_key = draft.checklist or self.default_checklist
         at = self._iso(now)
-        client = self.ensure_client(draft.client, at) if draft.client else None
+        client = self._client_row(draft.client, at) if draft.client else None
         tier = client["contract_tier"] if client else None
         priority = draft.priority or Priority.P3
         clock_cols = self._clock_columns(now, priority, tier, timedelta(0), None, None)
@@ -511,9 +511,14 @@ class TicketService:
     def ensure_client(self, name: str, at: str) -> Row:
         """The client named ``name``, created (standard tier) if the store has none yet.
         Writes, so it runs inside the caller's transaction."""
+        return dict(self._client_row(name, at))
+
+    def _client_row(self, name: str, at: str) -> Row:
+        """``ensure_client``'s row itself: in a batch, the cached row (not to be changed:
+        ``insert_ticket`` only reads its id and tier)."""
         cached = self._cache.get("clients", {}).get(name) if self._batch else None
         if cached is not None:
-            return dict(cached)
+            return cached  # type: ignore[no-any-return]
         existing = self.store.contacts.client_by_name(name)
         if not existing:
             existing = {"id": stable_id("client", name), "name": name,
@@ -1149,7 +1154,8 @@ class TicketService:
             # What the step collected goes on the timeline with it (labels and text).
             detail["collected"] = [list(pair) for pair in pairs]
         self.record_event(ticket["id"], at, "step_completed", f"Step done: {step.title}", detail)
-        self._notice("step", ticket["id"], at, {**values, "step": step.key})
+        if self.on_change is not None:  # the notice's copy of the values only for a listener
+            self._notice("step", ticket["id"], at, {**values, "step": step.key})
 
     def complete_step(self, ref: str | TicketRef, step_key: str,
                       raw: Mapping[str, Any]) -> TicketRow:
