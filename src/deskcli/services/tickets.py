@@ -57,6 +57,7 @@ from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
 from deskcli.storage.batch import ENCODE, BatchWriter
+from deskcli.storage.bulk import big_batch
 from deskcli.storage.contacts import nocase
 from deskcli.storage.links import Links
 from deskcli.storage.rows import TicketRow
@@ -331,7 +332,8 @@ class TicketService:
             self.check_draft(draft)
         now = self._now()
         created: list[tuple[str, str]] = []
-        with self.store.transaction():
+        roomy = big_batch(self.store) if len(drafts) >= INDEX_TOGETHER else nullcontext()
+        with roomy, self.store.transaction():
             batch = self.begin_batch()
             try:
                 # Which callers' names and addresses the store already has, asked once:
