@@ -236,3 +236,42 @@ def test_a_failed_large_batch_leaves_the_text_index_and_its_trigger(tmp_path: Pa
         assert found["n"] == 1
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_large_batch_puts_the_page_cache_and_the_collector_back(
+        tmp_path: Path, fails: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of ``INDEX_TOGETHER`` tickets or more runs with a larger page cache and the
+    cyclic garbage collector paused (``storage.bulk.big_batch``); both are as before
+    afterwards, also when the batch fails part-way (and then nothing is written)."""
+    import gc
+
+    desk = _desk(tmp_path / "a")
+    try:
+        db = desk.store.db
+        cache_before = next(iter(db.execute("PRAGMA cache_size").fetchone().values()))
+        seen: list[tuple[bool, int]] = []
+        original = BulkWriter.insert
+
+        def watching(self: BulkWriter, name: str, *args: Any, **kwargs: Any) -> None:
+            cache = next(iter(db.execute("PRAGMA cache_size").fetchone().values()))
+            seen.append((gc.isenabled(), cache))
+            original(self, name, *args, **kwargs)
+            if fails and name == "events":
+                raise RuntimeError("disk unplugged")
+
+        monkeypatch.setattr(BulkWriter, "insert", watching)
+        drafts = [NewTicket.from_mapping(r) for r in RECORDS * 13]
+        assert len(drafts) >= tickets_module.INDEX_TOGETHER
+        if fails:
+            with pytest.raises(RuntimeError, match="disk unplugged"):
+                desk.tickets.create_many(drafts)
+            assert db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"] == 0
+        else:
+            desk.tickets.create_many(drafts)
+        assert seen and all(not collecting and cache == -64 * 1024
+                            for collecting, cache in seen)
+        assert gc.isenabled()
+        assert next(iter(db.execute("PRAGMA cache_size").fetchone().values())) == cache_before
+    finally:
+        desk.close()
