@@ -17,6 +17,9 @@ GOOD: list[dict[str, Any]] = [
     {"summary": "  VPN drops  ", "phone": "+1 555 0100", "verified": "callback",
      "caller": "Ben"},
     {"summary": "Printer", "verbatim": "it says\nPC LOAD LETTER", "error": "0x0000007b"},
+    # Keys given as null: the same values as absent ones (the memo's "absent" entry).
+    {"summary": "Nulls", "caller": None, "verified": None, "priority": None, "type": None},
+    {"summary": "Not verified", "verified": "none"},
 ]
 BAD: list[dict[str, Any]] = [
     {"summary": "Bad priority", "priority": "P9"},
@@ -29,6 +32,10 @@ BAD: list[dict[str, Any]] = [
     {"caller": "Nobody"},
     {"summary": "Unknown key", "colour": "red"},
     {"summary": "Wrong type", "priority": True},
+    {"summary": None, "caller": "Ana"},
+    {"summary": "Verified, empty name", "verified": "callback", "caller": "  "},
+    {"summary": "Problems in two keys, the later one given first", "channel": "pigeon",
+     "email": "not-an-address"},
 ]
 
 

@@ -48,6 +48,10 @@ class NewTicket:
         callers, channels and priorities, and every check is a pure function of the
         field and its value, so each distinct value is checked once per batch with the
         same result (a refused value is checked again, so its error is raised afresh)."""
+        if memo is not None and type(raw) is dict:
+            checked = _checked_quickly(raw, memo)
+            if checked is not None:
+                return cls(**checked)
         if not isinstance(raw, Mapping):
             raise InvalidInput("each ticket must be a JSON object with at least a summary")
         if not _KEY_SET.issuperset(raw):
@@ -121,3 +125,45 @@ _CHECKS: dict[str, Any] = {
 }
 _CHECK_ORDER = tuple(_CHECKS)
 _KEY_SET = frozenset(NEW_TICKET_KEYS)
+#: The memo's entry for what each key's check gives when the key is absent.
+_ABSENT = ("absent",)
+_MISSING = object()
+
+
+def _checked_quickly(raw: dict[str, Any], memo: dict[tuple[Any, ...], Any]) -> dict[str, Any] | None:
+    """``from_mapping``'s values for a record that passes every check, or None for any
+    other (which ``from_mapping`` then checks in order, to report the first problem).
+
+    The same memoised checks, but only of the keys the record has: every absent key
+    takes its check's value for "absent", worked out once per batch (a record of an
+    import names eight of the seventeen keys)."""
+    absent = memo.get(_ABSENT)
+    if absent is None:
+        absent = {}
+        for key in _CHECK_ORDER:
+            try:
+                absent[key] = _CHECKS[key](None)
+            except Exception:  # a required key (the summary): a record must name it
+                continue
+        memo[_ABSENT] = absent
+    values = dict(absent)
+    for key, value in raw.items():
+        if key not in _KEY_SET or (value is not None and not isinstance(value, str | int)
+                                   or isinstance(value, bool)):
+            return None
+        slot = (key, type(value), value)
+        found = memo.get(slot, _MISSING)
+        if found is _MISSING:
+            try:
+                found = memo[slot] = _CHECKS[key](value)
+            except Exception:
+                return None
+        values[key] = found
+    if len(values) != len(_CHECKS):  # a required key is absent
+        return None
+    verified = values["verified"]
+    if verified is not None and verified.verified and not values["caller"]:
+        return None
+    values["type"] = values["type"] or TicketType.INCIDENT
+    values["channel"] = values["channel"] or Channel.PHONE
+    return values
