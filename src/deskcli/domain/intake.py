@@ -130,7 +130,8 @@ _ABSENT = ("absent",)
 _MISSING = object()
 
 
-def _checked_quickly(raw: dict[str, Any], memo: dict[tuple[Any, ...], Any]) -> dict[str, Any] | None:
+def _checked_quickly(raw: dict[str, Any],
+                     memo: dict[tuple[Any, ...], Any]) -> dict[str, Any] | None:
     """``from_mapping``'s values for a record that passes every check, or None for any
     other (which ``from_mapping`` then checks in order, to report the first problem).
 
