@@ -14,23 +14,19 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from .migrations import ordered_code
+from .bulk_load import (
+    ORDERED_TEXT_TRIGGER,
+    TEXT_REFILLS,
+    TEXT_TRIGGER,
+    first_value,
+    hold_text_triggers,
+    last_ticket_rowid,
+    refill_text,
+)
 from .store import Store
 
-#: The trigger that puts each new ticket's summary in the text index (migration 15).
-TEXT_TRIGGER = "ticket_text_added"
-#: The one that puts it in the text index in the queue's order (migration 16).
-ORDERED_TEXT_TRIGGER = "ticket_text_ordered_added"
-#: What each held text trigger would have written, for the tickets after a rowid.
-TEXT_REFILLS = {
-    TEXT_TRIGGER: "INSERT INTO ticket_text(rowid, text) "
-                  "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
-    # OR REPLACE: a ticket of the block updated in it was put there by the update's trigger.
-    ORDERED_TEXT_TRIGGER: "INSERT OR REPLACE INTO ticket_text_ordered(rowid, text) "
-                          "SELECT code, lower(summary) FROM (SELECT "
-                          f"{ordered_code('t')} AS code, t.summary FROM tickets t "
-                          "WHERE t.rowid > ?) WHERE code IS NOT NULL ORDER BY code",
-}
+__all__ = ["ORDERED_TEXT_TRIGGER", "TEXT_REFILLS", "TEXT_TRIGGER", "BulkWriter", "big_batch",
+           "null_columns"]
 
 
 def null_columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[bool, ...]:
@@ -65,16 +61,6 @@ def big_batch(store: Store, cache_mib: int = 64) -> Iterator[None]:
         if collecting:
             gc.enable()
         db.execute(f"PRAGMA cache_size = {old_cache}")
-
-
-def first_value(row: object) -> Any:
-    """The first column of a fetched row, whichever row factory made it (the store's
-    dict rows, a raw connection's tuples, ``sqlite3.Row``)."""
-    if isinstance(row, dict):
-        return next(iter(row.values()))
-    if isinstance(row, Sequence) or hasattr(row, "keys"):
-        return row[0]  # type: ignore[index]
-    raise TypeError(f"not a row: {row!r}")
 
 
 class BulkWriter:
@@ -148,25 +134,13 @@ class BulkWriter:
         transaction back, the triggers' removal with it."""
         self.store.require_tx()
         db = self._db
-        held: list[tuple[str, str]] = []
-        for name in (self.store.kb.TICKET_TRIGGER, *TEXT_REFILLS):
-            found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
-                               "AND name = ?", (name,)).fetchone()
-            if found is not None:  # else nothing to hold back (an older schema)
-                held.append((name, found["sql"] if isinstance(found, dict) else found[0]))
-                db.execute(f"DROP TRIGGER {name}")
-        if not held:
+        held = hold_text_triggers(db)
+        if not held:  # nothing to hold back (an older schema)
             yield
             return
-        last = db.execute("SELECT coalesce(max(rowid), 0) AS n FROM tickets").fetchone()
-        after = int(last["n"] if isinstance(last, dict) else last[0])
+        after = last_ticket_rowid(db)
         yield
-        for name, sql in held:
-            if name == self.store.kb.TICKET_TRIGGER:
-                self.store.kb.index_tickets_after(after)
-            else:
-                db.execute(TEXT_REFILLS[name], (after,))
-            db.execute(sql)
+        refill_text(db, held, after)
 
     def checkpoint(self) -> None:
         """Copy the log into the database file and let the next batch reuse it from the
@@ -186,12 +160,9 @@ class BulkWriter:
         together with their parents, as the sample data is (its tests check for orphans).
         """
         db = self._db
-        cache = db.execute("PRAGMA cache_size").fetchone()
-        limit = db.execute("PRAGMA journal_size_limit").fetchone()
-        keys = db.execute("PRAGMA foreign_keys").fetchone()
-        old_cache = next(iter(cache.values())) if isinstance(cache, dict) else cache[0]
-        old_limit = next(iter(limit.values())) if isinstance(limit, dict) else limit[0]
-        old_keys = next(iter(keys.values())) if isinstance(keys, dict) else keys[0]
+        old_cache = first_value(db.execute("PRAGMA cache_size").fetchone())
+        old_limit = first_value(db.execute("PRAGMA journal_size_limit").fetchone())
+        old_keys = first_value(db.execute("PRAGMA foreign_keys").fetchone())
         db.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
         db.execute(f"PRAGMA journal_size_limit = {int(log_limit_mib) * 1024 * 1024}")
         if not check_references:

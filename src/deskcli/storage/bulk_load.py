@@ -33,7 +33,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from . import kb
+from .migrations import ordered_code
 
 if TYPE_CHECKING:
     from .store import Store
@@ -45,8 +48,25 @@ DEFERRED_KEY = "deferred_indexes"
 #: after ``rowid`` are owed to the full-text indexes whose insert triggers were dropped.
 TEXT_KEY = "deferred_text"
 
+#: The trigger that puts each new resolved or closed ticket in the knowledge base's index.
+KB_TRIGGER = "kb_ticket_indexed"
+#: The trigger that puts each new ticket's summary in the text index (migration 15).
+TEXT_TRIGGER = "ticket_text_added"
+#: The one that puts it in the text index in the queue's order (migration 16).
+ORDERED_TEXT_TRIGGER = "ticket_text_ordered_added"
 #: The insert triggers that feed the full-text indexes one ticket at a time.
-TEXT_TRIGGERS = ("kb_ticket_indexed", "ticket_text_added", "ticket_text_ordered_added")
+TEXT_TRIGGERS = (KB_TRIGGER, TEXT_TRIGGER, ORDERED_TEXT_TRIGGER)
+#: What each held queue-text trigger would have written, for the tickets after a rowid
+#: (the knowledge base's is ``kb.index_tickets_after``).
+TEXT_REFILLS = {
+    TEXT_TRIGGER: "INSERT INTO ticket_text(rowid, text) "
+                  "SELECT rowid, lower(summary) FROM tickets WHERE rowid > ?",
+    # OR REPLACE: a ticket of the block updated in it was put there by the update's trigger.
+    ORDERED_TEXT_TRIGGER: "INSERT OR REPLACE INTO ticket_text_ordered(rowid, text) "
+                          "SELECT code, lower(summary) FROM (SELECT "
+                          f"{ordered_code('t')} AS code, t.summary FROM tickets t "
+                          "WHERE t.rowid > ?) WHERE code IS NOT NULL ORDER BY code",
+}
 
 #: Sorter threads for the index builds (SQLite's own; the load's row generator is done
 #: by then, so its core is free).
@@ -144,25 +164,66 @@ def _hold_text(db: sqlite3.Connection, store: Store) -> None:
     (an earlier record still owed keeps its rowid: its tickets come first)."""
     owed = json.loads(store.meta(TEXT_KEY) or "null")
     held = [(str(n), str(q)) for n, q in owed["triggers"]] if owed else []
+    held += hold_text_triggers(db)
+    if not held:
+        return
+    after = int(owed["after"]) if owed else last_ticket_rowid(db)
+    store.set_meta(TEXT_KEY, json.dumps({"after": after, "triggers": held}))
+
+
+def hold_text_triggers(db: sqlite3.Connection) -> list[tuple[str, str]]:
+    """Drop whichever of ``TEXT_TRIGGERS`` the store has (an older schema lacks some),
+    inside the caller's transaction; (name, CREATE statement) of each, for
+    ``refill_text``. Shared by the one-transaction bulk writes
+    (``BulkWriter.tickets_indexed_together``) and the loads that record what they owe
+    (``indexes_deferred(…, text=True)``)."""
+    held: list[tuple[str, str]] = []
     for name in TEXT_TRIGGERS:
         found = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
                            (name,)).fetchone()
         if found is not None:
-            held.append((name, str(_first(found))))
+            held.append((name, str(first_value(found))))
             db.execute(f'DROP TRIGGER "{name}"')
-    if not held:
-        return
-    after = (int(owed["after"]) if owed else
-             int(str(_first(db.execute("SELECT coalesce(max(rowid), 0) FROM tickets")
-                                .fetchone()))))
-    store.set_meta(TEXT_KEY, json.dumps({"after": after, "triggers": held}))
+    return held
 
 
-def _first(row: object) -> object:
+def last_ticket_rowid(db: sqlite3.Connection) -> int:
+    """The highest ticket rowid so far (0 for none): the tickets after it are a load's."""
+    return int(first_value(db.execute("SELECT coalesce(max(rowid), 0) FROM tickets")
+                           .fetchone()))
+
+
+def refill_text(db: sqlite3.Connection, held: list[tuple[str, str]], after: int, *,
+                skip_indexed: bool = False) -> None:
+    """Index the tickets after rowid ``after`` in each full-text index whose trigger is
+    in ``held`` and not in the schema, then create the trigger again from its saved
+    text, inside the caller's transaction. ``skip_indexed``: see
+    ``kb.index_tickets_after`` (for a load whose trigger was away across transactions)."""
+    present = {str(first_value(row)) for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    for name, sql in held:
+        if name in present:
+            continue
+        if name == KB_TRIGGER:
+            kb.index_tickets_after(db, after, skip_indexed=skip_indexed)
+        elif name in TEXT_REFILLS:
+            # What the trigger would have written for each ticket after ``after``. No other
+            # statement adds rows to ``ticket_text`` while its trigger is away (an update of
+            # a summary updates the row that is not there yet: nothing); the ordered index's
+            # update trigger may have, and its refill replaces those.
+            db.execute(TEXT_REFILLS[name], (after,))
+        db.execute(sql)
+        present.add(name)
+
+
+def first_value(row: object) -> Any:
+    """The first column of a fetched row, whichever row factory made it (the store's
+    dict rows, a raw connection's tuples, ``sqlite3.Row``)."""
     if isinstance(row, dict):
         return next(iter(row.values()))
-    assert isinstance(row, (tuple, sqlite3.Row))
-    return row[0]
+    if isinstance(row, tuple | sqlite3.Row):
+        return row[0]
+    raise TypeError(f"not a row: {row!r}")
 
 
 def _finish(connection: sqlite3.Connection, indexes: str | None, text: str | None) -> None:
@@ -174,29 +235,12 @@ def _finish(connection: sqlite3.Connection, indexes: str | None, text: str | Non
 
 
 def _fill_text(connection: sqlite3.Connection, owed: dict[str, object]) -> None:
-    """Index the tickets after the recorded rowid in each full-text index whose trigger
-    is away, then create the trigger again from its saved text."""
-    from .bulk import TEXT_REFILLS
-    from .kb import index_tickets_after
-
-    after = int(str(owed["after"]))
-    present = {str(_first(row)) for row in connection.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+    """What a recorded load owes the full-text indexes (``refill_text``); another
+    connection may have indexed some of its tickets meanwhile."""
     triggers = owed["triggers"]
     assert isinstance(triggers, list)
-    for name, sql in triggers:
-        if name in present:
-            continue
-        if name == "kb_ticket_indexed":
-            index_tickets_after(connection, after, skip_indexed=True)
-        elif name in TEXT_REFILLS:
-            # What the trigger would have written for each ticket after ``after``. No other
-            # statement adds rows to ``ticket_text`` while its trigger is away (an update of
-            # a summary updates the row that is not there yet: nothing); the ordered index's
-            # update trigger may have, and its refill replaces those.
-            connection.execute(TEXT_REFILLS[name], (after,))
-        connection.execute(sql)
-        present.add(name)
+    refill_text(connection, [(str(n), str(q)) for n, q in triggers],
+                int(str(owed["after"])), skip_indexed=True)
 
 
 def restore_deferred(connection: sqlite3.Connection, path: Path) -> bool:
@@ -245,9 +289,9 @@ def _rebuild(connection: sqlite3.Connection, indexes: list[tuple[str, str]]) -> 
     """Each recorded index that is not there, from its own statement (so the schema reads
     exactly as before). SQLite sorts each index's keys with worker threads meanwhile:
     at a million tickets the largest sorts spill to temporary files."""
-    present = {row[0] if isinstance(row, tuple) else row["name"] for row in connection.execute(
+    present = {str(first_value(row)) for row in connection.execute(
         "SELECT name FROM sqlite_master WHERE type = 'index'")}
-    threads = _first(connection.execute("PRAGMA threads").fetchone())
+    threads = first_value(connection.execute("PRAGMA threads").fetchone())
     connection.execute(f"PRAGMA threads = {SORT_THREADS}")
     try:
         for name, sql in indexes:
@@ -270,10 +314,11 @@ def rollback_journal(store: Store) -> Iterator[bool]:
     before: a crash mid-transaction leaves a hot journal that the next connection rolls
     back. Entered and left outside a transaction."""
     db = store.db
-    patience = _mode(db.execute("PRAGMA busy_timeout").fetchone())
+    patience = first_value(db.execute("PRAGMA busy_timeout").fetchone())
     db.execute("PRAGMA busy_timeout = 0")  # another connection's hold will not end soon
     try:
-        switched = _mode(db.execute("PRAGMA journal_mode = DELETE").fetchone()) == "delete"
+        mode = first_value(db.execute("PRAGMA journal_mode = DELETE").fetchone())
+        switched = str(mode).lower() == "delete"
     except sqlite3.OperationalError:  # another connection has the store open
         switched = False
     finally:
@@ -283,9 +328,3 @@ def rollback_journal(store: Store) -> Iterator[bool]:
     finally:
         if switched:
             db.execute("PRAGMA journal_mode = WAL").fetchone()
-
-
-def _mode(row: object) -> str:
-    if isinstance(row, dict):
-        return str(next(iter(row.values()))).lower()
-    return str(row[0]).lower() if isinstance(row, tuple) else ""
