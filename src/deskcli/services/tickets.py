@@ -575,7 +575,8 @@ class TicketService:
         if not (draft.caller or draft.email):
             return None
         name = _caller_name(draft)
-        key = (nocase(name), draft.email, client_id)
+        folded = nocase(name)
+        key = (folded, draft.email, client_id)
         known: dict[Any, Row] = self._cache.get("callers", {}) if self._batch else {}
         # As ``find_caller`` would with the batch written: by address first (the batch's,
         # then the store's), then by name (the store's rows are older, so first).
@@ -583,11 +584,13 @@ class TicketService:
         # Names are keyed as the store compares them (``nocase``: ASCII letters only), so
         # "ÄRNE" earlier in the batch is not taken for a stored "ärne".
         existing = (known.get(("@", draft.email, client_id)) if draft.email
-                    else known.get((nocase(name), None, client_id)))
+                    else known.get((folded, None, client_id)))
+        remembered = existing is not None
         if existing is None:
             existing = self._find_stored_caller(name, draft.email, client_id)
         if existing is None and draft.email:
-            existing = known.get((nocase(name), None, client_id))
+            existing = known.get((folded, None, client_id))
+            remembered = existing is not None
         if existing:
             updates = {k: v for k, v in (("email", draft.email), ("phone", draft.phone))
                        if v and not existing[k]}
@@ -596,7 +599,9 @@ class TicketService:
                 self.store.update_row("callers", existing["id"], updates, at)
                 self._rebuffered()
                 existing = {**existing, **updates}
-            self._remember_caller(key, existing)
+                remembered = False
+            if not remembered:  # a row from the batch's cache, unchanged, is filed already
+                self._remember_caller(key, existing)
             return str(existing["id"])
         caller_id = caller_key(draft.email, client_id) if draft.email else self._new_id()
         row = {"id": caller_id, "name": name, "email": draft.email, "phone": draft.phone,

@@ -96,7 +96,7 @@ class BatchWriter:
         self._wall, self._counter = (clock.wall_ms, clock.counter) if clock else (-1, 0)
         self._wall_text = f"{self._wall:015d}-"
         self._node_text = f"-{store.client_id}"
-        self._now_ms = store.now_ms
+        self._now_ms = store.ms_clock
         self._ticked = False
         cursor = store.meta("sync_cursor")
         self._base_seq = int(cursor) if cursor else None
