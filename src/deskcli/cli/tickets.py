@@ -96,15 +96,6 @@ def new(
 
 def _new_from(source: str, keep_going: bool, fmt: NewFormat) -> None:
     """Bulk create: every record is checked first; then one transaction writes them all."""
-    from deskcli.storage.bulk import collector_paused  # loaded by the store's writes anyway
-
-    # Tens of thousands of records, drafts and rows, none in a reference cycle: the
-    # collector would walk them again and again for nothing (about 2% of an import).
-    with collector_paused():
-        _new_from_records(source, keep_going, fmt)
-
-
-def _new_from_records(source: str, keep_going: bool, fmt: NewFormat) -> None:
     text, name = read_source(source)
     records, problems = parse_records(text)
     with open_cli_desk() as desk:

@@ -26,7 +26,7 @@ from .bulk_load import (
 from .store import Store
 
 __all__ = ["ORDERED_TEXT_TRIGGER", "TEXT_REFILLS", "TEXT_TRIGGER", "BulkWriter", "big_batch",
-           "collector_paused", "null_columns"]
+           "null_columns"]
 
 
 def null_columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[bool, ...]:
@@ -52,27 +52,15 @@ def big_batch(store: Store, cache_mib: int = 64) -> Iterator[None]:
     db = store.db
     found = db.execute("PRAGMA cache_size").fetchone()
     old_cache = int(first_value(found))
-    db.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
-    try:
-        with collector_paused():
-            yield
-    finally:
-        db.execute(f"PRAGMA cache_size = {old_cache}")
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, back on after if it was on
-    (nested blocks leave it to the outermost). For code that makes many objects none of
-    which is in a cycle (reading and checking an import's records, a batch's rows):
-    reference counting frees them all the same, and each collection would walk them."""
     collecting = gc.isenabled()
+    db.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
     gc.disable()
     try:
         yield
     finally:
         if collecting:
             gc.enable()
+        db.execute(f"PRAGMA cache_size = {old_cache}")
 
 
 class BulkWriter:
