@@ -42,10 +42,15 @@ class Lease:
 
 def take_number(leases: list[Lease]) -> tuple[int, Lease] | None:
     """The next free number from the oldest lease that still has one."""
-    for lease in sorted(leases, key=lambda item: item.start):
-        if lease.remaining > 0:
+    # Most stores hold one lease: no sort then (a bulk import takes a number per ticket).
+    for lease in leases if len(leases) < 2 else sorted(leases, key=_start):
+        if lease.end > lease.next:
             return lease.next, Lease(lease.start, lease.end, lease.next + 1, lease.authority)
     return None
+
+
+def _start(lease: Lease) -> int:
+    return lease.start
 
 
 def next_local_block(leases: list[Lease], size: int = LOCAL_BLOCK_SIZE,

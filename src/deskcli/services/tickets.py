@@ -380,12 +380,12 @@ class TicketService:
             self.store.sync.save_lease(lease, at)
         self._batch, self._cache = None, {}
 
-    def _put(self, table: str, row: Mapping[str, Any], **extra: Any) -> None:
+    def _put(self, table: str, row: Mapping[str, Any]) -> None:
         """Insert a row with its op: buffered in a batch, straight away otherwise."""
         if self._batch is not None:
-            self._batch.insert(table, row, **extra)
+            self._batch.insert(table, row)
         else:
-            self.store.insert(table, row, **extra)
+            self.store.insert(table, row)
 
     def _encode(self, value: Any) -> str:
         """A row's JSON column: ``ENCODE``, or in a batch its (faster) encoder of the
