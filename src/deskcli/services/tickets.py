@@ -1138,14 +1138,15 @@ class TicketService:
     def _record_step_by_action(self, ticket: Mapping[str, Any], action: str,
                                values: Mapping[str, Any], at: str) -> None:
         """When a verb is used directly (CLI ``escalate``), tick the step that carries it."""
-        checklist = self.checklists[ticket["checklist"]]
         if self._batch is not None:  # the same few lookups for every record of a batch
             steps = self._cache.setdefault("steps", {})
-            key = (checklist.key, action)
+            key = (ticket["checklist"], action)
             if key not in steps:
-                steps[key] = checklist.step_with_action(action)
-            step = steps[key]
+                found = self.checklists[ticket["checklist"]]
+                steps[key] = (found, found.step_with_action(action))
+            checklist, step = steps[key]
         else:
+            checklist = self.checklists[ticket["checklist"]]
             step = checklist.step_with_action(action)
         if step is not None:
             self._record_step(ticket, checklist, step, values, at)
