@@ -22,13 +22,14 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, OptionList, Static, TabbedContent, TabPane, Tabs
@@ -127,6 +128,8 @@ class TicketScreen(Screen[None]):
         #: The tabs (timeline, details) not yet drawn for the ticket shown: they are
         #: drawn when shown (``_tab_shown``), not while the ticket's first paint waits.
         self._stale_tabs: set[str] = set()
+        #: Textual's resume handler is running (see ``refresh``).
+        self._resuming = False
 
     @property
     def session(self) -> DeskSession:
@@ -213,13 +216,37 @@ class TicketScreen(Screen[None]):
         restyle = event.refresh_styles and self._styled_for != self.app.theme
         self._styled_for = self.app.theme
         event.prevent_default()  # instead of Screen's handler, which always re-styles
-        Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=restyle))
+        self._resuming = not restyle
+        try:
+            Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=restyle))
+        finally:
+            self._resuming = False
         # That handler asks for the whole screen to be repainted (the terminal still
         # shows the queue). Textual lays out the new ticket first and paints what the
         # layout changed, then paints the whole screen again for that request: two
         # paints for one arrival. Counting the screen among what the layout repaints
         # makes the layout's paint the whole screen, and the second finds nothing left.
         self._dirty_widgets.add(self)
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        """As ``Widget.refresh``, except for the whole-screen repaint resuming asks for.
+
+        The terminal still shows the queue, so the whole screen is painted next; but
+        that request also threw away the screen's own rendered lines (its background,
+        forty lines under every widget, unchanged unless the theme or the size did,
+        which re-style or lay out the screen anyway), and rendering them again was
+        about a twentieth of every open. Here the whole screen is marked for the next
+        paint and those lines are kept."""
+        if self._resuming and repaint and not (regions or layout or recompose):
+            whole = self.outer_size.region
+            self._dirty_regions.add(whole)
+            self._repaint_regions.add(whole)
+            self._repaint_required = True
+            self.check_idle()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout,
+                               recompose=recompose)
 
     def on_screen_resume(self) -> None:
         if self._fresh:  # a new screen, or ``show_ticket`` without ``then``
