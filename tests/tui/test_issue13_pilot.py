@@ -44,6 +44,19 @@ def plain(widget: Static) -> str:
     return console.export_text()
 
 
+async def tab_text(pilot: Pilot[int], tab: str) -> str:
+    """The timeline's ("2") or the Details tab's ("3") text, shown as the technician
+    shows it: the ticket screen draws those tabs when they come into view."""
+    screen = pilot.app.screen
+    if screen.focused is not screen.query_one(ChecklistSidebar):
+        await press(pilot, "escape")  # out of the form first: there "2" is typed
+    await press(pilot, tab)
+    await settle(pilot)
+    if tab == "2":
+        return plain(screen.query_one(TimelineView).query_one("#timeline-text", Static))
+    return plain(screen.query_one("#details-text", Static))
+
+
 def shown_errors(app: DeskApp) -> dict[str, str]:
     return {e.field: str(e.render()) for e in app.screen.query(FieldError)
             if e.has_class("-shown")}
@@ -139,7 +152,7 @@ def test_skipping_a_step_needs_a_reason_and_shows_it(app: DeskApp) -> None:
         assert isinstance(app.screen, TicketScreen)
         item = app.desk.tickets.detail(ref).progress.of("check_changes")
         assert item.state is StepState.SKIPPED and item.by_hand
-        timeline = plain(app.screen.query_one(TimelineView).query_one(Static))
+        timeline = await tab_text(pilot, "2")
         assert "RMM offline all week" in timeline
         text = app.desk.tickets.detail(ref).timeline
         assert any("RMM offline all week" in e["summary"] for e in text)
@@ -202,9 +215,9 @@ def test_what_steps_collect_is_shown_and_prefills_later_steps(app: DeskApp) -> N
         await fill(pilot, notes)
         await press(pilot, "ctrl+s")
         await settle(pilot)
-        details = plain(screen.query_one("#details-text", Static))
+        details = await tab_text(pilot, "3")
         assert "Reproduction notes: " + notes in details
-        timeline = plain(screen.query_one(TimelineView).query_one(Static))
+        timeline = await tab_text(pilot, "2")
         assert notes in " ".join(timeline.split())
         # The searched query fills the search step ("/" from the checklist).
         await press(pilot, "escape", "slash")
@@ -226,7 +239,7 @@ def test_what_steps_collect_is_shown_and_prefills_later_steps(app: DeskApp) -> N
         form = screen.form
         assert form is not None and form.step.key == "escalate"
         assert form.query_one("#field-repro").text == notes  # type: ignore[attr-defined]
-        details = plain(screen.query_one("#details-text", Static))
+        details = await tab_text(pilot, "3")
         assert "Why: Fuser unit: hardware vendor" in details
 
     drive(app, steps)

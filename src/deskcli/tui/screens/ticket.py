@@ -22,16 +22,17 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.geometry import Region
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import OptionList, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import ContentSwitcher, OptionList, Static, TabbedContent, TabPane, Tabs
 
 from deskcli.domain.engine import StepState
 from deskcli.domain.errors import DeskError
@@ -124,6 +125,11 @@ class TicketScreen(Screen[None]):
         self._then: Callable[[], object] | None = None
         #: The theme the screen's styles were last worked out for (see ``_resume_styled``).
         self._styled_for: str | None = None
+        #: The tabs (timeline, details) not yet drawn for the ticket shown: they are
+        #: drawn when shown (``_tab_shown``), not while the ticket's first paint waits.
+        self._stale_tabs: set[str] = set()
+        #: Textual's resume handler is running (see ``refresh``).
+        self._resuming = False
 
     @property
     def session(self) -> DeskSession:
@@ -162,6 +168,10 @@ class TicketScreen(Screen[None]):
         # The tab strip takes no focus (1, 2, 3 switch tabs): tab from the checklist goes
         # straight into the step, the timeline or the details, which then scroll.
         self.query_one(TabbedContent).query_one(Tabs).can_focus = False
+        # Called as the tab switches (a key, a click, a focused field), before anything
+        # paints: a tab left stale by ``_show_view`` never shows its old ticket.
+        self.watch(self.query_one("#ticket-tabs > ContentSwitcher", ContentSwitcher),
+                   "current", self._tab_shown, init=False)
 
     def show_ticket(self, ref: str, *, timer_started: datetime | None = None,
                     then: Callable[[], object] | None = None) -> None:
@@ -206,13 +216,37 @@ class TicketScreen(Screen[None]):
         restyle = event.refresh_styles and self._styled_for != self.app.theme
         self._styled_for = self.app.theme
         event.prevent_default()  # instead of Screen's handler, which always re-styles
-        Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=restyle))
+        self._resuming = not restyle
+        try:
+            Screen._on_screen_resume(self, events.ScreenResume(refresh_styles=restyle))
+        finally:
+            self._resuming = False
         # That handler asks for the whole screen to be repainted (the terminal still
         # shows the queue). Textual lays out the new ticket first and paints what the
         # layout changed, then paints the whole screen again for that request: two
         # paints for one arrival. Counting the screen among what the layout repaints
         # makes the layout's paint the whole screen, and the second finds nothing left.
         self._dirty_widgets.add(self)
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        """As ``Widget.refresh``, except for the whole-screen repaint resuming asks for.
+
+        The terminal still shows the queue, so the whole screen is painted next; but
+        that request also threw away the screen's own rendered lines (its background,
+        forty lines under every widget, unchanged unless the theme or the size did,
+        which re-style or lay out the screen anyway), and rendering them again was
+        about a twentieth of every open. Here the whole screen is marked for the next
+        paint and those lines are kept."""
+        if self._resuming and repaint and not (regions or layout or recompose):
+            whole = self.outer_size.region
+            self._dirty_regions.add(whole)
+            self._repaint_regions.add(whole)
+            self._repaint_required = True
+            self.check_idle()
+            return self
+        return super().refresh(*regions, repaint=repaint, layout=layout,
+                               recompose=recompose)
 
     def on_screen_resume(self) -> None:
         if self._fresh:  # a new screen, or ``show_ticket`` without ``then``
@@ -293,9 +327,17 @@ class TicketScreen(Screen[None]):
         if self.selected is None:  # every step done or skipped: show the last one
             self.selected = progress.items[-1].step.key
         self.query_one(TicketSide).show(view, self.selected)
+        # The timeline and the details are drawn when their tab is shown; a ticket
+        # arriving opens on the step tab, so only a reload with one of them in view
+        # draws it now.
+        self._stale_tabs = {"timeline", "details"}
         self.query_one(TimelineView).show(view.detail.timeline, view.detail.timeline_more,
-                                          ticket_id=view.ticket["id"])
-        self.query_one("#details-text", Static).update(render_details(view))
+                                          ticket_id=view.ticket["id"], draw=False)
+        tabs = self.query_one(TabbedContent)
+        if self._arriving:
+            tabs.active = "step"  # as resuming sets it, but before anything can paint
+        else:
+            self._tab_shown(tabs.active)
         await self.query_one(StepPanel).show(view.detail, view.step_values, self.selected)
         self.query_one("#ticket-body").display = True
         if advanced and not self.query_one(StepPanel).focus_form():
@@ -303,6 +345,17 @@ class TicketScreen(Screen[None]):
             # the page would turn the next typed letters into hotkeys); with nothing
             # left to fill in, the checklist takes it.
             self.query_one(ChecklistSidebar).focus()
+
+    def _tab_shown(self, tab: str | None) -> None:
+        """Draw the ticket's timeline or details as their tab comes into view, if the
+        ticket shown has not drawn them yet."""
+        if tab not in self._stale_tabs or self.view is None:
+            return
+        self._stale_tabs.discard(tab)
+        if tab == "timeline":
+            self.query_one(TimelineView).draw_pending()
+        elif tab == "details":
+            self.query_one("#details-text", Static).update(render_details(self.view))
 
     def on_presence_changed(self, message: Presence.Changed) -> None:
         """Who else has the ticket open (team server): say so once, show it in the header."""

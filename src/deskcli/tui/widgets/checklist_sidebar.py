@@ -66,7 +66,9 @@ class ChecklistSidebar(VimOptionList):
     _shown: tuple[Progress, str | None] | None = None
     #: Rendered lines by what they show (see ``_get_option_render``); per instance.
     _lines_drawn: LRUCache[Hashable, list[Strip]] | None = None
-    _drawn: list[tuple[str | None, object, bool]] | None = None
+    _drawn: list[Hashable] | None = None
+    #: Options by what their line shows (see ``_option``); per instance.
+    _options_made: LRUCache[Hashable, Option] | None = None
 
     #: The width the lines were last laid out for.
     _width: int | None = None
@@ -111,20 +113,41 @@ class ChecklistSidebar(VimOptionList):
         return strips
 
     def show_progress(self, progress: Progress, selected: str | None) -> None:
-        """Rebuild the list, keeping the highlight on ``selected`` (or the current step)."""
+        """Rebuild the list, keeping the highlight on ``selected`` (or the current step).
+
+        Options are kept by what their line shows (``_options_made``): an option keeps
+        the visual OptionList made of its prompt, with its height at each width, and
+        setting the next ticket's options measured every line again (text wrapping,
+        about a tenth of an open). A line's prompt is a pure function of its key, so a
+        kept option shows exactly what a new one would."""
         self._shown = (progress, selected)
         width = self._width = self.scrollable_content_region.width
+        if self._options_made is None:
+            self._options_made = LRUCache(512)
+        made = self._options_made
         options: list[Option] = []
+        drawn: list[Hashable] = []
         for phase in progress.checklist.phases:
-            options.append(Option(Text(phase.title.upper()), id=f"phase:{phase.key}",
-                                  disabled=True))
+            key: Hashable = ("phase", phase.key, phase.title)
+            option = made.get(key)
+            if option is None:
+                option = made[key] = Option(Text(phase.title.upper()),
+                                            id=f"phase:{phase.key}", disabled=True)
+            drawn.append(key)
+            options.append(option)
             for step in phase.steps:
-                options.append(Option(step_prompt(progress.of(step.key), width),
-                                      id=step.key))
+                item = progress.of(step.key)
+                # Everything ``step_prompt`` reads, and the width it wraps to.
+                key = (step.key, step.title, step.required, item.state,
+                       item.reason if item.state in (StepState.SKIPPED, StepState.BLOCKED)
+                       else "", width)
+                option = made.get(key)
+                if option is None:
+                    option = made[key] = Option(step_prompt(item, width), id=step.key)
+                drawn.append(key)
+                options.append(option)
         # The next ticket of a queue is often at the same point of the same checklist:
         # the same lines are not set again, so the list keeps what it already drew.
-        drawn: list[tuple[str | None, object, bool]] = [
-            (option.id, option.prompt, option.disabled) for option in options]
         if drawn != self._drawn:
             self._drawn = drawn
             self.set_options(options)

@@ -32,15 +32,22 @@ class FieldError(Static):
     def __init__(self, field: str, *, id: str | None = None) -> None:
         super().__init__("", id=id, classes="field-error")
         self.field = field
+        #: The message shown, "" when none.
+        self._message = ""
 
     def show(self, message: str) -> None:
         # The ✗ carries the meaning without colour (NO_COLOR, colour-blind technicians).
+        self._message = message
         self.update(Text("✗ " + message))
         self.add_class("-shown")
 
     def clear(self) -> None:
-        self.update("")
-        self.remove_class("-shown")
+        # A form's dozen slots are cleared for every ticket it is refilled for; one
+        # with nothing to clear asks for no layout.
+        if self._message or self.has_class("-shown"):
+            self._message = ""
+            self.update("")
+            self.remove_class("-shown")
 
 
 def show_desk_error(root: Widget, error: DeskError) -> FieldError | None:

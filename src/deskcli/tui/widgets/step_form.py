@@ -145,6 +145,8 @@ class StepForm(Vertical):
         #: The values last reported (or filled in): an input settling on the value it was
         #: given reports no change, so opening a step never writes a draft by itself.
         self._reported = self._as_entered(self._initial)
+        #: The form's message slots (``clear_messages``), found once it is composed.
+        self._slots: list[FieldError] | None = None
 
     # --- building ---------------------------------------------------------------------
 
@@ -221,7 +223,8 @@ class StepForm(Vertical):
                         rule_verdict(as_text(value)))
         self.clear_messages()
         shown = self.query_one("#step-form-notice", Static)
-        shown.set_classes(f"step-notice -{notice_kind}")
+        if notice_kind != self._notice_kind or not shown.has_class("step-notice"):
+            shown.set_classes(f"step-notice -{notice_kind}")  # restyles: only if new
         shown.update(Text(notice))
         shown.display = bool(notice)
         self._notice, self._notice_kind = notice, notice_kind
@@ -229,7 +232,12 @@ class StepForm(Vertical):
     def clear_messages(self) -> None:
         """No message beside any field, and no live checks until a field is left."""
         self._checked.clear()
-        for slot in self.query(FieldError):
+        slots = self._slots
+        if slots is None:
+            slots = list(self.query(FieldError))
+            if self.is_mounted:  # composed with the form and never changed: found once
+                self._slots = slots
+        for slot in slots:
             slot.clear()
 
     @staticmethod

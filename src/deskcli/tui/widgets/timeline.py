@@ -121,22 +121,44 @@ class TimelineView(VerticalScroll):
         self._asked = False
         #: Counts the timelines shown: a page read for an earlier one is dropped.
         self._shown = 0
+        #: Events taken by ``show`` but not drawn yet (``draw_pending``).
+        self._pending = False
 
     def compose(self) -> ComposeResult:
         yield Static(id="timeline-text")
         yield Static(id="timeline-earlier")  # docked above the events
 
     def show(self, events: Sequence[Row], more: bool = False, *,
-             ticket_id: str | None = None) -> None:
-        """The latest events of ticket ``ticket_id``; ``more`` when earlier ones exist."""
+             ticket_id: str | None = None, draw: bool = True) -> None:
+        """The latest events of ticket ``ticket_id``; ``more`` when earlier ones exist.
+
+        ``draw`` False: the events are taken but not drawn until ``draw_pending`` (the
+        ticket screen's timeline tab is out of sight when a ticket opens, and laying
+        out a page of events nobody sees was part of every open's first paint)."""
         self._shown += 1
         self.ticket_id = ticket_id
         self.events = list(events)
-        self._draw(more)
-        self.scroll_end(animate=False)
+        self.more, self._asked = more, False
+        self._pending = True
+        if draw:
+            self.draw_pending()
+
+    @property
+    def pending(self) -> bool:
+        """The events taken by the last ``show`` are not drawn yet."""
+        return self._pending
+
+    def draw_pending(self) -> None:
+        """Draw the events the last ``show`` took, if not drawn yet (latest at the
+        bottom, in view)."""
+        if self._pending:
+            self._pending = False
+            self._draw(self.more)
+            self.scroll_end(animate=False)
 
     def prepend(self, events: Sequence[Row], more: bool) -> None:
         """Earlier events go above the ones shown."""
+        self.draw_pending()
         self.events = [*events, *self.events]
         self._draw(more)
         self.scroll_home(animate=False)
