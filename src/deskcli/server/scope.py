@@ -159,7 +159,9 @@ def may_see_ticket(session: Session, tech: Tech, ticket_id: str) -> bool:
 # --- checking a push -------------------------------------------------------------------
 
 
-def _value_ids(op: dict[str, Any]) -> set[str]:
+def value_ids(op: dict[str, Any]) -> set[str]:
+    """The records an op's value refers to (client, caller, article, linked tickets),
+    whose scopes the checks read."""
     value, name = op.get("value"), op.get("field")
     ids: set[str] = set()
     if isinstance(value, dict):
@@ -177,14 +179,18 @@ def preload(writer: FeedWriter, ops: list[dict[str, Any]]) -> None:
     and the callers of tickets it moves), on top of ``FeedWriter.preload``."""
     ids: set[str] = set()
     for op in ops:
-        ids |= _value_ids(op)
+        ids |= value_ids(op)
         if op["kind"] == "set" and op.get("field") == "client_id" and op["entity"] == "ticket":
             current = writer.field_version("ticket", op["entity_id"], "caller_id")
             caller = json.loads(current.value) if current else None
             if isinstance(caller, str):
                 ids.add(caller)
+    # Not again what was read already: found, or looked for with the push's other reads
+    # (``FeedWriter.read_ahead``) and not there.
     ids -= {entity_id for (_entity, entity_id) in writer.scopes}
-    _load_scopes(writer, ids)
+    ids -= writer.scopes_read
+    if ids:
+        _load_scopes(writer, ids)
 
 
 def _load_scopes(writer: FeedWriter, ids: set[str]) -> None:
