@@ -191,6 +191,8 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
     max_skew_ms = _max_skew_ms(max_clock_skew_s)
     engine = make_engine(database_url)
     epoch = init_database(engine)
+    # For requests that only read, each in one statement: no transaction around it.
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     is_sqlite = database_url.startswith("sqlite")
     # SQLite allows one writer; queue pushes in-process instead of failing on a busy lock.
     # The pushes that arrive together are written together (group commit).
@@ -287,10 +289,12 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         return WhoAmI(handle=who.handle, is_admin=who.is_admin, clients=sorted(names),
                       epoch=epoch, protocol=PROTOCOL_VERSION)
 
-    def page_json(s: Session, who: feed.Tech, since: int, limit: int) -> str:
-        """A page of changes after ``since`` as JSON text, in the shape of ChangesOut."""
-        rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
-        latest = feed.current_seq(s)
+    def page_json(who: feed.Tech, since: int, limit: int) -> str:
+        """A page of changes after ``since`` as JSON text, in the shape of ChangesOut.
+        One statement outside a transaction (``reader``): on PostgreSQL no BEGIN and
+        ROLLBACK round trips around it."""
+        with reader.connect() as connection:
+            rows, more, latest = feed.pull(connection, who, min(since, SEQ_MAX), limit)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
         nxt = rows[-1][0] if rows else since
@@ -332,8 +336,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         if since is None:
             return PushOut(accepted=result.accepted, duplicates=result.duplicates,
                            server_seq=result.server_seq, epoch=epoch)
-        with Session(engine) as s:
-            page = page_json(s, who, since, PULL_PAGE)
+        page = page_json(who, since, PULL_PAGE)
         text = (f'{{"accepted":{json.dumps(result.accepted)},'
                 f'"duplicates":{json.dumps(result.duplicates)},'
                 f'"server_seq":{result.server_seq},"epoch":{json.dumps(epoch)},'
@@ -347,8 +350,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                 since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
                 limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
         """Everything after ``since`` the technician may see, in sequence order."""
-        with Session(engine) as s:
-            text = page_json(s, who, since, limit)
+        text = page_json(who, since, limit)
         return Response(content=text, media_type="application/json")
 
     @app.post("/v1/leases", dependencies=[Depends(protocol)],
@@ -395,7 +397,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
             s.commit()
         return {"status": "ok"}
 
-    authenticate_first(app, engine)  # last added, so it runs before every other check
+    authenticate_first(app, reader)  # last added, so it runs before every other check
     app.state.engine = engine
     app.state.epoch = epoch
     return app

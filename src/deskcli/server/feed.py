@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, insert, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
@@ -882,18 +882,29 @@ PULLED = ("seq", "op_id", "origin", "tech", "entity", "entity_id", "kind", "fiel
           "hlc")
 
 
-def pull(session: Session, tech: Tech, since: int,
-         limit: int) -> tuple[list[Sequence[Any]], bool]:
+def pull(session: Session | Connection, tech: Tech, since: int,
+         limit: int) -> tuple[list[Sequence[Any]], bool, int]:
     """Feed rows after ``since`` that ``tech`` may see, as tuples of the ``PULLED`` columns
     (no ORM objects or mappings: a page is thousands of rows, and the caller writes them
-    straight out as JSON)."""
-    query = scope_rules.visible_page(PULLED, tech.is_admin, tuple(sorted(tech.scopes)))
-    rows: list[Sequence[Any]] = list(session.execute(
-        query, {"since": since, "limit": limit + 1}).all())
-    return rows[:limit], len(rows) > limit
+    straight out as JSON), whether more follow, and the feed's counter. One statement:
+    the counter is read with the page (the same snapshot), not by a round trip of its own,
+    unless the page is empty."""
+    query = _page_and_counter(tech.is_admin, tuple(sorted(tech.scopes)))
+    rows = session.execute(query, {"since": since, "limit": limit + 1}).all()
+    if not rows:
+        return [], False, current_seq(session)
+    latest = int(rows[0][-1] or 0)
+    return [row[:-1] for row in rows[:limit]], len(rows) > limit, latest
 
 
-def current_seq(session: Session) -> int:
+@functools.lru_cache(maxsize=256)
+def _page_and_counter(is_admin: bool, scopes: tuple[str, ...]) -> Any:
+    """``scope.visible_page`` with the feed's counter as one more column."""
+    counter = sa_select(SrvCounter.value).where(SrvCounter.name == "seq").scalar_subquery()
+    return scope_rules.visible_page(PULLED, is_admin, scopes).add_columns(counter)
+
+
+def current_seq(session: Session | Connection) -> int:
     value = session.execute(text("SELECT value FROM srv_counter WHERE name = 'seq'")).scalar()
     return int(value or 0)
 
