@@ -900,7 +900,8 @@ def pull(session: Session | Connection, tech: Tech, since: int,
 @functools.lru_cache(maxsize=256)
 def _page_and_counter(is_admin: bool, scopes: tuple[str, ...]) -> Any:
     """``scope.visible_page`` with the feed's counter as one more column."""
-    counter = sa_select(SrvCounter.value).where(SrvCounter.name == "seq").scalar_subquery()
+    counters = SrvCounter.__table__  # type: ignore[attr-defined]
+    counter = sa_select(counters.c.value).where(counters.c.name == "seq").scalar_subquery()
     return scope_rules.visible_page(PULLED, is_admin, scopes).add_columns(counter)
 
 
