@@ -192,9 +192,11 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
     max_skew_ms = _max_skew_ms(max_clock_skew_s)
     engine = make_engine(database_url)
     epoch = init_database(engine)
-    # For requests that only read, each in one statement: no transaction around it.
-    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
     is_sqlite = database_url.startswith("sqlite")
+    # For requests that only read, each in one statement: no transaction around it, so on
+    # PostgreSQL no BEGIN and ROLLBACK round trips. (SQLite's driver begins no transaction
+    # for a read anyway, and switching its mode on every check-out cost more than it saved.)
+    reader = engine if is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
     # SQLite allows one writer; queue pushes in-process instead of failing on a busy lock.
     # The pushes that arrive together are written together (group commit).
     group = GroupCommit(threading.Lock() if is_sqlite else None)
@@ -292,8 +294,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
 
     def page_json(connection: Connection, who: feed.Tech, since: int, limit: int) -> str:
         """A page of changes after ``since`` as JSON text, in the shape of ChangesOut.
-        One statement, outside a transaction (``connection`` is in autocommit mode): on
-        PostgreSQL no BEGIN and ROLLBACK round trips around it."""
+        One statement, outside a transaction (``connection`` is ``reader``'s kind)."""
         rows, more, latest = feed.pull(connection, who, min(since, SEQ_MAX), limit)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
@@ -341,8 +342,9 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                 return PushOut(accepted=result.accepted, duplicates=result.duplicates,
                                server_seq=result.server_seq, epoch=epoch)
             connection.rollback()  # the session's transaction is over: a no-op
-            page = page_json(connection.execution_options(isolation_level="AUTOCOMMIT"),
-                             who, since, PULL_PAGE)
+            if not is_sqlite:  # as ``reader``
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            page = page_json(connection, who, since, PULL_PAGE)
         text = (f'{{"accepted":{json.dumps(result.accepted)},'
                 f'"duplicates":{json.dumps(result.duplicates)},'
                 f'"server_seq":{result.server_seq},"epoch":{json.dumps(epoch)},'
