@@ -60,6 +60,7 @@ from deskcli.sync.protocol import (
 )
 
 SERVER_NODE = SERVER_ORIGIN
+ENTITY_KINDS = scope_rules.ENTITY_KINDS
 #: Entities whose own ``client_id`` decides who may see them (no client: everyone).
 SCOPED_BY_CLIENT = frozenset({"ticket", "kb_article"})
 
@@ -207,7 +208,7 @@ class FeedWriter:
             return list(values) if postgres else json.dumps(list(values))
 
         rows = self.s.execute(_read_ahead_statement(postgres), {
-            "store": self.origin, "kinds": listed(_ENTITY_KINDS),
+            "store": self.origin, "kinds": listed(ENTITY_KINDS),
             "op_ids": listed(sorted({op["op_id"] for op in ops})),
             "ids": listed(sorted(ids)), "field_ids": listed(sorted(field_ids)),
             "numbers": listed(sorted({int(n) for n in numbers}))}).all()
@@ -334,13 +335,15 @@ class FeedWriter:
         for chunk in _chunks(sorted(ids)):
             for entity, entity_id, scope in self.s.execute(
                     sa_select(entities.c.entity, entities.c.entity_id, entities.c.scope)
-                    .where(entities.c.entity_id.in_(chunk))):
+                    .where(entities.c.entity.in_(ENTITY_KINDS),
+                           entities.c.entity_id.in_(chunk))):
                 self.scopes[(entity, entity_id)] = scope
         for chunk in _chunks(sorted(field_ids)):
             for entity, entity_id, name, *version in self.s.execute(
                     sa_select(fields.c.entity, fields.c.entity_id, fields.c.field,
                               fields.c.value, fields.c.hlc, fields.c.seq, fields.c.origin,
-                              fields.c.tech).where(fields.c.entity_id.in_(chunk))):
+                              fields.c.tech).where(fields.c.entity.in_(ENTITY_KINDS),
+                                                   fields.c.entity_id.in_(chunk))):
                 self.fields[(entity, entity_id, name)] = FieldVersion(*version)
         self.leases = [(lease.start, lease.end) for lease in self.s.exec(select(SrvLease).where(
             SrvLease.client_id == self.origin)).all()]
@@ -749,10 +752,6 @@ def _wanted(ops: Sequence[dict[str, Any]]) -> tuple[set[str], set[str], list[int
     return ids, field_ids, numbers
 
 
-#: Every entity a record of ``srv_entity`` and ``srv_field`` can have (only ops' entities,
-#: all of them the protocol's, are ever written there). Named in ``read_ahead`` so the
-#: lookup by id uses the tables' (entity, entity_id) keys, not a scan of the table.
-_ENTITY_KINDS = tuple(sorted(ENTITY_TABLES))
 
 
 @functools.lru_cache(maxsize=2)
