@@ -24,6 +24,7 @@
 Run: python benchmarks/bench_sync.py [--ops 10000] [--clients 20] [--runs 3]
      [--postgres-url postgresql+psycopg://...] [--workers 4] [--skip-throughput]
      [--skip-latency] [--rounds 20] [--round command|console] [--free-running]
+     [--history N]
 With --postgres-url the server database is a fresh database on that cluster (quote figures
 from a cluster with fsync on; the CI cluster runs with fsync off).
 """
@@ -339,8 +340,38 @@ def _latency_client(root: str, base: str, handle: str, token: str, rounds: int,
     results.put((latencies, floor, client_cpu))
 
 
+def seed_history(url: str, records: int) -> None:
+    """Give the server a history before the latency run: ``records`` tickets of another
+    client, each with its record row and its create's field version (``srv_entity``,
+    ``srv_field``), as a server that has synced for a while holds. Nobody in the run may
+    see them, so the pulls are unchanged; what they show is the cost of a push's reads on
+    tables that are not empty (an empty server hid a scan of both on every push)."""
+    import secrets
+
+    from sqlalchemy import text
+
+    engine = make_engine(url)
+    init_database(engine)
+    with engine.begin() as conn:
+        for start in range(0, records, 20_000):
+            ids = [secrets.token_hex(8) for _ in range(min(20_000, records - start))]
+            conn.execute(text(
+                "INSERT INTO srv_entity (entity, entity_id, scope, ticket_id) "
+                "VALUES ('ticket', :i, 'history', NULL)"), [{"i": i} for i in ids])
+            conn.execute(text(
+                "INSERT INTO srv_field (entity, entity_id, field, value, hlc, seq, origin, "
+                "tech) VALUES ('ticket', :i, '*', '{}', :h, 0, 'history', 'history')"),
+                [{"i": i, "h": f"{0:015d}-000000-history"} for i in ids])
+    if url.startswith("postgresql"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE srv_entity"))
+            conn.execute(text("ANALYZE srv_field"))
+    engine.dispose()
+
+
 def latency_run(root: Path, url: str, clients: int, workers: int = 1,
-                rounds: int = 20, mode: str = "command", together: bool = True
+                rounds: int = 20, mode: str = "command", together: bool = True,
+                history: int = 0
                 ) -> tuple[list[float], int, list[float], list[float], list[float]]:
     """Sorted latencies of the sync rounds that finished, how many failed, the sorted
     floor latencies, the server's CPU seconds (all its processes) at the start of the
@@ -350,6 +381,8 @@ def latency_run(root: Path, url: str, clients: int, workers: int = 1,
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
+    if history:
+        seed_history(url, history)
     process, base = start_server(url, root / "server-home", workers)
     latencies: list[float] = []
     floor: list[float] = []
@@ -411,6 +444,9 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="run the server on a fresh database there")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes for the latency run (PostgreSQL only)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="records (tickets of another client) the server holds before "
+                             "the latency run, as a server with history does")
     parser.add_argument("--round", choices=("command", "console"), default="command",
                         help="command: each round does what 'deskcli sync' does after "
                              "start-up (open the store, new connection); console: one "
@@ -461,7 +497,7 @@ def main() -> None:
         try:
             latencies, failed, floor, cpu, client_cpu = latency_run(
                 root, server_url(root), args.clients, args.workers, args.rounds, args.round,
-                together=not args.free_running)
+                together=not args.free_running, history=args.history)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         result.update({
@@ -470,6 +506,7 @@ def main() -> None:
             "round": args.round,
             "rounds_start_together": not args.free_running,
             "server_workers": args.workers,
+            "server_history_records": args.history,
             "sync_rounds": len(latencies),
             "sync_rounds_failed": failed,
             "sync_round_p50_ms": round(statistics.median(latencies) * 1000, 1),

@@ -14,6 +14,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Connection
 from sqlmodel import Session, col, delete, select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -192,6 +193,10 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
     engine = make_engine(database_url)
     epoch = init_database(engine)
     is_sqlite = database_url.startswith("sqlite")
+    # For requests that only read, each in one statement: no transaction around it, so on
+    # PostgreSQL no BEGIN and ROLLBACK round trips. (SQLite's driver begins no transaction
+    # for a read anyway, and switching its mode on every check-out cost more than it saved.)
+    reader = engine if is_sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
     # SQLite allows one writer; queue pushes in-process instead of failing on a busy lock.
     # The pushes that arrive together are written together (group commit).
     group = GroupCommit(threading.Lock() if is_sqlite else None)
@@ -287,10 +292,10 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         return WhoAmI(handle=who.handle, is_admin=who.is_admin, clients=sorted(names),
                       epoch=epoch, protocol=PROTOCOL_VERSION)
 
-    def page_json(s: Session, who: feed.Tech, since: int, limit: int) -> str:
-        """A page of changes after ``since`` as JSON text, in the shape of ChangesOut."""
-        rows, more = feed.pull(s, who, min(since, SEQ_MAX), limit)
-        latest = feed.current_seq(s)
+    def page_json(connection: Connection, who: feed.Tech, since: int, limit: int) -> str:
+        """A page of changes after ``since`` as JSON text, in the shape of ChangesOut.
+        One statement, outside a transaction (``connection`` is ``reader``'s kind)."""
+        rows, more, latest = feed.pull(connection, who, min(since, SEQ_MAX), limit)
         # The cursor is only ever the last row returned: jumping to the counter could skip
         # a push that commits between the two reads, and the puller would never see it.
         nxt = rows[-1][0] if rows else since
@@ -323,17 +328,23 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
         ops = [op.model_dump() for op in body.ops]
         now = _now()
         guard.check_ops(ops, time.time_ns() // 1_000_000, max_skew_ms)
-        with Session(engine) as s:
-            # Written with the other pushes this process has in hand, in one transaction,
-            # or alone; committed either way before the reply (``server/group.py``).
-            result = group.push(s, who, body.client_id, ops, now_iso=to_iso(now),
-                                now_ms=time.time_ns() // 1_000_000, new_id=new_id,
-                                max_ahead_ms=max_skew_ms)
-        if since is None:
-            return PushOut(accepted=result.accepted, duplicates=result.duplicates,
-                           server_seq=result.server_seq, epoch=epoch)
-        with Session(engine) as s:
-            page = page_json(s, who, since, PULL_PAGE)
+        # One connection for the push and the page after it: one check-out of the pool
+        # (on PostgreSQL each is a round trip, the pool's liveness ping).
+        with engine.connect() as connection:
+            with Session(bind=connection) as s:
+                # Written with the other pushes this process has in hand, in one
+                # transaction, or alone; committed either way before the reply
+                # (``server/group.py``).
+                result = group.push(s, who, body.client_id, ops, now_iso=to_iso(now),
+                                    now_ms=time.time_ns() // 1_000_000, new_id=new_id,
+                                    max_ahead_ms=max_skew_ms)
+            if since is None:
+                return PushOut(accepted=result.accepted, duplicates=result.duplicates,
+                               server_seq=result.server_seq, epoch=epoch)
+            connection.rollback()  # the session's transaction is over: a no-op
+            if not is_sqlite:  # as ``reader``
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            page = page_json(connection, who, since, PULL_PAGE)
         text = (f'{{"accepted":{json.dumps(result.accepted)},'
                 f'"duplicates":{json.dumps(result.duplicates)},'
                 f'"server_seq":{result.server_seq},"epoch":{json.dumps(epoch)},'
@@ -347,8 +358,8 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
                 since: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
                 limit: Annotated[int, Query(ge=1, le=5000)] = PULL_PAGE) -> Response:
         """Everything after ``since`` the technician may see, in sequence order."""
-        with Session(engine) as s:
-            text = page_json(s, who, since, limit)
+        with reader.connect() as connection:
+            text = page_json(connection, who, since, limit)
         return Response(content=text, media_type="application/json")
 
     @app.post("/v1/leases", dependencies=[Depends(protocol)],
@@ -395,7 +406,7 @@ def create_app(database_url: str, *, max_clock_skew_s: int | None = None) -> Fas
             s.commit()
         return {"status": "ok"}
 
-    authenticate_first(app, engine)  # last added, so it runs before every other check
+    authenticate_first(app, reader)  # last added, so it runs before every other check
     app.state.engine = engine
     app.state.epoch = epoch
     return app

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, insert, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session, SQLModel, col, select
@@ -60,6 +60,7 @@ from deskcli.sync.protocol import (
 )
 
 SERVER_NODE = SERVER_ORIGIN
+ENTITY_KINDS = scope_rules.ENTITY_KINDS
 #: Entities whose own ``client_id`` decides who may see them (no client: everyone).
 SCOPED_BY_CLIENT = frozenset({"ticket", "kb_article"})
 
@@ -151,7 +152,8 @@ class FeedWriter:
         self.op_rows: list[dict[str, Any]] = []
         #: The op ids of the request, duplicates included.
         self.pushed_op_ids: set[str] = set()
-        self.leases: list[SrvLease] = []
+        #: The pushing store's leases, as (start, end): numbers start <= n < end.
+        self.leases: list[tuple[int, int]] = []
         self.taken_numbers: set[int] = set()
         self.new_numbers: list[dict[str, Any]] = []
         self.next_number: int | None = None
@@ -159,7 +161,11 @@ class FeedWriter:
         #: Every record id this push read the server's state of (scopes, field versions):
         #: a prepared push is redone under the lock if another push changed one of them.
         self.looked_up: set[str] = set()
-        #: The feed's sequence number the push was prepared against (``snapshot``), and
+        #: Record ids whose scopes were looked for (found or not) by ``read_ahead``.
+        self.scopes_read: set[str] = set()
+        #: Whether ``read_ahead`` has loaded what ``preload`` would.
+        self.preloaded = False
+        #: The feed's sequence number the push was prepared against (``read_ahead``), and
         #: whether the counter was already moved for it (``reserve``).
         self.prepared_at: int | None = None
         #: Where a prepared push's rows are numbered from (``shift``): 0 until reserved.
@@ -181,26 +187,57 @@ class FeedWriter:
         self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(meta.value) if meta else None,
                                           self.now_ms, self.max_ahead_ms)
 
-    def snapshot(self) -> str | None:
-        """Read, without locking, what ``lock`` reads: the counter (the point the push is
-        prepared against; sequence numbers then count from 0 until ``reserve``) and the
-        clock; and return the handle the pushing store is registered to (None: not yet).
-        One statement, one round trip."""
-        row = self.s.execute(text(
-            "SELECT (SELECT value FROM srv_counter WHERE name = 'seq'), "
-            "(SELECT value FROM srv_meta WHERE key = 'hlc'), "
-            "(SELECT handle FROM srv_store WHERE store_id = :store)"),
-            {"store": self.origin}).one()
-        self.prepared_at = int(row[0] or 0)
+    def read_ahead(self, ops: Sequence[dict[str, Any]]) -> tuple[str | None, set[str]]:
+        """Everything a prepared push depends on, in one statement (one round trip, one
+        snapshot of the database): the counter (the point the push is prepared against;
+        sequence numbers then count from 0 until ``reserve``) and the clock, which of the
+        op ids the feed holds already, and what ``preload`` and ``scope.preload`` read
+        (scopes, field versions, the store's leases, taken ticket numbers), for every op
+        of the push.
+        Returns the handle the store is registered to (None: not yet) and the op ids
+        already in the feed. Under load each round trip waited for a core: the separate
+        queries were most of a small push's time on PostgreSQL."""
+        ids, field_ids, numbers = _wanted(ops)
+        for op in ops:
+            ids |= scope_rules.value_ids(op)
+        self.looked_up |= ids | field_ids
+        self.scopes_read = ids
+        postgres = self.s.get_bind().dialect.name == "postgresql"
+
+        def listed(values: Any) -> Any:
+            return list(values) if postgres else json.dumps(list(values))
+
+        rows = self.s.execute(_read_ahead_statement(postgres), {
+            "store": self.origin, "kinds": listed(ENTITY_KINDS),
+            "op_ids": listed(sorted({op["op_id"] for op in ops})),
+            "ids": listed(sorted(ids)), "field_ids": listed(sorted(field_ids)),
+            "numbers": listed(sorted({int(n) for n in numbers}))}).all()
+        handle: str | None = None
+        seen: set[str] = set()
+        for tag, a, b, c, d, e, f, g, n, m in rows:
+            if tag == "F":
+                self.fields[(a, b, c)] = FieldVersion(d, e, int(n), f, g)
+            elif tag == "E":
+                self.scopes[(a, b)] = c
+            elif tag == "O":
+                seen.add(a)
+            elif tag == "N":
+                self.taken_numbers.add(int(n))
+            elif tag == "L":
+                self.leases.append((int(n), int(m)))
+            else:  # "S", exactly one row
+                self.prepared_at = int(n or 0)
+                self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(a) if a else None,
+                                                  self.now_ms, self.max_ahead_ms)
+                handle = None if b is None else str(b)
         self.seq = 0
-        self.server_hlc = hlc_mod.bounded(hlc_mod.Hlc.decode(row[1]) if row[1] else None,
-                                          self.now_ms, self.max_ahead_ms)
-        return None if row[2] is None else str(row[2])
+        self.preloaded = True
+        return handle, seen
 
     def reserve(self) -> bool:
         """Lock the counter and take this prepared push's sequence numbers in one
         statement; shift the push's rows onto them. False (the caller rolls back, which
-        undoes anything written) if a push committed since ``snapshot`` touched what this
+        undoes anything written) if a push committed since ``read_ahead`` touched what this
         one read. On PostgreSQL the check and every write of the push are then one more
         statement (``write_all_postgres``): the lock is held for two round trips and the
         commit, however loaded the machine."""
@@ -285,20 +322,12 @@ class FeedWriter:
         return self.s.execute(_WRITE_ALL_POSTGRES, params).all()
 
     def preload(self, ops: Sequence[dict[str, Any]]) -> None:
-        ids: set[str] = set()
-        field_ids: set[str] = set()
-        numbers: list[int] = []
-        for op in ops:
-            ids.add(op["entity_id"])
-            value = op.get("value")
-            if isinstance(value, dict):
-                ids.update(str(value[key]) for key in ("ticket_id", "article_id")
-                           if value.get(key))
-            if op["kind"] in ("set", "create"):
-                field_ids.add(op["entity_id"])
-            if op["entity"] == "ticket" and op["kind"] == "create" and isinstance(value, dict) \
-                    and isinstance(value.get("number"), int):
-                numbers.append(value["number"])
+        """Load the scopes, field versions, leases and taken numbers the ops depend on, a
+        query per table (the locked path; a prepared push reads them with everything else
+        in one statement, ``read_ahead``)."""
+        if self.preloaded:
+            return
+        ids, field_ids, numbers = _wanted(ops)
         self.looked_up |= ids | field_ids
         # Plain rows, not ORM objects: building an object per row cost more than the read.
         entities = SrvEntity.__table__  # type: ignore[attr-defined]
@@ -306,16 +335,18 @@ class FeedWriter:
         for chunk in _chunks(sorted(ids)):
             for entity, entity_id, scope in self.s.execute(
                     sa_select(entities.c.entity, entities.c.entity_id, entities.c.scope)
-                    .where(entities.c.entity_id.in_(chunk))):
+                    .where(entities.c.entity.in_(ENTITY_KINDS),
+                           entities.c.entity_id.in_(chunk))):
                 self.scopes[(entity, entity_id)] = scope
         for chunk in _chunks(sorted(field_ids)):
             for entity, entity_id, name, *version in self.s.execute(
                     sa_select(fields.c.entity, fields.c.entity_id, fields.c.field,
                               fields.c.value, fields.c.hlc, fields.c.seq, fields.c.origin,
-                              fields.c.tech).where(fields.c.entity_id.in_(chunk))):
+                              fields.c.tech).where(fields.c.entity.in_(ENTITY_KINDS),
+                                                   fields.c.entity_id.in_(chunk))):
                 self.fields[(entity, entity_id, name)] = FieldVersion(*version)
-        self.leases = list(self.s.exec(select(SrvLease).where(
-            SrvLease.client_id == self.origin)).all())
+        self.leases = [(lease.start, lease.end) for lease in self.s.exec(select(SrvLease).where(
+            SrvLease.client_id == self.origin)).all()]
         for chunk in _chunks(numbers):
             self.taken_numbers.update(self.s.exec(select(SrvNumber.number).where(
                 col(SrvNumber.number).in_(chunk))).all())
@@ -517,7 +548,7 @@ class FeedWriter:
         value = op["value"]
         number = value.get("number")
         if (isinstance(number, int) and number not in self.taken_numbers
-                and any(lease.start <= number < lease.end for lease in self.leases)):
+                and any(start <= number < end for start, end in self.leases)):
             self.taken_numbers.add(number)
             self.new_numbers.append({"number": number, "ticket_id": op["entity_id"]})
             return None
@@ -701,15 +732,70 @@ def _later_clock(dialect: str) -> Any:
         f"OR srv_meta.value{c} >= :ceiling{c} THEN excluded.value ELSE srv_meta.value END")
 
 
-def _work_out(writer: FeedWriter, ops: Sequence[dict[str, Any]]) -> PushResult:
+def _wanted(ops: Sequence[dict[str, Any]]) -> tuple[set[str], set[str], list[int]]:
+    """The record ids whose scopes ``ops`` depend on (their own and their parents'), the
+    records whose field versions they depend on, and the ticket numbers they claim."""
+    ids: set[str] = set()
+    field_ids: set[str] = set()
+    numbers: list[int] = []
+    for op in ops:
+        ids.add(op["entity_id"])
+        value = op.get("value")
+        if isinstance(value, dict):
+            ids.update(str(value[key]) for key in ("ticket_id", "article_id")
+                       if value.get(key))
+        if op["kind"] in ("set", "create"):
+            field_ids.add(op["entity_id"])
+        if op["entity"] == "ticket" and op["kind"] == "create" and isinstance(value, dict) \
+                and isinstance(value.get("number"), int):
+            numbers.append(value["number"])
+    return ids, field_ids, numbers
+
+
+
+
+@functools.lru_cache(maxsize=2)
+def _read_ahead_statement(postgres: bool) -> Any:
+    """``FeedWriter.read_ahead``'s statement: one tagged row shape for every read (tag,
+    seven text columns, two integers), lists passed as one parameter each (PostgreSQL
+    arrays, SQLite JSON arrays), so the text is the same for any push and built once."""
+    def among(column: str, name: str, kind: str = "text") -> str:
+        if postgres:
+            return f"{column} = ANY(CAST(:{name} AS {kind}[]))"
+        return f"{column} IN (SELECT value FROM json_each(:{name}))"
+
+    t, n = "CAST(NULL AS text)", "CAST(NULL AS integer)"
+    return text(
+        "SELECT 'S' AS tag, (SELECT value FROM srv_meta WHERE key = 'hlc') AS a, "
+        "(SELECT handle FROM srv_store WHERE store_id = :store) AS b, "
+        f"{t} AS c, {t} AS d, {t} AS e, {t} AS f, {t} AS g, "
+        "(SELECT value FROM srv_counter WHERE name = 'seq') AS n, "
+        f"{n} AS m "
+        f"UNION ALL SELECT 'O', op_id, {t}, {t}, {t}, {t}, {t}, {t}, {n}, {n} FROM srv_op "
+        f"WHERE {among('op_id', 'op_ids')} "
+        f"UNION ALL SELECT 'E', entity, entity_id, scope, {t}, {t}, {t}, {t}, {n}, {n} "
+        f"FROM srv_entity WHERE {among('entity', 'kinds')} AND {among('entity_id', 'ids')} "
+        "UNION ALL SELECT 'F', entity, entity_id, field, value, hlc, origin, tech, seq, "
+        f"{n} FROM srv_field WHERE {among('entity', 'kinds')} "
+        f"AND {among('entity_id', 'field_ids')} "
+        f'UNION ALL SELECT \'L\', {t}, {t}, {t}, {t}, {t}, {t}, {t}, start, "end" '
+        "FROM srv_lease WHERE client_id = :store "
+        f"UNION ALL SELECT 'N', {t}, {t}, {t}, {t}, {t}, {t}, {t}, number, {n} "
+        f"FROM srv_number WHERE {among('number', 'numbers', 'bigint')}")
+
+
+def _work_out(writer: FeedWriter, ops: Sequence[dict[str, Any]],
+              seen: set[str] | None = None) -> PushResult:
     """Everything a push decides: which ops are new, whether each may be applied, and the
     rows applying them writes (held in ``writer`` until ``finish``)."""
     session = writer.s
     ids = [op["op_id"] for op in ops]
     writer.pushed_op_ids = set(ids)
-    seen: set[str] = set()
-    for chunk in _chunks(ids):
-        seen.update(session.exec(select(SrvOp.op_id).where(col(SrvOp.op_id).in_(chunk))).all())
+    if seen is None:  # not read ahead with the rest (``FeedWriter.read_ahead``)
+        seen = set()
+        for chunk in _chunks(ids):
+            seen.update(session.exec(select(SrvOp.op_id).where(
+                col(SrvOp.op_id).in_(chunk))).all())
     fresh: set[str] = set()
     result = PushResult()
     unique: list[dict[str, Any]] = []
@@ -763,10 +849,11 @@ def prepare(session: Session, tech: Tech, origin: str, ops: Sequence[dict[str, A
     checks refuse (confirmed under the lock before the client sets ops aside for good),
     ticket numbers from the server's counter, and records changing client."""
     writer = FeedWriter(session, tech, origin, now_iso, now_ms, new_id, max_ahead_ms)
-    if writer.snapshot() != tech.handle:  # a first push, or another's store (refused)
+    handle, seen = writer.read_ahead(ops)
+    if handle != tech.handle:  # a first push, or another's store (refused)
         return None
     try:
-        result = _work_out(writer, ops)
+        result = _work_out(writer, ops, seen)
     except OpProblem:
         return None
     if writer.next_number is not None or writer.rules.audience or writer.rules.moved:
@@ -794,18 +881,30 @@ PULLED = ("seq", "op_id", "origin", "tech", "entity", "entity_id", "kind", "fiel
           "hlc")
 
 
-def pull(session: Session, tech: Tech, since: int,
-         limit: int) -> tuple[list[Sequence[Any]], bool]:
+def pull(session: Session | Connection, tech: Tech, since: int,
+         limit: int) -> tuple[list[Sequence[Any]], bool, int]:
     """Feed rows after ``since`` that ``tech`` may see, as tuples of the ``PULLED`` columns
     (no ORM objects or mappings: a page is thousands of rows, and the caller writes them
-    straight out as JSON)."""
-    query = scope_rules.visible_page(PULLED, tech.is_admin, tuple(sorted(tech.scopes)))
-    rows: list[Sequence[Any]] = list(session.execute(
-        query, {"since": since, "limit": limit + 1}).all())
-    return rows[:limit], len(rows) > limit
+    straight out as JSON), whether more follow, and the feed's counter. One statement:
+    the counter is read with the page (the same snapshot), not by a round trip of its own,
+    unless the page is empty."""
+    query = _page_and_counter(tech.is_admin, tuple(sorted(tech.scopes)))
+    rows = session.execute(query, {"since": since, "limit": limit + 1}).all()
+    if not rows:
+        return [], False, current_seq(session)
+    latest = int(rows[0][-1] or 0)
+    return [row[:-1] for row in rows[:limit]], len(rows) > limit, latest
 
 
-def current_seq(session: Session) -> int:
+@functools.lru_cache(maxsize=256)
+def _page_and_counter(is_admin: bool, scopes: tuple[str, ...]) -> Any:
+    """``scope.visible_page`` with the feed's counter as one more column."""
+    counters = SrvCounter.__table__  # type: ignore[attr-defined]
+    counter = sa_select(counters.c.value).where(counters.c.name == "seq").scalar_subquery()
+    return scope_rules.visible_page(PULLED, is_admin, scopes).add_columns(counter)
+
+
+def current_seq(session: Session | Connection) -> int:
     value = session.execute(text("SELECT value FROM srv_counter WHERE name = 'seq'")).scalar()
     return int(value or 0)
 
