@@ -45,16 +45,22 @@ async def open_ticket(pilot: Pilot[int], ref: str) -> TicketScreen:
     return screen
 
 
+async def open_search_step(pilot: Pilot[int], ref: str) -> KbSearchScreen:
+    """Open ``ref`` at its search step, whose dialog opens pre-filled; wait for its answer."""
+    await open_ticket(pilot, ref)
+    await go_to_step(pilot, "search_kb")
+    search = pilot.app.screen
+    assert isinstance(search, KbSearchScreen)
+    await until(pilot, lambda: search.caught_up, "the prefilled search")
+    return search
+
+
 def test_search_step_opens_prefilled_and_links_the_runbook(app: DeskApp) -> None:
     ref = new_ticket(app, error="Outlook reports 0x800CCC0E when sending", client="Acme")
     kb = KbService.for_desk(app.desk)
 
     async def steps(pilot: Pilot[int]) -> None:
-        await open_ticket(pilot, ref)
-        await go_to_step(pilot, "search_kb")
-        search = pilot.app.screen
-        assert isinstance(search, KbSearchScreen)
-        await until(pilot, lambda: search.caught_up, "the prefilled search")
+        search = await open_search_step(pilot, ref)
         assert search.query_one("#kb-query", Input).value == "0x800CCC0E"
         assert search.hits and search.hits[0].kind == "article"
         assert "0x800CCC0E" in search.hits[0].title
@@ -97,11 +103,7 @@ def test_the_prefilled_query_is_searched_once(app: DeskApp,
     monkeypatch.setattr(app.session, "search_kb", counted)
 
     async def steps(pilot: Pilot[int]) -> None:
-        await open_ticket(pilot, ref)
-        await go_to_step(pilot, "search_kb")
-        search = pilot.app.screen
-        assert isinstance(search, KbSearchScreen)
-        await until(pilot, lambda: search.caught_up, "the prefilled search")
+        search = await open_search_step(pilot, ref)
         # Long past the debounce: a timer set by the fill has fired by now (timers and
         # this sleep share one loop, the earlier deadline first), and settling waits
         # for the search it would start.
