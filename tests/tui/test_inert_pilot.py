@@ -83,3 +83,47 @@ def test_the_intake_refuses_a_pasted_escape_sequence_inline(
 
     drive(app, steps)
     assert app.desk.store.tickets.count() == before
+
+
+def test_hostile_text_is_inert_on_the_timeline_and_details_tabs(
+        isolated_home: Path, clock: FakeClock) -> None:
+    """The timeline and details tabs are drawn only when shown (issue 20): what they draw
+    then is as inert as the rest (a note, the caller's words): markup shown literally, no
+    control sequence reaching the terminal, on the ticket's own screen and on the kept
+    screen opened for a second ticket."""
+    app = sample_app(isolated_home, clock)
+    made = [app.desk.tickets.create(NewTicket(summary=f"placeholder {n}", caller="Pat Doe"))
+            for n in range(2)]
+    for row in made:
+        ref = f"#{row['number']}"
+        app.desk.tickets.add_note(ref, "placeholder note", internal=True)
+        with app.desk.store.transaction():  # as an old store or a peer could hold them
+            db = app.desk.store.db
+            db.execute("UPDATE tickets SET verbatim = ? WHERE id = ?",
+                       ("Words " + HOSTILE.replace("markup", "words"), row["id"]))
+            db.execute("UPDATE callers SET name = ? WHERE id = ?",
+                       ("Caller " + HOSTILE, row["caller_id"]))
+            db.execute("UPDATE notes SET body = ? WHERE ticket_id = ?",
+                       ("Note " + HOSTILE.replace("markup", "note"), row["id"]))
+
+    async def steps(pilot: Pilot[int]) -> None:
+        from deskcli.tui.screens.queue import QueueScreen
+
+        for row in made:
+            pilot.app.open_ticket(f"#{row['number']}")
+            await settle(pilot)
+            # Each tab's own text (the caller's name is in the header on every tab).
+            for key, marks in (("2", ("Note Printer", "[bold]note[/bold]")),
+                               ("3", ("Words Printer", "[bold]words[/bold]"))):
+                await press(pilot, key)
+                await settle(pilot)
+                shown = _screen_output(pilot)
+                for mark in marks:
+                    assert mark in shown, (key, mark)
+                for sequence in NEVER:
+                    assert sequence not in shown, (key, repr(sequence))
+            while not isinstance(pilot.app.screen, QueueScreen):
+                await press(pilot, "escape")
+                await settle(pilot)
+
+    drive(app, steps)
