@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deskcli.domain import hlc
@@ -195,3 +196,37 @@ def test_a_stamps_wall_is_read_as_strictly_as_the_stamp(text: object) -> None:
     except ValueError as error:
         got = str(error)
     assert got == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-3, 3), min_size=1, max_size=60), st.integers(1, 5))
+def test_the_id_pool_stamps_each_id_with_the_clock_it_read(steps: list[int],
+                                                             pool: int) -> None:
+    """``clock._IdSource`` formats the time part once per millisecond and the random
+    parts a pool at a time. Across millisecond boundaries, refills of the pool and a
+    clock stepping back, every id is a version-7 UUID whose time field is the very
+    millisecond read for it, and no id repeats; ids of a later millisecond sort after
+    every id of an earlier one (within one millisecond the order is random, as before
+    the pool)."""
+    from unittest import mock
+
+    from deskcli import clock as clock_module
+
+    source = clock_module._IdSource()
+    source._POOL_IDS = pool  # refills every few ids
+    ms = 1_795_564_800_000
+    minted: list[tuple[int, str]] = []
+    with mock.patch.object(clock_module.time, "time_ns") as time_ns:
+        for step in steps:
+            ms += step
+            time_ns.return_value = ms * 1_000_000 + 999_999
+            minted.append((ms, source()))
+    ids = [made for _, made in minted]
+    assert len(set(ids)) == len(ids)
+    for at, made in minted:
+        parsed = uuid.UUID(made)
+        assert (parsed.version, parsed.variant, str(parsed)) == (7, uuid.RFC_4122, made)
+        assert parsed.int >> 80 == at
+    for (early, a), (late, b) in itertools.combinations(minted, 2):
+        if early != late:
+            assert (a < b) == (early < late)
