@@ -71,3 +71,56 @@ def test_a_desk_without_a_rules_file_never_loads_the_rules(tmp_path: object) -> 
     loaded = set(json.loads(out))
     assert not {"deskcli.services.rules", "deskcli.domain.rules",
                 "deskcli.storage.rules"} & loaded
+
+
+#: Run with the TUI's and the server's packages unimportable, as on a machine that has
+#: only the core installed: any import of them on these paths fails the command.
+_BLOCKED_RUN = """
+import importlib.abc, json, sys
+BLOCKED = {blocked!r}
+
+class Blocker(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"{{name}} is not installed here (blocked by the test)")
+        return None
+
+sys.meta_path.insert(0, Blocker())
+from deskcli.cli.launch import run
+for args in {commands!r}:
+    sys.argv = ["deskcli", *args]
+    try:
+        run()
+    except SystemExit as exit:
+        if exit.code:
+            raise SystemExit(f"{{args}} exited {{exit.code}}")
+print("\\nLOADED " + json.dumps(sorted({{m.split(".")[0] for m in sys.modules}} & BLOCKED)))
+"""
+
+
+@pytest.mark.subprocess
+def test_short_commands_run_with_textual_and_the_server_stack_not_installed(
+        tmp_path: object) -> None:
+    """``deskcli new``, ``new --from`` (a bulk import large enough for ``big_batch``),
+    ``queue`` and ``show`` work where textual, fastapi, sqlalchemy and the rest cannot
+    be imported at all, not only without loading them."""
+    import os
+    from pathlib import Path
+
+    home = Path(str(tmp_path))
+    records = home / "records.jsonl"
+    records.write_text("".join(json.dumps({"summary": f"Alert {n}", "client": "Acme",
+                                           "caller": f"Caller {n % 7}"}) + "\n"
+                               for n in range(150)))
+    commands = [["new", "--summary", "Printer offline", "--priority", "P2"],
+                ["new", "--from", str(records)], ["queue", "--format", "tsv"],
+                ["show", "1001", "--format", "json"], ["show", "1151"]]
+    blocked = sorted(set(FORBIDDEN) - {"orjson"} | {"rich"})
+    code = _BLOCKED_RUN.format(blocked=set(blocked), commands=commands)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False,
+                          env={**os.environ, "DESKCLI_HOME": str(home / "home"),
+                               "DESKCLI_TECH": "sam"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "LOADED []", done.stdout[-500:]
+    assert "Printer offline" in done.stdout and "Alert 149" in done.stdout
