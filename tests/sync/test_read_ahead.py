@@ -309,3 +309,33 @@ def test_records_are_looked_up_by_key_not_by_scanning(tmp_path: Path) -> None:
                 assert "SCAN srv_entity" not in plan and "SCAN srv_field" not in plan, \
                     (statement, plan)
     assert len(plans) >= 3  # the locked path's reads and the read ahead
+
+
+def test_every_kind_the_server_files_a_record_under_is_one_it_looks_up() -> None:
+    """The push's reads ask ``srv_entity`` and ``srv_field`` for the protocol's entity
+    kinds only (``scope.ENTITY_KINDS``, so they use the tables' keys). Ops' entities are
+    checked against that list on arrival; the server's own records (conflict events,
+    renumbering, corrections) are filed by the calls below, and a kind named there but
+    not listed would be written and then never found again: its scope unread, its field
+    versions lost. Every literal kind those calls name must be listed, and every other
+    argument must be one of the expressions that carry an arriving op's checked kind."""
+    import ast
+
+    server = Path(feed.__file__).parent
+    writers = {"_entity", "server_op", "_set_field"}
+    carried = {"entity", "op['entity']", "target.entity"}
+    found: list[str] = []
+    for source in sorted(server.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in writers and node.args):
+                continue
+            kind = node.args[0]
+            where = f"{source.name}:{node.lineno}"
+            if isinstance(kind, ast.Constant):
+                assert kind.value in scope_rules.ENTITY_KINDS, where
+                found.append(kind.value)
+            else:
+                assert ast.unparse(kind) in carried, (where, ast.unparse(kind))
+    assert {"event", "ticket"} <= set(found)
+    assert set(scope_rules.ENTITY_KINDS) == set(ENTITY_TABLES)
