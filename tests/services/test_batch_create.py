@@ -238,12 +238,14 @@ def test_a_failed_large_batch_leaves_the_text_index_and_its_trigger(tmp_path: Pa
         desk.close()
 
 
-@pytest.mark.parametrize("fails", [False, True])
+@pytest.mark.parametrize("fails", [None, RuntimeError, KeyboardInterrupt])
 def test_a_large_batch_puts_the_page_cache_and_the_collector_back(
-        tmp_path: Path, fails: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, fails: type[BaseException] | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """A batch of ``INDEX_TOGETHER`` tickets or more runs with a larger page cache and the
     cyclic garbage collector paused (``storage.bulk.big_batch``); both are as before
-    afterwards, also when the batch fails part-way (and then nothing is written)."""
+    afterwards, also when the batch fails part-way or is interrupted (ctrl-c), and then
+    nothing is written."""
     import gc
 
     desk = _desk(tmp_path / "a")
@@ -257,14 +259,14 @@ def test_a_large_batch_puts_the_page_cache_and_the_collector_back(
             cache = next(iter(db.execute("PRAGMA cache_size").fetchone().values()))
             seen.append((gc.isenabled(), cache))
             original(self, name, *args, **kwargs)
-            if fails and name == "events":
-                raise RuntimeError("disk unplugged")
+            if fails is not None and name == "events":
+                raise fails("disk unplugged")
 
         monkeypatch.setattr(BulkWriter, "insert", watching)
         drafts = [NewTicket.from_mapping(r) for r in RECORDS * 13]
         assert len(drafts) >= tickets_module.INDEX_TOGETHER
-        if fails:
-            with pytest.raises(RuntimeError, match="disk unplugged"):
+        if fails is not None:
+            with pytest.raises(fails, match="disk unplugged"):
                 desk.tickets.create_many(drafts)
             assert db.execute("SELECT count(*) AS n FROM tickets").fetchone()["n"] == 0
         else:
@@ -273,5 +275,37 @@ def test_a_large_batch_puts_the_page_cache_and_the_collector_back(
                             for collecting, cache in seen)
         assert gc.isenabled()
         assert next(iter(db.execute("PRAGMA cache_size").fetchone().values())) == cache_before
+    finally:
+        desk.close()
+
+
+def test_big_batch_puts_back_what_it_found_when_nested_or_already_paused(
+        tmp_path: Path) -> None:
+    """``big_batch`` restores the state it found, not a default: a collector someone else
+    paused stays paused, and a nested batch leaves the outer one's settings in place
+    until the outer one ends."""
+    import gc
+
+    from deskcli.storage.bulk import big_batch
+
+    desk = _desk(tmp_path / "a")
+    try:
+        def cache() -> int:
+            return int(next(iter(desk.store.db.execute("PRAGMA cache_size")
+                                 .fetchone().values())))
+
+        before = cache()
+        with big_batch(desk.store):
+            with big_batch(desk.store, cache_mib=8):
+                assert cache() == -8 * 1024 and not gc.isenabled()
+            assert cache() == -64 * 1024 and not gc.isenabled()
+        assert cache() == before and gc.isenabled()
+        gc.disable()
+        try:
+            with big_batch(desk.store):
+                assert not gc.isenabled()
+            assert not gc.isenabled() and cache() == before
+        finally:
+            gc.enable()
     finally:
         desk.close()
