@@ -339,3 +339,83 @@ def test_every_kind_the_server_files_a_record_under_is_one_it_looks_up() -> None
                 assert ast.unparse(kind) in carried, (where, ast.unparse(kind))
     assert {"event", "ticket"} <= set(found)
     assert set(scope_rules.ENTITY_KINDS) == set(ENTITY_TABLES)
+
+
+def test_a_registered_store_gets_no_other_clients_record_on_the_prepared_path(
+        engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hostile pushes of the scope tests come from stores that are not registered
+    yet, so the locked path decides them; a registered store's push is decided from the
+    one-statement read. From one, every op on Acme's records by a technician of another
+    client is refused (never taken for a new record or a merge: the read must find what
+    the server holds), nothing of Acme's changes, and only a replayed op id is a
+    duplicate."""
+    ana = _tech(engine, "ana")
+    with Session(engine) as session:
+        token = add_tech(session, "olga", name="olga", tier=1, clients=["Other"],
+                         admin=False, now_iso=NOW_ISO).token
+        session.commit()
+        olga = authenticate(session, token)
+    assert olga is not None
+    acme = make_desk(tmp_path / "ana", FakeClock(), actor="ana")
+    made = acme.tickets.create(NewTicket(summary="Acme printer", client="Acme",
+                                         caller="Pat Doe"))
+    acme.tickets.add_note(made["id"], "Acme's secret", internal=True)
+    acme_ops = _outbox(acme)
+    _push(engine, ana, "store-ana", acme_ops)
+    other = make_desk(tmp_path / "olga", FakeClock(), actor="olga")
+    mine = other.tickets.create(NewTicket(summary="Other printer", client="Other"))
+    _push(engine, olga, "store-olga", _outbox(other))  # registers Olga's store
+    other.close()
+    by_kind = {(op["entity"], op["kind"]): op for op in acme_ops}
+    ticket, caller = by_kind[("ticket", "create")], by_kind[("caller", "create")]
+    note = by_kind[("note", "append")]
+
+    def fresh(op: dict[str, Any], **value: Any) -> dict[str, Any]:
+        copy = json.loads(json.dumps(op))
+        copy["op_id"] = secrets.token_hex(8)
+        copy["hlc"] = _stamp(NOW_MS + 50)
+        if isinstance(copy["value"], dict):
+            copy["value"].update(value)
+        return copy
+
+    hostile = {
+        # Referring to nothing of Acme's: only the record's own id is Acme's.
+        "create over Acme's ticket": fresh(ticket, summary="pwned", caller_id=None,
+                                           client_id=mine["client_id"]),
+        "create over Acme's caller": fresh(caller, name="Mallory",
+                                           client_id=mine["client_id"]),
+        "note on Acme's ticket": fresh(note, id="n-evil", body="hijack"),
+        "set on Acme's ticket": _set(made["id"], "impact", "pwned", NOW_MS + 60),
+        "Acme's caller on Olga's ticket": _set(mine["id"], "caller_id", made["caller_id"],
+                                               NOW_MS + 70),
+    }
+    hostile["note on Acme's ticket"]["entity_id"] = "n-evil"
+    with engine.connect() as conn:
+        before = [tuple(r) for r in conn.execute(text(
+            "SELECT entity, entity_id, field, value, seq FROM srv_field ORDER BY 1, 2, 3"))]
+    for what, op in hostile.items():
+        with Session(engine) as session:
+            prepared = feed.prepare(session, olga, "store-olga", [op], NOW_ISO, NOW_MS,
+                                    secrets.token_hex, feed.hlc_mod.MAX_AHEAD_MS)
+            session.rollback()
+            assert prepared is None, what  # refused: only the locked path may say so
+            with pytest.raises(feed.OpProblem) as refused:
+                feed.push(session, olga, "store-olga", [op], now_iso=NOW_ISO,
+                          now_ms=NOW_MS)
+            session.rollback()
+        assert refused.value.status in (403, 422), what
+    replay = json.loads(json.dumps(note))
+    replay["value"]["body"] = "rewritten"
+    with Session(engine) as session:
+        prepared = feed.prepare(session, olga, "store-olga", [replay], NOW_ISO, NOW_MS,
+                                secrets.token_hex, feed.hlc_mod.MAX_AHEAD_MS)
+        session.rollback()
+    assert prepared is not None and prepared[1].duplicates == [note["op_id"]]
+    assert not prepared[0].op_rows
+    with engine.connect() as conn:
+        after = [tuple(r) for r in conn.execute(text(
+            "SELECT entity, entity_id, field, value, seq FROM srv_field ORDER BY 1, 2, 3"))]
+        body = conn.execute(text("SELECT value FROM srv_op WHERE op_id = :id"),
+                            {"id": note["op_id"]}).scalar_one()
+    assert after == before and "Acme's secret" in body
+    acme.close()
