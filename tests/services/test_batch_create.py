@@ -309,3 +309,19 @@ def test_big_batch_puts_back_what_it_found_when_nested_or_already_paused(
             gc.enable()
     finally:
         desk.close()
+
+
+def test_only_the_cli_runs_big_batches() -> None:
+    """``big_batch`` pauses the cyclic collector for the whole process. In a one-shot
+    command (``new --from``) that costs nothing; in the console or the server, whose
+    other threads (the sync worker, request threads, Textual's widgets, which do make
+    cycles) keep allocating meanwhile, a long batch would hold all their garbage. So
+    ``create_many`` (which enters it for large batches) and ``big_batch`` are called from
+    the CLI and the service layer only; using them elsewhere needs a look at this first."""
+    src = Path(tickets_module.__file__).resolve().parents[1]
+    allowed = {"cli/tickets.py", "services/tickets.py", "storage/bulk.py"}
+    callers = sorted(
+        str(path.relative_to(src)) for path in src.rglob("*.py")
+        if ("create_many(" in path.read_text() or "big_batch(" in path.read_text()))
+    assert set(callers) <= allowed, callers
+    assert "cli/tickets.py" in callers
