@@ -190,3 +190,26 @@ class TestFromFile:
         assert needle in result.stderr and result.stdout == ""
         assert "Traceback" not in result.output
         assert cli.counts() == before
+
+    @pytest.mark.parametrize("layout", ["lines", "array", "pretty"])
+    @pytest.mark.parametrize(("value", "needle"), [
+        ("9" * 5000, "more than 4300 digits"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ], ids=["long-number", "deep-nesting"])
+    def test_json_python_cannot_read_is_a_problem_of_its_record(
+            self, cli, layout: str, value: str, needle: str) -> None:
+        """Python's JSON reader refuses an integer of more than 4,300 digits (a guard
+        against slow conversions) and runs out of stack on deep nesting: both are bad
+        input on the record's line, exit 2, nothing written, not an internal error."""
+        good, bad = '{"summary": "VPN drops"}', f'{{"summary": "x", "doing": {value}}}'
+        text = {"lines": f"{good}\n{bad}\n",
+                "array": f"[{good},\n{bad}]",
+                "pretty": f'{{\n  "summary": "x",\n  "doing": {value}\n}}\n'}[layout]
+        before = cli.counts()
+        result = cli("new", "--from", "-", input=text)
+        assert result.exit_code == 2, result.stderr
+        line = 1 if layout == "pretty" else 2
+        assert result.stderr.startswith(f"deskcli: error: <stdin>:{line}: "), result.stderr
+        assert needle in result.stderr and "internal error" not in result.stderr
+        assert len(result.stderr) < 500 and result.stdout == ""
+        assert cli.counts() == before
