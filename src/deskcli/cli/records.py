@@ -47,6 +47,20 @@ def read_source(source: str, kind: str = "a JSON or JSON Lines file",
         raise InvalidInput(f"cannot read {source!r}: {reason}", field=option) from None
 
 
+#: What Python's JSON reader raises, besides ``JSONDecodeError``, for text it will not
+#: read: an integer of more digits than ``sys.get_int_max_str_digits()`` (a guard against
+#: slow conversions: ValueError) and nesting deeper than the stack (RecursionError). The
+#: input's fault, so a problem of its record, not an internal error.
+UNREADABLE = (ValueError, RecursionError)
+
+
+def _unreadable(error: BaseException) -> str:
+    if isinstance(error, RecursionError):
+        return "not valid JSON here: arrays or objects nested too deeply"
+    return (f"not valid JSON here: a number has more than {sys.get_int_max_str_digits()} "
+            "digits")
+
+
 def parse_records(text: str) -> tuple[list[Record], list[Problem]]:
     """Split the input into records, collecting syntax problems instead of stopping at the
     first, so one run can report every broken line."""
@@ -81,6 +95,8 @@ def _array(text: str, start: int) -> tuple[list[Record], list[Problem]]:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as error:
             return records, [Problem(line_at(error.pos), f"not valid JSON: {error.msg}")]
+        except UNREADABLE as error:  # reported on the line its record starts on
+            return records, [Problem(line_at(pos), _unreadable(error))]
         records.append(Record(line_at(pos), value))
         pos = _skip(text, end)
         if pos < len(text) and text[pos] == ",":
@@ -120,7 +136,11 @@ def _lines(text: str) -> tuple[list[Record], list[Problem]]:
                 except json.JSONDecodeError as whole:
                     if whole.lineno > number:  # one multi-line document, broken further on
                         return [], [Problem(whole.lineno, f"not valid JSON: {whole.msg}")]
+                except UNREADABLE as whole:  # one document Python will not read
+                    return [], [Problem(number, _unreadable(whole))]
             problems.append(Problem(number, f"not valid JSON: {error.msg} (column "
                                     f"{error.colno})"))
+        except UNREADABLE as error:
+            problems.append(Problem(number, _unreadable(error)))
         first = False
     return records, problems
