@@ -259,3 +259,44 @@ def test_editor_refuses_an_empty_title_and_keeps_the_text(app: DeskApp) -> None:
         assert "needs a title" in str(editor.query_one("#kb-editor-error", Static).render())
 
     drive(app, steps)
+
+
+def test_words_typed_back_while_their_answer_was_dropped_are_searched_again(
+        app: DeskApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A search runs for "…x"; the technician deletes the x before it answers, so its
+    answer comes back for words no longer in the box and is dropped; then they type the x
+    again. The box says "…x" once more, and nothing shows its results (their answer was
+    dropped): they must be searched again, not taken as shown."""
+    ref = new_ticket(app, error="Outlook reports 0x800CCC0E when sending", client="Acme")
+    debounce = kb_search.DEBOUNCE
+    calls: list[str] = []
+    release = threading.Event()
+    real = app.session.search_kb
+
+    def held(text: str, **kwargs: Any) -> Any:
+        calls.append(text)
+        if text.endswith("x"):
+            release.wait(120)  # set by the test; the bound only keeps a failed run going
+        return real(text, **kwargs)
+
+    async def steps(pilot: Pilot[int]) -> None:
+        search = await open_search_step(pilot, ref)
+        box = search.query_one("#kb-query", Input)
+        monkeypatch.setattr(app.session, "search_kb", held)
+        await press(pilot, "end")
+        await pilot.press("x")
+        await until(pilot, lambda: calls == ["0x800CCC0Ex"], "the search for the x")
+        monkeypatch.setattr(kb_search, "DEBOUNCE", 3600.0)  # no search while it is held
+        await pilot.press("backspace")
+        assert box.value == "0x800CCC0E" and search.shown == "0x800CCC0E"
+        release.set()  # answers "…x" while the box says "…E": dropped
+        await until(pilot, lambda: not any(w.is_running for w in pilot.app.workers),
+                    "the held search to answer")
+        assert search.shown == "0x800CCC0E"
+        monkeypatch.setattr(kb_search, "DEBOUNCE", debounce)
+        await pilot.press("x")
+        assert box.value == "0x800CCC0Ex"
+        await until(pilot, lambda: search.caught_up, "results for the words in the box")
+        assert search.shown == "0x800CCC0Ex" and calls[-1] == "0x800CCC0Ex"
+
+    drive(app, steps)
