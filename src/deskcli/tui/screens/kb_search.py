@@ -88,7 +88,8 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
         self.shown: str | None = None
         #: The hit whose article or ticket the preview shows.
         self.previewed: str | None = None
-        #: The text the last search was started for: its results are shown or on the way.
+        #: The text the last search was started for while its results are shown or on
+        #: the way (None once its answer was dropped as out of date).
         self._asked: str | None = None
         self._debounce: Timer | None = None
 
@@ -152,7 +153,12 @@ class KbSearchScreen(ModalScreen[KbPick | None]):
 
     def on_kb_search_screen__found(self, message: _Found) -> None:
         if message.text != self.query_one("#kb-query", Input).value.strip():
-            return  # an older answer: the technician has typed on since
+            # An older answer: the technician has typed on since. If it answered the
+            # last words asked, they are no longer on the way: typed again, they are
+            # searched again (``_typed``), as nothing shows their results.
+            if message.text == self._asked:
+                self._asked = None
+            return
         self.shown = message.text
         self.hits = message.hits
         results = self.query_one("#kb-results", VimOptionList)
