@@ -230,3 +230,33 @@ def test_the_id_pool_stamps_each_id_with_the_clock_it_read(steps: list[int],
     for (early, a), (late, b) in itertools.combinations(minted, 2):
         if early != late:
             assert (a < b) == (early < late)
+
+
+def test_a_child_forked_while_another_thread_mints_an_id_can_mint_its_own() -> None:
+    """A fork copies the id source's lock as it stands: taken, if another thread was
+    minting at that moment. The child must start with a lock of its own (its pool is
+    fresh anyway), or its first id waits for ever."""
+    import os
+    import select
+    import signal
+
+    from deskcli import clock as clock_module
+
+    with clock_module._ids._lock:  # as a thread in the middle of minting holds it
+        read, write = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child reports through the pipe
+            os.close(read)
+            os.write(write, clock_module.new_id().encode())
+            os._exit(0)
+    os.close(write)
+    try:
+        ready, _, _ = select.select([read], [], [], 10)
+        minted = os.read(read, 100).decode() if ready else ""
+    finally:
+        os.close(read)
+        if not ready:
+            os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    assert minted, "the forked child never minted its id (waiting on the copied lock)"
+    assert uuid.UUID(minted).version == 7
