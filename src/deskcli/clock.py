@@ -34,11 +34,13 @@ class _IdSource:
     _POOL_IDS = 4096
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
-        """Forget the pool (a forked child must not reuse its parent's digits)."""
+        """Forget the pool (a forked child must not reuse its parent's digits), with a
+        lock of its own: a fork copies the lock as it stands, taken if another thread was
+        minting at that moment, and nothing in the child would ever release it."""
+        self._lock = threading.Lock()
         self._tails: list[str] = []
         self._ms = -1
         self._head = ""
