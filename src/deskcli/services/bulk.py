@@ -129,6 +129,7 @@ class BulkService:
         try:
             with self._roomy(len(wanted)), self.store.transaction():
                 with self.tickets.batched() as batch:
+                    self.tickets.read_ahead([ref for _, ref in wanted])
                     seen: set[str] = set()
                     for count, (given, ref) in enumerate(wanted, 1):
                         outcome, before = self._one_batched(given, ref, action, seen, tags)
@@ -139,14 +140,15 @@ class BulkService:
                         if count % FLUSH_EVERY == 0:
                             batch.flush()
                 # Written now: what changed is read from the store, as the per-ticket
-                # path reads it after each ticket.
-                for index, before in befores:
-                    outcome = outcomes[index]
-                    assert outcome.ticket_id is not None
-                    after = self.store.tickets.by_id(outcome.ticket_id)
-                    assert after is not None
-                    changes = self._describe(action, before, self._snapshot(after, tags))
-                    outcomes[index] = dataclasses.replace(outcome, changes=tuple(changes))
+                # path reads it after each ticket (a few statements for all of them).
+                changed = [str(outcomes[index].ticket_id) for index, _ in befores]
+                rows = self.store.tickets.columns_of(changed, _SHOWN)
+                now_tagged = self.tickets.tags_of_many(changed) if tags else {}
+                for (index, before), ticket_id in zip(befores, changed, strict=True):
+                    after = {**rows[ticket_id], "tags": now_tagged.get(ticket_id, [])}
+                    changes = self._describe(action, before, after)
+                    outcomes[index] = dataclasses.replace(outcomes[index],
+                                                          changes=tuple(changes))
                 refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
                 if not commit or (refused and not keep_going):
                     raise _Undo

@@ -223,6 +223,21 @@ class TicketService:
             numbers[row["number"]] = row["id"]
         return cast(TicketRow, dict(row))
 
+    def read_ahead(self, refs: Sequence[TicketRef]) -> None:
+        """In a batch: read the tickets named by number in a few statements, so ``find``
+        finds them without a statement each (a bulk action on 10,000 tickets)."""
+        batch = self._batch
+        if batch is None:
+            return
+        rows: dict[str, TicketRow] = self._cache.setdefault("rows", {})
+        numbers: dict[int, str] = self._cache.setdefault("numbers", {})
+        wanted = [ref.number for ref in refs if ref.number is not None]
+        for row in self.store.tickets.by_numbers(wanted):
+            if row["id"] in rows or batch.holds("tickets", row["id"]):
+                continue  # the batch's copy is newer; a held one is read after a flush
+            rows[row["id"]] = row
+            numbers[row["number"]] = row["id"]
+
     def checklist_for(self, ticket: TicketRow) -> Checklist:
         checklist = self.checklists.get(ticket["checklist"])
         if checklist is None:
