@@ -236,7 +236,8 @@ class TicketService:
             if row["id"] in rows or batch.holds("tickets", row["id"]):
                 continue  # the batch's copy is newer; a held one is read after a flush
             rows[row["id"]] = row
-            numbers[row["number"]] = row["id"]
+            if row["number"] is not None:  # found by number: it has one
+                numbers[row["number"]] = row["id"]
 
     def checklist_for(self, ticket: TicketRow) -> Checklist:
         checklist = self.checklists.get(ticket["checklist"])
