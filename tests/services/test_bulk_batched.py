@@ -24,6 +24,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.services import bulk as bulk_module
 from deskcli.services.bulk import BulkService, batches
 from deskcli.services.desk import Desk, open_desk
+from deskcli.storage import batch as batch_module
 from deskcli.storage.bulk import BulkWriter
 from helpers import FakeClock, SeqIds, paths_under
 
@@ -88,7 +89,8 @@ def _seed(desk: Desk) -> list[str]:
             with desk.store.transaction():
                 desk.store.update_ticket(row["id"], {
                     "status": "closed", "resolved_at": row["created_at"],
-                    "closed_at": row["created_at"]}, row["created_at"])
+                    "closed_at": row["created_at"], "urgency_due": None},
+                    row["created_at"])
         elif k % 5 == 4:
             service.update(ref, {"priority": "P2"})
     return refs
@@ -119,8 +121,10 @@ def _dump(desk: Desk) -> dict[str, Any]:
 
 
 def _refs(refs: list[str]) -> list[str]:
-    """Every ticket, one that does not exist, and the first named twice."""
-    return [*refs, "9999", f"#{refs[0]}"]
+    """Every ticket, newest first (not the order of their ids, which is the order
+    SQLite changes rows in one statement), one that does not exist, and one named
+    twice."""
+    return [*reversed(refs), "9999", f"#{refs[0]}"]
 
 
 ACTIONS = {
@@ -241,3 +245,36 @@ def test_a_crash_while_the_batch_is_written_leaves_nothing(
 def test_a_change_of_client_stays_on_the_per_ticket_path() -> None:
     assert not batches(BulkAction.set({"client": "Globex"}))
     assert not batches(BulkAction.close())
+
+
+def test_the_batch_knows_every_trigger_on_tickets(tmp_path: Path) -> None:
+    """The batch writes a run of identical ticket updates as one statement, which SQLite
+    applies in id order; that is safe for the triggers it was checked against
+    (``batch.TICKET_TRIGGERS``, ``ORDER_DEPENDENT``). A new trigger must be checked too."""
+    desk = _desk(tmp_path, None, None)
+    try:
+        found = {r["name"] for r in desk.store.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'")}
+    finally:
+        desk.close()
+    assert found == batch_module.TICKET_TRIGGERS
+
+
+def test_one_statement_for_a_run_of_the_same_change(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open tickets given the same status go in one ``UPDATE … IN``; a run touching a
+    closed ticket goes row by row (and the rows are the same either way: above)."""
+    statements: list[str] = []
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = _seed(desk)
+        desk.store.db.set_trace_callback(statements.append)
+        BulkService(desk.tickets).apply(refs, ACTIONS["category"], keep_going=True)
+        BulkService(desk.tickets).apply([r for k, r in enumerate(refs) if k % 5 != 3],
+                                        ACTIONS["status"], keep_going=True)
+    finally:
+        desk.store.db.set_trace_callback(None)
+        desk.close()
+    updates = [s for s in statements if s.startswith("UPDATE tickets")]
+    assert any('"category" = ' in s and "WHERE id = " in s for s in updates)
+    assert any('"status" = ' in s and "WHERE id IN (" in s for s in updates)
