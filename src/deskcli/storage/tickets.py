@@ -6,7 +6,7 @@ metric drill-down pages through. Ticket writes go through ``Store.insert`` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .rows import Row, TicketRow
 
@@ -48,11 +48,15 @@ class Tickets:
         """``by_number`` for many tickets, 500 to a statement (a bulk action reads the
         tickets it names up front); numbers not found are left out."""
         found: list[TicketRow] = []
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # the same dictionaries, the column names taken once
         for start in range(0, len(numbers), 500):
             chunk = numbers[start:start + 500]
             marks = ", ".join("?" for _ in chunk)
-            found.extend(self.db.execute(self.SELECT + f"WHERE t.number IN ({marks})",
-                                         tuple(chunk)))
+            cursor.execute(self.SELECT + f"WHERE t.number IN ({marks})", tuple(chunk))
+            names = [column[0] for column in cursor.description]
+            found.extend(cast(TicketRow, dict(zip(names, row, strict=True)))
+                         for row in cursor)
         return found
 
     def columns_of(self, ticket_ids: Sequence[str],
