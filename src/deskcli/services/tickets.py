@@ -765,6 +765,18 @@ class TicketService:
         }
 
     def _recompute_clock(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        if self._batch is not None:  # a bulk action: many tickets, few distinct clocks
+            key = (ticket["status"], ticket.get("contract_tier"), ticket["created_at"],
+                   ticket["priority"], ticket["sla_paused_seconds"],
+                   ticket["sla_paused_since"], ticket["first_response_at"])
+            recomputed = self._cache.setdefault("recomputed", {})
+            found = recomputed.get(key)
+            if found is None:
+                found = recomputed[key] = self._compute_recomputed(ticket)
+            return dict(found)
+        return self._compute_recomputed(ticket)
+
+    def _compute_recomputed(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
         status = Status(ticket["status"])
         tier = ticket.get("contract_tier")
         if tier not in self.policy.tiers:
