@@ -100,8 +100,9 @@ class Store:
         #: transaction and the clock is written once, just before COMMIT.
         self._tx_meta: dict[str, str | None] = {}
         self._clock_unwritten = False
-        #: Sync ops queued on this connection so far (a counter, never reset): two
-        #: readings differ if and only if something in between changed a synced row.
+        #: Sync ops queued on this connection so far (a counter, never reset; an op a
+        #: savepoint undid stays counted): two readings around a change that was kept
+        #: differ if and only if it queued an op, i.e. changed a synced row.
         self.ops_queued = 0
         #: Called once, inside the transaction, just before the outermost one commits
         #: (the rules run there, so a rule's changes commit with the change that caused
