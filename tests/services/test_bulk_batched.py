@@ -24,6 +24,7 @@ from deskcli.domain.intake import NewTicket
 from deskcli.services import bulk as bulk_module
 from deskcli.services.bulk import BulkService, batches
 from deskcli.services.desk import Desk, open_desk
+from deskcli.services.listeners import mark_quiet
 from deskcli.storage import batch as batch_module
 from deskcli.storage.bulk import BulkWriter
 from helpers import FakeClock, SeqIds, paths_under
@@ -278,3 +279,36 @@ def test_one_statement_for_a_run_of_the_same_change(tmp_path: Path,
     updates = [s for s in statements if s.startswith("UPDATE tickets")]
     assert any('"category" = ' in s and "WHERE id = " in s for s in updates)
     assert any('"status" = ' in s and "WHERE id IN (" in s for s in updates)
+
+
+def test_a_listener_reads_what_the_batch_holds_unless_it_is_quiet(tmp_path: Path) -> None:
+    """A change listener reads the store as on the per-ticket path (the batch writes
+    what it holds first); one marked quiet for a notice is told while the batch still
+    holds the change (``services/listeners.py``)."""
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = [r for k, r in enumerate(_seed(desk)) if k % 5 not in (1, 3)]
+        seen: list[str] = []
+
+        def reader(what: str, ticket_id: str, at: str, info: Any = None) -> None:
+            if what == "updated":
+                row = desk.store.tickets.by_id(ticket_id)
+                assert row is not None
+                seen.append(row["status"])
+
+        desk.tickets.on_change = reader
+        assert BulkService(desk.tickets).apply(refs, ACTIONS["status"]).applied
+        assert seen == ["in-progress"] * len(refs)
+
+        held: list[bool] = []
+
+        def quiet(what: str, ticket_id: str, at: str, info: Any = None) -> None:
+            batch = desk.tickets._batch
+            held.append(batch is not None and batch.holds("tickets", ticket_id))
+
+        mark_quiet(quiet, {"updated"})
+        desk.tickets.on_change = quiet
+        assert BulkService(desk.tickets).apply(refs, BulkAction.set({"queue": "ops"})).applied
+        assert held == [True] * len(refs)
+    finally:
+        desk.close()

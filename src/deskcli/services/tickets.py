@@ -56,6 +56,7 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
+from deskcli.services.listeners import is_quiet
 from deskcli.storage.batch import ENCODE, BatchWriter
 from deskcli.storage.bulk import big_batch
 from deskcli.storage.contacts import nocase
@@ -844,10 +845,15 @@ class TicketService:
 
     def _notice(self, what: str, ticket_id: str, at: str,
                 info: Mapping[str, Any] | None = None) -> None:
-        if self.on_change is not None:
-            self._unbuffered()  # the listener reads the ticket and writes its own rows
-            self.on_change(what, ticket_id, at, info)
-            self._rebuffered()
+        listener = self.on_change
+        if listener is None:
+            return
+        if self._batch is not None and is_quiet(listener, what):
+            listener(what, ticket_id, at, info)  # touches nothing the batch holds
+            return
+        self._unbuffered()  # the listener reads the ticket and writes its own rows
+        listener(what, ticket_id, at, info)
+        self._rebuffered()
 
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
