@@ -1,6 +1,7 @@
 """Bulk work against floors measured in the same run (issues 19 and 20).
 
 Run:  python benchmarks/bench_bulk.py [--records 10000] [--tickets 1000] [--runs 3]
+      [--only import|actions]
 
 1. ``deskcli new --from FILE`` with 10,000 JSON Lines records (every ticket, event, step
    record and sync op written in one transaction), against a floor that writes the very
@@ -253,11 +254,16 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sample", type=int, default=10)
+    parser.add_argument("--only", choices=("import", "actions"), default=None,
+                        help="run one section (the bulk actions at 10,000 tickets: "
+                             "--only actions --tickets 10000)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
         base = Path(tmp)
-        bench_import(base, args.records, args.runs)
-        bench_actions(base, args.tickets, args.runs, args.sample)
+        if args.only != "actions":
+            bench_import(base, args.records, args.runs)
+        if args.only != "import":
+            bench_actions(base, args.tickets, args.runs, args.sample)
 
 
 if __name__ == "__main__":

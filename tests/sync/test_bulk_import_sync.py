@@ -10,8 +10,11 @@ from typing import Any
 
 import pytest
 
+from deskcli.domain.bulk import BulkAction
 from deskcli.domain.intake import NewTicket
+from deskcli.services import bulk as bulk_module
 from deskcli.services import tickets as tickets_module
+from deskcli.services.bulk import BulkService, batches
 
 from .conftest import TeamServer, Tech
 from .test_outbox_formats import server_ops, unnumbered
@@ -56,3 +59,46 @@ def test_a_bulk_import_reaches_the_other_technician_whole(
             "SELECT count(*) AS n FROM ticket_text WHERE text MATCH ?",
             ('"disk almost full on srv-3"',)).fetchone()
         assert found["n"] == sum(1 for r in RECORDS if "srv-3" in r["summary"])
+
+
+def test_bulk_actions_on_the_batched_path_reach_the_other_technician(
+        server: TeamServer, team: dict[str, Tech], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk set (fields, status, tags), an internal note and a reply, written through the
+    batch (several flushes): every op reaches the server as queued, and the second
+    store ends the same (tickets, timeline, notes, tags)."""
+    monkeypatch.setattr(bulk_module, "FLUSH_EVERY", 40)
+    ana, ben = team["ana"], team["ben"]
+    made = ana.desk.tickets.create_many([NewTicket.from_mapping(r) for r in RECORDS])
+    sync_all(ana, ben)
+    assert len(made) == len(RECORDS)
+    refs = [f"#{t['number']}" for t in ana.desk.store.db.execute(
+        "SELECT number FROM tickets ORDER BY number")]
+    service = BulkService(ana.desk.tickets)
+    pushed_before = {o.op_id for o in server_ops(server)}
+    for action in (BulkAction.set({"status": "in-progress", "assignee": "ana"},
+                                  add_tags=["disk"]),
+                   BulkAction.set({"priority": "P2"}, remove_tags=["disk"],
+                                  add_tags=["storage"]),
+                   BulkAction.note("Cleaning the volumes", internal=True),
+                   BulkAction.note("We are cleaning the disk now", internal=False)):
+        assert batches(action)
+        result = service.apply(refs, action)
+        assert result.applied and len(result.changed) >= len(RECORDS) * 2 // 3
+    queued = [o for o in ana.desk.store.sync.outbox() if o["acked_seq"] is None]
+    assert {o["kind"] for o in queued} == {"set", "append"}
+
+    report = ana.sync()
+    assert report.rejected == [] and report.unsent == 0
+    assert report.pushed == len(queued)
+    on_server = {o.op_id: (o.entity, o.entity_id, o.kind, o.field, unnumbered(o.value))
+                 for o in server_ops(server) if o.op_id not in pushed_before}
+    assert on_server == {o["op_id"]: (o["entity"], o["entity_id"], o["kind"], o["field"],
+                                      unnumbered(o["value"]))
+                         for o in queued}
+
+    sync_all(ana, ben)
+    assert state(ana.desk) == state(ben.desk)
+    statuses = {t["status"] for t in state(ben.desk)["tickets"]}
+    assert statuses == {"in-progress"}
+    assert {t["tag"] for t in ben.desk.store.db.execute("SELECT tag FROM ticket_tags")} \
+        == {"storage"}

@@ -14,11 +14,23 @@ command's own message. Then:
 A public update goes through ``add_note``: the outbound planner queues one message per
 caller about their own ticket, in the same transaction, so a rolled-back run queues
 nothing either.
+
+The commonest kinds (``BATCHED``: set fields and tags, internal note, reply) run the very
+same service methods inside ``TicketService.batched``: their inserts, updates, ops, field
+versions and clock stamps are held by the batch writer (``storage/batch.py``) and
+written with a few ``executemany`` per table, a ticket read again is read from the
+batch's copy of its row, and each ticket's savepoint is the batch's
+(``TicketService.undoable``: a refusal drops what that ticket held). No check is made a
+second way: the batch only changes where the writes wait. What changed on each ticket
+is described once the batch is written, from the store (nothing in these kinds changes
+a ticket other than the one acted on). The other kinds keep the per-ticket path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from deskcli.domain.bulk import (
@@ -30,7 +42,8 @@ from deskcli.domain.bulk import (
 )
 from deskcli.domain.errors import DeskError, NotFound
 from deskcli.domain.numbering import TicketRef, display_ref, parse_ref
-from deskcli.services.tickets import TicketService
+from deskcli.services.tickets import FLUSH_EVERY, INDEX_TOGETHER, TicketService
+from deskcli.storage.bulk import big_batch
 from deskcli.storage.rows import TicketRow
 
 #: Ticket fields whose change a preview lists (old → new).
@@ -38,16 +51,31 @@ _SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact
           "urgency", "parent_id", "merged_into")
 
 
+#: Kinds whose writes the batch holds (``TicketService.batched``).
+BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE})
+
+
+def batches(action: BulkAction) -> bool:
+    """Whether ``action`` runs on the batched path. A change of client stays on the
+    per-ticket path: it files the client and moves the caller (``ensure_client``,
+    ``_caller_of_client``), whose batch look-ups were written for bulk creation."""
+    return action.kind in BATCHED and "client" not in action.fields
+
+
 class _Undo(Exception):
     """Raised inside the transaction to roll it back on purpose (a preview, a refusal)."""
 
 
 class BulkService:
-    """Previews and applies ``BulkAction``s through one ``TicketService``."""
+    """Previews and applies ``BulkAction``s through one ``TicketService``.
 
-    def __init__(self, tickets: TicketService) -> None:
+    ``batched=False`` runs every kind on the per-ticket path (what the equality tests
+    compare the batched path with)."""
+
+    def __init__(self, tickets: TicketService, *, batched: bool = True) -> None:
         self.tickets = tickets
         self.store = tickets.store
+        self.batched = batched
 
     def preview(self, refs: Sequence[str | TicketRef], action: BulkAction) -> BulkResult:
         """What ``apply`` would do to each ticket, and which it would refuse and why;
@@ -68,6 +96,8 @@ class BulkService:
         wanted = [(str(ref), parse_ref(ref) if isinstance(ref, str) else ref)
                   for ref in refs]
         parent = self.tickets.find(action.parent) if action.parent is not None else None
+        if self.batched and batches(action):
+            return self._run_batched(wanted, action, commit=commit, keep_going=keep_going)
         outcomes: list[TicketOutcome] = []
         written = False
         try:
@@ -88,6 +118,77 @@ class BulkService:
             written = False
         return BulkResult(action=action, outcomes=tuple(outcomes), applied=written,
                           keep_going=keep_going)
+
+    def _run_batched(self, wanted: list[tuple[str, TicketRef]], action: BulkAction, *,
+                     commit: bool, keep_going: bool) -> BulkResult:
+        """``_run`` for the ``BATCHED`` kinds: the same outcomes, in one batch."""
+        outcomes: list[TicketOutcome] = []
+        befores: list[tuple[int, dict[str, Any]]] = []
+        tags = bool(action.add_tags or action.remove_tags)
+        written = False
+        try:
+            with self._roomy(len(wanted)), self.store.transaction():
+                with self.tickets.batched() as batch:
+                    self.tickets.read_ahead([ref for _, ref in wanted])
+                    seen: set[str] = set()
+                    for count, (given, ref) in enumerate(wanted, 1):
+                        outcome, before = self._one_batched(given, ref, action, seen, tags)
+                        if outcome is not None:
+                            if before is not None:
+                                befores.append((len(outcomes), before))
+                            outcomes.append(outcome)
+                        if count % FLUSH_EVERY == 0:
+                            batch.flush()
+                # Written now: what changed is read from the store, as the per-ticket
+                # path reads it after each ticket (a few statements for all of them).
+                changed = [str(outcomes[index].ticket_id) for index, _ in befores]
+                rows = self.store.tickets.columns_of(changed, _SHOWN)
+                now_tagged = self.tickets.tags_of_many(changed) if tags else {}
+                for (index, before), ticket_id in zip(befores, changed, strict=True):
+                    after = {**rows[ticket_id], "tags": now_tagged.get(ticket_id, [])}
+                    changes = self._describe(action, before, after)
+                    outcomes[index] = dataclasses.replace(outcomes[index],
+                                                          changes=tuple(changes))
+                refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
+                if not commit or (refused and not keep_going):
+                    raise _Undo
+                written = True
+        except _Undo:
+            written = False
+        return BulkResult(action=action, outcomes=tuple(outcomes), applied=written,
+                          keep_going=keep_going)
+
+    @contextmanager
+    def _roomy(self, count: int) -> Iterator[None]:
+        """``big_batch`` (a larger page cache, the cyclic collector paused) for a run of
+        ``INDEX_TOGETHER`` tickets or more, as bulk creation does."""
+        with big_batch(self.store) if count >= INDEX_TOGETHER else nullcontext():
+            yield
+
+    def _one_batched(self, given: str, ref: TicketRef, action: BulkAction, seen: set[str],
+                     tags: bool) -> tuple[TicketOutcome | None, dict[str, Any] | None]:
+        """``_one`` in a batch: the outcome (a CHANGED one without its description yet)
+        and, for a changed ticket, its snapshot before."""
+        try:
+            ticket = self.tickets.find(ref)
+        except NotFound as error:
+            return TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
+                                 reason=error.message), None
+        if ticket["id"] in seen:
+            return None, None  # named twice (4521 and #4521): acted on once
+        seen.add(ticket["id"])
+        label = display_ref(ticket["number"], ticket["provisional"])
+        before = self._snapshot(ticket, tags)
+        mark = self.tickets.ops_queued()
+        try:
+            with self.tickets.undoable():
+                self._act(ticket, action, None)
+        except DeskError as error:
+            return TicketOutcome(given, label, ticket["id"], OutcomeState.REFUSED,
+                                 reason=error.message), None
+        if self.tickets.ops_queued() == mark:
+            return TicketOutcome(given, label, ticket["id"], OutcomeState.UNCHANGED), None
+        return TicketOutcome(given, label, ticket["id"], OutcomeState.CHANGED), before
 
     def _one(self, given: str, ref: TicketRef, action: BulkAction, parent: TicketRow | None,
              seen: set[str], mark: int) -> tuple[TicketOutcome | None, int]:

@@ -37,6 +37,7 @@ from deskcli.domain.numbering import display_ref
 from deskcli.domain.templates import Template
 from deskcli.domain.timefmt import to_iso
 from deskcli.notify.base import DeliveryError, Outgoing, Sender
+from deskcli.services.listeners import quiet_for
 from deskcli.services.notify_templates import ticket_values
 from deskcli.storage.outbound import OutboundQueue
 from deskcli.storage.rows import TicketRow
@@ -70,6 +71,7 @@ class OutboundPlanner:
 
     # --- what TicketService tells us ------------------------------------------------
 
+    @quiet_for("updated")
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
         """Called by the ticket service after each change, in its transaction."""

@@ -36,6 +36,7 @@ from deskcli.domain.numbering import TicketRef, display_ref
 from deskcli.domain.roster import is_rule_actor, rule_actor
 from deskcli.domain.sla import classify
 from deskcli.domain.timefmt import to_iso
+from deskcli.services.listeners import EVERY, mark_quiet, quiet_events, quiet_for
 from deskcli.services.tickets import TicketService
 from deskcli.storage.rows import TicketRow
 from deskcli.storage.rules import CandidateQuery, RuleLedger
@@ -189,9 +190,12 @@ class RuleRunner:
         else:
             self.notice(what, ticket_id, at, info)
 
+    @quiet_for(EVERY)
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
-        """Told of every change in its transaction; the rules run just before it commits."""
+        """Told of every change in its transaction; the rules run just before it commits.
+        Only notes the change (the store is first read at ``_flush``): quiet for every
+        notice (``services/listeners.py``)."""
         if self._flushing:
             self._touched.add(ticket_id)
             return
@@ -789,6 +793,9 @@ def wire(desk: Any, runner: RuleRunner) -> None:
             planner_notice(what, ticket_id, at, info)
         runner.notice(what, ticket_id, at, info)
 
+    # Quiet where both are: the runner always; the planner where it is (or skipped).
+    mark_quiet(chained, {EVERY} if planner_notice is None
+               else {"updated"} | quiet_events(planner_notice))
     desk.tickets.on_change = chained
     desk.rules = runner
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -56,6 +56,7 @@ from deskcli.domain.sla import SlaPolicy, compute_clock, pause_update
 from deskcli.domain.tags import ADD, REMOVE, TagChange, parse_tags, plan_change
 from deskcli.domain.timefmt import from_iso, to_iso
 from deskcli.domain.transitions import check_direct_move, check_transition, is_reopen
+from deskcli.services.listeners import is_quiet
 from deskcli.storage.batch import ENCODE, BatchWriter
 from deskcli.storage.bulk import big_batch
 from deskcli.storage.contacts import nocase
@@ -174,6 +175,11 @@ class TicketService:
 
     def find(self, ref: str | TicketRef) -> TicketRow:
         parsed = parse_ref(ref) if isinstance(ref, str) else ref
+        if self._batch is not None:
+            return self._find_in_batch(parsed)
+        return self._find_stored(parsed)
+
+    def _find_stored(self, parsed: TicketRef) -> TicketRow:
         row = None
         if parsed.number is not None:
             row = self.store.tickets.by_number(parsed.number)
@@ -184,6 +190,55 @@ class TicketService:
         if row is None:
             raise NotFound(f"no ticket {parsed} in this store")
         return row
+
+    def _find_in_batch(self, parsed: TicketRef) -> TicketRow:
+        """``find`` while a batch holds writes: a ticket read earlier in the batch comes
+        from the batch's copy of its row, kept in step with every update the batch holds
+        (``_write_ticket``), so it reads as the store will once the batch is written. A
+        ticket read the first time, or whose copy was dropped, is read from the store,
+        after a flush if the batch holds writes to it."""
+        batch, cache = self._batch, self._cache
+        assert batch is not None
+        rows: dict[str, TicketRow] = cache.setdefault("rows", {})
+        numbers: dict[int, str] = cache.setdefault("numbers", {})
+        ticket_id = (parsed.ticket_id if parsed.ticket_id
+                     else numbers.get(parsed.number) if parsed.number is not None else None)
+        if ticket_id is not None:
+            held = rows.get(ticket_id)
+            if held is not None:
+                return cast(TicketRow, dict(held))
+            if batch.holds("tickets", ticket_id):
+                batch.flush()
+        try:
+            row = self._find_stored(parsed)
+        except NotFound:
+            if not batch.pending:
+                raise
+            batch.flush()  # a ticket only the batch holds so far
+            row = self._find_stored(parsed)
+        if batch.holds("tickets", row["id"]):
+            batch.flush()
+            row = self._find_stored(parsed)
+        rows[row["id"]] = row
+        if row["number"] is not None:
+            numbers[row["number"]] = row["id"]
+        return cast(TicketRow, dict(row))
+
+    def read_ahead(self, refs: Sequence[TicketRef]) -> None:
+        """In a batch: read the tickets named by number in a few statements, so ``find``
+        finds them without a statement each (a bulk action on 10,000 tickets)."""
+        batch = self._batch
+        if batch is None:
+            return
+        rows: dict[str, TicketRow] = self._cache.setdefault("rows", {})
+        numbers: dict[int, str] = self._cache.setdefault("numbers", {})
+        wanted = [ref.number for ref in refs if ref.number is not None]
+        for row in self.store.tickets.by_numbers(wanted):
+            if row["id"] in rows or batch.holds("tickets", row["id"]):
+                continue  # the batch's copy is newer; a held one is read after a flush
+            rows[row["id"]] = row
+            if row["number"] is not None:  # found by number: it has one
+                numbers[row["number"]] = row["id"]
 
     def checklist_for(self, ticket: TicketRow) -> Checklist:
         checklist = self.checklists.get(ticket["checklist"])
@@ -397,6 +452,65 @@ class TicketService:
         reads see them and the store's clock continues from the batch's last stamp."""
         if self._batch is not None:
             self._batch.flush()
+            # Whoever writes around the batch may change a ticket: read them again.
+            self._cache.pop("rows", None)
+            self._cache.pop("numbers", None)
+
+    def _write_ticket(self, ticket_id: str, changes: Mapping[str, Any], at: str) -> None:
+        """``Store.update_ticket``; in a batch, held with its ops, and the batch's copy of
+        the row (``_find_in_batch``) changed with it (dropped if a joined caller or
+        client changes: the store reads that again after a flush)."""
+        batch = self._batch
+        if batch is None:
+            self.store.update_ticket(ticket_id, changes, at)
+            return
+        batch.update("tickets", ticket_id, changes, at)
+        rows = self._cache.get("rows")
+        if rows is not None and ticket_id in rows:
+            if "caller_id" in changes or "client_id" in changes:
+                del rows[ticket_id]
+            else:
+                rows[ticket_id] = cast(TicketRow, {**rows[ticket_id], **changes})
+
+    def _fresh(self, table: str, ticket_id: str) -> None:
+        """About to read a ticket's rows of ``table`` from the store: flush first if the
+        batch holds some."""
+        if self._batch is not None and self._batch.holds(table, ticket_id):
+            self._unbuffered()
+
+    def ops_queued(self) -> int:
+        """Sync ops queued so far by this service's store and batch: two readings differ
+        if and only if something in between changed anything."""
+        return self.store.ops_queued + (self._batch.ops_queued if self._batch else 0)
+
+    @contextmanager
+    def batched(self) -> Iterator[BatchWriter]:
+        """``begin_batch`` … ``end_batch`` (inside the caller's transaction), the batch
+        dropped also when the block fails (the transaction then writes none of it)."""
+        batch = self.begin_batch()
+        try:
+            yield batch
+            self.end_batch()
+        finally:
+            self._batch, self._cache = None, {}
+
+    @contextmanager
+    def undoable(self) -> Iterator[None]:
+        """A savepoint around one change: ``Store.savepoint``, or in a batch
+        ``BatchWriter.undoable`` (and the batch's copies of rows read again after a
+        rollback)."""
+        batch = self._batch
+        if batch is None:
+            with self.store.savepoint():
+                yield
+            return
+        try:
+            with batch.undoable():
+                yield
+        except BaseException:
+            self._cache.pop("rows", None)
+            self._cache.pop("numbers", None)
+            raise
 
     def _rebuffered(self) -> None:
         if self._batch is not None:
@@ -652,6 +766,18 @@ class TicketService:
         }
 
     def _recompute_clock(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
+        if self._batch is not None:  # a bulk action: many tickets, few distinct clocks
+            key = (ticket["status"], ticket.get("contract_tier"), ticket["created_at"],
+                   ticket["priority"], ticket["sla_paused_seconds"],
+                   ticket["sla_paused_since"], ticket["first_response_at"])
+            recomputed = self._cache.setdefault("recomputed", {})
+            found = recomputed.get(key)
+            if found is None:
+                found = recomputed[key] = self._compute_recomputed(ticket)
+            return dict(found)
+        return self._compute_recomputed(ticket)
+
+    def _compute_recomputed(self, ticket: Mapping[str, Any]) -> dict[str, Any]:
         status = Status(ticket["status"])
         tier = ticket.get("contract_tier")
         if tier not in self.policy.tiers:
@@ -719,10 +845,15 @@ class TicketService:
 
     def _notice(self, what: str, ticket_id: str, at: str,
                 info: Mapping[str, Any] | None = None) -> None:
-        if self.on_change is not None:
-            self._unbuffered()  # the listener reads the ticket and writes its own rows
-            self.on_change(what, ticket_id, at, info)
-            self._rebuffered()
+        listener = self.on_change
+        if listener is None:
+            return
+        if self._batch is not None and is_quiet(listener, what):
+            listener(what, ticket_id, at, info)  # touches nothing the batch holds
+            return
+        self._unbuffered()  # the listener reads the ticket and writes its own rows
+        listener(what, ticket_id, at, info)
+        self._rebuffered()
 
     def notice(self, what: str, ticket_id: str, at: str,
                info: Mapping[str, Any] | None = None) -> None:
@@ -768,9 +899,7 @@ class TicketService:
         all_changes = {k: v for k, v in {**changes, **derived}.items() if ticket.get(k) != v}
         if all_changes:
             all_changes["updated_at"] = at
-            self._unbuffered()
-            self.store.update_ticket(ticket["id"], all_changes, at)
-            self._rebuffered()
+            self._write_ticket(ticket["id"], all_changes, at)
             self._notice("updated", ticket["id"], at)
         # ``changes`` and ``derived`` name only ticket columns (``_normalise`` and the
         # clock recompute), so the merged row keeps ``TicketRow``'s shape.
@@ -818,6 +947,7 @@ class TicketService:
 
     def tags_of(self, ticket_id: str) -> list[str]:
         """The tags on a ticket now, sorted."""
+        self._fresh("tag_changes", ticket_id)
         return self._tags.of_ticket(ticket_id)
 
     def tags_of_many(self, ticket_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -833,19 +963,24 @@ class TicketService:
         """Write the add and remove records of a tag change, inside the caller's
         transaction: one add record per new tag, one remove record per add record of a
         removed tag (what makes the set merge, ``domain.tags``), and one timeline event."""
+        self._fresh("tag_changes", ticket["id"])
         change = plan_change(self._tags.of_ticket(ticket["id"]), add, remove)
         if change.empty:
             return change
         base = {"ticket_id": ticket["id"], "at": at, "author": self.actor}
+        # The add records that removed tags hold, read before this change's own records
+        # are written (held, in a batch): none of those is for a removed tag
+        # (``plan_change`` refuses a tag both added and removed), so it is the same read.
+        live = self._tags.live_adds(ticket["id"], change.removed)
         for tag in change.added:
-            self._tags.record({"id": self._new_id(), **base, "tag": tag, "action": ADD,
-                               "removes": None})
-        for held in self._tags.live_adds(ticket["id"], change.removed):
-            self._tags.record({"id": self._new_id(), **base, "tag": held["tag"],
-                               "action": REMOVE, "removes": held["id"]})
+            self._put("tag_changes", {"id": self._new_id(), **base, "tag": tag,
+                                      "action": ADD, "removes": None})
+        for held in live:
+            self._put("tag_changes", {"id": self._new_id(), **base, "tag": held["tag"],
+                                      "action": REMOVE, "removes": held["id"]})
         self.record_event(ticket["id"], at, "tags_changed", change.summary(),
                     {"added": list(change.added), "removed": list(change.removed)})
-        self.store.update_ticket(ticket["id"], {"updated_at": at}, at)
+        self._write_ticket(ticket["id"], {"updated_at": at}, at)
         self._notice("tags", ticket["id"], at,
                      {"added": list(change.added), "removed": list(change.removed)})
         return change
@@ -1000,9 +1135,9 @@ class TicketService:
         at = to_iso(self._now())
         with self.store.transaction():
             note_id = self._new_id()
-            self.store.insert("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
-                                        "author": self.actor, "body": body,
-                                        "internal": int(internal)})
+            self._put("notes", {"id": note_id, "ticket_id": ticket["id"], "at": at,
+                                "author": self.actor, "body": body,
+                                "internal": int(internal)})
             kind = "internal_note" if internal else "public_reply"
             label = "Internal note" if internal else "Reply to caller"
             self.record_event(ticket["id"], at, kind, f"{label} by {self.actor}",

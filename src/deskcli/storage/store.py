@@ -100,6 +100,10 @@ class Store:
         #: transaction and the clock is written once, just before COMMIT.
         self._tx_meta: dict[str, str | None] = {}
         self._clock_unwritten = False
+        #: Sync ops queued on this connection so far (a counter, never reset; an op a
+        #: savepoint undid stays counted): two readings around a change that was kept
+        #: differ if and only if it queued an op, i.e. changed a synced row.
+        self.ops_queued = 0
         #: Called once, inside the transaction, just before the outermost one commits
         #: (the rules run there, so a rule's changes commit with the change that caused
         #: them); cleared at every commit or rollback.
@@ -362,6 +366,7 @@ class Store:
         tell a concurrent edit from one made with the other's change in view.
         """
         stamp = self._next_hlc()
+        self.ops_queued += 1
         cursor = self.meta("sync_cursor")
         self._db.execute(
             "INSERT INTO outbox(op_id, entity, entity_id, kind, field, value, hlc, base_seq,"

@@ -6,7 +6,7 @@ metric drill-down pages through. Ticket writes go through ``Store.insert`` and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .rows import Row, TicketRow
 
@@ -43,6 +43,36 @@ class Tickets:
         row: TicketRow | None = self.db.execute(self.SELECT + "WHERE t.provisional = ?",
                                            (label,)).fetchone()
         return row
+
+    def by_numbers(self, numbers: Sequence[int]) -> list[TicketRow]:
+        """``by_number`` for many tickets, 500 to a statement (a bulk action reads the
+        tickets it names up front); numbers not found are left out."""
+        found: list[TicketRow] = []
+        cursor = self.db.cursor()
+        cursor.row_factory = None  # the same dictionaries, the column names taken once
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            cursor.execute(self.SELECT + f"WHERE t.number IN ({marks})", tuple(chunk))
+            names = [column[0] for column in cursor.description]
+            found.extend(cast(TicketRow, dict(zip(names, row, strict=True)))
+                         for row in cursor)
+        return found
+
+    def columns_of(self, ticket_ids: Sequence[str],
+                   columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Some columns of many tickets, 500 to a statement: id -> {column: value}."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        cursor = self.db.cursor()
+        cursor.row_factory = None
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ticket_ids), 500):
+            chunk = ticket_ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for ticket_id, *values in cursor.execute(
+                    f"SELECT id, {names} FROM tickets WHERE id IN ({marks})", tuple(chunk)):
+                found[ticket_id] = dict(zip(columns, values, strict=True))
+        return found
 
     def numbered(self) -> list[Row]:
         return list(self.db.execute("SELECT id, number FROM tickets WHERE number IS NOT NULL"))

@@ -1,0 +1,314 @@
+"""Bulk actions on the batched write path write exactly what the per-ticket path writes.
+
+``BulkService`` runs set/note/reply through ``TicketService.batched`` (writes held and
+written with ``executemany``); ``BulkService(batched=False)`` is the path it had before,
+one savepoint and one set of statements per ticket. The same tickets, the same action:
+every table (outbox in order, field versions, clock, timeline, tags, notes, outbound
+messages, rule firings) and the same ``BulkResult``, with ids and clock stamps from the
+same deterministic sources, so they are compared too. Refusals part-way through a ticket
+(after a field was written, with and without a listener that makes the batch flush
+inside the ticket), ``keep_going`` both ways, previews and a crash while the batch is
+written are covered.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deskcli.domain.bulk import BulkAction, BulkResult, OutcomeState
+from deskcli.domain.intake import NewTicket
+from deskcli.services import bulk as bulk_module
+from deskcli.services.bulk import BulkService, batches
+from deskcli.services.desk import Desk, open_desk
+from deskcli.services.listeners import mark_quiet
+from deskcli.storage import batch as batch_module
+from deskcli.storage.bulk import BulkWriter
+from helpers import FakeClock, SeqIds, paths_under
+
+#: Queued (not sent) caller email: the outbound planner listens to every change.
+MAIL = """
+[notify]
+email = "mail"
+
+[notify.channels.mail]
+type = "smtp"
+host = "127.0.0.1"
+port = 2525
+from = "desk@example.org"
+"""
+
+#: Event rules that run inside the bulk's transaction, before it commits.
+RULES = """
+[[rule]]
+name = "p1 to the major queue"
+on = "update"
+if = { priority = "P1" }
+then = { queue = "major", note = "P1: moved to the major-incident queue." }
+
+[[rule]]
+name = "reply seen"
+on = "update"
+if = { status = ["in-progress"] }
+then = { tag = "touched" }
+"""
+
+CONFIGS = {"plain": (None, None), "mail": (MAIL, None), "rules": (MAIL, RULES)}
+
+N = 12
+
+
+def _desk(root: Path, config: str | None, rules: str | None) -> Desk:
+    config_dir = root / "config"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    if config is not None:
+        (config_dir / "config.toml").write_text(config)
+    if rules is not None:
+        (config_dir / "rules.toml").write_text(rules)
+    return open_desk(paths_under(root), now=FakeClock().now,
+                     ids=SeqIds(counter=itertools.count(1)), actor="dana")
+
+
+def _seed(desk: Desk) -> list[str]:
+    """``N`` tickets in several states: new, in progress, tagged, closed, P2."""
+    service = desk.tickets
+    refs = []
+    for k in range(N):
+        row = service.create(NewTicket.from_mapping({
+            "summary": f"Disk full on srv-{k}", "caller": f"User {k % 4}",
+            "email": f"user{k % 4}@acme.example", "client": "Acme"}))
+        ref = str(row["number"])
+        refs.append(ref)
+        if k % 5 == 1:
+            service.update(ref, {"status": "in-progress"})
+        elif k % 5 == 2:
+            service.tag(ref, add=["outage", "vip"])
+        elif k % 5 == 3:  # closed (the verbs' gates are not this test's subject)
+            with desk.store.transaction():
+                desk.store.update_ticket(row["id"], {
+                    "status": "closed", "resolved_at": row["created_at"],
+                    "closed_at": row["created_at"], "urgency_due": None},
+                    row["created_at"])
+        elif k % 5 == 4:
+            service.update(ref, {"priority": "P2"})
+    return refs
+
+
+def _dump(desk: Desk) -> dict[str, Any]:
+    """Every table (the full-text indexes by their content), outbox in order."""
+    db = desk.store.db
+    names = [r["name"] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE "
+        "'CREATE VIRTUAL%' AND name NOT LIKE 'sqlite_%'")]
+    virtual = {r["name"] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL%'")}
+    out: dict[str, Any] = {}
+    for name in names:
+        if any(name.startswith(f"{v}_") for v in virtual):
+            continue  # a full-text index's own pages: compared by content below
+        if name == "outbox":
+            out[name] = [{k: v for k, v in r.items() if k != "seq"}
+                         for r in db.execute("SELECT * FROM outbox ORDER BY seq")]
+        else:
+            out[name] = sorted(tuple(r.values()) for r in db.execute(f"SELECT * FROM {name}"))
+    for name in virtual:
+        out[name] = sorted(tuple(map(str, r.values()))
+                           for r in db.execute(f"SELECT rowid, * FROM {name}"))
+    out["hlc"] = desk.store.meta("hlc")
+    return out
+
+
+def _refs(refs: list[str]) -> list[str]:
+    """Every ticket, newest first (not the order of their ids, which is the order
+    SQLite changes rows in one statement), one that does not exist, and one named
+    twice."""
+    return [*reversed(refs), "9999", f"#{refs[0]}"]
+
+
+ACTIONS = {
+    "status": BulkAction.set({"status": "in-progress"}),
+    # Closed tickets: the priority is written, then the move is refused (closed goes
+    # to open only), so what that ticket wrote must go.
+    "priority then refused status": BulkAction.set({"priority": "P1",
+                                                    "status": "in-progress"}),
+    # Closed tickets reopen (with the reason); the others move to open or stay.
+    "reopen with a reason": BulkAction.set({"status": "open"},
+                                           reason="the disk filled again"),
+    "fields and tags": BulkAction.set({"assignee": "sam", "queue": "storage"},
+                                      add_tags=["disk", "outage"], remove_tags=["vip"]),
+    "tags only": BulkAction.set(add_tags=["outage"]),
+    # Closed tickets are in the knowledge base's index, whose trigger numbers its
+    # documents in the order the rows change: the batch must change them in order.
+    "category": BulkAction.set({"category": "hardware"}),
+    "internal note": BulkAction.note("Patched srv storage, watching it", internal=True),
+    "reply": BulkAction.note("We are on it: the disk is being cleaned", internal=False),
+}
+
+
+def _run(tmp_path: Path, config: str, label: str, *, keep_going: bool, preview: bool,
+         ) -> tuple[BulkResult, dict[str, Any]]:
+    action = ACTIONS[label]
+    assert batches(action)
+    got = []
+    for name, batched in (("batched", True), ("per-ticket", False)):
+        desk = _desk(tmp_path / name, *CONFIGS[config])
+        try:
+            refs = _refs(_seed(desk))
+            service = BulkService(desk.tickets, batched=batched)
+            result = (service.preview(refs, action) if preview
+                      else service.apply(refs, action, keep_going=keep_going))
+            got.append((result, _dump(desk)))
+        finally:
+            desk.close()
+    (batched_result, batched_rows), (plain_result, plain_rows) = got
+    assert batched_result == plain_result
+    assert batched_rows == plain_rows
+    return batched_result, batched_rows
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("label", sorted(ACTIONS))
+def test_batched_and_per_ticket_paths_write_the_same(tmp_path: Path, config: str,
+                                                     label: str) -> None:
+    result, _ = _run(tmp_path, config, label, keep_going=True, preview=False)
+    states = {o.state for o in result.outcomes}
+    assert OutcomeState.CHANGED in states
+    assert result.applied
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_a_refusal_writes_nothing_on_either_path(tmp_path: Path, config: str) -> None:
+    result, rows = _run(tmp_path, config, "priority then refused status",
+                        keep_going=False, preview=False)
+    assert not result.applied
+    reasons = {o.reason for o in result.refused}
+    assert "no ticket #9999 in this store" in reasons
+    assert any("cannot move a closed ticket" in (r or "") for r in reasons)
+    assert not [r for r in rows["events"] if "P1" in str(r)]
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+def test_previews_are_the_same_and_write_nothing(tmp_path: Path, config: str) -> None:
+    result, rows = _run(tmp_path, config, "fields and tags", keep_going=True, preview=True)
+    assert not result.applied
+    assert any(o.changes for o in result.changed)
+    assert not [r for r in rows["events"] if "sam" in str(r)]
+
+
+def test_flushing_every_few_tickets_writes_the_same(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk_module, "FLUSH_EVERY", 3)
+    _run(tmp_path, "plain", "fields and tags", keep_going=True, preview=False)
+    _run(tmp_path / "again", "mail", "reply", keep_going=True, preview=False)
+
+
+def test_unchanged_tickets_queue_no_op(tmp_path: Path) -> None:
+    result, _ = _run(tmp_path, "plain", "tags only", keep_going=True, preview=False)
+    unchanged = {o.ref for o in result.unchanged}
+    assert len(unchanged) == sum(1 for k in range(N) if k % 5 == 2)
+
+
+@pytest.mark.parametrize("every", [1000, 4])
+def test_a_crash_while_the_batch_is_written_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int) -> None:
+    """An exception in the middle of writing (the outbox, after the rows; with a small
+    ``FLUSH_EVERY`` the last of several flushes) rolls the whole run back."""
+    monkeypatch.setattr(bulk_module, "FLUSH_EVERY", every)
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = _seed(desk)
+        before = _dump(desk)
+        real = BulkWriter.insert
+        outboxes = itertools.count(1)
+
+        def failing(self: BulkWriter, table: str, *args: Any, **kwargs: Any) -> None:
+            if table == "outbox" and next(outboxes) == (3 if every < N else 1):
+                raise RuntimeError("disk on fire")
+            real(self, table, *args, **kwargs)
+
+        monkeypatch.setattr(BulkWriter, "insert", failing)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            BulkService(desk.tickets).apply(refs, ACTIONS["fields and tags"],
+                                            keep_going=True)
+        monkeypatch.setattr(BulkWriter, "insert", real)
+        assert _dump(desk) == before
+        assert desk.tickets._batch is None
+        # The service still works afterwards, on either path.
+        done = BulkService(desk.tickets).apply(refs[:2], ACTIONS["internal note"])
+        assert done.applied and len(done.changed) == 2
+    finally:
+        desk.close()
+
+
+def test_a_change_of_client_stays_on_the_per_ticket_path() -> None:
+    assert not batches(BulkAction.set({"client": "Globex"}))
+    assert not batches(BulkAction.close())
+
+
+def test_the_batch_knows_every_trigger_on_tickets(tmp_path: Path) -> None:
+    """The batch writes a run of identical ticket updates as one statement, which SQLite
+    applies in id order; that is safe for the triggers it was checked against
+    (``batch.TICKET_TRIGGERS``, ``ORDER_DEPENDENT``). A new trigger must be checked too."""
+    desk = _desk(tmp_path, None, None)
+    try:
+        found = {r["name"] for r in desk.store.db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'tickets'")}
+    finally:
+        desk.close()
+    assert found == batch_module.TICKET_TRIGGERS
+
+
+def test_one_statement_for_a_run_of_the_same_change(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Open tickets given the same status go in one ``UPDATE … IN``; a run touching a
+    closed ticket goes row by row (and the rows are the same either way: above)."""
+    statements: list[str] = []
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = _seed(desk)
+        desk.store.db.set_trace_callback(statements.append)
+        BulkService(desk.tickets).apply(refs, ACTIONS["category"], keep_going=True)
+        BulkService(desk.tickets).apply([r for k, r in enumerate(refs) if k % 5 != 3],
+                                        ACTIONS["status"], keep_going=True)
+    finally:
+        desk.store.db.set_trace_callback(None)
+        desk.close()
+    updates = [s for s in statements if s.startswith("UPDATE tickets")]
+    assert any('"category" = ' in s and "WHERE id = " in s for s in updates)
+    assert any('"status" = ' in s and "WHERE id IN (" in s for s in updates)
+
+
+def test_a_listener_reads_what_the_batch_holds_unless_it_is_quiet(tmp_path: Path) -> None:
+    """A change listener reads the store as on the per-ticket path (the batch writes
+    what it holds first); one marked quiet for a notice is told while the batch still
+    holds the change (``services/listeners.py``)."""
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = [r for k, r in enumerate(_seed(desk)) if k % 5 not in (1, 3)]
+        seen: list[str] = []
+
+        def reader(what: str, ticket_id: str, at: str, info: Any = None) -> None:
+            if what == "updated":
+                row = desk.store.tickets.by_id(ticket_id)
+                assert row is not None
+                seen.append(row["status"])
+
+        desk.tickets.on_change = reader
+        assert BulkService(desk.tickets).apply(refs, ACTIONS["status"]).applied
+        assert seen == ["in-progress"] * len(refs)
+
+        held: list[bool] = []
+
+        def quiet(what: str, ticket_id: str, at: str, info: Any = None) -> None:
+            batch = desk.tickets._batch
+            held.append(batch is not None and batch.holds("tickets", ticket_id))
+
+        mark_quiet(quiet, {"updated"})
+        desk.tickets.on_change = quiet
+        assert BulkService(desk.tickets).apply(refs, BulkAction.set({"queue": "ops"})).applied
+        assert held == [True] * len(refs)
+    finally:
+        desk.close()
