@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain.errors import ChecklistFileError
 
@@ -49,8 +48,7 @@ RULES = frozenset({"specific_resolution"})
 ATTRIBUTES = frozenset({"priority", "type", "channel", "status"})
 
 
-@dataclass(frozen=True)
-class FieldSpec:
+class FieldSpec(NamedTuple):
     key: str
     label: str
     kind: FieldKind
@@ -67,8 +65,7 @@ class FieldSpec:
     prefill: str | None = None
 
 
-@dataclass(frozen=True)
-class Condition:
+class Condition(NamedTuple):
     """``attribute`` is a ticket attribute or ``step_key.field_key``."""
 
     attribute: str
@@ -79,8 +76,7 @@ class Condition:
         return self.attribute.split(".", 1)[0] if "." in self.attribute else None
 
 
-@dataclass(frozen=True)
-class StepSpec:
+class StepSpec(NamedTuple):
     key: str
     title: str
     guidance: str
@@ -102,15 +98,13 @@ class StepSpec:
         return next((f for f in self.fields if f.key == key), None)
 
 
-@dataclass(frozen=True)
-class Phase:
+class Phase(NamedTuple):
     key: str
     title: str
     steps: tuple[StepSpec, ...]
 
 
-@dataclass(frozen=True)
-class Checklist:
+class Checklist(NamedTuple):
     key: str
     title: str
     description: str

@@ -9,8 +9,7 @@ next stamp is later than it. The encoded form sorts as text in stamp order.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 #: How far ahead of this machine's clock a stamp from elsewhere may be before it is
 #: treated as forged or broken: it is refused at the server and never moves a clock
@@ -20,8 +19,7 @@ MAX_AHEAD_MS = 60 * 60 * 1000
 _STAMP = re.compile(r"([0-9]{15})-([0-9]{6})-([A-Za-z0-9_.-]{1,64})")
 
 
-@dataclass(frozen=True, order=True)
-class Hlc:
+class Hlc(NamedTuple):
     wall_ms: int
     counter: int
     node: str

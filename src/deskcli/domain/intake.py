@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain import validation
 from deskcli.domain.enums import Channel, Priority, TicketType, Verification
@@ -18,8 +17,7 @@ NEW_TICKET_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class NewTicket:
+class NewTicket(NamedTuple):
     summary: str
     caller: str | None = None
     email: str | None = None

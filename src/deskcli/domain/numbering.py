@@ -12,8 +12,8 @@ on the next sync, and the timeline records the renumbering.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
 
@@ -26,8 +26,7 @@ class Authority(StrEnum):
     SERVER = "server"
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(NamedTuple):
     """Numbers ``start`` up to but excluding ``end``; ``next`` is the next one unused."""
 
     start: int
@@ -70,8 +69,7 @@ def provisional_label(client_tag: str, seq: int) -> str:
     return f"L-{client_tag}-{seq}"
 
 
-@dataclass(frozen=True)
-class TicketRef:
+class TicketRef(NamedTuple):
     """What a technician typed to name a ticket: a number, a provisional label or an id."""
 
     number: int | None = None

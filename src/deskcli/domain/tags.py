@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
 
@@ -66,8 +66,7 @@ def parse_tags(values: Iterable[object]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class TagChange:
+class TagChange(NamedTuple):
     """What a change of one ticket's tags does, worked out before anything is written."""
 
     #: Tags to add (not on the ticket yet), in the order asked.

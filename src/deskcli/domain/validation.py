@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput, Refused
@@ -248,8 +247,7 @@ def check_resolution(text: str | None, *, field: str = "resolution") -> str:
 # --- escalation handoff ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EscalationNotes:
+class EscalationNotes(NamedTuple):
     """What Tier 2 needs so the ticket does not bounce back as a bare 'please assist'."""
 
     queue: str
