@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from deskcli.domain.errors import ChecklistFileError
+from deskcli.domain.patterns import lazy
 
 
 class FieldKind(StrEnum):
@@ -128,8 +129,8 @@ class Checklist(NamedTuple):
 
 # --- parsing --------------------------------------------------------------------------
 
-_KEY = re.compile(r"[a-z][a-z0-9_]*")
-_KEY_LINE = re.compile(r"\s*key\s*=\s*[\"']([^\"']*)[\"']")
+_KEY = lazy(r"[a-z][a-z0-9_]*")
+_KEY_LINE = lazy(r"\s*key\s*=\s*[\"']([^\"']*)[\"']")
 
 
 class _Locator:

@@ -8,15 +8,16 @@ next stamp is later than it. The encoded form sorts as text in stamp order.
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
+
+from deskcli.domain.patterns import lazy
 
 #: How far ahead of this machine's clock a stamp from elsewhere may be before it is
 #: treated as forged or broken: it is refused at the server and never moves a clock
 #: further than this.
 MAX_AHEAD_MS = 60 * 60 * 1000
 
-_STAMP = re.compile(r"([0-9]{15})-([0-9]{6})-([A-Za-z0-9_.-]{1,64})")
+_STAMP = lazy(r"([0-9]{15})-([0-9]{6})-([A-Za-z0-9_.-]{1,64})")
 
 
 class Hlc(NamedTuple):

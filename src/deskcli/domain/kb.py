@@ -15,6 +15,7 @@ from typing import Any
 
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 from deskcli.domain.validation import check_one_line
 from deskcli.domain.values import Value
 
@@ -35,10 +36,10 @@ _CODE_PATTERNS = (
     r"\bAADSTS\d{5,6}\b",
     r"\b[45]\.\d\.\d{1,3}\b",
 )
-_CODE_RE = re.compile("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
-_EVENT_RE = re.compile(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
-_TOKEN_RE = re.compile(r'"([^"]*)"?|(\S+)')
-_QUOTED_RE = re.compile(r'("[^"]*"?)')
+_CODE_RE = lazy("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
+_EVENT_RE = lazy(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
+_TOKEN_RE = lazy(r'"([^"]*)"?|(\S+)')
+_QUOTED_RE = lazy(r'("[^"]*"?)')
 
 
 def short_handle(article_id: str) -> str:

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 
 FIRST_NUMBER = 1001
 LOCAL_BLOCK_SIZE = 1000
@@ -82,9 +83,9 @@ class TicketRef(NamedTuple):
         return self.provisional or self.ticket_id or "?"
 
 
-_NUMBER = re.compile(r"#?(\d{1,12})")
-_PROVISIONAL = re.compile(r"L-[0-9a-f]{4,12}-\d+", re.IGNORECASE)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_NUMBER = lazy(r"#?(\d{1,12})")
+_PROVISIONAL = lazy(r"L-[0-9a-f]{4,12}-\d+", re.IGNORECASE)
+_UUID = lazy(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def parse_ref(text: str) -> TicketRef:

@@ -17,15 +17,15 @@ order of arrival.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 
 TAG_MAX = 40
 #: One lower-case word: letters a-z, digits and hyphens, starting with a letter or digit.
-TAG_PATTERN = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{TAG_MAX - 1}}}")
+TAG_PATTERN = lazy(rf"[a-z0-9][a-z0-9-]{{0,{TAG_MAX - 1}}}")
 ACCEPTED = (f"a tag is one lower-case word of at most {TAG_MAX} characters: letters a-z, "
             "digits and hyphens, starting with a letter or digit (e.g. outage, erp-down)")
 #: At most this many tags on one ticket: a tag is a label to filter by, not a note.

@@ -14,13 +14,14 @@ from typing import Any, NamedTuple
 
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput, Refused
+from deskcli.domain.patterns import lazy
 
 SUMMARY_MAX = 200
 TEXT_MAX = 20_000
 MAX_TIME_ENTRY = timedelta(hours=24)
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_PHONE = re.compile(r"\+?[0-9 ().-]{5,30}")
+_EMAIL = lazy(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE = lazy(r"\+?[0-9 ().-]{5,30}")
 
 
 # --- the one-line rule ----------------------------------------------------------------
@@ -195,14 +196,14 @@ def time_entry(text: str) -> int:
 # --- the resolution-note rule -------------------------------------------------------
 
 _ANCHORS = [
-    re.compile(r"\bKB[\s#-]?\d+\b", re.IGNORECASE),  # a knowledge-base article
-    re.compile(r"\b0x[0-9a-f]{4,}\b", re.IGNORECASE),  # an error code
-    re.compile(r"\bevent\s*id\s*\d+\b", re.IGNORECASE),  # a Windows event
-    re.compile(r"[\\/][\w.$-]+"),  # a path or registry key
-    re.compile(r"`[^`]+`|\b[\w-]+\.(exe|msi|ps1|bat|cmd|dll|ini|xml|json|plist)\b", re.I),
-    re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z0-9]+[A-Z0-9][\w-]*"),  # CamelCase / PRN-SRV01
-    re.compile(r"\b[A-Z]{2,}[\w-]*\b"),  # an acronym or host name: GPO, MFA, DC01
-    re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b"),  # a product name mid-sentence
+    lazy(r"\bKB[\s#-]?\d+\b", re.IGNORECASE),  # a knowledge-base article
+    lazy(r"\b0x[0-9a-f]{4,}\b", re.IGNORECASE),  # an error code
+    lazy(r"\bevent\s*id\s*\d+\b", re.IGNORECASE),  # a Windows event
+    lazy(r"[\\/][\w.$-]+"),  # a path or registry key
+    lazy(r"`[^`]+`|\b[\w-]+\.(exe|msi|ps1|bat|cmd|dll|ini|xml|json|plist)\b", re.I),
+    lazy(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z0-9]+[A-Z0-9][\w-]*"),  # CamelCase / PRN-SRV01
+    lazy(r"\b[A-Z]{2,}[\w-]*\b"),  # an acronym or host name: GPO, MFA, DC01
+    lazy(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b"),  # a product name mid-sentence
 ]
 MIN_RESOLUTION_WORDS = 6
 

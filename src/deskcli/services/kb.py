@@ -8,7 +8,6 @@ migration 4 installed, so there is no code path here that could forget to re-ind
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from deskcli.domain import kb
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.kb import ArticleDraft
 from deskcli.domain.numbering import display_ref
+from deskcli.domain.patterns import lazy
 from deskcli.domain.timefmt import to_iso
 from deskcli.domain.values import Value
 from deskcli.storage.store import Row, Store
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from deskcli.services.tickets import TicketService
 
 HIT_START, HIT_END = "\x02", "\x03"
-_HEADING = re.compile(r"(^|\s)#+ ")
+_HEADING = lazy(r"(^|\s)#+ ")
 
 
 def one_line(snippet: str) -> str:
