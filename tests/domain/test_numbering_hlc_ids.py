@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
@@ -195,3 +196,28 @@ def test_a_stamps_wall_is_read_as_strictly_as_the_stamp(text: object) -> None:
     except ValueError as error:
         got = str(error)
     assert got == want
+
+
+def test_the_id_pool_starts_small_and_doubles_to_its_full_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short command mints about ten ids: its first pool is small (issue 20), and a
+    bulk import still reaches full 4,096-id pools, one ``os.urandom`` call each."""
+    from deskcli import clock
+
+    asked: list[int] = []
+    real = os.urandom
+
+    def counting(size: int) -> bytes:
+        asked.append(size)
+        return real(size)
+
+    monkeypatch.setattr(clock.os, "urandom", counting)
+    source = clock._IdSource()
+    ids = [source() for _ in range(20_000)]
+    assert [size // 10 for size in asked[:10]] == [16, 32, 64, 128, 256, 512, 1024, 2048,
+                                                   4096, 4096]
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 for i in ids[::101])
+    source.reset()  # a forked child starts small again, with fresh digits
+    asked.clear()
+    assert source() not in ids and [size // 10 for size in asked] == [16]
