@@ -5,8 +5,6 @@ several profiles never touch a technician's real store. Otherwise platformdirs p
 platform's usual places, honouring the XDG variables on Linux.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
 from pathlib import Path

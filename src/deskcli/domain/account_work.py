@@ -14,8 +14,6 @@ interchangeable ("multi factor" = "multi-factor"). A team extends both lists in
 never regular expressions, so a settings file cannot make matching slow or surprising.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable, Mapping
 from functools import cached_property
@@ -80,7 +78,7 @@ class AccountWords(Value):
         self._set(categories=categories, words=words)
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, object]) -> AccountWords:
+    def from_mapping(cls, raw: Mapping[str, object]) -> "AccountWords":
         """The ``[account_work]`` table of config.toml: ``categories`` and ``words``, each a
         list of plain phrases ADDED to the built-in ones (a team cannot remove them)."""
         unknown = sorted(set(raw) - {"categories", "words"})

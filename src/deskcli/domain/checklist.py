@@ -6,8 +6,6 @@ reported with the file, the line and what is wrong, because teams write these fi
 hand.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Mapping
 from enum import StrEnum

@@ -4,8 +4,6 @@
 the TUI, ``deskcli show`` and the server all compute the same progress.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple

@@ -4,8 +4,6 @@ Kept separate from the stored row so the engine stays a pure function of plain v
 that tests can build in one line.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple

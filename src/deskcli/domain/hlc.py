@@ -6,8 +6,6 @@ node): it never goes backwards on one node, and after receiving a remote stamp a
 next stamp is later than it. The encoded form sorts as text in stamp order.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple
 
 from deskcli.domain.patterns import lazy
@@ -29,7 +27,7 @@ class Hlc(NamedTuple):
         return f"{self.wall_ms:015d}-{self.counter:06d}-{self.node}"
 
     @classmethod
-    def decode(cls, text: str) -> Hlc:
+    def decode(cls, text: str) -> "Hlc":
         wall, counter, node = text.split("-", 2)
         return cls(int(wall), int(counter), node)
 

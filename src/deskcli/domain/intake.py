@@ -1,7 +1,5 @@
 """What a new ticket must carry, checked the same way for flags, JSON records and forms."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -38,7 +36,7 @@ class NewTicket(NamedTuple):
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any],
-                     memo: dict[tuple[Any, ...], Any] | None = None) -> NewTicket:
+                     memo: dict[tuple[Any, ...], Any] | None = None) -> "NewTicket":
         """Validate one record; the first problem found is raised with its field named.
 
         ``memo`` (one empty dict per batch, e.g. ``new --from``) remembers each field's

@@ -9,8 +9,6 @@ ticket get a provisional label (``L-<client>-<n>``); the server gives it a real 
 on the next sync, and the timeline records the renumbering.
 """
 
-from __future__ import annotations
-
 import re
 from enum import StrEnum
 from typing import NamedTuple

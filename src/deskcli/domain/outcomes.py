@@ -8,8 +8,6 @@ configured channel could have carried, and word the timeline entry; the console 
 with the same words.
 """
 
-from __future__ import annotations
-
 from typing import NamedTuple
 
 from deskcli.domain.errors import Refused

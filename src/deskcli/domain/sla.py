@@ -8,8 +8,6 @@ per ticket. Pausing the resolution clock while waiting on the caller is a policy
 because contracts differ on it.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -91,7 +89,7 @@ class SlaPolicy(Value):
         return self.pause_on_pending_caller and status is Status.PENDING_CALLER
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SlaPolicy:
+    def from_mapping(cls, data: Mapping[str, Any]) -> "SlaPolicy":
         """Build a policy from the ``[sla]`` table of the config file.
 
         ``[sla.targets.P1] response = "15m"  resolve = "4h"`` and

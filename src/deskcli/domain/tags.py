@@ -15,8 +15,6 @@ records are append-only and never conflict, so every replica computes the same s
 order of arrival.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 

@@ -4,8 +4,6 @@ Messages say what was wrong and what is accepted, because a technician on a call
 no time to guess. The same functions run for CLI flags, JSON imports and TUI forms.
 """
 
-from __future__ import annotations
-
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -260,7 +258,7 @@ class EscalationNotes(NamedTuple):
 
     @classmethod
     def build(cls, *, queue: str | None, repro: str | None, error: str | None,
-              tried: str | None, impact: str | None, asset: str | None = None) -> EscalationNotes:
+              tried: str | None, impact: str | None, asset: str | None = None) -> "EscalationNotes":
         values = {"queue": queue, "repro": repro, "error": error, "tried": tried,
                   "impact": impact}
         missing = [name for name, value in values.items() if not (value or "").strip()]
