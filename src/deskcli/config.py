@@ -25,6 +25,9 @@ if TYPE_CHECKING:  # parsed here only when the file has the section (see ``Confi
     from deskcli.domain.notify import NotifySettings
     from deskcli.domain.roster import Roster
 
+#: How long a ticket may go without a word to the caller (``checkpoint``, "4h").
+DEFAULT_CHECKPOINT = timedelta(hours=4)
+
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
                         "notify", "account_work", "intake", "calendar", "technicians",
                         "shifts"})
@@ -58,7 +61,7 @@ class Config(Value):
     roster_given: Roster | None
 
     def __init__(self, tech: str, sla: SlaPolicy | None = None,
-                 checkpoint: timedelta = timedelta(hours=4),
+                 checkpoint: timedelta = DEFAULT_CHECKPOINT,
                  attachment_max_bytes: int = 10 * 1024 * 1024,
                  notify_given: NotifySettings | None = None,
                  account_words_given: AccountWords | None = None,
@@ -156,7 +159,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
                            f"{', '.join(sorted(KNOWN_KEYS))}")
     try:
         sla = SlaPolicy.from_mapping(data.get("sla", {}))
-        checkpoint = parse_duration(str(data.get("checkpoint", "4h")))
+        # The default is parse_duration("4h"), written out: a file without the key
+        # does not compile the duration patterns for it (issue 20; a test keeps them equal).
+        checkpoint = (parse_duration(str(data["checkpoint"])) if "checkpoint" in data
+                      else DEFAULT_CHECKPOINT)
         max_mb = data.get("attachment_max_mb", 10)
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")

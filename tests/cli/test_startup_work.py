@@ -141,7 +141,12 @@ NEVER_LOADED = ("dataclasses", "inspect", "ast", "dis", "tokenize", "tomllib")
 
 def _probe_all(home: Path, *args: str) -> tuple[str, set[str]]:
     """``probe``, listing every module the run imported (not only deskcli's)."""
-    code = PROBE.replace('if m.startswith("deskcli")', "if True")
+    code = PROBE.replace("import json, runpy, sys", "import runpy, sys").replace(
+        'sys.stdout.write("\\nMODULES " + json.dumps(sorted(m for m in sys.modules\n'
+        '                                                  if m.startswith("deskcli")))',
+        'loaded = sorted(sys.modules)  # before json is imported to print them\n'
+        'import json\nsys.stdout.write("\\nMODULES " + json.dumps(loaded)')
+    assert "loaded = sorted" in code
     done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
                           text=True, timeout=60, check=False,
                           env={**os.environ, "DESKCLI_HOME": str(home), "DESKCLI_TECH": "sam"})
@@ -169,8 +174,14 @@ def test_short_commands_load_neither_dataclasses_nor_tomllib(tmp_path: Path) -> 
 
 
 @pytest.mark.subprocess
-def test_queue_loads_only_the_store_rooms_it_reads(tmp_path: Path) -> None:
-    out, modules = probe(tmp_path, "queue", "--format", "tsv")
-    assert out.startswith("number\t")
+def test_queue_loads_only_the_store_rooms_it_reads_and_no_json(tmp_path: Path) -> None:
+    _probe_all(tmp_path, "new", "--summary", "Printer offline", "--caller", "Ana Chen")
+    out, modules = _probe_all(tmp_path, "queue", "--format", "tsv")
+    assert out.startswith("number\t") and "Printer offline" in out
     for room in ("tickets", "contacts", "timeline", "attachments", "metrics", "sync_state"):
         assert f"deskcli.storage.{room}" not in modules, f"queue imported {room}"
+    # TSV needs neither the JSON nor the CSV writer (the store writes JSON, but a read
+    # writes nothing); kb search's table neither.
+    assert not {"json", "csv"} & modules
+    _, modules = _probe_all(tmp_path, "kb", "search", "printer")
+    assert not {"json", "csv"} & modules

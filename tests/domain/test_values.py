@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import pickle
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,17 @@ def test_copies_and_pickles_are_equal() -> None:
     draft = ArticleDraft(title="VPN drops", tags=["vpn"], id="x")
     assert draft.replace(id=None) == ArticleDraft(title="VPN drops", tags=["vpn"])
     assert draft.id == "x"
+
+
+def test_the_default_checkpoint_is_what_the_file_would_say(tmp_path: Path) -> None:
+    """A config file without ``checkpoint`` gets DEFAULT_CHECKPOINT without parsing
+    "4h" (issue 20): the two must stay equal."""
+    from deskcli.config import DEFAULT_CHECKPOINT, load_config
+    from deskcli.domain.durations import parse_duration
+
+    assert parse_duration("4h") == DEFAULT_CHECKPOINT
+    missing = load_config(tmp_path / "none.toml", {"DESKCLI_TECH": "sam"})
+    (tmp_path / "given.toml").write_text('checkpoint = "4h"\n')
+    given = load_config(tmp_path / "given.toml", {"DESKCLI_TECH": "sam"})
+    assert missing.checkpoint == given.checkpoint == DEFAULT_CHECKPOINT
+    assert missing == given == Config(tech="sam")

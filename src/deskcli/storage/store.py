@@ -25,7 +25,6 @@ from deskcli.domain import hlc as hlc_mod
 
 from . import health
 from .bulk_load import restore_deferred
-from .encoding import encode_json
 from .health import StoreDamaged, StoreError
 from .migrations import LATEST, MIGRATIONS
 from .queue import OPEN_STATUSES
@@ -409,6 +408,8 @@ class Store:
         ``base_seq`` is the last server change this store had seen; the server uses it to
         tell a concurrent edit from one made with the other's change in view.
         """
+        from .encoding import encode_json  # JSON loads with the first write, not a read
+
         stamp = self._next_hlc()
         cursor = self.meta("sync_cursor")
         self._db.execute(
