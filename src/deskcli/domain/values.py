@@ -35,13 +35,13 @@ class Value:
         self.__dict__.update(values)
 
     def _values(self) -> tuple[Any, ...]:
-        return tuple(self.__dict__[name] for name in self._fields)
+        return _values_of(self)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
         assert isinstance(other, Value)
-        return self._values() == other._values()
+        return _values_of(self) == _values_of(other)
 
     def __hash__(self) -> int:
         # As a frozen dataclass: unhashable exactly when a field is (a dict of targets).
@@ -59,3 +59,8 @@ class Value:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: "
                              f"{type(self).__name__} is immutable")
+
+
+def _values_of(value: Value) -> tuple[Any, ...]:
+    """The fields of ``value`` in declaration order (what it is compared and hashed by)."""
+    return tuple(value.__dict__[name] for name in value._fields)
