@@ -124,3 +124,30 @@ def test_short_commands_run_with_textual_and_the_server_stack_not_installed(
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[-1] == "LOADED []", done.stdout[-500:]
     assert "Printer offline" in done.stdout and "Alert 149" in done.stdout
+
+
+#: What the short commands' modules load at import (issue 20): no ``dataclasses`` (it
+#: brings ``inspect``, ``ast``, ``dis`` and ``tokenize``, about 5 ms), no ``tomllib``
+#: (a checklist is decoded only when read).
+SHORT_PATH = ["deskcli.cli.launch", "deskcli.cli.quick", "deskcli.cli.session",
+              "deskcli.services.desk", "deskcli.services.tickets", "deskcli.services.kb",
+              "deskcli.domain.intake", "deskcli.domain.engine", "deskcli.domain.checklist",
+              "deskcli.domain.kb", "deskcli.checklists", "deskcli.cli.render"]
+SHORT_FORBIDDEN = ["dataclasses", "inspect", "ast", "dis", "tokenize", "tomllib", "typer",
+                   "click", "rich", "hashlib", "uuid"]
+
+
+@pytest.mark.subprocess
+def test_the_short_commands_modules_load_no_dataclasses_or_parsers() -> None:
+    loaded = _loaded(SHORT_PATH)
+    leaked = sorted(m for m in SHORT_FORBIDDEN if m in loaded)
+    assert not leaked, f"the short commands' modules pulled in {leaked}"
+
+
+@pytest.mark.subprocess
+def test_the_store_imports_its_rooms_when_first_used() -> None:
+    """``Store.tickets``, ``.kb``, ``.metrics`` ... import their module on first use."""
+    loaded = _loaded(["deskcli.storage.store"])
+    rooms = ["attachments", "contacts", "metrics", "sync_state", "tickets", "timeline"]
+    imported = sorted(room for room in rooms if f"deskcli.storage.{room}" in loaded)
+    assert not imported, f"importing the store imported its rooms {imported}"

@@ -21,16 +21,20 @@ class SystemClock:
 
 
 class _IdSource:
-    """UUIDv7 ids from a pool of random digits refilled 4,096 ids at a time: one
-    ``os.urandom`` call per refill, the random part of every id of the pool formatted
-    then in one comprehension (``uuid7_tail``), and the time part once per millisecond
-    (``uuid7_head``), so a new id is a clock read and one concatenation (a bulk import
-    mints eight ids per ticket).
+    """UUIDv7 ids from a pool of random digits: one ``os.urandom`` call per refill, the
+    random part of every id of the pool formatted then in one comprehension
+    (``uuid7_tail``), and the time part once per millisecond (``uuid7_head``), so a new
+    id is a clock read and one concatenation (a bulk import mints eight ids per ticket).
+
+    The first pool holds 16 ids and each refill doubles it, up to 4,096: ``deskcli new``
+    mints about ten ids, and formatting 4,096 of them cost it a millisecond or more of
+    its start (issue 20), while a bulk import reaches full pools after a few hundred.
 
     A lock keeps threads (the console's sync worker, the server's request threads) from
     taking the same digits; a forked child starts a fresh pool, so it never repeats its
     parent's."""
 
+    _FIRST_POOL = 16
     _POOL_IDS = 4096
 
     def __init__(self) -> None:
@@ -42,6 +46,7 @@ class _IdSource:
         minting at that moment, and nothing in the child would ever release it."""
         self._lock = threading.Lock()
         self._tails: list[str] = []
+        self._pool = self._FIRST_POOL
         self._ms = -1
         self._head = ""
 
@@ -50,7 +55,8 @@ class _IdSource:
         with self._lock:
             tails = self._tails
             if not tails:
-                digits = os.urandom(10 * self._POOL_IDS).hex()
+                digits = os.urandom(10 * self._pool).hex()
+                self._pool = min(self._pool * 2, self._POOL_IDS)
                 tails = self._tails = [uuid7_tail(digits[i:i + 20])
                                        for i in range(0, len(digits), 20)]
             if ms != self._ms:

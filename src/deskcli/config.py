@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
 from deskcli.domain.sla import SlaPolicy
+from deskcli.domain.values import Value
 
 if TYPE_CHECKING:  # parsed here only when the file has the section (see ``Config``)
     from deskcli.domain.account_work import AccountWords
@@ -25,30 +25,53 @@ if TYPE_CHECKING:  # parsed here only when the file has the section (see ``Confi
     from deskcli.domain.notify import NotifySettings
     from deskcli.domain.roster import Roster
 
+#: How long a ticket may go without a word to the caller (``checkpoint``, "4h").
+DEFAULT_CHECKPOINT = timedelta(hours=4)
+
 KNOWN_KEYS = frozenset({"tech", "sla", "checkpoint", "attachment_max_mb", "acknowledge",
                         "notify", "account_work", "intake", "calendar", "technicians",
                         "shifts"})
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(Value):
     """The settings. ``[notify]``, ``[account_work]``, ``[intake]``, ``[calendar]``,
     ``[technicians]`` and ``[shifts]`` are checked when the file is read if it has them;
     a file without them gets their defaults on first use, so a command that never looks
     at them (``deskcli queue``) does not import their code.
+
+    A ``Value`` (compared by its fields, immutable), as the frozen dataclass it was: every
+    command reads the settings, and ``dataclasses`` (with ``inspect`` and ``ast``) cost a
+    short command more than its own work (issue 20, ``domain/values.py``).
     """
+
+    _fields = ("tech", "sla", "checkpoint", "attachment_max_bytes", "notify_given",
+               "account_words_given", "intake_given", "calendar_given", "roster_given")
+    _hidden = frozenset(_fields[4:])
 
     #: The technician's handle, recorded as the actor on every event.
     tech: str
-    sla: SlaPolicy = field(default_factory=SlaPolicy)
+    sla: SlaPolicy
     #: A ticket with no word to the caller for this long is flagged (communication checkpoint).
-    checkpoint: timedelta = timedelta(hours=4)
-    attachment_max_bytes: int = 10 * 1024 * 1024
-    notify_given: NotifySettings | None = field(default=None, repr=False)
-    account_words_given: AccountWords | None = field(default=None, repr=False)
-    intake_given: IntakeSettings | None = field(default=None, repr=False)
-    calendar_given: BusinessCalendar | None = field(default=None, repr=False)
-    roster_given: Roster | None = field(default=None, repr=False)
+    checkpoint: timedelta
+    attachment_max_bytes: int
+    notify_given: NotifySettings | None
+    account_words_given: AccountWords | None
+    intake_given: IntakeSettings | None
+    calendar_given: BusinessCalendar | None
+    roster_given: Roster | None
+
+    def __init__(self, tech: str, sla: SlaPolicy | None = None,
+                 checkpoint: timedelta = DEFAULT_CHECKPOINT,
+                 attachment_max_bytes: int = 10 * 1024 * 1024,
+                 notify_given: NotifySettings | None = None,
+                 account_words_given: AccountWords | None = None,
+                 intake_given: IntakeSettings | None = None,
+                 calendar_given: BusinessCalendar | None = None,
+                 roster_given: Roster | None = None) -> None:
+        self._set(tech=tech, sla=SlaPolicy() if sla is None else sla, checkpoint=checkpoint,
+                  attachment_max_bytes=attachment_max_bytes, notify_given=notify_given,
+                  account_words_given=account_words_given, intake_given=intake_given,
+                  calendar_given=calendar_given, roster_given=roster_given)
 
     @cached_property
     def notify(self) -> NotifySettings:
@@ -136,7 +159,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
                            f"{', '.join(sorted(KNOWN_KEYS))}")
     try:
         sla = SlaPolicy.from_mapping(data.get("sla", {}))
-        checkpoint = parse_duration(str(data.get("checkpoint", "4h")))
+        # The default is parse_duration("4h"), written out: a file without the key
+        # does not compile the duration patterns for it (issue 20; a test keeps them equal).
+        checkpoint = (parse_duration(str(data["checkpoint"])) if "checkpoint" in data
+                      else DEFAULT_CHECKPOINT)
         max_mb = data.get("attachment_max_mb", 10)
         if not isinstance(max_mb, int | float) or max_mb <= 0:
             raise InvalidInput("attachment_max_mb must be a positive number")

@@ -5,18 +5,21 @@ several profiles never touch a technician's real store. Otherwise platformdirs p
 platform's usual places, honouring the XDG variables on Linux.
 """
 
-from __future__ import annotations
-
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 APP = "deskcli"
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
+    """Where the store lives and where the settings are read from.
+
+    A ``NamedTuple`` rather than a frozen dataclass: every command builds one, and
+    ``dataclasses`` (with ``inspect`` and ``ast`` behind it) costs a short command more
+    than its own work (issue 20)."""
+
     data_dir: Path
     config_dir: Path
 

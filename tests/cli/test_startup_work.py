@@ -131,3 +131,57 @@ def test_seven_digit_ticket_numbers_show_whole_in_the_table(tmp_path: Path) -> N
                            env=env, check=True, capture_output=True, text=True).stdout
     numbers = [line.split()[0] for line in table.splitlines()[1:]]
     assert len(numbers) == 2 and all(len(n) == 7 and n.isdigit() for n in numbers), table
+
+
+#: What the short commands do not load (issue 20): ``dataclasses`` (with ``inspect``,
+#: ``ast``, ``dis`` and ``tokenize`` behind it) and, after the first run has kept the
+#: decoded built-in checklist beside the store, ``tomllib``.
+NEVER_LOADED = ("dataclasses", "inspect", "ast", "dis", "tokenize", "tomllib")
+
+
+def _probe_all(home: Path, *args: str) -> tuple[str, set[str]]:
+    """``probe``, listing every module the run imported (not only deskcli's)."""
+    code = PROBE.replace("import json, runpy, sys", "import runpy, sys").replace(
+        'sys.stdout.write("\\nMODULES " + json.dumps(sorted(m for m in sys.modules\n'
+        '                                                  if m.startswith("deskcli")))',
+        'loaded = sorted(sys.modules)  # before json is imported to print them\n'
+        'import json\nsys.stdout.write("\\nMODULES " + json.dumps(loaded)')
+    assert "loaded = sorted" in code
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                          text=True, timeout=60, check=False,
+                          env={**os.environ, "DESKCLI_HOME": str(home), "DESKCLI_TECH": "sam"})
+    out, _, modules = done.stdout.rpartition("\nMODULES ")
+    assert modules, done.stderr
+    return out, set(json.loads(modules))
+
+
+@pytest.mark.subprocess
+def test_short_commands_load_neither_dataclasses_nor_tomllib(tmp_path: Path) -> None:
+    new = ["new", "--summary", "Printer offline", "--caller", "Ana Chen", "--priority", "P3"]
+    first, loaded = _probe_all(tmp_path, *new)
+    assert first.strip() == "1001"
+    assert "tomllib" in loaded  # the first run decodes the built-in checklist
+    cache = tmp_path / "data" / ".checklist-tier1.toml.marshal"
+    assert cache.stat().st_mode & 0o777 == 0o600
+    for command in (new, ["note", "1001", "checked the logs", "--internal"], ["show", "1001"],
+                    ["queue", "--format", "tsv"], ["kb", "search", "printer"]):
+        _, loaded = _probe_all(tmp_path, *command)
+        leaked = sorted(set(NEVER_LOADED) & loaded)
+        assert not leaked, f"{' '.join(command[:2])} loaded {leaked}"
+    shown, _ = _probe_all(tmp_path, "show", "1002")  # the second new, from the cache
+    assert "#1002  Printer offline" in shown and "Step done: Set the priority and SLA" in shown
+    assert "checked the logs" in _probe_all(tmp_path, "show", "1001")[0]
+
+
+@pytest.mark.subprocess
+def test_queue_loads_only_the_store_rooms_it_reads_and_no_json(tmp_path: Path) -> None:
+    _probe_all(tmp_path, "new", "--summary", "Printer offline", "--caller", "Ana Chen")
+    out, modules = _probe_all(tmp_path, "queue", "--format", "tsv")
+    assert out.startswith("number\t") and "Printer offline" in out
+    for room in ("tickets", "contacts", "timeline", "attachments", "metrics", "sync_state"):
+        assert f"deskcli.storage.{room}" not in modules, f"queue imported {room}"
+    # TSV needs neither the JSON nor the CSV writer (the store writes JSON, but a read
+    # writes nothing); kb search's table neither.
+    assert not {"json", "csv"} & modules
+    _, modules = _probe_all(tmp_path, "kb", "search", "printer")
+    assert not {"json", "csv"} & modules

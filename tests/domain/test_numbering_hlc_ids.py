@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
 
 import pytest
@@ -213,7 +214,7 @@ def test_the_id_pool_stamps_each_id_with_the_clock_it_read(steps: list[int],
     from deskcli import clock as clock_module
 
     source = clock_module._IdSource()
-    source._POOL_IDS = pool  # refills every few ids
+    source._POOL_IDS = source._pool = pool  # refills every few ids
     ms = 1_795_564_800_000
     minted: list[tuple[int, str]] = []
     with mock.patch.object(clock_module.time, "time_ns") as time_ns:
@@ -260,3 +261,28 @@ def test_a_child_forked_while_another_thread_mints_an_id_can_mint_its_own() -> N
         os.waitpid(child, 0)
     assert minted, "the forked child never minted its id (waiting on the copied lock)"
     assert uuid.UUID(minted).version == 7
+
+
+def test_the_id_pool_starts_small_and_doubles_to_its_full_size(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A short command mints about ten ids: its first pool is small (issue 20), and a
+    bulk import still reaches full 4,096-id pools, one ``os.urandom`` call each."""
+    from deskcli import clock
+
+    asked: list[int] = []
+    real = os.urandom
+
+    def counting(size: int) -> bytes:
+        asked.append(size)
+        return real(size)
+
+    monkeypatch.setattr(clock.os, "urandom", counting)
+    source = clock._IdSource()
+    ids = [source() for _ in range(20_000)]
+    assert [size // 10 for size in asked[:10]] == [16, 32, 64, 128, 256, 512, 1024, 2048,
+                                                   4096, 4096]
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 7 for i in ids[::101])
+    source.reset()  # a forked child starts small again, with fresh digits
+    asked.clear()
+    assert source() not in ids and [size // 10 for size in asked] == [16]

@@ -10,7 +10,6 @@ import os
 import shlex
 import subprocess
 import tempfile
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -180,7 +179,7 @@ def _draft_from_options(base: ArticleDraft, *, title: str | None, tags: str | No
         changes["client"] = client or None
     if body is not None:
         changes["body"] = body
-    return replace(base, **changes)
+    return base.replace(**changes)
 
 
 TitleOpt = Annotated[str | None, opt("The article's title.", metavar="TITLE")]
@@ -232,7 +231,7 @@ def add(
     draft = _draft_from_options(base, title=title, tags=tags, errors=errors,
                                 products=products, client=client, body=_body(body_file))
     with open_cli_desk() as desk:
-        article = KbService.for_desk(desk).add(replace(draft, id=None))
+        article = KbService.for_desk(desk).add(draft.replace(id=None))
     if fmt is AddFormat.JSON:
         output.write_text(output.dumps({"id": article["id"],
                                         "handle": short_handle(article["id"]),
@@ -274,7 +273,7 @@ def edit(
                                         body=body)
         else:
             draft = _edit_in_editor(detail.draft())
-        _, changed = service.edit(detail.article["id"], replace(draft, id=None))
+        _, changed = service.edit(detail.article["id"], draft.replace(id=None))
     if changed:
         say(f"saved a new version of {detail.handle} ({', '.join(changed)} changed)")
     else:

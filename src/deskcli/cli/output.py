@@ -8,8 +8,6 @@ piped formats must start fast.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -184,6 +182,8 @@ def dumps(value: Any) -> str:
     """JSON as UTF-8 text with every control character escaped (C0 by ``json`` itself,
     C1, DEL, LS/PS, bidi controls and lone surrogates by ``json_inert``): valid JSON that
     reads back to the same values and is inert on a terminal."""
+    import json  # loaded by the JSON formats, not by a TSV queue or a ticket as text
+
     return json_inert(json.dumps(value, ensure_ascii=False))
 
 
@@ -246,6 +246,8 @@ def _csv(rows: Iterable[Sequence[Any]], keys: Sequence[str], header: bool,
     """RFC 4180 CSV (the ``csv`` module's quoting), null as an empty field; any field
     holding a line break of any kind is quoted, so every reader counts the same rows.
     On a terminal (nobody's file) control characters are shown as inert stand-ins."""
+    import csv  # loaded by this format only
+
     writer = csv.writer(sys.stdout, lineterminator="\n")
     quoted = csv.writer(sys.stdout, lineterminator="\n", quoting=csv.QUOTE_ALL)
     terminal = stdout_is_terminal()

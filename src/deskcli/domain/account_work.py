@@ -14,14 +14,13 @@ interchangeable ("multi factor" = "multi-factor"). A team extends both lists in
 never regular expressions, so a settings file cannot make matching slow or surprising.
 """
 
-from __future__ import annotations
-
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.values import Value
 
 #: Ticket categories that are account work whatever the notes say (compared whole,
 #: case-insensitive). A category that merely contains one of ``DEFAULT_WORDS`` also counts.
@@ -63,15 +62,23 @@ def _phrase_pattern(phrase: str) -> str:
     return r"[\s\-]+".join(parts)
 
 
-@dataclass(frozen=True)
-class AccountWords:
-    """What names account work at this desk: built-in lists plus the team's additions."""
+class AccountWords(Value):
+    """What names account work at this desk: built-in lists plus the team's additions.
 
-    categories: tuple[str, ...] = DEFAULT_CATEGORIES
-    words: tuple[str, ...] = DEFAULT_WORDS
+    A ``Value`` (compared and hashed by its lists, immutable) rather than a frozen
+    dataclass, so ``deskcli new`` does not load ``dataclasses`` (``domain/values.py``)."""
+
+    _fields = ("categories", "words")
+
+    categories: tuple[str, ...]
+    words: tuple[str, ...]
+
+    def __init__(self, categories: tuple[str, ...] = DEFAULT_CATEGORIES,
+                 words: tuple[str, ...] = DEFAULT_WORDS) -> None:
+        self._set(categories=categories, words=words)
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, object]) -> AccountWords:
+    def from_mapping(cls, raw: Mapping[str, object]) -> "AccountWords":
         """The ``[account_work]`` table of config.toml: ``categories`` and ``words``, each a
         list of plain phrases ADDED to the built-in ones (a team cannot remove them)."""
         unknown = sorted(set(raw) - {"categories", "words"})
@@ -125,8 +132,7 @@ class AccountWords:
 DEFAULT = AccountWords()
 
 
-@dataclass(frozen=True)
-class AccountWork:
+class AccountWork(NamedTuple):
     """Why a ticket's work counts as account work: where it was named, and the words."""
 
     source: str

@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from deskcli.domain.patterns import lazy
+
 from .errors import InvalidInput
 
 #: Every unit and the words that name it. A month is 30 days and a year 365: an age like
@@ -38,9 +40,9 @@ _WORDS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 UNITS_HELP = ("s (seconds), m (minutes), h (hours), d (days), w (weeks), "
               "mo (months of 30 days), y (years of 365 days)")
 
-_PART = re.compile(r"(\d{1,9}(?:\.\d{1,6})?)\s*([a-z]+)\s*", re.IGNORECASE)
-_CLOCK = re.compile(r"(\d{1,6}):([0-5]\d)")
-_BARE = re.compile(r"\d{1,9}(?:\.\d{1,6})?")
+_PART = lazy(r"(\d{1,9}(?:\.\d{1,6})?)\s*([a-z]+)\s*", re.IGNORECASE)
+_CLOCK = lazy(r"(\d{1,6}):([0-5]\d)")
+_BARE = lazy(r"\d{1,9}(?:\.\d{1,6})?")
 
 
 def parse_duration(text: str, *, what: str = "", bare_unit: str | None = "m",

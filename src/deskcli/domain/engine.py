@@ -4,12 +4,9 @@
 the TUI, ``deskcli show`` and the server all compute the same progress.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain import validation
 from deskcli.domain.checklist import Checklist, Condition, FieldKind, FieldSpec, StepSpec
@@ -33,8 +30,7 @@ class StepState(StrEnum):
         ]
 
 
-@dataclass(frozen=True)
-class StepProgress:
+class StepProgress(NamedTuple):
     step: StepSpec
     state: StepState
     reason: str = ""
@@ -45,8 +41,7 @@ class StepProgress:
     undecided: bool = False
 
 
-@dataclass(frozen=True)
-class Progress:
+class Progress(NamedTuple):
     checklist: Checklist
     items: tuple[StepProgress, ...]
 

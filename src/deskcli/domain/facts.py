@@ -4,11 +4,9 @@ Kept separate from the stored row so the engine stays a pure function of plain v
 that tests can build in one line.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from deskcli.domain.account_work import AccountWork
 from deskcli.domain.enums import Channel, Priority, Status, TicketType, Verification
@@ -17,19 +15,25 @@ from deskcli.domain.enums import Channel, Priority, Status, TicketType, Verifica
 #: lowercase identifiers, so it can never collide with what a step collects.
 SKIPPED_KEY = "$skipped"
 
+#: The empty default of ``steps`` and ``skipped``: read-only, so one can be shared.
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
-@dataclass(frozen=True)
-class TicketFacts:
+
+class TicketFacts(NamedTuple):
+    """What the checklist engine and the gates read of one ticket (a ``NamedTuple``:
+    ``deskcli new`` builds the engine's types without loading ``dataclasses``,
+    ``domain/values.py``)."""
+
     priority: Priority = Priority.P3
     type: TicketType = TicketType.INCIDENT
     channel: Channel = Channel.PHONE
     status: Status = Status.NEW
     verification: Verification | None = None
     #: Values of completed steps, by step key (the latest completion wins).
-    steps: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    steps: Mapping[str, Mapping[str, Any]] = _NONE
     minutes_logged: int = 0
     #: Steps the technician skipped, with the reason they gave (a later completion wins).
-    skipped: Mapping[str, str] = field(default_factory=dict)
+    skipped: Mapping[str, str] = _NONE
     #: What marks the ticket's recorded work as account or credential work, if anything
     #: (its category, the fix's runbook, the resolution...); see ``account_work``.
     account_work: AccountWork | None = None

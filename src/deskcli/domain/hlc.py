@@ -6,22 +6,19 @@ node): it never goes backwards on one node, and after receiving a remote stamp a
 next stamp is later than it. The encoded form sorts as text in stamp order.
 """
 
-from __future__ import annotations
+from typing import Any, NamedTuple
 
-import re
-from dataclasses import dataclass
-from typing import Any
+from deskcli.domain.patterns import lazy
 
 #: How far ahead of this machine's clock a stamp from elsewhere may be before it is
 #: treated as forged or broken: it is refused at the server and never moves a clock
 #: further than this.
 MAX_AHEAD_MS = 60 * 60 * 1000
 
-_STAMP = re.compile(r"([0-9]{15})-([0-9]{6})-([A-Za-z0-9_.-]{1,64})")
+_STAMP = lazy(r"([0-9]{15})-([0-9]{6})-([A-Za-z0-9_.-]{1,64})")
 
 
-@dataclass(frozen=True, order=True)
-class Hlc:
+class Hlc(NamedTuple):
     wall_ms: int
     counter: int
     node: str
@@ -30,7 +27,7 @@ class Hlc:
         return f"{self.wall_ms:015d}-{self.counter:06d}-{self.node}"
 
     @classmethod
-    def decode(cls, text: str) -> Hlc:
+    def decode(cls, text: str) -> "Hlc":
         wall, counter, node = text.split("-", 2)
         return cls(int(wall), int(counter), node)
 

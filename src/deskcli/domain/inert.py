@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 
+from deskcli.domain.patterns import lazy
+
 #: Everything a terminal or a reader's eye could take as something other than text.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = lazy("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
                      "\ud800-\udfff]")
 #: The same, but tab and newline are kept: the layout of a note or the caller's words.
-_UNSAFE_MULTILINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
+_UNSAFE_MULTILINE = lazy("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e"
                                "\u2066-\u2069\ud800-\udfff]")
 #: What JSON must escape beyond what ``json.dumps`` already does (C0 and quotes).
-_JSON_EXTRA = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_JSON_EXTRA = lazy("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _stand_in(match: re.Match[str]) -> str:

@@ -1,10 +1,7 @@
 """What a new ticket must carry, checked the same way for flags, JSON records and forms."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain import validation
 from deskcli.domain.enums import Channel, Priority, TicketType, Verification
@@ -18,8 +15,7 @@ NEW_TICKET_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class NewTicket:
+class NewTicket(NamedTuple):
     summary: str
     caller: str | None = None
     email: str | None = None
@@ -40,7 +36,7 @@ class NewTicket:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any],
-                     memo: dict[tuple[Any, ...], Any] | None = None) -> NewTicket:
+                     memo: dict[tuple[Any, ...], Any] | None = None) -> "NewTicket":
         """Validate one record; the first problem found is raised with its field named.
 
         ``memo`` (one empty dict per batch, e.g. ``new --from``) remembers each field's

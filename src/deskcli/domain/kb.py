@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 from deskcli.domain.validation import check_one_line
+from deskcli.domain.values import Value
 
 TITLE_MAX = 200
 BODY_MAX = 200_000
@@ -35,10 +36,10 @@ _CODE_PATTERNS = (
     r"\bAADSTS\d{5,6}\b",
     r"\b[45]\.\d\.\d{1,3}\b",
 )
-_CODE_RE = re.compile("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
-_EVENT_RE = re.compile(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
-_TOKEN_RE = re.compile(r'"([^"]*)"?|(\S+)')
-_QUOTED_RE = re.compile(r'("[^"]*"?)')
+_CODE_RE = lazy("|".join(f"(?:{p})" for p in _CODE_PATTERNS), re.IGNORECASE)
+_EVENT_RE = lazy(r"event\s+id\s*:?\s*(\d{1,5})", re.IGNORECASE)
+_TOKEN_RE = lazy(r'"([^"]*)"?|(\S+)')
+_QUOTED_RE = lazy(r'("[^"]*"?)')
 
 
 def short_handle(article_id: str) -> str:
@@ -119,24 +120,41 @@ def check_body(body: str | None) -> str:
     return text + "\n" if text else ""
 
 
-@dataclass(frozen=True)
-class ArticleDraft:
-    """An article as typed or imported, before it has an id in the store."""
+class ArticleDraft(Value):
+    """An article as typed or imported, before it has an id in the store.
+
+    A ``Value`` (compared by its fields, immutable; ``replace`` gives a changed copy)
+    rather than a frozen dataclass, so ``deskcli show`` and ``kb search`` do not load
+    ``dataclasses`` (``domain/values.py``)."""
+
+    _fields = ("title", "body", "tags", "error_codes", "products", "client", "id")
 
     title: str
-    body: str = ""
-    tags: list[str] = field(default_factory=list)
-    error_codes: list[str] = field(default_factory=list)
-    products: list[str] = field(default_factory=list)
-    client: str | None = None
-    id: str | None = None
+    body: str
+    tags: list[str]
+    error_codes: list[str]
+    products: list[str]
+    client: str | None
+    id: str | None
+
+    def __init__(self, title: str, body: str = "", tags: list[str] | None = None,
+                 error_codes: list[str] | None = None, products: list[str] | None = None,
+                 client: str | None = None, id: str | None = None) -> None:
+        self._set(title=title, body=body, tags=[] if tags is None else tags,
+                  error_codes=[] if error_codes is None else error_codes,
+                  products=[] if products is None else products, client=client, id=id)
+
+    def replace(self, **changes: Any) -> ArticleDraft:
+        """A copy with ``changes`` (what ``dataclasses.replace`` gave)."""
+        return ArticleDraft(**{**dict(zip(self._fields, self._values(), strict=True)),
+                               **changes})
 
     def checked(self) -> ArticleDraft:
-        return replace(self, title=check_title(self.title), body=check_body(self.body),
-                       tags=normalise_tags(self.tags).split(",") if self.tags else [],
-                       error_codes=split_list(self.error_codes, field="errors"),
-                       products=split_list(self.products, field="products"),
-                       client=(self.client or "").strip() or None)
+        return self.replace(title=check_title(self.title), body=check_body(self.body),
+                            tags=normalise_tags(self.tags).split(",") if self.tags else [],
+                            error_codes=split_list(self.error_codes, field="errors"),
+                            products=split_list(self.products, field="products"),
+                            client=(self.client or "").strip() or None)
 
 
 def changed_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:

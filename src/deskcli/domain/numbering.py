@@ -9,13 +9,12 @@ ticket get a provisional label (``L-<client>-<n>``); the server gives it a real 
 on the next sync, and the timeline records the renumbering.
 """
 
-from __future__ import annotations
-
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 
 FIRST_NUMBER = 1001
 LOCAL_BLOCK_SIZE = 1000
@@ -26,8 +25,7 @@ class Authority(StrEnum):
     SERVER = "server"
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(NamedTuple):
     """Numbers ``start`` up to but excluding ``end``; ``next`` is the next one unused."""
 
     start: int
@@ -70,8 +68,7 @@ def provisional_label(client_tag: str, seq: int) -> str:
     return f"L-{client_tag}-{seq}"
 
 
-@dataclass(frozen=True)
-class TicketRef:
+class TicketRef(NamedTuple):
     """What a technician typed to name a ticket: a number, a provisional label or an id."""
 
     number: int | None = None
@@ -84,9 +81,9 @@ class TicketRef:
         return self.provisional or self.ticket_id or "?"
 
 
-_NUMBER = re.compile(r"#?(\d{1,12})")
-_PROVISIONAL = re.compile(r"L-[0-9a-f]{4,12}-\d+", re.IGNORECASE)
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_NUMBER = lazy(r"#?(\d{1,12})")
+_PROVISIONAL = lazy(r"L-[0-9a-f]{4,12}-\d+", re.IGNORECASE)
+_UUID = lazy(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 def parse_ref(text: str) -> TicketRef:

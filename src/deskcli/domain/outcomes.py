@@ -8,15 +8,12 @@ configured channel could have carried, and word the timeline entry; the console 
 with the same words.
 """
 
-from __future__ import annotations
-
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from deskcli.domain.errors import Refused
 
 
-@dataclass(frozen=True)
-class DeskChannels:
+class DeskChannels(NamedTuple):
     """The delivery channels configured in ``[notify]`` (names only, no secrets)."""
 
     #: The SMTP channel that writes to callers, if any.
@@ -50,8 +47,7 @@ def survey_note(channels: DeskChannels, caller_email: str | None) -> str | None:
             f"choose {SURVEY_BY_HAND}, or record {SURVEY_NOT_SENT}.")
 
 
-@dataclass(frozen=True)
-class SurveyOutcome:
+class SurveyOutcome(NamedTuple):
     #: The timeline event: ``survey_sent`` (counts as a survey sent in the metrics),
     #: ``survey_queued`` (the outbound queue sends it and records ``survey_sent`` then) or
     #: ``survey_not_sent``.

@@ -8,20 +8,17 @@ per ticket. Pausing the resolution clock while waiting on the caller is a policy
 because contracts differ on it.
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from deskcli.domain.enums import Priority, Status
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.values import Value
 
 
-@dataclass(frozen=True)
-class SlaTarget:
+class SlaTarget(NamedTuple):
     response: timedelta
     resolve: timedelta
 
@@ -51,18 +48,30 @@ DEFAULT_TIERS: dict[str, dict[Priority, SlaTarget]] = {
 }
 
 
-@dataclass(frozen=True)
-class SlaPolicy:
-    """Targets per priority, per-tier overrides, and the two policy switches."""
+class SlaPolicy(Value):
+    """Targets per priority, per-tier overrides, and the two policy switches.
 
-    targets: Mapping[Priority, SlaTarget] = field(default_factory=lambda: dict(DEFAULT_TARGETS))
-    tiers: Mapping[str, Mapping[Priority, SlaTarget]] = field(
-        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_TIERS.items()}
-    )
+    A ``Value`` (compared by its fields, immutable), as the frozen dataclass it was: every
+    command builds one, and ``dataclasses`` costs a short command more than its own work
+    (issue 20, ``domain/values.py``)."""
+
+    _fields = ("targets", "tiers", "pause_on_pending_caller", "at_risk_fraction")
+
+    targets: Mapping[Priority, SlaTarget]
+    tiers: Mapping[str, Mapping[Priority, SlaTarget]]
     #: Stop the resolution clock while the ticket waits on the caller.
-    pause_on_pending_caller: bool = True
+    pause_on_pending_caller: bool
     #: A clock is "at risk" once less than this share of its target is left.
-    at_risk_fraction: float = 0.25
+    at_risk_fraction: float
+
+    def __init__(self, targets: Mapping[Priority, SlaTarget] | None = None,
+                 tiers: Mapping[str, Mapping[Priority, SlaTarget]] | None = None,
+                 pause_on_pending_caller: bool = True, at_risk_fraction: float = 0.25) -> None:
+        self._set(targets=dict(DEFAULT_TARGETS) if targets is None else targets,
+                  tiers=({k: dict(v) for k, v in DEFAULT_TIERS.items()} if tiers is None
+                         else tiers),
+                  pause_on_pending_caller=pause_on_pending_caller,
+                  at_risk_fraction=at_risk_fraction)
 
     def target(self, priority: Priority, tier: str | None = None) -> SlaTarget:
         if tier:
@@ -80,7 +89,7 @@ class SlaPolicy:
         return self.pause_on_pending_caller and status is Status.PENDING_CALLER
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> SlaPolicy:
+    def from_mapping(cls, data: Mapping[str, Any]) -> "SlaPolicy":
         """Build a policy from the ``[sla]`` table of the config file.
 
         ``[sla.targets.P1] response = "15m"  resolve = "4h"`` and
@@ -122,8 +131,7 @@ class SlaPolicy:
         return cls(targets, tiers, pause, float(fraction))
 
 
-@dataclass(frozen=True)
-class SlaClock:
+class SlaClock(NamedTuple):
     """The due times implied by a policy; what the store keeps for sorting."""
 
     response_due: datetime
@@ -310,8 +318,7 @@ class ClockState(StrEnum):
     MISSED = "missed"
 
 
-@dataclass(frozen=True)
-class ClockReading:
+class ClockReading(NamedTuple):
     """One SLA clock as every front end states it (the ticket header, ``deskcli show``).
 
     A resolved or closed ticket's clocks have stopped: they read met or missed, never time

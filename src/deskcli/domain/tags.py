@@ -15,17 +15,15 @@ records are append-only and never conflict, so every replica computes the same s
 order of arrival.
 """
 
-from __future__ import annotations
-
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from deskcli.domain.errors import InvalidInput
+from deskcli.domain.patterns import lazy
 
 TAG_MAX = 40
 #: One lower-case word: letters a-z, digits and hyphens, starting with a letter or digit.
-TAG_PATTERN = re.compile(rf"[a-z0-9][a-z0-9-]{{0,{TAG_MAX - 1}}}")
+TAG_PATTERN = lazy(rf"[a-z0-9][a-z0-9-]{{0,{TAG_MAX - 1}}}")
 ACCEPTED = (f"a tag is one lower-case word of at most {TAG_MAX} characters: letters a-z, "
             "digits and hyphens, starting with a letter or digit (e.g. outage, erp-down)")
 #: At most this many tags on one ticket: a tag is a label to filter by, not a note.
@@ -66,8 +64,7 @@ def parse_tags(values: Iterable[object]) -> list[str]:
     return out
 
 
-@dataclass(frozen=True)
-class TagChange:
+class TagChange(NamedTuple):
     """What a change of one ticket's tags does, worked out before anything is written."""
 
     #: Tags to add (not on the ticket yet), in the order asked.

@@ -4,24 +4,22 @@ Messages say what was wrong and what is accepted, because a technician on a call
 no time to guess. The same functions run for CLI flags, JSON imports and TUI forms.
 """
 
-from __future__ import annotations
-
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from deskcli.domain.durations import parse_duration
 from deskcli.domain.errors import InvalidInput, Refused
+from deskcli.domain.patterns import lazy
 
 SUMMARY_MAX = 200
 TEXT_MAX = 20_000
 MAX_TIME_ENTRY = timedelta(hours=24)
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
-_PHONE = re.compile(r"\+?[0-9 ().-]{5,30}")
+_EMAIL = lazy(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE = lazy(r"\+?[0-9 ().-]{5,30}")
 
 
 # --- the one-line rule ----------------------------------------------------------------
@@ -196,14 +194,14 @@ def time_entry(text: str) -> int:
 # --- the resolution-note rule -------------------------------------------------------
 
 _ANCHORS = [
-    re.compile(r"\bKB[\s#-]?\d+\b", re.IGNORECASE),  # a knowledge-base article
-    re.compile(r"\b0x[0-9a-f]{4,}\b", re.IGNORECASE),  # an error code
-    re.compile(r"\bevent\s*id\s*\d+\b", re.IGNORECASE),  # a Windows event
-    re.compile(r"[\\/][\w.$-]+"),  # a path or registry key
-    re.compile(r"`[^`]+`|\b[\w-]+\.(exe|msi|ps1|bat|cmd|dll|ini|xml|json|plist)\b", re.I),
-    re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z0-9]+[A-Z0-9][\w-]*"),  # CamelCase / PRN-SRV01
-    re.compile(r"\b[A-Z]{2,}[\w-]*\b"),  # an acronym or host name: GPO, MFA, DC01
-    re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b"),  # a product name mid-sentence
+    lazy(r"\bKB[\s#-]?\d+\b", re.IGNORECASE),  # a knowledge-base article
+    lazy(r"\b0x[0-9a-f]{4,}\b", re.IGNORECASE),  # an error code
+    lazy(r"\bevent\s*id\s*\d+\b", re.IGNORECASE),  # a Windows event
+    lazy(r"[\\/][\w.$-]+"),  # a path or registry key
+    lazy(r"`[^`]+`|\b[\w-]+\.(exe|msi|ps1|bat|cmd|dll|ini|xml|json|plist)\b", re.I),
+    lazy(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-zA-Z0-9]+[A-Z0-9][\w-]*"),  # CamelCase / PRN-SRV01
+    lazy(r"\b[A-Z]{2,}[\w-]*\b"),  # an acronym or host name: GPO, MFA, DC01
+    lazy(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]{2,}\b"),  # a product name mid-sentence
 ]
 MIN_RESOLUTION_WORDS = 6
 
@@ -248,8 +246,7 @@ def check_resolution(text: str | None, *, field: str = "resolution") -> str:
 # --- escalation handoff ---------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EscalationNotes:
+class EscalationNotes(NamedTuple):
     """What Tier 2 needs so the ticket does not bounce back as a bare 'please assist'."""
 
     queue: str
@@ -261,7 +258,7 @@ class EscalationNotes:
 
     @classmethod
     def build(cls, *, queue: str | None, repro: str | None, error: str | None,
-              tried: str | None, impact: str | None, asset: str | None = None) -> EscalationNotes:
+              tried: str | None, impact: str | None, asset: str | None = None) -> "EscalationNotes":
         values = {"queue": queue, "repro": repro, "error": error, "tried": tried,
                   "impact": impact}
         missing = [name for name, value in values.items() if not (value or "").strip()]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -91,7 +90,7 @@ class ServiceWorker(threading.Thread):
         self.server_url = server_url
         self.database_url = database_url
         self.token = token
-        self.paths = replace(paths, data_dir=paths.data_dir / folder)
+        self.paths = paths._replace(data_dir=paths.data_dir / folder)
         self.owner = owner
         self.log = log
         self.stopping = threading.Event()

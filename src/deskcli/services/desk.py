@@ -33,8 +33,10 @@ class LazyChecklists(Mapping[str, "Checklist"]):
     """The built-in and team checklists, read and checked the first time one is asked
     for. A broken team file is reported then, by the command that needs checklists."""
 
-    def __init__(self, config_dir: Path | None) -> None:
+    def __init__(self, config_dir: Path | None, cache_dir: Path | None = None) -> None:
         self._config_dir = config_dir
+        #: Where the decoded built-in checklists are kept (``checklists.builtin``).
+        self._cache_dir = cache_dir
         self._loaded: dict[str, Checklist] | None = None
         #: The built-in keys, once it is known the team added no files (see
         #: ``__contains__``): asked once per record of ``new --from``, it must not list
@@ -45,7 +47,7 @@ class LazyChecklists(Mapping[str, "Checklist"]):
         if self._loaded is None:
             from deskcli import checklists as checklist_files
 
-            self._loaded = checklist_files.load_all(self._config_dir)
+            self._loaded = checklist_files.load_all(self._config_dir, self._cache_dir)
         return self._loaded
 
     def __getitem__(self, key: str) -> Checklist:
@@ -180,8 +182,8 @@ def open_desk(paths: Paths | None = None, *, now: Callable[[], datetime] | None 
 
         planner = OutboundPlanner(store, config.notify, templates, actor=actor,
                                   new_id=ids, checkpoint=config.checkpoint)
-    desk = Desk(paths, config, LazyChecklists(paths.config_dir), store, clock, ids=ids,
-                actor=actor, outbound=planner)
+    desk = Desk(paths, config, LazyChecklists(paths.config_dir, paths.data_dir), store,
+                clock, ids=ids, actor=actor, outbound=planner)
     if rules and (paths.config_dir / "rules.toml").is_file() \
             and store.meta("server_url") is None:
         # Parsed only when the file exists, and the rules code imported only then, so a

@@ -8,18 +8,18 @@ migration 4 installed, so there is no code path here that could forget to re-ind
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from deskcli.domain import kb
 from deskcli.domain.errors import InvalidInput, NotFound, Refused
 from deskcli.domain.kb import ArticleDraft
 from deskcli.domain.numbering import display_ref
+from deskcli.domain.patterns import lazy
 from deskcli.domain.timefmt import to_iso
+from deskcli.domain.values import Value
 from deskcli.storage.store import Row, Store
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from deskcli.services.tickets import TicketService
 
 HIT_START, HIT_END = "\x02", "\x03"
-_HEADING = re.compile(r"(^|\s)#+ ")
+_HEADING = lazy(r"(^|\s)#+ ")
 
 
 def one_line(snippet: str) -> str:
@@ -36,8 +36,7 @@ def one_line(snippet: str) -> str:
     return _HEADING.sub(r"\1", snippet.replace("\n", " "))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One search result: an article (``ref`` is its handle) or a ticket (its number)."""
 
     kind: str
@@ -59,8 +58,7 @@ class Hit:
                 "at": self.at, "client": self.client or ""}
 
 
-@dataclass(frozen=True)
-class ArticleDetail:
+class ArticleDetail(NamedTuple):
     article: Row
     versions: list[Row]
     links: list[Row]
@@ -73,9 +71,12 @@ class ArticleDetail:
         return to_draft(self.article)
 
 
-@dataclass(frozen=True)
-class Repeat:
-    """A ticket's error seen on resolved tickets before: how often, and the latest fix."""
+class Repeat(Value):
+    """A ticket's error seen on resolved tickets before: how often, and the latest fix.
+
+    A ``Value`` rather than a ``NamedTuple``, whose ``count`` would be tuple's method."""
+
+    _fields = ("count", "codes", "latest_ref", "latest_title", "latest_fix")
 
     count: int
     codes: list[str]
@@ -83,8 +84,12 @@ class Repeat:
     latest_title: str
     latest_fix: str | None
 
+    def __init__(self, count: int, codes: list[str], latest_ref: str, latest_title: str,
+                 latest_fix: str | None) -> None:
+        self._set(count=count, codes=codes, latest_ref=latest_ref, latest_title=latest_title,
+                  latest_fix=latest_fix)
 
-@dataclass
+
 class RepeatMemo:
     """What ``seen_before`` found per search expression, kept until the store changes.
 
@@ -94,28 +99,26 @@ class RepeatMemo:
     the next ticket with that code, or the same one opened again, does not rank them
     again. Any write to the store (``KnowledgeBase.changes_seen``) empties it."""
 
-    seen: tuple[int, int] | None = None
-    found: dict[str, tuple[int, list[Row]]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.seen: tuple[int, int] | None = None
+        self.found: dict[str, tuple[int, list[Row]]] = {}
 
 
-@dataclass(frozen=True)
-class ImportResult:
+class ImportResult(NamedTuple):
     path: Path
     handle: str
     created: bool
     changed: bool
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     """A file ``kb import`` left alone, and why."""
 
     path: Path
     reason: str
 
 
-@dataclass(frozen=True)
-class ImportReport:
+class ImportReport(NamedTuple):
     imported: list[ImportResult]
     skipped: list[Skipped]
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from deskcli.domain import engine, validation
 from deskcli.domain.account_work import DEFAULT as DEFAULT_ACCOUNT_WORDS
@@ -87,9 +86,10 @@ EDITABLE = ("priority", "type", "status", "assignee", "category", "asset", "chan
             "queue", "summary", "impact", "urgency", "client", "error_text", "flagged")
 
 
-@dataclass(frozen=True)
-class TicketDetail:
-    """A ticket with everything a screen or ``deskcli show`` displays about it."""
+class TicketDetail(NamedTuple):
+    """A ticket with everything a screen or ``deskcli show`` displays about it (a
+    ``NamedTuple``: ``deskcli new`` and ``note`` load this module and need no
+    ``dataclasses``, ``domain/values.py``)."""
 
     ticket: TicketRow
     progress: engine.Progress
@@ -97,19 +97,19 @@ class TicketDetail:
     time_entries: list[Row]
     attachments: list[Row]
     #: What each completed step recorded, by step key (the latest completion wins).
-    step_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    step_values: Mapping[str, Mapping[str, Any]]
     #: Warnings to show beside steps before they are completed (``step_notes``).
-    notes: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str]
+    #: Tickets linked under it, oldest first.
+    children: list[Row]
+    #: Duplicates merged into it, oldest first; their timeline, time and attachments are
+    #: in the lists above, each row's ``from_ref`` naming the duplicate.
+    merged: list[Row]
     #: The timeline holds the latest events only and earlier ones exist (``detail`` with
     #: ``timeline_limit``; the console reads them on demand).
     timeline_more: bool = False
     #: The ticket it is linked under (``link``), if any: id, number, summary, status...
     parent: TicketRow | None = None
-    #: Tickets linked under it, oldest first.
-    children: list[Row] = field(default_factory=list)
-    #: Duplicates merged into it, oldest first; their timeline, time and attachments are
-    #: in the lists above, each row's ``from_ref`` naming the duplicate.
-    merged: list[Row] = field(default_factory=list)
     #: The ticket this one was merged into (``merge``), if it was.
     merged_target: TicketRow | None = None
 
@@ -308,7 +308,7 @@ class TicketService:
         ``ticket`` carries the values being written (a new resolution) and ``recording``
         the texts of a step being completed, so the check sees the work as it will stand.
         """
-        facts = replace(facts, account_work=self._account_work(ticket, facts.steps, recording))
+        facts = facts._replace(account_work=self._account_work(ticket, facts.steps, recording))
         if reason := identity_for_account_work(facts):
             raise Refused(f"cannot {doing}: {reason}", field="verification")
 

@@ -27,7 +27,6 @@ transaction as the indexes.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
@@ -142,6 +141,8 @@ def indexes_deferred(store: Store, tables: Sequence[str], *,
 
 @contextmanager
 def _deferred(store: Store, tables: Sequence[str], text: bool) -> Iterator[list[str]]:
+    import json  # a bulk load's bookkeeping: not loaded by every open of the store
+
     with store.transaction():
         dropped = deferrable(store, tables)
         waiting = _pending(store.meta(DEFERRED_KEY)) + dropped
@@ -162,6 +163,8 @@ def _deferred(store: Store, tables: Sequence[str], text: bool) -> Iterator[list[
 def _hold_text(db: sqlite3.Connection, store: Store) -> None:
     """Drop the full-text insert triggers, recording them and the last ticket's rowid
     (an earlier record still owed keeps its rowid: its tickets come first)."""
+    import json  # a bulk load's bookkeeping: not loaded by every open of the store
+
     owed = json.loads(store.meta(TEXT_KEY) or "null")
     held = [(str(n), str(q)) for n, q in owed["triggers"]] if owed else []
     held += hold_text_triggers(db)
@@ -229,6 +232,8 @@ def first_value(row: object) -> Any:
 def _finish(connection: sqlite3.Connection, indexes: str | None, text: str | None) -> None:
     """What a load owes, inside the caller's transaction: the tickets' full-text entries
     and their triggers, then the plain indexes."""
+    import json  # a bulk load's bookkeeping: not loaded by every open of the store
+
     if text:
         _fill_text(connection, json.loads(text))
     _rebuild(connection, _pending(indexes))
@@ -282,6 +287,8 @@ def _restore(connection: sqlite3.Connection) -> bool:
 
 
 def _pending(value: str | None) -> list[tuple[str, str]]:
+    import json  # a bulk load's bookkeeping: not loaded by every open of the store
+
     return [(str(name), str(sql)) for name, sql in json.loads(value or "[]")]
 
 

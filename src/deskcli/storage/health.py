@@ -19,7 +19,6 @@ guards it from three directions:
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sqlite3
 from pathlib import Path
@@ -94,16 +93,24 @@ def read_marker(path: Path) -> dict[str, object] | None:
     """The damage recorded for the store at ``path``, or None (also for a stale marker)."""
     marker = marker_path(path)
     try:
-        found = json.loads(marker.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        text = marker.read_text(encoding="utf-8")
+    except FileNotFoundError:  # the usual case: every open asks, so no JSON loaded for it
         return None
     except (OSError, ValueError):
+        return {"problem": "the damage marker cannot be read", "inode": None}
+    import json
+
+    try:
+        found = json.loads(text)
+    except ValueError:
         return {"problem": "the damage marker cannot be read", "inode": None}
     return found if isinstance(found, dict) else {"problem": str(found), "inode": None}
 
 
 def write_marker(path: Path, problem: str) -> None:
     """Remember the damage even after the log is checkpointed away (best effort)."""
+    import json
+
     from deskcli.paths import private_file
 
     try:

@@ -11,8 +11,6 @@ a million rows). ``QUEUE_AT`` gives each field's position; ``QueueRow._make(row)
 attribute access where a handful of rows are read.
 """
 
-from __future__ import annotations
-
 from typing import Any, NamedTuple, NotRequired, TypedDict
 
 Row = dict[str, Any]

@@ -7,7 +7,7 @@ forget to record an op. The store applies no business rules: it is told what to 
 
 Reads and the writes that record no op live in rooms, one module per concern, each a class
 that runs its SQL on the one shared connection (``store.db``) and calls
-``store.require_tx()`` before writing. The store builds them once and exposes them:
+``store.require_tx()`` before writing. The store builds each on first use and exposes them:
 ``store.tickets``, ``store.contacts``, ``store.queue``, ``store.timeline``,
 ``store.attachments``, ``store.kb``, ``store.metrics`` and ``store.sync``.
 """
@@ -17,25 +17,28 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from deskcli.domain import hlc as hlc_mod
 
 from . import health
-from .attachments import Attachments
 from .bulk_load import restore_deferred
-from .contacts import Contacts
-from .encoding import encode_json
 from .health import StoreDamaged, StoreError
-from .kb import KnowledgeBase
-from .metrics import Metrics
 from .migrations import LATEST, MIGRATIONS
-from .queue import OPEN_STATUSES, Queue
+from .queue import OPEN_STATUSES
 from .rows import Row
-from .sync_state import SyncState
-from .tickets import Tickets
-from .timeline import Timeline
+
+if TYPE_CHECKING:  # the rooms load on first use (``Store.tickets`` and the rest)
+    from .attachments import Attachments
+    from .contacts import Contacts
+    from .kb import KnowledgeBase
+    from .metrics import Metrics
+    from .queue import Queue
+    from .sync_state import SyncState
+    from .tickets import Tickets
+    from .timeline import Timeline
 
 __all__ = ["OPEN_STATUSES", "Row", "SchemaTooNew", "Store", "StoreDamaged", "StoreError"]
 
@@ -112,15 +115,59 @@ class Store:
         self.damage: str | None = None
         self._counted = False  # whether ``_open_paths`` counts this connection
         self.client_id = self.meta("client_id") or ""
-        # The rooms: each runs its own SQL on this store's one connection.
-        self.tickets = Tickets(self)
-        self.contacts = Contacts(self)
-        self.queue = Queue(self)
-        self.timeline = Timeline(self)
-        self.attachments = Attachments(self)
-        self.kb = KnowledgeBase(self)
-        self.metrics = Metrics(self)
-        self.sync = SyncState(self)
+
+    # --- the rooms: each runs its own SQL on this store's one connection ------------
+    # Built, and their modules imported, on first use: a short command touches two or
+    # three of the eight (``deskcli queue`` only the queue), and importing them all cost
+    # every command a millisecond or two (issue 20).
+
+    @cached_property
+    def tickets(self) -> Tickets:
+        from .tickets import Tickets
+
+        return Tickets(self)
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        from .contacts import Contacts
+
+        return Contacts(self)
+
+    @cached_property
+    def queue(self) -> Queue:
+        from .queue import Queue
+
+        return Queue(self)
+
+    @cached_property
+    def timeline(self) -> Timeline:
+        from .timeline import Timeline
+
+        return Timeline(self)
+
+    @cached_property
+    def attachments(self) -> Attachments:
+        from .attachments import Attachments
+
+        return Attachments(self)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        from .kb import KnowledgeBase
+
+        return KnowledgeBase(self)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        from .metrics import Metrics
+
+        return Metrics(self)
+
+    @cached_property
+    def sync(self) -> SyncState:
+        from .sync_state import SyncState
+
+        return SyncState(self)
 
     # --- lifecycle ----------------------------------------------------------------
 
@@ -365,6 +412,8 @@ class Store:
         ``base_seq`` is the last server change this store had seen; the server uses it to
         tell a concurrent edit from one made with the other's change in view.
         """
+        from .encoding import encode_json  # JSON loads with the first write, not a read
+
         stamp = self._next_hlc()
         self.ops_queued += 1
         cursor = self.meta("sync_cursor")

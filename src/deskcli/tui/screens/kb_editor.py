@@ -8,7 +8,7 @@ links it to the ticket; the answer is the article's id, for the step's form.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
@@ -115,8 +115,8 @@ class KbEditorScreen(ModalScreen[KbSaved | None]):
         self.loaded = True
 
     def draft(self) -> ArticleDraft:
-        return replace(
-            self.base, title=self.query_one("#kb-title", Input).value,
+        return self.base.replace(
+            title=self.query_one("#kb-title", Input).value,
             tags=split_list(self.query_one("#kb-tags", Input).value),
             error_codes=split_list(self.query_one("#kb-errors", Input).value),
             products=split_list(self.query_one("#kb-products", Input).value),
