@@ -312,3 +312,45 @@ def test_a_listener_reads_what_the_batch_holds_unless_it_is_quiet(tmp_path: Path
         assert held == [True] * len(refs)
     finally:
         desk.close()
+
+
+@pytest.mark.parametrize("one_shot", [False, True])
+def test_only_a_one_shot_command_pauses_the_collector_for_a_large_bulk(
+        tmp_path: Path, one_shot: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk action on ``INDEX_TOGETHER`` tickets or more runs with the larger page
+    cache; the cyclic collector is paused only where the process ends with the command
+    (``deskcli bulk``, ``one_shot=True``). The console's ``BulkService`` leaves it
+    running: its sync worker and widgets keep making cyclic garbage while a batch runs."""
+    import gc
+
+    from deskcli.services.tickets import INDEX_TOGETHER
+
+    desk = _desk(tmp_path, None, None)
+    try:
+        made = desk.tickets.create_many([NewTicket.from_mapping(
+            {"summary": f"Printer jam {k}", "caller": "Ana"})
+            for k in range(INDEX_TOGETHER)])
+        seen: list[bool] = []
+        find = desk.tickets.find
+
+        def watching(ref: Any) -> Any:
+            seen.append(gc.isenabled())
+            return find(ref)
+
+        monkeypatch.setattr(desk.tickets, "find", watching)
+        result = BulkService(desk.tickets, one_shot=one_shot).apply(
+            [ref for _, ref in made], BulkAction.set({"priority": "P2"}))
+        assert result.applied and len(result.changed) == INDEX_TOGETHER
+        assert len(seen) >= INDEX_TOGETHER and set(seen) == {not one_shot}
+        assert gc.isenabled()
+    finally:
+        desk.close()
+
+
+def test_the_console_and_the_cli_make_their_bulk_service_as_they_should() -> None:
+    """The console must not pause the collector (above); the CLI command may."""
+    from deskcli.cli import bulk_cmd
+    from deskcli.tui import session
+
+    assert "BulkService(desk.tickets, one_shot=True)" in Path(bulk_cmd.__file__).read_text()
+    assert "BulkService(self.desk.tickets)" in Path(session.__file__).read_text()

@@ -76,7 +76,7 @@ def run(refs: Sequence[str], build: Callable[[], BulkAction], *, dry_run: bool,
     names = expand_refs(refs, stdin_taken=stdin_taken)
     action = build()  # the shared parts are checked before any ticket is read
     with open_cli_desk() as desk:
-        service = BulkService(desk.tickets)
+        service = BulkService(desk.tickets, one_shot=True)
         if dry_run:
             result = service.preview(names, action)
             output.write_text("\n".join(result.lines()))

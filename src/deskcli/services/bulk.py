@@ -70,12 +70,16 @@ class BulkService:
     """Previews and applies ``BulkAction``s through one ``TicketService``.
 
     ``batched=False`` runs every kind on the per-ticket path (what the equality tests
-    compare the batched path with)."""
+    compare the batched path with). ``one_shot``: the process ends with this run (a CLI
+    command), so a large batch may pause the cyclic collector; the console leaves it off,
+    since its sync worker and widgets keep allocating while a batch runs."""
 
-    def __init__(self, tickets: TicketService, *, batched: bool = True) -> None:
+    def __init__(self, tickets: TicketService, *, batched: bool = True,
+                 one_shot: bool = False) -> None:
         self.tickets = tickets
         self.store = tickets.store
         self.batched = batched
+        self.one_shot = one_shot
 
     def preview(self, refs: Sequence[str | TicketRef], action: BulkAction) -> BulkResult:
         """What ``apply`` would do to each ticket, and which it would refuse and why;
@@ -160,9 +164,11 @@ class BulkService:
 
     @contextmanager
     def _roomy(self, count: int) -> Iterator[None]:
-        """``big_batch`` (a larger page cache, the cyclic collector paused) for a run of
-        ``INDEX_TOGETHER`` tickets or more, as bulk creation does."""
-        with big_batch(self.store) if count >= INDEX_TOGETHER else nullcontext():
+        """``big_batch`` (a larger page cache; the cyclic collector paused in a one-shot
+        command only) for a run of ``INDEX_TOGETHER`` tickets or more, as bulk creation
+        does."""
+        roomy = big_batch(self.store, pause_collector=self.one_shot)
+        with roomy if count >= INDEX_TOGETHER else nullcontext():
             yield
 
     def _one_batched(self, given: str, ref: TicketRef, action: BulkAction, seen: set[str],

@@ -40,7 +40,8 @@ def null_columns(rows: Sequence[Sequence[Any]], width: int) -> tuple[bool, ...]:
 
 
 @contextmanager
-def big_batch(store: Store, cache_mib: int = 64) -> Iterator[None]:
+def big_batch(store: Store, cache_mib: int = 64, *,
+              pause_collector: bool = True) -> Iterator[None]:
     """For one large batch of writes (bulk creation): a page cache of ``cache_mib`` on the
     store's connection, so the transaction's pages stay in memory until its commit rather
     than spilling to the write-ahead log part-way (10,000 imported tickets dirty about
@@ -48,13 +49,17 @@ def big_batch(store: Store, cache_mib: int = 64) -> Iterator[None]:
     batch makes a few hundred thousand tuples and dicts, none of them in a cycle, and
     each collection walks them all (about 2% of an import's instructions). Both are put
     back after, however the block ends; memory stays bounded by ``cache_mib`` and by
-    the batch's own flushes."""
+    the batch's own flushes.
+
+    ``pause_collector=False`` keeps the collector running: a long-lived process (the
+    console) whose other threads keep making cyclic garbage meanwhile."""
     db = store.db
     found = db.execute("PRAGMA cache_size").fetchone()
     old_cache = int(first_value(found))
-    collecting = gc.isenabled()
+    collecting = gc.isenabled() and pause_collector
     db.execute(f"PRAGMA cache_size = {-int(cache_mib) * 1024}")
-    gc.disable()
+    if collecting:
+        gc.disable()
     try:
         yield
     finally:
