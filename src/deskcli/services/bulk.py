@@ -171,18 +171,27 @@ class BulkService:
         with roomy if count >= INDEX_TOGETHER else nullcontext():
             yield
 
+    def _find_once(self, given: str, ref: TicketRef, seen: set[str]
+                   ) -> tuple[TicketRow | None, TicketOutcome | None]:
+        """The ticket ``ref`` names, or else the refusal saying it does not exist; neither
+        when the ticket was already named in this run (4521 and #4521: acted on once)."""
+        try:
+            ticket = self.tickets.find(ref)
+        except NotFound as error:
+            return None, TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
+                                       reason=error.message)
+        if ticket["id"] in seen:
+            return None, None
+        seen.add(ticket["id"])
+        return ticket, None
+
     def _one_batched(self, given: str, ref: TicketRef, action: BulkAction, seen: set[str],
                      tags: bool) -> tuple[TicketOutcome | None, dict[str, Any] | None]:
         """``_one`` in a batch: the outcome (a CHANGED one without its description yet)
         and, for a changed ticket, its snapshot before."""
-        try:
-            ticket = self.tickets.find(ref)
-        except NotFound as error:
-            return TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
-                                 reason=error.message), None
-        if ticket["id"] in seen:
-            return None, None  # named twice (4521 and #4521): acted on once
-        seen.add(ticket["id"])
+        ticket, refused = self._find_once(given, ref, seen)
+        if ticket is None:
+            return refused, None
         label = display_ref(ticket["number"], ticket["provisional"])
         before = self._snapshot(ticket, tags)
         mark = self.tickets.ops_queued()
@@ -200,14 +209,9 @@ class BulkService:
              seen: set[str], mark: int) -> tuple[TicketOutcome | None, int]:
         """One ticket's outcome, and the outbox mark after it (``mark`` is the one
         before: a refused ticket's savepoint is rolled back, so the mark stays)."""
-        try:
-            ticket = self.tickets.find(ref)
-        except NotFound as error:
-            return TicketOutcome(given, str(ref), None, OutcomeState.REFUSED,
-                                 reason=error.message), mark
-        if ticket["id"] in seen:
-            return None, mark  # named twice (4521 and #4521): acted on once
-        seen.add(ticket["id"])
+        ticket, refused = self._find_once(given, ref, seen)
+        if ticket is None:
+            return refused, mark
         label = display_ref(ticket["number"], ticket["provisional"])
         tags = bool(action.add_tags or action.remove_tags)
         before = self._snapshot(ticket, tags)
