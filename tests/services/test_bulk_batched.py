@@ -319,8 +319,9 @@ def test_only_a_one_shot_command_pauses_the_collector_for_a_large_bulk(
         tmp_path: Path, one_shot: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     """A bulk action on ``INDEX_TOGETHER`` tickets or more runs with the larger page
     cache; the cyclic collector is paused only where the process ends with the command
-    (``deskcli bulk``, ``one_shot=True``). The console's ``BulkService`` leaves it
-    running: its sync worker and widgets keep making cyclic garbage while a batch runs."""
+    (``deskcli set -``, ``note -`` ..., ``one_shot=True``). The console's
+    ``BulkService`` leaves it running: its sync worker and widgets keep making cyclic
+    garbage while a batch runs."""
     import gc
 
     from deskcli.services.tickets import INDEX_TOGETHER
