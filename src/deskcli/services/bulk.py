@@ -52,7 +52,8 @@ _SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact
 
 
 #: Kinds whose writes the batch holds (``TicketService.batched``).
-BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE})
+BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE, BulkKind.RESOLVE,
+                     BulkKind.CLOSE})
 
 
 def batches(action: BulkAction) -> bool:
