@@ -62,10 +62,6 @@ BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE, BulkKind.RESO
                      BulkKind.CLOSE})
 
 
-#: Batched kinds whose verbs read each ticket's step records and time logged (``facts``).
-_READS_FACTS = frozenset({BulkKind.RESOLVE, BulkKind.CLOSE})
-
-
 def batches(action: BulkAction) -> bool:
     """Whether ``action`` runs on the batched path. A change of client stays on the
     per-ticket path: it files the client and moves the caller (``ensure_client``,
@@ -144,9 +140,7 @@ class BulkService:
         try:
             with self._roomy(len(wanted)), self.store.transaction():
                 with self.tickets.batched() as batch:
-                    found = self.tickets.read_ahead([ref for _, ref in wanted])
-                    if action.kind in _READS_FACTS:
-                        self.tickets.read_facts_ahead(found)
+                    self.tickets.read_ahead([ref for _, ref in wanted])
                     seen: set[str] = set()
                     for count, (given, ref) in enumerate(wanted, 1):
                         outcome, before = self._one_batched(given, ref, action, seen, tags)

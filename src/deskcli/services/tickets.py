@@ -224,55 +224,21 @@ class TicketService:
             numbers[row["number"]] = row["id"]
         return cast(TicketRow, dict(row))
 
-    def read_ahead(self, refs: Sequence[TicketRef]) -> list[str]:
+    def read_ahead(self, refs: Sequence[TicketRef]) -> None:
         """In a batch: read the tickets named by number in a few statements, so ``find``
-        finds them without a statement each (a bulk action on 10,000 tickets). Returns
-        the ids of the tickets found."""
+        finds them without a statement each (a bulk action on 10,000 tickets)."""
         batch = self._batch
         if batch is None:
-            return []
+            return
         rows: dict[str, TicketRow] = self._cache.setdefault("rows", {})
         numbers: dict[int, str] = self._cache.setdefault("numbers", {})
         wanted = [ref.number for ref in refs if ref.number is not None]
-        found: list[str] = []
         for row in self.store.tickets.by_numbers(wanted):
-            found.append(row["id"])
             if row["id"] in rows or batch.holds("tickets", row["id"]):
                 continue  # the batch's copy is newer; a held one is read after a flush
             rows[row["id"]] = row
             if row["number"] is not None:  # found by number: it has one
                 numbers[row["number"]] = row["id"]
-        return found
-
-    def read_facts_ahead(self, ticket_ids: Sequence[str]) -> None:
-        """In a batch: the step records and time logged of these tickets (what ``facts``
-        reads for resolve's and close's gates), read in a few statements. Each is used
-        once, by the ticket's first ``facts``, and only while nothing has written a step
-        record or time entry for the ticket since: one written through the batch drops
-        the ticket's (``_put``); one written around it queues an op on the store, and
-        then none is used (``_facts_ahead``)."""
-        if self._batch is None:
-            return
-        ids = list(ticket_ids)
-        records = self.store.timeline.step_records_of(ids)
-        minutes = self.store.timeline.minutes_logged_of(ids)
-        self._cache["facts_mark"] = self.store.ops_queued
-        self._cache["facts"] = {ticket_id: (records.get(ticket_id, []),
-                                            minutes.get(ticket_id, 0))
-                                for ticket_id in ids
-                                if not self._batch.holds("step_records", ticket_id)
-                                and not self._batch.holds("time_entries", ticket_id)}
-
-    def _facts_ahead(self, ticket_id: str) -> tuple[list[Row], int] | None:
-        """The step records and minutes read ahead for this ticket, if still as the store
-        would give them (``read_facts_ahead``); taken, so a second read goes to the store."""
-        ahead: dict[str, tuple[list[Row], int]] | None = self._cache.get("facts")
-        if not ahead or self._batch is None:
-            return None
-        if self.store.ops_queued != self._cache.get("facts_mark"):
-            ahead.clear()  # something wrote around the batch: read the store
-            return None
-        return ahead.pop(ticket_id, None)
 
     def checklist_for(self, ticket: TicketRow) -> Checklist:
         checklist = self.checklists.get(ticket["checklist"])
@@ -289,17 +255,11 @@ class TicketService:
     def facts(self, ticket: TicketRow) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
         skipped: dict[str, str] = {}
-        ahead = self._facts_ahead(ticket["id"])
-        if ahead is not None:
-            step_records, minutes = ahead
-        else:
-            # In a batch (bulk resolve, close): the step records and time entries as the
-            # store will hold them once the batch is written.
-            self._fresh("step_records", ticket["id"])
-            self._fresh("time_entries", ticket["id"])
-            step_records = self.store.timeline.step_records(ticket["id"])
-            minutes = self.store.timeline.minutes_logged(ticket["id"])
-        for record in step_records:
+        # In a batch (bulk resolve, close): the step records and time entries as the
+        # store will hold them once the batch is written.
+        self._fresh("step_records", ticket["id"])
+        self._fresh("time_entries", ticket["id"])
+        for record in self.store.timeline.step_records(ticket["id"]):
             data = json.loads(record["data"])
             # The latest record of a step wins: a completion after a skip un-skips it.
             if isinstance(data, dict) and SKIPPED_KEY in data:
@@ -316,7 +276,7 @@ class TicketService:
             verification=Verification(ticket["verification"]) if ticket["verification"]
             else None,
             steps=records,
-            minutes_logged=minutes,
+            minutes_logged=self.store.timeline.minutes_logged(ticket["id"]),
             skipped=skipped,
             account_work=self._account_work(ticket, records),
         )
@@ -482,8 +442,6 @@ class TicketService:
     def _put(self, table: str, row: Mapping[str, Any]) -> None:
         """Insert a row with its op: buffered in a batch, straight away otherwise."""
         if self._batch is not None:
-            if table in ("step_records", "time_entries"):
-                self._cache.get("facts", {}).pop(row["ticket_id"], None)
             self._batch.insert(table, row)
         else:
             self.store.insert(table, row)

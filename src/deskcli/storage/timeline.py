@@ -5,7 +5,6 @@ entries and survey answers, oldest first. All append-only; written through
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .rows import Row
@@ -31,33 +30,6 @@ class Timeline:
     def step_records(self, ticket_id: str) -> list[Row]:
         return list(self.db.execute(
             "SELECT * FROM step_records WHERE ticket_id = ? ORDER BY at, rowid", (ticket_id,)))
-
-    def step_records_of(self, ticket_ids: Sequence[str]) -> dict[str, list[Row]]:
-        """``step_records`` for many tickets, 500 to a statement (a bulk resolve or close
-        reads them up front): ticket id -> its records in the same order; tickets with
-        none left out."""
-        found: dict[str, list[Row]] = {}
-        for start in range(0, len(ticket_ids), 500):
-            chunk = ticket_ids[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for row in self.db.execute(
-                    f"SELECT * FROM step_records WHERE ticket_id IN ({marks}) "
-                    "ORDER BY ticket_id, at, rowid", tuple(chunk)):
-                found.setdefault(row["ticket_id"], []).append(row)
-        return found
-
-    def minutes_logged_of(self, ticket_ids: Sequence[str]) -> dict[str, int]:
-        """``minutes_logged`` for many tickets, 500 to a statement; tickets with no time
-        logged left out."""
-        found: dict[str, int] = {}
-        for start in range(0, len(ticket_ids), 500):
-            chunk = ticket_ids[start:start + 500]
-            marks = ", ".join("?" for _ in chunk)
-            for row in self.db.execute(
-                    "SELECT ticket_id, coalesce(sum(minutes), 0) AS m FROM time_entries "
-                    f"WHERE ticket_id IN ({marks}) GROUP BY ticket_id", tuple(chunk)):
-                found[row["ticket_id"]] = int(row["m"])
-        return found
 
     def minutes_logged(self, ticket_id: str) -> int:
         row = self.db.execute(
