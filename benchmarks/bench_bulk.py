@@ -9,10 +9,12 @@ Run:  python benchmarks/bench_bulk.py [--records 10000] [--tickets 1000] [--runs
    per table in one transaction, same pragmas; and against Taskwarrior's
    ``task import`` of the same 10,000 tasks when ``task`` is installed. Whole processes;
    tickets per second and ratios.
-2. A bulk status change (``deskcli set - --status in-progress``) and a bulk internal note
-   (``deskcli note - --internal ...``) on 1,000 tickets through the CLI, against the
-   single-ticket path (``deskcli set N ...`` once per ticket, timed on a sample of
-   tickets and reported per ticket): tickets per second and the speed-up.
+2. A bulk status change (``deskcli set - --status in-progress``), a bulk internal note
+   (``deskcli note - --internal ...``), a bulk resolve (``deskcli resolve - ...``) and a
+   bulk close (``deskcli close -``, on tickets made closable first: the checklist settled,
+   time logged, resolved) on 1,000 tickets through the CLI, against the single-ticket
+   path (the same command once per ticket, timed on a sample of tickets and reported per
+   ticket): tickets per second and the speed-up.
 
 Floor and command alternate so drift in machine load hits both alike; each run starts
 from a copy of the same prepared store. The machine is shared and noisy: read the
@@ -206,6 +208,25 @@ def bench_import(base: Path, n: int, runs: int) -> None:
         print("  taskwarrior not installed: no comparison")
 
 
+#: The resolution every bulk resolve gives (specific enough for the resolution rule).
+RESOLUTION = ["--root-cause", "log rotation was off on the host",
+              "--resolution", "Cleared /var/log on the host and turned daily log rotation "
+              "on; KB 4567", "--no-children"]
+
+#: Commands (references on stdin) that make every imported ticket closable: the Tier 1
+#: checklist's steps before close settled (the scope decided, the rest skipped with a
+#: reason), time logged, resolved.
+CLOSABLE = [
+    ["step", "-", "scope_decision", "-v", "decision=tier1", "-v",
+     "reason=disk clean-up is a Tier 1 fix"],
+    *[["step", "-", key, "--skip", "monitoring alert: handled by the clean-up"]
+      for key in ("capture_issue", "open_ticket", "record_errors", "check_changes",
+                  "reproduce", "search_kb", "apply_fix", "update_kb")],
+    ["log-time", "-", "15m"],
+    ["resolve", "-", *RESOLUTION],
+]
+
+
 def bench_actions(base: Path, n: int, runs: int, sample: int) -> None:
     source = base / "actions.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in records(n)) + "\n")
@@ -218,22 +239,31 @@ def bench_actions(base: Path, n: int, runs: int, sample: int) -> None:
     template = prepared / "data" / "deskcli.db"
     numbers = [str(1001 + i) for i in range(n)]
     refs = ("\n".join(numbers) + "\n").encode()
+    closable = fresh_home(base, "closable", template)
+    for args in CLOSABLE:  # not timed: makes every ticket closable
+        subprocess.run([*deskcli(), *args], env=child_env(closable), input=refs,
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    templates = {"close": closable / "data" / "deskcli.db"}
     actions = {
         "status change": (["set", "-", "--status", "in-progress"],
                           lambda ref: ["set", ref, "--status", "in-progress"]),
         "internal note": (["note", "-", "--internal", "Patched srv storage, watching it"],
                           lambda ref: ["note", ref, "--internal",
                                        "Patched srv storage, watching it"]),
+        "resolve": (["resolve", "-", *RESOLUTION],
+                    lambda ref: ["resolve", ref, *RESOLUTION]),
+        "close": (["close", "-"], lambda ref: ["close", ref]),
     }
     print(f"bulk actions on {n:,} tickets through the CLI "
           f"(single path timed on {sample} tickets)")
     for label, (bulk_args, single_args) in actions.items():
         bulk_times, single_times, bulk_cpu = [], [], []
+        source_db = templates.get(label, template)
         for run in range(runs + 1):
-            home = fresh_home(base, "bulk", template)
+            home = fresh_home(base, "bulk", source_db)
             took = timed([*deskcli(), *bulk_args], child_env(home), stdin=refs)
             took_cpu = last_cpu
-            home = fresh_home(base, "single", template)
+            home = fresh_home(base, "single", source_db)
             env = child_env(home)
             singles = [timed([*deskcli(), *single_args(ref)], env)
                        for ref in numbers[:sample]]

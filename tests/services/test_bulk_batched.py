@@ -14,6 +14,7 @@ written are covered.
 from __future__ import annotations
 
 import itertools
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from deskcli.services.desk import Desk, open_desk
 from deskcli.services.listeners import mark_quiet
 from deskcli.storage import batch as batch_module
 from deskcli.storage.bulk import BulkWriter
-from helpers import FakeClock, SeqIds, paths_under
+from helpers import FakeClock, SeqIds, paths_under, settle_steps
 
 #: Queued (not sent) caller email: the outbound planner listens to every change.
 MAIL = """
@@ -54,6 +55,18 @@ name = "reply seen"
 on = "update"
 if = { status = ["in-progress"] }
 then = { tag = "touched" }
+
+[[rule]]
+name = "resolved P1s close"
+on = "update"
+if = { status = ["resolved"], priority = "P1" }
+then = { close = true }
+
+[[rule]]
+name = "wrapped up"
+on = "update"
+if = { status = ["closed"] }
+then = { tag = "wrapped" }
 """
 
 CONFIGS = {"plain": (None, None), "mail": (MAIL, None), "rules": (MAIL, RULES)}
@@ -94,6 +107,62 @@ def _seed(desk: Desk) -> list[str]:
                     row["created_at"])
         elif k % 5 == 4:
             service.update(ref, {"priority": "P2"})
+    return refs
+
+
+GOOD_RESOLUTION = "Cleared /var/log on the host and turned daily log rotation on; KB 4567"
+
+#: ``_seed_lifecycle``: what ticket k is, by k % 12.
+LIFECYCLE_KINDS = 12
+
+
+def _seed_lifecycle(desk: Desk) -> list[str]:
+    """Tickets for bulk resolve and close, by ``k % 12``: resolved with time logged and
+    the checklist settled (0; 1 as a P4 with a resolution category; 11 as a P2: these
+    close); in progress with time logged (2), new (9), pending the third party (10),
+    pending the caller as a P1 with time logged and the checklist settled (7: these
+    resolve; a rule then closes the P1); resolved without time (3), closed (4),
+    resolved with the checklist unsettled (5), new and account work for an unverified
+    caller (6), resolved and then made account work (8): refused. Links for resolving
+    with children (refs are named newest first): k=21 over 22 (named before it: resolved
+    on its own first), 19 (named after it: resolved as its child) and 16 (closed: left
+    alone); k=14 over 9 (resolvable, written) and then 18 (account work: refused, so
+    14 is refused after its first child was written, and 9 resolves on its own later)."""
+    service = desk.tickets
+    refs: list[str] = []
+    for k in range(2 * LIFECYCLE_KINDS):
+        kind = k % LIFECYCLE_KINDS
+        row = service.create(NewTicket.from_mapping({
+            "summary": f"Disk full on srv-{k}", "caller": f"User {k % 4}",
+            "email": f"user{k % 4}@acme.example", "client": "Acme",
+            "priority": {1: "P4", 7: "P1", 11: "P2"}.get(kind, "P3")}))
+        ref = str(row["number"])
+        refs.append(ref)
+        if kind in (0, 1, 3, 4, 5, 8, 11):
+            if kind != 5:
+                settle_steps(desk, ref)
+            if kind != 3:
+                service.log_time(ref, "15m")
+            service.resolve(ref, root_cause="log rotation was off",
+                            resolution=GOOD_RESOLUTION,
+                            category="incident" if kind == 1 else None)
+            if kind == 4:
+                service.close(ref)
+            elif kind == 8:
+                service.update(ref, {"category": "password"})
+        elif kind == 2:
+            service.update(ref, {"status": "in-progress"})
+            service.log_time(ref, "5m")
+        elif kind == 6:
+            service.update(ref, {"category": "password"})
+        elif kind == 7:
+            service.update(ref, {"status": "pending-caller"})
+            service.log_time(ref, "5m")
+            settle_steps(desk, ref)
+        elif kind == 10:
+            service.update(ref, {"status": "pending-third-party"})
+    for parent, child in ((21, 22), (21, 19), (21, 16), (14, 9), (14, 18)):
+        service.link(refs[child], refs[parent])
     return refs
 
 
@@ -148,15 +217,29 @@ ACTIONS = {
 }
 
 
+#: Resolve and close (``_seed_lifecycle``): the verbs read the ticket's step records and
+#: time entries, write step records, and move tickets into the knowledge base's index.
+LIFECYCLE = {
+    "close": BulkAction.close(),
+    "close as a change": BulkAction.close(category="change"),
+    "resolve": BulkAction.resolve(root_cause="log rotation was off",
+                                  resolution=GOOD_RESOLUTION),
+    "resolve with children": BulkAction.resolve(root_cause="log rotation was off",
+                                                resolution=GOOD_RESOLUTION,
+                                                category="problem", children=True),
+}
+
+
 def _run(tmp_path: Path, config: str, label: str, *, keep_going: bool, preview: bool,
          ) -> tuple[BulkResult, dict[str, Any]]:
-    action = ACTIONS[label]
+    action = ACTIONS.get(label) or LIFECYCLE[label]
+    seed = _seed if label in ACTIONS else _seed_lifecycle
     assert batches(action)
     got = []
     for name, batched in (("batched", True), ("per-ticket", False)):
         desk = _desk(tmp_path / name, *CONFIGS[config])
         try:
-            refs = _refs(_seed(desk))
+            refs = _refs(seed(desk))
             service = BulkService(desk.tickets, batched=batched)
             result = (service.preview(refs, action) if preview
                       else service.apply(refs, action, keep_going=keep_going))
@@ -177,6 +260,44 @@ def test_batched_and_per_ticket_paths_write_the_same(tmp_path: Path, config: str
     states = {o.state for o in result.outcomes}
     assert OutcomeState.CHANGED in states
     assert result.applied
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("label", sorted(LIFECYCLE))
+def test_resolve_and_close_write_the_same_on_both_paths(tmp_path: Path, config: str,
+                                                        label: str) -> None:
+    """Every ticket of ``_seed_lifecycle`` named, newest first, with a missing ref and one
+    named twice; the refusals are the gates' own (not resolved, no time, steps left,
+    closed, account work, a refused child)."""
+    result, rows = _run(tmp_path, config, label, keep_going=True, preview=False)
+    changed = {int(o.ref.lstrip("#")) - 1001 for o in result.changed}
+    kinds = {k % LIFECYCLE_KINDS for k in changed}
+    if label.startswith("close"):
+        assert kinds == {0, 1, 11}
+        reasons = " ".join(o.reason or "" for o in result.refused)
+        for words in ("must be resolved", "no time is logged", "neither done nor skipped",
+                      "the ticket is closed", "needs a verified caller"):
+            assert words in reasons
+    elif label == "resolve":
+        assert changed == {2, 7, 9, 10, 14, 19, 21, 22}
+    else:
+        assert changed == {2, 7, 9, 10, 21, 22}
+        [parent] = [o for o in result.refused if "with its children" in (o.reason or "")]
+        assert parent.ref == "#1015"
+    assert result.applied
+    assert any("closed" in str(r) for r in rows["events"])
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("label", ["close", "resolve with children"])
+def test_a_refused_resolve_or_close_writes_nothing_on_either_path(
+        tmp_path: Path, config: str, label: str) -> None:
+    result, rows = _run(tmp_path, config, label, keep_going=False, preview=False)
+    assert not result.applied and result.refused and result.changed
+    preview, _ = _run(tmp_path / "preview", config, label, keep_going=True, preview=True)
+    assert not preview.applied
+    assert [(o.ref, o.state, o.changes) for o in preview.outcomes] == \
+        [(o.ref, o.state, o.changes) for o in result.outcomes]
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS))
@@ -203,6 +324,9 @@ def test_flushing_every_few_tickets_writes_the_same(tmp_path: Path,
     monkeypatch.setattr(bulk_module, "FLUSH_EVERY", 3)
     _run(tmp_path, "plain", "fields and tags", keep_going=True, preview=False)
     _run(tmp_path / "again", "mail", "reply", keep_going=True, preview=False)
+    _run(tmp_path / "close", "rules", "close", keep_going=True, preview=False)
+    _run(tmp_path / "resolve", "plain", "resolve with children", keep_going=True,
+         preview=False)
 
 
 def test_unchanged_tickets_queue_no_op(tmp_path: Path) -> None:
@@ -211,15 +335,16 @@ def test_unchanged_tickets_queue_no_op(tmp_path: Path) -> None:
     assert len(unchanged) == sum(1 for k in range(N) if k % 5 == 2)
 
 
+@pytest.mark.parametrize("label", ["fields and tags", "close", "resolve with children"])
 @pytest.mark.parametrize("every", [1000, 4])
 def test_a_crash_while_the_batch_is_written_leaves_nothing(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, every: int, label: str) -> None:
     """An exception in the middle of writing (the outbox, after the rows; with a small
     ``FLUSH_EVERY`` the last of several flushes) rolls the whole run back."""
     monkeypatch.setattr(bulk_module, "FLUSH_EVERY", every)
     desk = _desk(tmp_path, None, None)
     try:
-        refs = _seed(desk)
+        refs = (_seed if label in ACTIONS else _seed_lifecycle)(desk)
         before = _dump(desk)
         real = BulkWriter.insert
         outboxes = itertools.count(1)
@@ -231,7 +356,7 @@ def test_a_crash_while_the_batch_is_written_leaves_nothing(
 
         monkeypatch.setattr(BulkWriter, "insert", failing)
         with pytest.raises(RuntimeError, match="disk on fire"):
-            BulkService(desk.tickets).apply(refs, ACTIONS["fields and tags"],
+            BulkService(desk.tickets).apply(refs, ACTIONS.get(label) or LIFECYCLE[label],
                                             keep_going=True)
         monkeypatch.setattr(BulkWriter, "insert", real)
         assert _dump(desk) == before
@@ -245,7 +370,8 @@ def test_a_crash_while_the_batch_is_written_leaves_nothing(
 
 def test_a_change_of_client_stays_on_the_per_ticket_path() -> None:
     assert not batches(BulkAction.set({"client": "Globex"}))
-    assert not batches(BulkAction.close())
+    assert not batches(BulkAction.reopen(reason="the disk filled again"))
+    assert batches(BulkAction.close())
 
 
 def test_the_batch_knows_every_trigger_on_tickets(tmp_path: Path) -> None:
@@ -355,3 +481,54 @@ def test_the_console_and_the_cli_make_their_bulk_service_as_they_should() -> Non
 
     assert "BulkService(desk.tickets, one_shot=True)" in Path(bulk_cmd.__file__).read_text()
     assert "BulkService(self.desk.tickets)" in Path(session.__file__).read_text()
+
+
+def test_facts_in_a_batch_count_the_step_records_and_time_it_holds(tmp_path: Path) -> None:
+    """Close reads the ticket's step records and time entries (``facts``): in a batch
+    that holds some for the ticket, they are read as the store will hold them. Resolving
+    and then closing one ticket in one batch writes what the two verbs write one after
+    the other without a batch (the close needs the resolve step the batch holds)."""
+    from deskcli.domain.numbering import TicketRef
+
+    got = []
+    for batched in (True, False):
+        desk = _desk(tmp_path / str(batched), None, None)
+        try:
+            ref = _seed_lifecycle(desk)[9]  # new: no time logged, checklist open
+            ticket_id = desk.tickets.find(ref)["id"]
+            settle_steps(desk, ref)
+            service = desk.tickets
+            with desk.store.transaction():
+                with service.batched() if batched else nullcontext():
+                    service._put("time_entries", {
+                        "id": "time-1", "ticket_id": ticket_id, "at": "2026-01-01T00:00:00Z",
+                        "author": "dana", "minutes": 25, "note": None})
+                    assert service.facts(service.find(ref)).minutes_logged == 25
+                    service.resolve(TicketRef(ticket_id=ticket_id),
+                                    root_cause="log rotation was off",
+                                    resolution=GOOD_RESOLUTION)
+                    service.close(TicketRef(ticket_id=ticket_id))
+            got.append(_dump(desk))
+            assert desk.tickets.find(ref)["status"] == "closed"
+        finally:
+            desk.close()
+    assert got[0] == got[1]
+
+
+def test_resolve_and_close_stay_batched_without_a_listener(tmp_path: Path) -> None:
+    """On a desk that sends no mail and runs no rules nothing makes the batch write
+    before its end: each table's rows go in a few statements, not a few per ticket."""
+    statements: list[str] = []
+    desk = _desk(tmp_path, None, None)
+    try:
+        refs = _seed_lifecycle(desk)
+        desk.store.db.set_trace_callback(statements.append)
+        resolved = BulkService(desk.tickets).apply(refs, LIFECYCLE["resolve"],
+                                                   keep_going=True)
+        closed = BulkService(desk.tickets).apply(refs, LIFECYCLE["close"], keep_going=True)
+    finally:
+        desk.store.db.set_trace_callback(None)
+        desk.close()
+    assert len(resolved.changed) == 8 and len(closed.changed) == 8
+    events = [s for s in statements if s.startswith("INSERT INTO events")]
+    assert 1 <= len(events) <= 2

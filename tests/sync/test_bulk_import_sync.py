@@ -102,3 +102,58 @@ def test_bulk_actions_on_the_batched_path_reach_the_other_technician(
     assert statuses == {"in-progress"}
     assert {t["tag"] for t in ben.desk.store.db.execute("SELECT tag FROM ticket_tags")} \
         == {"storage"}
+
+
+def test_bulk_resolve_and_close_on_the_batched_path_reach_the_other_technician(
+        server: TeamServer, team: dict[str, Tech], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bulk resolve and close through the batch (several flushes): their status and
+    resolution sets, events and step records reach the server as queued, and the second
+    store ends the same, the knowledge base's documents included."""
+    monkeypatch.setattr(bulk_module, "FLUSH_EVERY", 40)
+    ana, ben = team["ana"], team["ben"]
+    ana.desk.tickets.create_many([NewTicket.from_mapping(r) for r in RECORDS])
+    sync_all(ana, ben)  # numbered by the server
+    refs = [f"#{t['number']}" for t in ana.desk.store.db.execute(
+        "SELECT number FROM tickets ORDER BY number")]
+    service = BulkService(ana.desk.tickets)
+    # Closable once resolved: the checklist settled and time logged (per-ticket kinds).
+    reason = "monitoring alert: handled by the clean-up"
+    for action in (BulkAction.complete_step("scope_decision", {
+                       "decision": "tier1", "reason": "disk clean-up is a Tier 1 fix"}),
+                   *[BulkAction.complete_step(key, skip=reason)
+                     for key in ("capture_issue", "open_ticket", "record_errors",
+                                 "check_changes", "reproduce", "search_kb", "apply_fix",
+                                 "update_kb")],
+                   BulkAction.log_time("15m")):
+        assert service.apply(refs[::2], action).applied
+    sync_all(ana, ben)
+    pushed_before = {o.op_id for o in server_ops(server)}
+    resolve = BulkAction.resolve(root_cause="log rotation was off on the host",
+                                 resolution="Cleared /var/log on the host and turned daily "
+                                 "log rotation on; KB 4567")
+    close = BulkAction.close(category="problem")
+    for action in (resolve, close):
+        assert batches(action)
+    resolved = service.apply(refs, resolve)
+    assert resolved.applied and len(resolved.changed) == len(RECORDS)
+    closed = service.apply(refs, close, keep_going=True)
+    assert len(closed.changed) == len(refs[::2]) and len(closed.refused) == len(refs[1::2])
+    queued = [o for o in ana.desk.store.sync.outbox() if o["acked_seq"] is None]
+
+    report = ana.sync()
+    assert report.rejected == [] and report.unsent == 0
+    assert report.pushed == len(queued)
+    on_server = {o.op_id: (o.entity, o.entity_id, o.kind, o.field, unnumbered(o.value))
+                 for o in server_ops(server) if o.op_id not in pushed_before}
+    assert on_server == {o["op_id"]: (o["entity"], o["entity_id"], o["kind"], o["field"],
+                                      unnumbered(o["value"]))
+                         for o in queued}
+
+    sync_all(ana, ben)
+    assert state(ana.desk) == state(ben.desk)
+    statuses = sorted(t["status"] for t in state(ben.desk)["tickets"])
+    assert statuses == sorted(["closed"] * len(refs[::2]) + ["resolved"] * len(refs[1::2]))
+    for desk in (ana.desk, ben.desk):
+        documents = desk.store.db.execute(
+            "SELECT count(*) AS n FROM kb_docs WHERE kind = 'ticket'").fetchone()
+        assert documents["n"] == len(RECORDS)

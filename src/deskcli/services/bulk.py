@@ -15,15 +15,21 @@ A public update goes through ``add_note``: the outbound planner queues one messa
 caller about their own ticket, in the same transaction, so a rolled-back run queues
 nothing either.
 
-The commonest kinds (``BATCHED``: set fields and tags, internal note, reply) run the very
-same service methods inside ``TicketService.batched``: their inserts, updates, ops, field
+The commonest kinds (``BATCHED``: set fields and tags, internal note, reply, resolve and
+close) run the very same service methods inside ``TicketService.batched``: their
+inserts, updates, ops, field
 versions and clock stamps are held by the batch writer (``storage/batch.py``) and
 written with a few ``executemany`` per table, a ticket read again is read from the
 batch's copy of its row, and each ticket's savepoint is the batch's
 (``TicketService.undoable``: a refusal drops what that ticket held). No check is made a
 second way: the batch only changes where the writes wait. What changed on each ticket
-is described once the batch is written, from the store (nothing in these kinds changes
-a ticket other than the one acted on). The other kinds keep the per-ticket path.
+is described once the batch is written, from the store: nothing in these kinds changes
+a ticket again once it has been changed (a resolve with children changes open
+children, which a resolve then leaves alone, and a resolved or closed ticket stays so).
+Reads the verbs make of rows the batch may hold (a resolve or close reads the ticket's
+step records and time entries, a resolve with children the children) are served after
+a flush where it holds some (``TicketService._fresh``, ``open_children``). The other
+kinds keep the per-ticket path.
 """
 
 from __future__ import annotations
@@ -52,7 +58,8 @@ _SHOWN = ("status", "priority", "assignee", "queue", "type", "category", "impact
 
 
 #: Kinds whose writes the batch holds (``TicketService.batched``).
-BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE})
+BATCHED = frozenset({BulkKind.SET, BulkKind.NOTE, BulkKind.UPDATE, BulkKind.RESOLVE,
+                     BulkKind.CLOSE})
 
 
 def batches(action: BulkAction) -> bool:

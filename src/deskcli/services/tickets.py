@@ -255,6 +255,10 @@ class TicketService:
     def facts(self, ticket: TicketRow) -> TicketFacts:
         records: dict[str, Mapping[str, Any]] = {}
         skipped: dict[str, str] = {}
+        # In a batch (bulk resolve, close): the step records and time entries as the
+        # store will hold them once the batch is written.
+        self._fresh("step_records", ticket["id"])
+        self._fresh("time_entries", ticket["id"])
         for record in self.store.timeline.step_records(ticket["id"]):
             data = json.loads(record["data"])
             # The latest record of a step wins: a completion after a skip un-skips it.
@@ -1436,9 +1440,17 @@ class TicketService:
         return self.find(TicketRef(ticket_id=ticket["id"]))
 
     def open_children(self, ticket_id: str) -> list[Row]:
-        """Children still open (what resolving the parent with ``children`` resolves)."""
-        return [row for row in self._links.children(ticket_id)
-                if Status(row["status"]).is_open]
+        """Children still open (what resolving the parent with ``children`` resolves).
+
+        In a batch, if it holds a change to one of them (a child resolved earlier in a
+        bulk resolve), what it holds is written first and the children read again. (No
+        batched kind changes which tickets are linked under which.)"""
+        rows = self._links.children(ticket_id)
+        batch = self._batch
+        if batch is not None and any(batch.holds("tickets", row["id"]) for row in rows):
+            self._unbuffered()
+            rows = self._links.children(ticket_id)
+        return [row for row in rows if Status(row["status"]).is_open]
 
     def _resolve_children(self, parent: TicketRow, category: str | None, at: str) -> None:
         parent_ref = display_ref(parent["number"], parent["provisional"])
