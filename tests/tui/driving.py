@@ -113,12 +113,12 @@ def collect_what_apps_hid() -> None:
     hundreds, and without this hardly ever ran a full pass: a worker ended the suite
     holding about 800,000 dead objects (over 1 GB with two workers), which the passes at
     exit then had to walk and free (tests/README.md, "Shutting down"). So after each
-    console test, a full pass once the oldest generation has doubled since the last one
-    here. CPython's own rule (a quarter) cost 11% more CPU on tests/tui: a pass walks
-    every live object, ~200 ms, and came every three or four tests; at double it comes
-    every dozen. The check itself costs a few milliseconds."""
+    console test, CPython's own rule: a full pass once the oldest generation has grown by
+    a quarter since the last one here. (Waiting for it to double cost the same CPU on
+    tests/tui: the time goes into freeing the apps, which has to happen anyway.) The check
+    itself costs a few milliseconds."""
     oldest = len(gc.get_objects(generation=2))
-    if oldest > 2 * _OLDEST_AFTER_PASS[0]:
+    if oldest > _OLDEST_AFTER_PASS[0] * 5 // 4:
         gc.collect()
         _OLDEST_AFTER_PASS[0] = len(gc.get_objects(generation=2))
 
