@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,8 @@ from textual.widgets import Input, TextArea
 
 from deskcli.tui.app import DeskApp
 from helpers import FakeClock
+from tui.driving import collect_what_apps_hid, track_worker_threads
 from tui.driving import quick_keys as wait_for_the_app
-from tui.driving import track_worker_threads
 from tui.sample_app import sample_app
 
 
@@ -19,6 +20,14 @@ from tui.sample_app import sample_app
 def worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     """``settle`` waits for worker threads too, even one whose worker was replaced."""
     track_worker_threads(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def free_finished_apps() -> Iterator[None]:
+    """The app a test ran (``drive`` or the snapshot plugin's ``App.run``) is garbage the
+    collector was not told about: see ``collect_what_apps_hid``."""
+    yield
+    collect_what_apps_hid()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ many tests where typing is not what is tested; ``type_text`` types it key by key
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterable
@@ -62,7 +63,14 @@ class TrackedExecutor(ThreadPoolExecutor):
             return bool(self._pending)
 
 
-_EXECUTORS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, TrackedExecutor] = \
+#: Each loop's :class:`TrackedExecutor`, held weakly on both sides: the loop itself holds
+#: its default executor, and nothing here may keep either alive. A strong value kept every
+#: test's app: an executor keeps its (finished) threads, a thread keeps the ``sys.stderr``
+#: it started under, which inside an app is Textual's print capture, that is the app, and
+#: the app reaches the loop, so the weak key never died. A worker process then ended the
+#: suite holding every app it ran (1.5 million objects, seconds per full collection).
+_EXECUTORS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, weakref.ReferenceType[TrackedExecutor]] = \
     weakref.WeakKeyDictionary()
 
 
@@ -75,13 +83,44 @@ def track_worker_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     def run_in_executor(self: asyncio.BaseEventLoop, executor: Any,
                         func: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         if executor is None:
-            executor = _EXECUTORS.get(self)
+            executor = tracked_executor(self)
             if executor is None:
-                executor = _EXECUTORS[self] = TrackedExecutor()
+                executor = TrackedExecutor()
                 self.set_default_executor(executor)  # shut down with the loop
+                _EXECUTORS[self] = weakref.ref(executor)
         return original(self, executor, func, *args)
 
     monkeypatch.setattr(asyncio.BaseEventLoop, "run_in_executor", run_in_executor)
+
+
+def tracked_executor(loop: asyncio.AbstractEventLoop) -> TrackedExecutor | None:
+    """The loop's :class:`TrackedExecutor`, if a thread worker has run on it (and the loop
+    has not been closed and its executor freed)."""
+    ref = _EXECUTORS.get(loop)
+    return None if ref is None else ref()
+
+
+#: How many objects the oldest generation held after the last full pass made here.
+_OLDEST_AFTER_PASS = [0]
+
+
+def collect_what_apps_hid() -> None:
+    """Free what finished apps left behind, the way the collector would have.
+
+    ``DeskApp.keep_heap`` freezes the heap and ``on_unmount`` unfreezes it, which puts the
+    app's objects straight into the oldest generation without counting them towards the
+    next full pass. One app per process, as in use, loses nothing; a test process runs
+    hundreds, and without this hardly ever ran a full pass: a worker ended the suite
+    holding about 800,000 dead objects (over 1 GB with two workers), which the passes at
+    exit then had to walk and free (tests/README.md, "Shutting down"). So after each
+    console test, CPython's own rule: a full pass once the oldest generation has grown by
+    a quarter since the last one here. (Waiting for it to double cost the same CPU on
+    tests/tui: the time goes into freeing the apps, which has to happen anyway.) The check
+    itself costs a few milliseconds."""
+    oldest = len(gc.get_objects(generation=2))
+    if oldest > _OLDEST_AFTER_PASS[0] * 5 // 4:
+        gc.collect()
+        _OLDEST_AFTER_PASS[0] = len(gc.get_objects(generation=2))
 
 
 def _pumps(app: App[Any]) -> list[MessagePump]:
@@ -227,7 +266,7 @@ async def workers_done(app: DeskApp, timeout: float = SETTLE_TIMEOUT) -> None:
             for worker, result in zip(running, results, strict=True):
                 if isinstance(result, WorkerFailed) and worker.exit_on_error:
                     raise result
-        executor = _EXECUTORS.get(loop)
+        executor = tracked_executor(loop)
         if not busy and (executor is None or not executor.busy):
             return
         assert loop.time() < deadline, (
@@ -236,7 +275,7 @@ async def workers_done(app: DeskApp, timeout: float = SETTLE_TIMEOUT) -> None:
 
 
 def _busy(app: DeskApp) -> bool:
-    executor = _EXECUTORS.get(asyncio.get_running_loop())
+    executor = tracked_executor(asyncio.get_running_loop())
     return bool(_busy_workers(app)) or (executor is not None and executor.busy)
 
 
@@ -330,6 +369,7 @@ def drive(app: DeskApp, steps: Steps, size: tuple[int, int] = (120, 40)) -> None
             await steps(pilot)
 
     asyncio.run(run())
+    collect_what_apps_hid()
 
 
 async def go_to_step(pilot: Pilot[int], step_key: str) -> None:
