@@ -121,9 +121,7 @@ class BulkService:
                     outcome, mark = self._one(given, ref, action, parent, seen, mark)
                     if outcome is not None:
                         outcomes.append(outcome)
-                refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
-                if not commit or (refused and not keep_going):
-                    raise _Undo
+                self._keep_or_undo(outcomes, commit=commit, keep_going=keep_going)
                 written = True
         except _Undo:
             written = False
@@ -160,14 +158,21 @@ class BulkService:
                     changes = self._describe(action, before, after)
                     outcomes[index] = dataclasses.replace(outcomes[index],
                                                           changes=tuple(changes))
-                refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
-                if not commit or (refused and not keep_going):
-                    raise _Undo
+                self._keep_or_undo(outcomes, commit=commit, keep_going=keep_going)
                 written = True
         except _Undo:
             written = False
         return BulkResult(action=action, outcomes=tuple(outcomes), applied=written,
                           keep_going=keep_going)
+
+    @staticmethod
+    def _keep_or_undo(outcomes: list[TicketOutcome], *, commit: bool,
+                      keep_going: bool) -> None:
+        """Inside the run's transaction: roll it all back (``_Undo``) for a preview, or
+        when a ticket was refused and the run is all or nothing."""
+        refused = any(o.state is OutcomeState.REFUSED for o in outcomes)
+        if not commit or (refused and not keep_going):
+            raise _Undo
 
     @contextmanager
     def _roomy(self, count: int) -> Iterator[None]:
