@@ -476,11 +476,14 @@ class TicketService:
             else:
                 rows[ticket_id] = cast(TicketRow, {**rows[ticket_id], **changes})
 
-    def _fresh(self, table: str, ticket_id: str) -> None:
-        """About to read a ticket's rows of ``table`` from the store: flush first if the
-        batch holds some."""
-        if self._batch is not None and self._batch.holds(table, ticket_id):
+    def _fresh(self, table: str, *ticket_ids: str) -> bool:
+        """About to read these tickets' rows of ``table`` from the store: flush first if
+        the batch holds some (and say so: rows read before are out of date)."""
+        batch = self._batch
+        if batch is not None and any(batch.holds(table, one) for one in ticket_ids):
             self._unbuffered()
+            return True
+        return False
 
     def ops_queued(self) -> int:
         """Sync ops queued so far by this service's store and batch: two readings differ
@@ -1446,9 +1449,7 @@ class TicketService:
         bulk resolve), what it holds is written first and the children read again. (No
         batched kind changes which tickets are linked under which.)"""
         rows = self._links.children(ticket_id)
-        batch = self._batch
-        if batch is not None and any(batch.holds("tickets", row["id"]) for row in rows):
-            self._unbuffered()
+        if self._fresh("tickets", *(row["id"] for row in rows)):
             rows = self._links.children(ticket_id)
         return [row for row in rows if Status(row["status"]).is_open]
 
