@@ -17,12 +17,11 @@ nothing either.
 
 The commonest kinds (``BATCHED``: set fields and tags, internal note, reply, resolve and
 close) run the very same service methods inside ``TicketService.batched``: their
-inserts, updates, ops, field
-versions and clock stamps are held by the batch writer (``storage/batch.py``) and
-written with a few ``executemany`` per table, a ticket read again is read from the
-batch's copy of its row, and each ticket's savepoint is the batch's
-(``TicketService.undoable``: a refusal drops what that ticket held). No check is made a
-second way: the batch only changes where the writes wait. What changed on each ticket
+inserts, updates, ops, field versions and clock stamps are held by the batch writer
+(``storage/batch.py``) and written with a few ``executemany`` per table, a ticket read
+again is read from the batch's copy of its row, and each ticket's savepoint is the
+batch's (``TicketService.undoable``: a refusal drops what that ticket held). No check is
+made a second way: the batch only changes where the writes wait. What changed on each ticket
 is described once the batch is written, from the store: nothing in these kinds changes
 a ticket again once it has been changed (a resolve with children changes open
 children, which a resolve then leaves alone, and a resolved or closed ticket stays so).
@@ -179,8 +178,8 @@ class BulkService:
         """``big_batch`` (a larger page cache; the cyclic collector paused in a one-shot
         command only) for a run of ``INDEX_TOGETHER`` tickets or more, as bulk creation
         does."""
-        roomy = big_batch(self.store, pause_collector=self.one_shot)
-        with roomy if count >= INDEX_TOGETHER else nullcontext():
+        with (big_batch(self.store, pause_collector=self.one_shot)
+              if count >= INDEX_TOGETHER else nullcontext()):
             yield
 
     def _find_once(self, given: str, ref: TicketRef, seen: set[str]
